@@ -1,0 +1,22 @@
+/** Orchestration: the functions that ARE the nxc commands (the CLI only parses and prints). */
+export { start } from './start.js';
+export type { StartOptions, StartSummary } from './start.js';
+export { stop, status } from './stop.js';
+export type { StopSummary, DeploymentStatus } from './stop.js';
+export { exec } from './exec.js';
+export type { ExecCommandOptions, NodeExecResult } from './exec.js';
+export { connect, resolveConnectHosts } from './connect.js';
+export type { ConnectOptions } from './connect.js';
+export { parseGeometry, tmuxLayout } from './tmux-layout.js';
+export type { PaneStep } from './tmux-layout.js';
+export { logs } from './logs.js';
+export type { LogsCommandOptions } from './logs.js';
+export { listFlavours } from './flavours.js';
+export type { FlavourInfo } from './flavours.js';
+export { openDeployment } from './running.js';
+export type { RunningOptions, OpenDeployment } from './running.js';
+export { listBuilds, listDeployments, selectBuild, selectDeployment, parseSelector } from './select.js';
+export type { StateEntry, Selector } from './select.js';
+export { resolveTargets, deploymentNodes } from './targets.js';
+export type { DeploymentNode } from './targets.js';
+export { parseParameterFlags, readParameterFile } from './parameters.js';
