@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { isNxcError } from '@nxc/core';
+import { checkPorts, nodeRuntime, parsePort, readDockerExtras, toCreateOptions, type DockerExtras } from './containers.js';
+import { LABEL, volumeName } from './labels.js';
+
+const scope = { projectRoot: '/p', composition: 'composition', flavour: 'docker' };
+const none: DockerExtras = { extraVolumes: [], dockerPorts: {}, systemd: false };
+const where = { source: '/p/build/composition::docker', projectRoot: '/p' };
+
+function runtime(extras: DockerExtras = none) {
+  return nodeRuntime({
+    scope,
+    deploymentId: 'd1',
+    node: { host: 'client1', role: 'client', address: '172.18.2.3', init: '/nix/store/abc-client/init' },
+    image: 'nxc-base:abc',
+    network: 'nxc-composition-1234',
+    deploymentFile: '/p/deploy/composition::docker.json',
+    sharedVolume: 'nxc-composition-1234-shared',
+    extras,
+  });
+}
+
+describe('docker extras (extraVolumes, dockerPorts)', () => {
+  it('parses the docker-compose short port syntax', () => {
+    expect(parsePort('80')).toEqual({ containerPort: 80, protocol: 'tcp' });
+    expect(parsePort(8080)).toEqual({ containerPort: 8080, protocol: 'tcp' });
+    expect(parsePort('8080:80')).toEqual({ containerPort: 80, protocol: 'tcp', hostPort: 8080 });
+    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({ containerPort: 53, protocol: 'udp', hostPort: 53, hostIp: '127.0.0.1' });
+    expect(() => parsePort('80:')).toThrow(/bad port/);
+  });
+
+  it('reads extra.docker, resolving relative host paths against the project', () => {
+    const extras = readDockerExtras(
+      { docker: { extraVolumes: ['./data:/data:ro', 'cache:/var/cache', { source: '/srv', target: '/srv' }], dockerPorts: { server: ['8080:80'] } } },
+      where,
+    );
+    expect(extras.extraVolumes).toEqual([
+      { source: '/p/data', target: '/data', readOnly: true },
+      { source: 'cache', target: '/var/cache', readOnly: false },
+      { source: '/srv', target: '/srv', readOnly: false },
+    ]);
+    expect(extras.dockerPorts.server).toEqual([{ containerPort: 80, protocol: 'tcp', hostPort: 8080 }]);
+    expect(readDockerExtras({}, where)).toEqual(none);
+  });
+
+  it('rejects a bad entry with one line naming the file and the field', () => {
+    try {
+      readDockerExtras({ docker: { dockerPorts: { server: ['x:80'] } } }, where);
+      expect.unreachable();
+    } catch (error) {
+      expect(isNxcError(error) && error.code).toBe('NXC_COMPOSE_INFO');
+      expect((error as Error).message).toBe(
+        '/p/build/composition::docker: extra.docker.dockerPorts.server[0]: bad port "x:80" (expected CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER[/udp])',
+      );
+    }
+    expect(() => readDockerExtras({ docker: { extraVolumes: ['/only'] } }, where)).toThrow(/extraVolumes\[0\]/);
+    expect(() => readDockerExtras({ docker: { extraVolumes: 'x' } }, where)).toThrow(/extra\.docker\.extraVolumes/);
+  });
+
+  it('refuses a fixed host port on a role with several nodes, before creating anything', () => {
+    const extras = readDockerExtras({ docker: { dockerPorts: { client: ['8080:80'], server: ['80'] } } }, where);
+    const nodes = [
+      { role: 'server', host: 'server' },
+      { role: 'client', host: 'client1' },
+      { role: 'client', host: 'client2' },
+    ];
+    expect(() => checkPorts(nodes, extras, 'x')).toThrow(/host port 8080 but role "client" has 2 nodes \(client1, client2\)/);
+    expect(() => checkPorts(nodes.slice(0, 2), extras, 'x')).not.toThrow();
+  });
+});
+
+describe('node runtime', () => {
+  it('runs the role init with the store, the deployment and the shared volume mounted', () => {
+    const rt = runtime();
+    expect(rt.command).toEqual(['/nix/store/abc-client/init']);
+    expect(rt.host).toBe('client1');
+    expect(rt.mounts).toEqual([
+      { kind: 'bind', source: '/nix/store', target: '/nix/store', readOnly: true },
+      { kind: 'bind', source: '/p/deploy/composition::docker.json', target: '/etc/nxc/deployment.json', readOnly: true },
+      { kind: 'volume', source: 'nxc-composition-1234-shared', target: '/var/nxc/shared', readOnly: false },
+    ]);
+    expect(rt.env.NXC_FLAVOUR).toBe('docker');
+    expect(rt.init).toBe(true);
+    expect(rt.labels[LABEL.host]).toBe('client1');
+  });
+
+  it('gives real systemd what it needs when the build says so', () => {
+    const rt = runtime({ ...none, systemd: true });
+    expect(rt.init).toBe(false);
+    expect(rt.stopSignal).toBe('SIGRTMIN+3');
+    expect(rt.capAdd).toContain('SYS_ADMIN');
+    expect(rt.mounts.map((m) => m.target)).toContain('/sys/fs/cgroup');
+  });
+
+  it('renders an Engine API request with static address, alias and published ports', () => {
+    const extras = readDockerExtras({ docker: { dockerPorts: { client: ['8080:80', '53/udp'] }, extraVolumes: ['cache:/c'] } }, where);
+    const opts = toCreateOptions(runtime(extras));
+    expect(opts.name).toMatch(/^nxc-composition-client1-/);
+    expect(opts.Hostname).toBe('client1');
+    expect(opts.HostConfig?.Init).toBe(true);
+    expect(opts.HostConfig?.NetworkMode).toBe('nxc-composition-1234');
+    expect(opts.NetworkingConfig?.EndpointsConfig?.['nxc-composition-1234']).toEqual({
+      Aliases: ['client1'],
+      IPAMConfig: { IPv4Address: '172.18.2.3' },
+    });
+    expect(opts.ExposedPorts).toEqual({ '80/tcp': {}, '53/udp': {} });
+    expect(opts.HostConfig?.PortBindings).toEqual({
+      '80/tcp': [{ HostIp: '', HostPort: '8080' }],
+      '53/udp': [{ HostIp: '', HostPort: '' }],
+    });
+    expect(opts.HostConfig?.Mounts?.at(-1)).toEqual({ Type: 'volume', Source: volumeName(scope, 'cache'), Target: '/c', ReadOnly: false });
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * One container per node: what it runs, mounts and exposes. The runtime of a node is
+ * described once ({@link NodeRuntime}, pure data) and rendered both as an Engine API
+ * create request ({@link toCreateOptions}) and as a docker-compose service
+ * (compose-file.ts), so the two cannot drift apart.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { z } from 'zod';
+import { NxcError } from '@nxc/core';
+import { containerName, nodeLabels, volumeName, type Scope } from './labels.js';
+
+/** Docker-specific composition attributes (compose info `extra.docker`), as in the original nxc. */
+export interface DockerExtras {
+  /** Extra mounts for every node: `SRC:DST[:ro|rw]` (SRC a host path or a volume name). */
+  extraVolumes: Array<{ source: string; target: string; readOnly: boolean }>;
+  /** Published ports per role: `"8080:80"`, `"127.0.0.1:8080:80/udp"`, `"80"`. */
+  dockerPorts: Record<string, PortMapping[]>;
+  /**
+   * The role inits are a real systemd (NixOS): needs SYS_ADMIN, the host's cgroup tree
+   * and SIGRTMIN+3 as stop signal (systemd's "halt"). Default false.
+   */
+  systemd: boolean;
+}
+
+export interface PortMapping {
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostPort?: number;
+  hostIp?: string;
+}
+
+const PORT_RE = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+
+/** Parses one docker-compose short port syntax entry. Throws a plain Error on bad input. */
+export function parsePort(spec: string | number): PortMapping {
+  const m = PORT_RE.exec(String(spec).trim());
+  if (!m) throw new Error(`bad port "${spec}" (expected CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER[/udp])`);
+  const mapping: PortMapping = { containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as PortMapping['protocol'] };
+  if (m[2] !== undefined) mapping.hostPort = Number(m[2]);
+  if (m[1] !== undefined) mapping.hostIp = m[1];
+  return mapping;
+}
+
+function parseVolume(spec: string): { source: string; target: string; readOnly: boolean } {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]?.startsWith('/')) {
+    throw new Error(`bad volume "${spec}" (expected SOURCE:/container/path[:ro])`);
+  }
+  const mode = parts[2] ?? 'rw';
+  if (!/^(ro|rw)(,.*)?$/.test(mode) && !/^[a-z,]+$/.test(mode)) throw new Error(`bad volume mode in "${spec}"`);
+  return { source: parts[0], target: parts[1], readOnly: mode.split(',').includes('ro') };
+}
+
+const volumeEntry = z.union([
+  z.string(),
+  z.object({ source: z.string().min(1), target: z.string().startsWith('/'), read_only: z.boolean().optional() }),
+]);
+const extrasSchema = z
+  .object({
+    extraVolumes: z.array(volumeEntry).default([]),
+    dockerPorts: z.record(z.array(z.union([z.string(), z.number()]))).default({}),
+    systemd: z.boolean().default(false),
+  })
+  .passthrough();
+
+/**
+ * Reads `extra.docker` of a compose info. Relative host paths are resolved against the
+ * project root (as docker-compose resolves them against the compose file).
+ */
+export function readDockerExtras(extra: Record<string, unknown>, where: { source: string; projectRoot: string }): DockerExtras {
+  const parsed = extrasSchema.safeParse(extra.docker ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new NxcError('NXC_COMPOSE_INFO', `${where.source}: extra.docker.${issue.path.join('.')}: ${issue.message}`, {
+      hint: 'fix extraVolumes / dockerPorts in the composition and rebuild',
+    });
+  }
+  const fail = (field: string, error: unknown): never => {
+    throw new NxcError('NXC_COMPOSE_INFO', `${where.source}: extra.docker.${field}: ${(error as Error).message}`, {
+      hint: 'fix the composition and rebuild',
+    });
+  };
+  const extraVolumes = parsed.data.extraVolumes.map((v, i) => {
+    try {
+      const vol = typeof v === 'string' ? parseVolume(v) : { source: v.source, target: v.target, readOnly: v.read_only ?? false };
+      if (vol.source.startsWith('.') || vol.source.startsWith('~')) {
+        vol.source = vol.source.startsWith('~') ? vol.source.replace(/^~/, process.env.HOME ?? '~') : resolve(where.projectRoot, vol.source);
+      }
+      return vol;
+    } catch (error) {
+      return fail(`extraVolumes[${i}]`, error);
+    }
+  });
+  const dockerPorts: Record<string, PortMapping[]> = {};
+  for (const [role, list] of Object.entries(parsed.data.dockerPorts)) {
+    dockerPorts[role] = list.map((p, i) => {
+      try {
+        return parsePort(p);
+      } catch (error) {
+        return fail(`dockerPorts.${role}[${i}]`, error);
+      }
+    });
+  }
+  return { extraVolumes, dockerPorts, systemd: parsed.data.systemd };
+}
+
+/** A mount of a node: a host path (bind), a named volume, or nothing but memory (tmpfs is separate). */
+export interface Mount {
+  kind: 'bind' | 'volume';
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** Everything a node's container is, as plain data. */
+export interface NodeRuntime {
+  name: string;
+  host: string;
+  role: string;
+  address: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  mounts: Mount[];
+  tmpfs: Record<string, string>;
+  capAdd: string[];
+  /** Run Docker's tiny init as PID 1 (forwards signals, reaps zombies). */
+  init: boolean;
+  stopSignal?: string;
+  ports: PortMapping[];
+  network: { name: string; alias: string; ipv4: string };
+}
+
+export interface NodeRuntimeInput {
+  scope: Scope;
+  deploymentId: string;
+  node: { host: string; role: string; address: string; init: string };
+  image: string;
+  network: string;
+  /** Host path of the deployment document, mounted at /etc/nxc/deployment.json. */
+  deploymentFile: string;
+  /** Name of the deployment's shared volume (mounted at /var/nxc/shared). */
+  sharedVolume: string;
+  extras: DockerExtras;
+  /** Host store mounted read-only at /nix/store (default /nix/store). */
+  storeDir?: string;
+}
+
+/** Names of the named volumes `extraVolumes` asks for (created and labelled by nxc). */
+export function extraVolumeNames(scope: Scope, extras: DockerExtras): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const v of extras.extraVolumes) {
+    if (!isAbsolute(v.source)) names.set(v.source, volumeName(scope, v.source));
+  }
+  return names;
+}
+
+/** The runtime description of one node. */
+export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
+  const { scope, node, extras } = input;
+  const named = extraVolumeNames(scope, extras);
+  const mounts: Mount[] = [
+    { kind: 'bind', source: input.storeDir ?? '/nix/store', target: '/nix/store', readOnly: true },
+    { kind: 'bind', source: input.deploymentFile, target: '/etc/nxc/deployment.json', readOnly: true },
+    { kind: 'volume', source: input.sharedVolume, target: '/var/nxc/shared', readOnly: false },
+  ];
+  if (extras.systemd) mounts.push({ kind: 'bind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', readOnly: false });
+  for (const v of extras.extraVolumes) {
+    const volume = named.get(v.source);
+    mounts.push(
+      volume === undefined
+        ? { kind: 'bind', source: v.source, target: v.target, readOnly: v.readOnly }
+        : { kind: 'volume', source: volume, target: v.target, readOnly: v.readOnly },
+    );
+  }
+  return {
+    name: containerName(scope, node.host),
+    host: node.host,
+    role: node.role,
+    address: node.address,
+    image: input.image,
+    command: [node.init],
+    env: {
+      NXC_FLAVOUR: 'docker',
+      container: 'docker',
+      NIX_REMOTE: '',
+      PATH: '/bin:/usr/bin:/run/current-system/sw/bin',
+    },
+    labels: nodeLabels(scope, input.deploymentId, node),
+    mounts,
+    tmpfs: {
+      '/run': 'rw,exec,mode=755',
+      '/run/wrappers': 'rw,exec,suid,mode=755',
+      '/tmp': 'rw,exec,mode=1777',
+    },
+    capAdd: extras.systemd ? ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] : ['NET_ADMIN', 'NET_RAW'],
+    // systemd must be PID 1 itself; anything else gets docker-init so SIGTERM stops it at once.
+    init: !extras.systemd,
+    ...(extras.systemd ? { stopSignal: 'SIGRTMIN+3' } : {}),
+    ports: extras.dockerPorts[node.role] ?? [],
+    network: { name: input.network, alias: node.host, ipv4: node.address },
+  };
+}
+
+/** Engine API create request of a node. */
+export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }>> = {};
+  for (const p of rt.ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
+  }
+  return {
+    name: rt.name,
+    Hostname: rt.host,
+    Image: rt.image,
+    Cmd: rt.command,
+    Env: Object.entries(rt.env).map(([k, v]) => `${k}=${v}`),
+    Labels: rt.labels,
+    Tty: false,
+    OpenStdin: false,
+    ...(rt.stopSignal ? { StopSignal: rt.stopSignal } : {}),
+    ExposedPorts: exposed,
+    HostConfig: {
+      Init: rt.init,
+      CapAdd: rt.capAdd,
+      Mounts: rt.mounts.map((m) => ({
+        Type: m.kind,
+        Source: m.source,
+        Target: m.target,
+        ReadOnly: m.readOnly,
+      })),
+      Tmpfs: rt.tmpfs,
+      NetworkMode: rt.network.name,
+      PortBindings: bindings,
+    },
+    NetworkingConfig: {
+      EndpointsConfig: {
+        [rt.network.name]: { Aliases: [rt.network.alias], IPAMConfig: { IPv4Address: rt.network.ipv4 } },
+      },
+    },
+  };
+}
+
+/**
+ * Refuses distributions that cannot work before anything is created: a fixed host port
+ * published by a role that has several nodes.
+ */
+export function checkPorts(nodes: Array<{ role: string; host: string }>, extras: DockerExtras, source: string): void {
+  for (const [role, ports] of Object.entries(extras.dockerPorts)) {
+    const hosts = nodes.filter((n) => n.role === role).map((n) => n.host);
+    const fixed = ports.find((p) => p.hostPort !== undefined);
+    if (hosts.length > 1 && fixed) {
+      throw new NxcError(
+        'NXC_DISTRIBUTION',
+        `${source}: dockerPorts.${role} publishes host port ${fixed.hostPort} but role "${role}" has ${hosts.length} nodes (${hosts.join(', ')})`,
+        { hint: `run one ${role} node, or publish "${fixed.containerPort}" alone so Docker picks a free host port per node` },
+      );
+    }
+  }
+}

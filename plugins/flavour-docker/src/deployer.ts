@@ -1,0 +1,480 @@
+/**
+ * Deploy side of the docker flavour: start, stop, status, logs and the transport, on the
+ * Engine API through dockerode. Loaded only when a command deploys (index.ts imports it
+ * lazily), so dockerode never slows `nxc --help` down.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import pLimit from 'p-limit';
+import {
+  NxcError,
+  isNxcError,
+  type DeployedNode,
+  type FlavourDeployer,
+  type LogLine,
+  type LogsOptions,
+  type NodeStatus,
+  type RunningContext,
+  type StartContext,
+  type StartResult,
+  type Transport,
+} from '@nxc/core';
+import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
+import { checkPorts, extraVolumeNames, nodeRuntime, readDockerExtras, toCreateOptions } from './containers.js';
+import { engineEndpoint } from './engine.js';
+import { ensureImage } from './image.js';
+import {
+  LABEL,
+  containerName,
+  networkName,
+  newDeploymentId,
+  scopeFilter,
+  scopeLabels,
+  volumeName,
+  type Scope,
+} from './labels.js';
+import { createDeploymentNetwork } from './network.js';
+import { LineSplitter, NodeFailed, waitReady } from './readiness.js';
+import { DockerTransport } from './transport.js';
+
+/** Default number of containers created at once (the engine serializes beyond a few). */
+export const DEFAULT_CONCURRENCY = 16;
+/** Lines of a failed node's log shown in the error. */
+const TAIL_LINES = 15;
+
+/** What start saves next to the deployment (deploy/<comp>::docker.state.json). */
+export interface DockerState {
+  deploymentId: string;
+  network: { id: string; name: string; subnet: string; gateway: string };
+  volumes: string[];
+  containers: Record<string, { id: string; name: string; address: string }>;
+  composeFile: string;
+}
+
+function scopeOf(ctx: { project: { root: string }; composition: string; flavour: string }): Scope {
+  return { projectRoot: ctx.project.root, composition: ctx.composition, flavour: ctx.flavour };
+}
+
+/** Turns engine connection failures into the one-line error `usable()` would give. */
+function engineError(error: unknown): unknown {
+  if (isNxcError(error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = engineEndpoint().display;
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new NxcError('NXC_FLAVOUR_UNUSABLE', `no permission to use the Docker daemon socket ${where}`, {
+      hint: 'add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again) or run nxc as root',
+      cause: error,
+    });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') {
+    return new NxcError('NXC_FLAVOUR_UNUSABLE', `cannot reach the Docker daemon at ${where} (${code})`, {
+      hint: 'start the daemon (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a running engine',
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** Message of an engine error without dockerode's "(HTTP code 409) conflict -" prefix noise. */
+function engineMessage(error: unknown): string {
+  const e = error as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(error)).split('\n')[0]!;
+}
+
+function ignoreMissing(error: unknown): void {
+  const status = (error as { statusCode?: number }).statusCode;
+  // 404: already gone; 409: removal already in progress (another stop running).
+  if (status !== 404 && status !== 409) throw error;
+}
+
+/**
+ * Removes every container, network and volume of a scope (labels), in parallel.
+ * Idempotent. Returns how many containers it removed.
+ */
+export async function removeScope(docker: Docker, scope: Scope, concurrency = DEFAULT_CONCURRENCY): Promise<number> {
+  const filters = JSON.stringify(scopeFilter(scope));
+  const limit = pLimit(concurrency);
+  const containers = await docker.listContainers({ all: true, filters });
+  // force removal kills (SIGKILL) and removes in one call; `v` drops anonymous volumes.
+  await Promise.all(
+    containers.map((c) => limit(() => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing))),
+  );
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(ignoreMissing)));
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove().catch(ignoreMissing)));
+  return containers.length;
+}
+
+function deploymentFilePath(ctx: StartContext): string {
+  return join(ctx.project.deployDir, `${ctx.composition}::${ctx.flavour}.json`);
+}
+
+function artifactDir(ctx: { project: { artifactDir: string }; composition: string; flavour: string }): string {
+  return join(ctx.project.artifactDir, ctx.composition, ctx.flavour);
+}
+
+function interrupted(): NxcError {
+  return new NxcError('NXC_INTERRUPTED', 'start interrupted: every container, network and volume it created was removed');
+}
+
+async function start(ctx: StartContext): Promise<StartResult> {
+  const docker = new Docker();
+  const scope = scopeOf(ctx);
+  const info = ctx.composeInfo;
+  const source = info.source;
+
+  // Validate everything before creating anything.
+  if (ctx.nodes.length === 0) {
+    throw new NxcError('NXC_DISTRIBUTION', 'no node to start (empty role distribution)', {
+      hint: 'give at least one node, e.g. `-r server=1`',
+    });
+  }
+  const tarball = info.all.docker_image;
+  if (!tarball) {
+    throw new NxcError('NXC_COMPOSE_INFO', `${source}: no all.docker_image (the base image of the docker flavour)`, {
+      hint: 'rebuild with `nxc build -f docker`',
+    });
+  }
+  for (const node of ctx.nodes) {
+    if (!info.roles[node.role]?.init) {
+      throw new NxcError('NXC_COMPOSE_INFO', `${source}: role "${node.role}" of node ${node.host} has no init`, {
+        hint: `roles built: ${Object.keys(info.roles).join(', ') || 'none'}; rebuild with \`nxc build -f docker\``,
+      });
+    }
+  }
+  const extras = readDockerExtras(info.extra, { source, projectRoot: ctx.project.root });
+  checkPorts(ctx.nodes, extras, source);
+  const concurrency = Number(ctx.options.concurrency ?? DEFAULT_CONCURRENCY);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new NxcError('NXC_CONFIG', `flavour option docker.concurrency must be a positive integer (got ${String(ctx.options.concurrency)})`);
+  }
+  if (ctx.signal.aborted) throw interrupted();
+
+  const deploymentId = newDeploymentId();
+  const labels = scopeLabels(scope, deploymentId);
+  const outDir = artifactDir(ctx);
+  let ownDeploymentFile: string | undefined;
+  let composeFile: string | undefined;
+  // Internal abort: first failure or Ctrl-C stops every pending creation and wait.
+  const stopAll = new AbortController();
+  const onAbort = () => stopAll.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const creations: Array<Promise<unknown>> = [];
+
+  try {
+    const removed = await removeScope(docker, scope, concurrency);
+    if (removed > 0) {
+      ctx.reporter.emit({ type: 'warn', message: `removed ${removed} container(s) left by a previous start of ${ctx.composition}` });
+    }
+    const image = await ensureImage(docker, tarball, {
+      source,
+      onImport: () => ctx.reporter.emit({ type: 'step', message: `importing base image ${tarball}` }),
+    });
+    if (stopAll.signal.aborted) throw interrupted();
+
+    const network = await createDeploymentNetwork(docker, networkName(scope), labels, ctx.nodes.length);
+    const sharedVolume = volumeName(scope, 'shared');
+    const volumes = [sharedVolume, ...extraVolumeNames(scope, extras).values()];
+    await Promise.all(volumes.map((Name) => docker.createVolume({ Name, Labels: labels })));
+
+    const deployed: DeployedNode[] = ctx.nodes.map((n, i) => ({
+      role: n.role,
+      host: n.host,
+      address: network.addresses[i]!,
+      init: info.roles[n.role]!.init,
+    }));
+    const document = await ctx.writeDeployment(deployed);
+    let deploymentFile = deploymentFilePath(ctx);
+    if (!existsSync(deploymentFile)) {
+      // The orchestrator wrote it elsewhere (or not at all): mount our own copy.
+      await mkdir(outDir, { recursive: true });
+      ownDeploymentFile = join(outDir, 'deployment.json');
+      await writeFile(ownDeploymentFile, `${JSON.stringify(document, null, 2)}\n`);
+      deploymentFile = ownDeploymentFile;
+    }
+
+    const runtimes = deployed.map((node) =>
+      nodeRuntime({
+        scope,
+        deploymentId,
+        node: { host: node.host, role: node.role, address: node.address, init: node.init! },
+        image,
+        network: network.name,
+        deploymentFile,
+        sharedVolume,
+        extras,
+      }),
+    );
+    composeFile = await writeComposeFile(outDir, {
+      name: network.name,
+      network: { name: network.name, subnet: network.subnet, gateway: network.gateway, labels },
+      volumes: volumes.map((name) => ({ name, labels })),
+      nodes: runtimes,
+    });
+
+    const total = runtimes.length;
+    let ready = 0;
+    const limit = pLimit(concurrency);
+    const ids: Record<string, string> = {};
+    const readies = runtimes.map((rt) => {
+      const creation = limit(async () => {
+        if (stopAll.signal.aborted) return undefined;
+        let container: Docker.Container;
+        try {
+          container = await docker.createContainer(toCreateOptions(rt));
+          ids[rt.host] = container.id;
+          await container.start();
+        } catch (error) {
+          if (isNxcError(engineError(error))) throw engineError(error);
+          throw new NodeFailed({
+            host: rt.host,
+            kind: 'exited',
+            reason: `the engine refused its container: ${engineMessage(error)}`,
+            lines: [],
+          });
+        }
+        ctx.reporter.emit({ type: 'node', host: rt.host, state: 'started', detail: rt.name });
+        return container;
+      });
+      creations.push(creation.catch(() => undefined));
+      const waited = creation.then(async (container) => {
+        if (!container || !ctx.wait) return;
+        await waitReady(docker, container, rt.host, { timeoutMs: ctx.timeoutMs, signal: stopAll.signal });
+        ready++;
+        ctx.reporter.emit({ type: 'node', host: rt.host, state: 'ready' });
+        ctx.reporter.emit({ type: 'progress', task: 'nodes ready', current: ready, total });
+      });
+      // Fail fast: the first failure stops everyone else.
+      waited.catch(() => stopAll.abort());
+      return waited;
+    });
+    const results = await Promise.allSettled(readies);
+    if (ctx.signal.aborted) throw interrupted();
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason as unknown);
+    // Report the root cause, not the nodes we stopped waiting for because of it.
+    const root = failures.find((f) => !(f instanceof NodeFailed && f.failure.kind === 'aborted')) ?? failures[0];
+    if (root !== undefined) throw await nodeError(root, outDir);
+
+    const state: DockerState = {
+      deploymentId,
+      network: { id: network.id, name: network.name, subnet: network.subnet, gateway: network.gateway },
+      volumes,
+      containers: Object.fromEntries(
+        runtimes.map((rt) => [rt.host, { id: ids[rt.host]!, name: rt.name, address: rt.address }]),
+      ),
+      composeFile,
+    };
+    await ctx.saveState(state);
+    return {
+      nodes: runtimes.map((rt) => ({
+        host: rt.host,
+        role: rt.role,
+        address: rt.address,
+        state: ctx.wait ? 'running' : 'starting',
+        detail: `${rt.name} ${ids[rt.host]!.slice(0, 12)}`,
+      })),
+    };
+  } catch (error) {
+    stopAll.abort();
+    await Promise.allSettled(creations);
+    await removeScope(docker, scope, concurrency).catch(() => {});
+    if (ownDeploymentFile) await rm(ownDeploymentFile, { force: true });
+    if (composeFile) await rm(composeFile, { force: true });
+    if (ctx.signal.aborted && !(isNxcError(error) && error.code !== 'NXC_INTERRUPTED')) throw interrupted();
+    throw engineError(error);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The error for a node that failed: names it, shows its log tail, keeps its full log. */
+async function nodeError(error: unknown, outDir: string): Promise<unknown> {
+  if (!(error instanceof NodeFailed)) return error;
+  const { host, kind, reason, lines } = error.failure;
+  let logFile: string | undefined;
+  if (lines.length > 0) {
+    logFile = join(outDir, 'logs', `${host}.log`);
+    await mkdir(join(outDir, 'logs'), { recursive: true });
+    await writeFile(logFile, `${lines.join('\n')}\n`);
+  }
+  const tail = lines.slice(-TAIL_LINES);
+  return new NxcError(kind === 'timeout' ? 'NXC_TIMEOUT' : 'NXC_NODE_FAILED', `node ${host}: ${reason}`, {
+    details: tail.length > 0 ? tail.map((l) => `  ${host}| ${l}`).join('\n') : `  (${host} printed nothing)`,
+    hint: logFile
+      ? `its full log is in ${logFile}; everything started was removed`
+      : 'check the role and the docker flavour options; everything started was removed',
+  });
+}
+
+async function stop(ctx: RunningContext): Promise<void> {
+  const docker = new Docker();
+  try {
+    const removed = await removeScope(docker, scopeOf(ctx));
+    ctx.reporter.emit({ type: 'done', message: `removed ${removed} container(s) of ${ctx.composition}` });
+  } catch (error) {
+    throw engineError(error);
+  }
+}
+
+/** Containers of the scope by deployment hostname. */
+async function scopeContainers(docker: Docker, scope: Scope): Promise<Map<string, Docker.ContainerInfo>> {
+  const list = await docker.listContainers({ all: true, filters: JSON.stringify(scopeFilter(scope)) });
+  const byHost = new Map<string, Docker.ContainerInfo>();
+  for (const c of list) {
+    const host = c.Labels[LABEL.host];
+    if (host) byHost.set(host, c);
+  }
+  return byHost;
+}
+
+function stateOf(engineState: string): NodeStatus['state'] {
+  switch (engineState) {
+    case 'running':
+      return 'running';
+    case 'created':
+    case 'restarting':
+      return 'starting';
+    case 'exited':
+    case 'dead':
+    case 'removing':
+      return 'exited';
+    default:
+      return 'unknown';
+  }
+}
+
+async function status(ctx: RunningContext): Promise<NodeStatus[]> {
+  const docker = new Docker();
+  try {
+    const scope = scopeOf(ctx);
+    const byHost = await scopeContainers(docker, scope);
+    const now = Date.now();
+    return await Promise.all(
+      Object.entries(ctx.deployment.deployment).map(async ([address, node]): Promise<NodeStatus> => {
+        const c = byHost.get(node.host);
+        if (!c) return { host: node.host, role: node.role, address, state: 'stopped' };
+        const base: NodeStatus = { host: node.host, role: node.role, address, state: stateOf(c.State) };
+        try {
+          const info = await docker.getContainer(c.Id).inspect();
+          const name = info.Name.replace(/^\//, '');
+          if (info.State.Running) {
+            base.uptimeSeconds = Math.max(0, Math.round((now - Date.parse(info.State.StartedAt)) / 1000));
+            base.detail = name;
+          } else {
+            base.detail = `${name} exit code ${info.State.ExitCode}`;
+          }
+        } catch (error) {
+          ignoreMissing(error);
+          base.state = 'stopped';
+        }
+        return base;
+      }),
+    );
+  } catch (error) {
+    throw engineError(error);
+  }
+}
+
+async function transport(ctx: RunningContext): Promise<Transport> {
+  const docker = new Docker();
+  const scope = scopeOf(ctx);
+  let byHost: Map<string, Docker.ContainerInfo>;
+  try {
+    byHost = await scopeContainers(docker, scope);
+  } catch (error) {
+    throw engineError(error);
+  }
+  const map = new Map<string, string>();
+  for (const node of Object.values(ctx.deployment.deployment)) {
+    map.set(node.host, byHost.get(node.host)?.Id ?? containerName(scope, node.host));
+  }
+  return new DockerTransport(docker, map);
+}
+
+/** Merged, per-node prefixed log lines of the deployment's containers. */
+async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<LogLine> {
+  const docker = new Docker();
+  const scope = scopeOf(ctx);
+  const byHost = await scopeContainers(docker, scope).catch((error) => {
+    throw engineError(error);
+  });
+  const wanted = options.hosts?.length ? options.hosts : [...byHost.keys()].sort();
+  for (const host of wanted) {
+    if (!byHost.has(host)) {
+      throw new NxcError('NXC_NODE_UNKNOWN', `no running container for node "${host}" of ${ctx.composition}`, {
+        hint: `nodes: ${[...byHost.keys()].sort().join(', ') || 'none (is the deployment started?)'}`,
+      });
+    }
+  }
+  const queue: LogLine[] = [];
+  let wake: (() => void) | undefined;
+  let open = wanted.length;
+  const streams: Array<{ destroy(): void }> = [];
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const onAbort = () => {
+    for (const s of streams) s.destroy();
+    open = 0;
+    notify();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(
+      wanted.map(async (host) => {
+        const container = docker.getContainer(byHost.get(host)!.Id);
+        const opts = { stdout: true, stderr: true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
+        const stream = (options.follow
+          ? await container.logs({ ...opts, follow: true })
+          : await container.logs({ ...opts, follow: false })) as unknown;
+        const out = new PassThrough();
+        const err = new PassThrough();
+        const push = (kind: 'stdout' | 'stderr', splitter: LineSplitter) => (d: Buffer) => {
+          for (const line of splitter.push(d)) queue.push({ host, stream: kind, line });
+          notify();
+        };
+        out.on('data', push('stdout', new LineSplitter()));
+        err.on('data', push('stderr', new LineSplitter()));
+        if (Buffer.isBuffer(stream)) {
+          // Non-follow logs come back as one buffer of multiplexed frames.
+          const source = new PassThrough();
+          docker.modem.demuxStream(source, out, err);
+          source.end(stream);
+          await new Promise((r) => setImmediate(r));
+          open--;
+          notify();
+          return;
+        }
+        const readable = stream as NodeJS.ReadableStream & { destroy(): void };
+        streams.push(readable);
+        docker.modem.demuxStream(readable, out, err);
+        readable.on('end', () => {
+          open--;
+          notify();
+        });
+      }),
+    );
+    while (true) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (open <= 0 || options.signal?.aborted) break;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    for (const s of streams) s.destroy();
+  }
+}
+
+/** The docker flavour's deploy side. */
+export const deployer: FlavourDeployer = { start, stop, status, transport, logs };
+export default deployer;
+export { COMPOSE_FILE_NAME };

@@ -1,0 +1,114 @@
+/**
+ * Waiting for nodes to come up, per the boot contract: a node's init prints
+ * `NXC_READY <host>` on its stdout once its services run, or `NXC_BOOT_ERROR <reason>` when
+ * it cannot boot. We follow each container's log stream (one long-lived request per node,
+ * no polling); the stream ending before the ready line means the container exited.
+ */
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+
+/** Splits byte chunks into lines, keeping a partial last line for the next chunk. */
+export class LineSplitter {
+  private rest = '';
+  push(chunk: Buffer | string): string[] {
+    const text = this.rest + chunk.toString();
+    const lines = text.split(/\r?\n/);
+    this.rest = lines.pop() ?? '';
+    return lines;
+  }
+  flush(): string[] {
+    const last = this.rest;
+    this.rest = '';
+    return last === '' ? [] : [last];
+  }
+}
+
+/** What a boot log line means for readiness. */
+export type BootSignal = { kind: 'ready'; host: string } | { kind: 'error'; reason: string } | undefined;
+
+export function parseBootLine(line: string): BootSignal {
+  const ready = /(?:^|\s)NXC_READY\s+(\S+)/.exec(line);
+  if (ready) return { kind: 'ready', host: ready[1]! };
+  const error = /(?:^|\s)NXC_BOOT_ERROR\s*(.*)$/.exec(line);
+  if (error) return { kind: 'error', reason: error[1]!.trim() || 'unknown boot error' };
+  return undefined;
+}
+
+/** Why a node did not become ready. */
+export interface NodeFailure {
+  host: string;
+  kind: 'exited' | 'boot-error' | 'timeout' | 'aborted';
+  reason: string;
+  /** Every line captured so far (bounded). */
+  lines: string[];
+}
+
+export class NodeFailed extends Error {
+  constructor(readonly failure: NodeFailure) {
+    super(`${failure.host}: ${failure.reason}`);
+  }
+}
+
+const MAX_LINES = 5000;
+
+/**
+ * Resolves when `host` prints its ready line; rejects with {@link NodeFailed} when it exits,
+ * reports a boot error, exceeds `timeoutMs` or `signal` aborts. Returns the captured lines.
+ */
+export async function waitReady(
+  docker: Docker,
+  container: Docker.Container,
+  host: string,
+  options: { timeoutMs: number; signal: AbortSignal },
+): Promise<string[]> {
+  const lines: string[] = [];
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & {
+    destroy(): void;
+  };
+  return new Promise<string[]>((resolve, reject) => {
+    let settled = false;
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const splitters = { out: new LineSplitter(), err: new LineSplitter() };
+    const finish = (failure?: Omit<NodeFailure, 'host' | 'lines'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal.removeEventListener('abort', onAbort);
+      stream.destroy();
+      if (failure) reject(new NodeFailed({ host, lines, ...failure }));
+      else resolve(lines);
+    };
+    const onLine = (line: string) => {
+      if (lines.length >= MAX_LINES) lines.shift();
+      lines.push(line);
+      const signal = parseBootLine(line);
+      if (signal?.kind === 'ready' && signal.host === host) finish();
+      else if (signal?.kind === 'error') finish({ kind: 'boot-error', reason: `boot failed: ${signal.reason}` });
+    };
+    out.on('data', (d: Buffer) => splitters.out.push(d).forEach(onLine));
+    err.on('data', (d: Buffer) => splitters.err.push(d).forEach(onLine));
+    docker.modem.demuxStream(stream, out, err);
+    stream.on('end', async () => {
+      [...splitters.out.flush(), ...splitters.err.flush()].forEach(onLine);
+      if (settled) return;
+      let code = '?';
+      try {
+        const info = await container.inspect();
+        code = String(info.State.ExitCode);
+        if (info.State.OOMKilled) code += ', out of memory';
+      } catch {
+        // removed meanwhile
+      }
+      finish({ kind: 'exited', reason: `container exited (code ${code}) before the node was ready` });
+    });
+    stream.on('error', (error: Error) => finish({ kind: 'exited', reason: `lost its log stream: ${error.message}` }));
+    const timer = setTimeout(
+      () => finish({ kind: 'timeout', reason: `not ready after ${Math.round(options.timeoutMs / 1000)} s` }),
+      options.timeoutMs,
+    );
+    const onAbort = () => finish({ kind: 'aborted', reason: 'interrupted' });
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

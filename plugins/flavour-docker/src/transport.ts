@@ -1,0 +1,192 @@
+/**
+ * Reaching running nodes through the engine: exec (stdout/stderr demultiplexed), an
+ * interactive shell with a real TTY and window resize (`nxc connect`), and copies in and
+ * out through the archive API (tar), so no SSH server is needed in the containers.
+ */
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, posix } from 'node:path';
+import { PassThrough, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type Docker from 'dockerode';
+import tar from 'tar-fs';
+import {
+  NxcError,
+  type ExecOptions,
+  type ExecResult,
+  type ShellOptions,
+  type ShellSession,
+  type Transport,
+} from '@nxc/core';
+
+/** Login shell: bash when the node has it (NixOS), else sh (busybox). */
+const LOGIN_SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi'];
+
+export class DockerTransport implements Transport {
+  constructor(
+    private readonly docker: Docker,
+    /** deployment hostname -> container id or name */
+    private readonly containers: Map<string, string>,
+  ) {}
+
+  private container(host: string): Docker.Container {
+    const id = this.containers.get(host);
+    if (id === undefined) {
+      throw new NxcError('NXC_NODE_UNKNOWN', `no node "${host}" in this deployment (nodes: ${[...this.containers.keys()].join(', ')})`, {
+        hint: 'use a hostname listed by `nxc status`',
+      });
+    }
+    return this.docker.getContainer(id);
+  }
+
+  async exec(host: string, command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const container = this.container(host);
+    const withStdin = options.stdin !== undefined;
+    const exec = await container.exec({
+      Cmd: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: withStdin,
+      Tty: false,
+      User: options.user ?? 'root',
+      ...(options.env ? { Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    });
+    const stream = (await exec.start({ hijack: true, stdin: withStdin })) as Duplex;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      options.onStdout?.(d);
+    });
+    stderr.on('data', (d: Buffer) => {
+      err.push(d);
+      options.onStderr?.(d);
+    });
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    if (withStdin) stream.end(options.stdin);
+
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+        if (options.timeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            stream.destroy();
+            reject(new NxcError('NXC_TIMEOUT', `command on ${host} did not finish within ${options.timeoutMs} ms`));
+          }, options.timeoutMs);
+        }
+        if (options.signal) {
+          onAbort = () => {
+            stream.destroy();
+            reject(new NxcError('NXC_INTERRUPTED', `command on ${host} interrupted`));
+          };
+          if (options.signal.aborted) onAbort();
+          else options.signal.addEventListener('abort', onAbort, { once: true });
+        }
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    }
+    // The exec may report Running for a moment after its streams closed.
+    let info = await exec.inspect();
+    for (let i = 0; info.Running && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  }
+
+  async shell(host: string, options: ShellOptions): Promise<ShellSession> {
+    const container = this.container(host);
+    const exec = await container.exec({
+      Cmd: options.command ? ['/bin/sh', '-c', options.command] : LOGIN_SHELL,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      User: options.user ?? 'root',
+      Env: [`TERM=${process.env.TERM ?? 'xterm-256color'}`],
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+    const resize = (columns: number, rows: number) => {
+      exec.resize({ w: columns, h: rows }).catch(() => {});
+    };
+    if (options.columns && options.rows) resize(options.columns, options.rows);
+    options.stdin.pipe(stream);
+    stream.pipe(options.stdout, { end: false });
+    const exited = new Promise<number>((resolve, reject) => {
+      let done = false;
+      const finish = async () => {
+        if (done) return;
+        done = true;
+        options.stdin.unpipe(stream);
+        try {
+          let info = await exec.inspect();
+          for (let i = 0; info.Running && i < 50; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+            info = await exec.inspect();
+          }
+          resolve(info.ExitCode ?? -1);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      stream.on('end', finish);
+      stream.on('close', finish);
+      stream.on('error', reject);
+    });
+    return { resize, exited };
+  }
+
+  async copyTo(host: string, localPath: string, remotePath: string): Promise<void> {
+    const container = this.container(host);
+    await stat(localPath).catch(() => {
+      throw new NxcError('NXC_IO', `cannot copy ${localPath} to ${host}: no such file or directory`);
+    });
+    const name = posix.basename(remotePath);
+    const from = basename(localPath);
+    // The archive's top entry is renamed to the remote basename; it is unpacked in the remote dirname.
+    const pack = tar.pack(dirname(localPath), {
+      entries: [from],
+      map: (header) => {
+        header.name = header.name === from ? name : `${name}${header.name.slice(from.length)}`;
+        return header;
+      },
+    });
+    const parent = posix.dirname(remotePath);
+    await this.exec(host, ['mkdir', '-p', parent]);
+    await container.putArchive(pack, { path: parent });
+  }
+
+  async copyFrom(host: string, remotePath: string, localPath: string): Promise<void> {
+    const container = this.container(host);
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await container.getArchive({ path: remotePath });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        throw new NxcError('NXC_IO', `cannot copy ${remotePath} from ${host}: no such file or directory on the node`);
+      }
+      throw error;
+    }
+    // Unpack next to the destination, then move into place (the archive root is the remote basename).
+    await mkdir(dirname(localPath), { recursive: true });
+    const scratch = await mkdtemp(join(dirname(localPath), '.nxc-copy-'));
+    try {
+      await pipeline(archive, tar.extract(scratch));
+      await rm(localPath, { recursive: true, force: true });
+      await rename(join(scratch, posix.basename(remotePath)), localPath);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    // Each call uses its own engine connection: nothing to release.
+  }
+}
