@@ -1,8 +1,27 @@
-/** Project configuration (nxc.config.*, .nxcrc*, package.json#nxc, legacy nxc.json). */
+/**
+ * Project configuration: `nxc.config.{ts,mjs,js,json,yaml,yml}`, `.nxcrc`,
+ * `.nxcrc.{json,yaml,yml,js,mjs}`, `package.json#nxc`, and the original nxc's `nxc.json`
+ * (`composition`, `default_flavour`). The zod schema below is the reference of every key.
+ * Heavy loaders (cosmiconfig, TypeScript) are imported only when a config is searched.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { NxcError } from './errors.js';
+import { displayPath, firstLine, formatIssue } from './validation.js';
+
+/** Project configuration, normalized (every key present). */
 export interface NxcConfig {
-  /** Flavour packages to load: npm names or paths relative to the config file. */
+  /**
+   * Flavour packages to load: npm names (resolved from the project's node_modules) or paths
+   * relative to the config file. Empty: `@nxc/flavour-*` and `nxc-flavour-*` packages listed
+   * in the project's package.json are loaded.
+   */
   plugins: string[];
-  /** Composition file (legacy `composition`), default `composition.nix`. */
+  /** Composition file, relative to the project root (legacy `composition`); default `composition.nix`. */
   composition: string;
   /** Flavour used when `-f` is not given (legacy `default_flavour`). */
   defaultFlavour?: string;
@@ -10,14 +29,251 @@ export interface NxcConfig {
   nix: {
     /** Extra flags appended to every nix command. */
     flags: string[];
-    /** Flake inputs to override: name -> path (relative to the project) or flake URL. */
+    /**
+     * Flake inputs to override: name -> path (relative to the project root) or flake URL, as
+     * written; {@link nixOverrideInputArgs} turns them into `--override-input` arguments.
+     */
     overrideInputs: Record<string, string>;
   };
-  /** Per-flavour options, keyed by flavour name. */
+  /** Per-flavour options, keyed by flavour name (given to the flavour as `ctx.options`). */
   flavourOptions: Record<string, Record<string, unknown>>;
 }
 
-/** Typed helper for `nxc.config.ts` / `.mjs`. */
-export function defineConfig(config: Partial<NxcConfig>): Partial<NxcConfig> {
+/** The schema of what users write (`nxc.config.*`, `.nxcrc*`, `package.json#nxc`). */
+export const nxcConfigSchema = z
+  .object({
+    plugins: z.array(z.string().min(1, 'a plugin name cannot be empty')).optional(),
+    composition: z.string().min(1).optional(),
+    defaultFlavour: z.string().min(1).optional(),
+    nix: z
+      .object({
+        flags: z.array(z.string()).optional(),
+        overrideInputs: z.record(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
+    flavourOptions: z.record(z.record(z.unknown())).optional(),
+  })
+  .strict();
+
+/** What users write in a config file: every key optional. */
+export type NxcUserConfig = z.input<typeof nxcConfigSchema>;
+
+/** The original nxc's nxc.json (`platform` is accepted and ignored). */
+const legacySchema = z
+  .object({
+    composition: z.string().min(1).optional(),
+    default_flavour: z.string().min(1).nullable().optional(),
+    platform: z.string().nullable().optional(),
+  })
+  .passthrough();
+
+/**
+ * Typed helper for `nxc.config.ts` / `.mjs`: `export default defineConfig({ plugins: [...] })`.
+ * Returns its argument unchanged.
+ */
+export function defineConfig(config: NxcUserConfig): NxcUserConfig {
   return config;
+}
+
+/** A config file as found on disk. */
+export interface FoundConfig {
+  /** Absolute path of the file (for package.json, the file holding the `nxc` key). */
+  file: string;
+  /** The raw exported/parsed value, not validated yet. */
+  value: unknown;
+}
+
+/** Files cosmiconfig looks at in each directory, in this order (legacy nxc.json apart). */
+export const CONFIG_SEARCH_PLACES = [
+  'package.json',
+  '.nxcrc',
+  '.nxcrc.json',
+  '.nxcrc.yaml',
+  '.nxcrc.yml',
+  '.nxcrc.js',
+  '.nxcrc.mjs',
+  'nxc.config.ts',
+  'nxc.config.mjs',
+  'nxc.config.js',
+  'nxc.config.json',
+  'nxc.config.yaml',
+  'nxc.config.yml',
+] as const;
+
+function configError(file: string, message: string, hint: string): NxcError {
+  return new NxcError('NXC_CONFIG', `${displayPath(file)}: ${message}`, { hint });
+}
+
+/** Finds `typescript` from the config's directory first (the user's), else from nxc's own install. */
+async function loadTypeScript(configFile: string): Promise<typeof import('typescript')> {
+  const candidates = [createRequire(configFile), createRequire(import.meta.url)];
+  for (const req of candidates) {
+    let resolved: string;
+    try {
+      resolved = req.resolve('typescript');
+    } catch {
+      continue;
+    }
+    const mod = (await import(pathToFileURL(resolved).href)) as { default?: typeof import('typescript') };
+    return mod.default ?? (mod as unknown as typeof import('typescript'));
+  }
+  throw configError(
+    configFile,
+    'loading a TypeScript config needs the `typescript` package, which is not installed',
+    'install it in the project (`pnpm add -D typescript`), or rename the file to nxc.config.mjs',
+  );
+}
+
+/**
+ * Loads `nxc.config.ts`: transpiled with the project's (or nxc's) TypeScript to a temporary
+ * `.mjs` beside the file, so that its relative and package imports resolve as written.
+ */
+async function loadTsConfig(file: string, content: string): Promise<unknown> {
+  const ts = await loadTypeScript(file);
+  const output = ts.transpileModule(content, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: {
+      module: ts.ModuleKind.ES2022,
+      target: ts.ScriptTarget.ES2022,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      verbatimModuleSyntax: false,
+      sourceMap: false,
+    },
+  });
+  const syntax = output.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (syntax) {
+    const text = ts.flattenDiagnosticMessageText(syntax.messageText, ' ');
+    const line =
+      syntax.file && syntax.start !== undefined ? `:${syntax.file.getLineAndCharacterOfPosition(syntax.start).line + 1}` : '';
+    throw configError(`${file}${line}`, text, 'fix the TypeScript syntax');
+  }
+  const compiled = `${file}.${randomUUID()}.mjs`;
+  await writeFile(compiled, output.outputText);
+  try {
+    const mod = (await import(pathToFileURL(compiled).href)) as { default?: unknown };
+    return mod.default;
+  } finally {
+    await rm(compiled, { force: true });
+  }
+}
+
+/** Loads a `.js`/`.mjs` config; a fresh query defeats the ESM cache so edits are seen. */
+async function loadJsConfig(file: string): Promise<unknown> {
+  const mod = (await import(`${pathToFileURL(file).href}?t=${Date.now()}`)) as { default?: unknown };
+  return mod.default;
+}
+
+/**
+ * Looks for an nxc config in ONE directory (not its parents). Returns undefined when none.
+ *
+ * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax error...).
+ */
+export async function findConfigIn(dir: string): Promise<FoundConfig | undefined> {
+  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
+  const explorer = cosmiconfig('nxc', {
+    searchPlaces: [...CONFIG_SEARCH_PLACES],
+    searchStrategy: 'none',
+    cache: false,
+    // An empty nxc.config.yaml still marks the project root.
+    ignoreEmptySearchPlaces: false,
+    loaders: {
+      ...defaultLoaders,
+      '.ts': loadTsConfig,
+      '.js': loadJsConfig,
+      '.mjs': loadJsConfig,
+      '.cjs': loadJsConfig,
+    },
+  });
+  try {
+    const result = await explorer.search(dir);
+    if (!result || (result.isEmpty && basename(result.filepath) === 'package.json')) return undefined;
+    return { file: result.filepath, value: result.isEmpty ? {} : result.config };
+  } catch (error) {
+    if (error instanceof NxcError) throw error;
+    const file = (error as { filepath?: string }).filepath ?? dir;
+    throw configError(file, `cannot load it: ${firstLine(error).replace(`${file}: `, '')}`, 'fix the file, or remove it');
+  }
+}
+
+/** Reads the original nxc's `nxc.json` in `dir`, if present. */
+export async function findLegacyConfigIn(dir: string): Promise<FoundConfig | undefined> {
+  const file = resolve(dir, 'nxc.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return { file, value: text.trim() === '' ? {} : (JSON.parse(text) as unknown) };
+  } catch (error) {
+    throw configError(file, `not valid JSON (${firstLine(error)})`, 'fix the JSON syntax');
+  }
+}
+
+/**
+ * Validates a raw config (from {@link findConfigIn}) and the legacy nxc.json, and merges
+ * them into an {@link NxcConfig}: keys of the explicit config win over nxc.json.
+ *
+ * @throws NxcError `NXC_CONFIG` naming the file and the key (unknown keys included).
+ */
+export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig): Promise<NxcConfig> {
+  let user: z.output<typeof nxcConfigSchema> = {};
+  if (found) {
+    let value = found.value;
+    if (typeof value === 'function') value = await (value as () => unknown)();
+    const inPackageJson = basename(found.file) === 'package.json';
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw configError(
+        found.file,
+        `${inPackageJson ? 'nxc: ' : ''}expected an object (the config), got ${Array.isArray(value) ? 'a list' : typeof value}`,
+        'export an object, e.g. `export default defineConfig({ plugins: [\'@nxc/flavour-docker\'] })`',
+      );
+    }
+    const result = nxcConfigSchema.safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const scoped = inPackageJson ? { ...issue, path: ['nxc', ...issue.path] } : issue;
+      throw configError(
+        found.file,
+        formatIssue(scoped),
+        issue.code === 'unrecognized_keys'
+          ? 'known keys: plugins, composition, defaultFlavour, nix {flags, overrideInputs}, flavourOptions'
+          : 'see NxcConfig in @nxc/core for the meaning of each key',
+      );
+    }
+    user = result.data;
+  }
+  let legacyValue: z.output<typeof legacySchema> = {};
+  if (legacy) {
+    const result = legacySchema.safeParse(legacy.value);
+    if (!result.success) {
+      throw configError(legacy.file, formatIssue(result.error.issues[0]!), 'nxc.json holds {"composition": "composition.nix", "default_flavour": "docker"}');
+    }
+    legacyValue = result.data;
+  }
+  const defaultFlavour = user.defaultFlavour ?? legacyValue.default_flavour ?? undefined;
+  return {
+    plugins: user.plugins ?? [],
+    composition: user.composition ?? legacyValue.composition ?? 'composition.nix',
+    ...(defaultFlavour === undefined ? {} : { defaultFlavour }),
+    nix: { flags: user.nix?.flags ?? [], overrideInputs: user.nix?.overrideInputs ?? {} },
+    flavourOptions: user.flavourOptions ?? {},
+  };
+}
+
+/**
+ * `--override-input NAME VALUE` arguments for `nix build` from `config.nix.overrideInputs`:
+ * paths (`./x`, `../x`, `/x`, `~/x` is not expanded) become `path:/absolute`, flake URLs
+ * pass through.
+ */
+export function nixOverrideInputArgs(root: string, overrideInputs: Record<string, string>): string[] {
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(overrideInputs)) {
+    const isPath = value.startsWith('./') || value.startsWith('../') || value === '.' || value === '..' || isAbsolute(value);
+    args.push('--override-input', name, isPath ? `path:${resolve(root, value)}` : value);
+  }
+  return args;
 }

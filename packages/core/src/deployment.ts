@@ -1,7 +1,20 @@
 /**
  * Deployment: which node runs which role, where. Written at start to
- * deploy/<composition>::<flavour>.json and read by every node at boot.
+ * deploy/<composition>::<flavour>.json and read by every node at boot, either from that
+ * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
+ * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { z } from 'zod';
+import type { ComposeInfo } from './compose-info.js';
+import { NxcError } from './errors.js';
+import type { Project } from './project.js';
+import { deploymentKey, deploymentPath } from './state.js';
+import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
 /** A node to run, from the role distribution. */
 export interface PlannedNode {
@@ -31,4 +44,218 @@ export interface DeploymentDocument {
   all?: Record<string, string>;
   user: string;
   parameters?: Record<string, unknown>;
+}
+
+/**
+ * Schema of the document. Reading is lenient with what the original nxc wrote (no `flavour`,
+ * maybe no `composition`; extra keys such as `vm_id` or `compositions_info_path` are kept).
+ */
+const documentSchema = z
+  .object({
+    deployment: z.record(
+      z.object({ role: z.string().min(1), host: z.string().min(1), init: z.string().optional() }).passthrough(),
+    ),
+    'ssh_key.pub': z.string(),
+    composition: z.string().default('composition'),
+    flavour: z.string().default(''),
+    all: z.record(z.string()).optional(),
+    user: z.string().default(''),
+    parameters: z.record(z.unknown()).optional(),
+  })
+  .passthrough();
+
+function validate(data: unknown, where: string, code: 'NXC_DEPLOYMENT' | 'NXC_USAGE', hint: string): DeploymentDocument {
+  const result = documentSchema.safeParse(data);
+  if (!result.success) throw new NxcError(code, `${where}: ${formatZodError(result.error)}`, { hint });
+  return result.data as DeploymentDocument;
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
+}
+
+/** Input of {@link buildDeploymentDocument}. */
+export interface BuildDeploymentInput {
+  composeInfo: ComposeInfo;
+  /** Nodes with their addresses (unique), in the order they should be listed. */
+  nodes: DeployedNode[];
+  /** Public key line every node authorizes for root. */
+  sshPublicKey: string;
+  /** User name recorded for the nodes (G5K NFS paths); default: the current user. */
+  user?: string;
+  /** User parameters (`-p/-P`). */
+  parameters?: Record<string, unknown>;
+}
+
+/**
+ * Builds the deployment document: nodes keyed by address, each with its role, hostname and
+ * the role's init from the compose info (unless the node brings its own).
+ *
+ * @throws NxcError `NXC_DEPLOYMENT` when two nodes share an address or a node's role is not
+ *   in the compose info.
+ */
+export function buildDeploymentDocument(input: BuildDeploymentInput): DeploymentDocument {
+  const { composeInfo, nodes } = input;
+  const deployment: DeploymentDocument['deployment'] = {};
+  for (const node of nodes) {
+    const existing = deployment[node.address];
+    if (existing) {
+      throw new NxcError(
+        'NXC_DEPLOYMENT',
+        `nodes "${existing.host}" and "${node.host}" have the same address ${node.address}`,
+        { hint: 'give every node its own machine/address (check the machine file for aliases of one host)' },
+      );
+    }
+    const init = node.init ?? composeInfo.roles[node.role]?.init;
+    if (init === undefined) {
+      throw new NxcError(
+        'NXC_DEPLOYMENT',
+        `node "${node.host}": role "${node.role}" is not in ${displayPath(composeInfo.source)} (roles: ${Object.keys(composeInfo.roles).join(', ')})`,
+        { hint: 'rebuild with `nxc build`, or use one of the built roles' },
+      );
+    }
+    deployment[node.address] = { role: node.role, host: node.host, init };
+  }
+  return {
+    deployment,
+    'ssh_key.pub': input.sshPublicKey.trim(),
+    composition: composeInfo.composition,
+    flavour: composeInfo.flavour.name,
+    all: { ...composeInfo.all },
+    user: input.user ?? currentUser(),
+    ...(input.parameters === undefined ? {} : { parameters: input.parameters }),
+  };
+}
+
+/**
+ * Writes `deploy/<composition>::<flavour>.json` atomically (temporary file + rename, so a
+ * node or a concurrent reader never sees half a document). Returns its path.
+ */
+export async function writeDeploymentDocument(
+  project: Project,
+  composition: string,
+  flavour: string,
+  doc: DeploymentDocument,
+): Promise<string> {
+  const path = deploymentPath(project, composition, flavour);
+  const checked = validate(doc, deploymentKey(composition, flavour), 'NXC_DEPLOYMENT', 'this is a bug in the caller');
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw new NxcError('NXC_IO', `cannot write ${displayPath(path)} (${errnoCode(error) ?? firstLine(error)})`, {
+      hint: 'check that the project directory is writable',
+      cause: error,
+    });
+  }
+  return path;
+}
+
+/**
+ * Reads and validates the deployment document of `composition::flavour`.
+ *
+ * @throws NxcError `NXC_DEPLOYMENT` when there is none (hint: `nxc start`) or it is malformed.
+ */
+export async function readDeploymentDocument(project: Project, composition: string, flavour: string): Promise<DeploymentDocument> {
+  const path = deploymentPath(project, composition, flavour);
+  const where = displayPath(path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') {
+      throw new NxcError('NXC_DEPLOYMENT', `no deployment of ${deploymentKey(composition, flavour)} (${where} does not exist)`, {
+        hint: `start one with \`nxc start -C ${deploymentKey(composition, flavour)}\``,
+      });
+    }
+    throw new NxcError('NXC_DEPLOYMENT', `cannot read ${where} (${errnoCode(error) ?? firstLine(error)})`, {
+      hint: 'check the file permissions',
+    });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new NxcError('NXC_DEPLOYMENT', `${where}: not valid JSON (${firstLine(error)})`, {
+      hint: 'stop the deployment (`nxc stop`) and start it again',
+    });
+  }
+  return validate(data, where, 'NXC_DEPLOYMENT', 'stop the deployment (`nxc stop`) and start it again');
+}
+
+/** Options of {@link encodeDeploymentForKernel}. */
+export interface KernelEncodingOptions {
+  /**
+   * Bytes available for the whole `deploy=...` parameter. Default 1536: the 2048-byte x86
+   * command line minus 512 for the other parameters (console=, init=, nfs_store=, -k).
+   */
+  budget?: number;
+}
+
+/** Default budget for `deploy=...` on the kernel command line, see {@link KernelEncodingOptions}. */
+export const DEFAULT_KERNEL_DEPLOY_BUDGET = 2048 - 512;
+
+/**
+ * Encodes the document for the kernel command line as `gz:<base64(gzip(minified JSON))>`,
+ * leaving out `all` and the per-node `init` (all-in-one images know each role's init).
+ * `length` is the length of the whole `deploy=<value>` parameter; `fits` says whether it is
+ * within the budget. When it does not fit, serve the full document over HTTP instead.
+ */
+export function encodeDeploymentForKernel(
+  doc: DeploymentDocument,
+  opts: KernelEncodingOptions = {},
+): { value: string; fits: boolean; length: number } {
+  const budget = opts.budget ?? DEFAULT_KERNEL_DEPLOY_BUDGET;
+  const deployment: Record<string, { role: string; host: string }> = {};
+  for (const [address, node] of Object.entries(doc.deployment)) deployment[address] = { role: node.role, host: node.host };
+  const compact: Omit<DeploymentDocument, 'all'> = {
+    deployment,
+    'ssh_key.pub': doc['ssh_key.pub'],
+    composition: doc.composition,
+    flavour: doc.flavour,
+    user: doc.user,
+    ...(doc.parameters === undefined ? {} : { parameters: doc.parameters }),
+  };
+  const value = `gz:${gzipSync(JSON.stringify(compact), { level: 9 }).toString('base64')}`;
+  const length = 'deploy='.length + value.length;
+  return { value, fits: length <= budget, length };
+}
+
+/**
+ * Decodes a `deploy=` value as the boot script does: `gz:<base64 gzip JSON>` (ours) or
+ * `<base64 JSON>` (the original nxc's). A leading `deploy=` is accepted. URLs are refused:
+ * the caller fetches them and validates the body.
+ *
+ * @throws NxcError `NXC_USAGE` for an URL or a value that is neither form.
+ */
+export function decodeDeploymentParam(value: string): DeploymentDocument {
+  const raw = value.trim().replace(/^deploy=/, '');
+  if (/^https?:\/\//i.test(raw)) {
+    throw new NxcError('NXC_USAGE', `deploy=${raw} is an URL: the document is served over HTTP, not inline`, {
+      hint: 'fetch the URL and validate the body (nodes do it at boot)',
+    });
+  }
+  const what = raw.startsWith('gz:') ? 'gz:' : 'base64';
+  let json: string;
+  try {
+    if (raw.startsWith('gz:')) {
+      json = gunzipSync(Buffer.from(raw.slice(3), 'base64')).toString('utf8');
+    } else {
+      if (!/^[A-Za-z0-9+/=\s]+$/.test(raw)) throw new Error('not base64');
+      json = Buffer.from(raw, 'base64').toString('utf8');
+    }
+    return validate(JSON.parse(json), `deploy= (${what})`, 'NXC_USAGE', 'pass the value nxc start wrote');
+  } catch (error) {
+    if (error instanceof NxcError) throw error;
+    throw new NxcError('NXC_USAGE', `deploy= (${what}): not a deployment (${firstLine(error)})`, {
+      hint: 'expected gz:<base64 gzip JSON>, <base64 JSON> or an http(s) URL',
+    });
+  }
 }

@@ -25,11 +25,53 @@ export type {
   Flavour,
   FlavourPlugin,
 } from './transposition.js';
-export type { ComposeInfo, RoleBuild } from './compose-info.js';
-export type { PlannedNode, DeployedNode, DeploymentDocument } from './deployment.js';
+export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from './compose-info.js';
+export { readComposeInfo } from './compose-info.js';
+export type {
+  RoleDistributionSpec,
+  RoleQuantity,
+  DefaultRoleQuantity,
+  ResolveNodesInput,
+} from './role-distribution.js';
+export {
+  readRoleDistributionFile,
+  parseRoleFlags,
+  mergeRoleDistributions,
+  resolveNodes,
+  isValidHostname,
+} from './role-distribution.js';
+export { readMachineFile } from './machines.js';
+export type {
+  PlannedNode,
+  DeployedNode,
+  DeploymentDocument,
+  BuildDeploymentInput,
+  KernelEncodingOptions,
+} from './deployment.js';
+export {
+  buildDeploymentDocument,
+  writeDeploymentDocument,
+  readDeploymentDocument,
+  encodeDeploymentForKernel,
+  decodeDeploymentParam,
+  DEFAULT_KERNEL_DEPLOY_BUDGET,
+} from './deployment.js';
+export type { CleanOptions, CleanResult } from './state.js';
+export {
+  deploymentKey,
+  composeInfoPath,
+  deploymentPath,
+  statePath,
+  artifactDir,
+  nxcDir,
+  sshDir,
+  nixLibDir,
+  clean,
+} from './state.js';
 export type { Project } from './project.js';
+export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';
 export { silentReporter } from './reporter.js';
 export type { SshIdentity } from './ssh-identity.js';
-export type { NxcConfig } from './config.js';
-export { defineConfig } from './config.js';
+export type { NxcConfig, NxcUserConfig } from './config.js';
+export { defineConfig, nxcConfigSchema, nixOverrideInputArgs } from './config.js';

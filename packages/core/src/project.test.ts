@@ -1,0 +1,225 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nixOverrideInputArgs } from './config.js';
+import { NxcError } from './errors.js';
+import { loadProject } from './project.js';
+
+let base: string;
+let n = 0;
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'nxc-project-'));
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+/** A fresh directory tree: { 'path/in/tree': content }. */
+async function tree(files: Record<string, string>): Promise<string> {
+  const root = join(base, `p${n++}`);
+  await mkdir(root, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  return root;
+}
+
+async function failure(p: Promise<unknown>): Promise<NxcError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(NxcError);
+  return error as NxcError;
+}
+
+const defaults = {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+};
+
+describe('loadProject: config formats', () => {
+  it.each([
+    ['nxc.config.json', '{"plugins": ["@nxc/flavour-docker"]}'],
+    ['nxc.config.yaml', 'plugins:\n  - "@nxc/flavour-docker"\n'],
+    ['nxc.config.yml', 'plugins: ["@nxc/flavour-docker"]\n'],
+    ['nxc.config.mjs', "export default { plugins: ['@nxc/flavour-docker'] };\n"],
+    ['nxc.config.js', "export default { plugins: ['@nxc/flavour-docker'] };\n"],
+    ['.nxcrc', 'plugins: ["@nxc/flavour-docker"]\n'],
+    ['.nxcrc.json', '{"plugins": ["@nxc/flavour-docker"]}'],
+    ['.nxcrc.yaml', 'plugins: ["@nxc/flavour-docker"]\n'],
+    ['.nxcrc.yml', 'plugins: ["@nxc/flavour-docker"]\n'],
+    ['.nxcrc.mjs', "export default { plugins: ['@nxc/flavour-docker'] };\n"],
+    ['.nxcrc.js', "export default { plugins: ['@nxc/flavour-docker'] };\n"],
+    ['package.json', '{"name": "x", "type": "module", "nxc": {"plugins": ["@nxc/flavour-docker"]}}'],
+    [
+      'nxc.config.ts',
+      "import type { NxcUserConfig } from '@nxc/core';\nconst plugins: string[] = ['@nxc/flavour-docker'];\nconst config: NxcUserConfig = { plugins };\nexport default config;\n",
+    ],
+  ])('%s', async (name, content) => {
+    const root = await tree({ [name]: content, ...(name.endsWith('.js') ? { 'package.json': '{"type":"module"}' } : {}) });
+    const project = await loadProject(root);
+    expect(project.root).toBe(root);
+    expect(project.configFile).toBe(join(root, name));
+    expect(project.config).toEqual({ ...defaults, plugins: ['@nxc/flavour-docker'] });
+    expect(project.buildDir).toBe(join(root, 'build'));
+    expect(project.deployDir).toBe(join(root, 'deploy'));
+    expect(project.artifactDir).toBe(join(root, 'artifact'));
+  });
+
+  it('a full config, normalized', async () => {
+    const root = await tree({
+      'nxc.config.json': JSON.stringify({
+        plugins: ['./local-flavour.mjs'],
+        composition: 'compositions.nix',
+        defaultFlavour: 'vm',
+        nix: { flags: ['--offline'], overrideInputs: { nxc: '../nxc' } },
+        flavourOptions: { docker: { network: 'bridge' } },
+      }),
+    });
+    const { config } = await loadProject(root);
+    expect(config).toEqual({
+      plugins: ['./local-flavour.mjs'],
+      composition: 'compositions.nix',
+      defaultFlavour: 'vm',
+      nix: { flags: ['--offline'], overrideInputs: { nxc: '../nxc' } },
+      flavourOptions: { docker: { network: 'bridge' } },
+    });
+  });
+
+  it('a config exporting a (async) function', async () => {
+    const root = await tree({ 'nxc.config.mjs': "export default async () => ({ defaultFlavour: 'docker' });\n" });
+    expect((await loadProject(root)).config.defaultFlavour).toBe('docker');
+  });
+
+  it('an empty config file is an empty config', async () => {
+    const root = await tree({ 'nxc.config.yaml': '', 'sub/x': '' });
+    const project = await loadProject(join(root, 'sub'));
+    expect(project.root).toBe(root);
+    expect(project.config).toEqual(defaults);
+  });
+});
+
+describe('loadProject: legacy nxc.json', () => {
+  it('reads composition and default_flavour (platform ignored)', async () => {
+    const root = await tree({
+      'nxc.json': '{"composition": "composition.nix", "default_flavour": "vm", "platform": "Grid5000"}',
+    });
+    const project = await loadProject(root);
+    expect(project.configFile).toBeUndefined();
+    expect(project.legacyConfigFile).toBe(join(root, 'nxc.json'));
+    expect(project.config).toEqual({ ...defaults, defaultFlavour: 'vm' });
+  });
+
+  it('null default_flavour = none', async () => {
+    const root = await tree({ 'nxc.json': '{"composition": "c.nix", "default_flavour": null}' });
+    expect((await loadProject(root)).config).toEqual({ ...defaults, composition: 'c.nix' });
+  });
+
+  it('is merged with an explicit config, which wins', async () => {
+    const root = await tree({
+      'nxc.json': '{"composition": "old.nix", "default_flavour": "vm"}',
+      'nxc.config.yaml': 'defaultFlavour: docker\nplugins: ["@nxc/flavour-docker"]\n',
+    });
+    const project = await loadProject(root);
+    expect(project.config).toEqual({
+      ...defaults,
+      plugins: ['@nxc/flavour-docker'],
+      composition: 'old.nix',
+      defaultFlavour: 'docker',
+    });
+    expect(project.configFile).toBe(join(root, 'nxc.config.yaml'));
+    expect(project.legacyConfigFile).toBe(join(root, 'nxc.json'));
+  });
+
+  it('a symlinked nxc.json designates the directory it points into', async () => {
+    const root = await tree({ 'real/nxc.json': '{"composition": "composition.nix"}', 'real/flake.nix': '{}', 'elsewhere/x': '' });
+    await symlink(join(root, 'real/nxc.json'), join(root, 'elsewhere/nxc.json'));
+    expect((await loadProject(join(root, 'elsewhere'))).root).toBe(join(root, 'real'));
+  });
+});
+
+describe('loadProject: finding the root', () => {
+  it('walks up from a subdirectory to the config', async () => {
+    const root = await tree({ 'nxc.config.json': '{}', 'flake.nix': '{}', 'a/b/c/x': '' });
+    expect((await loadProject(join(root, 'a/b/c'))).root).toBe(root);
+  });
+
+  it('the nearest config wins over a parent one', async () => {
+    const root = await tree({ 'nxc.config.json': '{"defaultFlavour": "vm"}', 'sub/.nxcrc.json': '{"defaultFlavour": "docker"}' });
+    const project = await loadProject(join(root, 'sub'));
+    expect(project.root).toBe(join(root, 'sub'));
+    expect(project.config.defaultFlavour).toBe('docker');
+  });
+
+  it('a package.json without an nxc key is not a config', async () => {
+    const root = await tree({ 'nxc.config.json': '{"defaultFlavour": "vm"}', 'sub/package.json': '{"name": "other"}' });
+    expect((await loadProject(join(root, 'sub'))).root).toBe(root);
+  });
+
+  it('without config: the nearest flake.nix', async () => {
+    const root = await tree({ 'flake.nix': '{}', 'a/b/x': '' });
+    const project = await loadProject(join(root, 'a/b'));
+    expect(project.root).toBe(root);
+    expect(project.configFile).toBeUndefined();
+    expect(project.config).toEqual(defaults);
+  });
+
+  it('without config nor flake: cwd', async () => {
+    const root = await tree({ 'a/x': '' });
+    expect((await loadProject(join(root, 'a'))).root).toBe(join(root, 'a'));
+  });
+
+  it('a cwd that does not exist', async () => {
+    const error = await failure(loadProject(join(base, 'nope')));
+    expect(error.code).toBe('NXC_PROJECT');
+    expect(error.message).toMatch(/nope is not a directory \(ENOENT\)/);
+  });
+});
+
+describe('loadProject: config errors name the file and the key', () => {
+  it.each([
+    ['nxc.config.json', '{"plugin": ["x"]}', /nxc.config.json: unknown key "plugin"$/],
+    ['nxc.config.yaml', 'nix:\n  flag: []\n', /nxc.config.yaml: nix: unknown key "flag"$/],
+    ['.nxcrc.json', '{"plugins": "x"}', /.nxcrc.json: plugins: expected array, got string$/],
+    ['nxc.config.json', '{"plugins": [""]}', /plugins\[0\]: a plugin name cannot be empty$/],
+    ['nxc.config.json', '{"flavourOptions": {"docker": 3}}', /flavourOptions.docker: expected object, got number$/],
+    ['nxc.config.json', '[1]', /nxc.config.json: expected an object \(the config\), got a list$/],
+    ['package.json', '{"nxc": {"plugins": [], "colour": 1}}', /package.json: nxc: unknown key "colour"$/],
+    ['package.json', '{"nxc": 3}', /package.json: nxc: expected an object/],
+    ['nxc.config.json', '{"plugins": [', /nxc.config.json: cannot load it: /],
+    ['nxc.config.yaml', 'plugins: [\n', /nxc.config.yaml: cannot load it: /],
+    ['nxc.config.mjs', 'export default {;\n', /nxc.config.mjs: cannot load it: /],
+    ['nxc.config.ts', 'const x: = 1;\nexport default {};\n', /nxc.config.ts:1: /],
+    ['nxc.json', '{"composition": 3}', /nxc.json: composition: expected string, got number$/],
+    ['nxc.json', '{"composition": ', /nxc.json: not valid JSON/],
+  ])('%s %s', async (name, content, expected) => {
+    const root = await tree({ [name]: content });
+    const error = await failure(loadProject(root));
+    expect(error.code).toBe('NXC_CONFIG');
+    expect(error.message).toMatch(expected);
+    expect(error.message).not.toContain('\n');
+    expect(error.hint).toBeTruthy();
+  });
+
+  it('the unknown-key hint lists the known keys', async () => {
+    const error = await failure(loadProject(await tree({ 'nxc.config.json': '{"flavour": "docker"}' })));
+    expect(error.hint).toMatch(/plugins, composition, defaultFlavour/);
+  });
+});
+
+describe('nixOverrideInputArgs', () => {
+  it.each([
+    [{ nxc: '../nxc' }, ['--override-input', 'nxc', 'path:/p/nxc']],
+    [{ nxc: './vendor/nxc' }, ['--override-input', 'nxc', 'path:/p/proj/vendor/nxc']],
+    [{ nxc: '/abs/nxc' }, ['--override-input', 'nxc', 'path:/abs/nxc']],
+    [{ nixpkgs: 'github:NixOS/nixpkgs/nixos-24.05' }, ['--override-input', 'nixpkgs', 'github:NixOS/nixpkgs/nixos-24.05']],
+    [{ a: 'path:/x', b: '.' }, ['--override-input', 'a', 'path:/x', '--override-input', 'b', 'path:/p/proj']],
+  ])('%j', (inputs, expected) => {
+    expect(nixOverrideInputArgs('/p/proj', inputs)).toEqual(expected);
+  });
+});
