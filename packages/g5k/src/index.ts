@@ -1,0 +1,20 @@
+/**
+ * @nxc/g5k: what the Grid'5000 flavours share. Machine lists (`-m FILE`, `$OAR_NODEFILE`,
+ * waiting with `-W`), host -> address resolution, an OAR client (submit, wait, hosts, reuse,
+ * delete), and the kexec deployment engine (push with checksums, `kexec -l` with `deploy=`,
+ * detached `kexec -e`, wait for the new boot) with a ready-made FlavourDeployer for kexec
+ * flavours.
+ */
+export { readMachines, machineFileFrom } from './machines.js';
+export type { MachineSource, MachineList } from './machines.js';
+export { resolveMachines } from './resolve.js';
+export type { Lookup, ResolvedMachine } from './resolve.js';
+export { Oar, localRunner, parseOarstat } from './oar.js';
+export type { CommandRunner, OarJob, OarSubmitOptions } from './oar.js';
+export { KERNEL_CMDLINE_MAX, G5K_CONSOLES, kexecAppend, inlineDeployment } from './kernel-cmdline.js';
+export { serveDeployment, sourceAddressFor } from './http-server.js';
+export type { DeploymentServer } from './http-server.js';
+export { kexecDeploy, sha256File, defaultNodeKeys } from './kexec-deploy.js';
+export type { KexecTarget, KexecDeployOptions, KexecNodeResult, KexecDeployResult } from './kexec-deploy.js';
+export { kexecFlavourDeployer } from './kexec-flavour.js';
+export type { KexecState, KexecFlavourOptions } from './kexec-flavour.js';

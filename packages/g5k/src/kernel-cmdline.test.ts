@@ -1,0 +1,50 @@
+import { gunzipSync } from 'node:zlib';
+import type { DeploymentDocument } from '@nxc/core';
+import { describe, expect, it } from 'vitest';
+import { KERNEL_CMDLINE_MAX, inlineDeployment, kexecAppend } from './kernel-cmdline.js';
+
+function doc(n: number): DeploymentDocument {
+  const deployment: DeploymentDocument['deployment'] = {};
+  for (let i = 1; i <= n; i++) {
+    deployment[`172.16.${Math.floor(i / 200)}.${(i % 200) + 10}`] = {
+      role: i === 1 ? 'server' : 'client',
+      host: i === 1 ? 'server' : `client${i - 1}`,
+      init: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-client/init',
+    };
+  }
+  return {
+    deployment,
+    'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw0v1m1Zk3Kq0b8f6l2m1Pq0bq3x9yJH7rXo8ZcRkR1 nxc@project',
+    composition: 'composition',
+    flavour: 'g5k-ramdisk',
+    all: { kernel: '/nix/store/x-kernel/bzImage', initrd: '/nix/store/y-initrd/initrd' },
+    user: 'alice',
+  };
+}
+
+describe('kernel command line', () => {
+  it('puts deploy= first, then the consoles, flavour parameters and -k extras', () => {
+    expect(kexecAppend('gz:AAA', { flavourParams: 'nfs_store=nfs:/export/nix/store', kernelParams: ' quiet ' })).toBe(
+      'deploy=gz:AAA console=tty0 console=ttyS0,115200 nfs_store=nfs:/export/nix/store quiet',
+    );
+  });
+
+  it('compact form drops all and per-node init, and decodes back', () => {
+    const value = inlineDeployment(doc(2))!.append.split(' ')[0]!.slice('deploy='.length);
+    expect(value.startsWith('gz:')).toBe(true);
+    const back = JSON.parse(gunzipSync(Buffer.from(value.slice(3), 'base64')).toString());
+    expect(back.all).toBeUndefined();
+    expect(back.deployment['172.16.0.11']).toEqual({ role: 'server', host: 'server' });
+    expect(back['ssh_key.pub']).toContain('ssh-ed25519');
+  });
+
+  it('32 nodes fit the 2048-byte x86 command line inline', () => {
+    const r = inlineDeployment(doc(32), { flavourParams: 'nfs_store=nfs.nancy.grid5000.fr:/export/nix/store' });
+    expect(r).toBeDefined();
+    expect(r!.length).toBeLessThan(KERNEL_CMDLINE_MAX);
+  });
+
+  it('too many nodes do not fit: the caller must serve the deployment over HTTP', () => {
+    expect(inlineDeployment(doc(400))).toBeUndefined();
+  });
+});

@@ -1,0 +1,364 @@
+/**
+ * The kexec deployment engine shared by g5k-ramdisk and g5k-nfs-store: for every reserved
+ * machine, in parallel and independently,
+ *   1. connect as root (the key of the site's standard environment, else the deployment's
+ *      identity: a node still running a previous nxc deployment),
+ *   2. push kernel + initrd unless the node already holds files with the same SHA-256,
+ *   3. `kexec -l` them with `deploy=...` on the command line, then a detached `kexec -e`,
+ *   4. wait for SSH on the node's address until a NEW boot (boot id changed) authorizes the
+ *      deployment's key and reports `/run/nxc/ready`.
+ * A node that fails any step is reported with the step and the reason; the others go on.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NxcError, isNxcError, type DeployedNode, type DeploymentDocument, type Reporter, type SshIdentity } from '@nxc/core';
+import { HostKeyStore, SshTransport, probeSshBanner, shellQuote, waitForSsh } from '@nxc/ssh';
+import pLimit from 'p-limit';
+import { type DeploymentServer, serveDeployment, sourceAddressFor } from './http-server.js';
+import { inlineDeployment, kexecAppend } from './kernel-cmdline.js';
+
+/** One machine to deploy onto, with the node it becomes. */
+export interface KexecTarget {
+  /** Machine name from the machine file (e.g. `node-3`, `grisou-12.nancy.grid5000.fr`). */
+  machine: string;
+  /** Its address: the key of its entry in the deployment. */
+  address: string;
+  /** Role and hostname it takes. */
+  role: string;
+  host: string;
+}
+
+/** Input of {@link kexecDeploy}. */
+export interface KexecDeployOptions {
+  targets: KexecTarget[];
+  /** Local kernel and initrd (the build's `all.kernel`, `all.initrd`). */
+  kernel: string;
+  initrd: string;
+  /** Identity the deployed nodes authorize (the deployment's `ssh_key.pub`). */
+  identity: SshIdentity;
+  /** Writes the deployment document (core's `StartContext.writeDeployment`). */
+  writeDeployment(nodes: DeployedNode[]): Promise<DeploymentDocument>;
+  /** Flavour kernel parameters (e.g. `nfs_store=...`). */
+  flavourParams?: string;
+  /** User's extra kernel parameters (`-k`). */
+  kernelParams?: string;
+  /** Directory on the nodes receiving kernel and initrd (default `/tmp/nxc-kexec`). */
+  pushPath?: string;
+  /**
+   * Keys tried for the machines' standard environment before the deployment's identity
+   * (default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists).
+   */
+  nodeKeys?: string[];
+  /** `--reuse`: the nodes run a previous nxc deployment: use the deployment's identity first. */
+  reuse?: boolean;
+  /** `--remote-deployment-info`: always serve the deployment over HTTP. */
+  remoteDeploymentInfo?: boolean;
+  /** Port of the deployment HTTP server (default: any free port). */
+  httpPort?: number;
+  /** How long a machine may take to answer SSH before the push (default 20 s). */
+  reachTimeoutMs?: number;
+  /** Per-node deadline from `kexec -e` to ready (default 300 s). */
+  bootTimeoutMs?: number;
+  /** Machines worked on at once (default 32). */
+  concurrency?: number;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+}
+
+/** Outcome of one node. */
+export interface KexecNodeResult extends KexecTarget {
+  status: 'up' | 'failed' | 'unreachable';
+  /** Step that failed. */
+  step?: 'connect' | 'push' | 'kexec' | 'boot';
+  reason?: string;
+  /** Bytes of kernel/initrd sent to this node (0 when it already held them). */
+  pushedBytes: number;
+  /** Milliseconds per step. */
+  timings: { connectMs?: number; pushMs?: number; kexecMs?: number; bootMs?: number };
+  /** Host key of the deployed system (`<type> <base64>`), to check later connections. */
+  hostKey?: string;
+}
+
+/** Result of {@link kexecDeploy}. */
+export interface KexecDeployResult {
+  nodes: KexecNodeResult[];
+  document: DeploymentDocument;
+  /** How the deployment reached the nodes. */
+  deployParam: { kind: 'inline'; length: number } | { kind: 'http'; url: string };
+}
+
+const DEFAULT_PUSH_PATH = '/tmp/nxc-kexec';
+const PATH_PREFIX = 'PATH=$PATH:/sbin:/usr/sbin:/run/current-system/sw/bin; ';
+
+/** SHA-256 of a local file (hex). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function firstExisting(files: string[]): Promise<string[]> {
+  for (const f of files) {
+    try {
+      await access(f);
+      return [f];
+    } catch {
+      /* next */
+    }
+  }
+  return [];
+}
+
+/** Default keys for the standard environment. */
+export async function defaultNodeKeys(): Promise<string[]> {
+  return firstExisting(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => posix.join(homedir(), '.ssh', k)));
+}
+
+class StepError extends Error {
+  constructor(
+    readonly step: NonNullable<KexecNodeResult['step']>,
+    message: string,
+    readonly unreachable = false,
+  ) {
+    super(message);
+  }
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs the engine; never throws for a node's failure (see each node's `status`). */
+export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDeployResult> {
+  const reporter = options.reporter;
+  const signal = options.signal;
+  const pushPath = options.pushPath ?? DEFAULT_PUSH_PATH;
+  if (!pushPath.startsWith('/') || /[\s'"]/.test(pushPath)) {
+    throw new NxcError('NXC_USAGE', `--push-path "${pushPath}" must be an absolute path without spaces or quotes`, {
+      hint: 'e.g. --push-path /tmp/nxc',
+    });
+  }
+  for (const [what, file] of [
+    ['kernel', options.kernel],
+    ['initrd', options.initrd],
+  ] as const) {
+    try {
+      await access(file);
+    } catch {
+      throw new NxcError('NXC_COMPOSE_INFO', `the build's ${what} ${file} does not exist`, { hint: 'rebuild with `nxc build`' });
+    }
+  }
+
+  // 1. the deployment document and how nodes get it
+  const document = await options.writeDeployment(
+    options.targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
+  );
+  const extra = { flavourParams: options.flavourParams, kernelParams: options.kernelParams };
+  let server: DeploymentServer | undefined;
+  let append: string;
+  let deployParam: KexecDeployResult['deployParam'];
+  const inline = options.remoteDeploymentInfo ? undefined : inlineDeployment(document, extra);
+  if (inline) {
+    append = inline.append;
+    deployParam = { kind: 'inline', length: inline.length };
+  } else {
+    const first = options.targets[0];
+    const host = first ? await sourceAddressFor(first.address) : '127.0.0.1';
+    server = await serveDeployment(document, { host, ...(options.httpPort !== undefined ? { port: options.httpPort } : {}) });
+    append = kexecAppend(server.url, extra);
+    deployParam = { kind: 'http', url: server.url };
+    reporter?.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
+  }
+
+  // 2. local artifacts
+  const [kernelSum, initrdSum, kernelSize, initrdSize] = await Promise.all([
+    sha256File(options.kernel),
+    sha256File(options.initrd),
+    stat(options.kernel).then((s) => s.size),
+    stat(options.initrd).then((s) => s.size),
+  ]);
+  const artifacts = [
+    { name: 'kernel', local: options.kernel, sum: kernelSum, size: kernelSize },
+    { name: 'initrd', local: options.initrd, sum: initrdSum, size: initrdSize },
+  ];
+
+  // 3. keys: standard environment first (unless --reuse), then the deployment's identity
+  const stdKeys = options.nodeKeys ?? (await defaultNodeKeys());
+  const deploymentKey = options.identity.privateKeyPath;
+  const keys = [...new Set(options.reuse ? [deploymentKey, ...stdKeys] : [...stdKeys, deploymentKey])];
+
+  const total = options.targets.length;
+  let upCount = 0;
+  const limit = pLimit(Math.max(1, options.concurrency ?? 32));
+  const nodeEvent = (t: KexecTarget, state: string, detail?: string): void =>
+    reporter?.emit({ type: 'node', host: t.host, state, detail: detail ? `${t.machine}: ${detail}` : t.machine });
+
+  const deployOne = async (t: KexecTarget): Promise<KexecNodeResult> => {
+    const result: KexecNodeResult = { ...t, status: 'failed', pushedBytes: 0, timings: {} };
+    let transport: SshTransport | undefined;
+    try {
+      if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
+      // connect
+      let t0 = Date.now();
+      nodeEvent(t, 'connecting');
+      try {
+        await waitForSsh(t.address, 22, {
+          timeoutMs: options.reachTimeoutMs ?? 20_000,
+          probeTimeoutMs: 2000,
+          name: t.machine,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (e) {
+        throw new StepError('connect', `no SSH server answers on ${t.address}:22 (${reasonOf(e).replace(/^.*?: /, '')})`, true);
+      }
+      let lastAuthError = '';
+      for (const key of keys) {
+        const candidate = new SshTransport({
+          nodes: { [t.machine]: { address: t.address } },
+          privateKey: key,
+          hostKeys: new HostKeyStore({}, { learn: true }),
+          connectTimeoutMs: 20_000,
+        });
+        try {
+          await candidate.connection(t.machine);
+          transport = candidate;
+          break;
+        } catch (e) {
+          await candidate.close();
+          lastAuthError = reasonOf(e);
+        }
+      }
+      if (!transport) throw new StepError('connect', `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`, true);
+      const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
+        const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, { timeoutMs, ...(signal ? { signal } : {}) });
+        if (r.exitCode !== 0) {
+          const last = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? '';
+          throw new StepError(step, `\`${command.split(' ')[0]}\` exited ${r.exitCode}${last ? `: ${last}` : ''}`);
+        }
+        return r.stdout;
+      };
+      const probe = await run('connect', `cat /proc/sys/kernel/random/boot_id; mkdir -p ${pushPath} && cd ${pushPath} && { sha256sum kernel initrd 2>/dev/null || true; }`);
+      const [bootId = '', ...sumLines] = probe.trim().split('\n');
+      const remoteSums = new Map<string, string>();
+      for (const line of sumLines) {
+        const m = /^([0-9a-f]{64})\s+\*?(\S+)$/.exec(line.trim());
+        if (m?.[1] && m[2]) remoteSums.set(m[2], m[1]);
+      }
+      result.timings.connectMs = Date.now() - t0;
+
+      // push
+      t0 = Date.now();
+      const missing = artifacts.filter((a) => remoteSums.get(a.name) !== a.sum);
+      if (missing.length > 0) nodeEvent(t, 'pushing', missing.map((a) => a.name).join(' + '));
+      for (const a of missing) {
+        const remote = `${pushPath}/${a.name}`;
+        try {
+          await transport.copyTo(t.machine, a.local, `${remote}.part`);
+        } catch (e) {
+          throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
+        }
+        result.pushedBytes += a.size;
+        const got = (await run('push', `sha256sum ${remote}.part`)).trim().split(/\s+/)[0];
+        if (got !== a.sum) throw new StepError('push', `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`);
+        await run('push', `mv -f ${remote}.part ${remote}`);
+      }
+      result.timings.pushMs = Date.now() - t0;
+      nodeEvent(t, 'pushed', missing.length > 0 ? `${result.pushedBytes} bytes` : 'already up to date, 0 bytes');
+
+      // kexec
+      t0 = Date.now();
+      const hasKexec = await transport.exec(t.machine, `${PATH_PREFIX}command -v kexec`, { timeoutMs: 30_000 });
+      if (hasKexec.exitCode !== 0) throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
+      await run('kexec', `kexec -l ${pushPath}/kernel --initrd=${pushPath}/initrd --append=${shellQuote(append)}`);
+      // detached: a process started over SSH dies with its channel otherwise
+      await run('kexec', `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`);
+      result.timings.kexecMs = Date.now() - t0;
+      nodeEvent(t, 'rebooting');
+      await transport.close();
+      transport = undefined;
+
+      // wait for the new system
+      t0 = Date.now();
+      const ready = await waitNewBoot(t, bootId, options.identity.privateKeyPath, options.bootTimeoutMs ?? 300_000, signal);
+      result.hostKey = ready.hostKey;
+      result.timings.bootMs = Date.now() - t0;
+      result.status = 'up';
+      upCount++;
+      nodeEvent(t, 'up', `${t.address}, ready ${Math.round(result.timings.bootMs / 100) / 10} s after kexec`);
+      reporter?.emit({ type: 'progress', task: 'nodes up', current: upCount, total });
+    } catch (e) {
+      if (e instanceof StepError) {
+        result.step = e.step;
+        result.reason = e.message;
+        result.status = e.unreachable ? 'unreachable' : 'failed';
+      } else {
+        result.step = result.step ?? 'connect';
+        result.reason = reasonOf(e);
+        result.status = isNxcError(e) && e.code === 'NXC_NODE_UNREACHABLE' ? 'unreachable' : 'failed';
+      }
+      nodeEvent(t, result.status, `${result.step}: ${result.reason}`);
+    } finally {
+      await transport?.close();
+    }
+    return result;
+  };
+
+  try {
+    const nodes = await Promise.all(options.targets.map((t) => limit(() => deployOne(t))));
+    return { nodes, document, deployParam };
+  } finally {
+    await server?.close();
+  }
+}
+
+/**
+ * Polls `target` until an SSH login with the deployment's key works on a boot other than
+ * `oldBootId` and the node reports `/run/nxc/ready`. A fresh host-key store per attempt: the
+ * old system's key must not pin the new one.
+ */
+async function waitNewBoot(
+  t: KexecTarget,
+  oldBootId: string,
+  privateKey: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ hostKey?: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  // give the old system time to go down
+  await sleep(1500);
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
+    const banner = await probeSshBanner(t.address, 22, 1500);
+    if (!banner) {
+      last = 'SSH does not answer';
+      await sleep(500);
+      continue;
+    }
+    const hostKeys = new HostKeyStore({}, { learn: true });
+    const transport = new SshTransport({ nodes: { [t.host]: { address: t.address } }, privateKey, hostKeys, connectTimeoutMs: 10_000 });
+    try {
+      const r = await transport.exec(t.host, 'cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo NXC_READY', { timeoutMs: 10_000 });
+      const [bootId = ''] = r.stdout.trim().split('\n');
+      if (bootId && bootId !== oldBootId) {
+        if (r.stdout.includes('NXC_READY')) {
+          const hostKey = hostKeys.get(t.host);
+          return hostKey ? { hostKey } : {};
+        }
+        last = 'the new system answers SSH but is not ready (/run/nxc/ready missing)';
+      } else {
+        last = 'still the system from before kexec';
+      }
+    } catch (e) {
+      last = reasonOf(e);
+    } finally {
+      await transport.close();
+    }
+    await sleep(1000);
+  }
+  throw new StepError('boot', `did not come back within ${Math.round(timeoutMs / 1000)} s after kexec (${last})`);
+}

@@ -1,0 +1,179 @@
+/**
+ * The deploy side common to the kexec flavours (g5k-ramdisk, g5k-nfs-store): start = machine
+ * list -> addresses -> kexec engine -> state; then status / transport / stop over SSH with the
+ * deployment's identity and the host keys learnt at start. A plugin adds only its kernel
+ * parameters.
+ */
+import type {
+  FlavourDeployer,
+  NodeStatus,
+  RunningContext,
+  StartContext,
+  StartResult,
+  Transport,
+} from '@nxc/core';
+import { NxcError } from '@nxc/core';
+import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
+import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
+import { readMachines } from './machines.js';
+import { type Lookup, resolveMachines } from './resolve.js';
+
+/** What a kexec flavour saves with `saveState`. */
+export interface KexecState {
+  kind: 'g5k-kexec';
+  /** Deployment hostname -> machine, address, host key, outcome. */
+  nodes: Record<string, { machine: string; address: string; role: string; hostKey?: string; status: KexecNodeResult['status']; reason?: string }>;
+  /** Seconds since epoch of the start. */
+  startedAt: number;
+}
+
+/** Options of {@link kexecFlavourDeployer}. */
+export interface KexecFlavourOptions {
+  /** Flavour name, for messages. */
+  flavour: string;
+  /** Kernel parameters the flavour adds (e.g. `nfs_store=...`), computed at start. */
+  flavourParams?: (ctx: StartContext) => string | undefined | Promise<string | undefined>;
+  /** Resolver override (tests). */
+  lookup?: Lookup;
+}
+
+function opt<T>(options: Record<string, unknown>, ...names: string[]): T | undefined {
+  for (const n of names) if (options[n] !== undefined) return options[n] as T;
+  return undefined;
+}
+
+function stateOf(ctx: RunningContext): KexecState {
+  const s = ctx.state as KexecState | undefined;
+  if (!s || s.kind !== 'g5k-kexec') {
+    throw new NxcError('NXC_DEPLOYMENT', `no runtime state for ${ctx.composition}::${ctx.flavour}`, {
+      hint: 'start it again with `nxc start`',
+    });
+  }
+  return s;
+}
+
+/** Builds the FlavourDeployer of a kexec flavour. */
+export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): FlavourDeployer {
+  const name = flavourOptions.flavour;
+  return {
+    async start(ctx: StartContext): Promise<StartResult> {
+      const o = ctx.options;
+      const { kernel, initrd } = ctx.composeInfo.all;
+      if (!kernel || !initrd) {
+        throw new NxcError('NXC_COMPOSE_INFO', `${ctx.composeInfo.source} has no all.kernel / all.initrd`, {
+          hint: `build it for this flavour: \`nxc build -f ${name}\``,
+        });
+      }
+      const list = ctx.machines && ctx.machines.length > 0
+        ? { file: '-m', machines: ctx.machines }
+        : await readMachines({ signal: ctx.signal });
+      if (list.machines.length < ctx.nodes.length) {
+        throw new NxcError('NXC_MACHINES', `${ctx.nodes.length} nodes to deploy but ${list.file} lists ${list.machines.length} machine(s)`, {
+          hint: 'reserve more nodes (oarsub -l nodes=N) or lower the role counts',
+        });
+      }
+      const used = list.machines.slice(0, ctx.nodes.length);
+      if (list.machines.length > used.length) {
+        ctx.reporter.emit({ type: 'warn', message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}` });
+      }
+      const resolved = await resolveMachines(used, { source: list.file, ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}) });
+      const targets = ctx.nodes.map((n, i) => ({ ...n, machine: resolved[i]!.host, address: resolved[i]!.address }));
+      const flavourParams = await flavourOptions.flavourParams?.(ctx);
+      ctx.reporter.emit({ type: 'step', message: `kexec ${targets.length} machine(s): ${targets.map((t) => `${t.machine}=${t.host}`).join(', ')}` });
+      const pushPath = opt<string>(o, 'pushPath', 'push-path');
+      const nodeKeys = opt<string | string[]>(o, 'nodeKeys', 'nodeKey');
+      const result = await kexecDeploy({
+        targets,
+        kernel,
+        initrd,
+        identity: ctx.identity,
+        writeDeployment: (nodes) => ctx.writeDeployment(nodes),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
+        bootTimeoutMs: ctx.timeoutMs,
+        ...(flavourParams ? { flavourParams } : {}),
+        ...(ctx.kernelParams ? { kernelParams: ctx.kernelParams } : {}),
+        ...(pushPath ? { pushPath } : {}),
+        ...(nodeKeys ? { nodeKeys: Array.isArray(nodeKeys) ? nodeKeys : [nodeKeys] } : {}),
+        ...(opt<boolean>(o, 'reuse') ? { reuse: true } : {}),
+        ...(opt<boolean>(o, 'remoteDeploymentInfo', 'remote-deployment-info') ? { remoteDeploymentInfo: true } : {}),
+        ...(opt<number>(o, 'port', 'httpPort') !== undefined ? { httpPort: Number(opt<number>(o, 'port', 'httpPort')) } : {}),
+        ...(opt<number>(o, 'reachTimeoutMs') !== undefined ? { reachTimeoutMs: Number(opt<number>(o, 'reachTimeoutMs')) } : {}),
+      });
+      const state: KexecState = { kind: 'g5k-kexec', nodes: {}, startedAt: Math.floor(Date.now() / 1000) };
+      for (const n of result.nodes) {
+        state.nodes[n.host] = {
+          machine: n.machine,
+          address: n.address,
+          role: n.role,
+          status: n.status,
+          ...(n.hostKey ? { hostKey: n.hostKey } : {}),
+          ...(n.reason ? { reason: `${n.step}: ${n.reason}` } : {}),
+        };
+      }
+      const failed = result.nodes.filter((n) => n.status !== 'up');
+      if (failed.length === result.nodes.length) {
+        throw new NxcError('NXC_NODE_FAILED', `no node came up: ${failed.map(describe).join('; ')}`, {
+          hint: 'check that the machines run the standard environment and accept root SSH with your key',
+        });
+      }
+      await ctx.saveState(state);
+      for (const n of failed) ctx.reporter.emit({ type: 'warn', message: describe(n) });
+      return {
+        nodes: result.nodes.map((n) => ({
+          host: n.host,
+          role: n.role,
+          address: n.address,
+          state: n.status === 'up' ? 'running' : n.status === 'unreachable' ? 'unreachable' : 'exited',
+          detail: n.status === 'up' ? `${n.machine}, pushed ${n.pushedBytes} bytes` : `${n.machine}: ${n.step}: ${n.reason}`,
+        })),
+      };
+    },
+
+    async stop(ctx: RunningContext): Promise<void> {
+      // Nothing runs on our side: the machines belong to the OAR job until it ends.
+      ctx.reporter.emit({
+        type: 'step',
+        message: `forgetting ${ctx.composition}::${name}; the machines stay in your OAR job (release them with oardel)`,
+      });
+    },
+
+    async status(ctx: RunningContext): Promise<NodeStatus[]> {
+      const state = ctx.state as KexecState | undefined;
+      const nodes = Object.entries(ctx.deployment.deployment).map(([address, n]) => ({ address, ...n }));
+      return Promise.all(
+        nodes.map(async (n): Promise<NodeStatus> => {
+          const s = state?.nodes?.[n.host];
+          if (s && s.status !== 'up') {
+            return { host: n.host, role: n.role, address: n.address, state: 'exited', detail: `${s.machine}: ${s.reason ?? s.status}` };
+          }
+          const banner = await probeSshBanner(n.address, 22, 2000);
+          return {
+            host: n.host,
+            role: n.role,
+            address: n.address,
+            state: banner ? 'running' : 'unreachable',
+            ...(state?.startedAt ? { uptimeSeconds: Math.floor(Date.now() / 1000) - state.startedAt } : {}),
+            ...(s ? { detail: s.machine } : {}),
+          };
+        }),
+      );
+    },
+
+    async transport(ctx: RunningContext): Promise<Transport> {
+      const state = stateOf(ctx);
+      const nodes: Record<string, { address: string }> = {};
+      const keys: Record<string, string> = {};
+      for (const [host, n] of Object.entries(state.nodes)) {
+        if (n.status !== 'up') continue;
+        nodes[host] = { address: n.address };
+        if (n.hostKey) keys[host] = n.hostKey;
+      }
+      return new SshTransport({ nodes, privateKey: ctx.identity.privateKeyPath, hostKeys: new HostKeyStore(keys) });
+    },
+  };
+}
+
+function describe(n: KexecNodeResult): string {
+  return `${n.host} (${n.machine}, ${n.address}): ${n.status.toUpperCase()} at ${n.step}: ${n.reason}`;
+}
