@@ -1,0 +1,16 @@
+/**
+ * @nxc/ssh: how nxc reaches nodes over SSH (qemu VMs, Grid'5000 machines). An ssh2
+ * {@link SshTransport} implementing core's `Transport`, per-deployment host keys
+ * ({@link HostKeyStore}: trust on first use at start, checked for the deployment's whole
+ * life, never touching ~/.ssh/known_hosts), {@link waitForSsh} that cannot hang on silent
+ * ports, and {@link fanOut} for bounded per-node work with OK / FAILED / UNREACHABLE results.
+ */
+export { SshTransport, SshUnreachableError } from './transport.js';
+export type { SshEndpoint, SshTransportOptions } from './transport.js';
+export { HostKeyStore, fingerprint, hostKeyRecord } from './host-keys.js';
+export type { HostKeyRecords, HostKeyMismatch, HostKeyStoreOptions } from './host-keys.js';
+export { waitForSsh, probeSshBanner } from './wait-for-ssh.js';
+export type { WaitForSshOptions, WaitForSshResult } from './wait-for-ssh.js';
+export { fanOut, execAll, describeFailures } from './fan-out.js';
+export type { NodeOutcome, FanOutOptions } from './fan-out.js';
+export { shellQuote, remoteCommand } from './shell-quote.js';
