@@ -1,0 +1,161 @@
+"""One node of the deployment, NixOS-test style.
+
+Every method is a call to the nxc process, which runs the command on the node through
+the flavour's transport (docker exec, SSH...) and enforces the timeouts. The semantics
+(what succeeds, what a wait checks, what an error says) live in one place, the TypeScript
+`Machine` of @nxc/driver, shared with the TypeScript API.
+"""
+
+# Methods of the NixOS test driver that need a VM console, a monitor or a display.
+_VM_ONLY = {
+    "send_key",
+    "send_keys",
+    "send_chars",
+    "send_monitor_command",
+    "screenshot",
+    "get_screen_text",
+    "get_screen_text_variants",
+    "wait_for_text",
+    "wait_for_window",
+    "get_window_names",
+    "wait_for_x",
+    "wait_until_tty_matches",
+    "get_tty_text",
+    "dump_tty_contents",
+    "forward_port",
+    "block",
+    "unblock",
+    "shell_interact",
+    "console_interact",
+    "wait_for_console_text",
+    "switch_root",
+}
+
+
+class Machine:
+    """A node: ``server.succeed("...")``. ``name`` is the Python name (dashes become
+    underscores), ``host`` the deployment hostname, ``role`` its role."""
+
+    def __init__(self, channel, host, role, address="", name=None):
+        self._channel = channel
+        self.host = host
+        self.name = name or host.replace("-", "_")
+        self.role = role
+        self.address = address
+
+    def __repr__(self):
+        return f"<Machine '{self.host}' role={self.role}>"
+
+    def _call(self, op, **args):
+        return self._channel.call("node", host=self.host, op=op, args=args)
+
+    def __getattr__(self, attr):
+        if attr in _VM_ONLY:
+            raise AttributeError(
+                f"{self.host}.{attr}() is a VM console feature of the NixOS test driver that nxc does not provide; "
+                "use succeed()/execute() with a shell command instead"
+            )
+        raise AttributeError(f"{self.host} has no method {attr}()")
+
+    # commands -------------------------------------------------------------
+    def execute(self, command, check_return=True, check_output=True, timeout=None):
+        """Run a shell command; return ``(exit_code, stdout)``. Never raises on a non-zero exit."""
+        r = self._call("execute", command=command, timeout=timeout)
+        return (r["exitCode"], r["stdout"])
+
+    def succeed(self, *commands, timeout=None):
+        """Run each command; raise if one exits non-zero; return their joined stdout."""
+        return self._call("succeed", commands=list(commands), timeout=timeout)
+
+    def fail(self, *commands, timeout=None):
+        """Run each command; raise if one exits zero; return their joined stdout."""
+        return self._call("fail", commands=list(commands), timeout=timeout)
+
+    # waits ----------------------------------------------------------------
+    def wait_until_succeeds(self, command, timeout=None):
+        """Retry the command every second until it exits 0; return its stdout."""
+        return self._call("wait_until_succeeds", command=command, timeout=timeout)
+
+    def wait_until_fails(self, command, timeout=None):
+        """Retry the command every second until it exits non-zero; return its stdout."""
+        return self._call("wait_until_fails", command=command, timeout=timeout)
+
+    def wait_for_unit(self, unit, user=None, timeout=None):
+        """Wait until a systemd unit is active (see the package README for nodes without systemd)."""
+        self._call("wait_for_unit", unit=unit, user=user, timeout=timeout)
+
+    def wait_for_open_port(self, port, addr="localhost", timeout=None):
+        """Wait until something listens on ``addr:port`` (seen from the node)."""
+        self._call("wait_for_open_port", port=int(port), addr=addr, timeout=timeout)
+
+    def wait_for_closed_port(self, port, addr="localhost", timeout=None):
+        """Wait until nothing listens on ``addr:port`` any more."""
+        self._call("wait_for_closed_port", port=int(port), addr=addr, timeout=timeout)
+
+    def wait_for_file(self, filename, timeout=None):
+        """Wait until the file exists on the node."""
+        self._call("wait_for_file", path=filename, timeout=timeout)
+
+    def wait_for_job(self, jobname, timeout=None):
+        self.wait_for_unit(jobname, timeout=timeout)
+
+    # systemd --------------------------------------------------------------
+    def systemctl(self, q, user=None):
+        """Run ``systemctl q``; return ``(exit_code, stdout)``."""
+        r = self._call("systemctl", query=q, user=user)
+        return (r["exitCode"], r["stdout"])
+
+    def get_unit_info(self, unit, user=None):
+        """``systemctl show UNIT`` as a dict (``ActiveState``...)."""
+        return self._call("get_unit_info", unit=unit, user=user)
+
+    def require_unit_state(self, unit, require_state="active"):
+        self._call("require_unit_state", unit=unit, state=require_state)
+
+    def start_job(self, jobname, user=None):
+        return self.systemctl(f"start {jobname}", user)
+
+    def stop_job(self, jobname, user=None):
+        return self.systemctl(f"stop {jobname}", user)
+
+    # files ----------------------------------------------------------------
+    def copy_from_host(self, source, target):
+        """Copy a file or directory of this machine (where nxc runs) onto the node at ``target``."""
+        self._call("copy_from_host", source=str(source), target=str(target))
+
+    def copy_from_host_via_shell(self, source, target):
+        self.copy_from_host(source, target)
+
+    def copy_from_vm(self, source, target_dir=""):
+        """Copy ``source`` from the node into ``$out/target_dir/`` (``$out`` defaults to the current directory)."""
+        return self._call("copy_from_vm", source=str(source), targetDir=str(target_dir))
+
+    # lifecycle ------------------------------------------------------------
+    def start(self):
+        """Nodes are started by `nxc start`; this waits until the node answers."""
+        self._call("start")
+
+    def is_up(self):
+        return bool(self._call("is_up"))
+
+    def shutdown(self):
+        """Power the node off and wait until it is down (when the flavour can)."""
+        self._call("shutdown")
+
+    def crash(self):
+        """Stop the node abruptly (when the flavour can)."""
+        self._call("crash")
+
+    def wait_for_shutdown(self, timeout=None):
+        self._call("wait_for_shutdown", timeout=timeout)
+
+    def release(self):
+        pass
+
+    # misc -----------------------------------------------------------------
+    def log(self, msg):
+        self._channel.notify("log", host=self.host, message=str(msg))
+
+    def sleep(self, secs):
+        """Sleep in the node's time (``sleep N`` on the node)."""
+        self._call("sleep", seconds=secs)

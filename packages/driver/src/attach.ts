@@ -1,0 +1,205 @@
+/**
+ * The machine API for TypeScript test suites: attach to a running deployment and drive
+ * its nodes (`await d.node('server').succeed('true')`).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as core from '@nxc/core';
+import { NxcError, type DeploymentDocument, type Transport } from '@nxc/core';
+import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
+
+/** A running deployment and the means to reach it. */
+export interface AttachTarget {
+  deployment: DeploymentDocument;
+  transport: Transport;
+  /** What the flavour can do beyond commands (shutdown, crash). */
+  control?: NodeControl;
+}
+
+/** Options of {@link attach}. */
+export interface AttachOptions {
+  /** Composition name (default: the most recently started deployment's). */
+  composition?: string;
+  /** Flavour name (default: the most recently started deployment's). */
+  flavour?: string;
+  /** Default timeout of commands and waits in seconds (default 900). */
+  timeoutS?: number;
+  /** Receives one line per action (default: nothing is printed). */
+  log?: (line: string) => void;
+  /** Aborts running commands and waits. */
+  signal?: AbortSignal;
+  /** Where `copyFromVm` puts files. */
+  outDir?: string;
+}
+
+/** An attached deployment. */
+export interface AttachedDeployment {
+  /** The deployment document. */
+  readonly deployment: DeploymentDocument;
+  /** Every node, in deployment order. */
+  readonly nodes: Machine[];
+  /** The node with that hostname; throws NXC_NODE_UNKNOWN naming the known hosts. */
+  node(host: string): Machine;
+  /** The nodes of a role (throws NXC_NODE_UNKNOWN when the role has none). */
+  role(name: string): Machine[];
+  /** Waits until every node answers. */
+  startAll(): Promise<void>;
+  /** Sets the default timeout (seconds) of later commands and waits. */
+  setDefaultTimeout(seconds: number): void;
+  /** Releases the transport (connections). */
+  close(): Promise<void>;
+}
+
+/**
+ * Attaches to a running deployment. Give either a project directory (the deployment is
+ * found in `deploy/`, the transport comes from the flavour), or a `{ deployment,
+ * transport }` pair you already have.
+ *
+ * @example
+ * ```ts
+ * const d = await attach('examples/demo', { flavour: 'docker' });
+ * expect(await d.node('server').succeed('cat /etc/hostname')).toBe('server\n');
+ * await d.close();
+ * ```
+ */
+export async function attach(target: string | AttachTarget, options: AttachOptions = {}): Promise<AttachedDeployment> {
+  const opened = typeof target === 'string' ? await openProjectDeployment(target, options) : target;
+  const session: MachineSession = {
+    transport: opened.transport,
+    flavour: opened.deployment.flavour,
+    control: opened.control,
+    defaultTimeoutS: options.timeoutS ?? DEFAULT_TIMEOUT_S,
+    log: options.log,
+    outDir: options.outDir,
+    signal: options.signal,
+  };
+  const nodes = Object.entries(opened.deployment.deployment).map(
+    ([address, n]) => new Machine({ host: n.host, role: n.role, address }, session),
+  );
+  const byHost = new Map(nodes.map((m) => [m.host, m]));
+  let closed = false;
+  return {
+    deployment: opened.deployment,
+    nodes,
+    node(host) {
+      const m = byHost.get(host);
+      if (!m) {
+        throw new NxcError('NXC_NODE_UNKNOWN', `no node "${host}" in the ${describe(opened.deployment)} deployment`, {
+          hint: `known nodes: ${nodes.map((n) => n.host).join(', ')}`,
+        });
+      }
+      return m;
+    },
+    role(name) {
+      const ms = nodes.filter((m) => m.role === name);
+      if (ms.length === 0) {
+        const roles = [...new Set(nodes.map((n) => n.role))].join(', ');
+        throw new NxcError('NXC_NODE_UNKNOWN', `no node of role "${name}" in the ${describe(opened.deployment)} deployment`, {
+          hint: `roles: ${roles}`,
+        });
+      }
+      return ms;
+    },
+    async startAll() {
+      await Promise.all(nodes.map((m) => m.start()));
+    },
+    setDefaultTimeout(seconds) {
+      if (!(seconds > 0)) throw new NxcError('NXC_USAGE', `timeout must be a positive number of seconds, got ${seconds}`);
+      session.defaultTimeoutS = seconds;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await opened.transport.close();
+    },
+  };
+}
+
+function describe(doc: DeploymentDocument): string {
+  return `${doc.composition}::${doc.flavour}`;
+}
+
+/** `deploy/<composition>::<flavour>.json` files of a project, newest first. */
+export async function listDeployments(
+  deployDir: string,
+): Promise<{ composition: string; flavour: string; file: string; mtimeMs: number }[]> {
+  let names: string[];
+  try {
+    names = await readdir(deployDir);
+  } catch {
+    return [];
+  }
+  const found = [];
+  for (const name of names) {
+    const m = /^(.+)::(.+)\.json$/.exec(name);
+    if (!m || name.endsWith('.state.json')) continue;
+    const file = path.join(deployDir, name);
+    found.push({ composition: m[1]!, flavour: m[2]!, file, mtimeMs: (await stat(file)).mtimeMs });
+  }
+  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+}
+
+type CoreFn = (...args: unknown[]) => Promise<unknown>;
+
+function coreFunction(name: string): CoreFn {
+  const fn = (core as unknown as Record<string, unknown>)[name];
+  if (typeof fn !== 'function') {
+    throw new NxcError(
+      'NXC_DEPLOYMENT',
+      `attaching to a project directory needs @nxc/core's ${name}(), which this @nxc/core does not export`,
+      { hint: 'upgrade @nxc/core, or pass { deployment, transport } to attach()', exitCode: 3 },
+    );
+  }
+  return fn as CoreFn;
+}
+
+/**
+ * Loads the running deployment of a project and asks its flavour for a transport.
+ * Uses core's documented API (loadProject, loadFlavours, ensureProjectIdentity).
+ */
+async function openProjectDeployment(projectDir: string, options: AttachOptions): Promise<AttachTarget> {
+  const project = (await coreFunction('loadProject')(path.resolve(projectDir))) as core.Project;
+  const all = await listDeployments(project.deployDir);
+  const chosen = all.find(
+    (d) =>
+      (options.composition === undefined || d.composition === options.composition) &&
+      (options.flavour === undefined || d.flavour === options.flavour),
+  );
+  if (!chosen) {
+    const want = `${options.composition ?? '*'}::${options.flavour ?? '*'}`;
+    throw new NxcError('NXC_DEPLOYMENT', `no running deployment ${want} in ${project.deployDir}`, {
+      hint: all.length
+        ? `running: ${all.map((d) => `${d.composition}::${d.flavour}`).join(', ')}`
+        : 'start one with `nxc start`',
+    });
+  }
+  let deployment: DeploymentDocument;
+  try {
+    deployment = JSON.parse(await readFile(chosen.file, 'utf8')) as DeploymentDocument;
+  } catch (error) {
+    throw new NxcError('NXC_DEPLOYMENT', `${chosen.file}: not a readable deployment document (${(error as Error).message})`, {
+      hint: 'run `nxc start` again',
+    });
+  }
+  const stateFile = chosen.file.replace(/\.json$/, '.state.json');
+  const state = await readFile(stateFile, 'utf8').then(
+    (t) => JSON.parse(t) as unknown,
+    () => undefined,
+  );
+  const registry = (await coreFunction('loadFlavours')(project)) as {
+    get(name: string): { deployer(): Promise<core.FlavourDeployer> };
+  };
+  const deployer = await registry.get(chosen.flavour).deployer();
+  const identity = (await coreFunction('ensureProjectIdentity')(project)) as core.SshIdentity;
+  const transport = await deployer.transport({
+    project,
+    composition: chosen.composition,
+    flavour: chosen.flavour,
+    reporter: core.silentReporter,
+    signal: options.signal ?? new AbortController().signal,
+    deployment,
+    state,
+    identity,
+  });
+  return { deployment, transport };
+}

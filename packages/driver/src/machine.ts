@@ -1,0 +1,547 @@
+/**
+ * The machine API: one object per node, NixOS-test style (`succeed`, `fail`, waits...),
+ * over a flavour's {@link Transport}. The Python shim calls these same methods over RPC,
+ * so the semantics and the error messages are written once, here.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { NxcError, type ExecResult, type Transport } from '@nxc/core';
+import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, shq, unitBaseName } from './shell.js';
+
+/** Default timeout of every command and wait, in seconds (as in the NixOS test driver). */
+export const DEFAULT_TIMEOUT_S = 900;
+
+/**
+ * What a flavour can do to a node beyond running commands. Optional: without it
+ * `shutdown()` and `crash()` fail with a clear error.
+ */
+export interface NodeControl {
+  /** Power the node off cleanly and resolve once it is down. */
+  shutdown?(host: string, signal?: AbortSignal): Promise<void>;
+  /** Stop the node abruptly (kill the container / the VM process). */
+  crash?(host: string, signal?: AbortSignal): Promise<void>;
+  /** Start a stopped node again and resolve when it answers. */
+  start?(host: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** Options shared by every node of a driver session. */
+export interface MachineSession {
+  transport: Transport;
+  /** Flavour name, for messages. */
+  flavour?: string;
+  control?: NodeControl;
+  /** Current default timeout in seconds (mutable: `set_default_timeout`). */
+  defaultTimeoutS: number;
+  /** Receives one line per action (`server: must succeed: true`). */
+  log?: (line: string) => void;
+  /** Where `copyFromVm` puts files (NixOS uses `$out`); default: `$out`, else the current directory. */
+  outDir?: string;
+  signal?: AbortSignal;
+}
+
+/** A command that did not end as expected: carries what the failure message shows. */
+export class CommandError extends NxcError {
+  readonly host: string;
+  readonly command: string;
+  /** Exit code of the command on the node (undefined when it timed out). */
+  readonly commandExitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+
+  constructor(
+    code: 'NXC_TEST_FAILED' | 'NXC_TIMEOUT',
+    message: string,
+    info: { host: string; command: string; exitCode?: number; stdout?: string; stderr?: string },
+  ) {
+    super(code, message, { details: formatOutput(info.stdout ?? '', info.stderr ?? '') });
+    this.host = info.host;
+    this.command = info.command;
+    this.commandExitCode = info.exitCode;
+    this.stdout = info.stdout ?? '';
+    this.stderr = info.stderr ?? '';
+  }
+}
+
+const OUTPUT_LIMIT = 4000;
+
+function clip(text: string): string {
+  return text.length > OUTPUT_LIMIT ? `…${text.slice(-OUTPUT_LIMIT)}` : text;
+}
+
+/** The output block shown under a failure: stdout and stderr, trimmed and clipped. */
+export function formatOutput(stdout: string, stderr: string): string {
+  const parts: string[] = [];
+  if (stdout.trim()) parts.push(`stdout:\n${indent(clip(stdout.trimEnd()))}`);
+  if (stderr.trim()) parts.push(`stderr:\n${indent(clip(stderr.trimEnd()))}`);
+  return parts.length ? parts.join('\n') : '(no output)';
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+/** A command shown inside a one-line message. */
+function oneLine(command: string): string {
+  const flat = command.replace(/\s*\n\s*/g, '; ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(interrupted());
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(interrupted());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function interrupted(): NxcError {
+  return new NxcError('NXC_INTERRUPTED', 'interrupted');
+}
+
+/** Options of a single command. */
+export interface CommandOptions {
+  /** Seconds; default: the session's default timeout (900 s). */
+  timeout?: number;
+}
+
+/** Result of {@link Machine.execute}. */
+export interface CommandResult extends ExecResult {}
+
+/** One node of a running deployment. */
+export class Machine {
+  /** Deployment hostname. */
+  readonly host: string;
+  readonly role: string;
+  /** Address the node has in the deployment document. */
+  readonly address: string;
+  private readonly session: MachineSession;
+  private systemd: boolean | undefined;
+
+  constructor(node: { host: string; role: string; address?: string }, session: MachineSession) {
+    this.host = node.host;
+    this.role = node.role;
+    this.address = node.address ?? '';
+    this.session = session;
+  }
+
+  /** Name of the node's Python global (dashes become underscores). */
+  get pythonName(): string {
+    return this.host.replace(/-/g, '_');
+  }
+
+  private timeoutS(timeout: number | undefined | null): number {
+    if (timeout === undefined || timeout === null) return this.session.defaultTimeoutS;
+    if (typeof timeout !== 'number' || !(timeout > 0)) {
+      throw new NxcError('NXC_USAGE', `${this.host}: timeout must be a positive number of seconds, got ${timeout}`);
+    }
+    return timeout;
+  }
+
+  private log(line: string): void {
+    this.session.log?.(`${this.host}: ${line}`);
+  }
+
+  /** Runs a command through the transport, bounded by `timeoutS`. */
+  private async run(command: string, timeoutS: number): Promise<CommandResult> {
+    const { transport, signal } = this.session;
+    if (signal?.aborted) throw interrupted();
+    const ms = Math.round(timeoutS * 1000);
+    let timer: NodeJS.Timeout | undefined;
+    const local = new AbortController();
+    const onAbort = () => local.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timedOut = new Promise<never>((_, reject) => {
+      // Grace period: the transport is asked to stop at `ms`; we give up shortly after.
+      timer = setTimeout(() => {
+        local.abort();
+        reject(
+          new CommandError('NXC_TIMEOUT', `${this.host}: command \`${oneLine(command)}\` timed out after ${timeoutS} s`, {
+            host: this.host,
+            command,
+          }),
+        );
+      }, ms + 2000);
+    });
+    try {
+      return await Promise.race([
+        transport.exec(this.host, command, { timeoutMs: ms, signal: local.signal }),
+        timedOut,
+      ]);
+    } catch (error) {
+      if (signal?.aborted) throw interrupted();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Runs a shell command; never throws on a non-zero exit. */
+  async execute(command: string, options: CommandOptions = {}): Promise<CommandResult> {
+    return this.run(command, this.timeoutS(options.timeout));
+  }
+
+  /** Runs each command; throws a {@link CommandError} at the first non-zero exit; returns the joined stdout. */
+  async succeed(commands: string | string[], options: CommandOptions = {}): Promise<string> {
+    const timeout = this.timeoutS(options.timeout);
+    let output = '';
+    for (const command of Array.isArray(commands) ? commands : [commands]) {
+      this.log(`must succeed: ${oneLine(command)}`);
+      const r = await this.run(command, timeout);
+      if (r.exitCode !== 0) {
+        throw new CommandError(
+          'NXC_TEST_FAILED',
+          `${this.host}: command \`${oneLine(command)}\` failed (exit code ${r.exitCode})`,
+          { host: this.host, command, ...r },
+        );
+      }
+      output += r.stdout;
+    }
+    return output;
+  }
+
+  /** Runs each command; throws a {@link CommandError} when one exits 0; returns the joined stdout. */
+  async fail(commands: string | string[], options: CommandOptions = {}): Promise<string> {
+    const timeout = this.timeoutS(options.timeout);
+    let output = '';
+    for (const command of Array.isArray(commands) ? commands : [commands]) {
+      this.log(`must fail: ${oneLine(command)}`);
+      const r = await this.run(command, timeout);
+      if (r.exitCode === 0) {
+        throw new CommandError(
+          'NXC_TEST_FAILED',
+          `${this.host}: command \`${oneLine(command)}\` unexpectedly succeeded (exit code 0)`,
+          { host: this.host, command, ...r },
+        );
+      }
+      output += r.stdout;
+    }
+    return output;
+  }
+
+  /**
+   * Calls `check` every second until it returns a value other than `undefined`, within
+   * `timeoutS`; then throws NXC_TIMEOUT with `what` and the last attempt's result.
+   */
+  private async poll<T>(
+    what: string,
+    timeoutS: number,
+    check: (remainingS: number) => Promise<{ done: T } | { last: Partial<CommandResult> & { command?: string } }>,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutS * 1000;
+    let last: Partial<CommandResult> & { command?: string } = {};
+    for (;;) {
+      const remainingS = Math.max(0.5, (deadline - Date.now()) / 1000);
+      const r = await check(remainingS);
+      if ('done' in r) return r.done;
+      last = r.last;
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await sleep(Math.min(1000, left), this.session.signal);
+    }
+    const lastExit = last.exitCode === undefined ? '' : ` (last exit code ${last.exitCode})`;
+    throw new CommandError('NXC_TIMEOUT', `${this.host}: timed out after ${timeoutS} s waiting for ${what}${lastExit}`, {
+      host: this.host,
+      command: last.command ?? what,
+      exitCode: last.exitCode,
+      stdout: last.stdout,
+      stderr: last.stderr,
+    });
+  }
+
+  /** Retries `command` every second until it exits 0; returns its stdout. */
+  async waitUntilSucceeds(command: string, options: CommandOptions = {}): Promise<string> {
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for success: ${oneLine(command)}`);
+    return this.poll<string>(`\`${oneLine(command)}\` to succeed`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode === 0 ? { done: r.stdout } : { last: { ...r, command } };
+    });
+  }
+
+  /** Retries `command` every second until it exits non-zero; returns its stdout. */
+  async waitUntilFails(command: string, options: CommandOptions = {}): Promise<string> {
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for failure: ${oneLine(command)}`);
+    return this.poll<string>(`\`${oneLine(command)}\` to fail`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode !== 0 ? { done: r.stdout } : { last: { ...r, command } };
+    });
+  }
+
+  /** Waits until the file exists on the node. */
+  async waitForFile(file: string, options: CommandOptions = {}): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for file ${file}`);
+    const command = `test -e ${shq(file)}`;
+    await this.poll(`file ${file}`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode === 0 ? { done: undefined } : { last: { ...r, command } };
+    });
+  }
+
+  /** Waits until something listens on `addr:port` as seen from the node (default localhost). */
+  async waitForOpenPort(port: number, options: CommandOptions & { addr?: string } = {}): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    const addr = options.addr ?? 'localhost';
+    const command = this.portScript(port, addr);
+    this.log(`waiting for TCP port ${addr}:${port}`);
+    await this.poll(`TCP port ${addr}:${port} to open`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode === 0 ? { done: undefined } : { last: { ...r, command } };
+    });
+  }
+
+  /** Waits until nothing listens on `addr:port` any more. */
+  async waitForClosedPort(port: number, options: CommandOptions & { addr?: string } = {}): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    const addr = options.addr ?? 'localhost';
+    const command = this.portScript(port, addr);
+    this.log(`waiting for TCP port ${addr}:${port} to close`);
+    await this.poll(`TCP port ${addr}:${port} to close`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode !== 0 ? { done: undefined } : { last: { ...r, command } };
+    });
+  }
+
+  private portScript(port: number, addr: string): string {
+    try {
+      return portOpenScript(port, addr);
+    } catch (error) {
+      throw new NxcError('NXC_USAGE', `${this.host}: ${(error as Error).message}`);
+    }
+  }
+
+  /** True when the node runs systemd (cached after the first call). */
+  async hasSystemd(): Promise<boolean> {
+    if (this.systemd === undefined) {
+      const r = await this.run(HAS_SYSTEMD, 60);
+      this.systemd = r.exitCode === 0;
+    }
+    return this.systemd;
+  }
+
+  private systemctlCommand(query: string, user?: string | null): string {
+    if (user) {
+      return `su -l ${shq(user)} --shell /bin/sh -c ${shq(`XDG_RUNTIME_DIR=/run/user/$(id -u) systemctl --user ${query}`)}`;
+    }
+    return `systemctl ${query}`;
+  }
+
+  /**
+   * `systemctl QUERY` on the node. Without systemd (test OS): `is-active U`, `show U`
+   * answer from the fallback checks; `start|stop|restart U` run `/etc/init.d/U`; anything
+   * else returns exit code 1 with an explanation.
+   */
+  async systemctl(query: string, options: { user?: string | null } = {}): Promise<CommandResult> {
+    this.log(`systemctl ${query}`);
+    if (await this.hasSystemd()) {
+      return this.run(this.systemctlCommand(query, options.user), this.session.defaultTimeoutS);
+    }
+    const words = query.trim().split(/\s+/).filter((w) => !w.startsWith('-'));
+    const verb = words[0];
+    const unit = words[1]?.replace(/^'(.*)'$|^"(.*)"$/, '$1$2');
+    if (verb && unit && words.length === 2) {
+      if (verb === 'is-active') {
+        const state = await this.fallbackState(unit);
+        return { exitCode: state === 'active' ? 0 : 3, stdout: `${state}\n`, stderr: '' };
+      }
+      if (verb === 'show') {
+        const state = await this.fallbackState(unit);
+        return { exitCode: 0, stdout: `Id=${unit}\nActiveState=${state}\n`, stderr: '' };
+      }
+      if (verb === 'start' || verb === 'stop' || verb === 'restart') {
+        const script = `/etc/init.d/${unitBaseName(unit)}`;
+        return this.run(
+          `if [ -x ${shq(script)} ]; then ${shq(script)} ${verb}; else echo ${shq(`nxc: ${this.host} has no systemd and no ${script}`)} >&2; exit 5; fi`,
+          this.session.defaultTimeoutS,
+        );
+      }
+    }
+    return {
+      exitCode: 1,
+      stdout: '',
+      stderr: `nxc: ${this.host} runs without systemd; only \`systemctl is-active|show|start|stop|restart UNIT\` are emulated\n`,
+    };
+  }
+
+  private async fallbackState(unit: string): Promise<string> {
+    const r = await this.run(fallbackUnitStateScript(unit), 60);
+    return r.stdout.trim() || 'unknown';
+  }
+
+  /** `systemctl show UNIT` as a record (`ActiveState`, ...). */
+  async getUnitInfo(unit: string, options: { user?: string | null } = {}): Promise<Record<string, string>> {
+    const r = (await this.hasSystemd())
+      ? await this.run(this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user), this.session.defaultTimeoutS)
+      : await this.systemctl(`show ${unit}`, options);
+    if (r.exitCode !== 0) {
+      throw new CommandError(
+        'NXC_TEST_FAILED',
+        `${this.host}: retrieving systemctl info for unit "${unit}" failed (exit code ${r.exitCode})`,
+        { host: this.host, command: `systemctl show ${unit}`, ...r },
+      );
+    }
+    const info: Record<string, string> = {};
+    for (const line of r.stdout.split('\n')) {
+      const m = /^([^=]+)=(.*)$/.exec(line);
+      if (m) info[m[1]!] = m[2]!;
+    }
+    return info;
+  }
+
+  /** Throws unless the unit is in `state` (default active). */
+  async requireUnitState(unit: string, state = 'active'): Promise<void> {
+    const info = await this.getUnitInfo(unit);
+    if (info.ActiveState !== state) {
+      throw new NxcError(
+        'NXC_TEST_FAILED',
+        `${this.host}: unit "${unit}" is "${info.ActiveState ?? 'unknown'}", expected "${state}"`,
+      );
+    }
+  }
+
+  /**
+   * Waits until a unit is active. With systemd: `ActiveState=active`; throws at once when it
+   * is `failed`, or `inactive` with no job pending. Without systemd: the fallback checks
+   * (see {@link fallbackUnitStateScript}); `failed` throws, anything else is retried.
+   */
+  async waitForUnit(unit: string, options: CommandOptions & { user?: string | null } = {}): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for unit ${unit}`);
+    const systemd = await this.hasSystemd();
+    await this.poll(`unit ${unit} to be active`, timeout, async (rem) => {
+      if (!systemd) {
+        const command = fallbackUnitStateScript(unit);
+        const r = await this.run(command, rem);
+        const state = r.stdout.trim();
+        if (state === 'failed') {
+          throw new NxcError('NXC_TEST_FAILED', `${this.host}: unit "${unit}" failed (/run/nxc/units/${unitBaseName(unit)}.failed exists)`);
+        }
+        return state === 'active' ? { done: undefined } : { last: { ...r, command: `state of ${unit}: ${state}` } };
+      }
+      const command = this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user);
+      const r = await this.run(command, rem);
+      const state = /^ActiveState=(.*)$/m.exec(r.stdout)?.[1] ?? '';
+      if (state === 'active') return { done: undefined };
+      if (state === 'failed') {
+        throw new CommandError('NXC_TEST_FAILED', `${this.host}: unit "${unit}" reached state "failed"`, {
+          host: this.host,
+          command,
+          ...r,
+        });
+      }
+      if (state === 'inactive') {
+        const jobs = await this.run(this.systemctlCommand('list-jobs --full 2>&1', options.user), rem);
+        if (jobs.stdout.includes('No jobs')) {
+          const again = await this.run(command, rem);
+          if (/^ActiveState=inactive$/m.test(again.stdout)) {
+            throw new CommandError(
+              'NXC_TEST_FAILED',
+              `${this.host}: unit "${unit}" is inactive and there are no pending jobs`,
+              { host: this.host, command, ...again },
+            );
+          }
+        }
+      }
+      return { last: { ...r, command } };
+    });
+  }
+
+  /** Copies a local file or directory onto the node at `target` (parent created). */
+  async copyFromHost(source: string, target: string): Promise<void> {
+    this.log(`copy ${source} -> ${target}`);
+    const parent = path.posix.dirname(target);
+    await this.succeed(`mkdir -p ${shq(parent)}`);
+    await this.session.transport.copyTo(this.host, path.resolve(source), target);
+  }
+
+  /**
+   * Copies `source` from the node to `<outDir>/<targetDir>/<basename>` (NixOS semantics:
+   * outDir is `$out`, here the session's outDir, `$out` or the current directory).
+   * Returns the local path.
+   */
+  async copyFromVm(source: string, targetDir = ''): Promise<string> {
+    const outDir = this.session.outDir ?? process.env.out ?? process.cwd();
+    const dest = path.resolve(outDir, targetDir, path.posix.basename(source));
+    this.log(`copy ${source} -> ${dest}`);
+    await mkdir(path.dirname(dest), { recursive: true });
+    await this.session.transport.copyFrom(this.host, source, dest);
+    return dest;
+  }
+
+  /** Waits until the node answers a command (nodes are started by `nxc start`). */
+  async start(options: CommandOptions = {}): Promise<void> {
+    if (this.session.control?.start && !(await this.isUp())) {
+      this.log('starting');
+      await this.session.control.start(this.host, this.session.signal);
+    }
+    const timeout = this.timeoutS(options.timeout);
+    await this.poll('the node to answer', timeout, async (rem) => {
+      try {
+        const r = await this.run('true', Math.min(rem, 30));
+        return r.exitCode === 0 ? { done: undefined } : { last: { ...r, command: 'true' } };
+      } catch (error) {
+        if ((error as NxcError).code === 'NXC_INTERRUPTED') throw error;
+        return { last: { command: 'true', stderr: (error as Error).message } };
+      }
+    });
+  }
+
+  /** True when the node answers `true` within 30 s. */
+  async isUp(): Promise<boolean> {
+    try {
+      return (await this.run('true', 30)).exitCode === 0;
+    } catch (error) {
+      if ((error as NxcError).code === 'NXC_INTERRUPTED') throw error;
+      return false;
+    }
+  }
+
+  private unsupported(what: string): NxcError {
+    return new NxcError(
+      'NXC_USAGE',
+      `${this.host}: ${what}() is not supported by the ${this.session.flavour ?? 'current'} flavour`,
+      { hint: 'run `nxc stop` to stop the whole deployment, or use a flavour that can (docker, qemu)' },
+    );
+  }
+
+  /** Powers the node off and waits until it is down (needs the flavour's {@link NodeControl}). */
+  async shutdown(): Promise<void> {
+    const fn = this.session.control?.shutdown;
+    if (!fn) throw this.unsupported('shutdown');
+    this.log('shutdown');
+    await fn.call(this.session.control, this.host, this.session.signal);
+  }
+
+  /** Stops the node abruptly (needs the flavour's {@link NodeControl}). */
+  async crash(): Promise<void> {
+    const fn = this.session.control?.crash;
+    if (!fn) throw this.unsupported('crash');
+    this.log('crash');
+    await fn.call(this.session.control, this.host, this.session.signal);
+  }
+
+  /** Waits until the node no longer answers. */
+  async waitForShutdown(options: CommandOptions = {}): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    await this.poll('the node to shut down', timeout, async () =>
+      (await this.isUp()) ? { last: { command: 'true', exitCode: 0 } } : { done: undefined },
+    );
+  }
+
+  /** Sleeps in the node's time (`sleep N` on the node). */
+  async sleep(seconds: number): Promise<void> {
+    await this.succeed(`sleep ${Number(seconds)}`, { timeout: Number(seconds) + 60 });
+  }
+}
