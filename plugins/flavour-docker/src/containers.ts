@@ -148,6 +148,13 @@ export interface NodeRuntimeInput {
   storeDir?: string;
 }
 
+/** In-memory mounts of every node (what systemd and NixOS activation expect to be fresh). */
+export const TMPFS_MOUNTS: Readonly<Record<string, string>> = {
+  '/run': 'rw,exec,mode=755',
+  '/run/wrappers': 'rw,exec,suid,mode=755',
+  '/tmp': 'rw,exec,mode=1777',
+};
+
 /** Names of the named volumes `extraVolumes` asks for (created and labelled by nxc). */
 export function extraVolumeNames(scope: Scope, extras: DockerExtras): Map<string, string> {
   const names = new Map<string, string>();
@@ -190,11 +197,7 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     },
     labels: nodeLabels(scope, input.deploymentId, node),
     mounts,
-    tmpfs: {
-      '/run': 'rw,exec,mode=755',
-      '/run/wrappers': 'rw,exec,suid,mode=755',
-      '/tmp': 'rw,exec,mode=1777',
-    },
+    tmpfs: { ...TMPFS_MOUNTS },
     capAdd: extras.systemd ? ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] : ['NET_ADMIN', 'NET_RAW'],
     // systemd must be PID 1 itself; anything else gets docker-init so SIGTERM stops it at once.
     init: !extras.systemd,

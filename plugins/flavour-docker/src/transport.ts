@@ -17,6 +17,7 @@ import {
   type ShellSession,
   type Transport,
 } from '@nxc/core';
+import { TMPFS_MOUNTS } from './containers.js';
 
 /** Login shell: bash when the node has it (NixOS), else sh (busybox). */
 const LOGIN_SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi'];
@@ -39,6 +40,16 @@ export class DockerTransport implements Transport {
   }
 
   async exec(host: string, command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.run(host, command, options);
+    return { exitCode: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+
+  /** exec with raw output (copies of binary data go through it). */
+  private async run(
+    host: string,
+    command: string | string[],
+    options: ExecOptions = {},
+  ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
     const container = this.container(host);
     const withStdin = options.stdin !== undefined;
     const exec = await container.exec({
@@ -98,7 +109,7 @@ export class DockerTransport implements Transport {
       await new Promise((r) => setTimeout(r, 20));
       info = await exec.inspect();
     }
-    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 
   async shell(host: string, options: ShellOptions): Promise<ShellSession> {
@@ -151,28 +162,45 @@ export class DockerTransport implements Transport {
     const name = posix.basename(remotePath);
     const from = basename(localPath);
     // The archive's top entry is renamed to the remote basename; it is unpacked in the remote dirname.
-    const pack = tar.pack(dirname(localPath), {
-      entries: [from],
-      map: (header) => {
-        header.name = header.name === from ? name : `${name}${header.name.slice(from.length)}`;
-        return header;
-      },
-    });
+    const archive = await toBuffer(
+      tar.pack(dirname(localPath), {
+        entries: [from],
+        map: (header) => {
+          header.name = header.name === from ? name : `${name}${header.name.slice(from.length)}`;
+          return header;
+        },
+      }),
+    );
     const parent = posix.dirname(remotePath);
+    if (onTmpfs(remotePath)) {
+      // The archive API does not see tmpfs mounts (it would write UNDER them): unpack with the node's tar.
+      const r = await this.run(host, ['sh', '-c', 'mkdir -p "$1" && tar -x -f - -C "$1"', 'sh', parent], { stdin: archive });
+      if (r.exitCode !== 0) {
+        throw new NxcError('NXC_IO', `cannot copy ${localPath} to ${host}:${remotePath}: ${r.stderr.toString().trim()}`);
+      }
+      return;
+    }
     await this.exec(host, ['mkdir', '-p', parent]);
-    await container.putArchive(pack, { path: parent });
+    await container.putArchive(archive, { path: parent });
   }
 
   async copyFrom(host: string, remotePath: string, localPath: string): Promise<void> {
     const container = this.container(host);
+    const missing = () => new NxcError('NXC_IO', `cannot copy ${remotePath} from ${host}: no such file or directory on the node`);
     let archive: NodeJS.ReadableStream;
-    try {
-      archive = await container.getArchive({ path: remotePath });
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) {
-        throw new NxcError('NXC_IO', `cannot copy ${remotePath} from ${host}: no such file or directory on the node`);
+    if (onTmpfs(remotePath)) {
+      const r = await this.run(host, ['sh', '-c', 'cd "$(dirname "$1")" && tar -c -f - "$(basename "$1")"', 'sh', remotePath]);
+      if (r.exitCode !== 0) throw missing();
+      const source = new PassThrough();
+      source.end(r.stdout);
+      archive = source;
+    } else {
+      try {
+        archive = await container.getArchive({ path: remotePath });
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) throw missing();
+        throw error;
       }
-      throw error;
     }
     // Unpack next to the destination, then move into place (the archive root is the remote basename).
     await mkdir(dirname(localPath), { recursive: true });
@@ -189,4 +217,16 @@ export class DockerTransport implements Transport {
   async close(): Promise<void> {
     // Each call uses its own engine connection: nothing to release.
   }
+}
+
+
+function onTmpfs(path: string): boolean {
+  const p = posix.normalize(path);
+  return Object.keys(TMPFS_MOUNTS).some((root) => p === root || p.startsWith(`${root}/`));
+}
+
+async function toBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }
