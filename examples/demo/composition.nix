@@ -1,0 +1,34 @@
+# Role `server` serves a page over HTTP on port 80; role `client` fetches it by hostname.
+# Written with NixOS option names (environment.systemPackages, systemd.services) so that it
+# reads like any composition; the demo builds on nxc's offline test OS.
+{ pkgs, ... }:
+let
+  webroot = pkgs.writeTextFile {
+    name = "demo-webroot";
+    destination = "/index.html";
+    text = "hello from the nxc demo server\n";
+  };
+in
+{
+  roles = {
+    server = { pkgs, ... }: {
+      environment.systemPackages = [ pkgs.busybox ];
+      systemd.services.httpd = {
+        wantedBy = [ "multi-user.target" ];
+        script = "exec ${pkgs.busybox}/bin/httpd -f -p 80 -h ${webroot}";
+      };
+      networking.firewall.allowedTCPPorts = [ 80 ];
+    };
+    client = { pkgs, ... }: {
+      environment.systemPackages = [ pkgs.busybox ];
+    };
+  };
+
+  testScript = ''
+    start_all()
+    server.wait_for_open_port(80)
+    client.succeed("ping -c 1 server")
+    page = client.succeed("wget -qO- http://server/")
+    assert "hello from the nxc demo server" in page, page
+  '';
+}

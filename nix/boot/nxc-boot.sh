@@ -1,0 +1,149 @@
+#!/bin/sh
+# nxc node boot script: the boot contract of docs/architecture.md, written once for every
+# image (real NixOS and the test OS). POSIX sh; needs jq, base64, gzip, and wget or curl
+# for deploy=http(s)://.
+#
+#   nxc-boot.sh                 set the node up, then exec its role's init
+#   nxc-boot.sh --setup-only    set the node up and return (a role's own init calls this)
+#
+# 1. the deployment: `deploy=` on the kernel command line (gz:<base64 gzip JSON>,
+#    <base64 JSON>, http(s)://URL), else /etc/nxc/deployment.json;
+# 2. own entry: by one of the node's addresses, else by hostname;
+# 3. hostname, /etc/hosts (IP-keyed entries), root's authorized_keys, /etc/nxc/node.json;
+# 4. the role's init: the entry's `init`, else the image's role map ($NXC_ROLES).
+# Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1.
+#
+# Environment (tests and images): NXC_ROOT (prefix of every file read or written),
+# NXC_CMDLINE (file read instead of /proc/cmdline), NXC_ADDRESSES (instead of the
+# addresses `ip` reports), NXC_HOSTNAME (instead of the current hostname), NXC_ROLES (role
+# map JSON {"role": "/nix/store/…/init"}), NXC_EXPECT_ROLE (refuse another role),
+# NXC_FETCH_RETRIES (deploy=http(s), one try per second, default 60).
+set -u
+set -f
+R=${NXC_ROOT:-}
+MODE=${1:-}
+
+fail() {
+  echo "NXC_BOOT_ERROR $*"
+  exit 1
+}
+
+command -v jq >/dev/null 2>&1 || fail "jq is not on the PATH ($PATH)"
+mkdir -p "$R/run/nxc" "$R/etc/nxc" 2>/dev/null || fail "cannot create $R/run/nxc"
+DOC=$R/run/nxc/deployment.json
+
+# ---- 1. the deployment ----
+cmdline_file=${NXC_CMDLINE:-/proc/cmdline}
+deploy=
+if [ -r "$cmdline_file" ]; then
+  for p in $(cat "$cmdline_file"); do
+    case $p in deploy=*) deploy=${p#deploy=} ;; esac
+  done
+fi
+
+case $deploy in
+  "")
+    src=/etc/nxc/deployment.json
+    [ -f "$R$src" ] || fail "no deploy= on the kernel command line and no $src"
+    cp "$R$src" "$DOC" || fail "cannot read $src"
+    ;;
+  http://* | https://*)
+    src=$deploy
+    n=${NXC_FETCH_RETRIES:-60}
+    until
+      if command -v curl >/dev/null 2>&1; then curl -fsSL -o "$DOC" "$deploy" 2>/dev/null
+      else wget -q -O "$DOC" "$deploy" 2>/dev/null; fi
+    do
+      n=$((n - 1))
+      [ "$n" -gt 0 ] || fail "deploy=$deploy: cannot download the deployment"
+      sleep 1
+    done
+    ;;
+  gz:*)
+    src="deploy=gz:…"
+    printf '%s' "${deploy#gz:}" | base64 -d > "$DOC.gz" 2>/dev/null || fail "deploy=gz:…: not valid base64"
+    gzip -dc < "$DOC.gz" > "$DOC" 2>/dev/null || fail "deploy=gz:…: not valid gzip data"
+    rm -f "$DOC.gz"
+    ;;
+  *)
+    src="deploy=…"
+    printf '%s' "$deploy" | base64 -d > "$DOC" 2>/dev/null || fail "deploy=…: not valid base64"
+    ;;
+esac
+jq -e '.deployment | type == "object"' "$DOC" >/dev/null 2>&1 ||
+  fail "$src: not a JSON deployment document (no \"deployment\" object)"
+[ -e "$R/etc/nxc/deployment.json" ] || cp "$DOC" "$R/etc/nxc/deployment.json" 2>/dev/null
+
+# ---- 2. own entry ----
+if [ "${NXC_ADDRESSES+set}" = set ]; then
+  addrs=$NXC_ADDRESSES
+else
+  addrs=$(ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); if (a[1] != "127.0.0.1" && a[1] != "::1") print a[1] }')
+fi
+key=
+for a in $addrs; do
+  if jq -e --arg a "$a" '.deployment | has($a)' "$DOC" >/dev/null 2>&1; then
+    key=$a
+    break
+  fi
+done
+hn=
+if [ -z "$key" ]; then
+  if [ "${NXC_HOSTNAME+set}" = set ]; then hn=$NXC_HOSTNAME
+  else hn=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null); fi
+  if [ -n "$hn" ]; then
+    key=$(jq -r --arg h "$hn" \
+      '[.deployment | to_entries[] | select(.key == $h or .value.host == $h) | .key][0] // empty' "$DOC")
+  fi
+fi
+[ -n "$key" ] || fail "no entry for this node in the deployment ($src): addresses [$(echo $addrs)], hostname '$hn'"
+
+entry() { jq -r --arg k "$key" ".deployment[\$k].$1 // empty | tostring" "$DOC"; }
+role=$(entry role)
+host=$(entry host)
+init=$(entry init)
+[ -n "$role" ] || fail "deployment entry $key has no role"
+[ -n "$host" ] || fail "deployment entry $key has no host"
+if [ -n "${NXC_EXPECT_ROLE:-}" ] && [ "$NXC_EXPECT_ROLE" != "$role" ]; then
+  fail "this node ($key) is a $role in the deployment but runs the init of role $NXC_EXPECT_ROLE"
+fi
+
+# ---- 3. hostname, hosts, keys, node.json ----
+printf '%s\n' "$host" > "$R/etc/hostname" 2>/dev/null
+[ -n "$R" ] || hostname "$host" 2>/dev/null || true
+
+# Rewrite /etc/hosts only when the deployment has IP addresses (docker resolves names itself).
+if jq -e '[.deployment | keys[] | select(test("^[0-9.]+$") or test(":"))] | length > 0' "$DOC" >/dev/null; then
+  {
+    echo "127.0.0.1 localhost"
+    echo "::1 localhost"
+    jq -r '.deployment | to_entries[] | select(.key | test("^[0-9.]+$") or test(":")) | "\(.key) \(.value.host)"' "$DOC"
+  } > "$R/run/nxc/hosts" && cat "$R/run/nxc/hosts" > "$R/etc/hosts" || fail "cannot write /etc/hosts"
+fi
+
+pub=$(jq -r '."ssh_key.pub" // empty' "$DOC")
+if [ -n "$pub" ]; then
+  mkdir -p "$R/root/.ssh" && chmod 700 "$R/root/.ssh" || fail "cannot create /root/.ssh"
+  ak=$R/root/.ssh/authorized_keys
+  grep -qxF "$pub" "$ak" 2>/dev/null || printf '%s\n' "$pub" >> "$ak" || fail "cannot write $ak"
+  chmod 600 "$ak"
+fi
+
+jq -c --arg k "$key" '{ role: .deployment[$k].role, host: .deployment[$k].host, address: $k,
+  composition: (.composition // null), flavour: (.flavour // null) }' "$DOC" > "$R/etc/nxc/node.json" ||
+  fail "cannot write /etc/nxc/node.json"
+echo "nxc-boot: $host is a $role ($key)"
+
+[ "$MODE" = --setup-only ] && exit 0
+
+# ---- 4. the role's init ----
+if [ -z "$init" ]; then
+  [ -n "${NXC_ROLES:-}" ] && [ -f "$NXC_ROLES" ] ||
+    fail "deployment entry $key has no init and this image has no role map"
+  init=$(jq -r --arg r "$role" '.[$r] // empty' "$NXC_ROLES")
+  [ -n "$init" ] || fail "role $role is not in this image (roles: $(jq -r 'keys | join(", ")' "$NXC_ROLES"))"
+fi
+[ -x "$init" ] || fail "init of role $role not found: $init"
+NXC_BOOT_DONE=1 NXC_ROLE=$role NXC_HOST=$host
+export NXC_BOOT_DONE NXC_ROLE NXC_HOST
+exec "$init"

@@ -1,0 +1,106 @@
+# lib.compose: compositions x flavours -> one compose info JSON per "<composition>::<flavour>".
+#
+# Each role is a NixOS configuration evaluated with `${nixpkgs}/nixos/lib/eval-config.nix`
+# from: nxc's module (options nxc.*), the role's module, the flavour's module, extraModules.
+# The flavour's image kind (images/<kind>.nix) turns the role systems into artifacts.
+{ installedFlavours, bootScript, helpers }:
+{ nixpkgs
+, system ? "x86_64-linux"
+, composition ? null
+, compositions ? null
+, single_composition_name ? "composition"
+, flavours ? null
+, flavour ? null
+, extraModules ? [ ]
+, extraConfigurations ? [ ] # the original nxc's name for extraModules
+, overlays ? [ ]
+, ...
+}:
+let
+  inherit (builtins) attrNames concatMap filter hasAttr isFunction isString listToAttrs map mapAttrs toJSON;
+  inherit (helpers) optionalAttrs importIfPath normalizeFlavours;
+
+  pkgs = import nixpkgs { inherit system overlays; };
+  modulesPath = "${nixpkgs}/nixos/modules";
+  evalConfig = import "${nixpkgs}/nixos/lib/eval-config.nix";
+
+  compositionSet =
+    if compositions != null then importIfPath compositions
+    else if composition != null then { ${single_composition_name} = composition; }
+    else throw "nxc.lib.compose: give `composition = ./composition.nix;` or `compositions = ./compositions.nix;`";
+
+  allFlavours = normalizeFlavours (if flavours != null then flavours else installedFlavours);
+  selectedFlavours =
+    if flavour == null then allFlavours
+    else let name = if isString flavour then flavour else flavour.name; in
+      if hasAttr name allFlavours then { ${name} = allFlavours.${name}; }
+      else throw "nxc.lib.compose: flavour ${name} is not installed (installed: ${builtins.concatStringsSep ", " (attrNames allFlavours)})";
+
+  images = {
+    docker = import ./images/docker.nix;
+    ramdisk = import ./images/ramdisk.nix;
+    vm = import ./images/vm.nix;
+    remote-store = import ./images/remote-store.nix;
+    tarball = import ./images/tarball.nix;
+  };
+
+  buildOne = compositionName: compositionValue: fl:
+    let
+      compFn = importIfPath compositionValue;
+      spec =
+        if isFunction compFn then compFn {
+          inherit pkgs system modulesPath helpers;
+          lib = pkgs.lib;
+          flavour = fl;
+          setup = { };
+          nur = { };
+        }
+        else compFn;
+      roles = spec.roles or spec.nodes
+        or (throw "nxc: composition ${compositionName} has no `roles` (or `nodes`) attribute");
+
+      evalRole = role: module: evalConfig {
+        inherit system;
+        modules = [
+          ./nxc-module.nix
+          {
+            nxc = {
+              inherit role bootScript;
+              composition = compositionName;
+              flavour = { inherit (fl) name image description distribution; };
+            };
+            nixpkgs.overlays = overlays;
+          }
+          module
+        ]
+        # The key lets the test OS (which cannot evaluate real NixOS modules) skip it.
+        ++ (if fl.module == null then [ ] else [ { key = "nxc-flavour-module:${fl.name}"; imports = [ fl.module ]; } ])
+        ++ extraModules ++ extraConfigurations;
+      };
+      systems = mapAttrs evalRole roles;
+
+      testScript = pkgs.writeText "test-script" (spec.testScript or "");
+      artifacts = images.${fl.image} {
+        inherit pkgs systems compositionName bootScript;
+        flavour = fl;
+      };
+      info = {
+        nxc_compose_info = 1;
+        composition = compositionName;
+        flavour = { inherit (fl) name image description; };
+        inherit system;
+        roles = mapAttrs (r: s: {
+          init = "${s.config.system.build.toplevel}/init";
+          toplevel = "${s.config.system.build.toplevel}";
+        }) systems;
+        all = artifacts.all;
+        extra = artifacts.extra or { };
+      }
+      // optionalAttrs (spec ? rolesDistribution) { roles_distribution = spec.rolesDistribution; }
+      // optionalAttrs (spec ? testScript) { test_script = "${testScript}"; };
+    in
+    pkgs.writeText "compose-info-${compositionName}-${fl.name}.json" (toJSON info);
+in
+listToAttrs (concatMap
+  (c: map (f: { name = "${c}::${f}"; value = buildOne c compositionSet.${c} selectedFlavours.${f}; }) (attrNames selectedFlavours))
+  (attrNames compositionSet))

@@ -1,0 +1,168 @@
+# What every nxc node runs, whatever the flavour (real NixOS only).
+#
+# - `nxc-boot.service`, early in stage 2: applies the node's deployment entry to the running
+#   system with the shared boot script (nix/boot/nxc-boot.sh): hostname, every deployment host
+#   in /etc/hosts, root's authorized_keys, /etc/nxc/node.json. In all-in-one images stage 1
+#   already chose the role (stage1.nix) and saved the deployment in /etc/nxc/deployment.json;
+#   docker mounts that file; so stage 2 never needs the network to find it.
+# - `nxc-ready.service`, after multi-user.target: touches /run/nxc/ready and prints
+#   `NXC_READY <host>` on PID 1's output (the container log for docker, the serial console for
+#   VMs and bare metal), which is what flavours wait for.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+
+let
+  cfg = config.nxc;
+  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+
+  # Tools the boot script may call in stage 2 (POSIX sh + these), before the library's
+  # `nxc.bootTools` (busybox) so that the system's own tools win.
+  bootPath = [
+    pkgs.coreutils
+    pkgs.gnugrep
+    pkgs.gnused
+    pkgs.gawk
+    pkgs.gzip
+    pkgs.jq
+    pkgs.iproute2
+    pkgs.nettools # hostname
+    pkgs.wget
+  ] ++ cfg.bootTools;
+
+  # Prints a line where flavours look for it: the serial console of VMs and bare metal
+  # (/dev/console) and, in containers, PID 1's stdout (the container log stream).
+  say = pkgs.writeShellScript "nxc-say" ''
+    line="$*"
+    echo "$line"
+    if [ -w /dev/console ]; then echo "$line" > /dev/console 2>/dev/null || true; fi
+    case "$(readlink /proc/1/fd/1 2>/dev/null || true)" in
+      "" | /dev/console | /dev/null) ;;
+      *) echo "$line" > /proc/1/fd/1 2>/dev/null || true ;;
+    esac
+  '';
+
+  # Runs the boot script; its NXC_* lines (NXC_BOOT_ERROR ...) also go to the console.
+  bootStage2 = pkgs.writeShellScript "nxc-boot-stage2" ''
+    out=$(${pkgs.runtimeShell} ${cfg.bootScript} 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    printf '%s\n' "$out" | ${pkgs.gnugrep}/bin/grep '^NXC_' | while IFS= read -r l; do ${say} "$l" >/dev/null; done
+    if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | ${pkgs.gnugrep}/bin/grep -q '^NXC_BOOT_ERROR'; then
+      ${say} "NXC_BOOT_ERROR boot script failed with status $rc" >/dev/null
+    fi
+    exit "$rc"
+  '';
+
+  readyScript = pkgs.writeShellScript "nxc-ready" ''
+    host=$(${pkgs.jq}/bin/jq -r '.host // empty' /etc/nxc/node.json 2>/dev/null || true)
+    [ -n "$host" ] || host=$(${pkgs.nettools}/bin/hostname)
+    mkdir -p /run/nxc
+    touch /run/nxc/ready
+    ${say} "NXC_READY $host"
+  '';
+in
+{
+  options.nxc = {
+    ssh.enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Run an SSH server accepting root with the deployment's key. The flavours that reach
+        nodes over SSH (qemu, Grid'5000) need it; docker reaches containers with `docker exec`.
+      '';
+    };
+
+    ready.enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Signal readiness (/run/nxc/ready + `NXC_READY <host>`) after multi-user.target.";
+    };
+
+    boot.stage2.enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Apply the deployment (hostname, /etc/hosts, keys) early in stage 2.";
+    };
+
+    boot.environment = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      description = "Extra environment for the boot script in stage 2 (flavour-specific).";
+    };
+  };
+
+  config = {
+    # Nodes get their name from the deployment at boot, not from the configuration.
+    networking.hostName = mkDefault "";
+    # Nodes of one composition talk freely to each other, as in the original nxc.
+    networking.firewall.enable = mkDefault false;
+
+    # /etc/hosts must be a real file: the boot script appends the deployment's hosts to it.
+    environment.etc.hosts.mode = mkDefault "0644";
+
+    services.openssh = mkIf cfg.ssh.enable {
+      enable = true;
+      settings.PermitRootLogin = mkDefault "prohibit-password";
+      settings.PasswordAuthentication = mkDefault false;
+    };
+
+    environment.systemPackages = [ pkgs.jq ];
+    environment.etc."nxc/flavour" = mkIf ((cfg.flavour.name or "") != "") {
+      text = cfg.flavour.name + "\n";
+    };
+
+    # Console access for debugging (serial console of VMs, G5K's console).
+    services.getty.autologinUser = mkDefault "root";
+
+    documentation.enable = mkDefault false;
+    documentation.nixos.enable = mkDefault false;
+    system.stateVersion = mkDefault lib.trivial.release;
+
+    systemd.services.nxc-boot = mkIf cfg.boot.stage2.enable {
+      description = "nxc: apply the deployment (hostname, hosts, keys)";
+      unitConfig.DefaultDependencies = false;
+      wantedBy = [ "sysinit.target" ];
+      after = [
+        "local-fs.target"
+        "systemd-tmpfiles-setup.service"
+      ];
+      before = [
+        "sysinit.target"
+        "network-pre.target"
+        "systemd-hostnamed.service"
+        "sshd.service"
+        "nxc-ready.service"
+        "shutdown.target"
+      ];
+      wants = [ "network-pre.target" ];
+      conflicts = [ "shutdown.target" ];
+      path = bootPath;
+      environment = {
+        # Stage 2 reads the saved/mounted deployment, never the network.
+        NXC_MODE = "stage2";
+        NXC_DEPLOYMENT_FILE = "/etc/nxc/deployment.json";
+      } // cfg.boot.environment;
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = "${bootStage2}";
+      };
+    };
+
+    systemd.services.nxc-ready = mkIf cfg.ready.enable {
+      description = "nxc: signal that the node is ready";
+      wantedBy = [ "multi-user.target" ];
+      after = [ "multi-user.target" ];
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = "${readyScript}";
+        ExecStop = "${pkgs.coreutils}/bin/rm -f /run/nxc/ready";
+      };
+    };
+  };
+}
