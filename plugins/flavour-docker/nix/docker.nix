@@ -28,7 +28,6 @@ in
   };
 
   config = {
-    nxc.flavour = "docker";
     # `docker exec` reaches the containers: no SSH server to start.
     nxc.ssh.enable = mkDefault false;
 

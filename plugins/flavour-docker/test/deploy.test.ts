@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComposeInfo, FlavourDeployer, LogLine } from '@nxc/core';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';
-import { fakeBuild } from './fake-build.js';
+import { fakeBuild } from './fake-build.mjs';
 import { engineObjects, harness, plan, removeProject, tempProject } from './harness.js';
 
 const flavour = plugin.flavours[0]!;

@@ -9,9 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComposeInfo } from '@nxc/core';
 
-function addToStore(path: string): string {
+/** @param {string} path */
+function addToStore(path) {
   return execFileSync('nix-store', ['--add', path], { encoding: 'utf8' }).trim();
 }
 
@@ -27,7 +27,8 @@ while :; do sleep 3600 & wait $!; done
 `;
 
 /** Role inits of the fake build, by role name. */
-export const FAKE_INITS: Record<string, string> = {
+/** @type {Record<string, string>} */
+export const FAKE_INITS = {
   server: `${PRELUDE}mkdir -p /var/www
 echo "hello from $host" > /var/www/index.html
 httpd -p 80 -h /var/www
@@ -46,8 +47,12 @@ while :; do sleep 3600 & wait $!; done
 `,
 };
 
-/** Builds (once per directory) the fake compose info; returns it. */
-export function fakeBuild(dir: string): ComposeInfo {
+/**
+ * Builds the fake compose info into `dir`; returns it.
+ * @param {string} dir
+ * @returns {import('@nxc/core').ComposeInfo}
+ */
+export function fakeBuild(dir) {
   const rootfs = join(dir, 'rootfs');
   for (const d of ['bin', 'etc', 'tmp', 'run', 'root', 'var', 'nix/store']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
@@ -59,7 +64,8 @@ export function fakeBuild(dir: string): ComposeInfo {
   // Fixed mtimes and owner make the tarball (hence its store path and image tag) reproducible.
   const tarball = join(dir, 'nxc-fake-rootfs.tar');
   execFileSync('tar', ['--sort=name', '--mtime=@1', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', tarball, ...readdirSync(rootfs)]);
-  const roles: ComposeInfo['roles'] = {};
+  /** @type {Record<string, {init: string}>} */
+  const roles = {};
   for (const [role, text] of Object.entries(FAKE_INITS)) {
     const file = join(dir, `nxc-fake-${role}-init`);
     writeFileSync(file, text, { mode: 0o755 });
@@ -67,7 +73,7 @@ export function fakeBuild(dir: string): ComposeInfo {
   }
   return {
     source: join(dir, 'compose-info.json'),
-    format: 'nxc',
+    format: /** @type {const} */ ('nxc'),
     composition: 'composition',
     flavour: { name: 'docker', image: 'docker' },
     system: 'x86_64-linux',

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// Benchmark of the docker flavour on the real engine (issue 4 targets):
+//  - `start` until every node is ready, and until it returns, for 2, 10 and 30 nodes;
+//  - the engine's floor: the same containers created and started in parallel directly
+//    through the API, with nothing else (network created first, like nxc does);
+//  - `stop` for 30 nodes.
+// Targets: ready(30) <= 1.2 x floor(30); returns <= 200 ms after the last ready; stop(30) < 3 s.
+// Needs the package built (`pnpm turbo run build --filter @nxc/flavour-docker...`) and dockerd.
+// Nodes run the fake busybox build of the tests (test/fake-build.mjs): the real demo's inits
+// are equally trivial, the figures measure the engine and nxc, not the role's services.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { fakeBuild } from '../test/fake-build.mjs';
+
+const SIZES = (process.env.NXC_BENCH_SIZES ?? '2,10,30').split(',').map(Number);
+const RUNS = Number(process.env.NXC_BENCH_RUNS ?? 3);
+const now = () => performance.now();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+const t0 = now();
+const { default: plugin } = await import('../dist/index.js');
+const tIndex = now() - t0;
+const t1 = now();
+const deployer = await plugin.flavours[0].deployer();
+const tDeployer = now() - t1;
+
+const docker = new Docker();
+const work = mkdtempSync(join(tmpdir(), 'nxc-bench-docker-'));
+const info = fakeBuild(join(work, 'build'));
+mkdirSync(join(work, 'build'), { recursive: true });
+const root = join(work, 'project');
+const project = {
+  root,
+  buildDir: join(root, 'build'),
+  deployDir: join(root, 'deploy'),
+  artifactDir: join(root, 'artifact'),
+  config: { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} },
+};
+for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
+const docFile = join(project.deployDir, 'composition::docker.json');
+const base = { project, composition: 'composition', flavour: 'docker', identity: { privateKeyPath: '/dev/null', publicKey: 'ssh-ed25519 AAAA bench' } };
+const reporterOf = (events) => ({ emit: (e) => events.push({ at: now(), ...e }) });
+const running = () => ({ ...base, reporter: reporterOf([]), signal: new AbortController().signal, deployment: { deployment: {} }, state: undefined });
+
+async function nxcStart(n) {
+  const events = [];
+  const nodes = Array.from({ length: n }, (_, i) => ({ role: 'client', host: `client${i + 1}` }));
+  const ctx = {
+    ...base,
+    reporter: reporterOf(events),
+    signal: new AbortController().signal,
+    composeInfo: info,
+    nodes,
+    wait: true,
+    timeoutMs: 120_000,
+    options: {},
+    async writeDeployment(deployed) {
+      const doc = {
+        deployment: Object.fromEntries(deployed.map((d) => [d.address, { role: d.role, host: d.host, init: d.init }])),
+        'ssh_key.pub': base.identity.publicKey,
+        composition: 'composition',
+        flavour: 'docker',
+        user: 'root',
+      };
+      writeFileSync(docFile, JSON.stringify(doc));
+      return doc;
+    },
+    async saveState() {},
+  };
+  const start = now();
+  await deployer.start(ctx);
+  const returned = now() - start;
+  const readyAt = events.filter((e) => e.type === 'node' && e.state === 'ready').map((e) => e.at);
+  if (readyAt.length !== n) throw new Error(`expected ${n} ready events, got ${readyAt.length}`);
+  const ready = Math.max(...readyAt) - start;
+  const s = now();
+  await deployer.stop(running());
+  return { ready, returned, stop: now() - s };
+}
+
+/** The engine's floor: same image, mounts, network and static addresses, created+started in parallel. */
+async function floor(n) {
+  const name = `nxc-bench-floor-${process.pid}`;
+  const labels = { 'nxc.bench': String(process.pid) };
+  const subnet = '10.213.0.0/24';
+  writeFileSync(docFile, '{}');
+  const start = now();
+  await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, IPAM: { Config: [{ Subnet: subnet, Gateway: '10.213.0.1' }] } });
+  await docker.createVolume({ Name: name, Labels: labels });
+  const containers = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const host = `client${i + 1}`;
+      const c = await docker.createContainer({
+        name: `${name}-${host}`,
+        Hostname: host,
+        Image: `nxc-base:${info.all.docker_image.split('/').pop().slice(0, 32)}`,
+        Cmd: ['/bin/sh', '-c', `echo NXC_READY ${host}; exec sleep 3600`],
+        Labels: labels,
+        HostConfig: {
+          Init: true,
+          CapAdd: ['NET_ADMIN', 'NET_RAW'],
+          Mounts: [
+            { Type: 'bind', Source: '/nix/store', Target: '/nix/store', ReadOnly: true },
+            { Type: 'bind', Source: docFile, Target: '/etc/nxc/deployment.json', ReadOnly: true },
+            { Type: 'volume', Source: name, Target: '/var/nxc/shared' },
+          ],
+          Tmpfs: { '/run': 'rw,exec,mode=755', '/run/wrappers': 'rw,exec,suid,mode=755', '/tmp': 'rw,exec,mode=1777' },
+          NetworkMode: name,
+        },
+        NetworkingConfig: { EndpointsConfig: { [name]: { Aliases: [host], IPAMConfig: { IPv4Address: `10.213.0.${i + 2}` } } } },
+      });
+      await c.start();
+      return c;
+    }),
+  );
+  const started = now() - start;
+  const s = now();
+  await Promise.all(containers.map((c) => c.remove({ force: true })));
+  const removed = now() - s;
+  await docker.getNetwork(name).remove();
+  await docker.getVolume(name).remove();
+  return { started, removed };
+}
+
+try {
+  // warm-up: imports the base image once, so no run pays for it
+  await nxcStart(1);
+  console.log(`load: index ${tIndex.toFixed(0)} ms, deployer (dockerode) ${tDeployer.toFixed(0)} ms (paid once per nxc start)`);
+  console.log(`runs per size: ${RUNS} (median shown)`);
+  console.log('nodes | engine floor | nxc ready | ratio | nxc returned | return-ready | nxc stop | engine rm');
+  const verdicts = [];
+  for (const n of SIZES) {
+    const f = [];
+    const x = [];
+    for (let r = 0; r < RUNS; r++) {
+      f.push(await floor(n));
+      x.push(await nxcStart(n));
+    }
+    const fl = median(f.map((v) => v.started));
+    const ready = median(x.map((v) => v.ready));
+    const returned = median(x.map((v) => v.returned));
+    const lag = median(x.map((v) => v.returned - v.ready));
+    const stop = median(x.map((v) => v.stop));
+    const rm = median(f.map((v) => v.removed));
+    console.log(
+      `${String(n).padStart(5)} | ${fmt(fl).padStart(12)} | ${fmt(ready).padStart(9)} | ${(ready / fl).toFixed(2).padStart(5)} | ${fmt(returned).padStart(12)} | ${`${lag.toFixed(0)} ms`.padStart(12)} | ${fmt(stop).padStart(8)} | ${fmt(rm).padStart(9)}`,
+    );
+    if (n === 30) {
+      verdicts.push(`ready/floor ${(ready / fl).toFixed(2)} (target <= 1.2): ${ready / fl <= 1.2 ? 'ok' : 'MISSED'}`);
+      verdicts.push(`return-ready ${lag.toFixed(0)} ms (target <= 200 ms): ${lag <= 200 ? 'ok' : 'MISSED'}`);
+      verdicts.push(`stop ${fmt(stop)} (target < 3 s): ${stop < 3000 ? 'ok' : 'MISSED'}`);
+    }
+  }
+  for (const v of verdicts) console.log(`30 nodes: ${v}`);
+} finally {
+  await deployer.stop(running()).catch(() => {});
+  const leftovers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`nxc.bench=${process.pid}`] }) });
+  await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  rmSync(work, { recursive: true, force: true });
+}
