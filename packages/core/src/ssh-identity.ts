@@ -1,7 +1,239 @@
+/**
+ * The SSH identity nodes authorize: a per-project ed25519 key in `.nxc/ssh/` (made once,
+ * without ssh-keygen), or the user's own key given with `-i`.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { NxcError } from './errors.js';
+import type { Project } from './project.js';
+import { sshDir } from './state.js';
+import { displayPath, errnoCode, firstLine } from './validation.js';
+
 /** The SSH identity nodes authorize. */
 export interface SshIdentity {
   /** Absolute path of the private key (mode 0600). */
   privateKeyPath: string;
   /** Public key line, e.g. `ssh-ed25519 AAAA... nxc@project`. */
   publicKey: string;
+}
+
+/** SSH wire format: uint32 length + bytes. */
+function sshString(data: Buffer | string): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+function uint32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value >>> 0);
+  return b;
+}
+
+/** Reads SSH wire strings one after the other. */
+class SshReader {
+  private offset = 0;
+  constructor(private readonly data: Buffer) {}
+  bytes(): Buffer {
+    if (this.offset + 4 > this.data.length) throw new Error('truncated key');
+    const length = this.data.readUInt32BE(this.offset);
+    const start = this.offset + 4;
+    if (start + length > this.data.length) throw new Error('truncated key');
+    this.offset = start + length;
+    return this.data.subarray(start, start + length);
+  }
+  string(): string {
+    return this.bytes().toString('latin1');
+  }
+  uint32(): number {
+    if (this.offset + 4 > this.data.length) throw new Error('truncated key');
+    const value = this.data.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+}
+
+const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
+
+/**
+ * An ed25519 key pair in OpenSSH formats: the private key file ("openssh-key-v1",
+ * unencrypted) and the public key line.
+ */
+export function generateEd25519Identity(comment: string): { privateKey: string; publicKey: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  // Raw keys are the last 32 bytes of the DER encodings (SPKI / PKCS#8 have fixed prefixes for ed25519).
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+  const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
+  const check = randomBytes(4).readUInt32BE(0);
+  let privateSection = Buffer.concat([
+    uint32(check),
+    uint32(check),
+    sshString('ssh-ed25519'),
+    sshString(pub),
+    sshString(Buffer.concat([seed, pub])),
+    sshString(comment),
+  ]);
+  // Padding 1, 2, 3... up to the cipher block size (8 for "none").
+  const padding = Buffer.from(Array.from({ length: (8 - (privateSection.length % 8)) % 8 }, (_, i) => i + 1));
+  privateSection = Buffer.concat([privateSection, padding]);
+  const body = Buffer.concat([
+    OPENSSH_MAGIC,
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    uint32(1),
+    sshString(publicBlob),
+    sshString(privateSection),
+  ]);
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? [];
+  return {
+    privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${comment}`,
+  };
+}
+
+/** Public key line from a private key file's content (OpenSSH format, or PEM RSA/EC/ed25519). */
+function publicKeyFromPrivate(content: string): string {
+  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(content);
+  if (openssh) {
+    // The public key is stored in clear even when the private part is encrypted.
+    const data = Buffer.from(openssh[1]!.replace(/\s+/g, ''), 'base64');
+    if (!data.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) throw new Error('not an openssh-key-v1 key');
+    const reader = new SshReader(data.subarray(OPENSSH_MAGIC.length));
+    reader.string(); // cipher
+    reader.string(); // kdf
+    reader.bytes(); // kdf options
+    if (reader.uint32() < 1) throw new Error('the file holds no key');
+    const blob = reader.bytes();
+    return `${new SshReader(blob).string()} ${blob.toString('base64')}`;
+  }
+  const key = createPublicKey(createPrivateKey(content));
+  const jwk = key.export({ format: 'jwk' });
+  const b64u = (v: string | undefined) => Buffer.from(v ?? '', 'base64url');
+  /** mpint: big-endian, with a leading 0 when the high bit is set. */
+  const mpint = (v: Buffer) => sshString(v[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
+  if (jwk.kty === 'RSA') {
+    const blob = Buffer.concat([sshString('ssh-rsa'), mpint(b64u(jwk.e)), mpint(b64u(jwk.n))]);
+    return `ssh-rsa ${blob.toString('base64')}`;
+  }
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') {
+    const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(b64u(jwk.x))]);
+    return `ssh-ed25519 ${blob.toString('base64')}`;
+  }
+  if (jwk.kty === 'EC') {
+    const curve = { 'P-256': 'nistp256', 'P-384': 'nistp384', 'P-521': 'nistp521' }[jwk.crv ?? ''];
+    if (!curve) throw new Error(`unsupported curve ${jwk.crv}`);
+    const point = Buffer.concat([Buffer.from([4]), b64u(jwk.x), b64u(jwk.y)]);
+    const type = `ecdsa-sha2-${curve}`;
+    const blob = Buffer.concat([sshString(type), sshString(curve), sshString(point)]);
+    return `${type} ${blob.toString('base64')}`;
+  }
+  throw new Error(`unsupported key type ${jwk.kty}`);
+}
+
+function identityError(path: string, message: string, hint: string): NxcError {
+  return new NxcError('NXC_USAGE', `identity ${displayPath(path)}: ${message}`, { hint });
+}
+
+/**
+ * Reads an identity for `-i PATH`: the public key comes from `PATH.pub` when present, else
+ * from the private key itself (OpenSSH format, even passphrase-protected, or PEM RSA/EC/ed25519).
+ *
+ * Like ssh, it refuses a private key that group or others can read or write: ssh (used by
+ * `nxc connect`) would refuse it later anyway, with a less clear message.
+ *
+ * @throws NxcError `NXC_USAGE` when the file is missing, unreadable, too open, or not a key.
+ */
+export async function readIdentity(privateKeyPath: string): Promise<SshIdentity> {
+  let mode: number;
+  let content: string;
+  try {
+    const info = await stat(privateKeyPath);
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    mode = info.mode & 0o777;
+    content = await readFile(privateKeyPath, 'utf8');
+  } catch (error) {
+    const code = errnoCode(error);
+    throw identityError(
+      privateKeyPath,
+      code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${code ?? firstLine(error)})`,
+      'pass a private key file with -i (e.g. -i ~/.ssh/id_ed25519), or omit -i to use the project key',
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    throw identityError(
+      privateKeyPath,
+      `permissions 0${mode.toString(8)} are too open (ssh refuses private keys others can access)`,
+      `run \`chmod 600 ${privateKeyPath}\``,
+    );
+  }
+  let publicKey: string | undefined;
+  try {
+    publicKey = (await readFile(`${privateKeyPath}.pub`, 'utf8')).trim().split('\n')[0]?.trim();
+  } catch {
+    publicKey = undefined;
+  }
+  if (!publicKey) {
+    try {
+      publicKey = publicKeyFromPrivate(content);
+    } catch (error) {
+      throw identityError(
+        privateKeyPath,
+        `not a private key nxc can read (${firstLine(error)})`,
+        `put its public key in ${privateKeyPath}.pub, or pass an OpenSSH/PEM private key`,
+      );
+    }
+  }
+  return { privateKeyPath, publicKey };
+}
+
+/**
+ * Returns the project's identity, `.nxc/ssh/id_ed25519` (+ `.pub`), creating it the first
+ * time (directory 0700, private key 0600, public key 0644). Safe against concurrent calls:
+ * the key is written aside and hard-linked into place, so the first writer wins and the
+ * others read its key.
+ */
+export async function ensureProjectIdentity(project: Project): Promise<SshIdentity> {
+  const dir = sshDir(project);
+  const privateKeyPath = join(dir, 'id_ed25519');
+  try {
+    await stat(privateKeyPath);
+    // It exists: use it, or say why it is unusable rather than replace the user's key.
+    return await readIdentity(privateKeyPath);
+  } catch (error) {
+    if (error instanceof NxcError) throw error;
+    if (errnoCode(error) !== 'ENOENT') {
+      throw new NxcError('NXC_IO', `cannot access ${displayPath(privateKeyPath)} (${errnoCode(error) ?? firstLine(error)})`, {
+        hint: 'check the permissions of the project directory, or pass your own key with -i',
+      });
+    }
+  }
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const pair = generateEd25519Identity(`nxc@${basename(project.root) || 'project'}`);
+    const tmp = join(dir, `.id_ed25519.${randomUUID()}`);
+    await writeFile(`${tmp}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
+    await writeFile(tmp, pair.privateKey, { mode: 0o600 });
+    try {
+      await rename(`${tmp}.pub`, `${privateKeyPath}.pub.${basename(tmp)}`);
+      await link(tmp, privateKeyPath);
+      await rename(`${privateKeyPath}.pub.${basename(tmp)}`, `${privateKeyPath}.pub`);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+      // Another process created it first: use theirs.
+    } finally {
+      await rm(tmp, { force: true });
+      await rm(`${tmp}.pub`, { force: true });
+      await rm(`${privateKeyPath}.pub.${basename(tmp)}`, { force: true });
+    }
+  } catch (error) {
+    if (error instanceof NxcError) throw error;
+    throw new NxcError('NXC_IO', `cannot create the project SSH key in ${displayPath(dir)} (${errnoCode(error) ?? firstLine(error)})`, {
+      hint: 'check that the project directory is writable, or pass your own key with -i',
+    });
+  }
+  return readIdentity(privateKeyPath);
 }

@@ -1,0 +1,371 @@
+/**
+ * Flavour plugin loading. The CLI installs nothing: it loads the packages the project names
+ * (config `plugins`, else the `@nxc/flavour-*` / `nxc-flavour-*` dependencies of the
+ * project's package.json) from the PROJECT's node_modules, so a globally installed CLI and
+ * pnpm's isolated layout both work. Plugins are imported only when {@link loadFlavours} runs.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { NxcError } from './errors.js';
+import type { Project } from './project.js';
+import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
+import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
+
+/** Where a loaded plugin came from. */
+export interface PluginSource {
+  /** Package name (from its package.json), or the plugin's own `name` for a plain file. */
+  name: string;
+  /** Package version, when loaded from a package. */
+  version?: string;
+  /** The plugin as the config (or package.json) names it: package name or relative path. */
+  spec: string;
+  /** Absolute path of the module that was imported. */
+  entry: string;
+}
+
+/** A flavour with the plugin that provides it. Methods delegate to the plugin's object. */
+export interface LoadedFlavour extends Flavour {
+  plugin: PluginSource;
+}
+
+/** The flavours the project's plugins provide. */
+export interface FlavourRegistry {
+  /** Every flavour, in plugin order. */
+  list(): LoadedFlavour[];
+  /** True when some plugin provides `name`. */
+  has(name: string): boolean;
+  /**
+   * The flavour called `name`.
+   * @throws NxcError `NXC_FLAVOUR_UNKNOWN` listing the installed flavours and, for a known
+   *   nxc flavour, the package that provides it.
+   */
+  get(name: string): LoadedFlavour;
+  /** The plugins that were loaded. */
+  plugins: PluginSource[];
+}
+
+/** Which package provides each flavour nxc ships (for "how to install it" hints). */
+export const BUILTIN_FLAVOUR_PACKAGES: Readonly<Record<string, string>> = {
+  docker: '@nxc/flavour-docker',
+  'vm-ramdisk': '@nxc/flavour-qemu',
+  vm: '@nxc/flavour-qemu',
+  'g5k-ramdisk': '@nxc/flavour-g5k-ramdisk',
+  'g5k-nfs-store': '@nxc/flavour-g5k-nfs-store',
+  'g5k-image': '@nxc/flavour-g5k-image',
+};
+
+const PLUGIN_NAME = /^(@nxc\/flavour-|nxc-flavour-|@[^/]+\/nxc-flavour-)/;
+
+const isFunction = (what: string) =>
+  z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', `expected ${what} to be a function`);
+
+const flavourSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
+    description: z.string(),
+    build: z
+      .object({
+        image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
+        nixModule: z.string().optional(),
+        distribution: z.enum(['per-role', 'all-in-one']).optional(),
+      })
+      .passthrough(),
+    usable: isFunction('usable').optional(),
+    deployer: isFunction('deployer'),
+  })
+  .passthrough();
+
+const pluginSchema = z
+  .object({
+    apiVersion: z.number().int(),
+    name: z.string().min(1),
+    flavours: z.array(flavourSchema).min(1, 'a plugin provides at least one flavour'),
+  })
+  .passthrough();
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `pnpm add -D x` / `yarn add -D x` / `npm install -D x`, from the lockfile near the project. */
+export async function installCommand(projectRoot: string, name: string): Promise<string> {
+  let dir = projectRoot;
+  while (true) {
+    if (await exists(join(dir, 'pnpm-lock.yaml'))) return `pnpm add -D ${name}`;
+    if (await exists(join(dir, 'yarn.lock'))) return `yarn add -D ${name}`;
+    if ((await exists(join(dir, 'bun.lockb'))) || (await exists(join(dir, 'bun.lock')))) return `bun add -d ${name}`;
+    if ((await exists(join(dir, 'package-lock.json'))) || (await exists(join(dir, 'npm-shrinkwrap.json')))) {
+      return `npm install -D ${name}`;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  try {
+    const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { packageManager?: unknown };
+    const pm = typeof pkg.packageManager === 'string' ? pkg.packageManager.split('@')[0] : undefined;
+    if (pm === 'pnpm') return `pnpm add -D ${name}`;
+    if (pm === 'yarn') return `yarn add -D ${name}`;
+  } catch {
+    // no package.json: npm is the default
+  }
+  return `npm install -D ${name}`;
+}
+
+/** Resolves a package.json `exports` entry for ".", with the `import`/`node`/`default` conditions. */
+function exportTarget(exp: unknown): string | undefined {
+  if (typeof exp === 'string') return exp;
+  if (Array.isArray(exp)) {
+    for (const item of exp) {
+      const t = exportTarget(item);
+      if (t !== undefined) return t;
+    }
+    return undefined;
+  }
+  if (typeof exp === 'object' && exp !== null) {
+    const record = exp as Record<string, unknown>;
+    if (Object.keys(record).some((k) => k.startsWith('.'))) return '.' in record ? exportTarget(record['.']) : undefined;
+    for (const condition of ['import', 'node', 'default']) {
+      if (condition in record) {
+        const t = exportTarget(record[condition]);
+        if (t !== undefined) return t;
+      }
+    }
+  }
+  return undefined;
+}
+
+interface Resolved {
+  spec: string;
+  entry: string;
+  name?: string;
+  version?: string;
+}
+
+/** Entry module of the package in `dir` (package.json `exports["."]`, else `main`, else index.js). */
+async function packageEntry(dir: string, spec: string): Promise<Resolved> {
+  let pkg: { name?: unknown; version?: unknown; exports?: unknown; main?: unknown };
+  try {
+    pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as typeof pkg;
+  } catch (error) {
+    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${spec}": cannot read ${join(dir, 'package.json')} (${firstLine(error)})`, {
+      hint: 'reinstall the package',
+    });
+  }
+  const name = typeof pkg.name === 'string' ? pkg.name : spec;
+  let target: string | undefined;
+  if (pkg.exports !== undefined) {
+    target = exportTarget(pkg.exports);
+    if (target === undefined) {
+      throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${name}": its package.json exports no "." entry with an import condition`, {
+        hint: 'the package is not an nxc flavour plugin, or it is broken',
+      });
+    }
+  } else {
+    target = typeof pkg.main === 'string' ? pkg.main : 'index.js';
+  }
+  const entry = resolve(dir, target);
+  if (!(await exists(entry))) {
+    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${name}": its entry ${entry} does not exist`, {
+      hint: 'build the package (workspace) or reinstall it',
+    });
+  }
+  return { spec, entry, name, ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}) };
+}
+
+function isPathSpec(spec: string): boolean {
+  return spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || isAbsolute(spec);
+}
+
+async function resolvePlugin(spec: string, project: Project, listedIn: string, discovered: boolean): Promise<Resolved> {
+  if (isPathSpec(spec)) {
+    const base = project.configFile ? dirname(project.configFile) : project.root;
+    const path = resolve(base, spec);
+    let isDir: boolean;
+    try {
+      isDir = (await stat(path)).isDirectory();
+    } catch {
+      throw new NxcError('NXC_PLUGIN_MISSING', `plugin "${spec}" (listed in ${listedIn}) does not exist: ${path}`, {
+        hint: `fix the path in ${listedIn} (relative paths start from the config file's directory)`,
+      });
+    }
+    return isDir ? packageEntry(path, spec) : { spec, entry: path };
+  }
+  if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(spec)) {
+    throw new NxcError('NXC_CONFIG', `${listedIn}: plugins: "${spec}" is neither a package name nor a relative path`, {
+      hint: 'write a package name (@nxc/flavour-docker) or a path starting with ./',
+    });
+  }
+  let dir = project.root;
+  while (true) {
+    const candidate = join(dir, 'node_modules', spec);
+    if (await exists(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  const install = await installCommand(project.root, spec);
+  throw new NxcError(
+    'NXC_PLUGIN_MISSING',
+    discovered
+      ? `flavour plugin "${spec}" is listed in ${listedIn} but not installed`
+      : `flavour plugin "${spec}" (listed in ${listedIn}) is not installed in ${project.root}`,
+    { hint: discovered ? `install the project's dependencies (e.g. \`${install.split(' ')[0]} install\`)` : `install it: \`${install}\`` },
+  );
+}
+
+async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin; source: PluginSource }> {
+  const label = resolved.name ?? resolved.spec;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(resolved.entry).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}" failed to load: ${firstLine(error)}`, {
+      hint: `reinstall it, or check ${displayPath(resolved.entry)}`,
+      cause: error,
+    });
+  }
+  let value: unknown = 'default' in mod ? mod.default : mod;
+  if (typeof value === 'function') {
+    try {
+      value = await (value as () => unknown)();
+    } catch (error) {
+      throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}": its factory threw: ${firstLine(error)}`, {
+        hint: 'report it to the plugin authors',
+        cause: error,
+      });
+    }
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}" does not export a flavour plugin (got ${value === null ? 'null' : typeof value})`, {
+      hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours }) or a factory returning it',
+    });
+  }
+  const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
+  if (typeof apiVersion === 'number' && apiVersion !== FLAVOUR_API_VERSION) {
+    throw new NxcError(
+      'NXC_PLUGIN_API',
+      `plugin "${label}"${resolved.version ? ` ${resolved.version}` : ''} was written for flavour API ${apiVersion}, this nxc has flavour API ${FLAVOUR_API_VERSION}`,
+      {
+        hint:
+          apiVersion > FLAVOUR_API_VERSION
+            ? `upgrade nxc (@nxc/core and @nxc/cli), or install a version of ${label} made for API ${FLAVOUR_API_VERSION}`
+            : `upgrade ${label} to a version made for API ${FLAVOUR_API_VERSION}`,
+      },
+    );
+  }
+  const checked = pluginSchema.safeParse(value);
+  if (!checked.success) {
+    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}" is not a valid flavour plugin: ${formatZodError(checked.error)}`, {
+      hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours: [{ name, description, build, deployer }] })',
+    });
+  }
+  const plugin = value as FlavourPlugin;
+  return {
+    plugin,
+    source: {
+      name: resolved.name ?? plugin.name,
+      ...(resolved.version === undefined ? {} : { version: resolved.version }),
+      spec: resolved.spec,
+      entry: resolved.entry,
+    },
+  };
+}
+
+/** The plugins to load, and where they were named (for messages). */
+async function pluginSpecs(project: Project): Promise<{ specs: string[]; listedIn: string; discovered: boolean }> {
+  if (project.config.plugins.length > 0) {
+    return { specs: project.config.plugins, listedIn: displayPath(project.configFile ?? project.root), discovered: false };
+  }
+  const file = join(project.root, 'package.json');
+  let pkg: Record<string, unknown>;
+  try {
+    pkg = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return { specs: [], listedIn: displayPath(file), discovered: true };
+    throw new NxcError('NXC_CONFIG', `${displayPath(file)}: cannot read it (${firstLine(error)})`, { hint: 'fix the JSON syntax' });
+  }
+  const specs: string[] = [];
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+    const deps = pkg[field];
+    if (typeof deps !== 'object' || deps === null) continue;
+    for (const name of Object.keys(deps)) if (PLUGIN_NAME.test(name) && !specs.includes(name)) specs.push(name);
+  }
+  return { specs, listedIn: displayPath(file), discovered: true };
+}
+
+function delegate(flavour: Flavour, plugin: PluginSource): LoadedFlavour {
+  const usable = flavour.usable;
+  return {
+    name: flavour.name,
+    description: flavour.description,
+    build: flavour.build,
+    ...(usable ? { usable: (ctx: { project: Project }) => usable.call(flavour, ctx) } : {}),
+    deployer: () => flavour.deployer(),
+    plugin,
+  };
+}
+
+/**
+ * Loads the project's flavour plugins: config `plugins` (package names resolved from the
+ * project's node_modules upwards, or paths relative to the config file), or when the config
+ * names none, the `@nxc/flavour-*` and `nxc-flavour-*` dependencies of the project's
+ * package.json. Each default export (or factory result) is validated and its `apiVersion`
+ * checked against {@link FLAVOUR_API_VERSION}.
+ *
+ * @throws NxcError `NXC_PLUGIN_MISSING` (not installed, with the install command),
+ *   `NXC_PLUGIN_INVALID` (does not load, bad shape), `NXC_PLUGIN_API` (other API version),
+ *   `NXC_FLAVOUR_CONFLICT` (two plugins provide one flavour).
+ */
+export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
+  const { specs, listedIn, discovered } = await pluginSpecs(project);
+  const resolved = await Promise.all(specs.map((spec) => resolvePlugin(spec, project, listedIn, discovered)));
+  const seenEntries = new Set<string>();
+  const unique = resolved.filter((r) => (seenEntries.has(r.entry) ? false : (seenEntries.add(r.entry), true)));
+  const imported = await Promise.all(unique.map(importPlugin));
+  const flavours = new Map<string, LoadedFlavour>();
+  for (const { plugin, source } of imported) {
+    for (const flavour of plugin.flavours) {
+      const other = flavours.get(flavour.name);
+      if (other) {
+        throw new NxcError(
+          'NXC_FLAVOUR_CONFLICT',
+          `flavour "${flavour.name}" is provided by both ${other.plugin.name} and ${source.name}`,
+          { hint: `keep only one of them in ${listedIn}` },
+        );
+      }
+      flavours.set(flavour.name, delegate(flavour, source));
+    }
+  }
+  const all = [...flavours.values()];
+  const installPrefix = (await installCommand(project.root, '')).trimEnd();
+  return {
+    plugins: imported.map((i) => i.source),
+    list: () => [...all],
+    has: (name) => flavours.has(name),
+    get(name) {
+      const found = flavours.get(name);
+      if (found) return found;
+      const installed = all.length > 0 ? `installed: ${all.map((f) => f.name).join(', ')}` : 'no flavour plugin is installed';
+      const pkg = BUILTIN_FLAVOUR_PACKAGES[name];
+      const addToConfig = !discovered && project.configFile ? `, and add it to plugins in ${basename(project.configFile)}` : '';
+      throw new NxcError('NXC_FLAVOUR_UNKNOWN', `no plugin provides flavour "${name}" (${installed})`, {
+        hint: pkg
+          ? `flavour ${name} is in ${pkg}: install it with \`${installPrefix} ${pkg}\`${addToConfig}`
+          : 'check the flavour name, or install the plugin that provides it (`nxc flavours` lists the installed ones)',
+      });
+    },
+  };
+}
+
+/** Exposed for `nxc flavours --json` style listings and tests: the plugin name pattern of discovery. */
+export function isFlavourPackageName(name: string): boolean {
+  return PLUGIN_NAME.test(name);
+}
