@@ -2,7 +2,6 @@
  * The machine API for TypeScript test suites: attach to a running deployment and drive
  * its nodes (`await d.node('server').succeed('true')`).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@nxc/core';
 import { NxcError, type DeploymentDocument, type Transport } from '@nxc/core';
@@ -30,6 +29,8 @@ export interface AttachOptions {
   signal?: AbortSignal;
   /** Where `copyFromVm` puts files. */
   outDir?: string;
+  /** Private key to reach the nodes (`-i`), default: the project identity. */
+  identityFile?: string;
 }
 
 /** An attached deployment. */
@@ -119,87 +120,22 @@ function describe(doc: DeploymentDocument): string {
   return `${doc.composition}::${doc.flavour}`;
 }
 
-/** `deploy/<composition>::<flavour>.json` files of a project, newest first. */
-export async function listDeployments(
-  deployDir: string,
-): Promise<{ composition: string; flavour: string; file: string; mtimeMs: number }[]> {
-  let names: string[];
-  try {
-    names = await readdir(deployDir);
-  } catch {
-    return [];
-  }
-  const found = [];
-  for (const name of names) {
-    const m = /^(.+)::(.+)\.json$/.exec(name);
-    if (!m || name.endsWith('.state.json')) continue;
-    const file = path.join(deployDir, name);
-    found.push({ composition: m[1]!, flavour: m[2]!, file, mtimeMs: (await stat(file)).mtimeMs });
-  }
-  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
-}
-
-type CoreFn = (...args: unknown[]) => Promise<unknown>;
-
-function coreFunction(name: string): CoreFn {
-  const fn = (core as unknown as Record<string, unknown>)[name];
-  if (typeof fn !== 'function') {
-    throw new NxcError(
-      'NXC_DEPLOYMENT',
-      `attaching to a project directory needs @nxc/core's ${name}(), which this @nxc/core does not export`,
-      { hint: 'upgrade @nxc/core, or pass { deployment, transport } to attach()', exitCode: 3 },
-    );
-  }
-  return fn as CoreFn;
-}
-
 /**
- * Loads the running deployment of a project and asks its flavour for a transport.
- * Uses core's documented API (loadProject, loadFlavours, ensureProjectIdentity).
+ * Loads the running deployment of a project with core's `openDeployment` (the same
+ * selection as `nxc status`: `-C`/`-f`, else the most recent deployment) and asks its
+ * flavour for a transport.
  */
-async function openProjectDeployment(projectDir: string, options: AttachOptions): Promise<AttachTarget> {
-  const project = (await coreFunction('loadProject')(path.resolve(projectDir))) as core.Project;
-  const all = await listDeployments(project.deployDir);
-  const chosen = all.find(
-    (d) =>
-      (options.composition === undefined || d.composition === options.composition) &&
-      (options.flavour === undefined || d.flavour === options.flavour),
-  );
-  if (!chosen) {
-    const want = `${options.composition ?? '*'}::${options.flavour ?? '*'}`;
-    throw new NxcError('NXC_DEPLOYMENT', `no running deployment ${want} in ${project.deployDir}`, {
-      hint: all.length
-        ? `running: ${all.map((d) => `${d.composition}::${d.flavour}`).join(', ')}`
-        : 'start one with `nxc start`',
-    });
-  }
-  let deployment: DeploymentDocument;
-  try {
-    deployment = JSON.parse(await readFile(chosen.file, 'utf8')) as DeploymentDocument;
-  } catch (error) {
-    throw new NxcError('NXC_DEPLOYMENT', `${chosen.file}: not a readable deployment document (${(error as Error).message})`, {
-      hint: 'run `nxc start` again',
-    });
-  }
-  const stateFile = chosen.file.replace(/\.json$/, '.state.json');
-  const state = await readFile(stateFile, 'utf8').then(
-    (t) => JSON.parse(t) as unknown,
-    () => undefined,
-  );
-  const registry = (await coreFunction('loadFlavours')(project)) as {
-    get(name: string): { deployer(): Promise<core.FlavourDeployer> };
-  };
-  const deployer = await registry.get(chosen.flavour).deployer();
-  const identity = (await coreFunction('ensureProjectIdentity')(project)) as core.SshIdentity;
-  const transport = await deployer.transport({
-    project,
-    composition: chosen.composition,
-    flavour: chosen.flavour,
-    reporter: core.silentReporter,
-    signal: options.signal ?? new AbortController().signal,
-    deployment,
-    state,
-    identity,
+export async function openProjectDeployment(
+  projectDir: string,
+  options: Pick<AttachOptions, 'composition' | 'flavour' | 'identityFile' | 'signal'>,
+): Promise<AttachTarget & { project: core.Project; composition: string; flavour: string }> {
+  const project = await core.loadProject(path.resolve(projectDir));
+  const { ctx, deployer } = await core.openDeployment(project, {
+    composition: options.composition,
+    flavour: options.flavour,
+    identityFile: options.identityFile,
+    signal: options.signal,
   });
-  return { deployment, transport };
+  const transport = await deployer.transport(ctx);
+  return { deployment: ctx.deployment, transport, project, composition: ctx.composition, flavour: ctx.flavour };
 }

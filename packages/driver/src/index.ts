@@ -8,7 +8,9 @@
  */
 export { runTestScript, pythonName, PYTHON_DIR } from './run-test-script.js';
 export type { RunTestScriptOptions, TestScriptResult } from './run-test-script.js';
-export { attach, listDeployments } from './attach.js';
+export { attach } from './attach.js';
+export { driverCommand, composeTestScript } from './command.js';
+export type { DriverCommandOptions } from './command.js';
 export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.js';
 export { Machine, CommandError, DEFAULT_TIMEOUT_S, formatOutput } from './machine.js';
 export type { NodeControl, MachineSession, CommandOptions, CommandResult } from './machine.js';

@@ -1,0 +1,130 @@
+/**
+ * The TypeScript machine API, used the way a user's vitest suite would, against a real
+ * transport (Linux namespaces standing for nodes, see helpers/).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AttachedDeployment, CommandError, attach } from '../src/index.js';
+import { LocalTransport } from './helpers/local-transport.js';
+
+let transport: LocalTransport;
+let d: AttachedDeployment;
+const log: string[] = [];
+
+beforeAll(async () => {
+  transport = await LocalTransport.create(['server', 'client1', 'client2']);
+  d = await attach(
+    { transport, deployment: transport.deployment({ server: 'server', client1: 'client', client2: 'client' }) },
+    { log: (l) => log.push(l) },
+  );
+});
+
+afterAll(async () => {
+  await d?.close();
+});
+
+describe('attach({ deployment, transport })', () => {
+  it('finds nodes by host and by role; unknown names are NXC_NODE_UNKNOWN naming what exists', () => {
+    expect(d.nodes.map((n) => [n.host, n.role, n.address])).toEqual([
+      ['server', 'server', '10.0.0.2'],
+      ['client1', 'client', '10.0.0.3'],
+      ['client2', 'client', '10.0.0.4'],
+    ]);
+    expect(d.role('client').map((n) => n.host)).toEqual(['client1', 'client2']);
+    expect(() => d.node('sever')).toThrow(
+      expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'known nodes: server, client1, client2' }),
+    );
+    expect(() => d.role('db')).toThrow(expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'roles: server, client' }));
+  });
+
+  it('succeed / fail / execute', async () => {
+    await d.startAll();
+    expect(await d.node('server').succeed('hostname')).toBe('server\n');
+    expect(await d.node('client1').succeed(['echo a', 'echo b'])).toBe('a\nb\n');
+    expect(await d.node('client2').execute('echo x; echo y >&2; exit 5')).toEqual({ exitCode: 5, stdout: 'x\n', stderr: 'y\n' });
+    expect(await d.node('server').fail('exit 1')).toBe('');
+    const results = await Promise.all(d.role('client').map((c) => c.succeed('hostname')));
+    expect(results).toEqual(['client1\n', 'client2\n']);
+    expect(log).toContain('server: must succeed: hostname');
+  });
+
+  it('a failing command rejects with a CommandError carrying node, command, exit code and output', async () => {
+    const error = await d
+      .node('server')
+      .succeed('echo out; echo boom >&2; exit 7')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandError);
+    expect(error).toMatchObject({
+      code: 'NXC_TEST_FAILED',
+      message: 'server: command `echo out; echo boom >&2; exit 7` failed (exit code 7)',
+      host: 'server',
+      command: 'echo out; echo boom >&2; exit 7',
+      commandExitCode: 7,
+      stdout: 'out\n',
+      stderr: 'boom\n',
+      details: 'stdout:\n  out\nstderr:\n  boom',
+    });
+  });
+
+  it('waits: succeed after a while, time out with NXC_TIMEOUT, default timeout settable', async () => {
+    const server = d.node('server');
+    await server.succeed('(sleep 1; echo ok > /tmp/ready) >/dev/null 2>&1 &');
+    expect(await server.waitUntilSucceeds('cat /tmp/ready', { timeout: 20 })).toBe('ok\n');
+    await server.waitForFile('/tmp/ready');
+    await expect(server.waitUntilSucceeds('test -e /tmp/never', { timeout: 1 })).rejects.toMatchObject({
+      code: 'NXC_TIMEOUT',
+      message: 'server: timed out after 1 s waiting for `test -e /tmp/never` to succeed (last exit code 1)',
+    });
+    d.setDefaultTimeout(1);
+    try {
+      await expect(d.node('client1').waitForUnit('nope.service')).rejects.toMatchObject({ code: 'NXC_TIMEOUT' });
+    } finally {
+      d.setDefaultTimeout(900);
+    }
+    expect(() => d.setDefaultTimeout(0)).toThrow(expect.objectContaining({ code: 'NXC_USAGE' }));
+  });
+
+  it('units without systemd: the documented fallback (pid file, /run/nxc/units, failed marker)', async () => {
+    const c = d.node('client2');
+    expect(await c.hasSystemd()).toBe(false);
+    await c.succeed('sleep 300 >/dev/null 2>&1 & echo $! > /run/worker.pid');
+    await c.waitForUnit('worker.service', { timeout: 5 });
+    expect((await c.getUnitInfo('worker')).ActiveState).toBe('active');
+    await c.succeed('mkdir -p /run/nxc/units && touch /run/nxc/units/broken.failed');
+    await expect(c.waitForUnit('broken', { timeout: 5 })).rejects.toMatchObject({
+      code: 'NXC_TEST_FAILED',
+      message: 'client2: unit "broken" failed (/run/nxc/units/broken.failed exists)',
+    });
+    const r = await c.systemctl('list-units');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('runs without systemd');
+    const start = await c.systemctl('start nothing');
+    expect(start.exitCode).toBe(5);
+    expect(start.stderr).toContain('has no systemd and no /etc/init.d/nothing');
+  });
+
+  it('shutdown/crash without flavour support are clear NXC_USAGE errors', async () => {
+    await expect(d.node('server').crash()).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: crash() is not supported by the local flavour',
+    });
+  });
+});
+
+describe('attach(projectDir)', () => {
+  it('with nothing running: a one-line NXC_DEPLOYMENT error saying how to start', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nxc-driver-project-'));
+    try {
+      await writeFile(path.join(dir, 'flake.nix'), '{ outputs = _: {}; }\n');
+      await writeFile(path.join(dir, 'nxc.json'), '{"composition": "composition.nix", "default_flavour": "docker"}\n');
+      const error = await attach(dir).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'NXC_DEPLOYMENT' });
+      expect((error as Error).message).not.toContain('\n');
+      expect((error as { hint?: string }).hint).toMatch(/nxc start/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
