@@ -80,8 +80,23 @@ describe('node runtime', () => {
       { kind: 'volume', source: 'nxc-composition-1234-shared', target: '/var/nxc/shared', readOnly: false },
     ]);
     expect(rt.env.NXC_FLAVOUR).toBe('docker');
+    expect(rt.env.PATH).toBe('/run/wrappers/bin:/run/current-system/sw/bin:/bin:/usr/bin');
     expect(rt.init).toBe(true);
     expect(rt.labels[LABEL.host]).toBe('client1');
+  });
+
+  it("puts the role's system on the PATH when the build gives its toplevel", () => {
+    const rt = nodeRuntime({
+      scope,
+      deploymentId: 'd1',
+      node: { host: 's', role: 's', address: '10.0.0.2', init: '/nix/store/t-s/init', toplevel: '/nix/store/t-s' },
+      image: 'i',
+      network: 'n',
+      deploymentFile: '/d',
+      sharedVolume: 'v',
+      extras: none,
+    });
+    expect(rt.env.PATH).toBe('/run/wrappers/bin:/run/current-system/sw/bin:/nix/store/t-s/sw/bin:/bin:/usr/bin');
   });
 
   it('gives real systemd what it needs when the build says so', () => {

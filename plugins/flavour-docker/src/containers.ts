@@ -136,7 +136,7 @@ export interface NodeRuntime {
 export interface NodeRuntimeInput {
   scope: Scope;
   deploymentId: string;
-  node: { host: string; role: string; address: string; init: string };
+  node: { host: string; role: string; address: string; init: string; toplevel?: string };
   image: string;
   network: string;
   /** Host path of the deployment document, mounted at /etc/nxc/deployment.json. */
@@ -162,6 +162,15 @@ export function extraVolumeNames(scope: Scope, extras: DockerExtras): Map<string
     if (!isAbsolute(v.source)) names.set(v.source, volumeName(scope, v.source));
   }
   return names;
+}
+
+/**
+ * PATH of the node's processes, `docker exec` included: NixOS's system paths, then the
+ * role's own system (so commands resolve even before, or without, an activation that links
+ * /run/current-system), then the FHS directories of the base image.
+ */
+export function systemPath(toplevel?: string): string {
+  return ['/run/wrappers/bin', '/run/current-system/sw/bin', ...(toplevel ? [`${toplevel}/sw/bin`] : []), '/bin', '/usr/bin'].join(':');
 }
 
 /** The runtime description of one node. */
@@ -193,7 +202,7 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
       NXC_FLAVOUR: 'docker',
       container: 'docker',
       NIX_REMOTE: '',
-      PATH: '/bin:/usr/bin:/run/current-system/sw/bin',
+      PATH: systemPath(node.toplevel),
     },
     labels: nodeLabels(scope, input.deploymentId, node),
     mounts,

@@ -201,7 +201,13 @@ async function start(ctx: StartContext): Promise<StartResult> {
       nodeRuntime({
         scope,
         deploymentId,
-        node: { host: node.host, role: node.role, address: node.address, init: node.init! },
+        node: {
+          host: node.host,
+          role: node.role,
+          address: node.address,
+          init: node.init!,
+          ...(info.roles[node.role]?.toplevel ? { toplevel: info.roles[node.role]!.toplevel } : {}),
+        },
         image,
         network: network.name,
         deploymentFile,

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await deployer?.stop(h.runningContext()).catch(() => {});
+  await deployer?.stop(await h.runningContext()).catch(() => {});
   removeProject(project);
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 });
@@ -48,7 +48,7 @@ describe('docker flavour on the real engine', () => {
     expect(Object.keys(doc.deployment).sort()).toEqual(result.nodes.map((n) => n.address).sort());
     expect(h.events.filter((e) => e.type === 'node' && e.state === 'ready')).toHaveLength(4);
 
-    const transport = await deployer.transport(h.runningContext());
+    const transport = await deployer.transport(await h.runningContext());
     try {
       for (const client of ['client1', 'client2', 'client3']) {
         const r = await transport.exec(client, 'wget -qO- http://server/');
@@ -86,7 +86,7 @@ describe('docker flavour on the real engine', () => {
   });
 
   it('reports 4 running nodes with role, address and uptime', async () => {
-    const status = await deployer.status(h.runningContext());
+    const status = await deployer.status(await h.runningContext());
     expect(status).toHaveLength(4);
     for (const s of status) {
       expect(s.state).toBe('running');
@@ -98,14 +98,14 @@ describe('docker flavour on the real engine', () => {
 
   it('shows per-node logs', async () => {
     const lines: LogLine[] = [];
-    for await (const line of deployer.logs!(h.runningContext(), { follow: false })) lines.push(line);
+    for await (const line of deployer.logs!(await h.runningContext(), { follow: false })) lines.push(line);
     for (const host of ['server', 'client1', 'client2', 'client3']) {
       expect(lines).toContainEqual({ host, stream: 'stdout', line: `NXC_READY ${host}` });
     }
     // follow: stops when the signal aborts
     const ac = new AbortController();
     const followed: LogLine[] = [];
-    for await (const line of deployer.logs!(h.runningContext(), { follow: true, hosts: ['server'], signal: ac.signal })) {
+    for await (const line of deployer.logs!(await h.runningContext(), { follow: true, hosts: ['server'], signal: ac.signal })) {
       followed.push(line);
       if (line.line.startsWith('NXC_READY')) ac.abort();
     }
@@ -120,10 +120,10 @@ describe('docker flavour on the real engine', () => {
 
   it('stops, leaving no container, network or volume with nxc labels; stop is idempotent', async () => {
     expect((await engineObjects(hash)).containers).toHaveLength(4);
-    await deployer.stop(h.runningContext());
+    await deployer.stop(await h.runningContext());
     expect(await engineObjects(hash)).toEqual({ containers: [], networks: [], volumes: [] });
-    await deployer.stop(h.runningContext());
-    const status = await deployer.status(h.runningContext());
+    await deployer.stop(await h.runningContext());
+    const status = await deployer.status(await h.runningContext());
     expect(status.map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
     expect(existsSync(h.deploymentFile())).toBe(true);
   });

@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await deployer?.stop(h.runningContext()).catch(() => {});
+  await deployer?.stop(await h.runningContext()).catch(() => {});
   removeProject(project);
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 });
@@ -132,6 +132,6 @@ describe('docker flavour start failures', () => {
     expect(second.nodes.map((n) => n.host)).toEqual(['client1', 'client2']);
     expect(h.events).toContainEqual({ type: 'warn', message: 'removed 1 container(s) left by a previous start of composition' });
     expect((await engineObjects(hash)).containers).toHaveLength(2);
-    await deployer.stop(h.runningContext());
+    await deployer.stop(await h.runningContext());
   });
 });

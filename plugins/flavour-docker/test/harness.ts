@@ -3,12 +3,16 @@
  * to a flavour, built the way core's orchestration builds them (deployment document in the
  * original field names at deploy/<composition>::<flavour>.json, state next to it).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import {
+  buildDeploymentDocument,
+  makeProject,
+  readDeploymentDocument,
   silentReporter,
+  writeDeploymentDocument,
   type ComposeInfo,
   type DeploymentDocument,
   type PlannedNode,
@@ -20,18 +24,12 @@ import {
 
 export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  const project: Project = {
-    root,
-    buildDir: join(root, 'build'),
-    deployDir: join(root, 'deploy'),
-    artifactDir: join(root, 'artifact'),
-    config: {
-      plugins: ['@nxc/flavour-docker'],
-      composition: 'composition.nix',
-      nix: { flags: [], overrideInputs: {} },
-      flavourOptions: {},
-    },
-  } as Project;
+  const project = makeProject(root, {
+    plugins: ['@nxc/flavour-docker'],
+    composition: 'composition.nix',
+    nix: { flags: [], overrideInputs: {} },
+    flavourOptions: {},
+  });
   for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
   return project;
 }
@@ -53,7 +51,7 @@ export interface Harness {
   project: Project;
   events: ProgressEvent[];
   startContext(info: ComposeInfo, nodes: PlannedNode[], extra?: Partial<StartContext>): StartContext;
-  runningContext(extra?: Partial<RunningContext>): RunningContext;
+  runningContext(extra?: Partial<RunningContext>): Promise<RunningContext>;
   deploymentFile(): string;
 }
 
@@ -78,17 +76,8 @@ export function harness(project: Project, composition = 'composition', flavour =
         timeoutMs: 60_000,
         options: {},
         async writeDeployment(deployed) {
-          const doc: DeploymentDocument = {
-            deployment: Object.fromEntries(
-              deployed.map((n) => [n.address, { role: n.role, host: n.host, init: n.init ?? info.roles[n.role]!.init }]),
-            ),
-            'ssh_key.pub': IDENTITY.publicKey,
-            composition,
-            flavour,
-            all: info.all,
-            user: 'root',
-          };
-          writeFileSync(docFile, JSON.stringify(doc, null, 2));
+          const doc = buildDeploymentDocument({ composeInfo: info, nodes: deployed, sshPublicKey: IDENTITY.publicKey });
+          await writeDeploymentDocument(project, composition, flavour, doc);
           return doc;
         },
         async saveState(state) {
@@ -97,9 +86,9 @@ export function harness(project: Project, composition = 'composition', flavour =
         ...extra,
       };
     },
-    runningContext(extra = {}) {
-      const deployment = existsSync(docFile)
-        ? (JSON.parse(readFileSync(docFile, 'utf8')) as DeploymentDocument)
+    async runningContext(extra = {}) {
+      const deployment: DeploymentDocument = existsSync(docFile)
+        ? await readDeploymentDocument(project, composition, flavour)
         : { deployment: {}, 'ssh_key.pub': '', composition, flavour, user: 'root' };
       return {
         ...base,
