@@ -1,0 +1,53 @@
+/** A minimal QMP client (QEMU Machine Protocol: JSON lines on a unix socket). */
+import { connect } from 'node:net';
+
+/**
+ * Sends one command (after the capabilities handshake) and resolves with its `return`,
+ * or rejects on error / timeout. `quit` may close the socket before answering: that counts as done.
+ */
+export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    let buf = '';
+    let stage: 'greeting' | 'caps' | 'cmd' = 'greeting';
+    let done = false;
+    const finish = (err?: Error, value?: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new Error(`QMP ${execute}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    sock.on('error', (e) => finish(e));
+    sock.on('close', () => (stage === 'cmd' && execute === 'quit' ? finish(undefined, {}) : finish(new Error(`QMP socket closed during ${stage}`))));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if ('event' in msg) continue;
+        if (stage === 'greeting' && 'QMP' in msg) {
+          stage = 'caps';
+          sock.write(`${JSON.stringify({ execute: 'qmp_capabilities' })}\n`);
+        } else if (stage === 'caps' && 'return' in msg) {
+          stage = 'cmd';
+          sock.write(`${JSON.stringify({ execute })}\n`);
+        } else if (stage === 'cmd' && 'return' in msg) {
+          finish(undefined, msg.return);
+        } else if ('error' in msg) {
+          finish(new Error(`QMP ${execute}: ${JSON.stringify(msg.error)}`));
+        }
+      }
+    });
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * What one VM is, and the QEMU command line for it (pure: unit-tested without QEMU).
+ *
+ * Boot contract with the images (nix/modules/qemu-guest.nix): the FIRST NIC is user-mode
+ * networking (10.0.2.15/24, gateway 10.0.2.2) with the node's SSH port forwarded from
+ * 127.0.0.1; the LAST NIC is on the deployment's private segment, its address given by
+ * `nxc.ip=ADDR/LEN`. The kernel command line also carries `deploy=`, `nxc.flavour=` and
+ * `nxc.host=`. The `vm` kind shares the host's /nix/store read-only over 9p (tag `nix-store`).
+ */
+import { createHash } from 'node:crypto';
+
+/** Everything needed to launch one node. */
+export interface VmSpec {
+  /** Deployment id + host: QEMU's `-name`, also how leftovers are found. */
+  name: string;
+  host: string;
+  kernel: string;
+  initrd: string;
+  /** Full kernel command line. */
+  append: string;
+  accel: 'kvm' | 'tcg';
+  memoryMb: number;
+  cpus: number;
+  /** Host port forwarded to the guest's port 22. */
+  sshPort: number;
+  /** Private segment: multicast `group:port`. */
+  segment: string;
+  /** Index of the node in the deployment (MAC addresses). */
+  index: number;
+  consoleLog: string;
+  qmpSocket: string;
+  pidFile: string;
+  /** Share the host's /nix/store over 9p (image kind `vm`). */
+  shareStore: boolean;
+  /** Extra `guestfwd` rule serving the deployment document (see deployment-server.ts). */
+  guestfwd?: string;
+}
+
+/** MAC of NIC `nic` (0 user, 1 segment) of node `index`: locally administered, unique per node. */
+export function macAddress(index: number, nic: number): string {
+  const hi = (index >> 8) & 0xff;
+  const lo = index & 0xff;
+  return ['52', '54', '00', nic.toString(16).padStart(2, '0'), hi.toString(16).padStart(2, '0'), lo.toString(16).padStart(2, '0')].join(':');
+}
+
+/** QEMU arguments for a detached VM (`-daemonize`: QEMU returns once the VM runs). */
+export function qemuArgs(spec: VmSpec): string[] {
+  const [group, port] = spec.segment.split(':');
+  const user = [`user,id=n0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`];
+  if (spec.guestfwd) user.push(`guestfwd=${spec.guestfwd}`);
+  const args = [
+    '-name', spec.name,
+    '-machine', 'pc',
+    '-accel', spec.accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
+    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(spec.cpus),
+    '-m', String(spec.memoryMb),
+    '-display', 'none', '-vga', 'none', '-no-user-config', '-nodefaults',
+    '-serial', `file:${spec.consoleLog}`,
+    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    '-kernel', spec.kernel,
+    '-initrd', spec.initrd,
+    '-append', spec.append,
+    '-netdev', user.join(','),
+    '-device', `virtio-net-pci,netdev=n0,mac=${macAddress(spec.index, 0)}`,
+    '-netdev', `socket,id=n1,mcast=${group}:${port},localaddr=127.0.0.1`,
+    '-device', `virtio-net-pci,netdev=n1,mac=${macAddress(spec.index, 1)}`,
+    '-device', 'virtio-rng-pci',
+    '-pidfile', spec.pidFile,
+    '-daemonize',
+  ];
+  if (spec.shareStore) {
+    args.push('-virtfs', 'local,path=/nix/store,mount_tag=nix-store,security_model=none,readonly=on');
+  }
+  return args;
+}
+
+/** Stable id of a deployment (project + composition + flavour), used in VM names. */
+export function deploymentId(projectRoot: string, composition: string, flavour: string): string {
+  return createHash('sha256').update(`${projectRoot}\0${composition}\0${flavour}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * Multicast group and port of the deployment's private segment, derived from its id so
+ * two deployments never share a segment (239.255.0.0/16 is organisation-local scope).
+ */
+export function segmentFor(id: string): string {
+  const h = createHash('sha256').update(`segment:${id}`).digest();
+  return `239.255.${h[0]}.${(h[1]! % 254) + 1}:${20000 + (h.readUInt16BE(2) % 30000)}`;
+}
+
+/** Address of node `index` on the segment: `base` is the /24 prefix, nodes from .11. */
+export function nodeAddress(index: number, base = '10.100.0'): string {
+  if (index > 240) throw new RangeError('at most 240 VMs per deployment');
+  return `${base}.${index + 11}`;
+}
+
+/** The kernel command line: image's own params, ours, then the user's `-k`. */
+export function kernelCmdline(parts: { image?: string; deploy: string; flavour: string; host: string; address: string; prefix?: number; extra?: string }): string {
+  return [
+    'console=ttyS0,115200', 'panic=-1',
+    parts.image ?? '',
+    `nxc.flavour=${parts.flavour}`, `nxc.host=${parts.host}`, `nxc.ip=${parts.address}/${parts.prefix ?? 24}`,
+    `deploy=${parts.deploy}`,
+    parts.extra ?? '',
+  ].filter(Boolean).join(' ');
+}
+
+/** Linux x86 command line limit, including the terminating NUL (measured: 2048). */
+export const KERNEL_CMDLINE_MAX = 2047;
