@@ -78,3 +78,6 @@ export type { FlavourRegistry, LoadedFlavour, PluginSource } from './plugins.js'
 export { loadFlavours, installCommand, isFlavourPackageName, BUILTIN_FLAVOUR_PACKAGES } from './plugins.js';
 export type { NxcConfig, NxcUserConfig } from './config.js';
 export { defineConfig, nxcConfigSchema, nixOverrideInputArgs } from './config.js';
+// `nxc init`: project templates (init/).
+export { init, listTemplates, defaultTemplatesDir, DEFAULT_TEMPLATE } from './init/index.js';
+export type { InitOptions, InitResult, TemplateInfo } from './init/index.js';

@@ -1,0 +1,25 @@
+# Flavour `g5k-image` (image kind `tarball`, all-in-one): Kadeploy writes a tarball holding
+# every role's closure (built by the Nix library, /boot/ holding the kernel and initrd) onto
+# the node's deploy partition as ext4 and boots it with the environment's kernel parameters
+# (`deploy=...`, `root=` of the deploy partition, which stage 1 exposes as /dev/root).
+# Stage 1 gets an address by DHCP and picks the node's role from the deployment; the root
+# filesystem grows to the partition.
+#
+# Needs the shared nxc modules (nix/modules), which the Nix library adds to every role.
+{ lib, ... }:
+{
+  nxc.store.kind = "disk";
+  nxc.stage1.enable = true;
+  nxc.g5k.enable = true;
+
+  fileSystems."/" = lib.mkImageMediaOverride {
+    device = "/dev/root";
+    fsType = "ext4";
+    autoResize = true;
+  };
+  swapDevices = lib.mkDefault [ ];
+
+  # Kadeploy boots the kernel and initrd named in the environment: no bootloader to install.
+  boot.loader.grub.enable = lib.mkDefault false;
+  powerManagement.cpuFreqGovernor = lib.mkDefault "performance";
+}

@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { FLAVOUR_API_VERSION, isNxcError } from '@nxc/core';
+import { describe, expect, it } from 'vitest';
+import plugin from './index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string;
+  version: string;
+  files: string[];
+};
+
+describe('@nxc/flavour-g5k-image plugin', () => {
+  it('declares the current API version and its package name', () => {
+    expect(plugin.apiVersion).toBe(FLAVOUR_API_VERSION);
+    expect(plugin.name).toBe(pkg.name);
+    expect(pkg.files).toContain('nix');
+  });
+
+  it('provides g5k-image as an all-in-one tarball image with a shipped NixOS module', () => {
+    expect(plugin.flavours.map((f) => f.name)).toEqual(['g5k-image']);
+    const [flavour] = plugin.flavours;
+    expect(flavour?.description).toMatch(/\S/);
+    expect(flavour?.build).toMatchObject({ image: 'tarball', distribution: 'all-in-one' });
+    const module = flavour?.build.nixModule ?? '';
+    expect(isAbsolute(module)).toBe(true);
+    expect(module.endsWith('/nix/g5k-image.nix')).toBe(true);
+    expect(existsSync(module)).toBe(true);
+  });
+
+  it('refuses to deploy with one honest line naming the version', async () => {
+    const flavour = plugin.flavours[0]!;
+    const error = await flavour.deployer().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isNxcError(error)).toBe(true);
+    if (!isNxcError(error)) return;
+    expect(error.code).toBe('NXC_FLAVOUR_UNUSABLE');
+    expect(error.message).toBe(`deploying with g5k-image is not available yet in ${pkg.name} ${pkg.version}`);
+    expect(error.message).not.toContain('\n');
+    expect(error.hint).toMatch(/nxc build -f g5k-image/);
+  });
+});

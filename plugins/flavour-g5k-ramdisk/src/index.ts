@@ -1,0 +1,43 @@
+/**
+ * @nxc/flavour-g5k-ramdisk: the `g5k-ramdisk` flavour. Grid'5000 nodes reserved with OAR are
+ * booted by kexec into one kernel + initrd whose squashed Nix store holds every role; each node
+ * picks its role from the deployment given on the kernel command line (`deploy=`).
+ *
+ * Deploy side (./deployer.ts, loaded on demand): @nxc/g5k's kexec engine pushes kernel + initrd
+ * to the reserved machines (`-m` / `$OAR_NODEFILE`), kexecs them and waits for every node.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string;
+  version: string;
+};
+
+/** Absolute path of the flavour's NixOS module, shipped in this package's `nix/` folder. */
+export const nixModule: string = fileURLToPath(new URL('../nix/g5k-ramdisk.nix', import.meta.url));
+
+/** The plugin: one flavour, `g5k-ramdisk`. */
+const plugin = defineFlavourPlugin({
+  apiVersion: FLAVOUR_API_VERSION,
+  name: pkg.name,
+  flavours: [
+    {
+      name: 'g5k-ramdisk',
+      description: "Grid'5000 nodes booted by kexec into a ramdisk holding every role (all in memory)",
+      build: { image: 'ramdisk', distribution: 'all-in-one', nixModule },
+      // Nothing to check on the frontend itself: the machines come with -m / $OAR_NODEFILE
+      // and are checked (resolution, SSH, kexec) node by node at start.
+      async usable() {
+        return undefined;
+      },
+      async deployer(): Promise<FlavourDeployer> {
+        return (await import('./deployer.js')).deployer;
+      },
+    },
+  ],
+});
+
+export default plugin;
