@@ -4,8 +4,18 @@
  * http://server/ by hostname; status lists 4 running nodes; stop leaves no container,
  * network or volume with nxc's labels.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readComposeInfo, resolveNodes, parseRoleFlags, type ComposeInfo, type FlavourDeployer } from '@nxc/core';
+import Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  isNxcError,
+  parseRoleFlags,
+  readComposeInfo,
+  resolveNodes,
+  type ComposeInfo,
+  type FlavourDeployer,
+  type ProgressEvent,
+  type StartContext,
+} from '@nxc/core';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';
 import { buildDemo } from './demo-build.mjs';
@@ -20,6 +30,34 @@ const hash = projectHash(project.root);
 beforeAll(async () => {
   info = await readComposeInfo(buildDemo());
   deployer = await plugin.flavours[0]!.deployer();
+});
+
+const nothing = { containers: [], networks: [], volumes: [] };
+
+/** Calls `onEvent` on every progress event of a start (to act in the middle of it). */
+function withHook(ctx: StartContext, onEvent: (e: ProgressEvent) => void): StartContext {
+  const emit = ctx.reporter.emit;
+  ctx.reporter = {
+    emit(e) {
+      emit(e);
+      onEvent(e);
+    },
+  };
+  return ctx;
+}
+
+async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    if (isNxcError(error)) return error;
+    throw error;
+  }
+  throw new Error('start succeeded but should have failed');
+}
+
+afterEach(async () => {
+  expect(await engineObjects(hash)).toEqual(nothing);
 });
 
 afterAll(async () => {
@@ -59,6 +97,33 @@ describe('docker flavour with the real demo build', () => {
     ]);
 
     await deployer.stop(await h.runningContext());
-    expect(await engineObjects(hash)).toEqual({ containers: [], networks: [], volumes: [] });
+    expect(await engineObjects(hash)).toEqual(nothing);
+  });
+
+  it("names the node whose container dies during start, shows its log tail, leaves nothing", async () => {
+    const docker = new Docker();
+    const nodes = resolveNodes({ roles: Object.keys(info.roles), spec: parseRoleFlags(['client=3']) });
+    const ctx = withHook(h.startContext(info, nodes), (e) => {
+      // the container dies right after the engine started it, before its init is up
+      if (e.type === 'node' && e.host === 'client2' && e.state === 'started' && e.detail) {
+        docker.getContainer(e.detail).kill().catch(() => {});
+      }
+    });
+    const error = await failure(deployer.start(ctx));
+    expect(error.code).toBe('NXC_NODE_FAILED');
+    expect(error.message).toMatch(/^node client2: container exited \(code \d+\) before the node was ready$/);
+    expect(error.details).toBeDefined();
+  });
+
+  it('cleans up when interrupted (Ctrl-C) during start', async () => {
+    const ac = new AbortController();
+    const nodes = resolveNodes({ roles: Object.keys(info.roles), spec: parseRoleFlags(['client=3']) });
+    let started = 0;
+    const ctx = withHook(h.startContext(info, nodes, { signal: ac.signal }), (e) => {
+      if (e.type === 'node' && e.state === 'started' && ++started === 2) ac.abort();
+    });
+    const error = await failure(deployer.start(ctx));
+    expect(error.code).toBe('NXC_INTERRUPTED');
+    expect(error.exitCode).toBe(130);
   });
 });
