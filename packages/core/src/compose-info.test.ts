@@ -37,7 +37,10 @@ const ours = {
   composition: 'composition',
   flavour: { name: 'docker', image: 'docker', description: 'Docker' },
   system: 'x86_64-linux',
-  roles: { server: { init: `${S}-server/init`, toplevel: `${S}-server` }, agent: { init: `${S}-agent/init` } },
+  roles: {
+    server: { init: `${S}-server/init`, toplevel: `${S}-server` },
+    agent: { init: `${S}-agent/init` },
+  },
   roles_distribution: { agent: 2 },
   test_script: `${S}-test-script`,
   all: { docker_image: `${S}-rootfs.tar` },
@@ -54,7 +57,10 @@ describe('readComposeInfo: our format', () => {
       composition: 'composition',
       flavour: { name: 'docker', image: 'docker', description: 'Docker' },
       system: 'x86_64-linux',
-      roles: { server: { init: `${S}-server/init`, toplevel: `${S}-server` }, agent: { init: `${S}-agent/init` } },
+      roles: {
+        server: { init: `${S}-server/init`, toplevel: `${S}-server` },
+        agent: { init: `${S}-agent/init` },
+      },
       rolesDistribution: { agent: 2 },
       testScript: `${S}-test-script`,
       all: { docker_image: `${S}-rootfs.tar` },
@@ -72,7 +78,11 @@ describe('readComposeInfo: our format', () => {
   });
 
   it.each([
-    ['role init not a store path', { roles: { server: { init: '/bin/init' } } }, 'roles.server.init: expected a /nix/store path'],
+    [
+      'role init not a store path',
+      { roles: { server: { init: '/bin/init' } } },
+      'roles.server.init: expected a /nix/store path',
+    ],
     ['role init missing', { roles: { server: {} } }, 'roles.server.init: missing (expected string)'],
     ['flavour not an object', { flavour: 'docker' }, 'flavour: expected object, got string'],
     ['flavour name missing', { flavour: {} }, 'flavour.name: missing (expected string)'],
@@ -172,13 +182,21 @@ describe('readComposeInfo: original docker dialect', () => {
   });
 
   it.each([
-    ['a role without service', { server: { command: [`${S}-s/init`] } }, /roles: role "agent" has no service in docker-compose-file/],
+    [
+      'a role without service',
+      { server: { command: [`${S}-s/init`] } },
+      /roles: role "agent" has no service in docker-compose-file/,
+    ],
     [
       'a command that is not a store path',
       { server: { command: ['/bin/sh'] }, agent: { command: [`${S}-a/init`] } },
       /docker-compose-file services.server.command\[0\]: expected a \/nix\/store path/,
     ],
-    ['no command', { server: {}, agent: {} }, /docker-compose-file \/nix\/store\/\S+: services.server.command: missing/],
+    [
+      'no command',
+      { server: {}, agent: {} },
+      /docker-compose-file \/nix\/store\/\S+: services.server.command: missing/,
+    ],
   ])('%s -> error naming the compose info and the service', async (_name, services, expected) => {
     const error = await failure(readComposeInfo(await legacy(services)));
     expect(error.code).toBe('NXC_COMPOSE_INFO');
@@ -193,7 +211,9 @@ describe('readComposeInfo: original docker dialect', () => {
       flavour: 'docker',
     });
     const error = await failure(readComposeInfo(file));
-    expect(error.message).toMatch(/composition::docker: cannot read \/nix\/store\/\S+-docker-compose \(ENOENT\)/);
+    expect(error.message).toMatch(
+      /composition::docker: cannot read \/nix\/store\/\S+-docker-compose \(ENOENT\)/,
+    );
   });
 });
 
@@ -252,6 +272,8 @@ describe('readComposeInfo: original all-in-one dialect', () => {
   it('names the field inside compositions_info', async () => {
     const bad = { ...multi, compositions_info: { foo: { roles: { server: { init: 'init' } } } } };
     const error = await failure(readComposeInfo(await put('bad::vm', bad)));
-    expect(error.message).toMatch(/bad::vm: compositions_info.foo.roles.server.init: expected a \/nix\/store path/);
+    expect(error.message).toMatch(
+      /bad::vm: compositions_info.foo.roles.server.init: expected a \/nix\/store path/,
+    );
   });
 });

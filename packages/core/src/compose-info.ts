@@ -101,7 +101,10 @@ const pythonAllInOneSchema = z.object({
   flavour: z.object({
     name: z.string().min(1),
     description: z.string().optional(),
-    image: z.object({ type: z.string().optional(), distribution: z.string().optional() }).passthrough().optional(),
+    image: z
+      .object({ type: z.string().optional(), distribution: z.string().optional() })
+      .passthrough()
+      .optional(),
   }),
   system: z.string().optional(),
   compositions_info_path: z.string().optional(),
@@ -158,9 +161,13 @@ async function readJson(file: string, whatFor?: string): Promise<unknown> {
           : `${displayPath(file)} points to ${target}, which no longer exists (garbage-collected?)`;
       throw new NxcError('NXC_COMPOSE_INFO', what, { hint: 'run `nxc build -f <flavour>` first' });
     }
-    throw new NxcError('NXC_COMPOSE_INFO', `${displayPath(file)}: cannot read it (${code ?? firstLine(error)})`, {
-      hint: 'check the file permissions, or rebuild it with `nxc build -f <flavour>`',
-    });
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${displayPath(file)}: cannot read it (${code ?? firstLine(error)})`,
+      {
+        hint: 'check the file permissions, or rebuild it with `nxc build -f <flavour>`',
+      },
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -175,7 +182,9 @@ function checkComposition(file: string, wanted: string | undefined, actual: stri
     throw new NxcError(
       'NXC_COMPOSITION_UNKNOWN',
       `${displayPath(file)} holds composition "${actual}", not "${wanted}"`,
-      { hint: `use -C ${actual}::<flavour>, or build "${wanted}" with \`nxc build -C ${wanted}::<flavour>\`` },
+      {
+        hint: `use -C ${actual}::<flavour>, or build "${wanted}" with \`nxc build -C ${wanted}::<flavour>\``,
+      },
     );
   }
 }
@@ -185,7 +194,8 @@ function fromNxc(file: string, data: unknown, opts: ReadComposeInfoOptions): Com
   checkComposition(file, opts.composition, info.composition);
   const roles: Record<string, RoleBuild> = {};
   for (const [name, role] of Object.entries(info.roles)) {
-    roles[name] = role.toplevel === undefined ? { init: role.init } : { init: role.init, toplevel: role.toplevel };
+    roles[name] =
+      role.toplevel === undefined ? { init: role.init } : { init: role.init, toplevel: role.toplevel };
   }
   return {
     source: file,
@@ -201,7 +211,11 @@ function fromNxc(file: string, data: unknown, opts: ReadComposeInfoOptions): Com
   };
 }
 
-async function fromPythonDocker(file: string, data: unknown, opts: ReadComposeInfoOptions): Promise<ComposeInfo> {
+async function fromPythonDocker(
+  file: string,
+  data: unknown,
+  opts: ReadComposeInfoOptions,
+): Promise<ComposeInfo> {
   const info = parseWith(pythonDockerSchema, data, file);
   const composeFile = info['docker-compose-file'];
   const compose = parseWith(
@@ -216,7 +230,12 @@ async function fromPythonDocker(file: string, data: unknown, opts: ReadComposeIn
     if (service === undefined) {
       throw invalid(file, `roles: role "${role}" has no service in docker-compose-file ${composeFile}`);
     }
-    const init = parseWith(storePath, service.command[0], file, `docker-compose-file services.${role}.command[0]: `);
+    const init = parseWith(
+      storePath,
+      service.command[0],
+      file,
+      `docker-compose-file services.${role}.command[0]: `,
+    );
     roles[role] = { init };
   }
   const all: Record<string, string> = { 'docker-compose-file': composeFile };
@@ -246,7 +265,10 @@ function fromPythonAllInOne(file: string, data: unknown, opts: ReadComposeInfoOp
         names.length === 0
           ? `${displayPath(file)}: compositions_info is empty`
           : `${displayPath(file)} holds several compositions (${list}): say which one`,
-        { hint: names.length === 0 ? 'rebuild it with `nxc build`' : `use -C <composition>::${info.flavour.name}` },
+        {
+          hint:
+            names.length === 0 ? 'rebuild it with `nxc build`' : `use -C <composition>::${info.flavour.name}`,
+        },
       );
     }
     composition = names[0]!;

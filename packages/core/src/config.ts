@@ -146,7 +146,9 @@ async function loadTsConfig(file: string, content: string): Promise<unknown> {
   if (syntax) {
     const text = ts.flattenDiagnosticMessageText(syntax.messageText, ' ');
     const line =
-      syntax.file && syntax.start !== undefined ? `:${syntax.file.getLineAndCharacterOfPosition(syntax.start).line + 1}` : '';
+      syntax.file && syntax.start !== undefined
+        ? `:${syntax.file.getLineAndCharacterOfPosition(syntax.start).line + 1}`
+        : '';
     throw configError(`${file}${line}`, text, 'fix the TypeScript syntax');
   }
   const compiled = `${file}.${randomUUID()}.mjs`;
@@ -193,7 +195,11 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
   } catch (error) {
     if (error instanceof NxcError) throw error;
     const file = (error as { filepath?: string }).filepath ?? dir;
-    throw configError(file, `cannot load it: ${firstLine(error).replace(`${file}: `, '')}`, 'fix the file, or remove it');
+    throw configError(
+      file,
+      `cannot load it: ${firstLine(error).replace(`${file}: `, '')}`,
+      'fix the file, or remove it',
+    );
   }
 }
 
@@ -229,7 +235,7 @@ export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig)
       throw configError(
         found.file,
         `${inPackageJson ? 'nxc: ' : ''}expected an object (the config), got ${Array.isArray(value) ? 'a list' : typeof value}`,
-        'export an object, e.g. `export default defineConfig({ plugins: [\'@nxc/flavour-docker\'] })`',
+        "export an object, e.g. `export default defineConfig({ plugins: ['@nxc/flavour-docker'] })`",
       );
     }
     const result = nxcConfigSchema.safeParse(value);
@@ -250,7 +256,11 @@ export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig)
   if (legacy) {
     const result = legacySchema.safeParse(legacy.value);
     if (!result.success) {
-      throw configError(legacy.file, formatIssue(result.error.issues[0]!), 'nxc.json holds {"composition": "composition.nix", "default_flavour": "docker"}');
+      throw configError(
+        legacy.file,
+        formatIssue(result.error.issues[0]!),
+        'nxc.json holds {"composition": "composition.nix", "default_flavour": "docker"}',
+      );
     }
     legacyValue = result.data;
   }
@@ -272,7 +282,12 @@ export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig)
 export function nixOverrideInputArgs(root: string, overrideInputs: Record<string, string>): string[] {
   const args: string[] = [];
   for (const [name, value] of Object.entries(overrideInputs)) {
-    const isPath = value.startsWith('./') || value.startsWith('../') || value === '.' || value === '..' || isAbsolute(value);
+    const isPath =
+      value.startsWith('./') ||
+      value.startsWith('../') ||
+      value === '.' ||
+      value === '..' ||
+      isAbsolute(value);
     args.push('--override-input', name, isPath ? `path:${resolve(root, value)}` : value);
   }
   return args;

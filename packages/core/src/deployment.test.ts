@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,7 +104,11 @@ describe('buildDeploymentDocument', () => {
       ],
       /nodes "server" and "agent" have the same address 10.0.0.2/,
     ],
-    ['unknown role', [{ address: '10.0.0.2', role: 'db', host: 'db' }], /node "db": role "db" is not in .* \(roles: server, agent\)/],
+    [
+      'unknown role',
+      [{ address: '10.0.0.2', role: 'db', host: 'db' }],
+      /node "db": role "db" is not in .* \(roles: server, agent\)/,
+    ],
   ])('%s', (_name, nodes, expected) => {
     const error = catchSync(() => buildDeploymentDocument({ composeInfo, nodes, sshPublicKey: 'k' }));
     expect(error.code).toBe('NXC_DEPLOYMENT');
@@ -120,7 +124,12 @@ describe('write/readDeploymentDocument', () => {
       nix: { flags: [], overrideInputs: {} },
       flavourOptions: {},
     });
-    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(3), sshPublicKey: ed25519Line(), user: 'bob' });
+    const doc = buildDeploymentDocument({
+      composeInfo,
+      nodes: cluster(3),
+      sshPublicKey: ed25519Line(),
+      user: 'bob',
+    });
     const path = await writeDeploymentDocument(project, 'composition', 'g5k-ramdisk', doc);
     expect(path).toBe(join(dir, 'p1/deploy/composition::g5k-ramdisk.json'));
     expect(await readdir(join(dir, 'p1/deploy'))).toEqual(['composition::g5k-ramdisk.json']);
@@ -156,9 +165,19 @@ describe('write/readDeploymentDocument', () => {
   });
 
   it.each([
-    ['missing', undefined, /no deployment of composition::docker \(.*composition::docker.json does not exist\)/, /nxc start/],
+    [
+      'missing',
+      undefined,
+      /no deployment of composition::docker \(.*composition::docker.json does not exist\)/,
+      /nxc start/,
+    ],
     ['not JSON', '{', /composition::docker.json: not valid JSON/, /nxc stop/],
-    ['bad field', '{"deployment": {"1.2.3.4": {"role": "a"}}, "ssh_key.pub": "k"}', /composition::docker.json: deployment\["1.2.3.4"\].host: missing/, /nxc stop/],
+    [
+      'bad field',
+      '{"deployment": {"1.2.3.4": {"role": "a"}}, "ssh_key.pub": "k"}',
+      /composition::docker.json: deployment\["1.2.3.4"\].host: missing/,
+      /nxc stop/,
+    ],
   ])('%s -> NXC_DEPLOYMENT', async (_name, content, expected, hint) => {
     const project = makeProject(join(dir, `p-${_name.replace(/ /g, '')}`), {
       plugins: [],
@@ -222,13 +241,19 @@ describe('kernel command line encoding', () => {
     expect(decoded).toEqual({
       ...doc,
       all: undefined,
-      deployment: Object.fromEntries(Object.entries(doc.deployment).map(([a, n]) => [a, { role: n.role, host: n.host }])),
+      deployment: Object.fromEntries(
+        Object.entries(doc.deployment).map(([a, n]) => [a, { role: n.role, host: n.host }]),
+      ),
     });
     expect(decodeDeploymentParam(`deploy=${encodeDeploymentForKernel(doc).value}`).user).toBe('alice');
   });
 
   it('decodes the original plain base64 JSON', () => {
-    const original = { 'ssh_key.pub': 'ssh-rsa AAAA', deployment: { '10.0.0.1': { role: 'node', host: 'node1' } }, user: 'u' };
+    const original = {
+      'ssh_key.pub': 'ssh-rsa AAAA',
+      deployment: { '10.0.0.1': { role: 'node', host: 'node1' } },
+      user: 'u',
+    };
     const decoded = decodeDeploymentParam(Buffer.from(JSON.stringify(original)).toString('base64'));
     expect(decoded.deployment).toEqual(original.deployment);
     expect(decoded.composition).toBe('composition');
@@ -239,7 +264,10 @@ describe('kernel command line encoding', () => {
     ['https://example.org/d.json', /is an URL/],
     ['gz:AAAA', /deploy= \(gz:\): not a deployment/],
     ['not base64 at all!', /deploy= \(base64\): not a deployment/],
-    [Buffer.from('{"deployment": 3}').toString('base64'), /deploy= \(base64\): deployment: expected object, got number/],
+    [
+      Buffer.from('{"deployment": 3}').toString('base64'),
+      /deploy= \(base64\): deployment: expected object, got number/,
+    ],
   ])('%s -> NXC_USAGE', (value, expected) => {
     const error = catchSync(() => decodeDeploymentParam(value));
     expect(error.code).toBe('NXC_USAGE');

@@ -53,7 +53,9 @@ export interface DeploymentDocument {
 const documentSchema = z
   .object({
     deployment: z.record(
-      z.object({ role: z.string().min(1), host: z.string().min(1), init: z.string().optional() }).passthrough(),
+      z
+        .object({ role: z.string().min(1), host: z.string().min(1), init: z.string().optional() })
+        .passthrough(),
     ),
     'ssh_key.pub': z.string(),
     composition: z.string().default('composition'),
@@ -64,7 +66,12 @@ const documentSchema = z
   })
   .passthrough();
 
-function validate(data: unknown, where: string, code: 'NXC_DEPLOYMENT' | 'NXC_USAGE', hint: string): DeploymentDocument {
+function validate(
+  data: unknown,
+  where: string,
+  code: 'NXC_DEPLOYMENT' | 'NXC_USAGE',
+  hint: string,
+): DeploymentDocument {
   const result = documentSchema.safeParse(data);
   if (!result.success) throw new NxcError(code, `${where}: ${formatZodError(result.error)}`, { hint });
   return result.data as DeploymentDocument;
@@ -142,7 +149,12 @@ export async function writeDeploymentDocument(
   doc: DeploymentDocument,
 ): Promise<string> {
   const path = deploymentPath(project, composition, flavour);
-  const checked = validate(doc, deploymentKey(composition, flavour), 'NXC_DEPLOYMENT', 'this is a bug in the caller');
+  const checked = validate(
+    doc,
+    deploymentKey(composition, flavour),
+    'NXC_DEPLOYMENT',
+    'this is a bug in the caller',
+  );
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${randomUUID()}.tmp`;
   try {
@@ -150,10 +162,14 @@ export async function writeDeploymentDocument(
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw new NxcError('NXC_IO', `cannot write ${displayPath(path)} (${errnoCode(error) ?? firstLine(error)})`, {
-      hint: 'check that the project directory is writable',
-      cause: error,
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot write ${displayPath(path)} (${errnoCode(error) ?? firstLine(error)})`,
+      {
+        hint: 'check that the project directory is writable',
+        cause: error,
+      },
+    );
   }
   return path;
 }
@@ -163,7 +179,11 @@ export async function writeDeploymentDocument(
  *
  * @throws NxcError `NXC_DEPLOYMENT` when there is none (hint: `nxc start`) or it is malformed.
  */
-export async function readDeploymentDocument(project: Project, composition: string, flavour: string): Promise<DeploymentDocument> {
+export async function readDeploymentDocument(
+  project: Project,
+  composition: string,
+  flavour: string,
+): Promise<DeploymentDocument> {
   const path = deploymentPath(project, composition, flavour);
   const where = displayPath(path);
   let text: string;
@@ -171,9 +191,13 @@ export async function readDeploymentDocument(project: Project, composition: stri
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') {
-      throw new NxcError('NXC_DEPLOYMENT', `no deployment of ${deploymentKey(composition, flavour)} (${where} does not exist)`, {
-        hint: `start one with \`nxc start -C ${deploymentKey(composition, flavour)}\``,
-      });
+      throw new NxcError(
+        'NXC_DEPLOYMENT',
+        `no deployment of ${deploymentKey(composition, flavour)} (${where} does not exist)`,
+        {
+          hint: `start one with \`nxc start -C ${deploymentKey(composition, flavour)}\``,
+        },
+      );
     }
     throw new NxcError('NXC_DEPLOYMENT', `cannot read ${where} (${errnoCode(error) ?? firstLine(error)})`, {
       hint: 'check the file permissions',
@@ -214,7 +238,8 @@ export function encodeDeploymentForKernel(
 ): { value: string; fits: boolean; length: number } {
   const budget = opts.budget ?? DEFAULT_KERNEL_DEPLOY_BUDGET;
   const deployment: Record<string, { role: string; host: string }> = {};
-  for (const [address, node] of Object.entries(doc.deployment)) deployment[address] = { role: node.role, host: node.host };
+  for (const [address, node] of Object.entries(doc.deployment))
+    deployment[address] = { role: node.role, host: node.host };
   const compact: Omit<DeploymentDocument, 'all'> = {
     deployment,
     'ssh_key.pub': doc['ssh_key.pub'],

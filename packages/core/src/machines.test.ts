@@ -1,4 +1,4 @@
-import { mkdir, symlink, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,12 +32,17 @@ async function failure(p: Promise<unknown>): Promise<NxcError> {
 describe('readMachineFile', () => {
   it.each([
     ['one per line', 'a\nb\nc\n', ['a', 'b', 'c']],
-    ['OAR_NODEFILE (one line per core)', 'dahu-1.grenoble.grid5000.fr\n'.repeat(32) + 'dahu-2.grenoble.grid5000.fr\n'.repeat(32), [
-      'dahu-1.grenoble.grid5000.fr',
-      'dahu-2.grenoble.grid5000.fr',
-    ]],
+    [
+      'OAR_NODEFILE (one line per core)',
+      'dahu-1.grenoble.grid5000.fr\n'.repeat(32) + 'dahu-2.grenoble.grid5000.fr\n'.repeat(32),
+      ['dahu-1.grenoble.grid5000.fr', 'dahu-2.grenoble.grid5000.fr'],
+    ],
     ['first-seen order kept', 'b\na\nb\nc\na\n', ['b', 'a', 'c']],
-    ['blank lines, comments, spaces, CRLF', '# reserved\n\n  node-1  \r\nnode-2 # second\r\n\n', ['node-1', 'node-2']],
+    [
+      'blank lines, comments, spaces, CRLF',
+      '# reserved\n\n  node-1  \r\nnode-2 # second\r\n\n',
+      ['node-1', 'node-2'],
+    ],
     ['no final newline', 'x', ['x']],
     ['IP addresses', '10.0.0.2\n10.0.0.3\n', ['10.0.0.2', '10.0.0.3']],
   ])('%s', async (_name, text, expected) => {

@@ -39,7 +39,9 @@ export async function readMachineFile(file: string): Promise<string[]> {
     const line = raw.replace(/#.*$/, '').trim();
     if (line === '') return;
     if (/\s/.test(line)) {
-      throw new NxcError('NXC_MACHINES', `${where}:${index + 1}: "${line}" is not one host name`, { hint: HINT });
+      throw new NxcError('NXC_MACHINES', `${where}:${index + 1}: "${line}" is not one host name`, {
+        hint: HINT,
+      });
     }
     if (!seen.has(line)) {
       seen.add(line);

@@ -59,7 +59,10 @@ export const BUILTIN_FLAVOUR_PACKAGES: Readonly<Record<string, string>> = {
 const PLUGIN_NAME = /^(@nxc\/flavour-|nxc-flavour-|@[^/]+\/nxc-flavour-)/;
 
 const isFunction = (what: string) =>
-  z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', `expected ${what} to be a function`);
+  z.custom<(...args: unknown[]) => unknown>(
+    (v) => typeof v === 'function',
+    `expected ${what} to be a function`,
+  );
 
 const flavourSchema = z
   .object({
@@ -100,7 +103,8 @@ export async function installCommand(projectRoot: string, name: string): Promise
   while (true) {
     if (await exists(join(dir, 'pnpm-lock.yaml'))) return `pnpm add -D ${name}`;
     if (await exists(join(dir, 'yarn.lock'))) return `yarn add -D ${name}`;
-    if ((await exists(join(dir, 'bun.lockb'))) || (await exists(join(dir, 'bun.lock')))) return `bun add -d ${name}`;
+    if ((await exists(join(dir, 'bun.lockb'))) || (await exists(join(dir, 'bun.lock'))))
+      return `bun add -d ${name}`;
     if ((await exists(join(dir, 'package-lock.json'))) || (await exists(join(dir, 'npm-shrinkwrap.json')))) {
       return `npm install -D ${name}`;
     }
@@ -109,7 +113,9 @@ export async function installCommand(projectRoot: string, name: string): Promise
     dir = parent;
   }
   try {
-    const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { packageManager?: unknown };
+    const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as {
+      packageManager?: unknown;
+    };
     const pm = typeof pkg.packageManager === 'string' ? pkg.packageManager.split('@')[0] : undefined;
     if (pm === 'pnpm') return `pnpm add -D ${name}`;
     if (pm === 'yarn') return `yarn add -D ${name}`;
@@ -131,7 +137,8 @@ function exportTarget(exp: unknown): string | undefined {
   }
   if (typeof exp === 'object' && exp !== null) {
     const record = exp as Record<string, unknown>;
-    if (Object.keys(record).some((k) => k.startsWith('.'))) return '.' in record ? exportTarget(record['.']) : undefined;
+    if (Object.keys(record).some((k) => k.startsWith('.')))
+      return '.' in record ? exportTarget(record['.']) : undefined;
     for (const condition of ['import', 'node', 'default']) {
       if (condition in record) {
         const t = exportTarget(record[condition]);
@@ -155,18 +162,26 @@ async function packageEntry(dir: string, spec: string): Promise<Resolved> {
   try {
     pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as typeof pkg;
   } catch (error) {
-    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${spec}": cannot read ${join(dir, 'package.json')} (${firstLine(error)})`, {
-      hint: 'reinstall the package',
-    });
+    throw new NxcError(
+      'NXC_PLUGIN_INVALID',
+      `plugin "${spec}": cannot read ${join(dir, 'package.json')} (${firstLine(error)})`,
+      {
+        hint: 'reinstall the package',
+      },
+    );
   }
   const name = typeof pkg.name === 'string' ? pkg.name : spec;
   let target: string | undefined;
   if (pkg.exports !== undefined) {
     target = exportTarget(pkg.exports);
     if (target === undefined) {
-      throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${name}": its package.json exports no "." entry with an import condition`, {
-        hint: 'the package is not an nxc flavour plugin, or it is broken',
-      });
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `plugin "${name}": its package.json exports no "." entry with an import condition`,
+        {
+          hint: 'the package is not an nxc flavour plugin, or it is broken',
+        },
+      );
     }
   } else {
     target = typeof pkg.main === 'string' ? pkg.main : 'index.js';
@@ -184,7 +199,12 @@ function isPathSpec(spec: string): boolean {
   return spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || isAbsolute(spec);
 }
 
-async function resolvePlugin(spec: string, project: Project, listedIn: string, discovered: boolean): Promise<Resolved> {
+async function resolvePlugin(
+  spec: string,
+  project: Project,
+  listedIn: string,
+  discovered: boolean,
+): Promise<Resolved> {
   if (isPathSpec(spec)) {
     const base = project.configFile ? dirname(project.configFile) : project.root;
     const path = resolve(base, spec);
@@ -192,16 +212,24 @@ async function resolvePlugin(spec: string, project: Project, listedIn: string, d
     try {
       isDir = (await stat(path)).isDirectory();
     } catch {
-      throw new NxcError('NXC_PLUGIN_MISSING', `plugin "${spec}" (listed in ${listedIn}) does not exist: ${path}`, {
-        hint: `fix the path in ${listedIn} (relative paths start from the config file's directory)`,
-      });
+      throw new NxcError(
+        'NXC_PLUGIN_MISSING',
+        `plugin "${spec}" (listed in ${listedIn}) does not exist: ${path}`,
+        {
+          hint: `fix the path in ${listedIn} (relative paths start from the config file's directory)`,
+        },
+      );
     }
     return isDir ? packageEntry(path, spec) : { spec, entry: path };
   }
   if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(spec)) {
-    throw new NxcError('NXC_CONFIG', `${listedIn}: plugins: "${spec}" is neither a package name nor a relative path`, {
-      hint: 'write a package name (@nxc/flavour-docker) or a path starting with ./',
-    });
+    throw new NxcError(
+      'NXC_CONFIG',
+      `${listedIn}: plugins: "${spec}" is neither a package name nor a relative path`,
+      {
+        hint: 'write a package name (@nxc/flavour-docker) or a path starting with ./',
+      },
+    );
   }
   let dir = project.root;
   while (true) {
@@ -217,7 +245,11 @@ async function resolvePlugin(spec: string, project: Project, listedIn: string, d
     discovered
       ? `flavour plugin "${spec}" is listed in ${listedIn} but not installed`
       : `flavour plugin "${spec}" (listed in ${listedIn}) is not installed in ${project.root}`,
-    { hint: discovered ? `install the project's dependencies (e.g. \`${install.split(' ')[0]} install\`)` : `install it: \`${install}\`` },
+    {
+      hint: discovered
+        ? `install the project's dependencies (e.g. \`${install.split(' ')[0]} install\`)`
+        : `install it: \`${install}\``,
+    },
   );
 }
 
@@ -244,9 +276,13 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
     }
   }
   if (typeof value !== 'object' || value === null) {
-    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}" does not export a flavour plugin (got ${value === null ? 'null' : typeof value})`, {
-      hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours }) or a factory returning it',
-    });
+    throw new NxcError(
+      'NXC_PLUGIN_INVALID',
+      `plugin "${label}" does not export a flavour plugin (got ${value === null ? 'null' : typeof value})`,
+      {
+        hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours }) or a factory returning it',
+      },
+    );
   }
   const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
   if (typeof apiVersion === 'number' && apiVersion !== FLAVOUR_API_VERSION) {
@@ -263,9 +299,13 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
   }
   const checked = pluginSchema.safeParse(value);
   if (!checked.success) {
-    throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${label}" is not a valid flavour plugin: ${formatZodError(checked.error)}`, {
-      hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours: [{ name, description, build, deployer }] })',
-    });
+    throw new NxcError(
+      'NXC_PLUGIN_INVALID',
+      `plugin "${label}" is not a valid flavour plugin: ${formatZodError(checked.error)}`,
+      {
+        hint: 'a plugin default-exports defineFlavourPlugin({ apiVersion, name, flavours: [{ name, description, build, deployer }] })',
+      },
+    );
   }
   const plugin = value as FlavourPlugin;
   return {
@@ -280,9 +320,15 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
 }
 
 /** The plugins to load, and where they were named (for messages). */
-async function pluginSpecs(project: Project): Promise<{ specs: string[]; listedIn: string; discovered: boolean }> {
+async function pluginSpecs(
+  project: Project,
+): Promise<{ specs: string[]; listedIn: string; discovered: boolean }> {
   if (project.config.plugins.length > 0) {
-    return { specs: project.config.plugins, listedIn: displayPath(project.configFile ?? project.root), discovered: false };
+    return {
+      specs: project.config.plugins,
+      listedIn: displayPath(project.configFile ?? project.root),
+      discovered: false,
+    };
   }
   const file = join(project.root, 'package.json');
   let pkg: Record<string, unknown>;
@@ -290,13 +336,16 @@ async function pluginSpecs(project: Project): Promise<{ specs: string[]; listedI
     pkg = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { specs: [], listedIn: displayPath(file), discovered: true };
-    throw new NxcError('NXC_CONFIG', `${displayPath(file)}: cannot read it (${firstLine(error)})`, { hint: 'fix the JSON syntax' });
+    throw new NxcError('NXC_CONFIG', `${displayPath(file)}: cannot read it (${firstLine(error)})`, {
+      hint: 'fix the JSON syntax',
+    });
   }
   const specs: string[] = [];
   for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
     const deps = pkg[field];
     if (typeof deps !== 'object' || deps === null) continue;
-    for (const name of Object.keys(deps)) if (PLUGIN_NAME.test(name) && !specs.includes(name)) specs.push(name);
+    for (const name of Object.keys(deps))
+      if (PLUGIN_NAME.test(name) && !specs.includes(name)) specs.push(name);
   }
   return { specs, listedIn: displayPath(file), discovered: true };
 }
@@ -327,8 +376,8 @@ function delegate(flavour: Flavour, plugin: PluginSource): LoadedFlavour {
 export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
   const { specs, listedIn, discovered } = await pluginSpecs(project);
   const resolved = await Promise.all(specs.map((spec) => resolvePlugin(spec, project, listedIn, discovered)));
-  const seenEntries = new Set<string>();
-  const unique = resolved.filter((r) => (seenEntries.has(r.entry) ? false : (seenEntries.add(r.entry), true)));
+  // A plugin named twice (or by name and by path) is loaded once.
+  const unique = [...new Map(resolved.map((r) => [r.entry, r])).values()];
   const imported = await Promise.all(unique.map(importPlugin));
   const flavours = new Map<string, LoadedFlavour>();
   for (const { plugin, source } of imported) {
@@ -353,9 +402,11 @@ export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
     get(name) {
       const found = flavours.get(name);
       if (found) return found;
-      const installed = all.length > 0 ? `installed: ${all.map((f) => f.name).join(', ')}` : 'no flavour plugin is installed';
+      const installed =
+        all.length > 0 ? `installed: ${all.map((f) => f.name).join(', ')}` : 'no flavour plugin is installed';
       const pkg = BUILTIN_FLAVOUR_PACKAGES[name];
-      const addToConfig = !discovered && project.configFile ? `, and add it to plugins in ${basename(project.configFile)}` : '';
+      const addToConfig =
+        !discovered && project.configFile ? `, and add it to plugins in ${basename(project.configFile)}` : '';
       throw new NxcError('NXC_FLAVOUR_UNKNOWN', `no plugin provides flavour "${name}" (${installed})`, {
         hint: pkg
           ? `flavour ${name} is in ${pkg}: install it with \`${installPrefix} ${pkg}\`${addToConfig}`

@@ -61,7 +61,10 @@ describe('loadProject: config formats', () => {
       "import type { NxcUserConfig } from '@nxc/core';\nconst plugins: string[] = ['@nxc/flavour-docker'];\nconst config: NxcUserConfig = { plugins };\nexport default config;\n",
     ],
   ])('%s', async (name, content) => {
-    const root = await tree({ [name]: content, ...(name.endsWith('.js') ? { 'package.json': '{"type":"module"}' } : {}) });
+    const root = await tree({
+      [name]: content,
+      ...(name.endsWith('.js') ? { 'package.json': '{"type":"module"}' } : {}),
+    });
     const project = await loadProject(root);
     expect(project.root).toBe(root);
     expect(project.configFile).toBe(join(root, name));
@@ -92,7 +95,9 @@ describe('loadProject: config formats', () => {
   });
 
   it('a config exporting a (async) function', async () => {
-    const root = await tree({ 'nxc.config.mjs': "export default async () => ({ defaultFlavour: 'docker' });\n" });
+    const root = await tree({
+      'nxc.config.mjs': "export default async () => ({ defaultFlavour: 'docker' });\n",
+    });
     expect((await loadProject(root)).config.defaultFlavour).toBe('docker');
   });
 
@@ -137,7 +142,11 @@ describe('loadProject: legacy nxc.json', () => {
   });
 
   it('a symlinked nxc.json designates the directory it points into', async () => {
-    const root = await tree({ 'real/nxc.json': '{"composition": "composition.nix"}', 'real/flake.nix': '{}', 'elsewhere/x': '' });
+    const root = await tree({
+      'real/nxc.json': '{"composition": "composition.nix"}',
+      'real/flake.nix': '{}',
+      'elsewhere/x': '',
+    });
     await symlink(join(root, 'real/nxc.json'), join(root, 'elsewhere/nxc.json'));
     expect((await loadProject(join(root, 'elsewhere'))).root).toBe(join(root, 'real'));
   });
@@ -150,14 +159,20 @@ describe('loadProject: finding the root', () => {
   });
 
   it('the nearest config wins over a parent one', async () => {
-    const root = await tree({ 'nxc.config.json': '{"defaultFlavour": "vm"}', 'sub/.nxcrc.json': '{"defaultFlavour": "docker"}' });
+    const root = await tree({
+      'nxc.config.json': '{"defaultFlavour": "vm"}',
+      'sub/.nxcrc.json': '{"defaultFlavour": "docker"}',
+    });
     const project = await loadProject(join(root, 'sub'));
     expect(project.root).toBe(join(root, 'sub'));
     expect(project.config.defaultFlavour).toBe('docker');
   });
 
   it('a package.json without an nxc key is not a config', async () => {
-    const root = await tree({ 'nxc.config.json': '{"defaultFlavour": "vm"}', 'sub/package.json': '{"name": "other"}' });
+    const root = await tree({
+      'nxc.config.json': '{"defaultFlavour": "vm"}',
+      'sub/package.json': '{"name": "other"}',
+    });
     expect((await loadProject(join(root, 'sub'))).root).toBe(root);
   });
 
@@ -187,7 +202,11 @@ describe('loadProject: config errors name the file and the key', () => {
     ['nxc.config.yaml', 'nix:\n  flag: []\n', /nxc.config.yaml: nix: unknown key "flag"$/],
     ['.nxcrc.json', '{"plugins": "x"}', /.nxcrc.json: plugins: expected array, got string$/],
     ['nxc.config.json', '{"plugins": [""]}', /plugins\[0\]: a plugin name cannot be empty$/],
-    ['nxc.config.json', '{"flavourOptions": {"docker": 3}}', /flavourOptions.docker: expected object, got number$/],
+    [
+      'nxc.config.json',
+      '{"flavourOptions": {"docker": 3}}',
+      /flavourOptions.docker: expected object, got number$/,
+    ],
     ['nxc.config.json', '[1]', /nxc.config.json: expected an object \(the config\), got a list$/],
     ['package.json', '{"nxc": {"plugins": [], "colour": 1}}', /package.json: nxc: unknown key "colour"$/],
     ['package.json', '{"nxc": 3}', /package.json: nxc: expected an object/],
@@ -217,7 +236,10 @@ describe('nixOverrideInputArgs', () => {
     [{ nxc: '../nxc' }, ['--override-input', 'nxc', 'path:/p/nxc']],
     [{ nxc: './vendor/nxc' }, ['--override-input', 'nxc', 'path:/p/proj/vendor/nxc']],
     [{ nxc: '/abs/nxc' }, ['--override-input', 'nxc', 'path:/abs/nxc']],
-    [{ nixpkgs: 'github:NixOS/nixpkgs/nixos-24.05' }, ['--override-input', 'nixpkgs', 'github:NixOS/nixpkgs/nixos-24.05']],
+    [
+      { nixpkgs: 'github:NixOS/nixpkgs/nixos-24.05' },
+      ['--override-input', 'nixpkgs', 'github:NixOS/nixpkgs/nixos-24.05'],
+    ],
     [{ a: 'path:/x', b: '.' }, ['--override-input', 'a', 'path:/x', '--override-input', 'b', 'path:/p/proj']],
   ])('%j', (inputs, expected) => {
     expect(nixOverrideInputArgs('/p/proj', inputs)).toEqual(expected);

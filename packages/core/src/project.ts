@@ -48,7 +48,11 @@ function* ancestors(dir: string): Generator<string> {
 }
 
 /** Builds a {@link Project} for a known root and config (used by loadProject and tests). */
-export function makeProject(root: string, config: NxcConfig, files: { configFile?: string; legacyConfigFile?: string } = {}): Project {
+export function makeProject(
+  root: string,
+  config: NxcConfig,
+  files: { configFile?: string; legacyConfigFile?: string } = {},
+): Project {
   return {
     root,
     buildDir: join(root, 'build'),
@@ -73,7 +77,8 @@ export function makeProject(root: string, config: NxcConfig, files: { configFile
 export async function loadProject(cwd: string): Promise<Project> {
   const start = resolve(cwd);
   try {
-    if (!(await stat(start)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    if (!(await stat(start)).isDirectory())
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (error) {
     throw new NxcError('NXC_PROJECT', `${start} is not a directory (${errnoCode(error) ?? 'unknown'})`, {
       hint: 'run nxc from the project directory, or pass an existing directory',

@@ -48,16 +48,41 @@ const hosts = (nodes: { role: string; host: string }[]) => nodes.map((n) => `${n
 
 describe('readRoleDistributionFile', () => {
   it.each([
-    ['counts and lists (YAML)', 'roles.yaml', 'server: 1\nagent: [foo, bar]\n', { server: 1, agent: ['foo', 'bar'] }],
+    [
+      'counts and lists (YAML)',
+      'roles.yaml',
+      'server: 1\nagent: [foo, bar]\n',
+      { server: 1, agent: ['foo', 'bar'] },
+    ],
     ['block list (YAML)', 'r.yml', 'agent:\n  - a1\n  - a2\n', { agent: ['a1', 'a2'] }],
-    ['!DefaultRole n', 'g5k.yaml', 'server: 1\nnode: !DefaultRole 2\n', { server: 1, node: { kind: 'default', min: 2 } }],
-    ['!DefaultRole alone = at least 1', 'g5k.yaml', 'node: !DefaultRole\n', { node: { kind: 'default', min: 1 } }],
-    ['defaultRole mapping (YAML)', 'd.yaml', 'node: {defaultRole: 0}\n', { node: { kind: 'default', min: 0 } }],
-    ['JSON', 'roles.json', '{"server": 2, "agent": ["x"], "node": {"defaultRole": 3}}', {
-      server: 2,
-      agent: ['x'],
-      node: { kind: 'default', min: 3 },
-    }],
+    [
+      '!DefaultRole n',
+      'g5k.yaml',
+      'server: 1\nnode: !DefaultRole 2\n',
+      { server: 1, node: { kind: 'default', min: 2 } },
+    ],
+    [
+      '!DefaultRole alone = at least 1',
+      'g5k.yaml',
+      'node: !DefaultRole\n',
+      { node: { kind: 'default', min: 1 } },
+    ],
+    [
+      'defaultRole mapping (YAML)',
+      'd.yaml',
+      'node: {defaultRole: 0}\n',
+      { node: { kind: 'default', min: 0 } },
+    ],
+    [
+      'JSON',
+      'roles.json',
+      '{"server": 2, "agent": ["x"], "node": {"defaultRole": 3}}',
+      {
+        server: 2,
+        agent: ['x'],
+        node: { kind: 'default', min: 3 },
+      },
+    ],
   ])('%s', async (_name, file, text, expected) => {
     expect(await readRoleDistributionFile(await put(file, text))).toEqual(expected);
   });
@@ -70,18 +95,38 @@ describe('readRoleDistributionFile', () => {
     ['zero', 'z.yaml', 'agent: 0\n', /z.yaml: role "agent": count 0 is not a positive integer/],
     ['negative', 'n.yaml', 'agent: -2\n', /role "agent": count -2 is not a positive integer/],
     ['fraction', 'f.yaml', 'agent: 1.5\n', /role "agent": count 1.5 is not a positive integer/],
-    ['string', 's2.yaml', 'agent: three\n', /role "agent": "three" is not a count, a list of hostnames or !DefaultRole/],
+    [
+      'string',
+      's2.yaml',
+      'agent: three\n',
+      /role "agent": "three" is not a count, a list of hostnames or !DefaultRole/,
+    ],
     ['null', 'nu.yaml', 'agent:\n', /role "agent": null is not a count/],
     ['mapping', 'm.yaml', 'agent: {count: 3}\n', /role "agent": a mapping is not a count/],
     ['empty list', 'el.yaml', 'agent: []\n', /role "agent": the hostname list is empty/],
-    ['bad hostname', 'h.yaml', 'agent: [good, bad_name]\n', /role "agent": "bad_name" is not a valid hostname/],
+    [
+      'bad hostname',
+      'h.yaml',
+      'agent: [good, bad_name]\n',
+      /role "agent": "bad_name" is not a valid hostname/,
+    ],
     ['number in list', 'h2.yaml', 'agent: [1]\n', /role "agent": 1 is not a valid hostname/],
     ['duplicate in list', 'd.yaml', 'agent: [a, A]\n', /role "agent": hostname "A" is listed twice/],
-    ['bad !DefaultRole', 'dr.yaml', 'node: !DefaultRole many\n', /dr.yaml:1: !DefaultRole many is not a non-negative integer/],
+    [
+      'bad !DefaultRole',
+      'dr.yaml',
+      'node: !DefaultRole many\n',
+      /dr.yaml:1: !DefaultRole many is not a non-negative integer/,
+    ],
     ['YAML syntax', 'y.yaml', 'server: [1\n', /y.yaml:\d+: /],
     ['duplicate key', 'dk.yaml', 'a: 1\na: 2\n', /dk.yaml:2: Map keys must be unique/],
     ['bad JSON', 'b.json', '{"a": }', /b.json: not valid JSON/],
-    ['bad defaultRole', 'bd.json', '{"a": {"defaultRole": -1}}', /role "a": defaultRole -1 is not a non-negative integer/],
+    [
+      'bad defaultRole',
+      'bd.json',
+      '{"a": {"defaultRole": -1}}',
+      /role "a": defaultRole -1 is not a non-negative integer/,
+    ],
   ])('%s -> one-line NXC_DISTRIBUTION', async (_name, file, text, expected) => {
     const error = await catchAsync(readRoleDistributionFile(await put(file, text)));
     expect(error.code).toBe('NXC_DISTRIBUTION');
@@ -131,11 +176,23 @@ describe('resolveNodes', () => {
   it.each([
     ['one per role by default', {}, ['server:server', 'agent:agent']],
     ['count 1 -> role name', { spec: { agent: 1 } }, ['server:server', 'agent:agent']],
-    ['count n -> role1..rolen', { spec: { agent: 3 } }, ['server:server', 'agent:agent1', 'agent:agent2', 'agent:agent3']],
-    ['list -> those names', { spec: { server: ['s-a', 's-b'] } }, ['server:s-a', 'server:s-b', 'agent:agent']],
+    [
+      'count n -> role1..rolen',
+      { spec: { agent: 3 } },
+      ['server:server', 'agent:agent1', 'agent:agent2', 'agent:agent3'],
+    ],
+    [
+      'list -> those names',
+      { spec: { server: ['s-a', 's-b'] } },
+      ['server:s-a', 'server:s-b', 'agent:agent'],
+    ],
     ['composition defaults', { defaults: { agent: 2 } }, ['server:server', 'agent:agent1', 'agent:agent2']],
     ['defaults as list', { defaults: { server: ['main'] } }, ['server:main', 'agent:agent']],
-    ['spec overrides defaults', { spec: { agent: 1 }, defaults: { agent: 5 } }, ['server:server', 'agent:agent']],
+    [
+      'spec overrides defaults',
+      { spec: { agent: 1 }, defaults: { agent: 5 } },
+      ['server:server', 'agent:agent'],
+    ],
     [
       'default role takes the leftovers',
       { spec: { server: 1, agent: { kind: 'default', min: 2 } }, machineCount: 4 },
@@ -156,7 +213,11 @@ describe('resolveNodes', () => {
       { spec: { agent: { kind: 'default', min: 0 } }, machineCount: 1 },
       ['server:server'],
     ],
-    ['fewer nodes than machines is fine', { spec: { agent: 2 }, machineCount: 10 }, ['server:server', 'agent:agent1', 'agent:agent2']],
+    [
+      'fewer nodes than machines is fine',
+      { spec: { agent: 2 }, machineCount: 10 },
+      ['server:server', 'agent:agent1', 'agent:agent2'],
+    ],
   ] as const)('%s', (_name, input, expected) => {
     expect(hosts(resolveNodes({ roles, ...(input as object) }))).toEqual(expected);
   });
@@ -174,20 +235,54 @@ describe('resolveNodes', () => {
 
   it('unknown role names its source and lists the known roles', async () => {
     const file = await readRoleDistributionFile(await put('roles.yaml', 'agnet: 2\n'));
-    const error = catchSync(() => resolveNodes({ roles, spec: mergeRoleDistributions(file, parseRoleFlags(['server=1'])) }));
+    const error = catchSync(() =>
+      resolveNodes({ roles, spec: mergeRoleDistributions(file, parseRoleFlags(['server=1'])) }),
+    );
     expect(error.code).toBe('NXC_DISTRIBUTION');
-    expect(error.message).toMatch(/roles.yaml: role "agnet" is not in the composition \(roles: server, agent\)$/);
+    expect(error.message).toMatch(
+      /roles.yaml: role "agnet" is not in the composition \(roles: server, agent\)$/,
+    );
     const fromFlag = catchSync(() => resolveNodes({ roles, spec: parseRoleFlags(['db=1']) }));
     expect(fromFlag.message).toBe('-r: role "db" is not in the composition (roles: server, agent)');
   });
 
   it.each([
-    ['duplicate hostnames across roles', { spec: { server: ['agent'] } }, 'NXC_DISTRIBUTION', /hostname "agent" is used by roles "server" and "agent"/],
-    ['generated name collides with a list', { spec: { server: ['agent2'], agent: 2 } }, 'NXC_DISTRIBUTION', /hostname "agent2" is used by roles "server" and "agent"/],
-    ['two default roles', { spec: { server: { kind: 'default', min: 1 }, agent: { kind: 'default', min: 1 } } }, 'NXC_DISTRIBUTION', /roles "server" and "agent" are both !DefaultRole/],
-    ['too few machines', { spec: { agent: 4 }, machineCount: 3 }, 'NXC_MACHINES', /needs 5 machines but only 3 are available/],
-    ['too few leftovers', { spec: { agent: { kind: 'default', min: 3 } }, machineCount: 3 }, 'NXC_MACHINES', /role "agent" needs at least 3 machines left over, but 3 machines minus 1 for the other roles leaves 2/],
-    ['bad defaults', { defaults: { agent: 0 } }, 'NXC_DISTRIBUTION', /the composition's rolesDistribution: role "agent": count 0/],
+    [
+      'duplicate hostnames across roles',
+      { spec: { server: ['agent'] } },
+      'NXC_DISTRIBUTION',
+      /hostname "agent" is used by roles "server" and "agent"/,
+    ],
+    [
+      'generated name collides with a list',
+      { spec: { server: ['agent2'], agent: 2 } },
+      'NXC_DISTRIBUTION',
+      /hostname "agent2" is used by roles "server" and "agent"/,
+    ],
+    [
+      'two default roles',
+      { spec: { server: { kind: 'default', min: 1 }, agent: { kind: 'default', min: 1 } } },
+      'NXC_DISTRIBUTION',
+      /roles "server" and "agent" are both !DefaultRole/,
+    ],
+    [
+      'too few machines',
+      { spec: { agent: 4 }, machineCount: 3 },
+      'NXC_MACHINES',
+      /needs 5 machines but only 3 are available/,
+    ],
+    [
+      'too few leftovers',
+      { spec: { agent: { kind: 'default', min: 3 } }, machineCount: 3 },
+      'NXC_MACHINES',
+      /role "agent" needs at least 3 machines left over, but 3 machines minus 1 for the other roles leaves 2/,
+    ],
+    [
+      'bad defaults',
+      { defaults: { agent: 0 } },
+      'NXC_DISTRIBUTION',
+      /the composition's rolesDistribution: role "agent": count 0/,
+    ],
   ] as const)('%s', (_name, input, code, expected) => {
     const error = catchSync(() => resolveNodes({ roles, ...(input as object) }));
     expect(error.code).toBe(code);
@@ -196,8 +291,12 @@ describe('resolveNodes', () => {
 
   it('a role name that is not a hostname needs explicit names', () => {
     const error = catchSync(() => resolveNodes({ roles: ['web_server'] }));
-    expect(error.message).toMatch(/role "web_server" cannot name its nodes: "web_server" is not a valid hostname/);
-    expect(hosts(resolveNodes({ roles: ['web_server'], spec: { web_server: ['web'] } }))).toEqual(['web_server:web']);
+    expect(error.message).toMatch(
+      /role "web_server" cannot name its nodes: "web_server" is not a valid hostname/,
+    );
+    expect(hosts(resolveNodes({ roles: ['web_server'], spec: { web_server: ['web'] } }))).toEqual([
+      'web_server:web',
+    ]);
   });
 });
 

@@ -9,8 +9,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { NxcError } from './errors.js';
 import type { PlannedNode } from './deployment.js';
+import { NxcError } from './errors.js';
 import { displayPath, errnoCode, firstLine } from './validation.js';
 
 /** `!DefaultRole n`: this role takes every machine left over, at least `min`. */
@@ -93,7 +93,11 @@ function toQuantity(value: unknown, role: string, where: string): RoleQuantity {
   }
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      throw distributionError(where, `role "${role}": the hostname list is empty`, 'list at least one hostname');
+      throw distributionError(
+        where,
+        `role "${role}": the hostname list is empty`,
+        'list at least one hostname',
+      );
     }
     const seen = new Set<string>();
     for (const host of value) {
@@ -105,14 +109,23 @@ function toQuantity(value: unknown, role: string, where: string): RoleQuantity {
         );
       }
       if (seen.has(host.toLowerCase())) {
-        throw distributionError(where, `role "${role}": hostname "${host}" is listed twice`, 'give each node its own hostname');
+        throw distributionError(
+          where,
+          `role "${role}": hostname "${host}" is listed twice`,
+          'give each node its own hostname',
+        );
       }
       seen.add(host.toLowerCase());
     }
     return Object.freeze([...value] as string[]);
   }
   if (value instanceof DefaultRoleTag) return { kind: 'default', min: value.min };
-  if (typeof value === 'object' && value !== null && Object.keys(value).length === 1 && 'defaultRole' in value) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    'defaultRole' in value
+  ) {
     const min = (value as { defaultRole: unknown }).defaultRole;
     if (typeof min !== 'number' || !Number.isInteger(min) || min < 0) {
       throw distributionError(
@@ -225,12 +238,18 @@ export function parseRoleFlags(flags: string[]): RoleDistributionSpec {
       });
     }
     if (role in spec) {
-      throw new NxcError('NXC_USAGE', `${where}: role "${role}" is given twice`, { hint: 'give each role once' });
+      throw new NxcError('NXC_USAGE', `${where}: role "${role}" is given twice`, {
+        hint: 'give each role once',
+      });
     }
     // Anything that looks like a number is a count (so `0`, `-1`, `1.5` are rejected, not hostnames).
     spec[role] = /^[+-]?\d+(\.\d*)?$/.test(value)
       ? toQuantity(Number(value), role, where)
-      : toQuantity(value.split(',').map((h) => h.trim()), role, where);
+      : toQuantity(
+          value.split(',').map((h) => h.trim()),
+          role,
+          where,
+        );
   }
   return recordSource(spec, '-r');
 }
@@ -239,7 +258,9 @@ export function parseRoleFlags(flags: string[]): RoleDistributionSpec {
  * Merges specs; later ones override earlier ones role by role (pass file first, flags last).
  * Keeps, for messages, where each role's entry came from.
  */
-export function mergeRoleDistributions(...specs: Array<RoleDistributionSpec | undefined>): RoleDistributionSpec {
+export function mergeRoleDistributions(
+  ...specs: Array<RoleDistributionSpec | undefined>
+): RoleDistributionSpec {
   const merged: RoleDistributionSpec = {};
   const from = new Map<string, string>();
   for (const spec of specs) {
@@ -286,17 +307,20 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
       throw distributionError(
         input.source ?? sourceOf(spec, role, fallback),
         `role "${role}" is not in the composition (roles: ${knownList})`,
-        'use one of the composition\'s roles',
+        "use one of the composition's roles",
       );
     }
   }
-  const defaultsWhere = 'the composition\'s rolesDistribution';
+  const defaultsWhere = "the composition's rolesDistribution";
   const quantities = new Map<string, { quantity: RoleQuantity; where: string }>();
   for (const role of roles) {
     if (role in spec) {
       quantities.set(role, { quantity: spec[role]!, where: input.source ?? sourceOf(spec, role, fallback) });
     } else if (role in defaults) {
-      quantities.set(role, { quantity: toQuantity(defaults[role], role, defaultsWhere), where: defaultsWhere });
+      quantities.set(role, {
+        quantity: toQuantity(defaults[role], role, defaultsWhere),
+        where: defaultsWhere,
+      });
     } else {
       quantities.set(role, { quantity: 1, where: fallback });
     }
@@ -327,7 +351,7 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
       throw new NxcError(
         'NXC_MACHINES',
         `${quantities.get(defaultRole)!.where}: role "${defaultRole}" needs at least ${min} machine${min === 1 ? '' : 's'} left over, but ${machineCount} machine${machineCount === 1 ? '' : 's'} minus ${fixed} for the other roles leaves ${Math.max(leftover, 0)}`,
-        { hint: 'reserve more machines or lower the other roles\' counts' },
+        { hint: "reserve more machines or lower the other roles' counts" },
       );
     }
   } else if (machineCount !== undefined && fixed > machineCount) {

@@ -9,7 +9,12 @@ import { NxcError } from './errors.js';
 import { makeProject } from './project.js';
 import { ensureProjectIdentity, generateEd25519Identity, readIdentity } from './ssh-identity.js';
 
-const config = { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} };
+const config = {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+};
 let base: string;
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'nxc-ssh-'));
@@ -127,8 +132,19 @@ describe('readIdentity (-i)', () => {
   });
 
   it.each([
-    ['rsa', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' })],
-    ['ec', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'sec1' })],
+    [
+      'rsa',
+      () =>
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+          format: 'pem',
+          type: 'pkcs1',
+        }),
+    ],
+    [
+      'ec',
+      () =>
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'sec1' }),
+    ],
   ])('derives the public key of a PEM %s key like ssh-keygen', async (_name, make) => {
     const file = join(base, `pem-${_name}`);
     await writeFile(file, make() as string, { mode: 0o600 });
@@ -140,7 +156,12 @@ describe('readIdentity (-i)', () => {
     const file = join(base, 'pem-ed25519');
     await writeFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), raw]);
+    const blob = Buffer.concat([
+      Buffer.from([0, 0, 0, 11]),
+      Buffer.from('ssh-ed25519'),
+      Buffer.from([0, 0, 0, 32]),
+      raw,
+    ]);
     expect((await readIdentity(file)).publicKey).toBe(`ssh-ed25519 ${blob.toString('base64')}`);
   });
 

@@ -97,11 +97,14 @@ export function generateEd25519Identity(comment: string): { privateKey: string; 
 
 /** Public key line from a private key file's content (OpenSSH format, or PEM RSA/EC/ed25519). */
 function publicKeyFromPrivate(content: string): string {
-  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(content);
+  const openssh = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(
+    content,
+  );
   if (openssh) {
     // The public key is stored in clear even when the private part is encrypted.
     const data = Buffer.from(openssh[1]!.replace(/\s+/g, ''), 'base64');
-    if (!data.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) throw new Error('not an openssh-key-v1 key');
+    if (!data.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC))
+      throw new Error('not an openssh-key-v1 key');
     const reader = new SshReader(data.subarray(OPENSSH_MAGIC.length));
     reader.string(); // cipher
     reader.string(); // kdf
@@ -206,9 +209,13 @@ export async function ensureProjectIdentity(project: Project): Promise<SshIdenti
   } catch (error) {
     if (error instanceof NxcError) throw error;
     if (errnoCode(error) !== 'ENOENT') {
-      throw new NxcError('NXC_IO', `cannot access ${displayPath(privateKeyPath)} (${errnoCode(error) ?? firstLine(error)})`, {
-        hint: 'check the permissions of the project directory, or pass your own key with -i',
-      });
+      throw new NxcError(
+        'NXC_IO',
+        `cannot access ${displayPath(privateKeyPath)} (${errnoCode(error) ?? firstLine(error)})`,
+        {
+          hint: 'check the permissions of the project directory, or pass your own key with -i',
+        },
+      );
     }
   }
   try {
@@ -231,9 +238,13 @@ export async function ensureProjectIdentity(project: Project): Promise<SshIdenti
     }
   } catch (error) {
     if (error instanceof NxcError) throw error;
-    throw new NxcError('NXC_IO', `cannot create the project SSH key in ${displayPath(dir)} (${errnoCode(error) ?? firstLine(error)})`, {
-      hint: 'check that the project directory is writable, or pass your own key with -i',
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot create the project SSH key in ${displayPath(dir)} (${errnoCode(error) ?? firstLine(error)})`,
+      {
+        hint: 'check that the project directory is writable, or pass your own key with -i',
+      },
+    );
   }
   return readIdentity(privateKeyPath);
 }

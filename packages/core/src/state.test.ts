@@ -3,9 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject } from './project.js';
-import { artifactDir, clean, composeInfoPath, deploymentPath, nixLibDir, sshDir, statePath } from './state.js';
+import {
+  artifactDir,
+  clean,
+  composeInfoPath,
+  deploymentPath,
+  nixLibDir,
+  sshDir,
+  statePath,
+} from './state.js';
 
-const config = { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} };
+const config = {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+};
 let base: string;
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'nxc-state-'));

@@ -56,13 +56,21 @@ export function formatIssue(issue: ZodIssue): string {
 export function formatZodError(error: ZodError): string {
   const [first, ...rest] = error.issues;
   if (!first) return 'invalid value';
-  return formatIssue(first) + (rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '');
+  return (
+    formatIssue(first) +
+    (rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '')
+  );
 }
 
 /** First line of an arbitrary error's message, for wrapping foreign errors into one line. */
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown error';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'unknown error'
+  );
 }
 
 /** The errno code of a Node.js system error, if any. */

@@ -28,13 +28,19 @@ afterAll(async () => {
 
 /** Installs a fixture package into `project` as pnpm would (isolated layout). */
 async function pnpmInstall(project: string, fixture: string): Promise<void> {
-  const pkg = JSON.parse(await readFile(join(fixture, 'package.json'), 'utf8')) as { name: string; version: string };
+  const pkg = JSON.parse(await readFile(join(fixture, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
   const store = join(project, 'node_modules/.pnpm', `${pkg.name}@${pkg.version}/node_modules`);
   await mkdir(store, { recursive: true });
   await cp(fixture, join(store, pkg.name), { recursive: true });
   await mkdir(join(store, '@nxc'), { recursive: true });
   await symlink(relative(join(store, '@nxc'), coreDir), join(store, '@nxc/core'));
-  await symlink(relative(join(project, 'node_modules'), join(store, pkg.name)), join(project, 'node_modules', pkg.name));
+  await symlink(
+    relative(join(project, 'node_modules'), join(store, pkg.name)),
+    join(project, 'node_modules', pkg.name),
+  );
 }
 
 interface Setup {
@@ -59,7 +65,10 @@ async function project(setup: Setup = {}): Promise<string> {
   }
   await mkdir(join(root, 'node_modules'), { recursive: true });
   for (const name of setup.install ?? ['nxc-flavour-fake']) {
-    await pnpmInstall(root, name === 'nxc-flavour-fake' ? join(fixtures, name) : join(fixtures, 'more-plugins', name));
+    await pnpmInstall(
+      root,
+      name === 'nxc-flavour-fake' ? join(fixtures, name) : join(fixtures, 'more-plugins', name),
+    );
   }
   const lockfile = setup.lockfile === undefined ? 'pnpm-lock.yaml' : setup.lockfile;
   if (lockfile) await writeFile(join(root, lockfile), '');
@@ -122,10 +131,18 @@ describe('a third-party plugin (nxc-flavour-fake) in a pnpm project', () => {
       },
     } as unknown as StartContext;
     const result = await deployer.start(ctx);
-    expect(result.nodes.map((x) => `${x.host}@${x.address}`)).toEqual(['server@10.99.0.2', 'agent1@10.99.0.3']);
+    expect(result.nodes.map((x) => `${x.host}@${x.address}`)).toEqual([
+      'server@10.99.0.2',
+      'agent1@10.99.0.3',
+    ]);
     expect(written).toHaveLength(1);
-    const log = (await readFile(join(root, 'fake-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(log).toEqual([{ call: 'start', composition: 'composition', flavour: 'fake', nodes: ['server', 'agent1'] }]);
+    const log = (await readFile(join(root, 'fake-calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log).toEqual([
+      { call: 'start', composition: 'composition', flavour: 'fake', nodes: ['server', 'agent1'] },
+    ]);
   });
 
   it('is discovered from package.json when the config names no plugin', async () => {
@@ -159,6 +176,32 @@ describe('a third-party plugin (nxc-flavour-fake) in a pnpm project', () => {
   });
 });
 
+describe('a TypeScript config (nxc.config.ts) importing defineConfig from @nxc/core', () => {
+  it('is transpiled with TypeScript and names the plugin', async () => {
+    const root = await project({ config: null });
+    await mkdir(join(root, 'node_modules/@nxc'), { recursive: true });
+    await symlink(coreDir, join(root, 'node_modules/@nxc/core'));
+    await writeFile(
+      join(root, 'nxc.config.ts'),
+      [
+        "import { defineConfig, type NxcUserConfig } from '@nxc/core';",
+        "const flavour: string = 'fake';",
+        "const nix: NxcUserConfig['nix'] = { flags: ['--offline'] };",
+        "export default defineConfig({ plugins: ['nxc-flavour-fake'], defaultFlavour: flavour, nix });",
+        '',
+      ].join('\n'),
+    );
+    const proj = await loadProject(root);
+    expect(proj.configFile).toBe(join(root, 'nxc.config.ts'));
+    expect(proj.config.defaultFlavour).toBe('fake');
+    expect(proj.config.nix.flags).toEqual(['--offline']);
+    expect((await loadFlavours(proj)).get('fake').plugin.name).toBe('nxc-flavour-fake');
+    // The temporary transpiled module is gone.
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(root)).filter((f) => f.endsWith('.mjs'))).toEqual([]);
+  });
+});
+
 describe('plugin errors: one line, the package named, how to fix', () => {
   it.each([
     ['pnpm-lock.yaml', 'pnpm add -D nxc-flavour-missing'],
@@ -169,7 +212,9 @@ describe('plugin errors: one line, the package named, how to fix', () => {
     const root = await project({ config: { plugins: ['nxc-flavour-missing'] }, install: [], lockfile });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_MISSING');
-    expect(error.message).toBe(`flavour plugin "nxc-flavour-missing" (listed in ${join(root, 'nxc.config.json')}) is not installed in ${root}`);
+    expect(error.message).toBe(
+      `flavour plugin "nxc-flavour-missing" (listed in ${join(root, 'nxc.config.json')}) is not installed in ${root}`,
+    );
     expect(error.hint).toBe(`install it: \`${command}\``);
   });
 
@@ -177,12 +222,17 @@ describe('plugin errors: one line, the package named, how to fix', () => {
     const root = await project({ config: null, install: [] });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_MISSING');
-    expect(error.message).toMatch(/flavour plugin "nxc-flavour-fake" is listed in .*package.json but not installed/);
+    expect(error.message).toMatch(
+      /flavour plugin "nxc-flavour-fake" is listed in .*package.json but not installed/,
+    );
     expect(error.hint).toMatch(/pnpm install/);
   });
 
   it('API version 99 -> names both versions', async () => {
-    const root = await project({ config: { plugins: ['nxc-flavour-api99'] }, install: ['nxc-flavour-api99'] });
+    const root = await project({
+      config: { plugins: ['nxc-flavour-api99'] },
+      install: ['nxc-flavour-api99'],
+    });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_API');
     expect(error.message).toBe(
@@ -192,17 +242,27 @@ describe('plugin errors: one line, the package named, how to fix', () => {
   });
 
   it('bad shape -> the field', async () => {
-    const root = await project({ config: { plugins: ['nxc-flavour-badshape'] }, install: ['nxc-flavour-badshape'] });
+    const root = await project({
+      config: { plugins: ['nxc-flavour-badshape'] },
+      install: ['nxc-flavour-badshape'],
+    });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_INVALID');
-    expect(error.message).toMatch(/^plugin "nxc-flavour-badshape" is not a valid flavour plugin: flavours\[0\].build.image: invalid enum value/i);
+    expect(error.message).toMatch(
+      /^plugin "nxc-flavour-badshape" is not a valid flavour plugin: flavours\[0\].build.image: invalid enum value/i,
+    );
   });
 
   it('import failure -> the first line of the cause', async () => {
-    const root = await project({ config: { plugins: ['nxc-flavour-broken'] }, install: ['nxc-flavour-broken'] });
+    const root = await project({
+      config: { plugins: ['nxc-flavour-broken'] },
+      install: ['nxc-flavour-broken'],
+    });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_INVALID');
-    expect(error.message).toMatch(/^plugin "nxc-flavour-broken" failed to load: Cannot find package 'nxc-this-package-does-not-exist'/);
+    expect(error.message).toMatch(
+      /^plugin "nxc-flavour-broken" failed to load: Cannot find package 'nxc-this-package-does-not-exist'/,
+    );
     expect(error.message).not.toContain('\n');
   });
 
@@ -220,38 +280,49 @@ describe('plugin errors: one line, the package named, how to fix', () => {
     const root = await project({ config: { plugins: ['./nope.mjs'] }, install: [] });
     const error = await failure(loadFlavours(await loadProject(root)));
     expect(error.code).toBe('NXC_PLUGIN_MISSING');
-    expect(error.message).toMatch(/plugin "\.\/nope.mjs" \(listed in .*nxc.config.json\) does not exist: .*\/nope.mjs$/);
+    expect(error.message).toMatch(
+      /plugin "\.\/nope.mjs" \(listed in .*nxc.config.json\) does not exist: .*\/nope.mjs$/,
+    );
   });
 
   it.each([
-    ['docker', /no plugin provides flavour "docker" \(installed: fake\)/, 'flavour docker is in @nxc/flavour-docker: install it with `pnpm add -D @nxc/flavour-docker`, and add it to plugins in nxc.config.json'],
+    [
+      'docker',
+      /no plugin provides flavour "docker" \(installed: fake\)/,
+      'flavour docker is in @nxc/flavour-docker: install it with `pnpm add -D @nxc/flavour-docker`, and add it to plugins in nxc.config.json',
+    ],
     ['vm', /installed: fake/, /@nxc\/flavour-qemu/],
     ['vm-ramdisk', /installed: fake/, /@nxc\/flavour-qemu/],
     ['g5k-ramdisk', /installed: fake/, /@nxc\/flavour-g5k-ramdisk/],
     ['g5k-nfs-store', /installed: fake/, /@nxc\/flavour-g5k-nfs-store/],
     ['g5k-image', /installed: fake/, /@nxc\/flavour-g5k-image/],
     ['nspawn', /no plugin provides flavour "nspawn"/, /nxc flavours/],
-  ])('unknown flavour %s -> lists installed flavours and the providing package', async (name, message, hint) => {
-    const root = await project();
-    const registry = await loadFlavours(await loadProject(root));
-    let error: unknown;
-    try {
-      registry.get(name);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(NxcError);
-    expect((error as NxcError).code).toBe('NXC_FLAVOUR_UNKNOWN');
-    expect((error as NxcError).message).toMatch(message);
-    if (typeof hint === 'string') expect((error as NxcError).hint).toBe(hint);
-    else expect((error as NxcError).hint).toMatch(hint);
-  });
+  ])(
+    'unknown flavour %s -> lists installed flavours and the providing package',
+    async (name, message, hint) => {
+      const root = await project();
+      const registry = await loadFlavours(await loadProject(root));
+      let error: unknown;
+      try {
+        registry.get(name);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(NxcError);
+      expect((error as NxcError).code).toBe('NXC_FLAVOUR_UNKNOWN');
+      expect((error as NxcError).message).toMatch(message);
+      if (typeof hint === 'string') expect((error as NxcError).hint).toBe(hint);
+      else expect((error as NxcError).hint).toMatch(hint);
+    },
+  );
 
   it('no plugin at all', async () => {
     const root = await project({ config: null, install: [], devDependencies: {} });
     await writeFile(join(root, 'package.json'), '{"name": "bare"}');
     const registry = await loadFlavours(await loadProject(root));
     expect(registry.list()).toEqual([]);
-    expect(() => registry.get('docker')).toThrow(/no plugin provides flavour "docker" \(no flavour plugin is installed\)/);
+    expect(() => registry.get('docker')).toThrow(
+      /no plugin provides flavour "docker" \(no flavour plugin is installed\)/,
+    );
   });
 });
