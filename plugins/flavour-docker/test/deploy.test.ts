@@ -2,8 +2,9 @@
  * End to end on the real Docker engine: 1 server + 3 clients, each client fetches the
  * server's page by hostname, status/logs/copies work, stop leaves nothing behind.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComposeInfo, FlavourDeployer, LogLine } from '@nxc/core';
@@ -68,6 +69,28 @@ describe('docker flavour on the real engine', () => {
       expect((await transport.exec('client2', 'cat', { stdin: 'from stdin' })).stdout).toBe('from stdin');
       await expect(transport.exec('nope', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNKNOWN' });
 
+      // interactive shell: a real TTY whose size follows resize()
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      let screen = '';
+      stdout.on('data', (d: Buffer) => {
+        screen += d.toString();
+      });
+      const session = await transport.shell('client1', { stdin, stdout, columns: 100, rows: 30 });
+      const until = async (text: string) => {
+        for (let i = 0; i < 100 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(screen).toContain(text);
+      };
+      stdin.write('tty; stty size; echo "$(hostname)-ok"\n');
+      await until('30 100');
+      await until('client1-ok');
+      expect(screen).toMatch(/\/dev\/pts\/\d+/);
+      session.resize(120, 40);
+      await new Promise((r) => setTimeout(r, 200));
+      stdin.write('stty size; exit 3\n');
+      expect(await session.exited).toBe(3);
+      expect(screen).toContain('40 120');
+
       // copies through the archive API
       const local = mkdtempSync(join(tmpdir(), 'nxc-copy-'));
       try {
@@ -77,6 +100,15 @@ describe('docker flavour on the real engine', () => {
         await transport.copyFrom('server', '/var/www/index.html', join(local, 'out', 'page.html'));
         expect(readFileSync(join(local, 'out', 'page.html'), 'utf8')).toBe('hello from server\n');
         await expect(transport.copyFrom('server', '/nonexistent', join(local, 'x'))).rejects.toMatchObject({ code: 'NXC_IO' });
+        // directories, through the archive API (/root) and through the node's tar (/tmp is a tmpfs)
+        mkdirSync(join(local, 'tree/sub'), { recursive: true });
+        writeFileSync(join(local, 'tree/sub/a'), 'A');
+        await transport.copyTo('client3', join(local, 'tree'), '/root/tree2');
+        expect((await transport.exec('client3', 'cat /root/tree2/sub/a')).stdout).toBe('A');
+        await transport.copyFrom('client3', '/tmp/sub', join(local, 'back'));
+        expect(readFileSync(join(local, 'back/dir/file.txt'), 'utf8')).toBe('copied in\n');
+        await transport.copyFrom('client3', '/root/tree2', join(local, 'back2'));
+        expect(readFileSync(join(local, 'back2/sub/a'), 'utf8')).toBe('A');
       } finally {
         rmSync(local, { recursive: true, force: true });
       }
