@@ -78,6 +78,46 @@ export type { FlavourRegistry, LoadedFlavour, PluginSource } from './plugins.js'
 export { loadFlavours, installCommand, isFlavourPackageName, BUILTIN_FLAVOUR_PACKAGES } from './plugins.js';
 export type { NxcConfig, NxcUserConfig } from './config.js';
 export { defineConfig, nxcConfigSchema, nixOverrideInputArgs } from './config.js';
+// Orchestration: the functions behind each nxc command (commands/).
+export {
+  start,
+  stop,
+  status,
+  exec,
+  connect,
+  resolveConnectHosts,
+  parseGeometry,
+  tmuxLayout,
+  logs,
+  listFlavours,
+  openDeployment,
+  listBuilds,
+  listDeployments,
+  selectBuild,
+  selectDeployment,
+  parseSelector,
+  resolveTargets,
+  deploymentNodes,
+  parseParameterFlags,
+  readParameterFile,
+} from './commands/index.js';
+export type {
+  StartOptions,
+  StartSummary,
+  StopSummary,
+  DeploymentStatus,
+  ExecCommandOptions,
+  NodeExecResult,
+  ConnectOptions,
+  PaneStep,
+  LogsCommandOptions,
+  FlavourInfo,
+  RunningOptions,
+  OpenDeployment,
+  StateEntry,
+  Selector,
+  DeploymentNode,
+} from './commands/index.js';
 // `nxc init`: project templates (init/).
 export { init, listTemplates, defaultTemplatesDir, DEFAULT_TEMPLATE } from './init/index.js';
 export type { InitOptions, InitResult, TemplateInfo } from './init/index.js';

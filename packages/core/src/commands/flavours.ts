@@ -19,10 +19,7 @@ export async function listFlavours(project: Project, opts: { check?: boolean } =
   const registry = await loadFlavours(project);
   const out: FlavourInfo[] = [];
   for (const f of registry.list()) {
-    const info: FlavourInfo = { name: f.name, description: f.description, image: f.build.image };
-    const plugin = (f as { plugin?: unknown }).plugin;
-    if (typeof plugin === 'string') info.plugin = plugin;
-    else if (plugin && typeof (plugin as { name?: unknown }).name === 'string') info.plugin = (plugin as { name: string }).name;
+    const info: FlavourInfo = { name: f.name, description: f.description, image: f.build.image, plugin: f.plugin.name };
     if (opts.check && f.usable) {
       const problem = await f.usable({ project });
       if (problem) info.unusable = problem;

@@ -14,7 +14,7 @@ import { readMachineFile } from '../machines.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { silentReporter, type Reporter } from '../reporter.js';
-import { parseRoleFlags, readRoleDistributionFile, resolveNodes } from '../role-distribution.js';
+import { mergeRoleDistributions, parseRoleFlags, readRoleDistributionFile, resolveNodes } from '../role-distribution.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
 import type { NodeStatus, StartContext } from '../transposition.js';
@@ -128,10 +128,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   // 3. nodes
   const fileSpec = opts.roleDistributionFile ? await readRoleDistributionFile(opts.roleDistributionFile) : undefined;
   const flagSpec = opts.roleFlags && opts.roleFlags.length > 0 ? parseRoleFlags(opts.roleFlags) : undefined;
-  const spec =
-    fileSpec || flagSpec
-      ? ({ ...(fileSpec as object | undefined), ...(flagSpec as object | undefined) } as typeof fileSpec)
-      : undefined;
+  const spec = fileSpec || flagSpec ? mergeRoleDistributions(fileSpec, flagSpec) : undefined;
   let machines: string[] | undefined;
   if (opts.waitMachineFile && !opts.machineFile) {
     throw new NxcError('NXC_USAGE', '-W needs a machine file to wait for', { hint: 'add `-m FILE`' });
@@ -140,13 +137,11 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     if (opts.waitMachineFile) await waitForFile(opts.machineFile, reporter, signal);
     machines = await readMachineFile(opts.machineFile);
   }
-  const source = [opts.roleDistributionFile, flagSpec ? '-r' : undefined].filter(Boolean).join(' + ') || undefined;
   const nodes = resolveNodes({
     roles: Object.keys(composeInfo.roles),
     ...(spec ? { spec } : {}),
     ...(composeInfo.rolesDistribution ? { defaults: composeInfo.rolesDistribution } : {}),
     ...(machines ? { machineCount: machines.length } : {}),
-    ...(source ? { source } : {}),
   });
 
   // 4. environment

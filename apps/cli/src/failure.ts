@@ -1,0 +1,64 @@
+/**
+ * The ONE place errors become output: an NxcError prints `error: <message>` and `hint: <hint>`
+ * and exits with its code; anything else is an internal error with a bug-report hint. Stacks
+ * only with --debug. Duck-typed so this module does not load @nxc/core.
+ */
+import pc from 'picocolors';
+
+/** Exit codes; mirror of @nxc/core's ExitCode (kept here so `--help` does not load core). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, environment: 3, internal: 70, interrupted: 130 } as const;
+
+interface NxcLike {
+  name: 'NxcError';
+  message: string;
+  code: string;
+  hint?: string;
+  details?: string;
+  exitCode: number;
+  stack?: string;
+}
+
+function isNxcLike(e: unknown): e is NxcLike {
+  return e instanceof Error && e.name === 'NxcError' && 'code' in e && 'exitCode' in e;
+}
+
+/** A usage error found by the CLI itself (bad flag combination) before any command runs. */
+export class UsageError extends Error {
+  override readonly name = 'NxcError';
+  readonly code = 'NXC_USAGE';
+  readonly exitCode: number = EXIT.usage;
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/** Prints the error and returns the exit code. */
+export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean, aborted: boolean): number {
+  const color = (stderr as NodeJS.WriteStream).isTTY === true;
+  const red = color ? pc.red : (s: string) => s;
+  const dim = color ? pc.dim : (s: string) => s;
+  if (isNxcLike(error)) {
+    stderr.write(`${red('error:')} ${oneLine(error.message)}\n`);
+    if (error.details) stderr.write(`${dim(error.details.trimEnd())}\n`);
+    if (error.hint) stderr.write(`${dim('hint:')} ${oneLine(error.hint)}\n`);
+    if (debug && error.stack) stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  if (aborted) {
+    stderr.write(`${red('error:')} interrupted\n`);
+    if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+    return EXIT.interrupted;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  stderr.write(`${red('internal error:')} ${oneLine(message)}\n`);
+  stderr.write(
+    `${dim('hint:')} this is a bug in nxc or a flavour plugin; rerun with --debug and report it with the output at https://github.com/oar-team/nixos-compose/issues\n`,
+  );
+  if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+  return EXIT.internal;
+}

@@ -1,0 +1,248 @@
+/**
+ * The `nxc` program: commander definitions of every verb. Only commander and picocolors are
+ * loaded up front; each action imports its module (and @nxc/core) when it runs, so
+ * `nxc --help` stays fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, UsageError, reportError } from './failure.js';
+import type { Runtime } from './runtime.js';
+
+const EXIT_HELP = `
+Exit codes:
+  0    success
+  1    the command ran but failed (a node failed to start, a remote command or test failed)
+  2    bad usage or input (flags, files, config); nothing was changed
+  3    environment not ready (plugin not installed, daemon down, tool missing)
+  70   internal error (a bug: rerun with --debug and report it)
+  130  interrupted (Ctrl-C); what was being created is removed
+
+Run \`nxc <command> --help\` for a command's options.`;
+
+type ActionFn = (rt: Runtime, ...args: unknown[]) => Promise<number | undefined>;
+type Loader = () => Promise<ActionFn>;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout ${value}: expected a positive number of seconds`, 'e.g. --timeout 300');
+  return n;
+}
+
+/** Options: `-C` and `-f` selecting the composition/flavour. */
+function selection(cmd: Command, withFlavour = true): Command {
+  cmd.option('-C, --composition <comp[::flavour]>', 'composition (and flavour), e.g. composition::docker');
+  if (withFlavour) cmd.option('-f, --flavour <name>', 'flavour');
+  return cmd;
+}
+
+/**
+ * Builds the program. `state.run` receives each action's loader and its arguments.
+ */
+export function buildProgram(rt: Runtime, state: { exitCode: number }): Command {
+  const program = new Command('nxc');
+  program
+    .description('NixOS Compose: build and deploy a NixOS composition on docker, QEMU VMs or Grid\'5000')
+    .option('--debug', 'print stack traces and verbose progress')
+    .version('0.1.0', '-V, --version')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => rt.stdout.write(s),
+      writeErr: (s) => rt.stderr.write(s),
+      outputError: () => {},
+    });
+
+  const wire = (cmd: Command, load: Loader) => {
+    cmd.exitOverride().configureOutput({ outputError: () => {} });
+    cmd.action(async (...args: unknown[]) => {
+      const globals = program.opts<{ debug?: boolean }>();
+      rt.debug = globals.debug === true;
+      const action = await load();
+      // commander passes (...positionals, options, command)
+      const code = await action(rt, ...args.slice(0, -1));
+      state.exitCode = code ?? EXIT.ok;
+    });
+    return cmd;
+  };
+
+  wire(
+    selection(program.command('build').description('build the composition for a flavour (Nix)'))
+      .argument('[composition-file]', 'composition file (default from the config, composition.nix)')
+      .option('-L, --list-compositions-flavours', 'list the compositions and flavours that can be built')
+      .option('-F, --list-flavours', 'list installed flavours')
+      .option('--dry-run', 'show what would be built without building')
+      .option('--show-trace', 'show Nix evaluation traces')
+      .option('--nix-flags <flags>', 'extra flags for nix build, e.g. "--impure"')
+      .option('-o, --out-link <path>', 'path of the link to the compose info (default build/<comp>::<flavour>)')
+      .option('--json', 'print the result as JSON'),
+    async () => (await import('./actions/build.js')).buildAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('start').description('start nodes from the last build'))
+      .argument('[role-distribution-file]', 'YAML/JSON file: role -> count or hostnames')
+      .option('-r, --role-distribution <role=N|role=h1,h2>', 'nodes of a role (repeatable)', collect)
+      .option('-m, --machine-file <file>', 'machines to deploy on (one per line, duplicates collapsed)')
+      .option('-W, --wait-machine-file', 'wait until the machine file exists')
+      .option('-t, --test-script', 'run the composition\'s test script once started')
+      .option('-I, --interactive', 'open the driver\'s Python REPL once started')
+      .option('-k, --kernel-params <params>', 'extra kernel parameters (kexec/VM flavours)')
+      .option('-i, --identity-file <key>', 'SSH private key nodes authorize (default: the project key)')
+      .option('-p, --parameter <key=value>', 'parameter added to the deployment (repeatable)', collect)
+      .option('-P, --parameter-file <file>', 'JSON file of parameters added to the deployment')
+      .option('--compose-info <file>', 'use this compose info instead of build/')
+      .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))
+      .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
+      .option('--json', 'print the started nodes as JSON'),
+    async () => (await import('./actions/start.js')).startAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('stop').description('stop the deployment and remove its nodes'))
+      .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
+      .option('--json', 'print what was stopped as JSON'),
+    async () => (await import('./actions/running.js')).stopAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('status').description('state of each node of the running deployments'))
+      .option('--json', 'print as JSON'),
+    async () => (await import('./actions/running.js')).statusAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('connect').description('interactive shell on a node; several nodes -> tmux panes'))
+      .argument('[host...]', 'hostnames or @role (default: every node)')
+      .option('-l, --user <user>', 'remote user', 'root')
+      .option('-g, --geometry <geometry>', 'tmux panes: "1+3+2" (columns of 1, 3, 2 panes) or "2*3"')
+      .option('-i, --identity-file <key>', 'SSH private key (default: the project key)'),
+    async () => (await import('./actions/connect.js')).connectAction as ActionFn,
+  );
+
+  wire(
+    selection(
+      program
+        .command('exec')
+        .description('run a command on nodes in parallel: nxc exec TARGET... -- CMD')
+        .usage('[options] TARGET... -- COMMAND...'),
+    )
+      .argument('<target...>', 'hostnames, @role, or all')
+      .option('-l, --user <user>', 'remote user')
+      .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
+      .addOption(new Option('--timeout <seconds>', 'per-node timeout').argParser(seconds))
+      .option('--json', 'print per-node stdout, stderr and exit code as JSON'),
+    async () => (await import('./actions/exec.js')).execAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('logs').description('node logs (container output, consoles)'), false)
+      .argument('[node...]', 'hostnames or @role (default: every node)')
+      .option('--flavour <name>', 'flavour')
+      .option('-f, --follow', 'keep printing new lines')
+      .addOption(new Option('-n, --tail <lines>', 'last lines per node').argParser((v) => Number.parseInt(v, 10)))
+      .option('--json', 'print JSON lines'),
+    async () => (await import('./actions/running.js')).logsAction as ActionFn,
+  );
+
+  wire(
+    selection(program.command('driver').description('run the test script against the running deployment'))
+      .argument('[script]', 'Python test script (default: the composition\'s testScript)')
+      .option('-t, --test-script', 'run the test script (default when no -I)')
+      .option('-I, --interactive', 'Python REPL with the machine objects')
+      .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
+      .option('--junit <file>', 'write a JUnit XML report'),
+    async () => (await import('./actions/driver.js')).driverAction as ActionFn,
+  );
+
+  wire(
+    program
+      .command('init')
+      .description('create a project from a template')
+      .argument('[dir]', 'directory to initialise', '.')
+      .option('-t, --template <name>', 'template name', 'basic')
+      .option('--list', 'list templates')
+      .option('--force', 'overwrite existing files'),
+    async () => (await import('./actions/init.js')).initAction as ActionFn,
+  );
+
+  wire(
+    program
+      .command('clean')
+      .description('remove build/, deploy/ and artifact/ state of the project')
+      .option('--all', 'also remove .nxc/ (project SSH key, generated Nix library)')
+      .option('--force', 'clean even if a deployment still runs')
+      .option('--json', 'print what was removed as JSON'),
+    async () => (await import('./actions/init.js')).cleanAction as ActionFn,
+  );
+
+  wire(
+    program
+      .command('flavours')
+      .description('list installed flavours')
+      .option('--check', 'also check each flavour can run on this machine')
+      .option('--json', 'print as JSON'),
+    async () => (await import('./actions/flavours.js')).flavoursAction as ActionFn,
+  );
+
+  return program;
+}
+
+/**
+ * Runs nxc with `argv` (without node and script) and returns the exit code. Installs the
+ * Ctrl-C handler: the first aborts the running command, the second exits at once.
+ */
+export async function run(argv: string[], partial: Partial<Runtime> = {}): Promise<number> {
+  const controller = new AbortController();
+  const dash = argv.indexOf('--');
+  const head = dash >= 0 ? argv.slice(0, dash) : argv;
+  const rest = dash >= 0 ? argv.slice(dash + 1) : [];
+  const rt: Runtime = {
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    debug: argv.includes('--debug'),
+    signal: controller.signal,
+    rest,
+    self: [process.execPath, process.argv[1] ?? 'nxc'],
+    ...partial,
+  };
+  const state = { exitCode: EXIT.ok as number };
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    rt.stderr.write('\ninterrupting: cleaning up (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const program = buildProgram(rt, state);
+    await program.parseAsync(head, { from: 'user' });
+    if (controller.signal.aborted && state.exitCode === EXIT.ok) return EXIT.interrupted;
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return EXIT.ok;
+      }
+      const message = error.message.replace(/^error:\s*/, '');
+      const verb = head.find((a) => !a.startsWith('-'));
+      return reportError(
+        new UsageError(message, `see \`nxc ${verb && !message.includes('unknown command') ? `${verb} ` : ''}--help\``),
+        rt.stderr,
+        rt.debug,
+        false,
+      );
+    }
+    return reportError(error, rt.stderr, rt.debug, controller.signal.aborted);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
