@@ -28,6 +28,10 @@ export const dockerFlavour: Flavour = {
   deployer: async () => (await import('./deployer.js')).deployer,
 };
 
+/**
+ * The plugin: `@nxc/flavour-docker`, providing the `docker` flavour. List it in the
+ * project's config (`plugins`) or its package.json dependencies.
+ */
 export default defineFlavourPlugin({
   apiVersion: FLAVOUR_API_VERSION,
   name: '@nxc/flavour-docker',
