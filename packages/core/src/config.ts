@@ -5,7 +5,7 @@
  * Heavy loaders (cosmiconfig, TypeScript) are imported only when a config is searched.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -173,6 +173,26 @@ async function loadJsConfig(file: string): Promise<unknown> {
  * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax error...).
  */
 export async function findConfigIn(dir: string): Promise<FoundConfig | undefined> {
+  // Cheap pre-check so that most directories (and projects without config) never load cosmiconfig.
+  let entries: Set<string>;
+  try {
+    entries = new Set(await readdir(dir));
+  } catch {
+    return undefined;
+  }
+  const present = CONFIG_SEARCH_PLACES.filter((name) => entries.has(name));
+  if (present.length === 0) return undefined;
+  if (present.length === 1 && present[0] === 'package.json') {
+    const file = resolve(dir, 'package.json');
+    let pkg: unknown;
+    try {
+      pkg = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw configError(file, `cannot load it: ${firstLine(error)}`, 'fix the JSON syntax');
+    }
+    if (typeof pkg !== 'object' || pkg === null || !('nxc' in pkg)) return undefined;
+    return { file, value: (pkg as { nxc: unknown }).nxc };
+  }
   const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
   const explorer = cosmiconfig('nxc', {
     searchPlaces: [...CONFIG_SEARCH_PLACES],

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -246,6 +247,16 @@ describe('kernel command line encoding', () => {
       ),
     });
     expect(decodeDeploymentParam(`deploy=${encodeDeploymentForKernel(doc).value}`).user).toBe('alice');
+  });
+
+  it('decodes on a node the way the boot script does (busybox base64 -d | gzip -dc)', () => {
+    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(32), sshPublicKey: ed25519Line(), user: 'alice' });
+    const { value } = encodeDeploymentForKernel(doc);
+    const json = execFileSync('sh', ['-c', 'printf %s "${1#gz:}" | busybox base64 -d | busybox gzip -dc', 'sh', value], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(json)).toEqual(decodeDeploymentParam(value));
+    expect(JSON.parse(json).deployment['172.16.20.32']).toEqual({ role: 'agent', host: 'agent31' });
   });
 
   it('decodes the original plain base64 JSON', () => {
