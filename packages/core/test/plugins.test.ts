@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NxcError } from '../src/errors.js';
-import { loadFlavours } from '../src/plugins.js';
+import { BUILTIN_FLAVOUR_PACKAGES, loadFlavours } from '../src/plugins.js';
 import { loadProject } from '../src/project.js';
 import { FLAVOUR_API_VERSION, type StartContext } from '../src/transposition.js';
 
@@ -173,6 +173,26 @@ describe('a third-party plugin (nxc-flavour-fake) in a pnpm project', () => {
   it('a plugin listed twice is loaded once', async () => {
     const root = await project({ config: { plugins: ['nxc-flavour-fake', 'nxc-flavour-fake'] } });
     expect((await loadFlavours(await loadProject(root))).list()).toHaveLength(1);
+  });
+});
+
+describe("nxc's own flavour packages (workspace builds), discovered from package.json", () => {
+  it('all load, pass validation and provide the documented flavours', async () => {
+    const root = join(base, `own${n++}`);
+    const packages = [...new Set(Object.values(BUILTIN_FLAVOUR_PACKAGES))];
+    await mkdir(join(root, 'node_modules/@nxc'), { recursive: true });
+    await writeFile(
+      join(root, 'package.json'),
+      JSON.stringify({ name: 'own', private: true, devDependencies: Object.fromEntries(packages.map((p) => [p, 'workspace:*'])) }),
+    );
+    await writeFile(join(root, 'pnpm-lock.yaml'), '');
+    // pnpm links workspace dependencies to the package folders.
+    for (const pkg of packages) {
+      await symlink(join(coreDir, '../../plugins', pkg.replace('@nxc/', '')), join(root, 'node_modules', pkg));
+    }
+    const registry = await loadFlavours(await loadProject(root));
+    const provided = Object.fromEntries(registry.list().map((f) => [f.name, f.plugin.name]));
+    expect(provided).toEqual(BUILTIN_FLAVOUR_PACKAGES);
   });
 });
 
