@@ -1,10 +1,10 @@
 # What every nxc node runs, whatever the flavour (real NixOS only).
 #
 # - `nxc-boot.service`, early in stage 2: applies the node's deployment entry to the running
-#   system with the shared boot script (nix/boot/nxc-boot.sh): hostname, every deployment host
-#   in /etc/hosts, root's authorized_keys, /etc/nxc/node.json. In all-in-one images stage 1
-#   already chose the role (stage1.nix) and saved the deployment in /etc/nxc/deployment.json;
-#   docker mounts that file; so stage 2 never needs the network to find it.
+#   system with the shared boot script (nix/boot/nxc-boot.sh --setup-only): hostname, every
+#   deployment host in /etc/hosts, root's authorized_keys, /etc/nxc/node.json. NixOS's
+#   activation rewrote /etc after the library's all-in-one `init=` ran the script; docker
+#   starts the role's init directly, so this is the only run there.
 # - `nxc-ready.service`, after multi-user.target: touches /run/nxc/ready and prints
 #   `NXC_READY <host>` on PID 1's output (the container log for docker, the serial console for
 #   VMs and bare metal), which is what flavours wait for.
@@ -17,7 +17,7 @@
 
 let
   cfg = config.nxc;
-  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+  inherit (lib) mkDefault mkIf mkOption types;
 
   # Tools the boot script may call in stage 2 (POSIX sh + these), before the library's
   # `nxc.bootTools` (busybox) so that the system's own tools win.
@@ -45,9 +45,18 @@ let
     esac
   '';
 
-  # Runs the boot script; its NXC_* lines (NXC_BOOT_ERROR ...) also go to the console.
+  # Runs the boot script in `--setup-only` mode on the running system. All-in-one images ran
+  # it already as PID 1 (the library's `init=`), which saved the deployment in
+  # /run/nxc/deployment.json (a fresh tmpfs moved from stage 1); docker mounts it at
+  # /etc/nxc/deployment.json. Either way stage 2 never reads the kernel command line (a
+  # container sees the host's) nor the network. Its NXC_* lines also go to the console.
   bootStage2 = pkgs.writeShellScript "nxc-boot-stage2" ''
-    out=$(${pkgs.runtimeShell} ${cfg.bootScript} 2>&1)
+    if [ -f /run/nxc/deployment.json ] && ! [ /run/nxc/deployment.json -ef /etc/nxc/deployment.json ] &&
+      { ! [ -e /etc/nxc/deployment.json ] || [ -w /etc/nxc/deployment.json ]; }; then
+      mkdir -p /etc/nxc
+      cp /run/nxc/deployment.json /etc/nxc/deployment.json.tmp && mv /etc/nxc/deployment.json.tmp /etc/nxc/deployment.json
+    fi
+    out=$(NXC_CMDLINE=/dev/null ${pkgs.runtimeShell} ${cfg.bootScript} --setup-only 2>&1)
     rc=$?
     printf '%s\n' "$out"
     printf '%s\n' "$out" | ${pkgs.gnugrep}/bin/grep '^NXC_' | while IFS= read -r l; do ${say} "$l" >/dev/null; done
@@ -141,11 +150,8 @@ in
       wants = [ "network-pre.target" ];
       conflicts = [ "shutdown.target" ];
       path = bootPath;
-      environment = {
-        # Stage 2 reads the saved/mounted deployment, never the network.
-        NXC_MODE = "stage2";
-        NXC_DEPLOYMENT_FILE = "/etc/nxc/deployment.json";
-      } // cfg.boot.environment;
+      # The deployment must give this node the role this system was built for.
+      environment = { NXC_EXPECT_ROLE = cfg.role; } // cfg.boot.environment;
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;

@@ -1,8 +1,9 @@
 # Where a node's root and Nix store come from, per image kind (real NixOS only).
 #
 #   disk     the configuration's own fileSystems (g5k-image: ext4 written by Kadeploy)
-#   squashfs root on tmpfs; the store is /nix-store.squashfs inside the initrd (the Nix library
-#            appends it, holding every role's closure) under a tmpfs overlay (ramdisk kinds)
+#   initramfs root on tmpfs; every role's closure is in the initrd itself (the Nix library
+#            appends it to the stage-1 initrd under /nix/store): stage 1 moves it into the
+#            new root, path by path, before switch_root empties the initramfs (ramdisk kind)
 #   9p       root on tmpfs; the host's /nix/store shared by QEMU (virtfs tag `nix-store`)
 #            under a tmpfs overlay (vm kind)
 #   nfs      root on tmpfs; the store exported over NFS, given at boot by `nfs_store=HOST:/path`
@@ -61,7 +62,7 @@ in
     kind = mkOption {
       type = types.enum [
         "disk"
-        "squashfs"
+        "initramfs"
         "9p"
         "nfs"
       ];
@@ -81,22 +82,23 @@ in
   };
 
   config = mkMerge [
-    (mkIf (cfg.kind == "squashfs") (mkMerge [
+    (mkIf (cfg.kind == "initramfs") (mkMerge [
       tmpfsRoot
-      overlayStore
       {
-        fileSystems."/nix/.ro-store" = lib.mkImageMediaOverride {
-          fsType = "squashfs";
-          # relative to the initrd's root, where the Nix library puts the image
-          device = "../nix-store.squashfs";
-          options = [ "loop" ];
-          neededForBoot = true;
-        };
-        boot.initrd.availableKernelModules = [
-          "squashfs"
-          "loop"
-        ];
-        boot.initrd.kernelModules = [ "loop" ];
+        # Moving (not copying) keeps one copy in memory: each path leaves the initramfs as it
+        # lands in the tmpfs. The store path holding stage 1's own tools stays where it runs.
+        boot.initrd.postMountCommands = lib.mkBefore ''
+          nxc_keep="''${extraUtils:-}"
+          nxc_tools=$(command -v mount)
+          nxc_tools=''${nxc_tools%/bin/*}
+          echo "nxc: moving the Nix store of the initrd into the root file system"
+          mkdir -p "$targetRoot/nix/store"
+          for p in /nix/store/*; do
+            [ -e "$p" ] || continue
+            if [ "$p" = "$nxc_keep" ] || [ "$p" = "$nxc_tools" ]; then continue; fi
+            [ -e "$targetRoot$p" ] || mv "$p" "$targetRoot/nix/store/" || fail
+          done
+        '';
       }
     ]))
 

@@ -30,9 +30,9 @@ function nixFiles(dir: string): string[] {
 /** Flavour module per plugin package, with the store its image kind implies. */
 const flavourModules = [
   { file: 'plugins/flavour-docker/nix/docker.nix', store: undefined, stage1: false },
-  { file: 'plugins/flavour-qemu/nix/vm-ramdisk.nix', store: 'squashfs', stage1: true },
+  { file: 'plugins/flavour-qemu/nix/vm-ramdisk.nix', store: 'initramfs', stage1: true },
   { file: 'plugins/flavour-qemu/nix/vm.nix', store: '9p', stage1: true },
-  { file: 'plugins/flavour-g5k-ramdisk/nix/g5k-ramdisk.nix', store: 'squashfs', stage1: true },
+  { file: 'plugins/flavour-g5k-ramdisk/nix/g5k-ramdisk.nix', store: 'initramfs', stage1: true },
   { file: 'plugins/flavour-g5k-nfs-store/nix/g5k-nfs-store.nix', store: 'nfs', stage1: true },
   { file: 'plugins/flavour-g5k-image/nix/g5k-image.nix', store: 'disk', stage1: true },
 ] as const;

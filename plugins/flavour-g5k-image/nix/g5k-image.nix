@@ -2,8 +2,8 @@
 # every role's closure (built by the Nix library, /boot/ holding the kernel and initrd) onto
 # the node's deploy partition as ext4 and boots it with the environment's kernel parameters
 # (`deploy=...`, `root=` of the deploy partition, which stage 1 exposes as /dev/root).
-# Stage 1 gets an address by DHCP and picks the node's role from the deployment; the root
-# filesystem grows to the partition.
+# Stage 1 gets an address by DHCP and keeps it; the library's `init=` (also /sbin/init of the
+# image) picks the node's role from the deployment; the root filesystem grows to the partition.
 #
 # Needs the shared nxc modules (nix/modules), which the Nix library adds to every role.
 { lib, ... }:
