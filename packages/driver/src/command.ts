@@ -10,7 +10,7 @@ import { type RunTestScriptOptions, type TestScriptResult, runTestScript } from 
 
 /** Options of {@link driverCommand} (the CLI flags). */
 export interface DriverCommandOptions
-  extends Pick<RunTestScriptOptions, 'interactive' | 'junit' | 'timeoutS' | 'stdout' | 'stderr' | 'stdin' | 'signal' | 'python'> {
+  extends Pick<RunTestScriptOptions, 'interactive' | 'junit' | 'timeoutS' | 'stdout' | 'stderr' | 'stdin' | 'signal' | 'python' | 'outDir'> {
   /** Project directory (or any folder below it). */
   projectDir: string;
   /** `-C composition` or `-C composition::flavour`. */
@@ -53,6 +53,7 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
       stdin: opts.stdin,
       signal: opts.signal,
       python: opts.python,
+      outDir: opts.outDir,
     });
   } finally {
     await opened.transport.close();
