@@ -6,7 +6,8 @@
 # Relies on the library's own module (nix/lib/nxc-module.nix: nxc.role, nxc.composition,
 # nxc.flavour, nxc.bootScript, nxc.bootTools), which the library adds to every role too.
 # Declares: nxc.ssh.enable, nxc.ready.enable, nxc.boot.*, nxc.stage1.*, nxc.store.*,
-# nxc.qemu.enable, nxc.g5k.* (see each file).
+# nxc.qemu.enable, nxc.g5k.*, and the original nxc's nxc.users, nxc.sharedDirs,
+# nxc.postBootCommands, nxc.wait-online.enable (see each file).
 {
   imports = [
     ./node.nix
@@ -14,5 +15,6 @@
     ./store.nix
     ./qemu-guest.nix
     ./g5k.nix
+    ./compat.nix
   ];
 }

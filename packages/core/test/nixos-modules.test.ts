@@ -43,7 +43,7 @@ const ours = [
   ...nixFiles(join(repo, 'nix/modules')),
   ...nixFiles(join(repo, 'nix/templates')),
   ...flavourModules.map((m) => join(repo, m.file)),
-  checker,
+  ...nixFiles(fileURLToPath(new URL('./fixtures/nixos-modules/', import.meta.url))),
 ];
 
 async function parse(file: string): Promise<void> {
@@ -72,6 +72,16 @@ async function check(flavourFiles: string[]): Promise<Report> {
   return JSON.parse(stdout) as Report;
 }
 
+/** Paths set that no declared option covers (an attrsOf option covers the paths below it). */
+function undeclaredPaths(report: Report): string[] {
+  const declared = report.declared;
+  return report.used.flatMap((u) =>
+    u.paths
+      .filter((p) => !declared.some((d) => p === d || p.startsWith(`${d}.`)))
+      .map((p) => `${relative(repo, u.file)}: ${p}`),
+  );
+}
+
 const temp = mkdtempSync(join(tmpdir(), 'nxc-modules-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -98,10 +108,14 @@ describe('NixOS modules and templates (no nixpkgs here: parse + stub evaluation)
     for (const path of ['nxc.store.kind', 'nxc.stage1.enable', 'nxc.ssh.enable', 'nxc.bootScript']) {
       expect(declared).toContain(path);
     }
-    const undeclared = report.used.flatMap((u) =>
-      u.paths.filter((p) => !declared.has(p)).map((p) => `${relative(repo, u.file)}: ${p}`),
-    );
-    expect(undeclared).toEqual([]);
+    expect(undeclaredPaths(report)).toEqual([]);
+  });
+
+  it("accepts the original nxc's helpers (nxc.users, nxc.sharedDirs, ...)", async () => {
+    const original = fileURLToPath(new URL('./fixtures/nixos-modules/original-helpers.nix', import.meta.url));
+    const report = await check([original]);
+    expect(report.used.find((u) => u.file === original)?.paths).toContain('nxc.sharedDirs./users.export');
+    expect(undeclaredPaths(report)).toEqual([]);
   });
 
   it.each(flavourModules)('$file picks the store and stage 1 of its image kind', async (m) => {
@@ -119,6 +133,7 @@ describe('NixOS modules and templates (no nixpkgs here: parse + stub evaluation)
     const entry = report.used.find((u) => u.file === typo);
     expect(entry?.paths).toContain('nxc.store.knd');
     expect(report.declared).not.toContain('nxc.store.knd');
+    expect(undeclaredPaths(report)).toEqual([`${relative(repo, typo)}: nxc.store.knd`]);
   });
 
   it('catches a read of an undeclared option', async () => {
