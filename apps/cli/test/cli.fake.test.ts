@@ -4,10 +4,11 @@
  * Proves: deployment files written and removed, --json outputs, exec exit summary,
  * "already running" refusal, and cleanup of deploy/ when a flavour's start fails.
  */
+import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, composeInfo, fakeFlavour, makeProject, runNxc, stateListing } from './helpers.js';
+import { assertBuilt, composeInfo, fakeFlavour, makeProject, nxcBin, runNxc, stateListing } from './helpers.js';
 
 let dir: string;
 
@@ -97,6 +98,24 @@ describe('nxc with a plugin flavour', () => {
     expect(r.stderr).toMatch(/^error: no node "clinet1" in the deployment \(nodes: server, client1, client2, client3\)$/m);
   });
 
+  it('prints node logs prefixed by host, --tail and --json', async () => {
+    const r = await runNxc(dir, ['logs', '@client', '-n', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('client1 | NXC_READY client1\nclient2 | NXC_READY client2\nclient3 | NXC_READY client3\n');
+    const j = await runNxc(dir, ['logs', 'server', '--json']);
+    expect(j.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { host: 'server', stream: 'console', line: 'booting server' },
+      { host: 'server', stream: 'console', line: 'NXC_READY server' },
+    ]);
+  });
+
+  it('refuses to clean while the deployment runs', async () => {
+    const r = await runNxc(dir, ['clean']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: composition::fake is still running \(server, client1, client2, client3\); clean would lose track of it$/m);
+    expect(await stateListing(dir)).toContain('deploy/composition::fake.json');
+  });
+
   it('stops and removes the deployment files', async () => {
     const r = await runNxc(dir, ['stop', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -108,5 +127,32 @@ describe('nxc with a plugin flavour', () => {
     expect((await stateListing(dir)).filter((p) => p.startsWith('deploy/'))).toEqual([]);
     const again = await runNxc(dir, ['status', '--json']);
     expect(JSON.parse(again.stdout)).toEqual({ deployments: [] });
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('interrupts a start waiting for its machine file: exit 130, nothing left in deploy/', async () => {
+    const child = spawn(process.execPath, [nxcBin, 'start', '-W', '-m', 'machines.txt'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    // wait until it says it is waiting, then press Ctrl-C
+    const deadline = Date.now() + 20_000;
+    while (!stderr.includes('waiting for machine file') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/^error: interrupted while waiting for machines\.txt$/m);
+    expect(code).toBe(130);
+    expect((await stateListing(dir)).filter((p) => p.startsWith('deploy/'))).toEqual([]);
+  });
+
+  it('cleans the project once stopped', async () => {
+    const r = await runNxc(dir, ['clean', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).removed).toContain(path.join(dir, 'build/composition::fake'));
+    expect(await stateListing(dir)).toEqual([]);
   });
 });
