@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import * as core from '@nxc/core';
-import { NxcError, type DeploymentDocument, type Transport } from '@nxc/core';
+import { type DeploymentDocument, NxcError, type Transport } from '@nxc/core';
 import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
 
 /** A running deployment and the means to reach it. */
@@ -63,7 +63,10 @@ export interface AttachedDeployment {
  * await d.close();
  * ```
  */
-export async function attach(target: string | AttachTarget, options: AttachOptions = {}): Promise<AttachedDeployment> {
+export async function attach(
+  target: string | AttachTarget,
+  options: AttachOptions = {},
+): Promise<AttachedDeployment> {
   const opened = typeof target === 'string' ? await openProjectDeployment(target, options) : target;
   const session: MachineSession = {
     transport: opened.transport,
@@ -85,9 +88,13 @@ export async function attach(target: string | AttachTarget, options: AttachOptio
     node(host) {
       const m = byHost.get(host);
       if (!m) {
-        throw new NxcError('NXC_NODE_UNKNOWN', `no node "${host}" in the ${describe(opened.deployment)} deployment`, {
-          hint: `known nodes: ${nodes.map((n) => n.host).join(', ')}`,
-        });
+        throw new NxcError(
+          'NXC_NODE_UNKNOWN',
+          `no node "${host}" in the ${describe(opened.deployment)} deployment`,
+          {
+            hint: `known nodes: ${nodes.map((n) => n.host).join(', ')}`,
+          },
+        );
       }
       return m;
     },
@@ -95,9 +102,13 @@ export async function attach(target: string | AttachTarget, options: AttachOptio
       const ms = nodes.filter((m) => m.role === name);
       if (ms.length === 0) {
         const roles = [...new Set(nodes.map((n) => n.role))].join(', ');
-        throw new NxcError('NXC_NODE_UNKNOWN', `no node of role "${name}" in the ${describe(opened.deployment)} deployment`, {
-          hint: `roles: ${roles}`,
-        });
+        throw new NxcError(
+          'NXC_NODE_UNKNOWN',
+          `no node of role "${name}" in the ${describe(opened.deployment)} deployment`,
+          {
+            hint: `roles: ${roles}`,
+          },
+        );
       }
       return ms;
     },
@@ -105,7 +116,8 @@ export async function attach(target: string | AttachTarget, options: AttachOptio
       await Promise.all(nodes.map((m) => m.start()));
     },
     setDefaultTimeout(seconds) {
-      if (!(seconds > 0)) throw new NxcError('NXC_USAGE', `timeout must be a positive number of seconds, got ${seconds}`);
+      if (!(seconds > 0))
+        throw new NxcError('NXC_USAGE', `timeout must be a positive number of seconds, got ${seconds}`);
       session.defaultTimeoutS = seconds;
     },
     async close() {
@@ -137,5 +149,11 @@ export async function openProjectDeployment(
     signal: options.signal,
   });
   const transport = await deployer.transport(ctx);
-  return { deployment: ctx.deployment, transport, project, composition: ctx.composition, flavour: ctx.flavour };
+  return {
+    deployment: ctx.deployment,
+    transport,
+    project,
+    composition: ctx.composition,
+    flavour: ctx.flavour,
+  };
 }

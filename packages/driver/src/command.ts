@@ -10,7 +10,10 @@ import { type RunTestScriptOptions, type TestScriptResult, runTestScript } from 
 
 /** Options of {@link driverCommand} (the CLI flags). */
 export interface DriverCommandOptions
-  extends Pick<RunTestScriptOptions, 'interactive' | 'junit' | 'timeoutS' | 'stdout' | 'stderr' | 'stdin' | 'signal' | 'python' | 'outDir'> {
+  extends Pick<
+    RunTestScriptOptions,
+    'interactive' | 'junit' | 'timeoutS' | 'stdout' | 'stderr' | 'stdin' | 'signal' | 'python' | 'outDir'
+  > {
   /** Project directory (or any folder below it). */
   projectDir: string;
   /** `-C composition` or `-C composition::flavour`. */
@@ -39,7 +42,8 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
   const opened = await openProjectDeployment(opts.projectDir, opts);
   try {
     let scriptPath = opts.scriptFile;
-    if (opts.testScript) scriptPath = await composeTestScript(opened.project, opened.composition, opened.flavour);
+    if (opts.testScript)
+      scriptPath = await composeTestScript(opened.project, opened.composition, opened.flavour);
     const interactive = opts.interactive ?? (!scriptPath && !opts.testScript);
     return await runTestScript({
       transport: opened.transport,
@@ -61,19 +65,27 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
 }
 
 /** Path of the composition's testScript, from the build's compose info. */
-export async function composeTestScript(project: core.Project, composition: string, flavour: string): Promise<string> {
+export async function composeTestScript(
+  project: core.Project,
+  composition: string,
+  flavour: string,
+): Promise<string> {
   const file = core.composeInfoPath(project, composition, flavour);
   const info = await core.readComposeInfo(file, { composition }).catch((error: unknown) => {
     if (core.isNxcError(error)) {
-      throw new NxcError('NXC_COMPOSE_INFO', `cannot find the testScript of ${composition}::${flavour}: ${error.message}`, {
-        hint: `rebuild with \`nxc build -C ${composition} -f ${flavour}\`, or give the script file to \`nxc driver\``,
-      });
+      throw new NxcError(
+        'NXC_COMPOSE_INFO',
+        `cannot find the testScript of ${composition}::${flavour}: ${error.message}`,
+        {
+          hint: `rebuild with \`nxc build -C ${composition} -f ${flavour}\`, or give the script file to \`nxc driver\``,
+        },
+      );
     }
     throw error;
   });
   if (!info.testScript) {
     throw new NxcError('NXC_COMPOSE_INFO', `composition ${composition} has no testScript (${file})`, {
-      hint: 'add `testScript = \'\'...\'\';` to the composition and rebuild, or give a script file',
+      hint: "add `testScript = ''...'';` to the composition and rebuild, or give a script file",
     });
   }
   return info.testScript;

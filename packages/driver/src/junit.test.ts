@@ -43,7 +43,9 @@ describe('junitXml', () => {
   });
 
   it('escapes the five XML specials and drops characters XML cannot hold', () => {
-    expect(xmlEscape(`<a href="x">'&'</a>\u0000\u001b`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
+    expect(xmlEscape(`<a href="x">'&'</a>\u0000\u001b`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;',
+    );
   });
 });
 

@@ -88,16 +88,23 @@ export function junitXml(report: JunitReport): string {
 /** Writes the report to `file` atomically (parent folders created). */
 export async function writeJunit(file: string, report: JunitReport): Promise<void> {
   const target = path.resolve(file);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(tmp, junitXml(report), 'utf8');
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw new NxcError('NXC_IO', `cannot write the JUnit report ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      hint: 'give --junit a path in a writable directory',
-      cause: error,
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot write the JUnit report ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        hint: 'give --junit a path in a writable directory',
+        cause: error,
+      },
+    );
   }
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { NxcError, type ExecResult, type Transport } from '@nxc/core';
+import { type ExecResult, NxcError, type Transport } from '@nxc/core';
 import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, shq, unitBaseName } from './shell.js';
 
 /** Default timeout of every command and wait, in seconds (as in the NixOS test driver). */
@@ -142,7 +142,10 @@ export class Machine {
   private timeoutS(timeout: number | undefined | null): number {
     if (timeout === undefined || timeout === null) return this.session.defaultTimeoutS;
     if (typeof timeout !== 'number' || !(timeout > 0)) {
-      throw new NxcError('NXC_USAGE', `${this.host}: timeout must be a positive number of seconds, got ${timeout}`);
+      throw new NxcError(
+        'NXC_USAGE',
+        `${this.host}: timeout must be a positive number of seconds, got ${timeout}`,
+      );
     }
     return timeout;
   }
@@ -165,10 +168,14 @@ export class Machine {
       timer = setTimeout(() => {
         local.abort();
         reject(
-          new CommandError('NXC_TIMEOUT', `${this.host}: command \`${oneLine(command)}\` timed out after ${timeoutS} s`, {
-            host: this.host,
-            command,
-          }),
+          new CommandError(
+            'NXC_TIMEOUT',
+            `${this.host}: command \`${oneLine(command)}\` timed out after ${timeoutS} s`,
+            {
+              host: this.host,
+              command,
+            },
+          ),
         );
       }, ms + 2000);
     });
@@ -236,7 +243,9 @@ export class Machine {
   private async poll<T>(
     what: string,
     timeoutS: number,
-    check: (remainingS: number) => Promise<{ done: T } | { last: Partial<CommandResult> & { command?: string } }>,
+    check: (
+      remainingS: number,
+    ) => Promise<{ done: T } | { last: Partial<CommandResult> & { command?: string } }>,
   ): Promise<T> {
     const deadline = Date.now() + timeoutS * 1000;
     let last: Partial<CommandResult> & { command?: string } = {};
@@ -250,13 +259,17 @@ export class Machine {
       await sleep(Math.min(1000, left), this.session.signal);
     }
     const lastExit = last.exitCode === undefined ? '' : ` (last exit code ${last.exitCode})`;
-    throw new CommandError('NXC_TIMEOUT', `${this.host}: timed out after ${timeoutS} s waiting for ${what}${lastExit}`, {
-      host: this.host,
-      command: last.command ?? what,
-      exitCode: last.exitCode,
-      stdout: last.stdout,
-      stderr: last.stderr,
-    });
+    throw new CommandError(
+      'NXC_TIMEOUT',
+      `${this.host}: timed out after ${timeoutS} s waiting for ${what}${lastExit}`,
+      {
+        host: this.host,
+        command: last.command ?? what,
+        exitCode: last.exitCode,
+        stdout: last.stdout,
+        stderr: last.stderr,
+      },
+    );
   }
 
   /** Retries `command` every second until it exits 0; returns its stdout. */
@@ -348,7 +361,10 @@ export class Machine {
     if (await this.hasSystemd()) {
       return this.run(this.systemctlCommand(query, options.user), this.session.defaultTimeoutS);
     }
-    const words = query.trim().split(/\s+/).filter((w) => !w.startsWith('-'));
+    const words = query
+      .trim()
+      .split(/\s+/)
+      .filter((w) => !w.startsWith('-'));
     const verb = words[0];
     const unit = words[1]?.replace(/^'(.*)'$|^"(.*)"$/, '$1$2');
     if (verb && unit && words.length === 2) {
@@ -383,7 +399,10 @@ export class Machine {
   /** `systemctl show UNIT` as a record (`ActiveState`, ...). */
   async getUnitInfo(unit: string, options: { user?: string | null } = {}): Promise<Record<string, string>> {
     const r = (await this.hasSystemd())
-      ? await this.run(this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user), this.session.defaultTimeoutS)
+      ? await this.run(
+          this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user),
+          this.session.defaultTimeoutS,
+        )
       : await this.systemctl(`show ${unit}`, options);
     if (r.exitCode !== 0) {
       throw new CommandError(
@@ -426,9 +445,14 @@ export class Machine {
         const r = await this.run(command, rem);
         const state = r.stdout.trim();
         if (state === 'failed') {
-          throw new NxcError('NXC_TEST_FAILED', `${this.host}: unit "${unit}" failed (/run/nxc/units/${unitBaseName(unit)}.failed exists)`);
+          throw new NxcError(
+            'NXC_TEST_FAILED',
+            `${this.host}: unit "${unit}" failed (/run/nxc/units/${unitBaseName(unit)}.failed exists)`,
+          );
         }
-        return state === 'active' ? { done: undefined } : { last: { ...r, command: `state of ${unit}: ${state}` } };
+        return state === 'active'
+          ? { done: undefined }
+          : { last: { ...r, command: `state of ${unit}: ${state}` } };
       }
       const command = this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user);
       const r = await this.run(command, rem);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NxcError, type DeploymentDocument, type Transport } from '@nxc/core';
+import { type DeploymentDocument, NxcError, type Transport } from '@nxc/core';
 import { type SubtestResult, writeJunit } from './junit.js';
 import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
 import { RpcServer } from './rpc.js';
@@ -98,10 +98,17 @@ async function loadScript(opts: RunTestScriptOptions): Promise<string | undefine
   } catch (error) {
     if (error instanceof NxcError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new NxcError('NXC_IO', `cannot read test script ${opts.scriptPath}: ${code ?? (error as Error).message}`, {
-      hint: code === 'ENOENT' ? 'check the path; after a rebuild run `nxc build` again so the script exists' : undefined,
-      cause: error,
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot read test script ${opts.scriptPath}: ${code ?? (error as Error).message}`,
+      {
+        hint:
+          code === 'ENOENT'
+            ? 'check the path; after a rebuild run `nxc build` again so the script exists'
+            : undefined,
+        cause: error,
+      },
+    );
   }
 }
 
@@ -129,9 +136,13 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   if (opts.junit) {
     const dir = path.dirname(path.resolve(opts.junit));
     await access(dir).catch(() => {
-      throw new NxcError('NXC_IO', `cannot write the JUnit report ${opts.junit}: folder ${dir} does not exist`, {
-        hint: 'create the folder first or give another --junit path',
-      });
+      throw new NxcError(
+        'NXC_IO',
+        `cannot write the JUnit report ${opts.junit}: folder ${dir} does not exist`,
+        {
+          hint: 'create the folder first or give another --junit path',
+        },
+      );
     });
   }
 
@@ -169,7 +180,12 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
       switch (method) {
         case 'hello':
           return {
-            nodes: machines.map((m) => ({ host: m.host, role: m.role, address: m.address, name: pythonName(m.host) })),
+            nodes: machines.map((m) => ({
+              host: m.host,
+              role: m.role,
+              address: m.address,
+              name: pythonName(m.host),
+            })),
             composition: opts.deployment.composition,
             flavour: opts.deployment.flavour,
             script: script ?? null,
@@ -182,7 +198,11 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
           return null;
         case 'set_timeout': {
           const s = Number(p.seconds);
-          if (!(s > 0)) throw new NxcError('NXC_USAGE', `set_default_timeout: expected a positive number of seconds, got ${String(p.seconds)}`);
+          if (!(s > 0))
+            throw new NxcError(
+              'NXC_USAGE',
+              `set_default_timeout: expected a positive number of seconds, got ${String(p.seconds)}`,
+            );
           session.defaultTimeoutS = s;
           return null;
         }
@@ -276,10 +296,12 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   const killOnAbort = () => child.kill('SIGTERM');
   abort.signal.addEventListener('abort', killOnAbort, { once: true });
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
-    child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
-    child.once('close', (code, sig) => resolve({ code, signal: sig }));
-  });
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>(
+    (resolve) => {
+      child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
+      child.once('close', (code, sig) => resolve({ code, signal: sig }));
+    },
+  );
   abort.signal.removeEventListener('abort', killOnAbort);
   opts.signal?.removeEventListener('abort', onOuterAbort);
   // Commands still running for a shim that died are cut short.
@@ -293,7 +315,10 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
       notFound
         ? `${python} not found: the test-script driver runs the script with Python 3 on this machine`
         : `cannot start ${python}: ${exit.spawnError.message}`,
-      { hint: 'install Python 3 (e.g. `apt-get install python3`) or set NXC_PYTHON to its path', exitCode: 3 },
+      {
+        hint: 'install Python 3 (e.g. `apt-get install python3`) or set NXC_PYTHON to its path',
+        exitCode: 3,
+      },
     );
   }
 
@@ -306,7 +331,12 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   } else if (failure) {
     const where = failure.line ? `${shortLabel(label)} line ${failure.line}` : shortLabel(label);
     const source = failure.sourceLine ? `  ${failure.line} | ${failure.sourceLine}` : '';
-    const code = failure.code === 'NXC_USAGE' ? 'NXC_USAGE' : failure.code === 'NXC_TIMEOUT' ? 'NXC_TIMEOUT' : 'NXC_TEST_FAILED';
+    const code =
+      failure.code === 'NXC_USAGE'
+        ? 'NXC_USAGE'
+        : failure.code === 'NXC_TIMEOUT'
+          ? 'NXC_TIMEOUT'
+          : 'NXC_TEST_FAILED';
     // The message must stay one line; a multi-line exception text goes to details.
     const text = String(failure.message ?? 'failed').trim();
     const [first = 'failed', ...more] = text.split('\n');
@@ -318,9 +348,13 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     });
     if (exitCode === 0) exitCode = 1;
   } else if (exitCode !== 0) {
-    error = new NxcError('NXC_TEST_FAILED', `the test-script driver (${python}) exited with code ${exitCode}`, {
-      details: stderrTail.trim() || undefined,
-    });
+    error = new NxcError(
+      'NXC_TEST_FAILED',
+      `the test-script driver (${python}) exited with code ${exitCode}`,
+      {
+        details: stderrTail.trim() || undefined,
+      },
+    );
   }
 
   if (opts.junit && exitCode !== 130) {

@@ -27,7 +27,6 @@ function sink() {
   return { stream: s, text: () => text };
 }
 
-
 beforeAll(async () => {
   demo = demoProject('docker');
   project = await core.loadProject(demo.dir);
@@ -56,7 +55,12 @@ afterAll(async () => {
 describe('python test scripts on docker', () => {
   it("`nxc driver -t`: the demo's own testScript passes unchanged", async () => {
     const out = sink();
-    const result = await driverCommand({ projectDir: demo.dir, testScript: true, stdout: out.stream, stderr: out.stream });
+    const result = await driverCommand({
+      projectDir: demo.dir,
+      testScript: true,
+      stdout: out.stream,
+      stderr: out.stream,
+    });
     expect(result.error?.message, out.text()).toBeUndefined();
     expect(result).toMatchObject({ ok: true, exitCode: 0 });
     expect(out.text()).toContain('client: must succeed: wget -qO- http://server/');
@@ -106,7 +110,9 @@ with subtest("copies"):
       stderr: out.stream,
     });
     expect(result.error?.message, out.text()).toBeUndefined();
-    expect(await readFile(path.join(demo.dir, 'from-server', 'made.txt'), 'utf8')).toBe('made on the server\n');
+    expect(await readFile(path.join(demo.dir, 'from-server', 'made.txt'), 'utf8')).toBe(
+      'made on the server\n',
+    );
     expect(result.subtests.map((s) => [s.name, s.ok])).toEqual([
       ['boot', true],
       ['http service', true],
@@ -120,10 +126,19 @@ with subtest("copies"):
 
   it('a failing assertion exits 1 naming the line, node, command, exit code and output', async () => {
     const script = path.join(demo.dir, 'failing_test.py');
-    await writeFile(script, 'start_all()\nwith subtest("reach a closed port"):\n    client.succeed("wget -qO- http://server:81/")\n');
+    await writeFile(
+      script,
+      'start_all()\nwith subtest("reach a closed port"):\n    client.succeed("wget -qO- http://server:81/")\n',
+    );
     const junit = path.join(demo.dir, 'failing.xml');
     const out = sink();
-    const result = await driverCommand({ projectDir: demo.dir, scriptFile: script, junit, stdout: out.stream, stderr: out.stream });
+    const result = await driverCommand({
+      projectDir: demo.dir,
+      scriptFile: script,
+      junit,
+      stdout: out.stream,
+      stderr: out.stream,
+    });
     expect(result.exitCode).toBe(1);
     expect(result.error?.message).toBe(
       `${script} line 3: client: command \`wget -qO- http://server:81/\` failed (exit code 1)`,

@@ -16,7 +16,10 @@ const log: string[] = [];
 beforeAll(async () => {
   transport = await LocalTransport.create(['server', 'client1', 'client2']);
   d = await attach(
-    { transport, deployment: transport.deployment({ server: 'server', client1: 'client', client2: 'client' }) },
+    {
+      transport,
+      deployment: transport.deployment({ server: 'server', client1: 'client', client2: 'client' }),
+    },
     { log: (l) => log.push(l) },
   );
 });
@@ -36,14 +39,20 @@ describe('attach({ deployment, transport })', () => {
     expect(() => d.node('sever')).toThrow(
       expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'known nodes: server, client1, client2' }),
     );
-    expect(() => d.role('db')).toThrow(expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'roles: server, client' }));
+    expect(() => d.role('db')).toThrow(
+      expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'roles: server, client' }),
+    );
   });
 
   it('succeed / fail / execute', async () => {
     await d.startAll();
     expect(await d.node('server').succeed('hostname')).toBe('server\n');
     expect(await d.node('client1').succeed(['echo a', 'echo b'])).toBe('a\nb\n');
-    expect(await d.node('client2').execute('echo x; echo y >&2; exit 5')).toEqual({ exitCode: 5, stdout: 'x\n', stderr: 'y\n' });
+    expect(await d.node('client2').execute('echo x; echo y >&2; exit 5')).toEqual({
+      exitCode: 5,
+      stdout: 'x\n',
+      stderr: 'y\n',
+    });
     expect(await d.node('server').fail('exit 1')).toBe('');
     const results = await Promise.all(d.role('client').map((c) => c.succeed('hostname')));
     expect(results).toEqual(['client1\n', 'client2\n']);
@@ -79,7 +88,9 @@ describe('attach({ deployment, transport })', () => {
     });
     d.setDefaultTimeout(1);
     try {
-      await expect(d.node('client1').waitForUnit('nope.service')).rejects.toMatchObject({ code: 'NXC_TIMEOUT' });
+      await expect(d.node('client1').waitForUnit('nope.service')).rejects.toMatchObject({
+        code: 'NXC_TIMEOUT',
+      });
     } finally {
       d.setDefaultTimeout(900);
     }
@@ -118,7 +129,10 @@ describe('attach(projectDir)', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'nxc-driver-project-'));
     try {
       await writeFile(path.join(dir, 'flake.nix'), '{ outputs = _: {}; }\n');
-      await writeFile(path.join(dir, 'nxc.json'), '{"composition": "composition.nix", "default_flavour": "docker"}\n');
+      await writeFile(
+        path.join(dir, 'nxc.json'),
+        '{"composition": "composition.nix", "default_flavour": "docker"}\n',
+      );
       const error = await attach(dir).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NXC_DEPLOYMENT' });
       expect((error as Error).message).not.toContain('\n');

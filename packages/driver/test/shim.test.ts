@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTestScript, type RunTestScriptOptions } from '../src/index.js';
+import { type RunTestScriptOptions, runTestScript } from '../src/index.js';
 import { LOCAL_ROOT_BASE, LocalTransport } from './helpers/local-transport.js';
 
 let transport: LocalTransport;
@@ -141,13 +141,17 @@ log.info("done")
     ]);
     const xml = await readFile(junit, 'utf8');
     expect(xml).toContain('tests="2" failures="1"');
-    expect(xml).toMatch(/<failure message="server: command `echo partial output; echo some error &gt;&amp;2; exit 3` failed \(exit code 3\) \(test script line 5\)"/);
+    expect(xml).toMatch(
+      /<failure message="server: command `echo partial output; echo some error &gt;&amp;2; exit 3` failed \(exit code 3\) \(test script line 5\)"/,
+    );
   });
 
   it('fail() on a succeeding command, and a plain Python assert, fail with the line', async () => {
     let r = await run('x = 1\nclient_1.fail("echo fine")\n');
     expect(r.result.exitCode).toBe(1);
-    expect(r.result.error?.message).toBe('test-script.py line 2: client-1: command `echo fine` unexpectedly succeeded (exit code 0)');
+    expect(r.result.error?.message).toBe(
+      'test-script.py line 2: client-1: command `echo fine` unexpectedly succeeded (exit code 0)',
+    );
     expect(r.result.error?.details).toContain('fine');
 
     r = await run('out = server.succeed("echo y")\n\nassert "x" in out, "no x in " + out\n');
@@ -166,10 +170,14 @@ log.info("done")
     expect(r.result.error?.details).toContain('not yet');
 
     r = await run('set_default_timeout(1)\nserver.wait_for_file("/tmp/never")\n');
-    expect(r.result.error?.message).toBe('test-script.py line 2: server: timed out after 1 s waiting for file /tmp/never (last exit code 1)');
+    expect(r.result.error?.message).toBe(
+      'test-script.py line 2: server: timed out after 1 s waiting for file /tmp/never (last exit code 1)',
+    );
 
     r = await run('server.succeed("true")\n', { timeoutS: 1, script: 'server.wait_for_unit("nothing")\n' });
-    expect(r.result.error?.message).toMatch(/^test-script.py line 1: server: timed out after 1 s waiting for unit nothing to be active/);
+    expect(r.result.error?.message).toMatch(
+      /^test-script.py line 1: server: timed out after 1 s waiting for unit nothing to be active/,
+    );
 
     const t1 = Date.now();
     r = await run('server.succeed("sleep 30", timeout=1)\n');
@@ -208,7 +216,12 @@ log.info("done")
   it('-I opens a Python REPL with the same globals', async () => {
     const stdin = new PassThrough();
     stdin.end('print("REPL:" + server.succeed("hostname").strip())\nclient_2.fail("true")\n');
-    const { result, out, err } = await run('', { script: undefined, scriptPath: undefined, interactive: true, stdin });
+    const { result, out, err } = await run('', {
+      script: undefined,
+      scriptPath: undefined,
+      interactive: true,
+      stdin,
+    });
     expect(out + err).toContain('REPL:server');
     // an error inside the REPL is shown, the session goes on and exits 0 at end of input
     expect(err).toContain('client-2: command `true` unexpectedly succeeded');
@@ -229,19 +242,24 @@ log.info("done")
   });
 
   it('user mistakes are one-line NxcErrors before anything runs', async () => {
-    await expect(run('', { script: undefined, scriptPath: path.join(work, 'nope.py') })).rejects.toMatchObject({
+    await expect(
+      run('', { script: undefined, scriptPath: path.join(work, 'nope.py') }),
+    ).rejects.toMatchObject({
       code: 'NXC_IO',
       message: expect.stringMatching(/^cannot read test script .*nope.py: ENOENT$/),
     });
     await writeFile(path.join(work, 'empty.py'), '  \n');
-    await expect(run('', { script: undefined, scriptPath: path.join(work, 'empty.py') })).rejects.toMatchObject({
+    await expect(
+      run('', { script: undefined, scriptPath: path.join(work, 'empty.py') }),
+    ).rejects.toMatchObject({
       code: 'NXC_USAGE',
       message: expect.stringMatching(/empty.py is empty$/),
     });
     await expect(run('pass', { python: 'no-such-python3' })).rejects.toMatchObject({
       code: 'NXC_USAGE',
       exitCode: 3,
-      message: 'no-such-python3 not found: the test-script driver runs the script with Python 3 on this machine',
+      message:
+        'no-such-python3 not found: the test-script driver runs the script with Python 3 on this machine',
     });
     await expect(run('pass', { junit: path.join(work, 'missing-dir', 'r.xml') })).rejects.toMatchObject({
       code: 'NXC_IO',

@@ -24,7 +24,9 @@ const FLAVOURS: Record<string, { plugin: string; image: string; module: string }
 export function buildDemo(flavour: string): string {
   const f = FLAVOURS[flavour];
   if (!f) throw new Error(`demo helper: no recipe for flavour ${flavour}`);
-  execFileSync('sh', [path.join(REPO, 'test/fixtures/testos/setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', [path.join(REPO, 'test/fixtures/testos/setup.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const nixlib = mkdtempSync(path.join(tmpdir(), 'nxc-driver-nixlib-'));
   try {
     cpSync(path.join(REPO, 'nix'), nixlib, { recursive: true });
@@ -36,12 +38,24 @@ export function buildDemo(flavour: string): string {
     const out = execFileSync(
       'nix',
       [
-        '--extra-experimental-features', 'nix-command flakes',
-        '--option', 'substituters', '',
-        '--option', 'sandbox', 'false',
-        'build', '--no-link', '--json', '--no-write-lock-file',
-        '--override-input', 'nixpkgs', `path:${path.join(REPO, 'test/fixtures/testos')}`,
-        '--override-input', 'nxc', `path:${nixlib}`,
+        '--extra-experimental-features',
+        'nix-command flakes',
+        '--option',
+        'substituters',
+        '',
+        '--option',
+        'sandbox',
+        'false',
+        'build',
+        '--no-link',
+        '--json',
+        '--no-write-lock-file',
+        '--override-input',
+        'nixpkgs',
+        `path:${path.join(REPO, 'test/fixtures/testos')}`,
+        '--override-input',
+        'nxc',
+        `path:${nixlib}`,
         `path:${DEMO}#"composition::${flavour}"`,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
@@ -57,13 +71,17 @@ export function demoProject(flavour: string): { dir: string; composeInfo: string
   const f = FLAVOURS[flavour]!;
   const composeInfo = buildDemo(flavour);
   const dir = mkdtempSync(path.join(tmpdir(), `nxc-driver-demo-${flavour}-`));
-  for (const file of ['composition.nix', 'flake.nix', 'nxc.json']) cpSync(path.join(DEMO, file), path.join(dir, file));
+  for (const file of ['composition.nix', 'flake.nix', 'nxc.json'])
+    cpSync(path.join(DEMO, file), path.join(dir, file));
   writeFileSync(
     path.join(dir, 'package.json'),
     `${JSON.stringify({ name: 'driver-e2e-demo', private: true, nxc: { plugins: [f.plugin] } }, null, 2)}\n`,
   );
   mkdirSync(path.join(dir, 'node_modules/@nxc'), { recursive: true });
-  symlinkSync(path.join(REPO, 'plugins', f.plugin.replace('@nxc/', '')), path.join(dir, 'node_modules', f.plugin));
+  symlinkSync(
+    path.join(REPO, 'plugins', f.plugin.replace('@nxc/', '')),
+    path.join(dir, 'node_modules', f.plugin),
+  );
   mkdirSync(path.join(dir, 'build'));
   symlinkSync(composeInfo, path.join(dir, 'build', `composition::${flavour}`));
   return { dir, composeInfo, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -9,7 +9,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { NxcError, type DeploymentDocument, type ExecOptions, type ExecResult, type ShellSession, type Transport } from '@nxc/core';
+import {
+  type DeploymentDocument,
+  type ExecOptions,
+  type ExecResult,
+  NxcError,
+  type ShellSession,
+  type Transport,
+} from '@nxc/core';
 import type { NodeControl } from '../../src/machine.js';
 
 interface LocalNode {
@@ -75,9 +82,13 @@ export class LocalTransport implements Transport {
       `hostname ${host}`,
       'exec sleep 2147483647',
     ].join(' && ');
-    const holder = spawn('unshare', ['--mount', '--uts', '--pid', '--fork', '--mount-proc', 'sh', '-c', setup], {
-      stdio: 'ignore',
-    });
+    const holder = spawn(
+      'unshare',
+      ['--mount', '--uts', '--pid', '--fork', '--mount-proc', 'sh', '-c', setup],
+      {
+        stdio: 'ignore',
+      },
+    );
     const pid = holder.pid!;
     // The namespace's init is unshare's child; wait until it has exec'd sleep.
     let nsPid = 0;
