@@ -58,7 +58,9 @@ in
       "kvm-intel"
       "kvm-amd"
     ];
-    hardware.enableRedistributableFirmware = mkDefault true;
+    # Firmware would go into the initrd that every node receives (ramdisk: pushed over SSH);
+    # G5K's NICs work without it. Turn it on in a role when a device needs it.
+    hardware.enableRedistributableFirmware = mkDefault false;
 
     networking.useDHCP = mkDefault true;
     # Stage 1 needs the network for `deploy=http://...` and NFS; the NIC drivers must be in

@@ -22,10 +22,11 @@ let
   cfg = config.nxc.store;
   inherit (lib) mkDefault mkIf mkMerge mkOption types;
 
-  tmpfsRoot = {
+  # `size`: tmpfs allows half of the RAM by default; the initramfs kind keeps its store there.
+  tmpfsRoot = size: {
     fileSystems."/" = lib.mkImageMediaOverride {
       fsType = "tmpfs";
-      options = [ "mode=0755" ];
+      options = [ "mode=0755" "size=${size}" ];
     };
     # No bootloader: kernel and initrd are handed to QEMU, kexec or Kadeploy directly.
     boot.loader.grub.enable = mkDefault false;
@@ -83,7 +84,7 @@ in
 
   config = mkMerge [
     (mkIf (cfg.kind == "initramfs") (mkMerge [
-      tmpfsRoot
+      (tmpfsRoot "90%")
       {
         # Moving (not copying) keeps one copy in memory: each path leaves the initramfs as it
         # lands in the tmpfs. The store path holding stage 1's own tools stays where it runs.
@@ -103,7 +104,7 @@ in
     ]))
 
     (mkIf (cfg.kind == "9p") (mkMerge [
-      tmpfsRoot
+      (tmpfsRoot "50%")
       overlayStore
       {
         fileSystems."/nix/.ro-store" = lib.mkImageMediaOverride {
@@ -130,7 +131,7 @@ in
     ]))
 
     (mkIf (cfg.kind == "nfs") (mkMerge [
-      tmpfsRoot
+      (tmpfsRoot "50%")
       {
         boot.supportedFilesystems = [ "nfs" ];
         boot.initrd.supportedFilesystems = [ "nfs" ];

@@ -4,9 +4,10 @@
   inputs = {
     # The NixOS release your roles are built from.
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.05";
-    # The nxc Nix library. `nxc build` generates it in .nxc/nixlib (the library plus the
-    # flavours installed in this project's node_modules) and points this input there.
-    nxc.url = "path:./.nxc/nixlib";
+    # The nxc Nix library. `nxc build` replaces this input with its generated copy in
+    # .nxc/nixlib (the library plus the flavours installed in this project's node_modules);
+    # the URL is the original NixOS Compose, whose `lib.compose` takes the same arguments.
+    nxc.url = "github:oar-team/nixos-compose";
   };
 
   outputs =

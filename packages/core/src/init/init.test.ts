@@ -95,6 +95,56 @@ describe('init', () => {
     }
   });
 
+  it.runIf(nixInstantiate)('flake and composition evaluate (stub nixpkgs and nxc): roles, testScript, counts', async () => {
+    // No nixpkgs here: evaluate the structure with stubs, real NixOS type-checks the rest.
+    const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
+      basic: { roles: ['node'] },
+      'client-server': { roles: ['client', 'server'] },
+      k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
+      nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
+    };
+    for (const [name, want] of Object.entries(expected)) {
+      const dir = join(work, name);
+      await init({ dir, template: name });
+      const expr = `
+        let
+          pkgs = builtins.mapAttrs (n: v: "/nix/store/stub-\${n}") { hello = 1; curl = 1; k3s = 1; gzip = 1; }
+            // { writeTextDir = path: text: "/nix/store/stub-dir"; };
+          flake = import ${dir}/flake.nix;
+          outputs = flake.outputs { self = { }; nixpkgs = "nixpkgs-stub"; nxc = { lib.compose = args: args; }; };
+          call = outputs.packages.x86_64-linux;
+          spec = import call.composition { inherit pkgs; lib = { }; };
+        in {
+          inputs = builtins.attrNames flake.inputs;
+          nixpkgs = call.nixpkgs;
+          system = call.system;
+          roles = builtins.attrNames spec.roles;
+          configs = builtins.mapAttrs (r: m: builtins.attrNames (m { inherit pkgs; lib = { }; config = { }; })) spec.roles;
+          testScript = spec.testScript;
+          distribution = spec.rolesDistribution or null;
+        }`;
+      const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], { encoding: 'utf8' });
+      const got = JSON.parse(out) as {
+        inputs: string[];
+        nixpkgs: string;
+        system: string;
+        roles: string[];
+        configs: Record<string, string[]>;
+        testScript: string;
+        distribution: Record<string, number> | null;
+      };
+      expect(got.inputs).toEqual(['nixpkgs', 'nxc']);
+      expect(got.nixpkgs).toBe('nixpkgs-stub');
+      expect(got.system).toBe('x86_64-linux');
+      expect(got.roles).toEqual(want.roles);
+      for (const role of want.roles) expect(got.configs[role]?.length).toBeGreaterThan(0);
+      expect(got.testScript).toContain('start_all()');
+      expect(got.distribution).toEqual(want.distribution ?? null);
+      // every role is named in the test script (as an object or through roles["..."])
+      for (const role of want.roles) expect(got.testScript).toMatch(new RegExp(`\\b${role}\\b`));
+    }
+  });
+
   it('k3s agents join the server by hostname, nfs clients mount from it', async () => {
     await init({ dir: join(work, 'k3s'), template: 'k3s' });
     const k3s = readFileSync(join(work, 'k3s', 'composition.nix'), 'utf8');
