@@ -168,6 +168,25 @@ async function loadJsConfig(file: string): Promise<unknown> {
 }
 
 /**
+ * One line for a loader failure: cosmiconfig prefixes parse errors with "YAML Error in FILE:"
+ * on a line of their own.
+ */
+function loadErrorLine(error: unknown, file: string): string {
+  const message =
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+      ? (error as { message: string }).message
+      : String(error);
+  const line =
+    message
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !/^(YAML|JSON|TypeScript) Error in /.test(l)) ?? 'unknown error';
+  return line.replace(`${file}: `, '');
+}
+
+/**
  * Looks for an nxc config in ONE directory (not its parents). Returns undefined when none.
  *
  * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax error...).
@@ -215,11 +234,7 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
   } catch (error) {
     if (error instanceof NxcError) throw error;
     const file = (error as { filepath?: string }).filepath ?? dir;
-    throw configError(
-      file,
-      `cannot load it: ${firstLine(error).replace(`${file}: `, '')}`,
-      'fix the file, or remove it',
-    );
+    throw configError(file, `cannot load it: ${loadErrorLine(error, file)}`, 'fix the file, or remove it');
   }
 }
 

@@ -243,7 +243,7 @@ describe('resolveNodes', () => {
       /roles.yaml: role "agnet" is not in the composition \(roles: server, agent\)$/,
     );
     const fromFlag = catchSync(() => resolveNodes({ roles, spec: parseRoleFlags(['db=1']) }));
-    expect(fromFlag.message).toBe('-r: role "db" is not in the composition (roles: server, agent)');
+    expect(fromFlag.message).toBe('-r db=1: role "db" is not in the composition (roles: server, agent)');
   });
 
   it.each([

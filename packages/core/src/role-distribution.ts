@@ -49,8 +49,14 @@ export interface ResolveNodesInput {
 /** Where each role's entry of a spec was read (file path, `-r`), for messages. */
 const sources = new WeakMap<RoleDistributionSpec, Map<string, string>>();
 
-function recordSource(spec: RoleDistributionSpec, source: string): RoleDistributionSpec {
-  sources.set(spec, new Map(Object.keys(spec).map((role) => [role, source])));
+function recordSource(
+  spec: RoleDistributionSpec,
+  source: string | Map<string, string>,
+): RoleDistributionSpec {
+  sources.set(
+    spec,
+    typeof source === 'string' ? new Map(Object.keys(spec).map((role) => [role, source])) : source,
+  );
   return spec;
 }
 
@@ -227,6 +233,7 @@ export async function readRoleDistributionFile(file: string): Promise<RoleDistri
  */
 export function parseRoleFlags(flags: string[]): RoleDistributionSpec {
   const spec: RoleDistributionSpec = {};
+  const from = new Map<string, string>();
   for (const flag of flags) {
     const where = `-r ${flag}`;
     const eq = flag.indexOf('=');
@@ -250,8 +257,9 @@ export function parseRoleFlags(flags: string[]): RoleDistributionSpec {
           role,
           where,
         );
+    from.set(role, where);
   }
-  return recordSource(spec, '-r');
+  return recordSource(spec, from);
 }
 
 /**
