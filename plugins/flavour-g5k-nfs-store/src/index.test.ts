@@ -37,7 +37,9 @@ describe('@nxc/flavour-g5k-nfs-store plugin', () => {
     expect(isNxcError(error)).toBe(true);
     if (!isNxcError(error)) return;
     expect(error.code).toBe('NXC_FLAVOUR_UNUSABLE');
-    expect(error.message).toBe(`deploying with g5k-nfs-store is not available yet in ${pkg.name} ${pkg.version}`);
+    expect(error.message).toBe(
+      `deploying with g5k-nfs-store is not available yet in ${pkg.name} ${pkg.version}`,
+    );
     expect(error.message).not.toContain('\n');
     expect(error.hint).toMatch(/nxc build -f g5k-nfs-store/);
   });

@@ -60,53 +60,60 @@ describe('listTemplates', () => {
 });
 
 describe('init', () => {
-  it.each(['basic', 'client-server', 'k3s', 'nfs'])('copies template %s into a new directory', async (name) => {
-    const dir = join(work, 'project', name);
-    const result = await init({ dir, template: name });
-    expect(result.template).toBe(name);
-    expect(result.files).toEqual(['.gitignore', 'composition.nix', 'flake.nix', 'nxc.json']);
-    expect(result.overwritten).toEqual([]);
-    expect(readdirSync(dir).sort()).toEqual(result.files);
+  it.each(['basic', 'client-server', 'k3s', 'nfs'])(
+    'copies template %s into a new directory',
+    async (name) => {
+      const dir = join(work, 'project', name);
+      const result = await init({ dir, template: name });
+      expect(result.template).toBe(name);
+      expect(result.files).toEqual(['.gitignore', 'composition.nix', 'flake.nix', 'nxc.json']);
+      expect(result.overwritten).toEqual([]);
+      expect(readdirSync(dir).sort()).toEqual(result.files);
 
-    const nxcJson = JSON.parse(readFileSync(join(dir, 'nxc.json'), 'utf8')) as Record<string, unknown>;
-    expect(nxcJson.composition).toBe('composition.nix');
-    expect(typeof nxcJson.default_flavour).toBe('string');
+      const nxcJson = JSON.parse(readFileSync(join(dir, 'nxc.json'), 'utf8')) as Record<string, unknown>;
+      expect(nxcJson.composition).toBe('composition.nix');
+      expect(typeof nxcJson.default_flavour).toBe('string');
 
-    const flake = readFileSync(join(dir, 'flake.nix'), 'utf8');
-    expect(flake).toMatch(/nixpkgs\.url = "github:NixOS\/nixpkgs\/nixos-\d\d\.\d\d"/);
-    expect(flake).toContain('nxc.url =');
-    expect(flake).toContain('nxc.lib.compose');
+      const flake = readFileSync(join(dir, 'flake.nix'), 'utf8');
+      expect(flake).toMatch(/nixpkgs\.url = "github:NixOS\/nixpkgs\/nixos-\d\d\.\d\d"/);
+      expect(flake).toContain('nxc.url =');
+      expect(flake).toContain('nxc.lib.compose');
 
-    const composition = readFileSync(join(dir, 'composition.nix'), 'utf8');
-    expect(composition).toContain('roles = {');
-    expect(composition).toContain('testScript');
+      const composition = readFileSync(join(dir, 'composition.nix'), 'utf8');
+      expect(composition).toContain('roles = {');
+      expect(composition).toContain('testScript');
 
-    // the user's copy is writable even when the templates are not (Nix store install)
-    expect(statSync(join(dir, 'flake.nix')).mode & 0o200).toBe(0o200);
-  });
+      // the user's copy is writable even when the templates are not (Nix store install)
+      expect(statSync(join(dir, 'flake.nix')).mode & 0o200).toBe(0o200);
+    },
+  );
 
   it.runIf(nixInstantiate)('writes Nix files that parse', async () => {
     for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {
       const dir = join(work, name);
       await init({ dir, template: name });
       for (const file of ['flake.nix', 'composition.nix']) {
-        execFileSync('nix-instantiate', ['--parse', join(dir, file)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        execFileSync('nix-instantiate', ['--parse', join(dir, file)], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
       }
     }
   });
 
-  it.runIf(nixInstantiate)('flake and composition evaluate (stub nixpkgs and nxc): roles, testScript, counts', async () => {
-    // No nixpkgs here: evaluate the structure with stubs, real NixOS type-checks the rest.
-    const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
-      basic: { roles: ['node'] },
-      'client-server': { roles: ['client', 'server'] },
-      k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
-      nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
-    };
-    for (const [name, want] of Object.entries(expected)) {
-      const dir = join(work, name);
-      await init({ dir, template: name });
-      const expr = `
+  it.runIf(nixInstantiate)(
+    'flake and composition evaluate (stub nixpkgs and nxc): roles, testScript, counts',
+    async () => {
+      // No nixpkgs here: evaluate the structure with stubs, real NixOS type-checks the rest.
+      const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
+        basic: { roles: ['node'] },
+        'client-server': { roles: ['client', 'server'] },
+        k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
+        nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
+      };
+      for (const [name, want] of Object.entries(expected)) {
+        const dir = join(work, name);
+        await init({ dir, template: name });
+        const expr = `
         let
           pkgs = builtins.mapAttrs (n: v: "/nix/store/stub-\${n}") { hello = 1; curl = 1; k3s = 1; gzip = 1; }
             // { writeTextDir = path: text: "/nix/store/stub-dir"; };
@@ -123,27 +130,30 @@ describe('init', () => {
           testScript = spec.testScript;
           distribution = spec.rolesDistribution or null;
         }`;
-      const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], { encoding: 'utf8' });
-      const got = JSON.parse(out) as {
-        inputs: string[];
-        nixpkgs: string;
-        system: string;
-        roles: string[];
-        configs: Record<string, string[]>;
-        testScript: string;
-        distribution: Record<string, number> | null;
-      };
-      expect(got.inputs).toEqual(['nixpkgs', 'nxc']);
-      expect(got.nixpkgs).toBe('nixpkgs-stub');
-      expect(got.system).toBe('x86_64-linux');
-      expect(got.roles).toEqual(want.roles);
-      for (const role of want.roles) expect(got.configs[role]?.length).toBeGreaterThan(0);
-      expect(got.testScript).toContain('start_all()');
-      expect(got.distribution).toEqual(want.distribution ?? null);
-      // every role is named in the test script (as an object or through roles["..."])
-      for (const role of want.roles) expect(got.testScript).toMatch(new RegExp(`\\b${role}\\b`));
-    }
-  });
+        const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], {
+          encoding: 'utf8',
+        });
+        const got = JSON.parse(out) as {
+          inputs: string[];
+          nixpkgs: string;
+          system: string;
+          roles: string[];
+          configs: Record<string, string[]>;
+          testScript: string;
+          distribution: Record<string, number> | null;
+        };
+        expect(got.inputs).toEqual(['nixpkgs', 'nxc']);
+        expect(got.nixpkgs).toBe('nixpkgs-stub');
+        expect(got.system).toBe('x86_64-linux');
+        expect(got.roles).toEqual(want.roles);
+        for (const role of want.roles) expect(got.configs[role]?.length).toBeGreaterThan(0);
+        expect(got.testScript).toContain('start_all()');
+        expect(got.distribution).toEqual(want.distribution ?? null);
+        // every role is named in the test script (as an object or through roles["..."])
+        for (const role of want.roles) expect(got.testScript).toMatch(new RegExp(`\\b${role}\\b`));
+      }
+    },
+  );
 
   it('k3s agents join the server by hostname, nfs clients mount from it', async () => {
     await init({ dir: join(work, 'k3s'), template: 'k3s' });
@@ -212,7 +222,9 @@ describe('init', () => {
   it('lists the templates when the name is unknown', async () => {
     const error = await rejection(init({ dir: join(work, 'p'), template: 'k8s' }));
     expect(isNxcError(error)).toBe(true);
-    expect((error as Error).message).toBe('unknown template "k8s" (templates: basic, client-server, k3s, nfs)');
+    expect((error as Error).message).toBe(
+      'unknown template "k8s" (templates: basic, client-server, k3s, nfs)',
+    );
     expect(existsSync(join(work, 'p'))).toBe(false);
   });
 
@@ -238,14 +250,17 @@ describe('init', () => {
     expect(readdirSync(existing)).toEqual(['notes.txt']);
   });
 
-  it.runIf(existsSync('/usr/bin/git'))('adds new files to git as intent-to-add inside a work tree', async () => {
-    execFileSync('git', ['init', '-q', work]);
-    const result = await init({ dir: join(work, 'exp'), template: 'basic' });
-    expect(result.gitAdded).toBe(true);
-    const status = execFileSync('git', ['-C', work, 'status', '--porcelain'], { encoding: 'utf8' });
-    expect(status).toContain(' A exp/flake.nix');
-    expect(status).toContain(' A exp/composition.nix');
-  });
+  it.runIf(existsSync('/usr/bin/git'))(
+    'adds new files to git as intent-to-add inside a work tree',
+    async () => {
+      execFileSync('git', ['init', '-q', work]);
+      const result = await init({ dir: join(work, 'exp'), template: 'basic' });
+      expect(result.gitAdded).toBe(true);
+      const status = execFileSync('git', ['-C', work, 'status', '--porcelain'], { encoding: 'utf8' });
+      expect(status).toContain(' A exp/flake.nix');
+      expect(status).toContain(' A exp/composition.nix');
+    },
+  );
 
   it('does not touch git outside a work tree', async () => {
     const result = await init({ dir: join(work, 'plain'), template: 'basic' });

@@ -174,16 +174,24 @@ export async function init(options: InitOptions): Promise<InitResult> {
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
       if ((await existing(join(dir, parent))) === 'file') {
-        throw new NxcError('NXC_USAGE', `${shown(parent)} is a file; template "${template}" needs a folder there`, {
-          hint: 'move the file away or initialise another directory',
-        });
+        throw new NxcError(
+          'NXC_USAGE',
+          `${shown(parent)} is a file; template "${template}" needs a folder there`,
+          {
+            hint: 'move the file away or initialise another directory',
+          },
+        );
       }
     }
     const kind = await existing(join(dir, rel));
     if (kind === 'dir') {
-      throw new NxcError('NXC_USAGE', `${shown(rel)} is a directory; template "${template}" writes a file there`, {
-        hint: 'move it away or initialise another directory',
-      });
+      throw new NxcError(
+        'NXC_USAGE',
+        `${shown(rel)} is a directory; template "${template}" writes a file there`,
+        {
+          hint: 'move it away or initialise another directory',
+        },
+      );
     }
     if (kind === 'file') {
       if (!options.force) {
@@ -217,10 +225,14 @@ export async function init(options: InitOptions): Promise<InitResult> {
   } catch (cause) {
     await Promise.all(createdFiles.map((f) => rm(f, { force: true })));
     for (const d of createdDirs.reverse()) await rm(d, { recursive: true, force: true });
-    throw new NxcError('NXC_IO', `cannot write template "${template}" into ${options.dir}: ${(cause as Error).message}`, {
-      hint: 'check that the directory is writable (nothing was left behind)',
-      cause,
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot write template "${template}" into ${options.dir}: ${(cause as Error).message}`,
+      {
+        hint: 'check that the directory is writable (nothing was left behind)',
+        cause,
+      },
+    );
   }
   const files = plan.map((p) => p.rel).sort();
   const gitAdded = await gitIntentToAdd(
