@@ -14,11 +14,16 @@ let d: AttachedDeployment;
 const log: string[] = [];
 
 beforeAll(async () => {
-  transport = await LocalTransport.create(['server', 'client1', 'client2']);
+  transport = await LocalTransport.create(['server', 'client1', 'client2', 'nixos']);
   d = await attach(
     {
       transport,
-      deployment: transport.deployment({ server: 'server', client1: 'client', client2: 'client' }),
+      deployment: transport.deployment({
+        server: 'server',
+        client1: 'client',
+        client2: 'client',
+        nixos: 'nixos',
+      }),
     },
     { log: (l) => log.push(l) },
   );
@@ -34,13 +39,17 @@ describe('attach({ deployment, transport })', () => {
       ['server', 'server', '10.0.0.2'],
       ['client1', 'client', '10.0.0.3'],
       ['client2', 'client', '10.0.0.4'],
+      ['nixos', 'nixos', '10.0.0.5'],
     ]);
     expect(d.role('client').map((n) => n.host)).toEqual(['client1', 'client2']);
     expect(() => d.node('sever')).toThrow(
-      expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'known nodes: server, client1, client2' }),
+      expect.objectContaining({
+        code: 'NXC_NODE_UNKNOWN',
+        hint: 'known nodes: server, client1, client2, nixos',
+      }),
     );
     expect(() => d.role('db')).toThrow(
-      expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'roles: server, client' }),
+      expect.objectContaining({ code: 'NXC_NODE_UNKNOWN', hint: 'roles: server, client, nixos' }),
     );
   });
 
@@ -114,6 +123,54 @@ describe('attach({ deployment, transport })', () => {
     const start = await c.systemctl('start nothing');
     expect(start.exitCode).toBe(5);
     expect(start.stderr).toContain('has no systemd and no /etc/init.d/nothing');
+  });
+
+  it('units with systemd: active after a pending job, failed and inactive-without-jobs fail at once', async () => {
+    // A stand-in systemctl on one node (the logic under test is the driver's, not systemd's):
+    // unit states in /run/units/<unit>, pending jobs while /run/jobs exists.
+    const n = d.node('nixos');
+    await n.succeed([
+      'mkdir -p /run/systemd/system /run/bin /run/units',
+      `cat > /run/bin/systemctl <<'EOF'
+#!/bin/sh
+[ "$1" = --no-pager ] && shift
+case "$1" in
+  show) echo "Id=$2"; echo "ActiveState=$(cat /run/units/$2 2>/dev/null || echo inactive)"; echo "SubState=x=y" ;;
+  list-jobs) if [ -e /run/jobs ]; then echo "1 $2 start waiting"; else echo "No jobs running."; fi ;;
+  start) echo active > /run/units/$2 ;;
+  *) echo "fake systemctl: $*" >&2; exit 1 ;;
+esac
+EOF
+chmod +x /run/bin/systemctl`,
+    ]);
+    expect(await n.hasSystemd()).toBe(true);
+    await n.succeed([
+      'touch /run/jobs',
+      '(sleep 1; echo active > /run/units/web.service; rm /run/jobs) >/dev/null 2>&1 &',
+    ]);
+    await n.waitForUnit('web.service', { timeout: 20 });
+    expect(await n.getUnitInfo('web.service')).toEqual({
+      Id: 'web.service',
+      ActiveState: 'active',
+      SubState: 'x=y',
+    });
+
+    await n.succeed('echo failed > /run/units/db.service');
+    const t0 = Date.now();
+    await expect(n.waitForUnit('db.service', { timeout: 60 })).rejects.toMatchObject({
+      code: 'NXC_TEST_FAILED',
+      message: 'nixos: unit "db.service" reached state "failed"',
+    });
+    await expect(n.waitForUnit('idle.service', { timeout: 60 })).rejects.toMatchObject({
+      message: 'nixos: unit "idle.service" is inactive and there are no pending jobs',
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+
+    expect(await n.systemctl('start late.service')).toMatchObject({ exitCode: 0 });
+    await n.waitForUnit('late.service', { timeout: 5 });
+    await expect(n.requireUnitState('late.service', 'inactive')).rejects.toMatchObject({
+      message: 'nixos: unit "late.service" is "active", expected "inactive"',
+    });
   });
 
   it('shutdown/crash without flavour support are clear NXC_USAGE errors', async () => {

@@ -13,6 +13,7 @@ so the order of output and commands is the order of the script.
 
 import json
 import os
+import threading
 
 
 class RemoteError(Exception):
@@ -38,6 +39,8 @@ class Channel:
         self._out = os.fdopen(req_fd, "wb", buffering=0)
         self._in = os.fdopen(res_fd, "rb")
         self._next_id = 0
+        # A script may call nodes from several threads: one call on the wire at a time.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_env(cls):
@@ -52,14 +55,21 @@ class Channel:
     def _send(self, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode("utf-8")
         try:
-            self._out.write(data)
+            view = memoryview(data)
+            while view:  # a raw write may be partial
+                view = view[self._out.write(view) :]
         except (BrokenPipeError, OSError) as e:
             raise ChannelClosed("nxc driver: the nxc process went away") from e
 
     def notify(self, method, **params):
-        self._send({"method": method, "params": params})
+        with self._lock:
+            self._send({"method": method, "params": params})
 
     def call(self, method, **params):
+        with self._lock:
+            return self._call(method, params)
+
+    def _call(self, method, params):
         self._next_id += 1
         call_id = self._next_id
         self._send({"id": call_id, "method": method, "params": params})

@@ -117,7 +117,8 @@ export class LocalTransport implements Transport {
       const child = spawn('nsenter', ['-t', String(node.nsPid), '-m', '-u', '-p', '--wd=/', ...argv], {
         detached: true,
         stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root', ...options.env },
+        // /run/bin first: a test can put stand-in tools on one node (e.g. a fake systemctl)
+        env: { PATH: `/run/bin:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: '/root', ...options.env },
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
