@@ -16,14 +16,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isNxcError } from '../errors.js';
 import { DEFAULT_TEMPLATE, defaultTemplatesDir, init, listTemplates } from './init.js';
 
-const nixInstantiate = (() => {
+// The Nix checks need Nix (scripts/setup.sh installs it): fail loudly rather than skip.
+function requireNix(): void {
   try {
     execFileSync('nix-instantiate', ['--version'], { stdio: 'ignore' });
-    return 'nix-instantiate';
   } catch {
-    return undefined;
+    throw new Error(
+      'nix-instantiate is not on the PATH: install Nix (scripts/setup.sh does) to check the templates',
+    );
   }
-})();
+}
 
 let work: string;
 beforeEach(() => {
@@ -88,7 +90,8 @@ describe('init', () => {
     },
   );
 
-  it.runIf(nixInstantiate)('writes Nix files that parse', async () => {
+  it('writes Nix files that parse', async () => {
+    requireNix();
     for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {
       const dir = join(work, name);
       await init({ dir, template: name });
@@ -100,20 +103,19 @@ describe('init', () => {
     }
   });
 
-  it.runIf(nixInstantiate)(
-    'flake and composition evaluate (stub nixpkgs and nxc): roles, testScript, counts',
-    async () => {
-      // No nixpkgs here: evaluate the structure with stubs, real NixOS type-checks the rest.
-      const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
-        basic: { roles: ['node'] },
-        'client-server': { roles: ['client', 'server'] },
-        k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
-        nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
-      };
-      for (const [name, want] of Object.entries(expected)) {
-        const dir = join(work, name);
-        await init({ dir, template: name });
-        const expr = `
+  it('flake and composition evaluate (stub nixpkgs and nxc): roles, testScript, counts', async () => {
+    requireNix();
+    // No nixpkgs here: evaluate the structure with stubs, real NixOS type-checks the rest.
+    const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
+      basic: { roles: ['node'] },
+      'client-server': { roles: ['client', 'server'] },
+      k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
+      nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
+    };
+    for (const [name, want] of Object.entries(expected)) {
+      const dir = join(work, name);
+      await init({ dir, template: name });
+      const expr = `
         let
           pkgs = builtins.mapAttrs (n: v: "/nix/store/stub-\${n}") { hello = 1; curl = 1; k3s = 1; gzip = 1; }
             // { writeTextDir = path: text: "/nix/store/stub-dir"; };
@@ -130,30 +132,29 @@ describe('init', () => {
           testScript = spec.testScript;
           distribution = spec.rolesDistribution or null;
         }`;
-        const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], {
-          encoding: 'utf8',
-        });
-        const got = JSON.parse(out) as {
-          inputs: string[];
-          nixpkgs: string;
-          system: string;
-          roles: string[];
-          configs: Record<string, string[]>;
-          testScript: string;
-          distribution: Record<string, number> | null;
-        };
-        expect(got.inputs).toEqual(['nixpkgs', 'nxc']);
-        expect(got.nixpkgs).toBe('nixpkgs-stub');
-        expect(got.system).toBe('x86_64-linux');
-        expect(got.roles).toEqual(want.roles);
-        for (const role of want.roles) expect(got.configs[role]?.length).toBeGreaterThan(0);
-        expect(got.testScript).toContain('start_all()');
-        expect(got.distribution).toEqual(want.distribution ?? null);
-        // every role is named in the test script (as an object or through roles["..."])
-        for (const role of want.roles) expect(got.testScript).toMatch(new RegExp(`\\b${role}\\b`));
-      }
-    },
-  );
+      const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr], {
+        encoding: 'utf8',
+      });
+      const got = JSON.parse(out) as {
+        inputs: string[];
+        nixpkgs: string;
+        system: string;
+        roles: string[];
+        configs: Record<string, string[]>;
+        testScript: string;
+        distribution: Record<string, number> | null;
+      };
+      expect(got.inputs).toEqual(['nixpkgs', 'nxc']);
+      expect(got.nixpkgs).toBe('nixpkgs-stub');
+      expect(got.system).toBe('x86_64-linux');
+      expect(got.roles).toEqual(want.roles);
+      for (const role of want.roles) expect(got.configs[role]?.length).toBeGreaterThan(0);
+      expect(got.testScript).toContain('start_all()');
+      expect(got.distribution).toEqual(want.distribution ?? null);
+      // every role is named in the test script (as an object or through roles["..."])
+      for (const role of want.roles) expect(got.testScript).toMatch(new RegExp(`\\b${role}\\b`));
+    }
+  });
 
   it('k3s agents join the server by hostname, nfs clients mount from it', async () => {
     await init({ dir: join(work, 'k3s'), template: 'k3s' });
@@ -250,17 +251,14 @@ describe('init', () => {
     expect(readdirSync(existing)).toEqual(['notes.txt']);
   });
 
-  it.runIf(existsSync('/usr/bin/git'))(
-    'adds new files to git as intent-to-add inside a work tree',
-    async () => {
-      execFileSync('git', ['init', '-q', work]);
-      const result = await init({ dir: join(work, 'exp'), template: 'basic' });
-      expect(result.gitAdded).toBe(true);
-      const status = execFileSync('git', ['-C', work, 'status', '--porcelain'], { encoding: 'utf8' });
-      expect(status).toContain(' A exp/flake.nix');
-      expect(status).toContain(' A exp/composition.nix');
-    },
-  );
+  it('adds new files to git as intent-to-add inside a work tree', async () => {
+    execFileSync('git', ['init', '-q', work]);
+    const result = await init({ dir: join(work, 'exp'), template: 'basic' });
+    expect(result.gitAdded).toBe(true);
+    const status = execFileSync('git', ['-C', work, 'status', '--porcelain'], { encoding: 'utf8' });
+    expect(status).toContain(' A exp/flake.nix');
+    expect(status).toContain(' A exp/composition.nix');
+  });
 
   it('does not touch git outside a work tree', async () => {
     const result = await init({ dir: join(work, 'plain'), template: 'basic' });
