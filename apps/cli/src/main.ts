@@ -72,6 +72,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .argument('[composition-file]', 'composition file (default from the config, composition.nix)')
       .option('-L, --list-compositions-flavours', 'list the compositions and flavours that can be built')
       .option('-F, --list-flavours', 'list installed flavours')
+      .option('--fast', 'no network lookups for unlocked flake inputs (nix --offline)')
       .option('--dry-run', 'show what would be built without building')
       .option('--show-trace', 'show Nix evaluation traces')
       .option('--nix-flags <flags>', 'extra flags for nix build, e.g. "--impure"')
@@ -149,8 +150,8 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   wire(
     selection(program.command('driver').description('run the test script against the running deployment'))
       .argument('[script]', 'Python test script (default: the composition\'s testScript)')
-      .option('-t, --test-script', 'run the test script (default when no -I)')
-      .option('-I, --interactive', 'Python REPL with the machine objects')
+      .option('-t, --test-script', 'run the composition\'s testScript')
+      .option('-I, --interactive', 'Python REPL with the machine objects (default without SCRIPT or -t)')
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--junit <file>', 'write a JUnit XML report'),
     async () => (await import('./actions/driver.js')).driverAction as ActionFn,

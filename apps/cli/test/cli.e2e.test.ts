@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,7 +51,14 @@ beforeAll(async () => {
   });
   // the project's flavour packages, as installed in the workspace
   await symlink(path.join(demo, 'node_modules'), path.join(dir, 'node_modules'));
-}, 60_000);
+  // relative override paths (the offline test OS) point back into the repository
+  const pkgFile = path.join(dir, 'package.json');
+  const pkg = JSON.parse(await readFile(pkgFile, 'utf8'));
+  const inputs: Record<string, string> = pkg.nxc?.nix?.overrideInputs ?? {};
+  for (const [name, p] of Object.entries(inputs)) if (p.startsWith('.')) inputs[name] = path.resolve(demo, p);
+  await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
+  execFileSync('sh', [path.join(repoRoot, 'test/fixtures/testos/setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}, 600_000);
 
 afterAll(async () => {
   try {
@@ -97,6 +104,22 @@ describe('nxc on docker (examples/demo)', () => {
     expect(results[1].stderr).toBe('nope\n');
     expect(results[0].stdout).toBe('client1\n');
   });
+
+  it('runs a test script file with nxc driver', async () => {
+    await writeFile(
+      path.join(dir, 'check.py'),
+      'start_all()\nserver.wait_for_open_port(80)\nfor c in [client1, client2, client3]:\n    assert "hello" in c.succeed("wget -qO- http://server/")\nclient2.fail("false")\n',
+    );
+    const r = await runNxc(dir, ['driver', 'check.py'], {}, 300_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  }, 300_000);
+
+  it("nxc driver -t: the demo's testScript names `client`, absent with -r client=3: one clear error, exit 1", async () => {
+    const r = await runNxc(dir, ['driver', '-t'], {}, 300_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: testScript \(test-script\) line 3: NameError: name 'client' is not defined$/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 300_000);
 
   it('reports status as JSON', async () => {
     const r = await runNxc(dir, ['status', '--json']);

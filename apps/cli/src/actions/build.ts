@@ -1,5 +1,6 @@
-/** `nxc build`: the Nix build is core's `build()` (packages/core/src/build). */
-import * as core from '@nxc/core';
+/** `nxc build`: core's `build()` (Nix on the project's flake) with progress and a summary. */
+import path from 'node:path';
+import { NxcError, build, listCompositions, listFlavours } from '@nxc/core';
 import type { Runtime } from '../runtime.js';
 import { printJson, project, renderer, table } from './common.js';
 
@@ -8,6 +9,7 @@ interface BuildFlags {
   flavour?: string;
   listCompositionsFlavours?: boolean;
   listFlavours?: boolean;
+  fast?: boolean;
   dryRun?: boolean;
   showTrace?: boolean;
   nixFlags?: string;
@@ -15,51 +17,61 @@ interface BuildFlags {
   json?: boolean;
 }
 
-type BuildFn = (project: core.Project, opts: Record<string, unknown>) => Promise<Record<string, unknown>>;
-type ListFn = (project: core.Project) => Promise<unknown>;
-
-function fromCore<T>(name: string): T {
-  const fn = (core as unknown as Record<string, unknown>)[name];
-  if (typeof fn !== 'function') {
-    throw new core.NxcError('NXC_USAGE', `this @nxc/core has no ${name}()`, {
-      hint: 'install matching versions of @nxc/cli and @nxc/core',
-      exitCode: core.ExitCode.environment,
-    });
-  }
-  return fn as T;
-}
-
 export async function buildAction(rt: Runtime, file: string | undefined, flags: BuildFlags): Promise<number> {
   const proj = await project(rt);
+  if (file !== undefined && path.resolve(rt.cwd, file) !== path.resolve(proj.root, proj.config.composition)) {
+    throw new NxcError('NXC_USAGE', `nxc build ${file}: the flake builds ${proj.config.composition}, not ${file}`, {
+      hint: `set "composition": "${file}" in nxc.json (and in flake.nix), or drop the argument`,
+    });
+  }
   if (flags.listFlavours) {
-    const list = await core.listFlavours(proj);
+    const list = await listFlavours(proj);
     if (flags.json) printJson(rt, { flavours: list });
     else rt.stdout.write(`${table(list.map((f) => [f.name, f.description]))}\n`);
     return 0;
   }
+  const common = {
+    ...(flags.composition ? { composition: flags.composition } : {}),
+    ...(flags.flavour ? { flavour: flags.flavour } : {}),
+    ...(flags.showTrace ? { showTrace: true } : {}),
+    ...(flags.fast ? { fast: true } : {}),
+    ...(flags.nixFlags ? { nixFlags: flags.nixFlags } : {}),
+    signal: rt.signal,
+  };
   if (flags.listCompositionsFlavours) {
-    const comps = await fromCore<ListFn>('listCompositions')(proj);
-    if (flags.json) printJson(rt, comps);
-    else rt.stdout.write(`${JSON.stringify(comps, null, 2)}\n`);
+    const targets = await listCompositions(proj, common);
+    if (flags.json) printJson(rt, { targets });
+    else rt.stdout.write(`${targets.map((t) => `${t.composition}::${t.flavour}`).join('\n')}\n`);
     return 0;
   }
   const reporter = renderer(rt, flags.json);
-  const result = await fromCore<BuildFn>('build')(proj, {
-    ...(file ? { compositionFile: file } : {}),
-    ...(flags.composition ? { composition: flags.composition } : {}),
-    ...(flags.flavour ? { flavour: flags.flavour } : {}),
+  const result = await build(proj, {
+    ...common,
     ...(flags.dryRun ? { dryRun: true } : {}),
-    ...(flags.showTrace ? { showTrace: true } : {}),
-    ...(flags.nixFlags ? { nixFlags: flags.nixFlags.split(/\s+/).filter(Boolean) } : {}),
     ...(flags.outLink ? { outLink: flags.outLink } : {}),
     reporter,
-    signal: rt.signal,
   });
   reporter.clear();
-  if (flags.json) printJson(rt, result);
-  else {
-    const rows = Object.entries(result).filter(([, v]) => typeof v === 'string') as [string, string][];
-    rt.stdout.write(`${table(rows)}\n`);
+  if (flags.json) {
+    printJson(rt, {
+      dryRun: result.dryRun,
+      targets: result.targets.map((t) => ({
+        composition: t.composition,
+        flavour: t.flavour,
+        composeInfoPath: t.composeInfoPath,
+        ...(t.outPath ? { outPath: t.outPath } : {}),
+        ...(result.dryRun ? { command: t.command } : {}),
+        ...(t.stats ? { stats: t.stats } : {}),
+      })),
+    });
+    return 0;
+  }
+  for (const t of result.targets) {
+    if (result.dryRun) rt.stdout.write(`${t.command}\n`);
+    else
+      rt.stdout.write(
+        `${t.composition}::${t.flavour} -> ${path.relative(rt.cwd, t.composeInfoPath) || t.composeInfoPath}${t.stats ? ` (${t.stats.built}/${t.stats.total} derivations built, ${(t.stats.elapsedMs / 1000).toFixed(1)} s)` : ''}\n`,
+      );
   }
   return 0;
 }

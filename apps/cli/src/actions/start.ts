@@ -65,7 +65,8 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     return runDriver(rt, {
       composition: `${result.composition}::${result.flavour}`,
       ...(flags.identityFile ? { identityFile: flags.identityFile } : {}),
-      interactive: flags.interactive === true,
+      ...(flags.testScript ? { testScript: true } : {}),
+      ...(flags.interactive ? { interactive: true } : {}),
     });
   }
   return 0;
