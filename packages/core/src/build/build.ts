@@ -1,0 +1,352 @@
+/**
+ * `nxc build`: runs Nix on the project's flake output
+ * `packages.<system>."<composition>::<flavour>"` (a compose info JSON), with the
+ * `nxc` input replaced by the project's generated copy of the Nix library
+ * (`.nxc/nixlib`, holding the installed flavours' modules), out-link
+ * `build/<composition>::<flavour>`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
+import { nixOverrideInputArgs } from '../config.js';
+import { NxcError } from '../errors.js';
+import { loadFlavours } from '../plugins.js';
+import type { Project } from '../project.js';
+import { type Reporter, silentReporter } from '../reporter.js';
+import { composeInfoPath, nixLibDir } from '../state.js';
+import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
+import type { NixProgressState } from './nix-progress.js';
+import { type NixFlavourEntry, planNixLibrary, syncNixLibrary } from './nixlib.js';
+
+/** Options of {@link build}. */
+export interface BuildOptions {
+  /** Flavour to build (`-f`); default: the config's default flavour. */
+  flavour?: string;
+  /**
+   * Composition to build (`-C`): a name, or `composition::flavour`. Default: `composition`
+   * (a single-composition project), or every composition of a `compositions.nix` project.
+   */
+  composition?: string;
+  /** Out-link path (`-o`) instead of `build/<composition>::<flavour>` (one target only). */
+  outLink?: string;
+  /** Do nothing; return the exact Nix command(s) (`--dry-run`). */
+  dryRun?: boolean;
+  /** Pass `--show-trace` to Nix. */
+  showTrace?: boolean;
+  /** Extra Nix flags (`--nix-flags`), after the config's `nix.flags` and `$NXC_NIX_FLAGS`. */
+  nixFlags?: string | string[];
+  /** Pass `--offline` to Nix: no network lookups for unlocked inputs (`-F`, `--fast`). */
+  fast?: boolean;
+  /** Nix system (default: this machine's, e.g. `x86_64-linux`). */
+  system?: string;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+  /** Nix binary (default `nix` on the PATH). */
+  nixBin?: string;
+}
+
+/** Nix work done for one target, from Nix's own log. */
+export interface BuildStats {
+  /** Derivations built by this run (0 when everything was already built). */
+  built: number;
+  /** Derivations Nix planned to build. */
+  total: number;
+  /** Their names (`testos-system-server`, `compose-info-composition-docker.json`...). */
+  builtNames: string[];
+  elapsedMs: number;
+}
+
+/** One built (or, with dryRun, planned) `<composition>::<flavour>`. */
+export interface BuiltTarget {
+  composition: string;
+  flavour: string;
+  /** The flake output attribute, e.g. `.#packages.x86_64-linux."composition::docker"`. */
+  installable: string;
+  /** The Nix command, as argv (nix first) and as a shell line. */
+  argv: string[];
+  command: string;
+  /** The out-link (`build/<composition>::<flavour>`), a symlink to the compose info. */
+  composeInfoPath: string;
+  /** The compose info read back (absent with dryRun). */
+  composeInfo?: ComposeInfo;
+  /** Store path of the compose info (absent with dryRun). */
+  outPath?: string;
+  stats?: BuildStats;
+}
+
+/** Result of {@link build}. */
+export interface BuildResult {
+  targets: BuiltTarget[];
+  /** The first target's out-link (the usual single-target case). */
+  composeInfoPath: string;
+  /** The first target's compose info (absent with dryRun). */
+  composeInfo?: ComposeInfo;
+  dryRun: boolean;
+}
+
+/** A `<composition>::<flavour>` output of the project's flake. */
+export interface CompositionTarget {
+  composition: string;
+  flavour: string;
+}
+
+/** Nix system of this machine. */
+export function currentSystem(): string {
+  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  const os = process.platform === 'darwin' ? 'darwin' : 'linux';
+  return `${arch}-${os}`;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function flagsOf(project: Project, opts: BuildOptions): string[] {
+  const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
+  const extra = opts.nixFlags === undefined ? [] : Array.isArray(opts.nixFlags) ? opts.nixFlags : splitFlags(opts.nixFlags);
+  return [...project.config.nix.flags, ...env, ...extra];
+}
+
+function requireFlake(project: Project): void {
+  if (!existsSync(join(project.root, 'flake.nix')))
+    throw new NxcError('NXC_PROJECT', `${project.root}: no flake.nix, this is not an nxc project`, {
+      hint: 'run `nxc init` to create one, or run nxc from the project directory',
+    });
+}
+
+/** The flavours the project's plugins provide, as the Nix library's index needs them. */
+async function flavourEntries(project: Project): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
+  const registry = await loadFlavours(project);
+  const entries = registry.list().map((f) => ({
+    name: f.name,
+    image: f.build.image,
+    description: f.description,
+    ...(f.build.distribution ? { distribution: f.build.distribution } : {}),
+    ...(f.build.nixModule ? { nixModule: resolve(f.build.nixModule) } : {}),
+    plugin: f.plugin.name,
+  }));
+  return { entries, names: entries.map((e) => e.name), get: (n: string) => void registry.get(n) };
+}
+
+/** Writes `.nxc/nixlib` (changed files only) unless dryRun; returns its path. */
+async function prepareNixLibrary(project: Project, entries: NixFlavourEntry[], dryRun: boolean): Promise<string> {
+  const dir = nixLibDir(project);
+  if (!dryRun) await syncNixLibrary(dir, await planNixLibrary(entries));
+  return dir;
+}
+
+function commonArgs(project: Project, libDir: string, opts: BuildOptions): string[] {
+  return [
+    '--override-input',
+    'nxc',
+    `path:${libDir}`,
+    ...nixOverrideInputArgs(project.root, project.config.nix.overrideInputs),
+    ...(opts.showTrace ? ['--show-trace'] : []),
+    ...(opts.fast ? ['--offline'] : []),
+    ...flagsOf(project, opts),
+  ];
+}
+
+async function evalTargets(project: Project, libDir: string, opts: BuildOptions): Promise<CompositionTarget[]> {
+  const system = opts.system ?? currentSystem();
+  await checkNix(opts.nixBin);
+  const { stdout } = await runNix(
+    [
+      ...NIX_BASE_FLAGS,
+      'eval',
+      '--json',
+      '--log-format',
+      'internal-json',
+      ...commonArgs(project, libDir, opts),
+      `.#packages.${system}`,
+      '--apply',
+      'builtins.attrNames',
+    ],
+    { cwd: project.root, what: 'listing the compositions', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
+  );
+  const names = JSON.parse(stdout) as string[];
+  return names
+    .filter((n) => n.includes('::'))
+    .map((n) => {
+      const i = n.indexOf('::');
+      return { composition: n.slice(0, i), flavour: n.slice(i + 2) };
+    });
+}
+
+/**
+ * Lists the `<composition>::<flavour>` outputs of the project's flake (`nxc build -L`),
+ * via `nix eval --json .#packages.<system> --apply builtins.attrNames`.
+ */
+export async function listCompositions(project: Project, opts: Omit<BuildOptions, 'dryRun'> = {}): Promise<CompositionTarget[]> {
+  requireFlake(project);
+  const { entries } = await flavourEntries(project);
+  const libDir = await prepareNixLibrary(project, entries, false);
+  return evalTargets(project, libDir, opts);
+}
+
+/**
+ * Builds `<composition>::<flavour>` with Nix and returns the compose info(s). Progress
+ * (derivations built/total, current activity, elapsed) goes to `opts.reporter`.
+ *
+ * @throws NxcError `NXC_PROJECT` (no flake.nix), `NXC_USAGE` (no flavour given),
+ *   `NXC_FLAVOUR_UNKNOWN`, `NXC_COMPOSITION_UNKNOWN`, `NXC_NIX` (Nix missing/too old, or the
+ *   Nix error itself, trimmed), `NXC_INTERRUPTED`.
+ */
+export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
+  const reporter = opts.reporter ?? silentReporter;
+  requireFlake(project);
+  let compositionName = opts.composition;
+  let flavourName = opts.flavour;
+  if (compositionName?.includes('::')) {
+    const i = compositionName.indexOf('::');
+    const f = compositionName.slice(i + 2);
+    compositionName = compositionName.slice(0, i) || undefined;
+    if (flavourName && f && f !== flavourName)
+      throw new NxcError('NXC_USAGE', `-C ${opts.composition} names flavour ${f} but -f says ${flavourName}`, {
+        hint: 'give the flavour once: either -f FLAVOUR or -C COMPOSITION::FLAVOUR',
+      });
+    flavourName = flavourName ?? (f || undefined);
+  }
+  const { entries, names, get } = await flavourEntries(project);
+  flavourName = flavourName ?? project.config.defaultFlavour;
+  if (!flavourName)
+    throw new NxcError('NXC_USAGE', 'no flavour given and the config names no default flavour', {
+      hint: `pass -f FLAVOUR (installed: ${names.join(', ') || 'none'})`,
+    });
+  get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
+  const flavour = flavourName;
+  const libDir = await prepareNixLibrary(project, entries, opts.dryRun === true);
+  const system = opts.system ?? currentSystem();
+
+  let compositions: string[];
+  if (compositionName) compositions = [compositionName];
+  else if (existsSync(join(project.root, 'compositions.nix')) && !opts.dryRun) {
+    const targets = await evalTargets(project, libDir, opts);
+    compositions = [...new Set(targets.filter((t) => t.flavour === flavour).map((t) => t.composition))];
+    if (compositions.length === 0) compositions = ['composition'];
+  } else compositions = ['composition'];
+  if (opts.outLink && compositions.length > 1)
+    throw new NxcError('NXC_USAGE', `-o names one out-link but ${compositions.length} compositions would be built (${compositions.join(', ')})`, {
+      hint: 'choose one with -C COMPOSITION::FLAVOUR',
+    });
+
+  const planned: BuiltTarget[] = compositions.map((composition) => {
+    const link = opts.outLink ? resolve(opts.outLink) : composeInfoPath(project, composition, flavour);
+    const installable = `.#packages.${system}."${composition}::${flavour}"`;
+    const argv = [
+      opts.nixBin ?? 'nix',
+      ...NIX_BASE_FLAGS,
+      'build',
+      '--json',
+      '--log-format',
+      'internal-json',
+      '-v',
+      '-o',
+      link,
+      ...commonArgs(project, libDir, opts),
+      installable,
+    ];
+    return { composition, flavour, installable, argv, command: argv.map(shellQuote).join(' '), composeInfoPath: link };
+  });
+
+  if (opts.dryRun) {
+    for (const t of planned) reporter.emit({ type: 'step', message: `would run: ${t.command}` });
+    return { targets: planned, composeInfoPath: planned[0]?.composeInfoPath ?? '', dryRun: true };
+  }
+
+  await checkNix(opts.nixBin);
+  for (const target of planned) {
+    const task = `build ${target.composition}::${target.flavour}`;
+    await mkdir(dirname(target.composeInfoPath), { recursive: true });
+    reporter.emit({ type: 'step', message: `building ${target.composition}::${target.flavour}` });
+    const started = Date.now();
+    let last: NixProgressState | undefined;
+    const emit = () => {
+      const s = last;
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      reporter.emit({
+        type: 'progress',
+        task,
+        current: s?.built ?? 0,
+        total: s?.total ?? 0,
+        detail: `${s?.current ?? 'evaluating'} (${elapsed}s)`,
+      });
+    };
+    const ticker = setInterval(emit, 1000);
+    ticker.unref();
+    let result: Awaited<ReturnType<typeof runNix>>;
+    try {
+      result = await runNix(target.argv.slice(1), {
+        cwd: project.root,
+        what: `building ${target.composition}::${target.flavour}`,
+        onProgress: (s) => {
+          last = s;
+          emit();
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
+      });
+    } catch (error) {
+      throw await explainMissingTarget(error, project, libDir, opts, target);
+    } finally {
+      clearInterval(ticker);
+    }
+    let outPath: string | undefined;
+    try {
+      const parsed = JSON.parse(result.stdout) as Array<{ outputs?: { out?: string } }>;
+      outPath = parsed[0]?.outputs?.out;
+    } catch {
+      outPath = undefined;
+    }
+    target.outPath = outPath;
+    target.composeInfo = await readComposeInfo(target.composeInfoPath, { composition: target.composition });
+    target.stats = {
+      built: result.progress.built,
+      total: result.progress.total,
+      builtNames: result.progress.builtNames,
+      elapsedMs: Date.now() - started,
+    };
+    reporter.emit({
+      type: 'done',
+      message: `built ${target.composition}::${target.flavour} -> ${target.composeInfoPath} (${target.stats.built} derivation${target.stats.built === 1 ? '' : 's'} built, ${(target.stats.elapsedMs / 1000).toFixed(1)}s)`,
+    });
+  }
+  const first = planned[0] as BuiltTarget;
+  return {
+    targets: planned,
+    composeInfoPath: first.composeInfoPath,
+    ...(first.composeInfo ? { composeInfo: first.composeInfo } : {}),
+    dryRun: false,
+  };
+}
+
+/** A missing flake attribute means an unknown composition: say which ones exist. */
+async function explainMissingTarget(
+  error: unknown,
+  project: Project,
+  libDir: string,
+  opts: BuildOptions,
+  target: BuiltTarget,
+): Promise<unknown> {
+  if (!(error instanceof NxcError) || error.code !== 'NXC_NIX') return error;
+  if (!/does not provide attribute/.test(error.message)) return error;
+  let known: CompositionTarget[];
+  try {
+    known = await evalTargets(project, libDir, opts);
+  } catch {
+    return error;
+  }
+  const comps = [...new Set(known.map((t) => t.composition))];
+  if (comps.length === 0)
+    return new NxcError('NXC_NIX', `${join(project.root, 'flake.nix')}: packages.${opts.system ?? currentSystem()} has no "<composition>::<flavour>" outputs`, {
+      hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
+    });
+  if (!comps.includes(target.composition))
+    return new NxcError('NXC_COMPOSITION_UNKNOWN', `composition ${target.composition} is not in ${join(project.root, 'flake.nix')} (compositions: ${comps.join(', ')})`, {
+      hint: `pick one with -C ${comps[0]}::${target.flavour} (nxc build -L lists them)`,
+    });
+  return new NxcError('NXC_FLAVOUR_UNKNOWN', `flavour ${target.flavour} is not built by ${join(project.root, 'flake.nix')} (it builds: ${[...new Set(known.map((t) => t.flavour))].join(', ')})`, {
+    hint: 'if the flake passes `flavours = ...` to nxc.lib.compose, drop it so the installed flavours are used',
+  });
+}
