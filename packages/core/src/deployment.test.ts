@@ -142,6 +142,27 @@ describe('write/readDeploymentDocument', () => {
     expect(await readdir(join(dir, 'p1/deploy'))).toHaveLength(1);
   });
 
+  it('a failed write leaves no temporary file behind', async () => {
+    const project = makeProject(join(dir, 'p-fail'), {
+      plugins: [],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    });
+    // The target is a non-empty directory: the rename fails.
+    await mkdir(join(project.deployDir, 'composition::docker.json/x'), { recursive: true });
+    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(1), sshPublicKey: 'k' });
+    const error = await writeDeploymentDocument(project, 'composition', 'docker', doc).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NxcError);
+    expect((error as NxcError).code).toBe('NXC_IO');
+    expect((error as NxcError).message).toMatch(
+      /cannot write .*composition::docker.json \((EISDIR|ENOTEMPTY|EEXIST)\)/,
+    );
+    expect(await readdir(project.deployDir)).toEqual(['composition::docker.json']);
+  });
+
   it('reads what the original nxc wrote (no flavour, extra keys kept)', async () => {
     const project = makeProject(join(dir, 'p2'), {
       plugins: [],
@@ -250,11 +271,20 @@ describe('kernel command line encoding', () => {
   });
 
   it('decodes on a node the way the boot script does (busybox base64 -d | gzip -dc)', () => {
-    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(32), sshPublicKey: ed25519Line(), user: 'alice' });
-    const { value } = encodeDeploymentForKernel(doc);
-    const json = execFileSync('sh', ['-c', 'printf %s "${1#gz:}" | busybox base64 -d | busybox gzip -dc', 'sh', value], {
-      encoding: 'utf8',
+    const doc = buildDeploymentDocument({
+      composeInfo,
+      nodes: cluster(32),
+      sshPublicKey: ed25519Line(),
+      user: 'alice',
     });
+    const { value } = encodeDeploymentForKernel(doc);
+    const json = execFileSync(
+      'sh',
+      ['-c', 'printf %s "${1#gz:}" | busybox base64 -d | busybox gzip -dc', 'sh', value],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(JSON.parse(json)).toEqual(decodeDeploymentParam(value));
     expect(JSON.parse(json).deployment['172.16.20.32']).toEqual({ role: 'agent', host: 'agent31' });
   });

@@ -153,18 +153,30 @@ describe('a third-party plugin (nxc-flavour-fake) in a pnpm project', () => {
 
   it('several plugins: nested export conditions, main-only packages, relative paths', async () => {
     const root = await project({
-      config: { plugins: ['nxc-flavour-fake', 'nxc-flavour-nested', './flavours/local-flavour.mjs'] },
+      config: {
+        plugins: ['nxc-flavour-fake', 'nxc-flavour-nested', './flavours/local-flavour.mjs', './vendor/dup'],
+      },
       install: ['nxc-flavour-fake', 'nxc-flavour-nested'],
     });
     await mkdir(join(root, 'flavours'));
     await cp(join(fixtures, 'more-plugins/local-flavour.mjs'), join(root, 'flavours/local-flavour.mjs'));
+    // A package directory named by path (here one whose flavour is renamed to avoid the conflict).
+    await cp(join(fixtures, 'more-plugins/nxc-flavour-dup'), join(root, 'vendor/dup'), { recursive: true });
+    const main = join(root, 'vendor/dup/main.js');
+    await writeFile(main, (await readFile(main, 'utf8')).replace("name: 'fake'", "name: 'vendored'"));
     const registry = await loadFlavours(await loadProject(root));
     expect(registry.list().map((f) => `${f.plugin.name}:${f.name}`)).toEqual([
       'nxc-flavour-fake:fake',
       'nxc-flavour-nested:nested-a',
       'nxc-flavour-nested:nested-b',
       'local-flavour:local',
+      'nxc-flavour-dup:vendored',
     ]);
+    expect(registry.get('vendored').plugin).toMatchObject({
+      version: '0.3.0',
+      spec: './vendor/dup',
+      entry: main,
+    });
     expect(registry.get('nested-a').build).toEqual({ image: 'ramdisk', distribution: 'all-in-one' });
     expect(registry.has('local')).toBe(true);
     expect(registry.has('docker')).toBe(false);
@@ -183,12 +195,19 @@ describe("nxc's own flavour packages (workspace builds), discovered from package
     await mkdir(join(root, 'node_modules/@nxc'), { recursive: true });
     await writeFile(
       join(root, 'package.json'),
-      JSON.stringify({ name: 'own', private: true, devDependencies: Object.fromEntries(packages.map((p) => [p, 'workspace:*'])) }),
+      JSON.stringify({
+        name: 'own',
+        private: true,
+        devDependencies: Object.fromEntries(packages.map((p) => [p, 'workspace:*'])),
+      }),
     );
     await writeFile(join(root, 'pnpm-lock.yaml'), '');
     // pnpm links workspace dependencies to the package folders.
     for (const pkg of packages) {
-      await symlink(join(coreDir, '../../plugins', pkg.replace('@nxc/', '')), join(root, 'node_modules', pkg));
+      await symlink(
+        join(coreDir, '../../plugins', pkg.replace('@nxc/', '')),
+        join(root, 'node_modules', pkg),
+      );
     }
     const registry = await loadFlavours(await loadProject(root));
     const provided = Object.fromEntries(registry.list().map((f) => [f.name, f.plugin.name]));
