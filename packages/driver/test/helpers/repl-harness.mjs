@@ -1,0 +1,38 @@
+/**
+ * TEST HELPER: runs `runTestScript({ interactive: true })` from the BUILT package with this
+ * process's own stdio (a real terminal when started inside tmux), over a minimal real
+ * transport: commands run with `sh -c` on this machine, `NXC_NODE` names the node.
+ * Usage: node repl-harness.mjs HOST... ; exit code = the driver's.
+ */
+import { spawn } from 'node:child_process';
+import { runTestScript } from '../../dist/index.js';
+
+const hosts = process.argv.slice(2);
+const transport = {
+  exec(host, command) {
+    return new Promise((resolve, reject) => {
+      const child = spawn('sh', ['-c', command], { env: { ...process.env, NXC_NODE: host } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
+    });
+  },
+  async shell() {
+    throw new Error('no shell');
+  },
+  async copyTo() {},
+  async copyFrom() {},
+  async close() {},
+};
+const deployment = {
+  deployment: Object.fromEntries(hosts.map((h, i) => [`10.0.0.${i + 2}`, { host: h, role: h }])),
+  'ssh_key.pub': '',
+  composition: 'composition',
+  flavour: 'local',
+  user: 'root',
+};
+const result = await runTestScript({ transport, deployment, interactive: true });
+process.exitCode = result.exitCode;
