@@ -45,13 +45,13 @@ const cases: Case[] = [
   { name: 'dangling build link', args: ['start'], builds: { 'composition::fake': '/nix/store/00000000000000000000000000000000-gone' }, code: 2, message: /^build\/composition::fake is a dangling link/ },
   { name: 'compose info built for another flavour', args: ['start', '--compose-info', 'ci.json', '-f', 'other'], code: 2, message: /^ci\.json was built for flavour "fake", not "other"$/ },
   // --- role distribution: flags -------------------------------------------------------
-  { name: '-r unknown role', args: ['start', '-r', 'agnet=2'], code: 2, message: /^-r: role \"agnet\" is not in the composition \(roles: server, client\)$/ },
+  { name: '-r unknown role', args: ['start', '-r', 'agnet=2'], code: 2, message: /^-r agnet=2: role \"agnet\" is not in the composition \(roles: server, client\)$/ },
   { name: '-r zero count', args: ['start', '-r', 'client=0'], code: 2, message: /^-r client=0: role \"client\": count 0 is not a positive integer$/ },
   { name: '-r negative count', args: ['start', '-r', 'client=-2'], code: 2, message: /^-r client=-2: role \"client\": count -2 is not a positive integer$/ },
   { name: '-r fractional count', args: ['start', '-r', 'client=1.5'], code: 2, message: /^-r client=1\.5: role \"client\": count 1\.5 is not a positive integer$/ },
   { name: '-r without =', args: ['start', '-r', 'client'], code: 2, message: /^-r client: expected ROLE=COUNT or ROLE=HOST1,HOST2$/ },
   { name: '-r duplicate hostnames', args: ['start', '-r', 'client=a,a'], code: 2, message: /^-r client=a,a: role \"client\": hostname \"a\" is listed twice$/ },
-  { name: '-r hostname clash across roles', args: ['start', '-r', 'client=server'], code: 2, message: /^-r: hostname \"server\" is used by roles \"server\" and \"client\"$/ },
+  { name: '-r hostname clash across roles', args: ['start', '-r', 'client=server'], code: 2, message: /^-r client=server: hostname \"server\" is used by roles \"server\" and \"client\"$/ },
   // --- role distribution: files -------------------------------------------------------
   { name: 'distribution file missing', args: ['start', 'roles.yaml'], code: 2, message: /^role distribution file roles\.yaml does not exist$/ },
   { name: 'distribution file bad YAML', args: ['start', 'roles.yaml'], files: { 'roles.yaml': 'client: [1, 2\n' }, code: 2, message: /^roles\.yaml:2: Flow sequence in block collection/ },
