@@ -14,8 +14,12 @@ const transport = {
       const child = spawn('sh', ['-c', command], { env: { ...process.env, NXC_NODE: host } });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c) => (stdout += c));
-      child.stderr.on('data', (c) => (stderr += c));
+      child.stdout.on('data', (c) => {
+        stdout += c;
+      });
+      child.stderr.on('data', (c) => {
+        stderr += c;
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
     });
