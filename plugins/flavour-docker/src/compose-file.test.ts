@@ -10,17 +10,31 @@ const nodes = ['server', 'client1'].map((host, i) =>
   nodeRuntime({
     scope,
     deploymentId: 'd1',
-    node: { host, role: host.replace(/\d+$/, ''), address: `172.18.2.${i + 2}`, init: `/nix/store/x-${host}/init` },
+    node: {
+      host,
+      role: host.replace(/\d+$/, ''),
+      address: `172.18.2.${i + 2}`,
+      init: `/nix/store/x-${host}/init`,
+    },
     image: 'nxc-base:abc',
     network: 'nxc-composition-1234',
     deploymentFile: '/p/deploy/composition::docker.json',
     sharedVolume: 'nxc-composition-1234-shared',
-    extras: { extraVolumes: [], dockerPorts: { server: [{ containerPort: 80, protocol: 'tcp', hostPort: 8080 }] }, systemd: false },
+    extras: {
+      extraVolumes: [],
+      dockerPorts: { server: [{ containerPort: 80, protocol: 'tcp', hostPort: 8080 }] },
+      systemd: false,
+    },
   }),
 );
 const input = {
   name: 'nxc-composition-1234',
-  network: { name: 'nxc-composition-1234', subnet: '172.18.2.0/24', gateway: '172.18.2.1', labels: { 'nxc.flavour': 'docker' } },
+  network: {
+    name: 'nxc-composition-1234',
+    subnet: '172.18.2.0/24',
+    gateway: '172.18.2.1',
+    labels: { 'nxc.flavour': 'docker' },
+  },
   volumes: [{ name: 'nxc-composition-1234-shared', labels: { 'nxc.flavour': 'docker' } }],
   nodes,
 };

@@ -33,7 +33,12 @@ export function composeDocument(input: ComposeFileInput): Record<string, unknown
       environment: rt.env,
       labels: rt.labels,
       tmpfs: Object.entries(rt.tmpfs).map(([path, opts]) => `${path}:${opts}`),
-      volumes: rt.mounts.map((m) => ({ type: m.kind, source: m.source, target: m.target, read_only: m.readOnly })),
+      volumes: rt.mounts.map((m) => ({
+        type: m.kind,
+        source: m.source,
+        target: m.target,
+        read_only: m.readOnly,
+      })),
       ports: rt.ports.map((p) => ({
         target: p.containerPort,
         protocol: p.protocol,

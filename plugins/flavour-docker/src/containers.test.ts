@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
 import { isNxcError } from '@nxc/core';
-import { checkPorts, nodeRuntime, parsePort, readDockerExtras, toCreateOptions, type DockerExtras } from './containers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  type DockerExtras,
+  checkPorts,
+  nodeRuntime,
+  parsePort,
+  readDockerExtras,
+  toCreateOptions,
+} from './containers.js';
 import { LABEL, volumeName } from './labels.js';
 
 const scope = { projectRoot: '/p', composition: 'composition', flavour: 'docker' };
@@ -25,13 +32,23 @@ describe('docker extras (extraVolumes, dockerPorts)', () => {
     expect(parsePort('80')).toEqual({ containerPort: 80, protocol: 'tcp' });
     expect(parsePort(8080)).toEqual({ containerPort: 8080, protocol: 'tcp' });
     expect(parsePort('8080:80')).toEqual({ containerPort: 80, protocol: 'tcp', hostPort: 8080 });
-    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({ containerPort: 53, protocol: 'udp', hostPort: 53, hostIp: '127.0.0.1' });
+    expect(parsePort('127.0.0.1:53:53/udp')).toEqual({
+      containerPort: 53,
+      protocol: 'udp',
+      hostPort: 53,
+      hostIp: '127.0.0.1',
+    });
     expect(() => parsePort('80:')).toThrow(/bad port/);
   });
 
   it('reads extra.docker, resolving relative host paths against the project', () => {
     const extras = readDockerExtras(
-      { docker: { extraVolumes: ['./data:/data:ro', 'cache:/var/cache', { source: '/srv', target: '/srv' }], dockerPorts: { server: ['8080:80'] } } },
+      {
+        docker: {
+          extraVolumes: ['./data:/data:ro', 'cache:/var/cache', { source: '/srv', target: '/srv' }],
+          dockerPorts: { server: ['8080:80'] },
+        },
+      },
       where,
     );
     expect(extras.extraVolumes).toEqual([
@@ -53,18 +70,27 @@ describe('docker extras (extraVolumes, dockerPorts)', () => {
         '/p/build/composition::docker: extra.docker.dockerPorts.server[0]: bad port "x:80" (expected CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER[/udp])',
       );
     }
-    expect(() => readDockerExtras({ docker: { extraVolumes: ['/only'] } }, where)).toThrow(/extraVolumes\[0\]/);
-    expect(() => readDockerExtras({ docker: { extraVolumes: 'x' } }, where)).toThrow(/extra\.docker\.extraVolumes/);
+    expect(() => readDockerExtras({ docker: { extraVolumes: ['/only'] } }, where)).toThrow(
+      /extraVolumes\[0\]/,
+    );
+    expect(() => readDockerExtras({ docker: { extraVolumes: 'x' } }, where)).toThrow(
+      /extra\.docker\.extraVolumes/,
+    );
   });
 
   it('refuses a fixed host port on a role with several nodes, before creating anything', () => {
-    const extras = readDockerExtras({ docker: { dockerPorts: { client: ['8080:80'], server: ['80'] } } }, where);
+    const extras = readDockerExtras(
+      { docker: { dockerPorts: { client: ['8080:80'], server: ['80'] } } },
+      where,
+    );
     const nodes = [
       { role: 'server', host: 'server' },
       { role: 'client', host: 'client1' },
       { role: 'client', host: 'client2' },
     ];
-    expect(() => checkPorts(nodes, extras, 'x')).toThrow(/host port 8080 but role "client" has 2 nodes \(client1, client2\)/);
+    expect(() => checkPorts(nodes, extras, 'x')).toThrow(
+      /host port 8080 but role "client" has 2 nodes \(client1, client2\)/,
+    );
     expect(() => checkPorts(nodes.slice(0, 2), extras, 'x')).not.toThrow();
   });
 });
@@ -76,7 +102,12 @@ describe('node runtime', () => {
     expect(rt.host).toBe('client1');
     expect(rt.mounts).toEqual([
       { kind: 'bind', source: '/nix/store', target: '/nix/store', readOnly: true },
-      { kind: 'bind', source: '/p/deploy/composition::docker.json', target: '/etc/nxc/deployment.json', readOnly: true },
+      {
+        kind: 'bind',
+        source: '/p/deploy/composition::docker.json',
+        target: '/etc/nxc/deployment.json',
+        readOnly: true,
+      },
       { kind: 'volume', source: 'nxc-composition-1234-shared', target: '/var/nxc/shared', readOnly: false },
     ]);
     expect(rt.env.NXC_FLAVOUR).toBe('docker');
@@ -89,14 +120,22 @@ describe('node runtime', () => {
     const rt = nodeRuntime({
       scope,
       deploymentId: 'd1',
-      node: { host: 's', role: 's', address: '10.0.0.2', init: '/nix/store/t-s/init', toplevel: '/nix/store/t-s' },
+      node: {
+        host: 's',
+        role: 's',
+        address: '10.0.0.2',
+        init: '/nix/store/t-s/init',
+        toplevel: '/nix/store/t-s',
+      },
       image: 'i',
       network: 'n',
       deploymentFile: '/d',
       sharedVolume: 'v',
       extras: none,
     });
-    expect(rt.env.PATH).toBe('/run/wrappers/bin:/run/current-system/sw/bin:/nix/store/t-s/sw/bin:/bin:/usr/bin');
+    expect(rt.env.PATH).toBe(
+      '/run/wrappers/bin:/run/current-system/sw/bin:/nix/store/t-s/sw/bin:/bin:/usr/bin',
+    );
   });
 
   it('gives real systemd what it needs when the build says so', () => {
@@ -108,7 +147,10 @@ describe('node runtime', () => {
   });
 
   it('renders an Engine API request with static address, alias and published ports', () => {
-    const extras = readDockerExtras({ docker: { dockerPorts: { client: ['8080:80', '53/udp'] }, extraVolumes: ['cache:/c'] } }, where);
+    const extras = readDockerExtras(
+      { docker: { dockerPorts: { client: ['8080:80', '53/udp'] }, extraVolumes: ['cache:/c'] } },
+      where,
+    );
     const opts = toCreateOptions(runtime(extras));
     expect(opts.name).toMatch(/^nxc-composition-client1-/);
     expect(opts.Hostname).toBe('client1');
@@ -123,6 +165,11 @@ describe('node runtime', () => {
       '80/tcp': [{ HostIp: '', HostPort: '8080' }],
       '53/udp': [{ HostIp: '', HostPort: '' }],
     });
-    expect(opts.HostConfig?.Mounts?.at(-1)).toEqual({ Type: 'volume', Source: volumeName(scope, 'cache'), Target: '/c', ReadOnly: false });
+    expect(opts.HostConfig?.Mounts?.at(-1)).toEqual({
+      Type: 'volume',
+      Source: volumeName(scope, 'cache'),
+      Target: '/c',
+      ReadOnly: false,
+    });
   });
 });

@@ -5,10 +5,10 @@
  * (compose-file.ts), so the two cannot drift apart.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { NxcError } from '@nxc/core';
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { NxcError } from '@nxc/core';
-import { containerName, nodeLabels, volumeName, type Scope } from './labels.js';
+import { type Scope, containerName, nodeLabels, volumeName } from './labels.js';
 
 /** Docker-specific composition attributes (compose info `extra.docker`), as in the original nxc. */
 export interface DockerExtras {
@@ -35,8 +35,12 @@ const PORT_RE = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):)?(\d{1,5})(?:\/(t
 /** Parses one docker-compose short port syntax entry. Throws a plain Error on bad input. */
 export function parsePort(spec: string | number): PortMapping {
   const m = PORT_RE.exec(String(spec).trim());
-  if (!m) throw new Error(`bad port "${spec}" (expected CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER[/udp])`);
-  const mapping: PortMapping = { containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as PortMapping['protocol'] };
+  if (!m)
+    throw new Error(`bad port "${spec}" (expected CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER[/udp])`);
+  const mapping: PortMapping = {
+    containerPort: Number(m[3]),
+    protocol: (m[4] ?? 'tcp') as PortMapping['protocol'],
+  };
   if (m[2] !== undefined) mapping.hostPort = Number(m[2]);
   if (m[1] !== undefined) mapping.hostIp = m[1];
   return mapping;
@@ -48,13 +52,18 @@ function parseVolume(spec: string): { source: string; target: string; readOnly: 
     throw new Error(`bad volume "${spec}" (expected SOURCE:/container/path[:ro])`);
   }
   const mode = parts[2] ?? 'rw';
-  if (!/^(ro|rw)(,.*)?$/.test(mode) && !/^[a-z,]+$/.test(mode)) throw new Error(`bad volume mode in "${spec}"`);
+  if (!/^(ro|rw)(,.*)?$/.test(mode) && !/^[a-z,]+$/.test(mode))
+    throw new Error(`bad volume mode in "${spec}"`);
   return { source: parts[0], target: parts[1], readOnly: mode.split(',').includes('ro') };
 }
 
 const volumeEntry = z.union([
   z.string(),
-  z.object({ source: z.string().min(1), target: z.string().startsWith('/'), read_only: z.boolean().optional() }),
+  z.object({
+    source: z.string().min(1),
+    target: z.string().startsWith('/'),
+    read_only: z.boolean().optional(),
+  }),
 ]);
 const extrasSchema = z
   .object({
@@ -68,24 +77,40 @@ const extrasSchema = z
  * Reads `extra.docker` of a compose info. Relative host paths are resolved against the
  * project root (as docker-compose resolves them against the compose file).
  */
-export function readDockerExtras(extra: Record<string, unknown>, where: { source: string; projectRoot: string }): DockerExtras {
+export function readDockerExtras(
+  extra: Record<string, unknown>,
+  where: { source: string; projectRoot: string },
+): DockerExtras {
   const parsed = extrasSchema.safeParse(extra.docker ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new NxcError('NXC_COMPOSE_INFO', `${where.source}: extra.docker.${issue.path.join('.')}: ${issue.message}`, {
-      hint: 'fix extraVolumes / dockerPorts in the composition and rebuild',
-    });
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${where.source}: extra.docker.${issue.path.join('.')}: ${issue.message}`,
+      {
+        hint: 'fix extraVolumes / dockerPorts in the composition and rebuild',
+      },
+    );
   }
   const fail = (field: string, error: unknown): never => {
-    throw new NxcError('NXC_COMPOSE_INFO', `${where.source}: extra.docker.${field}: ${(error as Error).message}`, {
-      hint: 'fix the composition and rebuild',
-    });
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${where.source}: extra.docker.${field}: ${(error as Error).message}`,
+      {
+        hint: 'fix the composition and rebuild',
+      },
+    );
   };
   const extraVolumes = parsed.data.extraVolumes.map((v, i) => {
     try {
-      const vol = typeof v === 'string' ? parseVolume(v) : { source: v.source, target: v.target, readOnly: v.read_only ?? false };
+      const vol =
+        typeof v === 'string'
+          ? parseVolume(v)
+          : { source: v.source, target: v.target, readOnly: v.read_only ?? false };
       if (vol.source.startsWith('.') || vol.source.startsWith('~')) {
-        vol.source = vol.source.startsWith('~') ? vol.source.replace(/^~/, process.env.HOME ?? '~') : resolve(where.projectRoot, vol.source);
+        vol.source = vol.source.startsWith('~')
+          ? vol.source.replace(/^~/, process.env.HOME ?? '~')
+          : resolve(where.projectRoot, vol.source);
       }
       return vol;
     } catch (error) {
@@ -170,7 +195,13 @@ export function extraVolumeNames(scope: Scope, extras: DockerExtras): Map<string
  * /run/current-system), then the FHS directories of the base image.
  */
 export function systemPath(toplevel?: string): string {
-  return ['/run/wrappers/bin', '/run/current-system/sw/bin', ...(toplevel ? [`${toplevel}/sw/bin`] : []), '/bin', '/usr/bin'].join(':');
+  return [
+    '/run/wrappers/bin',
+    '/run/current-system/sw/bin',
+    ...(toplevel ? [`${toplevel}/sw/bin`] : []),
+    '/bin',
+    '/usr/bin',
+  ].join(':');
 }
 
 /** The runtime description of one node. */
@@ -182,7 +213,8 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     { kind: 'bind', source: input.deploymentFile, target: '/etc/nxc/deployment.json', readOnly: true },
     { kind: 'volume', source: input.sharedVolume, target: '/var/nxc/shared', readOnly: false },
   ];
-  if (extras.systemd) mounts.push({ kind: 'bind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', readOnly: false });
+  if (extras.systemd)
+    mounts.push({ kind: 'bind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', readOnly: false });
   for (const v of extras.extraVolumes) {
     const volume = named.get(v.source);
     mounts.push(
@@ -223,7 +255,9 @@ export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions 
   for (const p of rt.ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
+    const list = bindings[key] ?? [];
+    list.push({ HostIp: p.hostIp ?? '', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
+    bindings[key] = list;
   }
   return {
     name: rt.name,
@@ -261,7 +295,11 @@ export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions 
  * Refuses distributions that cannot work before anything is created: a fixed host port
  * published by a role that has several nodes.
  */
-export function checkPorts(nodes: Array<{ role: string; host: string }>, extras: DockerExtras, source: string): void {
+export function checkPorts(
+  nodes: Array<{ role: string; host: string }>,
+  extras: DockerExtras,
+  source: string,
+): void {
   for (const [role, ports] of Object.entries(extras.dockerPorts)) {
     const hosts = nodes.filter((n) => n.role === role).map((n) => n.host);
     const fixed = ports.find((p) => p.hostPort !== undefined);
@@ -269,7 +307,9 @@ export function checkPorts(nodes: Array<{ role: string; host: string }>, extras:
       throw new NxcError(
         'NXC_DISTRIBUTION',
         `${source}: dockerPorts.${role} publishes host port ${fixed.hostPort} but role "${role}" has ${hosts.length} nodes (${hosts.join(', ')})`,
-        { hint: `run one ${role} node, or publish "${fixed.containerPort}" alone so Docker picks a free host port per node` },
+        {
+          hint: `run one ${role} node, or publish "${fixed.containerPort}" alone so Docker picks a free host port per node`,
+        },
       );
     }
   }

@@ -3,38 +3,45 @@
  * Engine API through dockerode. Loaded only when a command deploys (index.ts imports it
  * lazily), so dockerode never slows `nxc --help` down.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import Docker from 'dockerode';
-import pLimit from 'p-limit';
 import {
-  NxcError,
-  isNxcError,
   type DeployedNode,
   type FlavourDeployer,
   type LogLine,
   type LogsOptions,
   type NodeStatus,
+  NxcError,
   type RunningContext,
   type StartContext,
   type StartResult,
   type Transport,
+  isNxcError,
 } from '@nxc/core';
+import Docker from 'dockerode';
+import pLimit from 'p-limit';
 import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
-import { checkPorts, extraVolumeNames, nodeRuntime, readDockerExtras, toCreateOptions } from './containers.js';
+import {
+  checkPorts,
+  extraVolumeNames,
+  nodeRuntime,
+  readDockerExtras,
+  toCreateOptions,
+} from './containers.js';
 import { engineEndpoint } from './engine.js';
 import { ensureImage } from './image.js';
 import {
   LABEL,
+  type Scope,
   containerName,
   networkName,
   newDeploymentId,
   scopeFilter,
   scopeLabels,
   volumeName,
-  type Scope,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';
 import { LineSplitter, NodeFailed, waitReady } from './readiness.js';
@@ -94,13 +101,19 @@ function ignoreMissing(error: unknown): void {
  * Removes every container, network and volume of a scope (labels), in parallel.
  * Idempotent. Returns how many containers it removed.
  */
-export async function removeScope(docker: Docker, scope: Scope, concurrency = DEFAULT_CONCURRENCY): Promise<number> {
+export async function removeScope(
+  docker: Docker,
+  scope: Scope,
+  concurrency = DEFAULT_CONCURRENCY,
+): Promise<number> {
   const filters = JSON.stringify(scopeFilter(scope));
   const limit = pLimit(concurrency);
   const containers = await docker.listContainers({ all: true, filters });
   // force removal kills (SIGKILL) and removes in one call; `v` drops anonymous volumes.
   await Promise.all(
-    containers.map((c) => limit(() => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing))),
+    containers.map((c) =>
+      limit(() => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing)),
+    ),
   );
   const networks = await docker.listNetworks({ filters });
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(ignoreMissing)));
@@ -113,12 +126,19 @@ function deploymentFilePath(ctx: StartContext): string {
   return join(ctx.project.deployDir, `${ctx.composition}::${ctx.flavour}.json`);
 }
 
-function artifactDir(ctx: { project: { artifactDir: string }; composition: string; flavour: string }): string {
+function artifactDir(ctx: {
+  project: { artifactDir: string };
+  composition: string;
+  flavour: string;
+}): string {
   return join(ctx.project.artifactDir, ctx.composition, ctx.flavour);
 }
 
 function interrupted(): NxcError {
-  return new NxcError('NXC_INTERRUPTED', 'start interrupted: every container, network and volume it created was removed');
+  return new NxcError(
+    'NXC_INTERRUPTED',
+    'start interrupted: every container, network and volume it created was removed',
+  );
 }
 
 async function start(ctx: StartContext): Promise<StartResult> {
@@ -135,22 +155,33 @@ async function start(ctx: StartContext): Promise<StartResult> {
   }
   const tarball = info.all.docker_image;
   if (!tarball) {
-    throw new NxcError('NXC_COMPOSE_INFO', `${source}: no all.docker_image (the base image of the docker flavour)`, {
-      hint: 'rebuild with `nxc build -f docker`',
-    });
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${source}: no all.docker_image (the base image of the docker flavour)`,
+      {
+        hint: 'rebuild with `nxc build -f docker`',
+      },
+    );
   }
   for (const node of ctx.nodes) {
     if (!info.roles[node.role]?.init) {
-      throw new NxcError('NXC_COMPOSE_INFO', `${source}: role "${node.role}" of node ${node.host} has no init`, {
-        hint: `roles built: ${Object.keys(info.roles).join(', ') || 'none'}; rebuild with \`nxc build -f docker\``,
-      });
+      throw new NxcError(
+        'NXC_COMPOSE_INFO',
+        `${source}: role "${node.role}" of node ${node.host} has no init`,
+        {
+          hint: `roles built: ${Object.keys(info.roles).join(', ') || 'none'}; rebuild with \`nxc build -f docker\``,
+        },
+      );
     }
   }
   const extras = readDockerExtras(info.extra, { source, projectRoot: ctx.project.root });
   checkPorts(ctx.nodes, extras, source);
   const concurrency = Number(ctx.options.concurrency ?? DEFAULT_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new NxcError('NXC_CONFIG', `flavour option docker.concurrency must be a positive integer (got ${String(ctx.options.concurrency)})`);
+    throw new NxcError(
+      'NXC_CONFIG',
+      `flavour option docker.concurrency must be a positive integer (got ${String(ctx.options.concurrency)})`,
+    );
   }
   if (ctx.signal.aborted) throw interrupted();
 
@@ -161,6 +192,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
   let composeFile: string | undefined;
   // Internal abort: first failure or Ctrl-C stops every pending creation and wait.
   const stopAll = new AbortController();
+  // one listener per node waiting on it: not a leak
+  setMaxListeners(0, stopAll.signal);
   const onAbort = () => stopAll.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const creations: Array<Promise<unknown>> = [];
@@ -168,7 +201,10 @@ async function start(ctx: StartContext): Promise<StartResult> {
   try {
     const removed = await removeScope(docker, scope, concurrency);
     if (removed > 0) {
-      ctx.reporter.emit({ type: 'warn', message: `removed ${removed} container(s) left by a previous start of ${ctx.composition}` });
+      ctx.reporter.emit({
+        type: 'warn',
+        message: `removed ${removed} container(s) left by a previous start of ${ctx.composition}`,
+      });
     }
     const image = await ensureImage(docker, tarball, {
       source,
@@ -264,7 +300,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       .map((r) => r.reason as unknown);
     // Report the root cause, not the nodes we stopped waiting for because of it.
-    const root = failures.find((f) => !(f instanceof NodeFailed && f.failure.kind === 'aborted')) ?? failures[0];
+    const root =
+      failures.find((f) => !(f instanceof NodeFailed && f.failure.kind === 'aborted')) ?? failures[0];
     if (root !== undefined) throw await nodeError(root, outDir);
 
     const state: DockerState = {
@@ -413,9 +450,13 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<
   const wanted = options.hosts?.length ? options.hosts : [...byHost.keys()].sort();
   for (const host of wanted) {
     if (!byHost.has(host)) {
-      throw new NxcError('NXC_NODE_UNKNOWN', `no running container for node "${host}" of ${ctx.composition}`, {
-        hint: `nodes: ${[...byHost.keys()].sort().join(', ') || 'none (is the deployment started?)'}`,
-      });
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `no running container for node "${host}" of ${ctx.composition}`,
+        {
+          hint: `nodes: ${[...byHost.keys()].sort().join(', ') || 'none (is the deployment started?)'}`,
+        },
+      );
     }
   }
   const queue: LogLine[] = [];
@@ -436,10 +477,16 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<
     await Promise.all(
       wanted.map(async (host) => {
         const container = docker.getContainer(byHost.get(host)!.Id);
-        const opts = { stdout: true, stderr: true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
-        const stream = (options.follow
-          ? await container.logs({ ...opts, follow: true })
-          : await container.logs({ ...opts, follow: false })) as unknown;
+        const opts = {
+          stdout: true,
+          stderr: true,
+          ...(options.tail === undefined ? {} : { tail: options.tail }),
+        };
+        const stream = (
+          options.follow
+            ? await container.logs({ ...opts, follow: true })
+            : await container.logs({ ...opts, follow: false })
+        ) as unknown;
         const out = new PassThrough();
         const err = new PassThrough();
         const push = (kind: 'stdout' | 'stderr', splitter: LineSplitter) => (d: Buffer) => {

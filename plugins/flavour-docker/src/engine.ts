@@ -21,7 +21,8 @@ export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): EngineEndp
   const value = env.DOCKER_HOST?.trim();
   if (!value) {
     const user = join(homedir(), '.docker/run/docker.sock');
-    const socketPath = !existsSync('/var/run/docker.sock') && existsSync(user) ? user : '/var/run/docker.sock';
+    const socketPath =
+      !existsSync('/var/run/docker.sock') && existsSync(user) ? user : '/var/run/docker.sock';
     return { kind: 'unix', socketPath, display: socketPath };
   }
   if (value.startsWith('unix://')) {
@@ -55,10 +56,18 @@ export function apiVersionAtLeast(version: string, minimum: string): boolean {
   return true;
 }
 
-function get(endpoint: EngineEndpoint, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function get(
+  endpoint: EngineEndpoint,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const target =
-      endpoint.kind === 'unix' ? { socketPath: endpoint.socketPath } : endpoint.kind === 'tcp' ? { host: endpoint.host, port: endpoint.port } : {};
+      endpoint.kind === 'unix'
+        ? { socketPath: endpoint.socketPath }
+        : endpoint.kind === 'tcp'
+          ? { host: endpoint.host, port: endpoint.port }
+          : {};
     const req = request({ ...target, path, method: 'GET', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -80,7 +89,10 @@ const START_HINT =
  * Checks that the engine answers, that we may talk to it and that its API is recent enough.
  * Returns undefined when usable. Never creates anything.
  */
-export async function checkEngine(env: NodeJS.ProcessEnv = process.env, timeoutMs = 3000): Promise<Unusable | undefined> {
+export async function checkEngine(
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 3000,
+): Promise<Unusable | undefined> {
   const endpoint = engineEndpoint(env);
   // TLS and ssh endpoints need client certificates/agents: let dockerode report problems at deploy time.
   if (endpoint.kind === 'other' || (endpoint.kind === 'tcp' && endpoint.tls)) return undefined;
@@ -98,7 +110,10 @@ export async function checkEngine(env: NodeJS.ProcessEnv = process.env, timeoutM
         hint: 'add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again) or run nxc as root',
       };
     }
-    return { reason: `cannot reach the Docker daemon at ${endpoint.display} (${code ?? String(error)})`, hint: START_HINT };
+    return {
+      reason: `cannot reach the Docker daemon at ${endpoint.display} (${code ?? String(error)})`,
+      hint: START_HINT,
+    };
   }
   if (version.status !== 200) {
     return {

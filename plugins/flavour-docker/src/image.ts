@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The base image: a small root filesystem built by Nix (`all.docker_image`, a tarball in
  * the store). No registry is involved: the tarball is imported into the engine once and
@@ -5,9 +6,8 @@
  */
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createHash } from 'node:crypto';
-import type Docker from 'dockerode';
 import { NxcError } from '@nxc/core';
+import type Docker from 'dockerode';
 
 export const IMAGE_REPOSITORY = 'nxc-base';
 
@@ -43,7 +43,11 @@ export async function ensureImage(
   }
   options.onImport?.();
   const [repo, tag] = ref.split(':') as [string, string];
-  const stream = await docker.importImage(tarball, { repo, tag, changes: ['LABEL nxc.image=base'] } as object);
+  const stream = await docker.importImage(tarball, {
+    repo,
+    tag,
+    changes: ['LABEL nxc.image=base'],
+  } as object);
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
       const failed = output?.find((o) => o.error);

@@ -62,7 +62,11 @@ export async function waitReady(
   options: { timeoutMs: number; signal: AbortSignal },
 ): Promise<string[]> {
   const lines: string[] = [];
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & {
+  const stream = (await container.logs({
+    follow: true,
+    stdout: true,
+    stderr: true,
+  })) as unknown as NodeJS.ReadableStream & {
     destroy(): void;
   };
   return new Promise<string[]>((resolve, reject) => {
@@ -84,7 +88,8 @@ export async function waitReady(
       lines.push(line);
       const signal = parseBootLine(line);
       if (signal?.kind === 'ready' && signal.host === host) finish();
-      else if (signal?.kind === 'error') finish({ kind: 'boot-error', reason: `boot failed: ${signal.reason}` });
+      else if (signal?.kind === 'error')
+        finish({ kind: 'boot-error', reason: `boot failed: ${signal.reason}` });
     };
     out.on('data', (d: Buffer) => splitters.out.push(d).forEach(onLine));
     err.on('data', (d: Buffer) => splitters.err.push(d).forEach(onLine));
@@ -102,7 +107,9 @@ export async function waitReady(
       }
       finish({ kind: 'exited', reason: `container exited (code ${code}) before the node was ready` });
     });
-    stream.on('error', (error: Error) => finish({ kind: 'exited', reason: `lost its log stream: ${error.message}` }));
+    stream.on('error', (error: Error) =>
+      finish({ kind: 'exited', reason: `lost its log stream: ${error.message}` }),
+    );
     const timer = setTimeout(
       () => finish({ kind: 'timeout', reason: `not ready after ${Math.round(options.timeoutMs / 1000)} s` }),
       options.timeoutMs,

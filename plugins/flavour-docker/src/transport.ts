@@ -5,22 +5,26 @@
  */
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
-import { PassThrough, type Duplex } from 'node:stream';
+import { type Duplex, PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type Docker from 'dockerode';
-import tar from 'tar-fs';
 import {
-  NxcError,
   type ExecOptions,
   type ExecResult,
+  NxcError,
   type ShellOptions,
   type ShellSession,
   type Transport,
 } from '@nxc/core';
+import type Docker from 'dockerode';
+import tar from 'tar-fs';
 import { TMPFS_MOUNTS } from './containers.js';
 
 /** Login shell: bash when the node has it (NixOS), else sh (busybox). */
-const LOGIN_SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi'];
+const LOGIN_SHELL = [
+  '/bin/sh',
+  '-c',
+  'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi',
+];
 
 export class DockerTransport implements Transport {
   constructor(
@@ -32,9 +36,13 @@ export class DockerTransport implements Transport {
   private container(host: string): Docker.Container {
     const id = this.containers.get(host);
     if (id === undefined) {
-      throw new NxcError('NXC_NODE_UNKNOWN', `no node "${host}" in this deployment (nodes: ${[...this.containers.keys()].join(', ')})`, {
-        hint: 'use a hostname listed by `nxc status`',
-      });
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `no node "${host}" in this deployment (nodes: ${[...this.containers.keys()].join(', ')})`,
+        {
+          hint: 'use a hostname listed by `nxc status`',
+        },
+      );
     }
     return this.docker.getContainer(id);
   }
@@ -87,7 +95,9 @@ export class DockerTransport implements Transport {
         if (options.timeoutMs !== undefined) {
           timer = setTimeout(() => {
             stream.destroy();
-            reject(new NxcError('NXC_TIMEOUT', `command on ${host} did not finish within ${options.timeoutMs} ms`));
+            reject(
+              new NxcError('NXC_TIMEOUT', `command on ${host} did not finish within ${options.timeoutMs} ms`),
+            );
           }, options.timeoutMs);
         }
         if (options.signal) {
@@ -174,9 +184,14 @@ export class DockerTransport implements Transport {
     const parent = posix.dirname(remotePath);
     if (onTmpfs(remotePath)) {
       // The archive API does not see tmpfs mounts (it would write UNDER them): unpack with the node's tar.
-      const r = await this.run(host, ['sh', '-c', 'mkdir -p "$1" && tar -x -f - -C "$1"', 'sh', parent], { stdin: archive });
+      const r = await this.run(host, ['sh', '-c', 'mkdir -p "$1" && tar -x -f - -C "$1"', 'sh', parent], {
+        stdin: archive,
+      });
       if (r.exitCode !== 0) {
-        throw new NxcError('NXC_IO', `cannot copy ${localPath} to ${host}:${remotePath}: ${r.stderr.toString().trim()}`);
+        throw new NxcError(
+          'NXC_IO',
+          `cannot copy ${localPath} to ${host}:${remotePath}: ${r.stderr.toString().trim()}`,
+        );
       }
       return;
     }
@@ -186,10 +201,17 @@ export class DockerTransport implements Transport {
 
   async copyFrom(host: string, remotePath: string, localPath: string): Promise<void> {
     const container = this.container(host);
-    const missing = () => new NxcError('NXC_IO', `cannot copy ${remotePath} from ${host}: no such file or directory on the node`);
+    const missing = () =>
+      new NxcError('NXC_IO', `cannot copy ${remotePath} from ${host}: no such file or directory on the node`);
     let archive: NodeJS.ReadableStream;
     if (onTmpfs(remotePath)) {
-      const r = await this.run(host, ['sh', '-c', 'cd "$(dirname "$1")" && tar -c -f - "$(basename "$1")"', 'sh', remotePath]);
+      const r = await this.run(host, [
+        'sh',
+        '-c',
+        'cd "$(dirname "$1")" && tar -c -f - "$(basename "$1")"',
+        'sh',
+        remotePath,
+      ]);
       if (r.exitCode !== 0) throw missing();
       const source = new PassThrough();
       source.end(r.stdout);
@@ -218,7 +240,6 @@ export class DockerTransport implements Transport {
     // Each call uses its own engine connection: nothing to release.
   }
 }
-
 
 function onTmpfs(path: string): boolean {
   const p = posix.normalize(path);

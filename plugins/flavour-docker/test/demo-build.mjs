@@ -19,7 +19,9 @@ const PLUGIN_NIX = join(REPO, 'plugins/flavour-docker/nix/docker.nix');
  * @returns {string}
  */
 export function buildDemo() {
-  execFileSync('sh', [join(REPO, 'test/fixtures/testos/setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', [join(REPO, 'test/fixtures/testos/setup.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const nixlib = mkdtempSync(join(tmpdir(), 'nxc-docker-nixlib-'));
   try {
     cpSync(join(REPO, 'nix'), nixlib, { recursive: true });
@@ -31,12 +33,24 @@ export function buildDemo() {
     const out = execFileSync(
       'nix',
       [
-        '--extra-experimental-features', 'nix-command flakes',
-        '--option', 'substituters', '',
-        '--option', 'sandbox', 'false',
-        'build', '--no-link', '--json', '--no-write-lock-file',
-        '--override-input', 'nixpkgs', `path:${join(REPO, 'test/fixtures/testos')}`,
-        '--override-input', 'nxc', `path:${nixlib}`,
+        '--extra-experimental-features',
+        'nix-command flakes',
+        '--option',
+        'substituters',
+        '',
+        '--option',
+        'sandbox',
+        'false',
+        'build',
+        '--no-link',
+        '--json',
+        '--no-write-lock-file',
+        '--override-input',
+        'nixpkgs',
+        `path:${join(REPO, 'test/fixtures/testos')}`,
+        '--override-input',
+        'nxc',
+        `path:${nixlib}`,
         `path:${DEMO}#"composition::docker"`,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,3 +1,13 @@
+import {
+  type ComposeInfo,
+  type FlavourDeployer,
+  type ProgressEvent,
+  type StartContext,
+  isNxcError,
+  parseRoleFlags,
+  readComposeInfo,
+  resolveNodes,
+} from '@nxc/core';
 /**
  * The issue's end-to-end test, on the real engine with the REAL demo built by real Nix
  * (examples/demo, test OS): 1 server + 3 clients (`-r client=3`); each client fetches
@@ -6,16 +16,6 @@
  */
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  isNxcError,
-  parseRoleFlags,
-  readComposeInfo,
-  resolveNodes,
-  type ComposeInfo,
-  type FlavourDeployer,
-  type ProgressEvent,
-  type StartContext,
-} from '@nxc/core';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';
 import { buildDemo } from './demo-build.mjs';
@@ -78,11 +78,18 @@ describe('docker flavour with the real demo build', () => {
     const transport = await deployer.transport(await h.runningContext());
     for (const client of ['client1', 'client2', 'client3']) {
       const r = await transport.exec(client, ['wget', '-qO-', 'http://server/']);
-      expect(r, `${client}: ${r.stderr}`).toMatchObject({ exitCode: 0, stdout: 'hello from the nxc demo server\n' });
+      expect(r, `${client}: ${r.stderr}`).toMatchObject({
+        exitCode: 0,
+        stdout: 'hello from the nxc demo server\n',
+      });
     }
     // the boot script found the node's own entry (by address) and recorded it
     const node = JSON.parse((await transport.exec('client2', ['cat', '/etc/nxc/node.json'])).stdout);
-    expect(node).toMatchObject({ role: 'client', host: 'client2', address: result.nodes.find((n) => n.host === 'client2')!.address });
+    expect(node).toMatchObject({
+      role: 'client',
+      host: 'client2',
+      address: result.nodes.find((n) => n.host === 'client2')!.address,
+    });
     // an interactive-style shell command finds a shell
     expect((await transport.exec('server', 'echo $((6 * 7))')).stdout).toBe('42\n');
     await transport.close();
@@ -100,13 +107,16 @@ describe('docker flavour with the real demo build', () => {
     expect(await engineObjects(hash)).toEqual(nothing);
   });
 
-  it("names the node whose container dies during start, shows its log tail, leaves nothing", async () => {
+  it('names the node whose container dies during start, shows its log tail, leaves nothing', async () => {
     const docker = new Docker();
     const nodes = resolveNodes({ roles: Object.keys(info.roles), spec: parseRoleFlags(['client=3']) });
     const ctx = withHook(h.startContext(info, nodes), (e) => {
       // the container dies right after the engine started it, before its init is up
       if (e.type === 'node' && e.host === 'client2' && e.state === 'started' && e.detail) {
-        docker.getContainer(e.detail).kill().catch(() => {});
+        docker
+          .getContainer(e.detail)
+          .kill()
+          .catch(() => {});
       }
     });
     const error = await failure(deployer.start(ctx));

@@ -4,10 +4,10 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
 import type { ComposeInfo, FlavourDeployer, LogLine } from '@nxc/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';
 import { fakeBuild } from './fake-build.mjs';
@@ -57,7 +57,11 @@ describe('docker flavour on the real engine', () => {
       }
       // the node sees its own address, the deployment and the store as the boot contract says
       const server = result.nodes.find((n) => n.host === 'server')!;
-      const ip = await transport.exec('server', ['sh', '-c', 'ip -4 -o addr show eth0; test -e /run/nxc/ready && echo READY']);
+      const ip = await transport.exec('server', [
+        'sh',
+        '-c',
+        'ip -4 -o addr show eth0; test -e /run/nxc/ready && echo READY',
+      ]);
       expect(ip.stdout).toContain(`${server.address}/`);
       expect(ip.stdout).toContain('READY');
       const ro = await transport.exec('client1', 'touch /nix/store/x; echo $NXC_FLAVOUR');
@@ -65,7 +69,11 @@ describe('docker flavour on the real engine', () => {
       expect(ro.stderr).toMatch(/Read-only file system/);
       expect(ro.stdout).toBe('docker\n');
       // exit codes, stderr, stdin
-      expect(await transport.exec('client2', 'echo oops >&2; exit 7')).toEqual({ exitCode: 7, stdout: '', stderr: 'oops\n' });
+      expect(await transport.exec('client2', 'echo oops >&2; exit 7')).toEqual({
+        exitCode: 7,
+        stdout: '',
+        stderr: 'oops\n',
+      });
       expect((await transport.exec('client2', 'cat', { stdin: 'from stdin' })).stdout).toBe('from stdin');
       await expect(transport.exec('nope', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNKNOWN' });
 
@@ -99,7 +107,9 @@ describe('docker flavour on the real engine', () => {
         expect((await transport.exec('client3', 'cat /tmp/sub/dir/file.txt')).stdout).toBe('copied in\n');
         await transport.copyFrom('server', '/var/www/index.html', join(local, 'out', 'page.html'));
         expect(readFileSync(join(local, 'out', 'page.html'), 'utf8')).toBe('hello from server\n');
-        await expect(transport.copyFrom('server', '/nonexistent', join(local, 'x'))).rejects.toMatchObject({ code: 'NXC_IO' });
+        await expect(transport.copyFrom('server', '/nonexistent', join(local, 'x'))).rejects.toMatchObject({
+          code: 'NXC_IO',
+        });
         // directories, through the archive API (/root) and through the node's tar (/tmp is a tmpfs)
         mkdirSync(join(local, 'tree/sub'), { recursive: true });
         writeFileSync(join(local, 'tree/sub/a'), 'A');
@@ -137,7 +147,11 @@ describe('docker flavour on the real engine', () => {
     // follow: stops when the signal aborts
     const ac = new AbortController();
     const followed: LogLine[] = [];
-    for await (const line of deployer.logs!(await h.runningContext(), { follow: true, hosts: ['server'], signal: ac.signal })) {
+    for await (const line of deployer.logs!(await h.runningContext(), {
+      follow: true,
+      hosts: ['server'],
+      signal: ac.signal,
+    })) {
       followed.push(line);
       if (line.line.startsWith('NXC_READY')) ac.abort();
     }

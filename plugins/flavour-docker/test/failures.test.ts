@@ -5,8 +5,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ComposeInfo, type FlavourDeployer, isNxcError } from '@nxc/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isNxcError, type ComposeInfo, type FlavourDeployer } from '@nxc/core';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';
 import { fakeBuild } from './fake-build.mjs';
@@ -49,7 +49,9 @@ afterAll(async () => {
 
 describe('docker flavour start failures', () => {
   it('names the node whose container dies during start, shows its log tail, removes everything', async () => {
-    const error = await startError(deployer.start(h.startContext(info, plan({ server: 1, client: 2, crasher: 1 }))));
+    const error = await startError(
+      deployer.start(h.startContext(info, plan({ server: 1, client: 2, crasher: 1 }))),
+    );
     expect(error.code).toBe('NXC_NODE_FAILED');
     expect(error.message).toBe('node crasher: container exited (code 42) before the node was ready');
     expect(error.details).toContain('crasher| crasher: fatal: cannot open /etc/crasher.conf');
@@ -65,7 +67,13 @@ describe('docker flavour start failures', () => {
     const ctx = h.startContext(bad, [{ role: 'client', host: 'client' }], {
       writeDeployment: async (nodes) => {
         const { writeFileSync } = await import('node:fs');
-        const doc = { deployment: {}, 'ssh_key.pub': '', composition: 'composition', flavour: 'docker', user: 'root' };
+        const doc = {
+          deployment: {},
+          'ssh_key.pub': '',
+          composition: 'composition',
+          flavour: 'docker',
+          user: 'root',
+        };
         writeFileSync(h.deploymentFile(), JSON.stringify(doc));
         void nodes;
         return doc;
@@ -77,7 +85,9 @@ describe('docker flavour start failures', () => {
   });
 
   it('times out a node that never becomes ready, naming it', async () => {
-    const error = await startError(deployer.start(h.startContext(info, plan({ client: 1, sleeper: 1 }), { timeoutMs: 1500 })));
+    const error = await startError(
+      deployer.start(h.startContext(info, plan({ client: 1, sleeper: 1 }), { timeoutMs: 1500 })),
+    );
     expect(error.code).toBe('NXC_TIMEOUT');
     expect(error.message).toBe('node sleeper: not ready after 2 s');
     expect(error.details).toContain('sleeper| sleeper: waiting forever');
@@ -103,7 +113,9 @@ describe('docker flavour start failures', () => {
     const bad = { ...info, extra: { docker: { extraVolumes: ['/nonexistent/nxc-test:/data'] } } };
     const error = await startError(deployer.start(h.startContext(bad, plan({ server: 1 }))));
     expect(error.code).toBe('NXC_NODE_FAILED');
-    expect(error.message).toMatch(/^node server: the engine refused its container: .*\/nonexistent\/nxc-test/);
+    expect(error.message).toMatch(
+      /^node server: the engine refused its container: .*\/nonexistent\/nxc-test/,
+    );
   });
 
   it('rejects bad input before creating anything', async () => {
@@ -130,7 +142,10 @@ describe('docker flavour start failures', () => {
     // no stop: a second start finds the leftovers by label and removes them first
     const second = await deployer.start(h.startContext(info, plan({ client: 2 })));
     expect(second.nodes.map((n) => n.host)).toEqual(['client1', 'client2']);
-    expect(h.events).toContainEqual({ type: 'warn', message: 'removed 1 container(s) left by a previous start of composition' });
+    expect(h.events).toContainEqual({
+      type: 'warn',
+      message: 'removed 1 container(s) left by a previous start of composition',
+    });
     expect((await engineObjects(hash)).containers).toHaveLength(2);
     await deployer.stop(await h.runningContext());
   });

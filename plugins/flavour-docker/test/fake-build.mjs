@@ -7,7 +7,7 @@
  * /run/nxc/ready and print `NXC_READY <host>`.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** @param {string} path */
@@ -54,7 +54,8 @@ while :; do sleep 3600 & wait $!; done
  */
 export function fakeBuild(dir) {
   const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'etc', 'tmp', 'run', 'root', 'var', 'nix/store']) mkdirSync(join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'tmp', 'run', 'root', 'var', 'nix/store'])
+    mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
   const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -63,7 +64,18 @@ export function fakeBuild(dir) {
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
   // Fixed mtimes and owner make the tarball (hence its store path and image tag) reproducible.
   const tarball = join(dir, 'nxc-fake-rootfs.tar');
-  execFileSync('tar', ['--sort=name', '--mtime=@1', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', tarball, ...readdirSync(rootfs)]);
+  execFileSync('tar', [
+    '--sort=name',
+    '--mtime=@1',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '-C',
+    rootfs,
+    '-cf',
+    tarball,
+    ...readdirSync(rootfs),
+  ]);
   /** @type {Record<string, {init: string}>} */
   const roles = {};
   for (const [role, text] of Object.entries(FAKE_INITS)) {

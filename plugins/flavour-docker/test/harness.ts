@@ -6,21 +6,21 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import {
+  type ComposeInfo,
+  type DeploymentDocument,
+  type PlannedNode,
+  type ProgressEvent,
+  type Project,
+  type RunningContext,
+  type StartContext,
   buildDeploymentDocument,
   makeProject,
   readDeploymentDocument,
   silentReporter,
   writeDeploymentDocument,
-  type ComposeInfo,
-  type DeploymentDocument,
-  type PlannedNode,
-  type Project,
-  type ProgressEvent,
-  type RunningContext,
-  type StartContext,
 } from '@nxc/core';
+import Docker from 'dockerode';
 
 export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
   const root = mkdtempSync(join(tmpdir(), prefix));
@@ -30,7 +30,8 @@ export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
     nix: { flags: [], overrideInputs: {} },
     flavourOptions: {},
   });
-  for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
+  for (const d of [project.buildDir, project.deployDir, project.artifactDir])
+    mkdirSync(d, { recursive: true });
   return project;
 }
 
@@ -41,11 +42,16 @@ export function removeProject(project: Project): void {
 /** Nodes `role=count` in the naming rules of DESIGN.md (count 1 -> role name, else role1..n). */
 export function plan(spec: Record<string, number>): PlannedNode[] {
   return Object.entries(spec).flatMap(([role, n]) =>
-    n === 1 ? [{ role, host: role }] : Array.from({ length: n }, (_, i) => ({ role, host: `${role}${i + 1}` })),
+    n === 1
+      ? [{ role, host: role }]
+      : Array.from({ length: n }, (_, i) => ({ role, host: `${role}${i + 1}` })),
   );
 }
 
-const IDENTITY = { privateKeyPath: '/dev/null', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests nxc@test' };
+const IDENTITY = {
+  privateKeyPath: '/dev/null',
+  publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests nxc@test',
+};
 
 export interface Harness {
   project: Project;
@@ -76,7 +82,11 @@ export function harness(project: Project, composition = 'composition', flavour =
         timeoutMs: 60_000,
         options: {},
         async writeDeployment(deployed) {
-          const doc = buildDeploymentDocument({ composeInfo: info, nodes: deployed, sshPublicKey: IDENTITY.publicKey });
+          const doc = buildDeploymentDocument({
+            composeInfo: info,
+            nodes: deployed,
+            sshPublicKey: IDENTITY.publicKey,
+          });
           await writeDeploymentDocument(project, composition, flavour, doc);
           return doc;
         },
@@ -104,7 +114,9 @@ export function harness(project: Project, composition = 'composition', flavour =
 }
 
 /** Every engine object carrying nxc's labels for this project (containers, networks, volumes). */
-export async function engineObjects(projectHashLabel: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
+export async function engineObjects(
+  projectHashLabel: string,
+): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
   const docker = new Docker();
   const filters = JSON.stringify({ label: [`nxc.project=${projectHashLabel}`] });
   const containers = (await docker.listContainers({ all: true, filters })).map((c) => c.Names[0] ?? c.Id);

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,12 @@ describe('docker flavour usable()', () => {
       kind: 'unix',
       socketPath: '/run/user/1000/docker.sock',
     });
-    expect(engineEndpoint({ DOCKER_HOST: 'tcp://10.0.0.1:2375' })).toMatchObject({ kind: 'tcp', host: '10.0.0.1', port: 2375, tls: false });
+    expect(engineEndpoint({ DOCKER_HOST: 'tcp://10.0.0.1:2375' })).toMatchObject({
+      kind: 'tcp',
+      host: '10.0.0.1',
+      port: 2375,
+      tls: false,
+    });
     expect(engineEndpoint({ DOCKER_HOST: 'tcp://h:2376' })).toMatchObject({ tls: true });
     expect(engineEndpoint({ DOCKER_HOST: 'ssh://me@h' })).toMatchObject({ kind: 'other' });
     expect(engineEndpoint({})).toMatchObject({ kind: 'unix' });
@@ -69,11 +74,21 @@ describe('docker flavour usable()', () => {
 
   it('says so when the user may not use the socket (run as nobody)', () => {
     const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-    expect(existsSync(dist), 'build the package first (pnpm turbo run build --filter @nxc/flavour-docker...)').toBe(true);
+    expect(
+      existsSync(dist),
+      'build the package first (pnpm turbo run build --filter @nxc/flavour-docker...)',
+    ).toBe(true);
     const out = execFileSync(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e',
-        `import { checkEngine } from ${JSON.stringify(dist)}; console.log(JSON.stringify(await checkEngine({})));`],
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        `import { checkEngine } from ${JSON.stringify(dist)}; console.log(JSON.stringify(await checkEngine({})));`,
+      ],
       { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
     );
     const problem = JSON.parse(out);
