@@ -12,9 +12,9 @@ import { PassThrough } from 'node:stream';
 import * as core from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AttachedDeployment, attach, driverCommand } from '../src/index.js';
-import { demoProject } from './helpers/demo.js';
+import { type DemoProject, demoProject } from './helpers/demo.js';
 
-let demo: ReturnType<typeof demoProject>;
+let demo: DemoProject;
 let project: core.Project;
 let containerNames: string[] = [];
 
@@ -28,8 +28,8 @@ function sink() {
 }
 
 beforeAll(async () => {
-  demo = demoProject('docker');
-  project = await core.loadProject(demo.dir);
+  demo = await demoProject('docker');
+  project = demo.project;
   const summary = await core.start(project, { flavour: 'docker' });
   containerNames = summary.nodes.map((n) => (n.detail ?? '').split(' ')[0]!).filter(Boolean);
   expect(containerNames).toHaveLength(2);

@@ -1,88 +1,66 @@
 /**
- * TEST HELPER: the demo project (examples/demo) built for real and set up as a user's
- * project would be after `nxc build -f FLAVOUR`: a throw-away copy of the project whose
- * node_modules holds the flavour plugin, and `build/composition::FLAVOUR` linking to the
- * compose info built by real Nix against the offline test OS.
- *
- * The build follows `nxc build`'s recipe (copy of nix/ with the plugin's Nix module in
- * `flavours/index.nix`, nixpkgs overridden with the test OS) until core exports build().
+ * TEST HELPER: a throw-away, git-initialised copy of the demo project (examples/demo) as a
+ * user would have it, with only the flavour plugin under test installed (node_modules link
+ * to the workspace package) and nixpkgs overridden with the offline test OS; built for
+ * real by core's build() (`nxc build -f FLAVOUR`).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as core from '@nxc/core';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const DEMO = path.join(REPO, 'examples/demo');
+const TESTOS = path.join(REPO, 'test/fixtures/testos');
 
-const FLAVOURS: Record<string, { plugin: string; image: string; module: string }> = {
-  docker: { plugin: '@nxc/flavour-docker', image: 'docker', module: 'plugins/flavour-docker/nix/docker.nix' },
+/** Offline Nix flags (no binary cache, no sandbox here). */
+const TEST_NIX_FLAGS = "--option substituters '' --option sandbox false";
+
+const PLUGINS: Record<string, string> = {
+  docker: 'flavour-docker',
+  'vm-ramdisk': 'flavour-qemu',
+  vm: 'flavour-qemu',
 };
 
-/** Builds examples/demo for `flavour` with real Nix; returns the compose info store path. */
-export function buildDemo(flavour: string): string {
-  const f = FLAVOURS[flavour];
-  if (!f) throw new Error(`demo helper: no recipe for flavour ${flavour}`);
-  execFileSync('sh', [path.join(REPO, 'test/fixtures/testos/setup.sh')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const nixlib = mkdtempSync(path.join(tmpdir(), 'nxc-driver-nixlib-'));
-  try {
-    cpSync(path.join(REPO, 'nix'), nixlib, { recursive: true });
-    mkdirSync(path.join(nixlib, 'flavours'), { recursive: true });
-    writeFileSync(
-      path.join(nixlib, 'flavours/index.nix'),
-      `{ ${flavour} = { name = "${flavour}"; image = "${f.image}"; description = "${flavour}"; module = ${path.join(REPO, f.module)}; }; }\n`,
-    );
-    const out = execFileSync(
-      'nix',
-      [
-        '--extra-experimental-features',
-        'nix-command flakes',
-        '--option',
-        'substituters',
-        '',
-        '--option',
-        'sandbox',
-        'false',
-        'build',
-        '--no-link',
-        '--json',
-        '--no-write-lock-file',
-        '--override-input',
-        'nixpkgs',
-        `path:${path.join(REPO, 'test/fixtures/testos')}`,
-        '--override-input',
-        'nxc',
-        `path:${nixlib}`,
-        `path:${DEMO}#"composition::${flavour}"`,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return JSON.parse(out)[0].outputs.out as string;
-  } finally {
-    rmSync(nixlib, { recursive: true, force: true });
-  }
+export interface DemoProject {
+  dir: string;
+  project: core.Project;
+  remove(): void;
 }
 
-/** A throw-away copy of the demo project, built for `flavour`; `remove()` deletes it. */
-export function demoProject(flavour: string): { dir: string; composeInfo: string; remove(): void } {
-  const f = FLAVOURS[flavour]!;
-  const composeInfo = buildDemo(flavour);
+/** Copies the demo, installs the flavour's plugin and runs core's build() for it. */
+export async function demoProject(flavour: string): Promise<DemoProject> {
+  const plugin = PLUGINS[flavour];
+  if (!plugin) throw new Error(`demo helper: no plugin known for flavour ${flavour}`);
+  execFileSync('sh', [path.join(TESTOS, 'setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const dir = mkdtempSync(path.join(tmpdir(), `nxc-driver-demo-${flavour}-`));
-  for (const file of ['composition.nix', 'flake.nix', 'nxc.json'])
-    cpSync(path.join(DEMO, file), path.join(dir, file));
-  writeFileSync(
-    path.join(dir, 'package.json'),
-    `${JSON.stringify({ name: 'driver-e2e-demo', private: true, nxc: { plugins: [f.plugin] } }, null, 2)}\n`,
-  );
-  mkdirSync(path.join(dir, 'node_modules/@nxc'), { recursive: true });
-  symlinkSync(
-    path.join(REPO, 'plugins', f.plugin.replace('@nxc/', '')),
-    path.join(dir, 'node_modules', f.plugin),
-  );
-  mkdirSync(path.join(dir, 'build'));
-  symlinkSync(composeInfo, path.join(dir, 'build', `composition::${flavour}`));
-  return { dir, composeInfo, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  try {
+    for (const file of ['composition.nix', 'flake.nix', 'nxc.json'])
+      cpSync(path.join(DEMO, file), path.join(dir, file));
+    const pkg = {
+      name: 'driver-e2e-demo',
+      private: true,
+      nxc: { plugins: [`@nxc/${plugin}`], nix: { overrideInputs: { nixpkgs: TESTOS } } },
+    };
+    writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+    writeFileSync(path.join(dir, '.gitignore'), 'node_modules\nbuild\ndeploy\nartifact\n.nxc\n');
+    mkdirSync(path.join(dir, 'node_modules/@nxc'), { recursive: true });
+    symlinkSync(path.join(REPO, 'plugins', plugin), path.join(dir, 'node_modules/@nxc', plugin));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=test@nxc', '-c', 'user.name=nxc-test', ...args], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'demo');
+    const project = await core.loadProject(dir);
+    await core.build(project, { flavour, nixFlags: TEST_NIX_FLAGS });
+    return { dir, project, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
