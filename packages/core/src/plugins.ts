@@ -350,6 +350,11 @@ async function pluginSpecs(
   return { specs, listedIn: displayPath(file), discovered: true };
 }
 
+/** A plugin's name, with where it came from when another plugin has the same name. */
+function describePlugin(plugin: PluginSource, other: PluginSource): string {
+  return plugin.name === other.name ? `${plugin.name} (${plugin.spec} -> ${plugin.entry})` : plugin.name;
+}
+
 function delegate(flavour: Flavour, plugin: PluginSource): LoadedFlavour {
   const usable = flavour.usable;
   return {
@@ -386,7 +391,7 @@ export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
       if (other) {
         throw new NxcError(
           'NXC_FLAVOUR_CONFLICT',
-          `flavour "${flavour.name}" is provided by both ${other.plugin.name} and ${source.name}`,
+          `flavour "${flavour.name}" is provided by both ${describePlugin(other.plugin, source)} and ${describePlugin(source, other.plugin)}`,
           { hint: `keep only one of them in ${listedIn}` },
         );
       }

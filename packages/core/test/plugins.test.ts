@@ -315,6 +315,19 @@ describe('plugin errors: one line, the package named, how to fix', () => {
     expect(error.message).toBe('flavour "fake" is provided by both nxc-flavour-fake and nxc-flavour-dup');
   });
 
+  it('the same package at two places -> says where each is', async () => {
+    const root = await project({
+      config: { plugins: ['nxc-flavour-dup', './vendor/dup'] },
+      install: ['nxc-flavour-dup'],
+    });
+    await cp(join(fixtures, 'more-plugins/nxc-flavour-dup'), join(root, 'vendor/dup'), { recursive: true });
+    const error = await failure(loadFlavours(await loadProject(root)));
+    expect(error.code).toBe('NXC_FLAVOUR_CONFLICT');
+    expect(error.message).toBe(
+      `flavour "fake" is provided by both nxc-flavour-dup (nxc-flavour-dup -> ${join(root, 'node_modules/nxc-flavour-dup/main.js')}) and nxc-flavour-dup (./vendor/dup -> ${join(root, 'vendor/dup/main.js')})`,
+    );
+  });
+
   it('a relative path that does not exist', async () => {
     const root = await project({ config: { plugins: ['./nope.mjs'] }, install: [] });
     const error = await failure(loadFlavours(await loadProject(root)));
