@@ -227,7 +227,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
     // deploy= inline when it fits, else served by QEMU itself to its guest (lives as long as the VM)
     const encoded = encodeDeploymentForKernel(doc, opts.kernelDeployBudget ? { budget: opts.kernelDeployBudget } : {});
     const cmdlineFor = (n: NodeState, deploy: string): string => kernelCmdline({
-      image: info.all.cmdline, deploy, flavour: ctx.flavour, host: n.host, address: n.address, extra: ctx.kernelParams,
+      image: info.all.cmdline, deploy, flavour: ctx.flavour, host: n.host, address: n.address,
+      extra: [ctx.kernelParams, opts.kernelParams?.[n.host] ?? opts.kernelParams?.[n.role] ?? opts.kernelParams?.default].filter(Boolean).join(' '),
     });
     let mode: 'cmdline' | 'http' = encoded.fits && nodes.every((n) => cmdlineFor(n, encoded.value).length <= KERNEL_CMDLINE_MAX) ? 'cmdline' : 'http';
     let guestfwd: string | undefined;

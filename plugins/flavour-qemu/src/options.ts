@@ -20,6 +20,11 @@ export const qemuOptionsSchema = z.object({
   kvmProbeTimeoutMs: z.number().int().positive().default(2000),
   /** First three octets of the private segment's /24 (nodes get .11, .12, ...). */
   subnet: z.string().regex(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/).default('10.100.0'),
+  /**
+   * Extra kernel parameters per node: keys are hostnames, role names or `default`
+   * (appended after `-k`, so they win).
+   */
+  kernelParams: z.record(z.string(), z.string()).optional(),
   /** Budget of `deploy=` on the kernel command line; beyond it the document is served over HTTP. */
   kernelDeployBudget: z.number().int().positive().optional(),
 }).passthrough();
