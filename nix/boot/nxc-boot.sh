@@ -61,13 +61,14 @@ case $deploy in
     ;;
   gz:*)
     src="deploy=gz:…"
-    printf '%s' "${deploy#gz:}" | base64 -d > "$DOC.gz" 2>/dev/null || fail "deploy=gz:…: not valid base64"
+    printf '%s' "${deploy#gz:}" | base64 -d > "$DOC.gz" 2>/dev/null && [ -s "$DOC.gz" ] ||
+      fail "deploy=gz:…: not valid base64"
     gzip -dc < "$DOC.gz" > "$DOC" 2>/dev/null || fail "deploy=gz:…: not valid gzip data"
     rm -f "$DOC.gz"
     ;;
   *)
     src="deploy=…"
-    printf '%s' "$deploy" | base64 -d > "$DOC" 2>/dev/null || fail "deploy=…: not valid base64"
+    printf '%s' "$deploy" | base64 -d > "$DOC" 2>/dev/null && [ -s "$DOC" ] || fail "deploy=…: not valid base64"
     ;;
 esac
 jq -e '.deployment | type == "object"' "$DOC" >/dev/null 2>&1 ||

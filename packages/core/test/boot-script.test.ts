@@ -1,0 +1,235 @@
+/**
+ * nix/boot/nxc-boot.sh on its own, under busybox sh AND dash: recorded kernel command
+ * lines and deployment files, in a scratch root (NXC_ROOT), with the node's addresses and
+ * hostname given by the environment. Success for each deploy= form and both lookups;
+ * one `NXC_BOOT_ERROR` line and exit 1 for each kind of malformed input.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeDeploymentForKernel } from '../src/deployment.js';
+import type { DeploymentDocument } from '../src/deployment.js';
+import { REPO } from './demo-project.js';
+
+const SCRIPT = join(REPO, 'nix/boot/nxc-boot.sh');
+const SHELLS: Array<[string, string[]]> = [
+  ['busybox sh', ['busybox', 'sh']],
+  ['dash', ['dash']],
+];
+
+let scratch: string;
+let server: Server;
+let baseUrl: string;
+const served = new Map<string, string>();
+
+/** A role init that records how it was started. */
+function fakeInit(name: string): string {
+  const file = join(scratch, `init-${name}`);
+  writeFileSync(
+    file,
+    `#!/bin/sh\necho "INIT ${name} role=$NXC_ROLE host=$NXC_HOST done=$NXC_BOOT_DONE args=$*"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function doc(over: Partial<DeploymentDocument> = {}, withInit = false): DeploymentDocument {
+  const d: DeploymentDocument = {
+    deployment: {
+      '10.0.0.1': { role: 'server', host: 'server' },
+      '10.0.0.2': { role: 'client', host: 'client1' },
+      '10.0.0.3': { role: 'client', host: 'client2' },
+    },
+    'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOm nxc@test',
+    composition: 'composition',
+    flavour: 'vm-ramdisk',
+    user: 'alice',
+    ...over,
+  };
+  if (withInit) for (const e of Object.values(d.deployment)) e.init = fakeInit(`entry-${e.role}`);
+  return d;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  root: string;
+}
+
+let runCount = 0;
+async function run(
+  shell: string[],
+  opts: { cmdline?: string; file?: unknown; env?: Record<string, string>; args?: string[]; root?: string } = {},
+): Promise<Run> {
+  const root = opts.root ?? join(scratch, `root-${++runCount}`);
+  mkdirSync(join(root, 'etc/nxc'), { recursive: true });
+  const cmdline = join(root, 'cmdline');
+  writeFileSync(cmdline, `BOOT_IMAGE=/kernel console=ttyS0 ${opts.cmdline ?? ''} quiet\n`);
+  if (opts.file !== undefined)
+    writeFileSync(join(root, 'etc/nxc/deployment.json'), typeof opts.file === 'string' ? opts.file : JSON.stringify(opts.file));
+  const roles = join(scratch, 'roles.json');
+  const child = spawn(shell[0] as string, [...shell.slice(1), SCRIPT, ...(opts.args ?? [])], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NXC_ROOT: root,
+      NXC_CMDLINE: cmdline,
+      NXC_ADDRESSES: '127.0.0.1 10.0.0.2',
+      NXC_HOSTNAME: 'nohost',
+      NXC_ROLES: roles,
+      NXC_FETCH_RETRIES: '2',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const code = await new Promise<number | null>((ok) => child.on('close', (c) => ok(c)));
+  return { code, stdout: out, root };
+}
+
+function expectBootError(r: Run, pattern: RegExp): void {
+  expect(r.code).toBe(1);
+  const errors = r.stdout.split('\n').filter((l) => l.startsWith('NXC_BOOT_ERROR '));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(pattern);
+  expect(r.stdout).not.toContain('INIT ');
+}
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'nxc-boot-'));
+  writeFileSync(join(scratch, 'roles.json'), JSON.stringify({ server: fakeInit('map-server'), client: fakeInit('map-client') }));
+  server = createServer((req, res) => {
+    const body = served.get(req.url ?? '');
+    if (body === undefined) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((ok) => server.close(() => ok()));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+for (const [shellName, shell] of SHELLS) {
+  describe(`nxc-boot.sh under ${shellName}`, () => {
+    it('deploy=gz: (ours): finds itself by IP, sets the node up, execs the role map init', async () => {
+      const { value, fits } = encodeDeploymentForKernel(doc());
+      expect(fits).toBe(true);
+      const r = await run(shell, { cmdline: `deploy=${value}` });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT map-client role=client host=client1 done=1');
+      expect(readFileSync(join(r.root, 'etc/hostname'), 'utf8')).toBe('client1\n');
+      const hosts = readFileSync(join(r.root, 'etc/hosts'), 'utf8');
+      expect(hosts).toContain('127.0.0.1 localhost');
+      expect(hosts).toContain('10.0.0.1 server\n');
+      expect(hosts).toContain('10.0.0.3 client2\n');
+      expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8')).toBe(`${doc()['ssh_key.pub']}\n`);
+      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toEqual({
+        role: 'client',
+        host: 'client1',
+        address: '10.0.0.2',
+        composition: 'composition',
+        flavour: 'vm-ramdisk',
+      });
+      // the decoded document is left for tools on the node
+      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/deployment.json'), 'utf8')).user).toBe('alice');
+    });
+
+    it("deploy=<base64 JSON> (the original nxc's): the entry's init wins over the role map", async () => {
+      const d = doc({}, true);
+      const r = await run(shell, { cmdline: `deploy=${Buffer.from(JSON.stringify(d)).toString('base64')}` });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT entry-client role=client host=client1 done=1');
+    });
+
+    it('deploy=http://: downloads the document', async () => {
+      served.set('/dep.json', JSON.stringify(doc()));
+      const r = await run(shell, { cmdline: `deploy=${baseUrl}/dep.json` });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT map-client role=client host=client1');
+    });
+
+    it('/etc/nxc/deployment.json (docker): finds itself by hostname; --setup-only returns', async () => {
+      const d: DeploymentDocument = {
+        ...doc(),
+        deployment: {
+          server: { role: 'server', host: 'server', init: fakeInit('docker-server') },
+          client: { role: 'client', host: 'client', init: fakeInit('docker-client') },
+        },
+      };
+      const r = await run(shell, { file: d, env: { NXC_ADDRESSES: '172.18.0.5', NXC_HOSTNAME: 'server' }, args: ['--setup-only'] });
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('INIT');
+      expect(readFileSync(join(r.root, 'etc/hostname'), 'utf8')).toBe('server\n');
+      // no IP-keyed entries: /etc/hosts is left to docker's DNS
+      expect(existsSync(join(r.root, 'etc/hosts'))).toBe(false);
+      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toMatchObject({ role: 'server', address: 'server' });
+      // booting twice does not duplicate the key
+      const again = await run(shell, { file: d, env: { NXC_ADDRESSES: '', NXC_HOSTNAME: 'server' }, args: ['--setup-only'], root: r.root });
+      expect(again.code).toBe(0);
+      expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    });
+
+    it('a host entry of the deployment matched by hostname (no address matches)', async () => {
+      const r = await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_ADDRESSES: '192.168.1.7', NXC_HOSTNAME: 'client2' } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT map-client role=client host=client2');
+    });
+
+    it('bad base64', async () => {
+      expectBootError(await run(shell, { cmdline: 'deploy=@@@!!' }), /deploy=…: not valid base64/);
+      expectBootError(await run(shell, { cmdline: 'deploy=gz:@@@!!' }), /deploy=gz:…: not valid base64/);
+    });
+
+    it('bad gzip', async () => {
+      expectBootError(await run(shell, { cmdline: `deploy=gz:${Buffer.from('not gzip at all').toString('base64')}` }), /not valid gzip data/);
+    });
+
+    it('not a deployment document', async () => {
+      expectBootError(await run(shell, { cmdline: `deploy=${Buffer.from('{"nodes": 1}').toString('base64')}` }), /not a JSON deployment document/);
+      expectBootError(await run(shell, { file: '{ broken' }), /\/etc\/nxc\/deployment\.json: not a JSON deployment document/);
+      const truncated = gzipSync(JSON.stringify(doc())).subarray(0, 30).toString('base64');
+      expectBootError(await run(shell, { cmdline: `deploy=gz:${truncated}` }), /not valid gzip data|not a JSON deployment document/);
+    });
+
+    it('no entry for this node', async () => {
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_ADDRESSES: '10.9.9.9', NXC_HOSTNAME: 'stranger' } }),
+        /no entry for this node .*addresses \[10\.9\.9\.9\], hostname 'stranger'/,
+      );
+    });
+
+    it('missing deployment file', async () => {
+      expectBootError(await run(shell, {}), /no deploy= on the kernel command line and no \/etc\/nxc\/deployment\.json/);
+    });
+
+    it('deployment URL that does not answer', async () => {
+      expectBootError(await run(shell, { cmdline: `deploy=${baseUrl}/missing.json`, env: { NXC_FETCH_RETRIES: '1' } }), /cannot download the deployment/);
+    });
+
+    it('a role the image does not hold, and the wrong role init', async () => {
+      const d = doc({ deployment: { '10.0.0.2': { role: 'database', host: 'db' } } });
+      expectBootError(await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(d).value}` }), /role database is not in this image \(roles: client, server\)/);
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_EXPECT_ROLE: 'server' }, args: ['--setup-only'] }),
+        /is a client in the deployment but runs the init of role server/,
+      );
+    });
+  });
+}
