@@ -14,9 +14,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readComposeInfo } from '@nxc/core';
+import { build, loadProject } from '@nxc/core';
 import Docker from 'dockerode';
-import { buildDemo } from '../test/demo-build.mjs';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../test/demo-build.mjs';
 import { fakeBuild } from '../test/fake-build.mjs';
 
 const SIZES = (process.env.NXC_BENCH_SIZES ?? '2,10,30').split(',').map(Number);
@@ -65,6 +65,17 @@ const running = () => ({
   deployment: { deployment: {} },
   state: undefined,
 });
+
+/** The real demo's compose info, built by core's build() (real Nix, test OS). */
+async function buildDemo() {
+  process.env.NXC_NIX_FLAGS ??= OFFLINE_NIX_FLAGS;
+  const demo = demoProject('nxc-bench-demo-');
+  try {
+    return (await build(await loadProject(demo.dir), { flavour: 'docker' })).composeInfo;
+  } finally {
+    demo.cleanup();
+  }
+}
 
 async function nxcStart(n) {
   const events = [];
@@ -164,7 +175,7 @@ try {
     `load: index ${tIndex.toFixed(0)} ms, deployer (dockerode) ${tDeployer.toFixed(0)} ms (paid once per nxc start)`,
   );
   for (const series of SERIES) {
-    info = series === 'fake' ? fakeBuild(join(work, 'fake')) : await readComposeInfo(buildDemo());
+    info = series === 'fake' ? fakeBuild(join(work, 'fake')) : await buildDemo();
     // warm-up: imports the base image once, so no run pays for it
     await nxcStart(1);
     const runs = series === 'fake' ? RUNS : Math.min(RUNS, 1);

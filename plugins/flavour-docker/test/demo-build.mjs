@@ -1,62 +1,42 @@
 /**
- * Builds the real demo (examples/demo, composition::docker) with real Nix against nxc's
- * offline test OS, the way `nxc build -f docker` does: a copy of the Nix library with this
- * plugin's Nix module registered as the `docker` flavour, `nixpkgs` overridden with the
- * test OS. Kept here until core's build() is available to the flavours' tests.
+ * The real demo as a user has it: a throw-away, git-initialised copy of examples/demo whose
+ * `nixpkgs` input is nxc's offline test OS, with the workspace's plugin packages in its
+ * node_modules. Build it with core's `build()` (real Nix), like `nxc build -f docker`.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEMO = join(REPO, 'examples/demo');
-const PLUGIN_NIX = join(REPO, 'plugins/flavour-docker/nix/docker.nix');
+export const TESTOS = join(REPO, 'test/fixtures/testos');
+
+/** Nix flags for this machine (no binary cache, no sandbox); core's Nix runner reads them. */
+export const OFFLINE_NIX_FLAGS = "--option substituters '' --option sandbox false";
 
 /**
- * Returns the store path of the demo's docker compose info.
- * @returns {string}
+ * Creates the demo copy (and downloads the test OS once). Returns its directory and a cleanup.
+ * @returns {{ dir: string, cleanup: () => void }}
  */
-export function buildDemo() {
-  execFileSync('sh', [join(REPO, 'test/fixtures/testos/setup.sh')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const nixlib = mkdtempSync(join(tmpdir(), 'nxc-docker-nixlib-'));
-  try {
-    cpSync(join(REPO, 'nix'), nixlib, { recursive: true });
-    mkdirSync(join(nixlib, 'flavours'), { recursive: true });
-    writeFileSync(
-      join(nixlib, 'flavours/index.nix'),
-      `{ docker = { name = "docker"; image = "docker"; description = "docker"; module = ${PLUGIN_NIX}; }; }\n`,
-    );
-    const out = execFileSync(
-      'nix',
-      [
-        '--extra-experimental-features',
-        'nix-command flakes',
-        '--option',
-        'substituters',
-        '',
-        '--option',
-        'sandbox',
-        'false',
-        'build',
-        '--no-link',
-        '--json',
-        '--no-write-lock-file',
-        '--override-input',
-        'nixpkgs',
-        `path:${join(REPO, 'test/fixtures/testos')}`,
-        '--override-input',
-        'nxc',
-        `path:${nixlib}`,
-        `path:${DEMO}#"composition::docker"`,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return JSON.parse(out)[0].outputs.out;
-  } finally {
-    rmSync(nixlib, { recursive: true, force: true });
-  }
+export function demoProject(prefix = 'nxc-docker-demo-') {
+  execFileSync(join(TESTOS, 'setup.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json'])
+    cpSync(join(DEMO, f), join(dir, f));
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  pkg.nxc.nix.overrideInputs = { nixpkgs: TESTOS };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  symlinkSync(join(DEMO, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, '.gitignore'), 'node_modules\nbuild\ndeploy\nartifact\n.nxc\n');
+  const git = (...args) =>
+    execFileSync('git', ['-c', 'user.email=test@nxc', '-c', 'user.name=nxc-test', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'demo');
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
