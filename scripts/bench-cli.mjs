@@ -33,7 +33,10 @@ function measure(label, args, cwd) {
   return { label, median: pick(0.5), p90: pick(0.9), min: times[0], failure };
 }
 
-const rows = [measure('node -e 0 (baseline)', ['-e', '0'], root), measure('nxc --help', [nxc, '--help'], root)];
+const rows = [
+  measure('node -e 0 (baseline)', ['-e', '0'], root),
+  measure('nxc --help', [nxc, '--help'], root),
+];
 if (existsSync(demo)) rows.push(measure('nxc flavours (examples/demo)', [nxc, 'flavours'], demo));
 else console.log('(examples/demo missing: nxc flavours not measured)');
 
@@ -45,5 +48,7 @@ for (const r of rows) {
   );
 }
 const help = rows[1];
-console.log(`nxc --help median ${help.median.toFixed(1)} ms: ${help.median < 150 ? 'within' : 'OVER'} the 150 ms target`);
+console.log(
+  `nxc --help median ${help.median.toFixed(1)} ms: ${help.median < 150 ? 'within' : 'OVER'} the 150 ms target`,
+);
 process.exit(rows.some((r) => r.failure) ? 1 : 0);

@@ -38,7 +38,12 @@ export class UsageError extends Error {
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
 /** Prints the error and returns the exit code. */
-export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean, aborted: boolean): number {
+export function reportError(
+  error: unknown,
+  stderr: NodeJS.WritableStream,
+  debug: boolean,
+  aborted: boolean,
+): number {
   const color = (stderr as NodeJS.WriteStream).isTTY === true;
   const red = color ? pc.red : (s: string) => s;
   const dim = color ? pc.dim : (s: string) => s;

@@ -25,7 +25,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout ${value}: expected a positive number of seconds`, 'e.g. --timeout 300');
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--timeout ${value}: expected a positive number of seconds`, 'e.g. --timeout 300');
   return n;
 }
 
@@ -42,7 +43,7 @@ function selection(cmd: Command, withFlavour = true): Command {
 export function buildProgram(rt: Runtime, state: { exitCode: number }): Command {
   const program = new Command('nxc');
   program
-    .description('NixOS Compose: build and deploy a NixOS composition on docker, QEMU VMs or Grid\'5000')
+    .description("NixOS Compose: build and deploy a NixOS composition on docker, QEMU VMs or Grid'5000")
     .option('--debug', 'print stack traces and verbose progress')
     .version('0.1.0', '-V, --version')
     .showSuggestionAfterError(true)
@@ -76,7 +77,10 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--dry-run', 'show what would be built without building')
       .option('--show-trace', 'show Nix evaluation traces')
       .option('--nix-flags <flags>', 'extra flags for nix build, e.g. "--impure"')
-      .option('-o, --out-link <path>', 'path of the link to the compose info (default build/<comp>::<flavour>)')
+      .option(
+        '-o, --out-link <path>',
+        'path of the link to the compose info (default build/<comp>::<flavour>)',
+      )
       .option('--json', 'print the result as JSON'),
     async () => (await import('./actions/build.js')).buildAction as ActionFn,
   );
@@ -87,8 +91,8 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-r, --role-distribution <role=N|role=h1,h2>', 'nodes of a role (repeatable)', collect)
       .option('-m, --machine-file <file>', 'machines to deploy on (one per line, duplicates collapsed)')
       .option('-W, --wait-machine-file', 'wait until the machine file exists')
-      .option('-t, --test-script', 'run the composition\'s test script once started')
-      .option('-I, --interactive', 'open the driver\'s Python REPL once started')
+      .option('-t, --test-script', "run the composition's test script once started")
+      .option('-I, --interactive', "open the driver's Python REPL once started")
       .option('-k, --kernel-params <params>', 'extra kernel parameters (kexec/VM flavours)')
       .option('-i, --identity-file <key>', 'SSH private key nodes authorize (default: the project key)')
       .option('-p, --parameter <key=value>', 'parameter added to the deployment (repeatable)', collect)
@@ -108,13 +112,17 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   );
 
   wire(
-    selection(program.command('status').description('state of each node of the running deployments'))
-      .option('--json', 'print as JSON'),
+    selection(program.command('status').description('state of each node of the running deployments')).option(
+      '--json',
+      'print as JSON',
+    ),
     async () => (await import('./actions/running.js')).statusAction as ActionFn,
   );
 
   wire(
-    selection(program.command('connect').description('interactive shell on a node; several nodes -> tmux panes'))
+    selection(
+      program.command('connect').description('interactive shell on a node; several nodes -> tmux panes'),
+    )
       .argument('[host...]', 'hostnames or @role (default: every node)')
       .option('-l, --user <user>', 'remote user', 'root')
       .option('-g, --geometry <geometry>', 'tmux panes: "1+3+2" (columns of 1, 3, 2 panes) or "2*3"')
@@ -142,15 +150,17 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .argument('[node...]', 'hostnames or @role (default: every node)')
       .option('--flavour <name>', 'flavour')
       .option('-f, --follow', 'keep printing new lines')
-      .addOption(new Option('-n, --tail <lines>', 'last lines per node').argParser((v) => Number.parseInt(v, 10)))
+      .addOption(
+        new Option('-n, --tail <lines>', 'last lines per node').argParser((v) => Number.parseInt(v, 10)),
+      )
       .option('--json', 'print JSON lines'),
     async () => (await import('./actions/running.js')).logsAction as ActionFn,
   );
 
   wire(
     selection(program.command('driver').description('run the test script against the running deployment'))
-      .argument('[script]', 'Python test script (default: the composition\'s testScript)')
-      .option('-t, --test-script', 'run the composition\'s testScript')
+      .argument('[script]', "Python test script (default: the composition's testScript)")
+      .option('-t, --test-script', "run the composition's testScript")
       .option('-I, --interactive', 'Python REPL with the machine objects (default without SCRIPT or -t)')
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--junit <file>', 'write a JUnit XML report'),
@@ -236,7 +246,10 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
       const message = error.message.replace(/^error:\s*/, '');
       const verb = head.find((a) => !a.startsWith('-'));
       return reportError(
-        new UsageError(message, `see \`nxc ${verb && !message.includes('unknown command') ? `${verb} ` : ''}--help\``),
+        new UsageError(
+          message,
+          `see \`nxc ${verb && !message.includes('unknown command') ? `${verb} ` : ''}--help\``,
+        ),
         rt.stderr,
         rt.debug,
         false,

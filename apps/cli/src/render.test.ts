@@ -47,7 +47,13 @@ describe('createRenderer', () => {
   it('tty: progress rewrites one live line (cut to the width), cleared before lasting lines', () => {
     const s = sink(true, 20);
     const r = createRenderer('tty', s.stream);
-    r.emit({ type: 'progress', task: 'nodes ready', current: 1, total: 4, detail: 'a very long detail here' });
+    r.emit({
+      type: 'progress',
+      task: 'nodes ready',
+      current: 1,
+      total: 4,
+      detail: 'a very long detail here',
+    });
     r.emit({ type: 'progress', task: 'nodes ready', current: 2, total: 4 });
     r.emit({ type: 'done', message: 'ok' });
     r.clear();

@@ -8,13 +8,29 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, composeInfo, fakeFlavour, makeProject, runNxc } from './helpers.js';
 
-const verbs = ['build', 'start', 'stop', 'status', 'connect', 'exec', 'logs', 'driver', 'init', 'clean', 'flavours'];
+const verbs = [
+  'build',
+  'start',
+  'stop',
+  'status',
+  'connect',
+  'exec',
+  'logs',
+  'driver',
+  'init',
+  'clean',
+  'flavours',
+];
 let dir: string;
 
 beforeAll(async () => {
   assertBuilt();
   dir = await makeProject(
-    { 'flake.nix': '{ outputs = _: { }; }\n', 'nxc.config.json': { plugins: [fakeFlavour] }, 'ci.json': composeInfo() },
+    {
+      'flake.nix': '{ outputs = _: { }; }\n',
+      'nxc.config.json': { plugins: [fakeFlavour] },
+      'ci.json': composeInfo(),
+    },
     { 'composition::fake': 'ci.json' },
   );
 });
@@ -25,7 +41,8 @@ describe('help', () => {
     const r = await runNxc(dir, ['--help']);
     expect(r.code).toBe(0);
     for (const v of verbs) expect(r.stdout).toMatch(new RegExp(`^  ${v} `, 'm'));
-    for (const code of ['0', '1', '2', '3', '70', '130']) expect(r.stdout).toMatch(new RegExp(`^  ${code} +\\S`, 'm'));
+    for (const code of ['0', '1', '2', '3', '70', '130'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${code} +\\S`, 'm'));
   });
 
   it.each(verbs)('nxc %s --help', async (verb) => {
@@ -45,7 +62,9 @@ describe('errors', () => {
   it('--debug adds the stack to a user error', async () => {
     const r = await runNxc(dir, ['--debug', 'start', '-r', 'agnet=1']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: -r agnet=1: role "agnet" is not in the composition \(roles: server, client\)$/m);
+    expect(r.stderr).toMatch(
+      /^error: -r agnet=1: role "agnet" is not in the composition \(roles: server, client\)$/m,
+    );
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 
@@ -55,7 +74,9 @@ describe('errors', () => {
     expect(r.code).toBe(70);
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       'internal error: fake bug: cannot read properties of undefined',
-      expect.stringMatching(/^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it/),
+      expect.stringMatching(
+        /^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it/,
+      ),
     ]);
     const d = await runNxc(dir, ['start', '--debug'], env);
     expect(d.stderr).toMatch(/TypeError: fake bug[^\n]*\n\s+at /);

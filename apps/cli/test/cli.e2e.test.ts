@@ -17,8 +17,7 @@ const socket = `nxc-e2e-${process.pid}`;
 let dir: string;
 
 function tmux(...args: string[]): string {
-  const env = { ...process.env };
-  delete env.TMUX;
+  const { TMUX: _outer, ...env } = process.env;
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env }).trim();
 }
 
@@ -47,7 +46,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'nxc-demo-'));
   await cp(demo, dir, {
     recursive: true,
-    filter: (src) => !/\/(node_modules|build|deploy|artifact|\.nxc|result)(\/|$)/.test(src.slice(demo.length)),
+    filter: (src) =>
+      !/\/(node_modules|build|deploy|artifact|\.nxc|result)(\/|$)/.test(src.slice(demo.length)),
   });
   // the project's flavour packages, as installed in the workspace
   await symlink(path.join(demo, 'node_modules'), path.join(dir, 'node_modules'));
@@ -57,7 +57,9 @@ beforeAll(async () => {
   const inputs: Record<string, string> = pkg.nxc?.nix?.overrideInputs ?? {};
   for (const [name, p] of Object.entries(inputs)) if (p.startsWith('.')) inputs[name] = path.resolve(demo, p);
   await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
-  execFileSync('sh', [path.join(repoRoot, 'test/fixtures/testos/setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', [path.join(repoRoot, 'test/fixtures/testos/setup.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -83,7 +85,12 @@ describe('nxc on docker (examples/demo)', () => {
     const r = await runNxc(dir, ['start', '-r', 'client=3', '--json'], {}, 300_000);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.nodes.map((n: { host: string }) => n.host).sort()).toEqual(['client1', 'client2', 'client3', 'server']);
+    expect(out.nodes.map((n: { host: string }) => n.host).sort()).toEqual([
+      'client1',
+      'client2',
+      'client3',
+      'server',
+    ]);
   }, 300_000);
 
   it('execs a request from a client to the server', async () => {
@@ -93,7 +100,13 @@ describe('nxc on docker (examples/demo)', () => {
   });
 
   it('execs on @client: three per-node results, a failing node reported with its stderr', async () => {
-    const r = await runNxc(dir, ['exec', '@client', '--json', '--', 'if [ "$(hostname)" = client2 ]; then echo nope >&2; exit 4; fi; hostname']);
+    const r = await runNxc(dir, [
+      'exec',
+      '@client',
+      '--json',
+      '--',
+      'if [ "$(hostname)" = client2 ]; then echo nope >&2; exit 4; fi; hostname',
+    ]);
     expect(r.code).toBe(1);
     const { results } = JSON.parse(r.stdout);
     expect(results.map((x: { host: string; exitCode: number }) => [x.host, x.exitCode])).toEqual([
@@ -117,7 +130,9 @@ describe('nxc on docker (examples/demo)', () => {
   it("nxc driver -t: the demo's testScript names `client`, absent with -r client=3: one clear error, exit 1", async () => {
     const r = await runNxc(dir, ['driver', '-t'], {}, 300_000);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: testScript \(test-script\) line 3: NameError: name 'client' is not defined$/m);
+    expect(r.stderr).toMatch(
+      /^error: testScript \(test-script\) line 3: NameError: name 'client' is not defined$/m,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 300_000);
 
@@ -130,7 +145,19 @@ describe('nxc on docker (examples/demo)', () => {
   });
 
   it('connects to the server in a tmux pane', async () => {
-    tmux('new-session', '-d', '-s', 'c', '-x', '120', '-y', '30', '-c', dir, `${process.execPath} ${nxcBin} connect server; echo "NXC_EXIT=$?"; sleep 60`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'c',
+      '-x',
+      '120',
+      '-y',
+      '30',
+      '-c',
+      dir,
+      `${process.execPath} ${nxcBin} connect server; echo "NXC_EXIT=$?"; sleep 60`,
+    );
     await sleep(1500);
     tmux('send-keys', '-t', 'c', 'echo "on-$(hostname)-$((6*7))"', 'Enter');
     await waitFor('c', /on-server-42/);
@@ -139,7 +166,19 @@ describe('nxc on docker (examples/demo)', () => {
   });
 
   it('connects to two hosts: two panes', async () => {
-    tmux('new-session', '-d', '-s', 'd', '-x', '160', '-y', '40', '-c', dir, `${process.execPath} ${nxcBin} connect server client1; echo "NXC_EXIT=$?"; sleep 60`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'd',
+      '-x',
+      '160',
+      '-y',
+      '40',
+      '-c',
+      dir,
+      `${process.execPath} ${nxcBin} connect server client1; echo "NXC_EXIT=$?"; sleep 60`,
+    );
     await waitFor('d:0', /NXC_EXIT=0/);
     const panes = tmux('list-panes', '-t', 'd:nxc', '-F', '#{pane_id}').split('\n');
     expect(panes).toHaveLength(2);

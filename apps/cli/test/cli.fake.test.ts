@@ -8,7 +8,15 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, composeInfo, fakeFlavour, makeProject, nxcBin, runNxc, stateListing } from './helpers.js';
+import {
+  assertBuilt,
+  composeInfo,
+  fakeFlavour,
+  makeProject,
+  nxcBin,
+  runNxc,
+  stateListing,
+} from './helpers.js';
 
 let dir: string;
 
@@ -30,7 +38,11 @@ describe('nxc with a plugin flavour', () => {
     const r = await runNxc(dir, ['flavours', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).flavours).toEqual([
-      expect.objectContaining({ name: 'fake', image: 'docker', description: 'local fake nodes for CLI tests' }),
+      expect.objectContaining({
+        name: 'fake',
+        image: 'docker',
+        description: 'local fake nodes for CLI tests',
+      }),
     ]);
   });
 
@@ -46,7 +58,12 @@ describe('nxc with a plugin flavour', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ composition: 'composition', flavour: 'fake' });
-    expect(out.nodes.map((n: { host: string }) => n.host)).toEqual(['server', 'client1', 'client2', 'client3']);
+    expect(out.nodes.map((n: { host: string }) => n.host)).toEqual([
+      'server',
+      'client1',
+      'client2',
+      'client3',
+    ]);
     const doc = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.json'), 'utf8'));
     expect(doc.deployment['10.254.0.2']).toMatchObject({ role: 'server', host: 'server' });
     expect(doc.parameters).toEqual({ iterations: 4 });
@@ -58,7 +75,9 @@ describe('nxc with a plugin flavour', () => {
   it('refuses to start the same composition::flavour twice', async () => {
     const r = await runNxc(dir, ['start']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: composition::fake is already running \(server, client1, client2, client3\)$/m);
+    expect(r.stderr).toMatch(
+      /^error: composition::fake is already running \(server, client1, client2, client3\)$/m,
+    );
     expect(r.stderr).toMatch(/^hint: stop it first with `nxc stop -C composition::fake`$/m);
   });
 
@@ -67,7 +86,12 @@ describe('nxc with a plugin flavour', () => {
     expect(r.code, r.stderr).toBe(0);
     const { deployments } = JSON.parse(r.stdout);
     expect(deployments).toHaveLength(1);
-    expect(deployments[0].nodes.map((n: { state: string }) => n.state)).toEqual(['running', 'running', 'running', 'running']);
+    expect(deployments[0].nodes.map((n: { state: string }) => n.state)).toEqual([
+      'running',
+      'running',
+      'running',
+      'running',
+    ]);
   });
 
   it('execs on @role in parallel with prefixed output and a per-node summary', async () => {
@@ -82,7 +106,14 @@ describe('nxc with a plugin flavour', () => {
   });
 
   it('exits non-zero when a node fails, with its stderr in --json', async () => {
-    const r = await runNxc(dir, ['exec', 'server', 'client2', '--json', '--', 'if [ $NXC_HOST = client2 ]; then echo boom >&2; exit 3; fi; echo fine']);
+    const r = await runNxc(dir, [
+      'exec',
+      'server',
+      'client2',
+      '--json',
+      '--',
+      'if [ $NXC_HOST = client2 ]; then echo boom >&2; exit 3; fi; echo fine',
+    ]);
     expect(r.code).toBe(1);
     const { results, failed } = JSON.parse(r.stdout);
     expect(failed).toBe(1);
@@ -95,15 +126,24 @@ describe('nxc with a plugin flavour', () => {
   it('names unknown targets with the choices', async () => {
     const r = await runNxc(dir, ['exec', 'clinet1', '--', 'true']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: no node "clinet1" in the deployment \(nodes: server, client1, client2, client3\)$/m);
+    expect(r.stderr).toMatch(
+      /^error: no node "clinet1" in the deployment \(nodes: server, client1, client2, client3\)$/m,
+    );
   });
 
   it('prints node logs prefixed by host, --tail and --json', async () => {
     const r = await runNxc(dir, ['logs', '@client', '-n', '1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('client1 | NXC_READY client1\nclient2 | NXC_READY client2\nclient3 | NXC_READY client3\n');
+    expect(r.stdout).toBe(
+      'client1 | NXC_READY client1\nclient2 | NXC_READY client2\nclient3 | NXC_READY client3\n',
+    );
     const j = await runNxc(dir, ['logs', 'server', '--json']);
-    expect(j.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      j.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { host: 'server', stream: 'console', line: 'booting server' },
       { host: 'server', stream: 'console', line: 'NXC_READY server' },
     ]);
@@ -112,7 +152,9 @@ describe('nxc with a plugin flavour', () => {
   it('refuses to clean while the deployment runs', async () => {
     const r = await runNxc(dir, ['clean']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: composition::fake is still running \(server, client1, client2, client3\); clean would lose track of it$/m);
+    expect(r.stderr).toMatch(
+      /^error: composition::fake is still running \(server, client1, client2, client3\); clean would lose track of it$/m,
+    );
     expect(await stateListing(dir)).toContain('deploy/composition::fake.json');
   });
 
@@ -138,10 +180,13 @@ describe('Ctrl-C', () => {
       env: { ...process.env, NO_COLOR: '1' },
     });
     let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     // wait until it says it is waiting, then press Ctrl-C
     const deadline = Date.now() + 20_000;
-    while (!stderr.includes('waiting for machine file') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!stderr.includes('waiting for machine file') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).toMatch(/^error: interrupted while waiting for machines\.txt$/m);

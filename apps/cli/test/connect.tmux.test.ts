@@ -14,8 +14,7 @@ const socket = `nxc-test-${process.pid}`;
 let dir: string;
 
 function tmux(...args: string[]): string {
-  const env = { ...process.env };
-  delete env.TMUX;
+  const { TMUX: _outer, ...env } = process.env;
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env }).trim();
 }
 
@@ -71,7 +70,9 @@ describe('nxc connect under tmux', () => {
     const cmd = `${process.execPath} ${nxcBin} connect server client1; echo "NXC_EXIT=$?"; sleep 60`;
     tmux('new-session', '-d', '-s', 'two', '-x', '160', '-y', '40', '-c', dir, cmd);
     await waitFor('two:0', /NXC_EXIT=0/);
-    const panes = tmux('list-panes', '-t', 'two:nxc', '-F', '#{pane_id} #{pane_left} #{pane_top}').split('\n');
+    const panes = tmux('list-panes', '-t', 'two:nxc', '-F', '#{pane_id} #{pane_left} #{pane_top}').split(
+      '\n',
+    );
     expect(panes).toHaveLength(2);
     // default geometry for 2 panes is "1+1": two columns side by side
     const [a, b] = panes.map((l) => l.split(' '));

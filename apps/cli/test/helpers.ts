@@ -14,7 +14,8 @@ export const pluginFixture = (name: string) => path.join(here, 'fixtures/plugins
 
 /** Fails loudly when the CLI was not built (the suite runs after `turbo run build`). */
 export function assertBuilt(): void {
-  if (!existsSync(nxcBin)) throw new Error(`${nxcBin} missing: run \`pnpm turbo run build --filter @nxc/cli...\` first`);
+  if (!existsSync(nxcBin))
+    throw new Error(`${nxcBin} missing: run \`pnpm turbo run build --filter @nxc/cli...\` first`);
 }
 
 export interface RunResult {
@@ -24,7 +25,12 @@ export interface RunResult {
 }
 
 /** Runs `nxc args` in `cwd`; stdin is closed, no TTY. */
-export function runNxc(cwd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunResult> {
+export function runNxc(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [nxcBin, ...args], {
       cwd,
@@ -33,8 +39,12 @@ export function runNxc(cwd: string, args: string[], env: Record<string, string> 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -20,9 +20,13 @@ interface BuildFlags {
 export async function buildAction(rt: Runtime, file: string | undefined, flags: BuildFlags): Promise<number> {
   const proj = await project(rt);
   if (file !== undefined && path.resolve(rt.cwd, file) !== path.resolve(proj.root, proj.config.composition)) {
-    throw new NxcError('NXC_USAGE', `nxc build ${file}: the flake builds ${proj.config.composition}, not ${file}`, {
-      hint: `set "composition": "${file}" in nxc.json (and in flake.nix), or drop the argument`,
-    });
+    throw new NxcError(
+      'NXC_USAGE',
+      `nxc build ${file}: the flake builds ${proj.config.composition}, not ${file}`,
+      {
+        hint: `set "composition": "${file}" in nxc.json (and in flake.nix), or drop the argument`,
+      },
+    );
   }
   if (flags.listFlavours) {
     const list = await listFlavours(proj);

@@ -1,6 +1,6 @@
 /** Helpers shared by actions (loaded lazily, may import @nxc/core). */
 import { type Project, loadProject } from '@nxc/core';
-import { createRenderer, renderMode, type Renderer } from '../render.js';
+import { type Renderer, createRenderer, renderMode } from '../render.js';
 import type { Runtime } from '../runtime.js';
 
 /** The project around the working directory. */
@@ -21,6 +21,12 @@ export function printJson(rt: Runtime, data: unknown): void {
 /** Left-pads columns of a small table. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  for (const row of rows) {
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows
+    .map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }

@@ -26,7 +26,8 @@ export async function connectAction(rt: Runtime, hosts: string[], flags: Connect
     ...(flags.identityFile ? { identityFile: flags.identityFile } : {}),
   };
   const target = await resolveConnectHosts(proj, hosts, selection);
-  if (target.nodes.length === 1) return shell(rt, proj, target.nodes[0]!.host, { ...selection, user: flags.user });
+  if (target.nodes.length === 1)
+    return shell(rt, proj, target.nodes[0]!.host, { ...selection, user: flags.user });
   const columns = parseGeometry(flags.geometry, target.nodes.length);
   const commands = target.nodes.map((n) =>
     [
@@ -112,7 +113,16 @@ function tmux(rt: Runtime, columns: number[], hostCommands: string[]): number {
       );
     } else {
       panes.push(
-        tmuxCall(['split-window', `-${step.direction}`, '-l', `${step.percent}%`, '-t', panes[step.split]!, ...fmt, cmd]),
+        tmuxCall([
+          'split-window',
+          `-${step.direction}`,
+          '-l',
+          `${step.percent}%`,
+          '-t',
+          panes[step.split]!,
+          ...fmt,
+          cmd,
+        ]),
       );
     }
   }

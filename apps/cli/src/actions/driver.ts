@@ -22,7 +22,10 @@ async function loadDriver(): Promise<typeof import('@nxc/driver')> {
   try {
     return await import('@nxc/driver');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes('@nxc/driver')) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String(error).includes('@nxc/driver')
+    ) {
       throw new NxcError('NXC_PLUGIN_MISSING', 'the test-script driver (@nxc/driver) is not installed', {
         hint: 'install it next to nxc: `pnpm add -D @nxc/driver`',
       });
@@ -61,7 +64,11 @@ interface DriverFlags {
   junit?: string;
 }
 
-export async function driverAction(rt: Runtime, script: string | undefined, flags: DriverFlags): Promise<number> {
+export async function driverAction(
+  rt: Runtime,
+  script: string | undefined,
+  flags: DriverFlags,
+): Promise<number> {
   return runDriver(rt, {
     ...(flags.composition ? { composition: flags.composition } : {}),
     ...(flags.flavour ? { flavour: flags.flavour } : {}),

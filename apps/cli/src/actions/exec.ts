@@ -33,7 +33,10 @@ function lineWriter(out: NodeJS.WritableStream, prefix: string) {
 
 export async function execAction(rt: Runtime, targets: string[], flags: ExecFlags): Promise<number> {
   if (rt.rest.length === 0) {
-    throw new UsageError('nxc exec: no command given', 'put the command after --, e.g. `nxc exec all -- uname -a`');
+    throw new UsageError(
+      'nxc exec: no command given',
+      'put the command after --, e.g. `nxc exec all -- uname -a`',
+    );
   }
   const command = rt.rest.length === 1 ? rt.rest[0]! : rt.rest;
   const color = rt.stdout.isTTY === true;
@@ -60,7 +63,8 @@ export async function execAction(rt: Runtime, targets: string[], flags: ExecFlag
     ...(flags.json
       ? {}
       : {
-          onOutput: (host: string, stream: 'stdout' | 'stderr', chunk: Buffer) => writer(host, stream).write(chunk),
+          onOutput: (host: string, stream: 'stdout' | 'stderr', chunk: Buffer) =>
+            writer(host, stream).write(chunk),
           onResult: (r: { host: string }) => {
             writers.get(`${r.host}\0stdout`)?.flush();
             writers.get(`${r.host}\0stderr`)?.flush();

@@ -3,7 +3,10 @@ import { listFlavours } from '@nxc/core';
 import type { Runtime } from '../runtime.js';
 import { printJson, project, table } from './common.js';
 
-export async function flavoursAction(rt: Runtime, flags: { check?: boolean; json?: boolean }): Promise<number> {
+export async function flavoursAction(
+  rt: Runtime,
+  flags: { check?: boolean; json?: boolean },
+): Promise<number> {
   const list = await listFlavours(await project(rt), { check: flags.check === true });
   if (flags.json) {
     printJson(rt, { flavours: list });

@@ -11,11 +11,19 @@ export async function initAction(
 ): Promise<number> {
   if (flags.list) {
     const templates = await listTemplates();
-    rt.stdout.write(`${table([['TEMPLATE', 'DESCRIPTION'], ...templates.map((t) => [t.name, t.description])])}\n`);
+    rt.stdout.write(
+      `${table([['TEMPLATE', 'DESCRIPTION'], ...templates.map((t) => [t.name, t.description])])}\n`,
+    );
     return 0;
   }
-  const result = await init({ dir: path.resolve(rt.cwd, dir), template: flags.template, force: flags.force === true });
-  rt.stdout.write(`initialised ${result.dir} from template ${result.template} (${result.files.length} files)\n`);
+  const result = await init({
+    dir: path.resolve(rt.cwd, dir),
+    template: flags.template,
+    force: flags.force === true,
+  });
+  rt.stdout.write(
+    `initialised ${result.dir} from template ${result.template} (${result.files.length} files)\n`,
+  );
   return 0;
 }
 
@@ -23,7 +31,10 @@ export async function initAction(
  * Removes build/, deploy/, artifact/ (and .nxc/ with --all). Refuses while a recorded
  * deployment still has nodes up, since its documents are how `nxc stop` finds them.
  */
-export async function cleanAction(rt: Runtime, flags: { all?: boolean; force?: boolean; json?: boolean }): Promise<number> {
+export async function cleanAction(
+  rt: Runtime,
+  flags: { all?: boolean; force?: boolean; json?: boolean },
+): Promise<number> {
   const proj = await project(rt);
   if (!flags.force) {
     for (const entry of await listDeployments(proj)) {
@@ -31,19 +42,30 @@ export async function cleanAction(rt: Runtime, flags: { all?: boolean; force?: b
       let up: string[];
       try {
         const [d] = await status(proj, { composition: label, signal: rt.signal });
-        up = (d?.nodes ?? []).filter((n) => n.state === 'running' || n.state === 'starting').map((n) => n.host);
+        up = (d?.nodes ?? [])
+          .filter((n) => n.state === 'running' || n.state === 'starting')
+          .map((n) => n.host);
       } catch {
         up = ['(state unknown)'];
       }
       if (up.length > 0) {
-        throw new NxcError('NXC_DEPLOYMENT', `${label} is still running (${up.join(', ')}); clean would lose track of it`, {
-          hint: `stop it first with \`nxc stop -C ${label}\`, or use \`nxc clean --force\``,
-        });
+        throw new NxcError(
+          'NXC_DEPLOYMENT',
+          `${label} is still running (${up.join(', ')}); clean would lose track of it`,
+          {
+            hint: `stop it first with \`nxc stop -C ${label}\`, or use \`nxc clean --force\``,
+          },
+        );
       }
     }
   }
   const result = await clean(proj, { all: flags.all === true });
   if (flags.json) printJson(rt, result);
-  else rt.stdout.write(result.removed.length ? `removed ${result.removed.map((p) => path.relative(proj.root, p) || '.').join(', ')}\n` : 'nothing to clean\n');
+  else
+    rt.stdout.write(
+      result.removed.length
+        ? `removed ${result.removed.map((p) => path.relative(proj.root, p) || '.').join(', ')}\n`
+        : 'nothing to clean\n',
+    );
   return 0;
 }

@@ -12,7 +12,11 @@ export async function resolveConnectHosts(
   opts: RunningOptions = {},
 ): Promise<{ composition: string; flavour: string; nodes: DeploymentNode[] }> {
   const { entry, ctx } = await openDeployment(project, opts);
-  return { composition: entry.composition, flavour: entry.flavour, nodes: resolveTargets(ctx.deployment, hosts) };
+  return {
+    composition: entry.composition,
+    flavour: entry.flavour,
+    nodes: resolveTargets(ctx.deployment, hosts),
+  };
 }
 
 /** Options of {@link connect}. */
@@ -59,4 +63,3 @@ export async function connect(project: Project, host: string, opts: ConnectOptio
   const exited = session.exited.finally(() => transport.close());
   return { resize: (c, r) => session.resize(c, r), exited };
 }
-

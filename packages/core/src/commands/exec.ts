@@ -59,7 +59,14 @@ export async function exec(
             result = { host: node.host, role: node.role, ...r };
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            result = { host: node.host, role: node.role, exitCode: 255, stdout: '', stderr: '', error: message };
+            result = {
+              host: node.host,
+              role: node.role,
+              exitCode: 255,
+              stdout: '',
+              stderr: '',
+              error: message,
+            };
           }
           opts.onResult?.(result);
           return result;

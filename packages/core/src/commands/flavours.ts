@@ -19,7 +19,12 @@ export async function listFlavours(project: Project, opts: { check?: boolean } =
   const registry = await loadFlavours(project);
   const out: FlavourInfo[] = [];
   for (const f of registry.list()) {
-    const info: FlavourInfo = { name: f.name, description: f.description, image: f.build.image, plugin: f.plugin.name };
+    const info: FlavourInfo = {
+      name: f.name,
+      description: f.description,
+      image: f.build.image,
+      plugin: f.plugin.name,
+    };
     if (opts.check && f.usable) {
       const problem = await f.usable({ project });
       if (problem) info.unusable = problem;

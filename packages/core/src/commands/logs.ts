@@ -14,7 +14,11 @@ export interface LogsCommandOptions extends RunningOptions {
 }
 
 /** Streams log lines of the given nodes (hostnames, `@role`, `all`; none = all). */
-export async function* logs(project: Project, targets: string[], opts: LogsCommandOptions = {}): AsyncGenerator<LogLine> {
+export async function* logs(
+  project: Project,
+  targets: string[],
+  opts: LogsCommandOptions = {},
+): AsyncGenerator<LogLine> {
   const { ctx, deployer } = await openDeployment(project, opts);
   const hosts = resolveTargets(ctx.deployment, targets).map((n) => n.host);
   if (!deployer.logs) {

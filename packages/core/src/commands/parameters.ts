@@ -11,7 +11,9 @@ export function parseParameterFlags(flags: string[]): Record<string, unknown> {
   for (const flag of flags) {
     const eq = flag.indexOf('=');
     if (eq <= 0) {
-      throw new NxcError('NXC_USAGE', `-p ${flag}: expected KEY=VALUE`, { hint: 'write it like `-p iterations=3`' });
+      throw new NxcError('NXC_USAGE', `-p ${flag}: expected KEY=VALUE`, {
+        hint: 'write it like `-p iterations=3`',
+      });
     }
     const key = flag.slice(0, eq);
     const raw = flag.slice(eq + 1);
@@ -32,9 +34,13 @@ export async function readParameterFile(file: string): Promise<Record<string, un
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new NxcError('NXC_IO', `cannot read parameter file ${file}: ${(error as NodeJS.ErrnoException).code}`, {
-      hint: 'check the path given to -P',
-    });
+    throw new NxcError(
+      'NXC_IO',
+      `cannot read parameter file ${file}: ${(error as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'check the path given to -P',
+      },
+    );
   }
   let value: unknown;
   try {

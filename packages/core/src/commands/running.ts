@@ -3,11 +3,11 @@
  * and the flavour's deployer, as the {@link RunningContext} every running-deployment call needs.
  */
 import { readFile } from 'node:fs/promises';
-import { NxcError } from '../errors.js';
 import { readDeploymentDocument } from '../deployment.js';
+import { NxcError } from '../errors.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
-import { silentReporter, type Reporter } from '../reporter.js';
+import { type Reporter, silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { statePath } from '../state.js';
 import type { FlavourDeployer, RunningContext } from '../transposition.js';
@@ -68,7 +68,9 @@ export async function openEntry(
   const flavour = registry.get(entry.flavour);
   const deployment = await readDeploymentDocument(project, entry.composition, entry.flavour);
   const state = await readState(project, entry.composition, entry.flavour);
-  const identity = opts.identityFile ? await readIdentity(opts.identityFile) : await ensureProjectIdentity(project);
+  const identity = opts.identityFile
+    ? await readIdentity(opts.identityFile)
+    : await ensureProjectIdentity(project);
   const deployer = await flavour.deployer();
   const ctx: RunningContext = {
     project,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile, lutimes } from 'node:fs/promises';
+import { lutimes, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,12 @@ beforeEach(async () => {
     buildDir: path.join(root, 'build'),
     deployDir: path.join(root, 'deploy'),
     artifactDir: path.join(root, 'artifact'),
-    config: { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} },
+    config: {
+      plugins: [],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    },
   };
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
@@ -37,7 +42,10 @@ describe('selectBuild', () => {
     await link('composition::vm-ramdisk', 10);
     await link('other::docker', 20);
     expect((await selectBuild(project, {})).flavour).toBe('vm-ramdisk');
-    expect(await selectBuild(project, { flavour: 'docker' })).toMatchObject({ composition: 'other', flavour: 'docker' });
+    expect(await selectBuild(project, { flavour: 'docker' })).toMatchObject({
+      composition: 'other',
+      flavour: 'docker',
+    });
     expect(await selectBuild(project, { composition: 'composition', flavour: 'docker' })).toMatchObject({
       composition: 'composition',
     });
@@ -52,7 +60,10 @@ describe('selectBuild', () => {
   });
   it('uses the original all-in-one link ::flavour for a named composition', async () => {
     await link('::vm-ramdisk', 1);
-    expect(await selectBuild(project, { composition: 'k3s' })).toMatchObject({ composition: 'k3s', flavour: 'vm-ramdisk' });
+    expect(await selectBuild(project, { composition: 'k3s' })).toMatchObject({
+      composition: 'k3s',
+      flavour: 'vm-ramdisk',
+    });
   });
 });
 
@@ -69,7 +80,10 @@ describe('selectDeployment', () => {
     await deployment('composition::docker.json', 5);
     await deployment('composition::docker.state.json', 5);
     expect((await listDeployments(project)).length).toBe(1);
-    expect(await selectDeployment(project, {})).toMatchObject({ composition: 'composition', flavour: 'docker' });
+    expect(await selectDeployment(project, {})).toMatchObject({
+      composition: 'composition',
+      flavour: 'docker',
+    });
     await deployment('composition::vm.json', 1);
     await expect(selectDeployment(project, {})).rejects.toThrow(
       'several deployments match: composition::vm, composition::docker',

@@ -116,7 +116,9 @@ export async function selectBuild(project: Project, sel: Selector): Promise<Stat
     throw new NxcError(
       'NXC_COMPOSE_INFO',
       `no build of ${describe(sel)} in ${rel(project, project.buildDir)}/ (builds: ${all.map(label).join(', ')})`,
-      { hint: `build it with \`nxc build${buildFlags(sel)}\`, or pick one of the builds with -C COMPOSITION::FLAVOUR` },
+      {
+        hint: `build it with \`nxc build${buildFlags(sel)}\`, or pick one of the builds with -C COMPOSITION::FLAVOUR`,
+      },
     );
   }
   if (sel.flavour === undefined && project.config.defaultFlavour) {
@@ -149,11 +151,9 @@ export async function selectDeployment(project: Project, sel: Selector): Promise
       { hint: 'pick one with -C COMPOSITION::FLAVOUR' },
     );
   }
-  throw new NxcError(
-    'NXC_DEPLOYMENT',
-    `several deployments match: ${candidates.map(label).join(', ')}`,
-    { hint: `choose one with -C, e.g. \`-C ${label(candidates[0]!)}\`` },
-  );
+  throw new NxcError('NXC_DEPLOYMENT', `several deployments match: ${candidates.map(label).join(', ')}`, {
+    hint: `choose one with -C, e.g. \`-C ${label(candidates[0]!)}\``,
+  });
 }
 
 function describe(sel: Selector): string {
@@ -164,7 +164,9 @@ function describe(sel: Selector): string {
 }
 
 function buildFlags(sel: Selector): string {
-  return (sel.flavour ? ` -f ${sel.flavour}` : ' -f FLAVOUR') + (sel.composition ? ` -C ${sel.composition}` : '');
+  return (
+    (sel.flavour ? ` -f ${sel.flavour}` : ' -f FLAVOUR') + (sel.composition ? ` -C ${sel.composition}` : '')
+  );
 }
 
 /** Path relative to the project root, for messages. */

@@ -3,18 +3,28 @@
  * deployment document written through the StartContext. Every input is validated before
  * anything is written; on failure the deploy/ files this call wrote are removed.
  */
-import { access, rm, writeFile, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
-import { type DeploymentDocument, type DeployedNode, buildDeploymentDocument, writeDeploymentDocument } from '../deployment.js';
+import {
+  type DeployedNode,
+  type DeploymentDocument,
+  buildDeploymentDocument,
+  writeDeploymentDocument,
+} from '../deployment.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { readMachineFile } from '../machines.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
-import { silentReporter, type Reporter } from '../reporter.js';
-import { mergeRoleDistributions, parseRoleFlags, readRoleDistributionFile, resolveNodes } from '../role-distribution.js';
+import { type Reporter, silentReporter } from '../reporter.js';
+import {
+  mergeRoleDistributions,
+  parseRoleFlags,
+  readRoleDistributionFile,
+  resolveNodes,
+} from '../role-distribution.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
 import type { NodeStatus, StartContext } from '../transposition.js';
@@ -105,12 +115,19 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     if (!sel.composition && entry.composition !== '') sel.composition = entry.composition;
     if (!sel.flavour) sel.flavour = entry.flavour;
     if (!(await exists(entry.path))) {
-      throw new NxcError('NXC_COMPOSE_INFO', `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`, {
-        hint: 'rebuild with `nxc build`',
-      });
+      throw new NxcError(
+        'NXC_COMPOSE_INFO',
+        `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`,
+        {
+          hint: 'rebuild with `nxc build`',
+        },
+      );
     }
   }
-  const composeInfo = await readComposeInfo(composeInfoFile, sel.composition ? { composition: sel.composition } : {});
+  const composeInfo = await readComposeInfo(
+    composeInfoFile,
+    sel.composition ? { composition: sel.composition } : {},
+  );
   const composition = sel.composition ?? composeInfo.composition;
   const flavourName = sel.flavour ?? composeInfo.flavour.name;
   if (composeInfo.flavour.name && composeInfo.flavour.name !== flavourName) {
@@ -126,7 +143,9 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   const flavour = registry.get(flavourName);
 
   // 3. nodes
-  const fileSpec = opts.roleDistributionFile ? await readRoleDistributionFile(opts.roleDistributionFile) : undefined;
+  const fileSpec = opts.roleDistributionFile
+    ? await readRoleDistributionFile(opts.roleDistributionFile)
+    : undefined;
   const flagSpec = opts.roleFlags && opts.roleFlags.length > 0 ? parseRoleFlags(opts.roleFlags) : undefined;
   const spec = fileSpec || flagSpec ? mergeRoleDistributions(fileSpec, flagSpec) : undefined;
   let machines: string[] | undefined;
@@ -148,10 +167,14 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   if (flavour.usable) {
     const problem = await flavour.usable({ project });
     if (problem) {
-      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `flavour ${flavourName}: ${problem.reason}`, { hint: problem.hint });
+      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `flavour ${flavourName}: ${problem.reason}`, {
+        hint: problem.hint,
+      });
     }
   }
-  const identity = opts.identityFile ? await readIdentity(opts.identityFile) : await ensureProjectIdentity(project);
+  const identity = opts.identityFile
+    ? await readIdentity(opts.identityFile)
+    : await ensureProjectIdentity(project);
   const deployer = await flavour.deployer();
 
   // 5. a previous deployment of the same composition::flavour
@@ -185,7 +208,10 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
           { hint: `stop it first with \`nxc stop -C ${composition}::${flavourName}\``, exitCode: 2 },
         );
       }
-      reporter.emit({ type: 'step', message: `cleaning up the previous ${composition}::${flavourName} deployment` });
+      reporter.emit({
+        type: 'step',
+        message: `cleaning up the previous ${composition}::${flavourName} deployment`,
+      });
       await deployer.stop(running).catch(() => undefined);
       await rm(docPath, { force: true });
       await rm(stPath, { force: true });
@@ -237,16 +263,23 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   } catch (error) {
     for (const file of new Set(written)) await rm(file, { force: true });
     if (signal.aborted && !(isNxcError(error) && error.code === 'NXC_INTERRUPTED')) {
-      throw new NxcError('NXC_INTERRUPTED', `start of ${composition}::${flavourName} interrupted; nodes removed`, {
-        cause: error,
-      });
+      throw new NxcError(
+        'NXC_INTERRUPTED',
+        `start of ${composition}::${flavourName} interrupted; nodes removed`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
   if (!document) {
     throw new Error(`flavour ${flavourName} returned from start without calling writeDeployment`);
   }
-  reporter.emit({ type: 'done', message: `${composition}::${flavourName} started (${result.nodes.length} nodes)` });
+  reporter.emit({
+    type: 'done',
+    message: `${composition}::${flavourName} started (${result.nodes.length} nodes)`,
+  });
   return {
     composition,
     flavour: flavourName,

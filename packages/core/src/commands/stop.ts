@@ -1,7 +1,7 @@
 /** `nxc stop` and `nxc status`: act on a recorded deployment through its flavour. */
 import { rm } from 'node:fs/promises';
-import { deploymentPath, statePath } from '../state.js';
 import type { Project } from '../project.js';
+import { deploymentPath, statePath } from '../state.js';
 import type { NodeStatus } from '../transposition.js';
 import { type RunningOptions, openDeployment, openEntry } from './running.js';
 import { listDeployments, parseSelector } from './select.js';
@@ -43,7 +43,8 @@ export interface DeploymentStatus {
 export async function status(project: Project, opts: RunningOptions = {}): Promise<DeploymentStatus[]> {
   const sel = parseSelector(opts);
   const entries = (await listDeployments(project)).filter(
-    (e) => (!sel.flavour || e.flavour === sel.flavour) && (!sel.composition || e.composition === sel.composition),
+    (e) =>
+      (!sel.flavour || e.flavour === sel.flavour) && (!sel.composition || e.composition === sel.composition),
   );
   const out: DeploymentStatus[] = [];
   for (const entry of entries) {

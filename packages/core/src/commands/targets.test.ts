@@ -21,13 +21,19 @@ describe('resolveTargets', () => {
     expect(resolveTargets(doc, ['all']).map((n) => n.host)).toEqual(['server', 'client1', 'client2']);
     expect(resolveTargets(doc, []).map((n) => n.host)).toEqual(['server', 'client1', 'client2']);
     expect(resolveTargets(doc, ['@client', 'client1']).map((n) => n.host)).toEqual(['client1', 'client2']);
-    expect(resolveTargets(doc, ['172.20.0.2'])[0]).toEqual({ host: 'server', role: 'server', address: '172.20.0.2' });
+    expect(resolveTargets(doc, ['172.20.0.2'])[0]).toEqual({
+      host: 'server',
+      role: 'server',
+      address: '172.20.0.2',
+    });
   });
   it('names unknown hosts and roles with the choices', () => {
     expect(() => resolveTargets(doc, ['clinet1'])).toThrow(
       'no node "clinet1" in the deployment (nodes: server, client1, client2)',
     );
-    expect(() => resolveTargets(doc, ['@worker'])).toThrow('no node has role "worker" in the deployment (roles: server, client)');
+    expect(() => resolveTargets(doc, ['@worker'])).toThrow(
+      'no node has role "worker" in the deployment (roles: server, client)',
+    );
   });
 });
 
@@ -57,6 +63,8 @@ describe('parseSelector', () => {
     expect(() => parseSelector({ composition: 'c::docker', flavour: 'vm' })).toThrow(
       '-C c::docker names flavour "docker" but -f says "vm"',
     );
-    expect(() => parseSelector({ composition: 'c::' })).toThrow('expected COMPOSITION or COMPOSITION::FLAVOUR');
+    expect(() => parseSelector({ composition: 'c::' })).toThrow(
+      'expected COMPOSITION or COMPOSITION::FLAVOUR',
+    );
   });
 });

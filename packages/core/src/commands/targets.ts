@@ -1,6 +1,6 @@
+import type { DeploymentDocument } from '../deployment.js';
 /** Node targets of exec/connect/logs: hostnames, `@role`, `all`. */
 import { NxcError } from '../errors.js';
-import type { DeploymentDocument } from '../deployment.js';
 
 /** One node of a deployment. */
 export interface DeploymentNode {
@@ -18,7 +18,11 @@ export function deploymentNodes(doc: DeploymentDocument): DeploymentNode[] {
  * Resolves targets to hosts (deduplicated, in the order given). `all` = every node, `@role` =
  * every node of that role, anything else must be a hostname (or an address) of the deployment.
  */
-export function resolveTargets(doc: DeploymentDocument, targets: string[], where = 'deployment'): DeploymentNode[] {
+export function resolveTargets(
+  doc: DeploymentDocument,
+  targets: string[],
+  where = 'deployment',
+): DeploymentNode[] {
   const nodes = deploymentNodes(doc);
   const out: DeploymentNode[] = [];
   const add = (n: DeploymentNode) => {
@@ -33,9 +37,13 @@ export function resolveTargets(doc: DeploymentDocument, targets: string[], where
       const ofRole = nodes.filter((n) => n.role === role);
       if (ofRole.length === 0) {
         const roles = [...new Set(nodes.map((n) => n.role))].join(', ');
-        throw new NxcError('NXC_NODE_UNKNOWN', `no node has role "${role}" in the ${where} (roles: ${roles})`, {
-          hint: 'use @ROLE with one of the roles listed',
-        });
+        throw new NxcError(
+          'NXC_NODE_UNKNOWN',
+          `no node has role "${role}" in the ${where} (roles: ${roles})`,
+          {
+            hint: 'use @ROLE with one of the roles listed',
+          },
+        );
       }
       ofRole.forEach(add);
     } else {
