@@ -11,7 +11,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
-import { displayPath, firstLine, formatIssue } from './validation.js';
+import { closest, displayPath, firstLine, formatIssue } from './validation.js';
 
 /** Project configuration, normalized (every key present). */
 export interface NxcConfig {
@@ -74,6 +74,17 @@ const legacySchema = z
  */
 export function defineConfig(config: NxcUserConfig): NxcUserConfig {
   return config;
+}
+
+function unknownKeyHint(key: string, path: ReadonlyArray<string | number>): string {
+  const known =
+    path.length === 0
+      ? ['plugins', 'composition', 'defaultFlavour', 'nix', 'flavourOptions']
+      : ['flags', 'overrideInputs'];
+  // Legacy nxc.json spellings in a new-style config.
+  const legacy: Record<string, string> = { default_flavour: 'defaultFlavour', flavour: 'defaultFlavour' };
+  const guess = path.length === 0 && legacy[key] ? legacy[key] : closest(key, known);
+  return `${guess ? `did you mean "${guess}"? ` : ''}known keys: ${path.length === 0 ? 'plugins, composition, defaultFlavour, nix {flags, overrideInputs}, flavourOptions' : 'flags, overrideInputs'}`;
 }
 
 /** A config file as found on disk. */
@@ -281,7 +292,7 @@ export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig)
         found.file,
         formatIssue(scoped),
         issue.code === 'unrecognized_keys'
-          ? 'known keys: plugins, composition, defaultFlavour, nix {flags, overrideInputs}, flavourOptions'
+          ? unknownKeyHint(issue.keys[0] ?? '', issue.path)
           : 'see NxcConfig in @nxc/core for the meaning of each key',
       );
     }

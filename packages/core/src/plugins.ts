@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { NxcError } from './errors.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
-import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
+import { closest, displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
 /** Where a loaded plugin came from. */
 export interface PluginSource {
@@ -410,12 +410,15 @@ export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
       const installed =
         all.length > 0 ? `installed: ${all.map((f) => f.name).join(', ')}` : 'no flavour plugin is installed';
       const pkg = BUILTIN_FLAVOUR_PACKAGES[name];
+      const guess = closest(name, [...flavours.keys(), ...Object.keys(BUILTIN_FLAVOUR_PACKAGES)]);
       const addToConfig =
         !discovered && project.configFile ? `, and add it to plugins in ${basename(project.configFile)}` : '';
       throw new NxcError('NXC_FLAVOUR_UNKNOWN', `no plugin provides flavour "${name}" (${installed})`, {
         hint: pkg
           ? `flavour ${name} is in ${pkg}: install it with \`${installPrefix} ${pkg}\`${addToConfig}`
-          : 'check the flavour name, or install the plugin that provides it (`nxc flavours` lists the installed ones)',
+          : guess
+            ? `did you mean "${guess}"?`
+            : 'check the flavour name, or install the plugin that provides it (`nxc flavours` lists the installed ones)',
       });
     },
   };

@@ -225,9 +225,19 @@ describe('loadProject: config errors name the file and the key', () => {
     expect(error.hint).toBeTruthy();
   });
 
-  it('the unknown-key hint lists the known keys', async () => {
-    const error = await failure(loadProject(await tree({ 'nxc.config.json': '{"flavour": "docker"}' })));
-    expect(error.hint).toMatch(/plugins, composition, defaultFlavour/);
+  it.each([
+    [
+      '{"flavour": "docker"}',
+      'did you mean "defaultFlavour"? known keys: plugins, composition, defaultFlavour, nix {flags, overrideInputs}, flavourOptions',
+    ],
+    ['{"default_flavour": "docker"}', /^did you mean "defaultFlavour"\?/],
+    ['{"plugin": []}', /^did you mean "plugins"\?/],
+    ['{"colour": 1}', /^known keys: plugins/],
+    ['{"nix": {"flag": []}}', 'did you mean "flags"? known keys: flags, overrideInputs'],
+  ])('unknown key %s -> hint', async (content, hint) => {
+    const error = await failure(loadProject(await tree({ 'nxc.config.json': content })));
+    if (typeof hint === 'string') expect(error.hint).toBe(hint);
+    else expect(error.hint).toMatch(hint);
   });
 });
 

@@ -242,8 +242,10 @@ describe('resolveNodes', () => {
     expect(error.message).toMatch(
       /roles.yaml: role "agnet" is not in the composition \(roles: server, agent\)$/,
     );
+    expect(error.hint).toBe('did you mean "agent"?');
     const fromFlag = catchSync(() => resolveNodes({ roles, spec: parseRoleFlags(['db=1']) }));
     expect(fromFlag.message).toBe('-r db=1: role "db" is not in the composition (roles: server, agent)');
+    expect(fromFlag.hint).toBe("use one of the composition's roles");
   });
 
   it.each([

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { PlannedNode } from './deployment.js';
 import { NxcError } from './errors.js';
-import { displayPath, errnoCode, firstLine } from './validation.js';
+import { closest, displayPath, errnoCode, firstLine } from './validation.js';
 
 /** `!DefaultRole n`: this role takes every machine left over, at least `min`. */
 export interface DefaultRoleQuantity {
@@ -298,6 +298,11 @@ function generatedNames(role: string, count: number, where: string): string[] {
   return names;
 }
 
+function hintFor(role: string, roles: string[]): string {
+  const guess = closest(role, roles);
+  return guess ? `did you mean "${guess}"?` : "use one of the composition's roles";
+}
+
 /**
  * Turns a distribution into the list of nodes to run, in the composition's role order.
  *
@@ -315,7 +320,7 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
       throw distributionError(
         input.source ?? sourceOf(spec, role, fallback),
         `role "${role}" is not in the composition (roles: ${knownList})`,
-        "use one of the composition's roles",
+        hintFor(role, roles),
       );
     }
   }

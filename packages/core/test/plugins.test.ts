@@ -349,6 +349,8 @@ describe('plugin errors: one line, the package named, how to fix', () => {
     ['g5k-nfs-store', /installed: fake/, /@nxc\/flavour-g5k-nfs-store/],
     ['g5k-image', /installed: fake/, /@nxc\/flavour-g5k-image/],
     ['nspawn', /no plugin provides flavour "nspawn"/, /nxc flavours/],
+    ['fak', /no plugin provides flavour "fak" \(installed: fake\)/, 'did you mean "fake"?'],
+    ['vm_ramdisk', /installed: fake/, 'did you mean "vm-ramdisk"?'],
   ])(
     'unknown flavour %s -> lists installed flavours and the providing package',
     async (name, message, hint) => {
