@@ -23,6 +23,7 @@ let
   pkgs = import nixpkgs { inherit system overlays; };
   modulesPath = "${nixpkgs}/nixos/modules";
   evalConfig = import "${nixpkgs}/nixos/lib/eval-config.nix";
+  sharedModules = if builtins.pathExists ../modules/default.nix then [ ../modules ] else [ ];
 
   compositionSet =
     if compositions != null then importIfPath compositions
@@ -73,8 +74,9 @@ let
           }
           module
         ]
-        # The key lets the test OS (which cannot evaluate real NixOS modules) skip it.
-        ++ (if fl.module == null then [ ] else [ { key = "nxc-flavour-module:${fl.name}"; imports = [ fl.module ]; } ])
+        # The flavour's module and nxc's shared NixOS modules (nix/modules). The key lets the
+        # test OS, which cannot evaluate real NixOS modules, skip them.
+        ++ [ { key = "nxc-flavour-module:${fl.name}"; imports = (if fl.module == null then [ ] else [ fl.module ]) ++ sharedModules; } ]
         ++ extraModules ++ extraConfigurations;
       };
       systems = mapAttrs evalRole roles;

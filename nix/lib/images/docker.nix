@@ -1,7 +1,7 @@
 # docker: per-role systems run from the host's /nix/store (mounted into the containers);
 # `all.docker_image` is the base root file system (a tarball for `docker import`), the
 # same for every composition: empty FHS directories only, the role's init fills /etc.
-{ pkgs, ... }:
+{ pkgs, systems, ... }:
 let
   rootfs = pkgs.runCommand "nxc-docker-rootfs.tar" { nativeBuildInputs = [ pkgs.gnutar ]; } ''
     for d in bin dev etc etc/nxc nix/store proc root run sys tmp usr/bin usr/lib var/log var/empty; do
@@ -14,4 +14,7 @@ let
 in
 {
   all = { docker_image = "${rootfs}"; };
+  # NixOS containers run systemd as PID 1 (declared by the docker flavour's module); the
+  # docker flavour then grants what systemd needs. The test OS's init is a plain process.
+  extra.docker.systemd = builtins.any (s: s.config.nxc.docker.systemd or false) (builtins.attrValues systems);
 }

@@ -16,7 +16,7 @@ let
     sed 's|^/||' ${closure}/store-paths > paths
     tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1 -C root -cf image.tar .
     tar --owner=0 --group=0 --numeric-owner --mtime=@1 -C / -rf image.tar -T paths
-    xz -1 -T1 -c image.tar > $out/nixos-image.tar.xz
+    xz -0 -T1 -c image.tar > $out/nixos-image.tar.xz
   '';
 in
 {

@@ -24,7 +24,8 @@ export interface NixFlavourEntry {
   plugin?: string;
 }
 
-const LIBRARY_PARTS = ['flake.nix', 'lib', 'boot'];
+/** What the generated copy holds of the bundled library (templates are for `nxc init` only). */
+const LIBRARY_PARTS = ['flake.nix', 'lib', 'boot', 'modules'];
 
 /**
  * Where the bundled Nix library is: `$NXC_NIX_LIB`, else a `nix/` folder holding
