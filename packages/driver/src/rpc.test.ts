@@ -84,4 +84,33 @@ describe('RpcServer', () => {
     ]);
     expect(written).toContain('protocol: driver RPC: not JSON: garbage');
   });
+
+  it('handles `immediate` notifications at once, ahead of a request still running', async () => {
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const server = new RpcServer(
+      {
+        async request(method) {
+          seen.push(`start:${method}`);
+          await new Promise<void>((r) => {
+            release = r;
+          });
+          seen.push(`end:${method}`);
+          return null;
+        },
+        notification(method) {
+          seen.push(`note:${method}`);
+          if (method === 'cancel') release();
+        },
+      },
+      () => {},
+      () => {},
+      new Set(['cancel']),
+    );
+    server.push('{"id":1,"method":"long"}\n');
+    await new Promise((r) => setTimeout(r, 5));
+    server.push('{"method":"output"}\n{"method":"cancel","params":{"id":1}}\n');
+    await server.idle();
+    expect(seen).toEqual(['start:long', 'note:cancel', 'end:long', 'note:output']);
+  });
 });

@@ -112,6 +112,8 @@ export class RpcServer {
     private readonly handlers: RpcHandlers,
     private readonly write: (line: string) => void,
     private readonly onProtocolError: (error: Error) => void,
+    /** Notifications handled at once, ahead of queued requests (e.g. `cancel`). */
+    private readonly immediate: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Feeds bytes from the shim. */
@@ -125,7 +127,13 @@ export class RpcServer {
         this.onProtocolError(error as Error);
         continue;
       }
-      if (msg.kind === 'notification') {
+      if (msg.kind === 'notification' && this.immediate.has(msg.method)) {
+        try {
+          this.handlers.notification(msg.method, msg.params);
+        } catch (error) {
+          this.onProtocolError(error as Error);
+        }
+      } else if (msg.kind === 'notification') {
         // Notifications are ordered with requests: a print before a command shows first.
         this.queue = this.queue.then(() => {
           try {

@@ -146,8 +146,18 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     });
   }
 
+  const interactive = Boolean(opts.interactive);
   const abort = new AbortController();
-  const onOuterAbort = () => abort.abort();
+  // Commands in flight are cut by `commands`; in the REPL, Ctrl-C interrupts the running
+  // command only (Python shows KeyboardInterrupt and the session goes on), else it ends the run.
+  let commands = new AbortController();
+  abort.signal.addEventListener('abort', () => commands.abort(), { once: true });
+  const cancelCommands = () => {
+    commands.abort();
+    commands = new AbortController();
+    session.signal = commands.signal;
+  };
+  const onOuterAbort = () => (interactive ? cancelCommands() : abort.abort());
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const session: MachineSession = {
@@ -157,7 +167,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     defaultTimeoutS: opts.timeoutS ?? DEFAULT_TIMEOUT_S,
     log: (line) => stdout.write(`${line}\n`),
     outDir: opts.outDir,
-    signal: abort.signal,
+    signal: commands.signal,
   };
   const machines = Object.entries(opts.deployment.deployment).map(
     ([address, n]) => new Machine({ host: n.host, role: n.role, address }, session),
@@ -247,6 +257,10 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
         case 'failure':
           failure = p as unknown as Failure;
           break;
+        case 'cancel':
+          // Ctrl-C in the shim while it waited for a command
+          cancelCommands();
+          break;
         default:
           break;
       }
@@ -254,7 +268,6 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   };
 
   const python = opts.python ?? process.env.NXC_PYTHON ?? 'python3';
-  const interactive = Boolean(opts.interactive);
   const inheritIn = interactive && (opts.stdin === undefined || opts.stdin === process.stdin);
   const inheritOut = interactive && stdout === process.stdout && stderr === process.stderr;
   const child = spawn(python, ['-u', '-m', 'nxc_driver'], {
@@ -290,6 +303,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
       toShim.write(line);
     },
     (error) => stderr.write(`nxc driver: ${error.message}\n`),
+    new Set(['cancel']),
   );
   fromShim.on('data', (c: Buffer) => rpc.push(c));
 
@@ -325,7 +339,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   const durationS = (Date.now() - started) / 1000;
   let exitCode = exit.code ?? 130;
   let error: NxcError | undefined;
-  if (opts.signal?.aborted || exitCode === 130) {
+  if ((opts.signal?.aborted && !interactive) || exitCode === 130) {
     exitCode = 130;
     error = new NxcError('NXC_INTERRUPTED', 'test script interrupted');
   } else if (failure) {

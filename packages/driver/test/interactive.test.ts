@@ -62,6 +62,15 @@ describe('nxc driver -I in a terminal', () => {
     tmux('send-keys', '-t', session, 'web_1.succeed("exit 9")', 'Enter');
     const screen = await screenUntil(/web-1: command `exit 9` failed \(exit code 9\)/);
     expect(screen).toContain('RemoteError');
+    // Ctrl-C interrupts the running command, not the session
+    tmux('send-keys', '-t', session, 'server.succeed("sleep 30; echo slept")', 'Enter');
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    tmux('send-keys', '-t', session, 'C-c');
+    await screenUntil(/KeyboardInterrupt[\s\S]*^>>>\s*$/m, 5000);
+    tmux('send-keys', '-t', session, 'print(server.succeed("echo still-$NXC_NODE"))', 'Enter');
+    await screenUntil(/^still-server$/m, 5000);
+    expect(Date.now() - t0).toBeLessThan(5000);
     tmux('send-keys', '-t', session, 'C-d');
     for (let i = 0; i < 100 && !existsSync(status); i++) await new Promise((r) => setTimeout(r, 100));
     expect(readFileSync(status, 'utf8').trim()).toBe('exit=0');

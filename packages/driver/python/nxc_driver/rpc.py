@@ -73,11 +73,25 @@ class Channel:
         self._next_id += 1
         call_id = self._next_id
         self._send({"id": call_id, "method": method, "params": params})
+        try:
+            return self._wait(call_id)
+        except KeyboardInterrupt:
+            # Ctrl-C: ask nxc to stop the running command, then let Python unwind.
+            try:
+                self._send({"method": "cancel", "params": {"id": call_id}})
+            except ChannelClosed:
+                pass
+            raise
+
+    def _wait(self, call_id):
         while True:
             line = self._in.readline()
             if not line:
                 raise ChannelClosed("nxc driver: the nxc process went away")
             msg = json.loads(line)
+            if isinstance(msg.get("id"), int) and msg["id"] < call_id:
+                # The answer to a call interrupted by Ctrl-C (in the REPL): drop it.
+                continue
             if msg.get("id") != call_id:
                 # Answers come in order; anything else is a protocol bug worth seeing.
                 raise RuntimeError(f"nxc driver: unexpected answer {msg!r} to call {call_id}")

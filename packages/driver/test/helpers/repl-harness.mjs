@@ -9,9 +9,16 @@ import { runTestScript } from '../../dist/index.js';
 
 const hosts = process.argv.slice(2);
 const transport = {
-  exec(host, command) {
+  exec(host, command, options) {
     return new Promise((resolve, reject) => {
-      const child = spawn('sh', ['-c', command], { env: { ...process.env, NXC_NODE: host } });
+      // own process group: a terminal Ctrl-C reaches nxc and Python, not the node's commands
+      const child = spawn('sh', ['-c', command], { env: { ...process.env, NXC_NODE: host }, detached: true });
+      const kill = () => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {}
+      };
+      options?.signal?.addEventListener('abort', kill, { once: true });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c) => {
@@ -38,5 +45,8 @@ const deployment = {
   flavour: 'local',
   user: 'root',
 };
-const result = await runTestScript({ transport, deployment, interactive: true });
+// Like the CLI: Ctrl-C aborts the signal (in the REPL it only interrupts the running command).
+const ac = new AbortController();
+process.on('SIGINT', () => ac.abort());
+const result = await runTestScript({ transport, deployment, interactive: true, signal: ac.signal });
 process.exitCode = result.exitCode;
