@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Cold-start time of the `nxc` CLI: `nxc --help` (commander only, target < 150 ms) and
 // `nxc flavours` in examples/demo (config discovery + plugin loading), against bare `node -e 0`.
-// Each run is a fresh process; prints median and p90 over N runs (NXC_BENCH_RUNS, default 20).
+// Each run is a fresh process; prints median and p90 over N runs (NXC_BENCH_RUNS, default 20)
+// of wall time, and of CPU time (user+sys, via /usr/bin/time when present), which stays
+// meaningful when the machine is busy.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,20 +20,32 @@ if (!existsSync(nxc)) {
   process.exit(1);
 }
 
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const CPU_MARK = 'NXC_BENCH_CPU';
+
 function measure(label, args, cwd) {
   const times = [];
+  const cpu = [];
   let failure;
   spawnSync(process.execPath, args, { cwd, stdio: 'ignore' }); // warm the file cache once
   for (let i = 0; i < runs; i++) {
+    const [cmd, argv] = timeBin
+      ? [timeBin, ['-f', `${CPU_MARK} %U %S`, process.execPath, ...args]]
+      : [process.execPath, args];
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
+    const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const m = new RegExp(`${CPU_MARK} ([\\d.]+) ([\\d.]+)`).exec(r.stderr ?? '');
+    if (m) cpu.push((Number(m[1]) + Number(m[2])) * 1000);
     if (r.status !== 0) failure = `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`;
     times.push(ms);
   }
-  times.sort((a, b) => a - b);
-  const pick = (q) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)];
-  return { label, median: pick(0.5), p90: pick(0.9), min: times[0], failure };
+  const stats = (xs) => {
+    xs.sort((a, b) => a - b);
+    const pick = (q) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+    return { median: pick(0.5), p90: pick(0.9), min: xs[0] };
+  };
+  return { label, ...stats(times), cpu: cpu.length ? stats(cpu) : undefined, failure };
 }
 
 const rows = [
@@ -40,11 +55,18 @@ const rows = [
 if (existsSync(demo)) rows.push(measure('nxc flavours (examples/demo)', [nxc, 'flavours'], demo));
 else console.log('(examples/demo missing: nxc flavours not measured)');
 
-console.log(`cold start over ${runs} runs (ms)`);
-console.log(`${'command'.padEnd(32)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)}`);
+const f = (x) => (x === undefined ? '-' : x.toFixed(1)).padStart(8);
+console.log(
+  `cold start over ${runs} runs (ms); load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `${'command'.padEnd(32)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'cpu med'.padStart(8)} ${'cpu p90'.padStart(8)}`,
+);
 for (const r of rows) {
   console.log(
-    `${r.label.padEnd(32)} ${r.median.toFixed(1).padStart(8)} ${r.p90.toFixed(1).padStart(8)} ${r.min.toFixed(1).padStart(8)}${r.failure ? `  FAILED (${r.failure})` : ''}`,
+    `${r.label.padEnd(32)} ${f(r.median)} ${f(r.p90)} ${f(r.min)} ${f(r.cpu?.median)} ${f(r.cpu?.p90)}${r.failure ? `  FAILED (${r.failure})` : ''}`,
   );
 }
 const help = rows[1];
