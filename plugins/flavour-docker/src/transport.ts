@@ -47,6 +47,30 @@ export class DockerTransport implements Transport {
     return this.docker.getContainer(id);
   }
 
+  /** Creates an exec instance; a stopped or removed container is reported as unreachable. */
+  private async createExec(
+    host: string,
+    container: Docker.Container,
+    options: Docker.ExecCreateOptions,
+  ): Promise<Docker.Exec> {
+    try {
+      return await container.exec(options);
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404 || status === 409) {
+        throw new NxcError(
+          'NXC_NODE_UNREACHABLE',
+          `node ${host} is not running (its container is ${status === 404 ? 'gone' : 'stopped'})`,
+          {
+            hint: 'see `nxc status`; restart the deployment with `nxc stop && nxc start`',
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
   async exec(host: string, command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.run(host, command, options);
     return { exitCode: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
@@ -60,7 +84,7 @@ export class DockerTransport implements Transport {
   ): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
     const container = this.container(host);
     const withStdin = options.stdin !== undefined;
-    const exec = await container.exec({
+    const exec = await this.createExec(host, container, {
       Cmd: typeof command === 'string' ? ['/bin/sh', '-c', command] : command,
       AttachStdout: true,
       AttachStderr: true,
@@ -124,7 +148,7 @@ export class DockerTransport implements Transport {
 
   async shell(host: string, options: ShellOptions): Promise<ShellSession> {
     const container = this.container(host);
-    const exec = await container.exec({
+    const exec = await this.createExec(host, container, {
       Cmd: options.command ? ['/bin/sh', '-c', options.command] : LOGIN_SHELL,
       AttachStdin: true,
       AttachStdout: true,

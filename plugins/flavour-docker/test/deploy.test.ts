@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ComposeInfo, FlavourDeployer, LogLine } from '@nxc/core';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
-import { projectHash } from '../src/labels.js';
+import { containerName, projectHash } from '../src/labels.js';
 import { fakeBuild } from './fake-build.mjs';
 import { engineObjects, harness, plan, removeProject, tempProject } from './harness.js';
 
@@ -162,6 +163,24 @@ describe('docker flavour on the real engine', () => {
     const file = join(project.artifactDir, 'composition', 'docker', 'docker-compose.json');
     const compose = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(compose.services)).toEqual(['server', 'client1', 'client2', 'client3']);
+  });
+
+  it('reports a node whose container stopped as unreachable', async () => {
+    const transport = await deployer.transport(await h.runningContext());
+    await new Docker()
+      .getContainer(
+        containerName(
+          { projectRoot: project.root, composition: 'composition', flavour: 'docker' },
+          'client3',
+        ),
+      )
+      .stop({ t: 0 });
+    await expect(transport.exec('client3', 'true')).rejects.toMatchObject({
+      code: 'NXC_NODE_UNREACHABLE',
+      message: 'node client3 is not running (its container is stopped)',
+    });
+    const status = await deployer.status(await h.runningContext());
+    expect(status.find((s) => s.host === 'client3')?.state).toBe('exited');
   });
 
   it('stops, leaving no container, network or volume with nxc labels; stop is idempotent', async () => {
