@@ -28,6 +28,7 @@ export function composeDocument(input: ComposeFileInput): Record<string, unknown
       hostname: rt.host,
       command: rt.command,
       init: rt.init,
+      ...(rt.hostCgroupns ? { cgroup: 'host' } : {}),
       ...(rt.stopSignal ? { stop_signal: rt.stopSignal } : {}),
       cap_add: rt.capAdd,
       environment: rt.env,

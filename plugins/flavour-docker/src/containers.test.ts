@@ -144,6 +144,8 @@ describe('node runtime', () => {
     expect(rt.stopSignal).toBe('SIGRTMIN+3');
     expect(rt.capAdd).toContain('SYS_ADMIN');
     expect(rt.mounts.map((m) => m.target)).toContain('/sys/fs/cgroup');
+    expect(toCreateOptions(rt).HostConfig).toMatchObject({ Init: false, CgroupnsMode: 'host' });
+    expect((toCreateOptions(runtime()).HostConfig as Record<string, unknown>).CgroupnsMode).toBeUndefined();
   });
 
   it('renders an Engine API request with static address, alias and published ports', () => {

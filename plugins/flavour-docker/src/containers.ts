@@ -153,6 +153,8 @@ export interface NodeRuntime {
   capAdd: string[];
   /** Run Docker's tiny init as PID 1 (forwards signals, reaps zombies). */
   init: boolean;
+  /** systemd as PID 1: share the host's cgroup namespace (its /sys/fs/cgroup is mounted rw). */
+  hostCgroupns: boolean;
   stopSignal?: string;
   ports: PortMapping[];
   network: { name: string; alias: string; ipv4: string };
@@ -242,6 +244,7 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     capAdd: extras.systemd ? ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] : ['NET_ADMIN', 'NET_RAW'],
     // systemd must be PID 1 itself; anything else gets docker-init so SIGTERM stops it at once.
     init: !extras.systemd,
+    hostCgroupns: extras.systemd,
     ...(extras.systemd ? { stopSignal: 'SIGRTMIN+3' } : {}),
     ports: extras.dockerPorts[node.role] ?? [],
     network: { name: input.network, alias: node.host, ipv4: node.address },
@@ -272,6 +275,7 @@ export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions 
     ExposedPorts: exposed,
     HostConfig: {
       Init: rt.init,
+      ...(rt.hostCgroupns ? { CgroupnsMode: 'host' as const } : {}),
       CapAdd: rt.capAdd,
       Mounts: rt.mounts.map((m) => ({
         Type: m.kind,
