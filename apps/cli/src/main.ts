@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, reportError } from './failure.js';
+import { clearLive } from './render.js';
 import type { Runtime } from './runtime.js';
 
 const EXIT_HELP = `
@@ -225,6 +226,7 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
+    clearLive();
     rt.stderr.write('\ninterrupting: cleaning up (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
@@ -235,6 +237,7 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
     if (controller.signal.aborted && state.exitCode === EXIT.ok) return EXIT.interrupted;
     return state.exitCode;
   } catch (error) {
+    clearLive();
     if (error instanceof CommanderError) {
       if (
         error.code === 'commander.helpDisplayed' ||

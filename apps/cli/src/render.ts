@@ -32,8 +32,20 @@ function describe(event: ProgressEvent): string {
   }
 }
 
+let active: Renderer | undefined;
+
+/** Clears the live line of the renderer in use, if any (before printing an error or a notice). */
+export function clearLive(): void {
+  active?.clear();
+}
+
 /** Creates the renderer for a mode, writing to `stream` (stderr). */
 export function createRenderer(mode: RenderMode, stream: NodeJS.WriteStream): Renderer {
+  active = make(mode, stream);
+  return active;
+}
+
+function make(mode: RenderMode, stream: NodeJS.WriteStream): Renderer {
   if (mode === 'json') {
     return {
       emit(event) {

@@ -70,12 +70,7 @@ export async function buildAction(rt: Runtime, file: string | undefined, flags: 
     });
     return 0;
   }
-  for (const t of result.targets) {
-    if (result.dryRun) rt.stdout.write(`${t.command}\n`);
-    else
-      rt.stdout.write(
-        `${t.composition}::${t.flavour} -> ${path.relative(rt.cwd, t.composeInfoPath) || t.composeInfoPath}${t.stats ? ` (${t.stats.built}/${t.stats.total} derivations built, ${(t.stats.elapsedMs / 1000).toFixed(1)} s)` : ''}\n`,
-      );
-  }
+  // The reporter already said what was built (stderr); stdout gets the dry run's commands.
+  if (result.dryRun) for (const t of result.targets) rt.stdout.write(`${t.command}\n`);
   return 0;
 }
