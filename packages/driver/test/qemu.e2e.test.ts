@@ -1,0 +1,44 @@
+/**
+ * The driver against a REAL vm-ramdisk deployment of the demo (QEMU under TCG, examples/demo
+ * built by core's build() with real Nix on the offline test OS, started and stopped by core
+ * with @nxc/flavour-qemu, commands over SSH): the same scenarios as on docker, same script.
+ */
+import * as core from '@nxc/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoProject, demoProject } from './helpers/demo.js';
+import { demoTestScript, failingScript, fullScript, typescriptApi } from './helpers/scenarios.js';
+
+const FLAVOUR = 'vm-ramdisk';
+let demo: DemoProject;
+
+beforeAll(async () => {
+  demo = await demoProject(FLAVOUR);
+  const summary = await core.start(demo.project, {
+    flavour: FLAVOUR,
+    timeoutMs: 240_000,
+    // ip=dhcp: the qemu plugin's own tests pass it too (test OS stage 1 and the user-mode NIC)
+    options: { accel: 'tcg', memory: 256, kernelParams: { default: 'ip=dhcp' } },
+  });
+  expect(summary.nodes.map((n) => [n.host, n.state]).sort()).toEqual([
+    ['client', 'running'],
+    ['server', 'running'],
+  ]);
+});
+
+afterAll(async () => {
+  try {
+    if (demo) await core.stop(demo.project, { flavour: FLAVOUR });
+  } finally {
+    demo?.remove();
+  }
+});
+
+describe('driver on vm-ramdisk (qemu)', () => {
+  it("`nxc driver -t`: the demo's own testScript passes unchanged", () => demoTestScript(demo.dir, FLAVOUR));
+  it('the shared script (subtests, waits, fail(), units, ports, copies) passes, JUnit written', () =>
+    fullScript(demo.dir, FLAVOUR));
+  it('a failing assertion exits 1 naming the line, node, command, exit code and output', () =>
+    failingScript(demo.dir, FLAVOUR));
+  it('TypeScript API (a user vitest suite): clients reach the server, failures reject with output', () =>
+    typescriptApi(demo.dir, FLAVOUR));
+});
