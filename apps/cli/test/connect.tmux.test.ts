@@ -100,4 +100,13 @@ describe('nxc connect under tmux', () => {
     for (const [left] of panes) columns.set(left!, (columns.get(left!) ?? 0) + 1);
     expect([...columns.values()].sort()).toEqual([1, 3]);
   });
+
+  it('several hosts without tmux installed: one clear line, exit 3', async () => {
+    const r = await runNxc(dir, ['connect', 'server', 'client1'], { PATH: '/nonexistent', TMUX: '' });
+    expect(r.code).toBe(3);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      'error: connecting to several nodes needs tmux, which is not installed',
+      'hint: install tmux (e.g. `apt-get install tmux`), or connect to one node: `nxc connect HOST`',
+    ]);
+  });
 });
