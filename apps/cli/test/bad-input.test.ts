@@ -332,6 +332,38 @@ const cases: Case[] = [
     code: 2,
     message: /^nxc\.json: default_flavour: expected string, got number$/,
   },
+  // --- build ---------------------------------------------------------------------------
+  {
+    name: 'build outside a project (no flake.nix)',
+    args: ['build', '-f', 'fake'],
+    files: { 'flake.nix': null },
+    builds: {},
+    code: 2,
+    message: /^\/\S+: no flake\.nix, this is not an nxc project$/,
+    hint: /nxc init/,
+  },
+  {
+    name: 'build an unknown flavour',
+    args: ['build', '-f', 'nope'],
+    builds: {},
+    code: 2,
+    message: /^no plugin provides flavour "nope" \(installed: fake\)$/,
+  },
+  {
+    name: 'build without a flavour',
+    args: ['build'],
+    builds: {},
+    code: 2,
+    message: /^no flavour given and the config names no default flavour$/,
+    hint: /^pass -f FLAVOUR \(installed: fake\)$/,
+  },
+  {
+    name: 'build another composition file',
+    args: ['build', 'other.nix', '-f', 'fake'],
+    builds: {},
+    code: 2,
+    message: /^nxc build other\.nix: the flake builds composition\.nix, not other\.nix$/,
+  },
   // --- plugin packages ----------------------------------------------------------------
   {
     name: 'plugin package not installed',
