@@ -149,11 +149,26 @@ export async function openProjectDeployment(
     signal: options.signal,
   });
   const transport = await deployer.transport(ctx);
+  const control = await nodeControlOf(deployer, ctx);
   return {
     deployment: ctx.deployment,
     transport,
+    ...(control ? { control } : {}),
     project,
     composition: ctx.composition,
     flavour: ctx.flavour,
   };
+}
+
+/**
+ * The flavour's per-node control (shutdown/crash), when its deployer offers one as an
+ * optional `nodeControl(ctx)` member (a proposed addition to core's FlavourDeployer).
+ */
+export async function nodeControlOf(
+  deployer: core.FlavourDeployer,
+  ctx: core.RunningContext,
+): Promise<NodeControl | undefined> {
+  const fn = (deployer as { nodeControl?: (ctx: core.RunningContext) => Promise<NodeControl> | NodeControl })
+    .nodeControl;
+  return typeof fn === 'function' ? await fn.call(deployer, ctx) : undefined;
 }

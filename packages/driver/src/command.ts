@@ -48,6 +48,7 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
     return await runTestScript({
       transport: opened.transport,
       deployment: opened.deployment,
+      control: opened.control,
       scriptPath,
       interactive,
       junit: opts.junit,

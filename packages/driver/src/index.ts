@@ -8,7 +8,7 @@
  */
 export { runTestScript, pythonName, PYTHON_DIR } from './run-test-script.js';
 export type { RunTestScriptOptions, TestScriptResult } from './run-test-script.js';
-export { attach } from './attach.js';
+export { attach, nodeControlOf } from './attach.js';
 export { driverCommand, composeTestScript } from './command.js';
 export type { DriverCommandOptions } from './command.js';
 export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.js';
