@@ -15,6 +15,8 @@
 #   g5k-sim.sh in CMD...          run CMD inside the namespace as root
 #   g5k-sim.sh user CMD           run the shell command CMD as the job user (login shell) inside the namespace
 #   g5k-sim.sh env                print the harness's settings as KEY=VALUE lines
+#   g5k-sim.sh deployed-initrd [OUT]  build the stand-in for a deployed system's initrd (node/deployed-rc:
+#                                 a minimal boot contract), for engine tests that do not need the demo build
 #
 # Traffic stays inside the namespace (no veth, no route out; see /work/shared/g5k-sim/README.md).
 # Settings are environment variables (defaults below). Written outside $G5KSIM_STATE and the cache:
@@ -128,11 +130,13 @@ vm_start() {   # vm_start K
   inns ip link show "$tap" >/dev/null 2>&1 || inns ip tuntap add dev "$tap" mode tap
   inns ip link set "$tap" master "$G5KSIM_BR"; inns ip link set "$tap" up
   rm -f "$S/run/node-$i.console"
+  mkdir -p "$S/disks"; [ -f "$S/disks/node-$i.img" ] || truncate -s 1G "$S/disks/node-$i.img"
   # shellcheck disable=SC2086
   inns qemu-system-x86_64 -name "node-$i" -machine pc -accel "$G5KSIM_ACCEL" -cpu max -smp 1 -m "$G5KSIM_MEM" \
     -display none -vga none -no-user-config -nodefaults -serial "file:$S/run/node-$i.console" \
     -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$S/std-env.initrd" \
     -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off" \
+    -drive "file=$S/disks/node-$i.img,format=raw,if=virtio" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$(node_mac "$i")" \
     -pidfile "$S/run/node-$i.pid" -daemonize $G5KSIM_QEMU_EXTRA
   now_ms > "$S/run/node-$i.t0"
@@ -260,6 +264,7 @@ down() {
     # shellcheck disable=SC2086
     [ -z "${left// /}" ] || kill -KILL $left 2>/dev/null || true
   fi
+  rm -rf "$S/disks"
   if ip netns list | grep -qw "^$NS"; then ip netns del "$NS"; fi
   rm -rf "/etc/netns/$NS"; rmdir /etc/netns 2>/dev/null || true
   log "down"
@@ -293,10 +298,15 @@ case $cmd in
   ssh) h=$1; shift; exec ip netns exec "$NS" ssh -F "$S/ssh_config" -o BatchMode=yes "$h" "$@" ;;
   in) exec ip netns exec "$NS" "$@" ;;
   user) exec ip netns exec "$NS" su - "$G5KSIM_JOB_USER" -c "$1" ;;
+  deployed-initrd)
+    prepare >/dev/null; OUT=${1:-$S/deployed.initrd}; : > "$S/no_keys"
+    G5KSIM_DISK_MODULES=0 G5KSIM_RC=$HERE/node/deployed-rc G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$(kver) \
+      "$HERE/node/mkinitrd.sh" "$OUT" NXC-DEPLOYED "$S/no_keys" "$S/keys/hostkey_deployed"
+    echo "$OUT" ;;
   env)
     echo "G5KSIM_STATE=$S"; echo "G5KSIM_CACHE=$C"; echo "G5KSIM_NS=$NS"; echo "G5KSIM_NET=$NET"
     echo "G5KSIM_JOB_USER=$G5KSIM_JOB_USER"; echo "G5KSIM_JOB_USER_HOME=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)"
     echo "G5KSIM_KERNEL=$C/kernel/boot/vmlinuz-$(kver)"; echo "G5KSIM_KMOD=$C/kernel/lib/modules/$(kver)"
     echo "G5KSIM_INITRD=$S/std-env.initrd"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  *) sed -n '2,24p' "$0"; exit 2 ;;
 esac

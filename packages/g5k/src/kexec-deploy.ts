@@ -256,15 +256,17 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       if (missing.length > 0) nodeEvent(t, 'pushing', missing.map((a) => a.name).join(' + '));
       for (const a of missing) {
         const remote = `${pushPath}/${a.name}`;
+        // per-machine temporary name: a push path on shared storage (NFS home) is written by many nodes
+        const part = `${remote}.part-${t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
         try {
-          await transport.copyTo(t.machine, a.local, `${remote}.part`);
+          await transport.copyTo(t.machine, a.local, part);
         } catch (e) {
           throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
         }
         result.pushedBytes += a.size;
-        const got = (await run('push', `sha256sum ${remote}.part`)).trim().split(/\s+/)[0];
+        const got = (await run('push', `sha256sum ${part}`)).trim().split(/\s+/)[0];
         if (got !== a.sum) throw new StepError('push', `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`);
-        await run('push', `mv -f ${remote}.part ${remote}`);
+        await run('push', `mv -f ${part} ${remote}`);
       }
       result.timings.pushMs = Date.now() - t0;
       nodeEvent(t, 'pushed', missing.length > 0 ? `${result.pushedBytes} bytes` : 'already up to date, 0 bytes');

@@ -2,7 +2,7 @@
 # Builds the initrd of a stand-in Grid'5000 node's "standard environment": busybox, dropbear
 # (+ sftp-server), kexec-tools and the virtio-net modules of the Debian kernel, as a gzip'd
 # newc cpio. usage: mkinitrd.sh OUT ENV_NAME AUTHORIZED_KEYS HOST_KEY
-# env: G5KSIM_DEBS (dpkg-deb -x root of dropbear-bin, kexec-tools and their libraries),
+# env: G5KSIM_RC (the /etc/rc to use, default node/rc), G5KSIM_DEBS (dpkg-deb -x root of dropbear-bin, kexec-tools and their libraries),
 #      G5KSIM_KMOD (the kernel's lib/modules/<version>)
 set -euo pipefail
 OUT=$1 ENV_NAME=$2 AUTH=$3 HOSTKEY=$4
@@ -18,12 +18,15 @@ cp "$DEBS/usr/sbin/dropbear" "$W/usr/sbin/dropbear"
 cp "$DEBS/sbin/kexec" "$W/sbin/kexec"
 cp /usr/lib/openssh/sftp-server "$W/usr/lib/sftp-server"   # where Debian's dropbear looks for it
 BINS="$W/usr/sbin/dropbear $W/sbin/kexec $W/usr/lib/sftp-server"
+if [ -x /usr/bin/jq ]; then cp /usr/bin/jq "$W/usr/bin/jq"; BINS="$BINS $W/usr/bin/jq"; fi
 export LD_LIBRARY_PATH=$DEBS/usr/lib/x86_64-linux-gnu:$DEBS/lib/x86_64-linux-gnu
 for b in $BINS; do if ldd "$b" | grep 'not found' >&2; then echo "mkinitrd: missing libraries for $b" >&2; exit 1; fi; done
 for b in $BINS; do ldd "$b" | awk '/=> \//{print $3} /^\t\/lib64/{print $1}'; done | sort -u | while read -r lib; do
   case $lib in /lib64/*) cp -L "$lib" "$W/lib64/" ;; *) cp -L "$lib" "$W/lib/x86_64-linux-gnu/" ;; esac
 done
 MODS="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net"
+# the local disk of a standard environment (ext4 on virtio-blk), where /tmp lives as on G5K
+[ "${G5KSIM_DISK_MODULES:-1}" = 1 ] && MODS="$MODS lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4 drivers/block/virtio_blk"
 for m in $MODS; do cp "$KMOD/$m.ko" "$W/lib/modules/"; basename "$m" >> "$W/lib/modules/order"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$W/etc/passwd"
 echo 'root:*:19000:0:99999:7:::' > "$W/etc/shadow"
@@ -39,7 +42,7 @@ cat > "$W/etc/inittab" <<INITTAB
 ::respawn:/usr/sbin/dropbear -F -E -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22
 ::ctrlaltdel:/bin/reboot
 INITTAB
-{ echo '#!/bin/sh'; echo "ENV_NAME=\"$ENV_NAME\""; cat "$HERE/rc"; } > "$W/etc/rc"
+{ echo '#!/bin/sh'; echo "ENV_NAME=\"$ENV_NAME\""; cat "${G5KSIM_RC:-$HERE/rc}"; } > "$W/etc/rc"
 chmod +x "$W/etc/rc"
 printf '#!/bin/sh\nexec /bin/init\n' > "$W/init"; chmod +x "$W/init"
 (cd "$W" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$OUT.tmp"
