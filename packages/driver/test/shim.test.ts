@@ -186,6 +186,14 @@ log.info("done")
     expect(r.result.error?.message).toMatch(/^test-script.py line 1: server: command .*timed out after/);
   });
 
+  it('an unknown node name says which nodes and roles exist', async () => {
+    const r = await run('start_all()\nclient.succeed("true")\n');
+    expect(r.result.error?.message).toBe("test-script.py line 2: NameError: name 'client' is not defined");
+    expect(r.result.error?.details).toContain(
+      "nodes: server, client_1, client_2; role client has nodes client_1, client_2 (use roles['client'])",
+    );
+  });
+
   it('a script that does not compile exits 2 with the line', async () => {
     const r = await run('start_all()\nif True\n    pass\n');
     expect(r.result.exitCode).toBe(2);

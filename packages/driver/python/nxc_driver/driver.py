@@ -144,8 +144,20 @@ class Driver:
         return symbols
 
     # running ------------------------------------------------------------------
+    def _name_hint(self, exc):
+        """For a NameError, what the script can use instead (nodes, and a role's nodes)."""
+        name = getattr(exc, "name", None)
+        if not isinstance(exc, NameError) or not name:
+            return ""
+        hint = "nodes: " + ", ".join(m.name for m in self.machines)
+        if name in self.roles:
+            members = ", ".join(m.name for m in self.roles[name])
+            hint += f"; role {name} has nodes {members} (use roles[{name!r}])"
+        return hint
+
     def _fail(self, exc, code_override=None, line=None):
         message, code, details = _describe(exc)
+        details = "\n".join(x for x in (details, self._name_hint(exc)) if x)
         if line is None:
             line = _script_line(exc.__traceback__, self.label)
         source_line = ""
