@@ -43,17 +43,30 @@ export async function ensureImage(
   }
   options.onImport?.();
   const [repo, tag] = ref.split(':') as [string, string];
-  const stream = await docker.importImage(tarball, {
-    repo,
-    tag,
-    changes: ['LABEL nxc.image=base'],
-  } as object);
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
-      const failed = output?.find((o) => o.error);
-      if (err || failed) reject(err ?? new Error(failed?.error));
-      else resolve();
+  try {
+    const stream = await docker.importImage(tarball, {
+      repo,
+      tag,
+      changes: ['LABEL nxc.image=base'],
+    } as object);
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
+        const failed = output?.find((o) => o.error);
+        if (err || failed) reject(err ?? new Error(failed?.error));
+        else resolve();
+      });
     });
-  });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES') throw error;
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${options.source}: the engine cannot import all.docker_image ${tarball} (${String((error as Error).message ?? error).split('\n')[0]})`,
+      {
+        hint: 'it must be a tarball of a root file system; rebuild with `nxc build -f docker`',
+        cause: error,
+      },
+    );
+  }
   return ref;
 }

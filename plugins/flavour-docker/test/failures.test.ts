@@ -2,7 +2,7 @@
  * Start failures on the real engine: a node that dies during boot, a node that never comes
  * up, Ctrl-C, bad input. Each must name the node / field and leave nothing behind.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComposeInfo, type FlavourDeployer, isNxcError } from '@nxc/core';
@@ -131,6 +131,14 @@ describe('docker flavour start failures', () => {
     const ports = { ...info, extra: { docker: { dockerPorts: { client: ['8080:80'] } } } };
     error = await startError(deployer.start(h.startContext(ports, plan({ client: 2 }))));
     expect(error.code).toBe('NXC_DISTRIBUTION');
+
+    const notTar = join(buildDir, 'not-a-tarball');
+    writeFileSync(notTar, 'this is not a tar archive\n'.repeat(64));
+    error = await startError(
+      deployer.start(h.startContext({ ...info, all: { docker_image: notTar } }, plan({ server: 1 }))),
+    );
+    expect(error.code).toBe('NXC_COMPOSE_INFO');
+    expect(error.message).toContain(`the engine cannot import all.docker_image ${notTar}`);
 
     error = await startError(deployer.start(h.startContext(info, [{ role: 'ghost', host: 'ghost' }])));
     expect(error.message).toContain('role "ghost" of node ghost has no init');
