@@ -4,6 +4,7 @@
  * connect through tmux, stop leaving no container behind.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,9 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     tmux('kill-server');
+    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), {
+      force: true,
+    });
   } catch {
     // none
   }

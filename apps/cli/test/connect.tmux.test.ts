@@ -5,7 +5,9 @@
  * (a local sh per node); the docker e2e test does the same against containers.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, composeInfo, fakeFlavour, makeProject, nxcBin, runNxc } from './helpers.js';
@@ -46,6 +48,9 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     tmux('kill-server');
+    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), {
+      force: true,
+    });
   } catch {
     // no server left
   }
