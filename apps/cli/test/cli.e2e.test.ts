@@ -66,12 +66,10 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     tmux('kill-server');
-    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), {
-      force: true,
-    });
   } catch {
     // none
   }
+  rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), { force: true });
   if (dir) {
     await runNxc(dir, ['stop'], {}, 120_000);
     await rm(dir, { recursive: true, force: true });

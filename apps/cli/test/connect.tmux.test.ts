@@ -48,12 +48,10 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     tmux('kill-server');
-    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), {
-      force: true,
-    });
   } catch {
     // no server left
   }
+  rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`, socket), { force: true });
   if (dir) {
     await runNxc(dir, ['stop']);
     await rm(dir, { recursive: true, force: true });
