@@ -183,7 +183,6 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     if (!m) throw new NxcError('NXC_NODE_UNKNOWN', `no node "${String(host)}" in the deployment`);
     return m;
   };
-  const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
 
   const handlers = {
     async request(method: string, p: Record<string, unknown>): Promise<unknown> {

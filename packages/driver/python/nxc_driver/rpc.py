@@ -11,6 +11,7 @@ Calls are synchronous: the script is single-threaded and waits for each answer,
 so the order of output and commands is the order of the script.
 """
 
+import io
 import json
 import os
 import threading
@@ -128,6 +129,10 @@ class StreamToChannel:
 
     def isatty(self):
         return False
+
+    def fileno(self):
+        # No file descriptor behind it: callers (subprocess...) fall back or say so.
+        raise io.UnsupportedOperation("fileno")
 
     @property
     def encoding(self):
