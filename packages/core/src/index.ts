@@ -22,6 +22,7 @@ export type {
   LogsOptions,
   LogLine,
   FlavourDeployer,
+  NodeControl,
   Flavour,
   FlavourPlugin,
 } from './transposition.js';

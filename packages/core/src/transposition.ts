@@ -187,6 +187,19 @@ export interface LogLine {
   line: string;
 }
 
+/**
+ * Per-node power control, for test scripts (`machine.shutdown()`, `machine.crash()`).
+ * Every member is optional: a flavour offers what its platform can do.
+ */
+export interface NodeControl {
+  /** Power the node off cleanly and resolve once it is down. */
+  shutdown?(host: string, signal?: AbortSignal): Promise<void>;
+  /** Stop the node abruptly (kill the container / the VM process). */
+  crash?(host: string, signal?: AbortSignal): Promise<void>;
+  /** Start a stopped node again and resolve when it answers. */
+  start?(host: string, signal?: AbortSignal): Promise<void>;
+}
+
 /** Deploy side of a flavour, loaded lazily by {@link Flavour.deployer}. */
 export interface FlavourDeployer {
   /**
@@ -203,6 +216,8 @@ export interface FlavourDeployer {
   transport(ctx: RunningContext): Promise<Transport>;
   /** Node logs (container output, serial console...). */
   logs?(ctx: RunningContext, options: LogsOptions): AsyncIterable<LogLine>;
+  /** Optional per-node power control used by the test-script driver. */
+  nodeControl?(ctx: RunningContext): Promise<NodeControl> | NodeControl;
 }
 
 /** One flavour, as a plugin declares it. */
