@@ -98,14 +98,51 @@ function ignoreMissing(error: unknown): void {
 }
 
 /**
+ * Removes a network; returns false when the engine keeps refusing because it still counts
+ * endpoints on it although no container is attached (seen with Docker 20.10 under heavy
+ * load after many concurrent removals; only a daemon restart clears that count). Attached
+ * endpoints it lists are force-disconnected between attempts.
+ */
+async function removeNetwork(docker: Docker, id: string, attempts = 20): Promise<boolean> {
+  const network = docker.getNetwork(id);
+  for (let i = 1; ; i++) {
+    try {
+      await network.remove();
+      return true;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404) return true;
+      if (status !== 403 || !/active endpoints/.test(engineMessage(error))) throw error;
+      if (i >= attempts) return false;
+    }
+    const info = (await network.inspect().catch(() => ({ Containers: {} }))) as {
+      Containers?: Record<string, unknown>;
+    };
+    await Promise.all(
+      Object.keys(info.Containers ?? {}).map((container) =>
+        network.disconnect({ Container: container, Force: true }).catch(() => {}),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** What {@link removeScope} removed, and the networks the engine would not let go. */
+export interface RemovedScope {
+  containers: number;
+  /** Networks left because of the engine's stale endpoint count (see removeNetwork). */
+  staleNetworks: string[];
+}
+
+/**
  * Removes every container, network and volume of a scope (labels), in parallel.
- * Idempotent. Returns how many containers it removed.
+ * Idempotent.
  */
 export async function removeScope(
   docker: Docker,
   scope: Scope,
   concurrency = DEFAULT_CONCURRENCY,
-): Promise<number> {
+): Promise<RemovedScope> {
   const filters = JSON.stringify(scopeFilter(scope));
   const limit = pLimit(concurrency);
   const containers = await docker.listContainers({ all: true, filters });
@@ -116,10 +153,18 @@ export async function removeScope(
     ),
   );
   const networks = await docker.listNetworks({ filters });
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(ignoreMissing)));
+  const removed = await Promise.all(networks.map((n) => removeNetwork(docker, n.Id)));
   const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
   await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove().catch(ignoreMissing)));
-  return containers.length;
+  return {
+    containers: containers.length,
+    staleNetworks: networks.filter((_, i) => !removed[i]).map((n) => n.Name),
+  };
+}
+
+/** The warning for networks the engine would not remove. */
+function staleWarning(names: string[]): string {
+  return `the Docker engine refuses to remove network ${names.join(', ')}: it still counts endpoints although no container uses it (a Docker bug); it holds no node, \`docker network rm ${names.join(' ')}\` after a dockerd restart removes it`;
 }
 
 function deploymentFilePath(ctx: StartContext): string {
@@ -199,12 +244,15 @@ async function start(ctx: StartContext): Promise<StartResult> {
   const creations: Array<Promise<unknown>> = [];
 
   try {
-    const removed = await removeScope(docker, scope, concurrency);
-    if (removed > 0) {
+    const leftovers = await removeScope(docker, scope, concurrency);
+    if (leftovers.containers > 0) {
       ctx.reporter.emit({
         type: 'warn',
-        message: `removed ${removed} container(s) left by a previous start of ${ctx.composition}`,
+        message: `removed ${leftovers.containers} container(s) left by a previous start of ${ctx.composition}`,
       });
+    }
+    if (leftovers.staleNetworks.length > 0) {
+      ctx.reporter.emit({ type: 'warn', message: staleWarning(leftovers.staleNetworks) });
     }
     const image = await ensureImage(docker, tarball, {
       source,
@@ -212,7 +260,13 @@ async function start(ctx: StartContext): Promise<StartResult> {
     });
     if (stopAll.signal.aborted) throw interrupted();
 
-    const network = await createDeploymentNetwork(docker, networkName(scope), labels, ctx.nodes.length);
+    // Named per start, so that a network the engine failed to release never blocks the next one.
+    const network = await createDeploymentNetwork(
+      docker,
+      networkName(scope, deploymentId),
+      labels,
+      ctx.nodes.length,
+    );
     const sharedVolume = volumeName(scope, 'shared');
     const volumes = [sharedVolume, ...extraVolumeNames(scope, extras).values()];
     await Promise.all(volumes.map((Name) => docker.createVolume({ Name, Labels: labels })));
@@ -359,7 +413,13 @@ async function stop(ctx: RunningContext): Promise<void> {
   const docker = new Docker();
   try {
     const removed = await removeScope(docker, scopeOf(ctx));
-    ctx.reporter.emit({ type: 'done', message: `removed ${removed} container(s) of ${ctx.composition}` });
+    if (removed.staleNetworks.length > 0) {
+      ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
+    }
+    ctx.reporter.emit({
+      type: 'done',
+      message: `removed ${removed.containers} container(s) of ${ctx.composition}`,
+    });
   } catch (error) {
     throw engineError(error);
   }

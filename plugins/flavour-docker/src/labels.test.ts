@@ -41,7 +41,7 @@ describe('labels and names', () => {
   it('names containers nxc-<composition>-<host>-<short hash>', () => {
     const hash = projectHash(scope.projectRoot).slice(0, 8);
     expect(containerName(scope, 'server')).toBe(`nxc-composition-server-${hash}`);
-    expect(networkName(scope)).toBe(`nxc-composition-${hash}`);
+    expect(networkName(scope, 'mwr507nn-49953f')).toBe(`nxc-composition-${hash}-49953f`);
     expect(volumeName(scope, 'shared')).toBe(`nxc-composition-${hash}-shared`);
   });
 

@@ -90,9 +90,10 @@ export function containerName(scope: Scope, host: string): string {
   return `nxc-${nameFragment(scope.composition)}-${nameFragment(host)}-${shortProjectHash(scope.projectRoot)}`;
 }
 
-/** Network name of a deployment: `nxc-<composition>-<short project hash>`. */
-export function networkName(scope: Scope): string {
-  return `nxc-${nameFragment(scope.composition)}-${shortProjectHash(scope.projectRoot)}`;
+/** Network name of one start: `nxc-<composition>-<short project hash>-<deployment id suffix>`. */
+export function networkName(scope: Scope, deploymentId: string): string {
+  const suffix = nameFragment(deploymentId.split('-').at(-1) ?? deploymentId);
+  return `nxc-${nameFragment(scope.composition)}-${shortProjectHash(scope.projectRoot)}-${suffix}`;
 }
 
 /** Name of a deployment volume (`shared`, or an `extraVolumes` named volume). */
