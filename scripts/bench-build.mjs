@@ -25,10 +25,15 @@ process.env.NXC_NIX_FLAGS ??= "--option substituters '' --option sandbox false";
 execFileSync(join(repo, 'test/fixtures/testos/setup.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const dir = mkdtempSync(join(tmpdir(), 'nxc-bench-build-'));
-const git = (...args) => execFileSync('git', ['-c', 'user.email=b@nxc', '-c', 'user.name=bench', ...args], { cwd: dir, stdio: 'ignore' });
+const git = (...args) =>
+  execFileSync('git', ['-c', 'user.email=b@nxc', '-c', 'user.name=bench', ...args], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
 try {
   const demo = join(repo, 'examples/demo');
-  for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json']) cpSync(join(demo, f), join(dir, f));
+  for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json'])
+    cpSync(join(demo, f), join(dir, f));
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   pkg.nxc.nix.overrideInputs = { nixpkgs: join(repo, 'test/fixtures/testos') };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
@@ -43,17 +48,22 @@ try {
     console.log(`-- ${flavour}`);
     let t = now();
     const first = await build(project, { flavour });
-    console.log(`first build (store may be warm): ${fmt(now() - t)}, ${first.targets[0].stats.built} derivations built`);
+    console.log(
+      `first build (store may be warm): ${fmt(now() - t)}, ${first.targets[0].stats.built} derivations built`,
+    );
 
     const ours = [];
     for (let i = 0; i < RUNS; i++) {
       t = now();
       const r = await build(project, { flavour });
       ours.push(now() - t);
-      if (r.targets[0].stats.built !== 0) console.log(`!! no-op build built ${r.targets[0].stats.built} derivations`);
+      if (r.targets[0].stats.built !== 0)
+        console.log(`!! no-op build built ${r.targets[0].stats.built} derivations`);
     }
     const [{ argv }] = (await build(project, { flavour, dryRun: true })).targets;
-    const plain = argv.filter((a, i) => !(a === '--log-format' || argv[i - 1] === '--log-format' || a === '-v'));
+    const plain = argv.filter(
+      (a, i) => !(a === '--log-format' || argv[i - 1] === '--log-format' || a === '-v'),
+    );
     const nixOnly = [];
     for (let i = 0; i < RUNS; i++) {
       t = now();
@@ -80,7 +90,9 @@ try {
     const changed = await build(project, { flavour });
     const names = changed.targets[0].stats.builtNames;
     const onlyServer = names.includes('testos-system-server') && !names.includes('testos-system-client');
-    console.log(`one-role change (server): ${fmt(now() - t)}, ${names.length} derivations built: ${names.join(', ')} ${onlyServer ? 'OK (client untouched)' : 'UNEXPECTED'}`);
+    console.log(
+      `one-role change (server): ${fmt(now() - t)}, ${names.length} derivations built: ${names.join(', ')} ${onlyServer ? 'OK (client untouched)' : 'UNEXPECTED'}`,
+    );
     git('checkout', '-q', 'HEAD~1', '--', 'composition.nix');
     git('commit', '-qam', 'revert');
   }

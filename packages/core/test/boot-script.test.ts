@@ -64,14 +64,23 @@ interface Run {
 let runCount = 0;
 async function run(
   shell: string[],
-  opts: { cmdline?: string; file?: unknown; env?: Record<string, string>; args?: string[]; root?: string } = {},
+  opts: {
+    cmdline?: string;
+    file?: unknown;
+    env?: Record<string, string>;
+    args?: string[];
+    root?: string;
+  } = {},
 ): Promise<Run> {
   const root = opts.root ?? join(scratch, `root-${++runCount}`);
   mkdirSync(join(root, 'etc/nxc'), { recursive: true });
   const cmdline = join(root, 'cmdline');
   writeFileSync(cmdline, `BOOT_IMAGE=/kernel console=ttyS0 ${opts.cmdline ?? ''} quiet\n`);
   if (opts.file !== undefined)
-    writeFileSync(join(root, 'etc/nxc/deployment.json'), typeof opts.file === 'string' ? opts.file : JSON.stringify(opts.file));
+    writeFileSync(
+      join(root, 'etc/nxc/deployment.json'),
+      typeof opts.file === 'string' ? opts.file : JSON.stringify(opts.file),
+    );
   const roles = join(scratch, 'roles.json');
   const child = spawn(shell[0] as string, [...shell.slice(1), SCRIPT, ...(opts.args ?? [])], {
     env: {
@@ -108,7 +117,10 @@ function expectBootError(r: Run, pattern: RegExp): void {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'nxc-boot-'));
-  writeFileSync(join(scratch, 'roles.json'), JSON.stringify({ server: fakeInit('map-server'), client: fakeInit('map-client') }));
+  writeFileSync(
+    join(scratch, 'roles.json'),
+    JSON.stringify({ server: fakeInit('map-server'), client: fakeInit('map-client') }),
+  );
   server = createServer((req, res) => {
     const body = served.get(req.url ?? '');
     if (body === undefined) {
@@ -139,7 +151,9 @@ for (const [shellName, shell] of SHELLS) {
       expect(hosts).toContain('127.0.0.1 localhost');
       expect(hosts).toContain('10.0.0.1 server\n');
       expect(hosts).toContain('10.0.0.3 client2\n');
-      expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8')).toBe(`${doc()['ssh_key.pub']}\n`);
+      expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8')).toBe(
+        `${doc()['ssh_key.pub']}\n`,
+      );
       expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toEqual({
         role: 'client',
         host: 'client1',
@@ -173,21 +187,38 @@ for (const [shellName, shell] of SHELLS) {
           client: { role: 'client', host: 'client', init: fakeInit('docker-client') },
         },
       };
-      const r = await run(shell, { file: d, env: { NXC_ADDRESSES: '172.18.0.5', NXC_HOSTNAME: 'server' }, args: ['--setup-only'] });
+      const r = await run(shell, {
+        file: d,
+        env: { NXC_ADDRESSES: '172.18.0.5', NXC_HOSTNAME: 'server' },
+        args: ['--setup-only'],
+      });
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('INIT');
       expect(readFileSync(join(r.root, 'etc/hostname'), 'utf8')).toBe('server\n');
       // no IP-keyed entries: /etc/hosts is left to docker's DNS
       expect(existsSync(join(r.root, 'etc/hosts'))).toBe(false);
-      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toMatchObject({ role: 'server', address: 'server' });
+      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toMatchObject({
+        role: 'server',
+        address: 'server',
+      });
       // booting twice does not duplicate the key
-      const again = await run(shell, { file: d, env: { NXC_ADDRESSES: '', NXC_HOSTNAME: 'server' }, args: ['--setup-only'], root: r.root });
+      const again = await run(shell, {
+        file: d,
+        env: { NXC_ADDRESSES: '', NXC_HOSTNAME: 'server' },
+        args: ['--setup-only'],
+        root: r.root,
+      });
       expect(again.code).toBe(0);
-      expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+      expect(
+        readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8').split('\n').filter(Boolean),
+      ).toHaveLength(1);
     });
 
     it('a host entry of the deployment matched by hostname (no address matches)', async () => {
-      const r = await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_ADDRESSES: '192.168.1.7', NXC_HOSTNAME: 'client2' } });
+      const r = await run(shell, {
+        cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`,
+        env: { NXC_ADDRESSES: '192.168.1.7', NXC_HOSTNAME: 'client2' },
+      });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('INIT map-client role=client host=client2');
     });
@@ -198,36 +229,64 @@ for (const [shellName, shell] of SHELLS) {
     });
 
     it('bad gzip', async () => {
-      expectBootError(await run(shell, { cmdline: `deploy=gz:${Buffer.from('not gzip at all').toString('base64')}` }), /not valid gzip data/);
+      expectBootError(
+        await run(shell, { cmdline: `deploy=gz:${Buffer.from('not gzip at all').toString('base64')}` }),
+        /not valid gzip data/,
+      );
     });
 
     it('not a deployment document', async () => {
-      expectBootError(await run(shell, { cmdline: `deploy=${Buffer.from('{"nodes": 1}').toString('base64')}` }), /not a JSON deployment document/);
-      expectBootError(await run(shell, { file: '{ broken' }), /\/etc\/nxc\/deployment\.json: not a JSON deployment document/);
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${Buffer.from('{"nodes": 1}').toString('base64')}` }),
+        /not a JSON deployment document/,
+      );
+      expectBootError(
+        await run(shell, { file: '{ broken' }),
+        /\/etc\/nxc\/deployment\.json: not a JSON deployment document/,
+      );
       const truncated = gzipSync(JSON.stringify(doc())).subarray(0, 30).toString('base64');
-      expectBootError(await run(shell, { cmdline: `deploy=gz:${truncated}` }), /not valid gzip data|not a JSON deployment document/);
+      expectBootError(
+        await run(shell, { cmdline: `deploy=gz:${truncated}` }),
+        /not valid gzip data|not a JSON deployment document/,
+      );
     });
 
     it('no entry for this node', async () => {
       expectBootError(
-        await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_ADDRESSES: '10.9.9.9', NXC_HOSTNAME: 'stranger' } }),
+        await run(shell, {
+          cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`,
+          env: { NXC_ADDRESSES: '10.9.9.9', NXC_HOSTNAME: 'stranger' },
+        }),
         /no entry for this node .*addresses \[10\.9\.9\.9\], hostname 'stranger'/,
       );
     });
 
     it('missing deployment file', async () => {
-      expectBootError(await run(shell, {}), /no deploy= on the kernel command line and no \/etc\/nxc\/deployment\.json/);
+      expectBootError(
+        await run(shell, {}),
+        /no deploy= on the kernel command line and no \/etc\/nxc\/deployment\.json/,
+      );
     });
 
     it('deployment URL that does not answer', async () => {
-      expectBootError(await run(shell, { cmdline: `deploy=${baseUrl}/missing.json`, env: { NXC_FETCH_RETRIES: '1' } }), /cannot download the deployment/);
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${baseUrl}/missing.json`, env: { NXC_FETCH_RETRIES: '1' } }),
+        /cannot download the deployment/,
+      );
     });
 
     it('a role the image does not hold, and the wrong role init', async () => {
       const d = doc({ deployment: { '10.0.0.2': { role: 'database', host: 'db' } } });
-      expectBootError(await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(d).value}` }), /role database is not in this image \(roles: client, server\)/);
       expectBootError(
-        await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`, env: { NXC_EXPECT_ROLE: 'server' }, args: ['--setup-only'] }),
+        await run(shell, { cmdline: `deploy=${encodeDeploymentForKernel(d).value}` }),
+        /role database is not in this image \(roles: client, server\)/,
+      );
+      expectBootError(
+        await run(shell, {
+          cmdline: `deploy=${encodeDeploymentForKernel(doc()).value}`,
+          env: { NXC_EXPECT_ROLE: 'server' },
+          args: ['--setup-only'],
+        }),
         /is a client in the deployment but runs the init of role server/,
       );
     });

@@ -32,7 +32,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   demo?.cleanup();
-  if (savedFlags === undefined) delete process.env.NXC_NIX_FLAGS;
+  if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
   else process.env.NXC_NIX_FLAGS = savedFlags;
 });
 
@@ -100,8 +100,10 @@ describe('build() on the demo, every flavour', () => {
         'remote-store': ['kernel', 'initrd', 'init'],
         tarball: ['image', 'kernel', 'initrd', 'init'],
       };
-      for (const key of artifacts[image] ?? []) expect(existsSync(info.all[key] ?? '/nonexistent'), key).toBe(true);
-      if (image !== 'docker') expect(info.all.cmdline).toMatch(/^init=\/nix\/store\/\S+-nxc-init-composition/);
+      for (const key of artifacts[image] ?? [])
+        expect(existsSync(info.all[key] ?? '/nonexistent'), key).toBe(true);
+      if (image !== 'docker')
+        expect(info.all.cmdline).toMatch(/^init=\/nix\/store\/\S+-nxc-init-composition/);
       expect(events.some((e) => e.type === 'done')).toBe(true);
     });
   }
@@ -136,7 +138,9 @@ describe('build() on the demo, every flavour', () => {
     const progress = events.filter((e) => e.type === 'progress');
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ total: names.length });
-    expect(readFileSync(join(result.composeInfo?.roles.server?.toplevel ?? '', 'etc/demo-marker'), 'utf8')).toBe(marker);
+    expect(
+      readFileSync(join(result.composeInfo?.roles.server?.toplevel ?? '', 'etc/demo-marker'), 'utf8'),
+    ).toBe(marker);
   });
 
   it('lists the composition::flavour outputs (-L)', async () => {
@@ -149,9 +153,19 @@ describe('build() on the demo, every flavour', () => {
 
   it('--dry-run returns the exact command and builds nothing', async () => {
     const project = await loadProject(demo.dir);
-    const result = await build(project, { composition: 'composition::vm', dryRun: true, showTrace: true, nixFlags: '--impure' });
+    const result = await build(project, {
+      composition: 'composition::vm',
+      dryRun: true,
+      showTrace: true,
+      nixFlags: '--impure',
+    });
     const t = result.targets[0];
-    expect(t?.argv.slice(0, 4)).toEqual(['nix', '--extra-experimental-features', 'nix-command flakes', 'build']);
+    expect(t?.argv.slice(0, 4)).toEqual([
+      'nix',
+      '--extra-experimental-features',
+      'nix-command flakes',
+      'build',
+    ]);
     expect(t?.argv).toContain('--show-trace');
     expect(t?.argv.at(-1)).toMatch(/^\.#packages\.[a-z0-9_]+-linux\."composition::vm"$/);
     expect(t?.command).toContain(`--override-input nxc path:${join(demo.dir, '.nxc/nixlib')}`);
@@ -164,7 +178,11 @@ describe('build() on the demo, every flavour', () => {
 describe('build() errors: one line each', () => {
   it('no flake.nix', async () => {
     const project = await loadProject(demo.dir);
-    await expectNxcError(build({ ...project, root: join(demo.dir, 'build') }, { flavour: 'docker' }), 'NXC_PROJECT', /no flake\.nix/);
+    await expectNxcError(
+      build({ ...project, root: join(demo.dir, 'build') }, { flavour: 'docker' }),
+      'NXC_PROJECT',
+      /no flake\.nix/,
+    );
   });
 
   it('unknown flavour', async () => {
@@ -174,7 +192,11 @@ describe('build() errors: one line each', () => {
 
   it('unknown composition', async () => {
     const project = await loadProject(demo.dir);
-    const e = await expectNxcError(build(project, { composition: 'nope::docker' }), 'NXC_COMPOSITION_UNKNOWN', /nope.*compositions: composition/);
+    const e = await expectNxcError(
+      build(project, { composition: 'nope::docker' }),
+      'NXC_COMPOSITION_UNKNOWN',
+      /nope.*compositions: composition/,
+    );
     expect(e.hint).toContain('-C composition::docker');
   });
 
@@ -182,10 +204,20 @@ describe('build() errors: one line each', () => {
     const copy = demoCopy('nxc-demo-broken-');
     try {
       const file = join(copy.dir, 'composition.nix');
-      writeFileSync(file, readFileSync(file, 'utf8').replace('roles = {', 'roles = { broken = { pkgs, ... }: { environment.systemPackages = [ pkgs.doesNotExist ]; };'));
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace(
+          'roles = {',
+          'roles = { broken = { pkgs, ... }: { environment.systemPackages = [ pkgs.doesNotExist ]; };',
+        ),
+      );
       copy.commit('broken');
       const project = await loadProject(copy.dir);
-      const e = await expectNxcError(build(project, { flavour: 'docker' }), 'NXC_NIX', /building composition::docker: .*doesNotExist/);
+      const e = await expectNxcError(
+        build(project, { flavour: 'docker' }),
+        'NXC_NIX',
+        /building composition::docker: .*doesNotExist/,
+      );
       expect((e.details ?? '').split('\n').length).toBeLessThanOrEqual(12);
     } finally {
       copy.cleanup();
@@ -194,7 +226,11 @@ describe('build() errors: one line each', () => {
 
   it('Nix missing', async () => {
     const project = await loadProject(demo.dir);
-    const e = await expectNxcError(build(project, { flavour: 'docker', nixBin: '/nonexistent/nix' }), 'NXC_NIX', /Nix is not installed/);
+    const e = await expectNxcError(
+      build(project, { flavour: 'docker', nixBin: '/nonexistent/nix' }),
+      'NXC_NIX',
+      /Nix is not installed/,
+    );
     expect(e.hint).toMatch(/2\.8/);
   });
 });

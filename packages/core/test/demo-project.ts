@@ -21,9 +21,14 @@ export function ensureTestOs(): void {
 }
 
 /** A git-initialised copy of examples/demo in a temp dir; `cleanup()` removes it. */
-export function demoCopy(prefix = 'nxc-demo-'): { dir: string; cleanup: () => void; commit: (msg: string) => void } {
+export function demoCopy(prefix = 'nxc-demo-'): {
+  dir: string;
+  cleanup: () => void;
+  commit: (msg: string) => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json']) cpSync(join(DEMO, f), join(dir, f));
+  for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json'])
+    cpSync(join(DEMO, f), join(dir, f));
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   pkg.nxc.nix.overrideInputs = { nixpkgs: TESTOS };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
@@ -31,7 +36,10 @@ export function demoCopy(prefix = 'nxc-demo-'): { dir: string; cleanup: () => vo
   symlinkSync(join(DEMO, 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, '.gitignore'), 'node_modules\nbuild\ndeploy\nartifact\n.nxc\n');
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.email=test@nxc', '-c', 'user.name=nxc-test', ...args], { cwd: dir, stdio: 'ignore' });
+    execFileSync('git', ['-c', 'user.email=test@nxc', '-c', 'user.name=nxc-test', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'demo');

@@ -48,7 +48,27 @@ async function boot(name: string, args: string[], until: RegExp, timeoutMs = 150
   const log = join(work, `${name}.log`);
   const vm = spawn(
     'qemu-system-x86_64',
-    ['-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', '384', '-display', 'none', '-vga', 'none', '-nodefaults', '-no-reboot', '-serial', `file:${log}`, ...args],
+    [
+      '-machine',
+      'pc',
+      '-accel',
+      'tcg',
+      '-cpu',
+      'max',
+      '-smp',
+      '1',
+      '-m',
+      '384',
+      '-display',
+      'none',
+      '-vga',
+      'none',
+      '-nodefaults',
+      '-no-reboot',
+      '-serial',
+      `file:${log}`,
+      ...args,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   vms.push(vm);
@@ -60,10 +80,13 @@ async function boot(name: string, args: string[], until: RegExp, timeoutMs = 150
   while (Date.now() - started < timeoutMs) {
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     if (until.test(text)) return text;
-    if (vm.exitCode !== null) throw new Error(`qemu exited (${vm.exitCode}): ${stderr}\n${text.slice(-2000)}`);
+    if (vm.exitCode !== null)
+      throw new Error(`qemu exited (${vm.exitCode}): ${stderr}\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`timeout waiting for ${until} in ${log}:\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
+  throw new Error(
+    `timeout waiting for ${until} in ${log}:\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`,
+  );
 }
 
 function stopAll(): void {
@@ -96,11 +119,18 @@ describe('images boot', () => {
     await boot(
       'vm-server',
       [
-        '-kernel', info.all.kernel as string,
-        '-initrd', info.all.initrd as string,
-        '-append', `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server')}`,
-        '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:80`, '-device', 'virtio-net-pci,netdev=n0',
-        '-virtfs', `local,path=/nix/store,mount_tag=${info.all.store_tag},security_model=none,readonly=on`,
+        '-kernel',
+        info.all.kernel as string,
+        '-initrd',
+        info.all.initrd as string,
+        '-append',
+        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server')}`,
+        '-netdev',
+        `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:80`,
+        '-device',
+        'virtio-net-pci,netdev=n0',
+        '-virtfs',
+        `local,path=/nix/store,mount_tag=${info.all.store_tag},security_model=none,readonly=on`,
       ],
       /NXC_READY server/,
     );
@@ -114,11 +144,18 @@ describe('images boot', () => {
     const text = await boot(
       'vm-stranger',
       [
-        '-kernel', info.all.kernel as string,
-        '-initrd', info.all.initrd as string,
-        '-append', `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server', '10.9.9.9')}`,
-        '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
-        '-virtfs', `local,path=/nix/store,mount_tag=${info.all.store_tag},security_model=none,readonly=on`,
+        '-kernel',
+        info.all.kernel as string,
+        '-initrd',
+        info.all.initrd as string,
+        '-append',
+        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server', '10.9.9.9')}`,
+        '-netdev',
+        'user,id=n0',
+        '-device',
+        'virtio-net-pci,netdev=n0',
+        '-virtfs',
+        `local,path=/nix/store,mount_tag=${info.all.store_tag},security_model=none,readonly=on`,
       ],
       /NXC_BOOT_ERROR/,
     );
@@ -134,7 +171,8 @@ describe('images boot', () => {
     const root = join(work, 'imgroot');
     mkdirSync(root);
     execFileSync('tar', ['-C', root, '-xJf', info.all.image as string]);
-    for (const f of ['boot/kernel', 'boot/initrd', 'boot/cmdline', 'sbin/init']) expect(existsSync(join(root, f)), f).toBe(true);
+    for (const f of ['boot/kernel', 'boot/initrd', 'boot/cmdline', 'sbin/init'])
+      expect(existsSync(join(root, f)), f).toBe(true);
     const disk = join(work, 'disk.raw');
     execFileSync('mkfs.ext4', ['-q', '-d', root, disk, '300M']);
     const cmdline = readFileSync(join(root, 'boot/cmdline'), 'utf8').trim();
@@ -142,11 +180,18 @@ describe('images boot', () => {
     const text = await boot(
       'tarball-client',
       [
-        '-kernel', join(root, 'boot/kernel'),
-        '-initrd', join(root, 'boot/initrd'),
-        '-append', `console=ttyS0 quiet panic=-1 ${cmdline} root=/dev/vda deploy=${deployParam('client')}`,
-        '-drive', `file=${disk},if=virtio,format=raw`,
-        '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
+        '-kernel',
+        join(root, 'boot/kernel'),
+        '-initrd',
+        join(root, 'boot/initrd'),
+        '-append',
+        `console=ttyS0 quiet panic=-1 ${cmdline} root=/dev/vda deploy=${deployParam('client')}`,
+        '-drive',
+        `file=${disk},if=virtio,format=raw`,
+        '-netdev',
+        'user,id=n0',
+        '-device',
+        'virtio-net-pci,netdev=n0',
       ],
       /NXC_READY client/,
     );
