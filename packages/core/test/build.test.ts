@@ -224,6 +224,31 @@ describe('build() errors: one line each', () => {
     }
   });
 
+  it('abort (Ctrl-C): Nix is stopped, NXC_INTERRUPTED, no nix process left', async () => {
+    const project = await loadProject(demo.dir);
+    const file = join(demo.dir, 'composition.nix');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'hello from the nxc demo server',
+        `hello ${Date.now()} ${Math.random()}`,
+      ),
+    );
+    demo.commit('new page');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    await expectNxcError(
+      build(project, { flavour: 'vm-ramdisk', signal: controller.signal }),
+      'NXC_INTERRUPTED',
+      /interrupted/,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(demo.dir) && l.includes('nix'));
+    expect(left).toEqual([]);
+  });
+
   it('Nix missing', async () => {
     const project = await loadProject(demo.dir);
     const e = await expectNxcError(
