@@ -270,7 +270,7 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
         task,
         current: s?.built ?? 0,
         total: s?.total ?? 0,
-        detail: `${s?.current ?? 'evaluating'} (${elapsed}s)`,
+        detail: `${s?.current ?? (s && s.total > 0 ? 'building' : 'evaluating')} (${elapsed}s)`,
       });
     };
     const ticker = setInterval(emit, 1000);
