@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(docker.io nix-bin qemu-system-x86 busybox-static jq tmux python3 openssh-client
-  dropbear-bin cpio xz-utils iproute2 ca-certificates)
+  dropbear-bin cpio xz-utils iproute2 ca-certificates e2fsprogs dash util-linux)
 # commands that prove each package is there (same order)
 APT_PROBES=(dockerd nix qemu-system-x86_64 busybox jq tmux python3 ssh-keygen
-  dropbear cpio xz ip update-ca-certificates)
+  dropbear cpio xz ip update-ca-certificates mkfs.ext4 dash flock)
 
 missing=()
 for i in "${!APT_PACKAGES[@]}"; do
@@ -39,6 +39,11 @@ fi
 if ! command -v pnpm >/dev/null 2>&1; then
   echo "setup: installing pnpm"
   npm install -g pnpm@10 >/dev/null 2>&1 || { echo "setup: could not install pnpm: run npm install -g pnpm@10" >&2; exit 3; }
+fi
+
+# apt-get download (test OS) needs package lists even when nothing had to be installed.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! ls /var/lib/apt/lists/*Packages* >/dev/null 2>&1; then
+  apt-get update -qq
 fi
 
 # Docker engine: start one if none answers (CI machines have none running).
