@@ -31,6 +31,7 @@ try {
   if (req.op === 'start') {
     const composeInfo = req.composeInfoFile ? await core.readComposeInfo(req.composeInfoFile) : req.composeInfo;
     let machines;
+    if (req.machineList) machines = req.machineList;
     if (req.machineFile) machines = (await g5k.readMachines({ machineFile: req.machineFile, wait: !!req.waitMachineFile, waitTimeoutMs: 120_000 })).machines;
     const ctx = {
       ...base,

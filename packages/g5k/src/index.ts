@@ -18,3 +18,5 @@ export { kexecDeploy, sha256File, defaultNodeKeys } from './kexec-deploy.js';
 export type { KexecTarget, KexecDeployOptions, KexecNodeResult, KexecDeployResult } from './kexec-deploy.js';
 export { kexecFlavourDeployer } from './kexec-flavour.js';
 export type { KexecState, KexecFlavourOptions } from './kexec-flavour.js';
+export { nfsStoreParam } from './nfs-store.js';
+export type { NfsStoreOptions } from './nfs-store.js';

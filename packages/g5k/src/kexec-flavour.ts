@@ -64,11 +64,12 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
           hint: `build it for this flavour: \`nxc build -f ${name}\``,
         });
       }
-      const list = ctx.machines && ctx.machines.length > 0
-        ? { file: '-m', machines: ctx.machines }
+      const list: { file?: string; machines: string[] } = ctx.machines && ctx.machines.length > 0
+        ? { machines: ctx.machines }
         : await readMachines({ signal: ctx.signal });
+      const listName = list.file ? `machine file ${list.file}` : 'the machine list';
       if (list.machines.length < ctx.nodes.length) {
-        throw new NxcError('NXC_MACHINES', `${ctx.nodes.length} nodes to deploy but ${list.file} lists ${list.machines.length} machine(s)`, {
+        throw new NxcError('NXC_MACHINES', `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`, {
           hint: 'reserve more nodes (oarsub -l nodes=N) or lower the role counts',
         });
       }
@@ -76,9 +77,10 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
       if (list.machines.length > used.length) {
         ctx.reporter.emit({ type: 'warn', message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}` });
       }
-      const resolved = await resolveMachines(used, { source: list.file, ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}) });
+      const resolved = await resolveMachines(used, { ...(list.file ? { source: list.file } : {}), ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}) });
       const targets = ctx.nodes.map((n, i) => ({ ...n, machine: resolved[i]!.host, address: resolved[i]!.address }));
-      const flavourParams = await flavourOptions.flavourParams?.(ctx);
+      // the image's own parameters (e.g. `init=` of an all-in-one ramdisk), then the flavour's
+      const flavourParams = [ctx.composeInfo.all.cmdline, await flavourOptions.flavourParams?.(ctx)].filter(Boolean).join(' ');
       ctx.reporter.emit({ type: 'step', message: `kexec ${targets.length} machine(s): ${targets.map((t) => `${t.machine}=${t.host}`).join(', ')}` });
       const pushPath = opt<string>(o, 'pushPath', 'push-path');
       const nodeKeys = opt<string | string[]>(o, 'nodeKeys', 'nodeKey');

@@ -67,6 +67,18 @@ describe('OAR client', () => {
     await expect(new Oar({ runner: f.runner }).waitRunning(9, { intervalMs: 10 })).rejects.toThrow('OAR job 9 ended (Error) before running');
   });
 
+  it('oardel can wait until OAR has ended the job', async () => {
+    let n = 0;
+    const runner: CommandRunner = async (argv) => {
+      if (argv[0] === 'oardel') return { exitCode: 0, stdout: 'Deleting the job = 4 ...REGISTERED.', stderr: '' };
+      n++;
+      const state = n < 3 ? 'Running' : 'Error';
+      return { exitCode: 0, stdout: `{"4":{"Job_Id":4,"state":"${state}"}}`, stderr: '' };
+    };
+    await new Oar({ runner }).del(4, { wait: true, intervalMs: 10 });
+    expect(n).toBe(3);
+  });
+
   it('says when OAR is not installed', async () => {
     const oar = new Oar({ runner: (argv) => localRunner(['nxc-no-such-oarstat', ...argv.slice(1)]) });
     await expect(oar.job(1)).rejects.toMatchObject({ code: 'NXC_FLAVOUR_UNUSABLE' });

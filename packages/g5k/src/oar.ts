@@ -173,10 +173,26 @@ export class Oar {
     }
   }
 
-  /** Deletes the job (`oardel ID`); a job already over is fine. */
-  async del(id: number): Promise<void> {
+  /**
+   * Deletes the job (`oardel ID`); a job already over is fine. OAR ends jobs asynchronously:
+   * with `wait`, returns once the job is no longer active (NxcError after `timeoutMs`).
+   */
+  async del(id: number, options: { wait?: boolean; timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
     const r = await this.run(['oardel', String(id)]);
-    if (r.exitCode === 0) return;
+    if (r.exitCode === 0) {
+      if (!options.wait) return;
+      const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+      for (;;) {
+        const job = await this.job(id);
+        if (!ACTIVE.has(job.state)) return;
+        if (Date.now() > deadline) {
+          throw new NxcError('NXC_TIMEOUT', `OAR job ${id} is still ${job.state} ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s after oardel`, {
+            hint: `check \`oarstat -fj ${id}\``,
+          });
+        }
+        await sleep(options.intervalMs ?? 500);
+      }
+    }
     const job = await this.job(id).catch(() => undefined);
     if (job && !ACTIVE.has(job.state)) return;
     throw new NxcError('NXC_DEPLOYMENT', `oardel ${id} failed (exit ${r.exitCode}): ${lastLine(r.stderr) || lastLine(r.stdout)}`, {

@@ -20,7 +20,7 @@ describe('resolveMachines', () => {
   it('names every host that does not resolve, in one line', async () => {
     const err = await resolveMachines(['node-1', 'nod-2', 'nope'], { lookup, source: 'nodes.txt' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'NXC_MACHINES' });
-    expect(err.message).toBe('machine file nodes.txt: cannot resolve nod-2 (ENOTFOUND), nope (ENOTFOUND)');
+    expect(err.message).toBe('machine file nodes.txt: cannot resolve nod-2 (unknown host), nope (unknown host)');
     expect(err.message).not.toContain('\n');
   });
 

@@ -32,7 +32,9 @@ export async function resolveMachines(hosts: string[], options: { lookup?: Looku
       try {
         return { host, address: await lookup(host) };
       } catch (e) {
-        return { host, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ENOTFOUND' || code === 'EAI_NONAME' ? 'unknown host' : code === 'EAI_AGAIN' ? 'no answer from DNS' : (code ?? (e as Error).message);
+        return { host, error: why };
       }
     }),
   );

@@ -4,12 +4,12 @@
  * read-only over NFS (`nfs_store=host:/export/nix/store` on the kernel command line) under a
  * writable overlay, and each node picks its role from the deployment (`deploy=`).
  *
- * This release ships the build side (NixOS module + image kind). The deploy side (kexec over
- * SSH on the reserved nodes) comes with a later release; deploying says so in one line.
+ * Deploy side (./deployer.ts, loaded on demand): @nxc/g5k's kexec engine, with
+ * `nfs_store=<server>:/export<store>` computed from the frontend's store (`NFS_STORE` overrides).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, NxcError, defineFlavourPlugin } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
 import type { FlavourDeployer } from '@nxc/core';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -29,14 +29,13 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-nfs-store',
       description: "Grid'5000 nodes booted by kexec, their Nix store mounted read-only over NFS (nfs_store=)",
       build: { image: 'remote-store', distribution: 'all-in-one', nixModule },
+      // Nothing to check on the frontend itself: machines (-m / $OAR_NODEFILE), the NFS store
+      // parameter and the nodes are checked at start.
+      async usable() {
+        return undefined;
+      },
       async deployer(): Promise<FlavourDeployer> {
-        throw new NxcError(
-          'NXC_FLAVOUR_UNUSABLE',
-          `deploying with g5k-nfs-store is not available yet in ${pkg.name} ${pkg.version}`,
-          {
-            hint: '`nxc build -f g5k-nfs-store` works; the kexec deploy side comes in a later release (try vm-ramdisk locally meanwhile)',
-          },
-        );
+        return (await import('./deployer.js')).deployer;
       },
     },
   ],

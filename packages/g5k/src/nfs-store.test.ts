@@ -1,0 +1,27 @@
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nfsStoreParam } from './nfs-store.js';
+
+describe('nfs_store= parameter', () => {
+  it('NFS_STORE (or the option) wins and is checked', async () => {
+    await expect(nfsStoreParam({ env: { NFS_STORE: 'srv:/export/nix/store' } })).resolves.toBe('nfs_store=srv:/export/nix/store');
+    await expect(nfsStoreParam({ nfsStore: 'a:/b', env: { NFS_STORE: 'srv:/x' } })).resolves.toBe('nfs_store=a:/b');
+    await expect(nfsStoreParam({ env: { NFS_STORE: '/export/nix/store' } })).rejects.toMatchObject({ code: 'NXC_USAGE' });
+  });
+
+  it("uses the first existing store, exported under /export by the site's nfs server", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-nfs-'));
+    try {
+      await mkdir(join(dir, 'user', 'store'), { recursive: true });
+      await expect(nfsStoreParam({ env: {}, alternativeStores: [join(dir, 'none'), join(dir, 'user')] })).resolves.toBe(
+        `nfs_store=nfs:/export${dir}/user/store`,
+      );
+      // /nix/store exists on this machine (Debian's nix)
+      await expect(nfsStoreParam({ env: {}, alternativeStores: [], server: 'nfs.nancy' })).resolves.toBe('nfs_store=nfs.nancy:/export/nix/store');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Where g5k-nfs-store nodes mount their Nix store from: `nfs_store=<server>:/export<store>`,
+ * the frontend's store as the site's NFS server exports it (on Grid'5000 the `nfs` host
+ * exports users' homes under /export). `NFS_STORE` (or the `nfsStore` option) overrides it.
+ */
+import { access } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { NxcError } from '@nxc/core';
+
+export interface NfsStoreOptions {
+  /** `host:/path` given explicitly (option `nfsStore`); wins over everything. */
+  nfsStore?: string;
+  /** Environment (default `process.env`): `NFS_STORE`. */
+  env?: NodeJS.ProcessEnv;
+  /** NFS server name (default `nfs`, the site's NFS server on Grid'5000). */
+  server?: string;
+  /**
+   * Store prefixes tried before `/nix`, first existing `<prefix>/store` wins (default
+   * `~/.nix`, where a user-level Nix keeps its store on a frontend).
+   */
+  alternativeStores?: string[];
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `nfs_store=...` kernel parameter for this frontend. */
+export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const explicit = options.nfsStore ?? env.NFS_STORE;
+  if (explicit) {
+    if (!/^[^:\s]+:\/\S*$/.test(explicit)) {
+      throw new NxcError('NXC_USAGE', `NFS store "${explicit}" is not host:/path`, { hint: 'e.g. NFS_STORE=nfs:/export/home/alice/.nix/store' });
+    }
+    return `nfs_store=${explicit}`;
+  }
+  const prefixes = [...(options.alternativeStores ?? [join(homedir(), '.nix')]), '/nix'];
+  for (const prefix of prefixes) {
+    const store = join(prefix, 'store');
+    if (await isDir(store)) return `nfs_store=${options.server ?? 'nfs'}:/export${store}`;
+  }
+  throw new NxcError('NXC_DEPLOYMENT', `no Nix store found (looked in ${prefixes.map((p) => join(p, 'store')).join(', ')})`, {
+    hint: 'set NFS_STORE=host:/export/path/to/store',
+  });
+}

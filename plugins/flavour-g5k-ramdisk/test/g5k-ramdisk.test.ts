@@ -1,0 +1,186 @@
+/**
+ * g5k-ramdisk end to end on the Grid'5000 stand-in (test/g5k-sim): real OAR 2.5 schedules
+ * three QEMU nodes booted in a "standard environment" (Debian kernel, dropbear, kexec-tools);
+ * the demo built by real Nix for g5k-ramdisk is pushed, kexec'd and booted on them by this
+ * flavour's deploy side, run from inside the stand-in's network namespace as `nxc start`
+ * would run on a frontend.
+ */
+import { execFileSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, loadProject } from '@nxc/core';
+import { Oar } from '@nxc/g5k';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
+
+let sim: G5kSim;
+let work: string;
+let composeInfoFile: string;
+let identity: { privateKeyPath: string; publicKey: string };
+let oar: Oar;
+const plugin = join(repo, 'plugins/flavour-g5k-ramdisk/dist/index.js');
+const nodes = [
+  { role: 'server', host: 'server' },
+  { role: 'client', host: 'client1' },
+  { role: 'client', host: 'client2' },
+];
+
+type NodeResult = { host: string; state: string; address: string; detail?: string };
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'nxc-g5k-ramdisk-e2e-'));
+  // the demo project, built for g5k-ramdisk by real Nix on the test OS
+  const project = join(work, 'demo');
+  await cp(join(repo, 'examples/demo'), project, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
+  const pkgFile = join(project, 'package.json');
+  const pkg = (await readFile(pkgFile, 'utf8')).replace('"../../test/fixtures/testos"', JSON.stringify(join(repo, 'test/fixtures/testos')));
+  await (await import('node:fs/promises')).writeFile(pkgFile, pkg);
+  execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'], { cwd: project });
+  const built = await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
+  composeInfoFile = built.composeInfoPath;
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
+  identity = { privateKeyPath: join(work, 'id'), publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim() };
+  sim = await startG5kSim({ nodes: 3, oar: true });
+  oar = new Oar({
+    runner: async (argv) => {
+      const r = await sim.asUser(argv.map(sh).join(' '));
+      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+    },
+  });
+}, 900_000);
+
+afterAll(async () => {
+  await sim?.down();
+  if (work) await rm(work, { recursive: true, force: true });
+}, 300_000);
+
+function request(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    op: 'start',
+    plugin,
+    flavour: 'g5k-ramdisk',
+    project: join(work, 'demo'),
+    composition: 'composition',
+    composeInfoFile,
+    nodes,
+    identity,
+    // the standard environment authorizes the harness's root key (and the OAR user's)
+    options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] },
+    ...extra,
+  };
+}
+
+async function execOn(hosts: string[], command: string): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
+  const r = await sim.deploy(request({ op: 'exec', hosts, command }));
+  expect(r.answer.error?.message).toBeUndefined();
+  return r.answer.result as Record<string, { exitCode: number; stdout: string; stderr: string }>;
+}
+
+describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
+  it('oarsub 3 nodes, start on the job\'s node file (-W), 1 server + 2 clients reach each other, exec, oardel', async () => {
+    const jobId = await oar.submit({
+      nodes: 3,
+      walltime: '0:30',
+      types: ['deploy'],
+      name: 'nxc-e2e',
+      command: 'cp "$OAR_NODEFILE" ~/nodefile.$OAR_JOB_ID.tmp && mv ~/nodefile.$OAR_JOB_ID.tmp ~/nodefile.$OAR_JOB_ID; sleep 3600',
+    });
+    const job = await oar.waitRunning(jobId, { timeoutMs: 60_000 });
+    expect(job.hosts.sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    expect((await oar.find('nxc-e2e')).id).toBe(jobId);
+
+    const t0 = Date.now();
+    const started = await sim.deploy(
+      request({ machineFile: `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`, waitMachineFile: true, timeoutMs: 300_000 }),
+    );
+    const startMs = Date.now() - t0;
+    if (!started.answer.ok) {
+      throw new Error(`start failed: ${started.answer.error?.message}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`);
+    }
+    const result = started.answer.result as { nodes: NodeResult[] };
+    expect(result.nodes.map((n) => [n.host, n.state])).toEqual([
+      ['server', 'running'],
+      ['client1', 'running'],
+      ['client2', 'running'],
+    ]);
+    // every node found itself by the address the frontend resolves for its machine
+    const addresses = Object.fromEntries(result.nodes.map((n) => [n.host, n.address]));
+    for (const [host, k] of [['server', 1], ['client1', 2], ['client2', 3]] as const) {
+      expect(addresses[host]).toBe(`${sim.env.G5KSIM_NET}.${10 + k}`);
+    }
+    // inline deploy= (3 nodes fit), progress per node
+    expect(started.events.some((e) => e.type === 'node' && e.state === 'pushed')).toBe(true);
+    expect(started.events.filter((e) => e.type === 'node' && e.state === 'up')).toHaveLength(3);
+    console.log(`g5k-ramdisk: 3 nodes deployed in ${startMs} ms`);
+
+    const out = await execOn(['server', 'client1', 'client2'], 'hostname; wget -qO- http://server/');
+    for (const host of ['server', 'client1', 'client2']) {
+      expect(out[host]?.exitCode).toBe(0);
+      expect(out[host]?.stdout).toBe(`${host}\nhello from the nxc demo server\n`);
+    }
+    const status = await sim.deploy(request({ op: 'status' }));
+    expect((status.answer.result as NodeResult[]).map((s) => s.state)).toEqual(['running', 'running', 'running']);
+
+    await oar.del(jobId, { wait: true, timeoutMs: 60_000 });
+    expect(['Terminated', 'Error']).toContain((await oar.job(jobId)).state);
+  });
+
+  it('faults: one machine down before kexec, one that never comes back; the other is usable, and its unchanged artifacts are not sent again', async () => {
+    // back to the standard environment (node-K's local disk keeps /tmp/nxc-kexec, as on G5K)
+    expect((await sim.sim('reset', '1', '2')).code).toBe(0);
+    // node-2 loads a corrupt initrd whatever it is given: the new kernel cannot start
+    const sabotage = [
+      'cat > /usr/bin/kexec <<"EOF"',
+      '#!/bin/sh',
+      'if [ "$1" = -l ]; then for a in "$@"; do case $a in --initrd=*) f=${a#--initrd=}; head -c 65536 /dev/urandom > "$f.bad"; set -- "$@" --initrd="$f.bad";; esac; done; fi',
+      'exec /sbin/kexec "$@"',
+      'EOF',
+      'chmod +x /usr/bin/kexec',
+    ].join('\n');
+    expect((await sim.sim('ssh', 'node-2', sabotage)).code).toBe(0);
+    // node-3 is off
+    await sim.sim('poweroff', '3');
+
+    const t0 = Date.now();
+    const started = await sim.deploy(
+      request({
+        machineFile: undefined,
+        machines: undefined,
+        op: 'start',
+        timeoutMs: 90_000,
+        options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], remoteDeploymentInfo: true, reachTimeoutMs: 10_000 },
+        machineList: ['node-1', 'node-2', 'node-3'],
+      }),
+    );
+    console.log(`g5k-ramdisk with faults: ${Date.now() - t0} ms`);
+    expect(started.answer.error?.message).toBeUndefined();
+    const byHost = Object.fromEntries((started.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]));
+    expect(byHost.server).toMatchObject({ state: 'running', detail: 'node-1, pushed 0 bytes' });
+    expect(byHost.client1?.state).toBe('exited');
+    expect(byHost.client1?.detail).toMatch(/^node-2: boot: did not come back within 90 s after kexec/);
+    expect(byHost.client2?.state).toBe('unreachable');
+    expect(byHost.client2?.detail).toMatch(/^node-3: connect: no SSH server answers on 10\.77\.0\.13:22/);
+    // both failures reported as warnings naming node, machine and reason
+    const warnings = started.events.filter((e) => e.type === 'warn').map((e) => String(e.message));
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).toMatch(/client1 \(node-2, 10\.77\.0\.12\): FAILED at boot/);
+    expect(warnings.join('\n')).toMatch(/client2 \(node-3, 10\.77\.0\.13\): UNREACHABLE at connect/);
+    // the deployment document was served over HTTP from the frontend's bridge address
+    expect(started.events.some((e) => e.type === 'step' && /serving the deployment at http:\/\/10\.77\.0\.1:\d+\//.test(String(e.message)))).toBe(true);
+
+    const out = await execOn(['server'], 'hostname; cat /etc/nxc/node.json');
+    expect(out.server?.stdout).toContain('server\n');
+    const status = await sim.deploy(request({ op: 'status' }));
+    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual(['server:running', 'client1:exited', 'client2:exited']);
+  });
+
+  it('a machine that does not resolve is one clear error, before anything is touched', async () => {
+    const r = await sim.deploy(request({ machineList: ['node-1', 'node-9', 'node-3'] }));
+    expect(r.answer.ok).toBe(false);
+    expect(r.answer.error?.code).toBe('NXC_MACHINES');
+    // the namespace has no DNS server: "no answer from DNS" there, "unknown host" with one
+    expect(r.answer.error?.message).toMatch(/^machine list: cannot resolve node-9 \((unknown host|no answer from DNS)\)$/);
+  });
+});
