@@ -3,7 +3,7 @@
 # run the composition's test script against them, stop. Run scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/../examples/demo"
-nxc() { node ../../apps/cli/bin/nxc.js "$@"; }
+nxc() { node ../../apps/cli/dist/cli.js "$@"; }
 flavour=${1:-docker}
 nxc build -f "$flavour"
 trap 'nxc stop -f "$flavour"' EXIT

@@ -24,11 +24,22 @@ in
     };
   };
 
+  # Works whatever the role distribution: `-r client=3` names the clients client1..client3.
   testScript = ''
     start_all()
-    server.wait_for_open_port(80)
-    client.succeed("ping -c 1 server")
-    page = client.succeed("wget -qO- http://server/")
-    assert "hello from the nxc demo server" in page, page
+    clients = [m for m in machines if m.role == "client"]
+
+    with subtest("the server serves HTTP on port 80"):
+        server.wait_for_unit("httpd")
+        server.wait_for_open_port(80)
+
+    with subtest("every client reaches the server by hostname"):
+        for c in clients:
+            c.succeed("ping -c 1 server")
+            page = c.succeed("wget -qO- http://server/")
+            assert "hello from the nxc demo server" in page, page
+
+    with subtest("a page that does not exist is an error"):
+        clients[0].fail("wget -qO- http://server/missing")
   '';
 }
