@@ -5,6 +5,7 @@
 //    through the API, with nothing else (network created first, like nxc does);
 //  - `stop` for 30 nodes.
 // Targets: ready(30) <= 1.2 x floor(30); returns <= 200 ms after the last ready; stop(30) < 3 s.
+// "engine rm" is the floor's own teardown: the same running containers force-removed in parallel.
 // Needs the package built (`pnpm turbo run build --filter @nxc/flavour-docker...`) and dockerd.
 // Two series: trivial nodes (the tests' busybox stand-in, whose init prints NXC_READY at
 // once, as the issue's reference figures use trivial containers) against which the targets
@@ -120,7 +121,23 @@ async function floor(n) {
   const name = `nxc-bench-floor-${process.pid}`;
   const labels = { 'nxc.bench': String(process.pid) };
   const subnet = '10.213.0.0/24';
-  writeFileSync(docFile, '{}');
+  // a document naming every node, so the floor's containers run (and are removed running) like nxc's
+  const deployment = Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `10.213.0.${i + 2}`,
+      { role: 'client', host: `client${i + 1}`, init: info.roles.client.init },
+    ]),
+  );
+  writeFileSync(
+    docFile,
+    JSON.stringify({
+      deployment,
+      'ssh_key.pub': '',
+      composition: 'composition',
+      flavour: 'docker',
+      user: 'root',
+    }),
+  );
   const start = now();
   await docker.createNetwork({
     Name: name,

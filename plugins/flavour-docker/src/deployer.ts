@@ -44,7 +44,7 @@ import {
   volumeName,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';
-import { LineSplitter, NodeFailed, waitReady } from './readiness.js';
+import { LineSplitter, NodeFailed, type OutputStream, attachOutput, waitReady } from './readiness.js';
 import { DockerTransport } from './transport.js';
 
 /** Default number of containers created at once (the engine serializes beyond a few). */
@@ -320,11 +320,14 @@ async function start(ctx: StartContext): Promise<StartResult> {
       const creation = limit(async () => {
         if (stopAll.signal.aborted) return undefined;
         let container: Docker.Container;
+        let output: OutputStream | undefined;
         try {
           container = await docker.createContainer(toCreateOptions(rt));
           ids[rt.host] = container.id;
+          if (ctx.wait) output = await attachOutput(container);
           await container.start();
         } catch (error) {
+          output?.destroy();
           if (isNxcError(engineError(error))) throw engineError(error);
           throw new NodeFailed({
             host: rt.host,
@@ -334,12 +337,16 @@ async function start(ctx: StartContext): Promise<StartResult> {
           });
         }
         ctx.reporter.emit({ type: 'node', host: rt.host, state: 'started', detail: rt.name });
-        return container;
+        return { container, output };
       });
       creations.push(creation.catch(() => undefined));
-      const waited = creation.then(async (container) => {
-        if (!container || !ctx.wait) return;
-        await waitReady(docker, container, rt.host, { timeoutMs: ctx.timeoutMs, signal: stopAll.signal });
+      const waited = creation.then(async (created) => {
+        if (!created?.output) return;
+        await waitReady(docker, created.container, rt.host, {
+          timeoutMs: ctx.timeoutMs,
+          signal: stopAll.signal,
+          stream: created.output,
+        });
         ready++;
         ctx.reporter.emit({ type: 'node', host: rt.host, state: 'ready' });
         ctx.reporter.emit({ type: 'progress', task: 'nodes ready', current: ready, total });

@@ -1,8 +1,9 @@
 /**
  * Waiting for nodes to come up, per the boot contract: a node's init prints
  * `NXC_READY <host>` on its stdout once its services run, or `NXC_BOOT_ERROR <reason>` when
- * it cannot boot. We follow each container's log stream (one long-lived request per node,
- * no polling); the stream ending before the ready line means the container exited.
+ * it cannot boot. We read each container's output through an attach opened before it starts
+ * (one long-lived request per node, no polling); the stream ending before the ready line
+ * means the container exited.
  */
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -34,6 +35,18 @@ export function parseBootLine(line: string): BootSignal {
   return undefined;
 }
 
+/** A container's multiplexed output stream (attach or logs). */
+export type OutputStream = NodeJS.ReadableStream & { destroy(): void };
+
+/**
+ * Attaches to a created container's output BEFORE it starts (as `docker run` does): nothing
+ * printed at boot can be missed, and the engine streams the process's output directly
+ * instead of re-reading its log file as a `logs --follow` request does.
+ */
+export async function attachOutput(container: Docker.Container): Promise<OutputStream> {
+  return (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as OutputStream;
+}
+
 /** Why a node did not become ready. */
 export interface NodeFailure {
   host: string;
@@ -52,6 +65,7 @@ export class NodeFailed extends Error {
 const MAX_LINES = 5000;
 
 /**
+ * Reads `options.stream` (from {@link attachOutput}) until `host` prints its ready line.
  * Resolves when `host` prints its ready line; rejects with {@link NodeFailed} when it exits,
  * reports a boot error, exceeds `timeoutMs` or `signal` aborts. Returns the captured lines.
  */
@@ -59,16 +73,10 @@ export async function waitReady(
   docker: Docker,
   container: Docker.Container,
   host: string,
-  options: { timeoutMs: number; signal: AbortSignal },
+  options: { timeoutMs: number; signal: AbortSignal; stream: OutputStream },
 ): Promise<string[]> {
   const lines: string[] = [];
-  const stream = (await container.logs({
-    follow: true,
-    stdout: true,
-    stderr: true,
-  })) as unknown as NodeJS.ReadableStream & {
-    destroy(): void;
-  };
+  const stream = options.stream;
   return new Promise<string[]>((resolve, reject) => {
     let settled = false;
     const out = new PassThrough();
