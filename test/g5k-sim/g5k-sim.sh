@@ -14,6 +14,9 @@
 #   g5k-sim.sh ssh node-K [cmd]   root SSH to a node from inside the namespace
 #   g5k-sim.sh in CMD...          run CMD inside the namespace as root
 #   g5k-sim.sh user CMD           run the shell command CMD as the job user (login shell) inside the namespace
+#   g5k-sim.sh nfs-up [DIR]       user-space NFS server (nfs-ganesha, v3+v4, rpcbind) on the frontend
+#                                 address exporting DIR (default /nix/store) read-only, for g5k-nfs-store
+#   g5k-sim.sh nfs-down           stop it
 #   g5k-sim.sh env                print the harness's settings as KEY=VALUE lines
 #   g5k-sim.sh deployed-initrd [OUT]  build the stand-in for a deployed system's initrd (node/deployed-rc:
 #                                 a minimal boot contract), for engine tests that do not need the demo build
@@ -249,8 +252,45 @@ oar_down() {
   if [ -f "$S/oar/oar.conf.orig" ]; then cp "$S/oar/oar.conf.orig" $OARC; rm -f "$S/oar/oar.conf.orig"; fi
 }
 
+# ------------------------------------------------------------------ NFS (user space: no nfsd in this kernel)
+nfs_up() {
+  local dir=${1:-/nix/store}
+  command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null || $APT install -y nfs-ganesha nfs-ganesha-vfs rpcbind >&2
+  mkdir -p "$S/nfs"
+  if ! kill -0 "$(cat "$S/nfs/rpcbind.pid" 2>/dev/null)" 2>/dev/null; then
+    # rpcbind's socket and lock live in /run, shared with the host: refuse when one already runs there
+    pgrep -x rpcbind >/dev/null && die "rpcbind already runs on this machine: stop it first"
+    inns rpcbind -w; sleep 0.3
+    pgrep -x rpcbind | while read -r p; do [ "$(ip netns identify "$p")" = "$NS" ] && echo "$p" > "$S/nfs/rpcbind.pid"; done
+  fi
+  cat > "$S/nfs/ganesha.conf" <<CONF
+NFS_CORE_PARAM { Protocols = 3, 4; Bind_addr = $GW; Enable_NLM = false; Enable_RQUOTA = false; }
+NFSV4 { Graceless = true; }
+NFS_KRB5 { Active_krb5 = false; }
+EXPORT { Export_Id = 1; Path = $dir; Pseudo = /export$dir; Access_Type = RO; Squash = No_Root_Squash;
+         Protocols = 3, 4; Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+LOG { Default_Log_Level = WARN; }
+CONF
+  if ! kill -0 "$(cat "$S/nfs/ganesha.pid" 2>/dev/null)" 2>/dev/null; then
+    inns ganesha.nfsd -f "$S/nfs/ganesha.conf" -L "$S/nfs/ganesha.log" -p "$S/nfs/ganesha.pid"
+    for _ in $(seq 1 100); do listening 2049 && break; sleep 0.1; done
+    listening 2049 || die "nfs-ganesha did not start (see $S/nfs/ganesha.log)"
+  fi
+  log "NFS: $GW:$dir (v3) and $GW:/export$dir (v4), read-only"
+}
+
+nfs_down() {
+  local p
+  for f in ganesha rpcbind; do
+    if p=$(cat "$S/nfs/$f.pid" 2>/dev/null) && [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
+    rm -f "$S/nfs/$f.pid"
+  done
+  sleep 0.5; rm -f /run/rpcbind.sock /run/rpcbind.lock
+}
+
 down() {
   local p i left
+  [ -d "$S/nfs" ] && nfs_down
   [ -d "$S/oar" ] && oar_down
   for p in "$S"/run/node-*.pid; do [ -f "$p" ] || continue; i=${p##*/node-}; vm_stop "${i%.pid}"; done
   if p=$(cat "$S/run/udhcpd.pid" 2>/dev/null); then kill "$p" 2>/dev/null || true; rm -f "$S/run/udhcpd.pid"; fi
@@ -303,10 +343,12 @@ case $cmd in
     G5KSIM_DISK_MODULES=0 G5KSIM_RC=$HERE/node/deployed-rc G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$(kver) \
       "$HERE/node/mkinitrd.sh" "$OUT" NXC-DEPLOYED "$S/no_keys" "$S/keys/hostkey_deployed"
     echo "$OUT" ;;
+  nfs-up) nfs_up "$@" ;;
+  nfs-down) nfs_down ;;
   env)
     echo "G5KSIM_STATE=$S"; echo "G5KSIM_CACHE=$C"; echo "G5KSIM_NS=$NS"; echo "G5KSIM_NET=$NET"
     echo "G5KSIM_JOB_USER=$G5KSIM_JOB_USER"; echo "G5KSIM_JOB_USER_HOME=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)"
     echo "G5KSIM_KERNEL=$C/kernel/boot/vmlinuz-$(kver)"; echo "G5KSIM_KMOD=$C/kernel/lib/modules/$(kver)"
     echo "G5KSIM_INITRD=$S/std-env.initrd"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
-  *) sed -n '2,24p' "$0"; exit 2 ;;
+  *) sed -n '2,27p' "$0"; exit 2 ;;
 esac
