@@ -89,6 +89,12 @@ export class HostKeyStore {
     this.keys.delete(host);
   }
 
+  /** Records a key learnt elsewhere (a node this deployment restarted and re-verified). */
+  set(host: string, record: string): void {
+    this.keys.set(host, record);
+    this.mismatches.delete(host);
+  }
+
   get(host: string): string | undefined {
     return this.keys.get(host);
   }

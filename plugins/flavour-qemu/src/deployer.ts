@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import {
   NxcError,
   artifactDir,
+  statePath,
   encodeDeploymentForKernel,
   isNxcError,
   type DeployedNode,
@@ -45,6 +46,8 @@ const nodeStateSchema = z.object({
   sshPort: z.number().int(),
   qmpSocket: z.string(),
   consoleLog: z.string(),
+  /** QEMU arguments, to start the node again (driver's `start()`). */
+  argv: z.array(z.string()).optional(),
 });
 const stateSchema = z.object({
   kind: z.literal('nxc-qemu'),
@@ -57,6 +60,8 @@ const stateSchema = z.object({
   deploy: z.enum(['cmdline', 'http']),
   nodes: z.array(nodeStateSchema),
   hostKeys: z.record(z.string(), z.string()),
+  /** QEMU binary used at start. */
+  qemu: z.string().optional(),
 });
 /** What the qemu flavours save in `deploy/<composition>::<flavour>.state.json`. */
 export type QemuState = z.infer<typeof stateSchema>;
@@ -256,13 +261,14 @@ async function start(ctx: StartContext): Promise<StartResult> {
     }));
     for (const s of specs) await writeFile(s.consoleLog, '');
     ctx.reporter.emit({ type: 'step', message: `booting ${specs.length} VMs (${accel.accel})` });
+    for (const s of specs) nodes.find((x) => x.host === s.host)!.argv = qemuArgs(s);
     const launched = await Promise.all(specs.map(async (s) => ({ s, r: await launch(qemu, qemuArgs(s)) })));
     for (const { s } of launched) {
       const pid = Number((await readFile(s.pidFile, 'utf8').catch(() => '')).trim());
       const n = nodes.find((x) => x.host === s.host)!;
       if (pid > 0) n.pid = pid;
     }
-    state = { kind: 'nxc-qemu', version: 1, id, runDir, accel: accel.accel, accelReason: accel.reason, segment, deploy: mode, nodes, hostKeys: {} };
+    state = { kind: 'nxc-qemu', version: 1, id, runDir, accel: accel.accel, accelReason: accel.reason, segment, deploy: mode, nodes, hostKeys: {}, qemu };
     await ctx.saveState(state);
     const failed = launched.find((l) => !l.r.ok);
     if (failed) {
@@ -290,7 +296,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
 }
 
 /** Waits until every node answers SSH and has /run/nxc/ready; the first failure stops the wait of the others. */
-async function waitAllReady(ctx: StartContext, nodes: NodeState[], hostKeys: HostKeyStore): Promise<void> {
+async function waitAllReady(ctx: Pick<StartContext, 'identity' | 'signal' | 'timeoutMs' | 'reporter' | 'composition' | 'flavour'>, nodes: NodeState[], hostKeys: HostKeyStore): Promise<void> {
   const transport = new SshTransport({
     nodes: Object.fromEntries(nodes.map((n) => [n.host, { address: '127.0.0.1', port: n.sshPort }])),
     privateKey: ctx.identity.privateKeyPath,
@@ -392,13 +398,25 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
   }));
 }
 
+/** Host keys per running context, shared by its transports and its node control. */
+const keyStores = new WeakMap<object, HostKeyStore>();
+function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
+  const holder = (ctx.state ?? ctx) as object;
+  let store = keyStores.get(holder);
+  if (!store) {
+    // started without waiting: keys were never seen, learn them on first use
+    store = new HostKeyStore(st.hostKeys, { learn: Object.keys(st.hostKeys).length === 0 });
+    keyStores.set(holder, store);
+  }
+  return store;
+}
+
 async function transport(ctx: RunningContext): Promise<SshTransport> {
   const st = stateOrThrow(ctx);
   return new SshTransport({
     nodes: Object.fromEntries(st.nodes.map((n) => [n.host, { address: '127.0.0.1', port: n.sshPort }])),
     privateKey: ctx.identity.privateKeyPath,
-    // started without waiting: keys were never seen, learn them on first use
-    hostKeys: new HostKeyStore(st.hostKeys, { learn: Object.keys(st.hostKeys).length === 0 }),
+    hostKeys: hostKeysOf(ctx, st),
   });
 }
 
@@ -427,5 +445,50 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncIterable<L
   }
 }
 
+/**
+ * Power control of single nodes for the test-script driver (`machine.shutdown()`,
+ * `crash()`, `start()`). A node started again boots a fresh system, so its host key is
+ * learnt again and the state file updated.
+ */
+function nodeControl(ctx: RunningContext) {
+  const st = stateOrThrow(ctx);
+  const opts = parseQemuOptions(ctx.flavour, {});
+  const node = (host: string): NodeState => {
+    const n = st.nodes.find((x) => x.host === host);
+    if (!n) throw new NxcError('NXC_NODE_UNKNOWN', `node "${host}" is not in this deployment (nodes: ${st.nodes.map((x) => x.host).join(', ')})`);
+    return n;
+  };
+  const save = async (): Promise<void> => {
+    // later calls with the same context (status, transport) see the new pid and key
+    if (ctx.state && typeof ctx.state === 'object') Object.assign(ctx.state, JSON.parse(JSON.stringify(st)));
+    await writeFile(statePath(ctx.project, ctx.composition, ctx.flavour), `${JSON.stringify(st, null, 2)}\n`);
+  };
+  return {
+    async shutdown(host: string): Promise<void> {
+      const n = node(host);
+      if (n.pid) await stopVm(n.pid, n.name, n.qmpSocket, opts.stopTimeoutMs);
+    },
+    async crash(host: string): Promise<void> {
+      const n = node(host);
+      if (n.pid) await stopVm(n.pid, n.name, undefined, 0);
+    },
+    async start(host: string, signal?: AbortSignal): Promise<void> {
+      const n = node(host);
+      if (n.pid && isOurQemu(n.pid, n.name)) return;
+      if (!n.argv || !st.qemu) throw new NxcError('NXC_DEPLOYMENT', `node "${host}" cannot be started again: its QEMU command was not recorded`, { hint: 'restart the deployment with `nxc start`' });
+      await mkdir(st.runDir, { recursive: true });
+      const r = await launch(st.qemu, n.argv);
+      if (!r.ok) throw new NxcError('NXC_NODE_FAILED', `vm "${host}": QEMU did not start: ${r.stderr.trim().split('\n').pop()}`);
+      const pidFile = n.argv[n.argv.indexOf('-pidfile') + 1]!;
+      n.pid = Number((await readFile(pidFile, 'utf8')).trim());
+      const keys = new HostKeyStore({}, { learn: true });
+      await waitAllReady({ ...ctx, signal: signal ?? ctx.signal, timeoutMs: 300_000 }, [n], keys);
+      st.hostKeys[host] = keys.get(host)!;
+      hostKeysOf(ctx, st).set(host, st.hostKeys[host]!);
+      await save();
+    },
+  };
+}
+
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
-export const deployer: FlavourDeployer = { start, stop, status, transport, logs };
+export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = { start, stop, status, transport, logs, nodeControl };

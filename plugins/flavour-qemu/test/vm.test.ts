@@ -52,6 +52,21 @@ describe('vm with the real demo build', () => {
     }
     const st = await deployer.status(running);
     expect(st.map((s) => s.state)).toEqual(['running', 'running', 'running']);
+
+    // the driver's power control: crash a node, start it again (fresh host key, relearnt), power one off
+    const control = (deployer as FlavourDeployer & { nodeControl(c: typeof running): { crash(h: string): Promise<void>; start(h: string): Promise<void>; shutdown(h: string): Promise<void> } }).nodeControl(running);
+    const t2 = await deployer.transport(running);
+    try {
+      await control.crash('client2');
+      expect((await deployer.status(running)).map((s) => s.state)).toEqual(['running', 'running', 'exited']);
+      await control.start('client2');
+      const again = await t2.exec('client2', 'wget -qO- http://server/', { timeoutMs: 30_000 });
+      expect(again).toMatchObject({ exitCode: 0, stdout: 'hello from the nxc demo server\n' });
+      await control.shutdown('client1');
+      expect((await deployer.status(running)).map((s) => s.state)).toEqual(['running', 'exited', 'running']);
+    } finally {
+      await t2.close();
+    }
     const sockets = state.nodes.map((n) => n.qmpSocket);
     await deployer.stop(running);
     expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
