@@ -58,6 +58,11 @@ describe('docker extras (extraVolumes, dockerPorts)', () => {
     ]);
     expect(extras.dockerPorts.server).toEqual([{ containerPort: 80, protocol: 'tcp', hostPort: 8080 }]);
     expect(readDockerExtras({}, where)).toEqual(none);
+    // compose infos of the original nxc say nothing: their containers run systemd
+    expect(readDockerExtras({}, { ...where, defaultSystemd: true }).systemd).toBe(true);
+    expect(readDockerExtras({ docker: { systemd: false } }, { ...where, defaultSystemd: true }).systemd).toBe(
+      false,
+    );
   });
 
   it('rejects a bad entry with one line naming the file and the field', () => {

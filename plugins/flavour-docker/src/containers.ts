@@ -69,7 +69,7 @@ const extrasSchema = z
   .object({
     extraVolumes: z.array(volumeEntry).default([]),
     dockerPorts: z.record(z.array(z.union([z.string(), z.number()]))).default({}),
-    systemd: z.boolean().default(false),
+    systemd: z.boolean().optional(),
   })
   .passthrough();
 
@@ -79,7 +79,7 @@ const extrasSchema = z
  */
 export function readDockerExtras(
   extra: Record<string, unknown>,
-  where: { source: string; projectRoot: string },
+  where: { source: string; projectRoot: string; defaultSystemd?: boolean },
 ): DockerExtras {
   const parsed = extrasSchema.safeParse(extra.docker ?? {});
   if (!parsed.success) {
@@ -127,7 +127,7 @@ export function readDockerExtras(
       }
     });
   }
-  return { extraVolumes, dockerPorts, systemd: parsed.data.systemd };
+  return { extraVolumes, dockerPorts, systemd: parsed.data.systemd ?? where.defaultSystemd ?? false };
 }
 
 /** A mount of a node: a host path (bind), a named volume, or nothing but memory (tmpfs is separate). */

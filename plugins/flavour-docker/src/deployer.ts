@@ -219,7 +219,12 @@ async function start(ctx: StartContext): Promise<StartResult> {
       );
     }
   }
-  const extras = readDockerExtras(info.extra, { source, projectRoot: ctx.project.root });
+  const extras = readDockerExtras(info.extra, {
+    source,
+    projectRoot: ctx.project.root,
+    // the original nxc's docker containers always ran NixOS's systemd
+    defaultSystemd: info.format === 'nxc-python-docker',
+  });
   checkPorts(ctx.nodes, extras, source);
   const concurrency = Number(ctx.options.concurrency ?? DEFAULT_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) {

@@ -1,3 +1,10 @@
+/**
+ * The issue's end-to-end test, through the library API (what `nxc build/start/exec/status/
+ * stop` call) on the real engine, with the REAL demo built by real Nix (examples/demo on the
+ * test OS): 1 server + 3 clients (`-r client=3`); each client fetches http://server/ by
+ * hostname; status lists 4 running nodes; stop leaves no container, network or volume with
+ * nxc's labels. Then a container dying during start, and Ctrl-C during start.
+ */
 import {
   type ProgressEvent,
   type Project,
@@ -9,13 +16,6 @@ import {
   status,
   stop,
 } from '@nxc/core';
-/**
- * The issue's end-to-end test, through the library API (what `nxc build/start/exec/status/
- * stop` call) on the real engine, with the REAL demo built by real Nix (examples/demo on the
- * test OS): 1 server + 3 clients (`-r client=3`); each client fetches http://server/ by
- * hostname; status lists 4 running nodes; stop leaves no container, network or volume with
- * nxc's labels. Then a container dying during start, and Ctrl-C during start.
- */
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { projectHash } from '../src/labels.js';

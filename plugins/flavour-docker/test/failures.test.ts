@@ -138,7 +138,7 @@ describe('docker flavour start failures', () => {
       deployer.start(h.startContext({ ...info, all: { docker_image: notTar } }, plan({ server: 1 }))),
     );
     expect(error.code).toBe('NXC_COMPOSE_INFO');
-    expect(error.message).toContain(`the engine cannot import all.docker_image ${notTar}`);
+    expect(error.message).toContain(`cannot load all.docker_image ${notTar} into the engine`);
 
     error = await startError(deployer.start(h.startContext(info, [{ role: 'ghost', host: 'ghost' }])));
     expect(error.message).toContain('role "ghost" of node ghost has no init');
