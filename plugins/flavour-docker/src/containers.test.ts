@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type DockerExtras,
   checkPorts,
+  extrasFromOriginalComposeFile,
   nodeRuntime,
   parsePort,
   readDockerExtras,
@@ -177,6 +178,33 @@ describe('node runtime', () => {
       Source: volumeName(scope, 'cache'),
       Target: '/c',
       ReadOnly: false,
+    });
+  });
+});
+
+describe("the original nxc's docker-compose file", () => {
+  it('yields the extraVolumes beyond the standard mounts and the ports of each role', () => {
+    const compose = {
+      services: {
+        server: {
+          command: ['/nix/store/x-server/init'],
+          volumes: [
+            '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+            '/nix/store:/nix/store:ro',
+            '/nix/store/abc-container-system-env:/run/system:ro',
+            '/tmp/shared:/tmp/shared:rw',
+            'nxc-shared:/var/nxc/shared',
+            '/srv/data:/data',
+            { type: 'bind', source: '/p/deploy/c::docker.json', target: '/etc/nxc/deployment.json' },
+          ],
+          ports: ['8080:80', { target: 53, published: 5353, protocol: 'udp' }],
+        },
+        client: { command: ['/nix/store/x-client/init'], volumes: ['/srv/data:/data', 'cache:/cache'] },
+      },
+    };
+    expect(extrasFromOriginalComposeFile(compose, ['server', 'client'])).toEqual({
+      extraVolumes: ['/nix/store/abc-container-system-env:/run/system:ro', '/srv/data:/data', 'cache:/cache'],
+      dockerPorts: { server: ['8080:80', '5353:53/udp'] },
     });
   });
 });

@@ -318,3 +318,52 @@ export function checkPorts(
     }
   }
 }
+
+/** Mounts every node gets anyway (or that nxc replaces), skipped when reading an original compose file. */
+const ORIGINAL_STANDARD_TARGETS = new Set([
+  '/nix/store',
+  '/sys/fs/cgroup',
+  '/var/nxc/shared',
+  '/etc/nxc/deployment.json',
+  '/tmp/shared',
+]);
+
+/**
+ * The `extra.docker` equivalent of the original nxc's generated docker-compose file (its
+ * docker dialect keeps `extraVolumes` and `dockerPorts` only there): the services' volumes
+ * beyond the standard ones, and each role's published ports. Pure.
+ */
+export function extrasFromOriginalComposeFile(
+  compose: { services?: Record<string, { volumes?: unknown[]; ports?: unknown[] }> },
+  roles: string[],
+): { extraVolumes: string[]; dockerPorts: Record<string, string[]> } {
+  const extraVolumes: string[] = [];
+  const dockerPorts: Record<string, string[]> = {};
+  for (const role of roles) {
+    const service = compose.services?.[role];
+    if (!service) continue;
+    for (const v of service.volumes ?? []) {
+      let spec: string | undefined;
+      if (typeof v === 'string') spec = v;
+      else if (v && typeof v === 'object' && 'source' in v && 'target' in v) {
+        const o = v as { source: string; target: string; read_only?: boolean };
+        spec = `${o.source}:${o.target}${o.read_only ? ':ro' : ''}`;
+      }
+      const target = spec?.split(':')[1];
+      if (spec && target && !ORIGINAL_STANDARD_TARGETS.has(target) && !extraVolumes.includes(spec))
+        extraVolumes.push(spec);
+    }
+    const ports = (service.ports ?? []).flatMap((p) => {
+      if (typeof p === 'string' || typeof p === 'number') return [String(p)];
+      if (p && typeof p === 'object' && 'target' in p) {
+        const o = p as { target: number; published?: number | string; protocol?: string };
+        return [
+          `${o.published === undefined ? '' : `${o.published}:`}${o.target}${o.protocol ? `/${o.protocol}` : ''}`,
+        ];
+      }
+      return [];
+    });
+    if (ports.length > 0) dockerPorts[role] = ports;
+  }
+  return { extraVolumes, dockerPorts };
+}

@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
@@ -27,6 +27,7 @@ import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
 import {
   checkPorts,
   extraVolumeNames,
+  extrasFromOriginalComposeFile,
   nodeRuntime,
   readDockerExtras,
   toCreateOptions,
@@ -186,6 +187,28 @@ function interrupted(): NxcError {
   );
 }
 
+/**
+ * `extra` of the compose info; for the original nxc's docker dialect, whose extraVolumes and
+ * dockerPorts live only in its generated docker-compose file, derived from that file.
+ */
+async function originalExtras(info: StartContext['composeInfo']): Promise<Record<string, unknown>> {
+  const file = info.all['docker-compose-file'];
+  if (info.format !== 'nxc-python-docker' || info.extra.docker !== undefined || !file) return info.extra;
+  let compose: Parameters<typeof extrasFromOriginalComposeFile>[0];
+  try {
+    compose = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${info.source}: cannot read docker-compose-file ${file} (${(error as Error).message.split('\n')[0]})`,
+      {
+        hint: 'rebuild it with the original nxc, or build the composition with `nxc build -f docker`',
+      },
+    );
+  }
+  return { ...info.extra, docker: extrasFromOriginalComposeFile(compose, Object.keys(info.roles)) };
+}
+
 async function start(ctx: StartContext): Promise<StartResult> {
   const docker = new Docker();
   const scope = scopeOf(ctx);
@@ -219,7 +242,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
       );
     }
   }
-  const extras = readDockerExtras(info.extra, {
+  const extras = readDockerExtras(await originalExtras(info), {
     source,
     projectRoot: ctx.project.root,
     // the original nxc's docker containers always ran NixOS's systemd
