@@ -285,7 +285,7 @@ nfs_down() {
     if p=$(cat "$S/nfs/$f.pid" 2>/dev/null) && [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
     rm -f "$S/nfs/$f.pid"
   done
-  sleep 0.5; rm -f /run/rpcbind.sock /run/rpcbind.lock
+  sleep 0.5; rm -f /run/rpcbind.sock /run/rpcbind.lock /run/rpcbind/rpcbind.xdr /run/rpcbind/portmap.xdr
 }
 
 down() {
