@@ -1,11 +1,11 @@
+import { NxcError, isNxcError } from '@nxc/core';
+import type { ExecOptions, ExecResult } from '@nxc/core';
 /**
  * Bounded parallel work on many nodes with one verdict per node: OK, FAILED (the node
  * answered but the work failed) or UNREACHABLE (no usable SSH connection), each with its
  * reason. Never one opaque failure for the whole set.
  */
 import pLimit from 'p-limit';
-import { NxcError, isNxcError } from '@nxc/core';
-import type { ExecOptions, ExecResult } from '@nxc/core';
 import type { SshTransport } from './transport.js';
 
 /** Per-node result of {@link fanOut}. */
@@ -22,24 +22,44 @@ export interface FanOutOptions {
 }
 
 /** Runs `work` on every host, at most `concurrency` at a time; never rejects. */
-export async function fanOut<T>(hosts: string[], work: (host: string) => Promise<T>, options: FanOutOptions = {}): Promise<NodeOutcome<T>[]> {
+export async function fanOut<T>(
+  hosts: string[],
+  work: (host: string) => Promise<T>,
+  options: FanOutOptions = {},
+): Promise<NodeOutcome<T>[]> {
   const limit = pLimit(Math.max(1, options.concurrency ?? 16));
-  return Promise.all(hosts.map((host) => limit(async (): Promise<NodeOutcome<T>> => {
-    const t0 = Date.now();
-    let outcome: NodeOutcome<T>;
-    if (options.signal?.aborted) {
-      outcome = { host, status: 'FAILED', reason: 'interrupted', error: new NxcError('NXC_INTERRUPTED', 'interrupted'), ms: 0 };
-    } else {
-      try {
-        outcome = { host, status: 'OK', value: await work(host), ms: Date.now() - t0 };
-      } catch (error) {
-        const unreachable = isNxcError(error) && error.code === 'NXC_NODE_UNREACHABLE';
-        outcome = { host, status: unreachable ? 'UNREACHABLE' : 'FAILED', reason: reasonOf(error), error, ms: Date.now() - t0 };
-      }
-    }
-    options.onResult?.(outcome as NodeOutcome<unknown>);
-    return outcome;
-  })));
+  return Promise.all(
+    hosts.map((host) =>
+      limit(async (): Promise<NodeOutcome<T>> => {
+        const t0 = Date.now();
+        let outcome: NodeOutcome<T>;
+        if (options.signal?.aborted) {
+          outcome = {
+            host,
+            status: 'FAILED',
+            reason: 'interrupted',
+            error: new NxcError('NXC_INTERRUPTED', 'interrupted'),
+            ms: 0,
+          };
+        } else {
+          try {
+            outcome = { host, status: 'OK', value: await work(host), ms: Date.now() - t0 };
+          } catch (error) {
+            const unreachable = isNxcError(error) && error.code === 'NXC_NODE_UNREACHABLE';
+            outcome = {
+              host,
+              status: unreachable ? 'UNREACHABLE' : 'FAILED',
+              reason: reasonOf(error),
+              error,
+              ms: Date.now() - t0,
+            };
+          }
+        }
+        options.onResult?.(outcome as NodeOutcome<unknown>);
+        return outcome;
+      }),
+    ),
+  );
 }
 
 function reasonOf(error: unknown): string {
@@ -51,15 +71,24 @@ function reasonOf(error: unknown): string {
  * Runs one command on many nodes; a non-zero exit is FAILED with the exit code and the last
  * line of stderr as reason.
  */
-export function execAll(transport: SshTransport, hosts: string[], command: string | string[], options: ExecOptions & FanOutOptions = {}): Promise<NodeOutcome<ExecResult>[]> {
-  return fanOut(hosts, async (host) => {
-    const r = await transport.exec(host, command, options);
-    if (r.exitCode !== 0) {
-      const last = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || '';
-      throw new NxcError('NXC_NODE_FAILED', `exit ${r.exitCode}${last ? `: ${last}` : ''}`);
-    }
-    return r;
-  }, options);
+export function execAll(
+  transport: SshTransport,
+  hosts: string[],
+  command: string | string[],
+  options: ExecOptions & FanOutOptions = {},
+): Promise<NodeOutcome<ExecResult>[]> {
+  return fanOut(
+    hosts,
+    async (host) => {
+      const r = await transport.exec(host, command, options);
+      if (r.exitCode !== 0) {
+        const last = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || '';
+        throw new NxcError('NXC_NODE_FAILED', `exit ${r.exitCode}${last ? `: ${last}` : ''}`);
+      }
+      return r;
+    },
+    options,
+  );
 }
 
 /** One line per node that is not OK, e.g. `client2: UNREACHABLE (connect timeout)`. */

@@ -18,7 +18,11 @@ describe('HostKeyStore', () => {
     expect(s.verify('n1', a)).toBe(true);
     expect(s.verify('n1', a)).toBe(true);
     expect(s.verify('n1', b)).toBe(false);
-    expect(s.mismatch('n1')).toMatchObject({ host: 'n1', expected: hostKeyRecord(a), actual: hostKeyRecord(b) });
+    expect(s.mismatch('n1')).toMatchObject({
+      host: 'n1',
+      expected: hostKeyRecord(a),
+      actual: hostKeyRecord(b),
+    });
     expect(learned).toEqual(['n1']);
     const later = new HostKeyStore(s.toJSON());
     expect(later.verify('n1', a)).toBe(true);

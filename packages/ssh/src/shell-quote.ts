@@ -11,9 +11,12 @@ export function shellQuote(word: string): string {
  * does not matter), an argv is quoted word by word; `env` is prepended through `env`.
  */
 export function remoteCommand(command: string | string[], env?: Record<string, string>): string {
-  const envPart = env && Object.keys(env).length > 0
-    ? `env ${Object.entries(env).map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ')} `
-    : '';
+  const envPart =
+    env && Object.keys(env).length > 0
+      ? `env ${Object.entries(env)
+          .map(([k, v]) => shellQuote(`${k}=${v}`))
+          .join(' ')} `
+      : '';
   if (typeof command === 'string') return `${envPart}sh -c ${shellQuote(command)}`;
   if (command.length === 0) throw new TypeError('empty argv');
   return envPart + command.map(shellQuote).join(' ');

@@ -4,12 +4,12 @@
  * files and directories. Nodes are addressed by their deployment hostname; where they are
  * reached (address, port) is the flavour's business.
  */
-import { chmod, mkdir, readdir, stat, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOptions, ExecResult, ShellOptions, ShellSession, Transport } from '@nxc/core';
 import { NxcError } from '@nxc/core';
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
-import { fingerprint, type HostKeyStore } from './host-keys.js';
+import { type HostKeyStore, fingerprint } from './host-keys.js';
 import { remoteCommand } from './shell-quote.js';
 
 /** Where one node is reached. */
@@ -88,9 +88,13 @@ export class SshTransport implements Transport {
   private endpoint(host: string): SshEndpoint {
     const ep = this.nodes[host];
     if (!ep) {
-      throw new NxcError('NXC_NODE_UNKNOWN', `node "${host}" is not in this deployment (nodes: ${this.hosts().join(', ')})`, {
-        hint: 'use one of the hostnames shown by `nxc status`',
-      });
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `node "${host}" is not in this deployment (nodes: ${this.hosts().join(', ')})`,
+        {
+          hint: 'use one of the hostnames shown by `nxc status`',
+        },
+      );
     }
     return ep;
   }
@@ -125,29 +129,44 @@ export class SshTransport implements Transport {
         client.end();
         const mismatch = this.hostKeys.mismatch(host);
         if (mismatch) {
-          reject(new SshUnreachableError(
-            mismatch.expected === '(none recorded)'
-              ? `node "${host}" (${where}): no host key recorded for it in this deployment, refusing ${fingerprint(mismatch.actual)}`
-              : `node "${host}" (${where}): host key changed during the deployment (expected ${fingerprint(mismatch.expected)}, got ${fingerprint(mismatch.actual)})`,
-            'the machine behind this address is not the one nxc started; run `nxc stop` and `nxc start` again',
-          ));
+          reject(
+            new SshUnreachableError(
+              mismatch.expected === '(none recorded)'
+                ? `node "${host}" (${where}): no host key recorded for it in this deployment, refusing ${fingerprint(mismatch.actual)}`
+                : `node "${host}" (${where}): host key changed during the deployment (expected ${fingerprint(mismatch.expected)}, got ${fingerprint(mismatch.actual)})`,
+              'the machine behind this address is not the one nxc started; run `nxc stop` and `nxc start` again',
+            ),
+          );
           return;
         }
         if (err.level === 'client-authentication') {
-          reject(new SshUnreachableError(
-            `node "${host}" (${where}) refused the SSH key of the deployment for user ${user}`,
-            'check that the node booted the deployed system (console log) and that -i names the key used at start',
-            err,
-          ));
+          reject(
+            new SshUnreachableError(
+              `node "${host}" (${where}) refused the SSH key of the deployment for user ${user}`,
+              'check that the node booted the deployed system (console log) and that -i names the key used at start',
+              err,
+            ),
+          );
           return;
         }
-        reject(new SshUnreachableError(`node "${host}" (${where}) is unreachable over SSH: ${err.message}`,
-          'check that the node is running (`nxc status`) and its console log', err));
+        reject(
+          new SshUnreachableError(
+            `node "${host}" (${where}) is unreachable over SSH: ${err.message}`,
+            'check that the node is running (`nxc status`) and its console log',
+            err,
+          ),
+        );
       });
       client.on('close', () => {
         const id = `${user}@${host}`;
         const cur = this.pool.get(id);
-        if (ready && cur) cur.then((c) => { if (c === client) this.pool.delete(id); }, () => {});
+        if (ready && cur)
+          cur.then(
+            (c) => {
+              if (c === client) this.pool.delete(id);
+            },
+            () => {},
+          );
       });
       client.connect({
         host: ep.address,
@@ -176,9 +195,12 @@ export class SshTransport implements Transport {
       let channel: ClientChannel | undefined;
       let pid: number | undefined;
       let pidKnown: () => void = () => {};
-      const pidPromise = new Promise<void>((r) => { pidKnown = r; });
+      const pidPromise = new Promise<void>((r) => {
+        pidKnown = r;
+      });
       let settled = false;
-      const onAbort = (): void => finish(new NxcError('NXC_INTERRUPTED', `interrupted: \`${shown}\` on ${host}`));
+      const onAbort = (): void =>
+        finish(new NxcError('NXC_INTERRUPTED', `interrupted: \`${shown}\` on ${host}`));
       const finish = (err: Error | undefined, result?: ExecResult): void => {
         if (settled) return;
         settled = true;
@@ -189,9 +211,12 @@ export class SshTransport implements Transport {
           return;
         }
         // the PID marker may still be in flight when a short timeout fires
-        const kill = channel === undefined
-          ? Promise.resolve()
-          : Promise.race([pidPromise, new Promise((r) => setTimeout(r, 2000))]).then(() => (pid === undefined ? undefined : this.killRemote(client, pid)));
+        const kill =
+          channel === undefined
+            ? Promise.resolve()
+            : Promise.race([pidPromise, new Promise((r) => setTimeout(r, 2000))]).then(() =>
+                pid === undefined ? undefined : this.killRemote(client, pid),
+              );
         kill.finally(() => {
           channel?.close();
           reject(err);
@@ -200,21 +225,41 @@ export class SshTransport implements Transport {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => finish(new NxcError('NXC_TIMEOUT', `\`${shown}\` on ${host} did not finish within ${options.timeoutMs} ms`, {
-          hint: 'raise the timeout or check the node',
-        })), options.timeoutMs);
+        timer = setTimeout(
+          () =>
+            finish(
+              new NxcError(
+                'NXC_TIMEOUT',
+                `\`${shown}\` on ${host} did not finish within ${options.timeoutMs} ms`,
+                {
+                  hint: 'raise the timeout or check the node',
+                },
+              ),
+            ),
+          options.timeoutMs,
+        );
       }
       client.exec(line, (err, stream) => {
         if (err) {
-          finish(new SshUnreachableError(`node "${host}": cannot open an SSH channel: ${err.message}`, undefined, err));
+          finish(
+            new SshUnreachableError(
+              `node "${host}": cannot open an SSH channel: ${err.message}`,
+              undefined,
+              err,
+            ),
+          );
           return;
         }
         channel = stream;
-        if (settled) { stream.close(); return; }
+        if (settled) {
+          stream.close();
+          return;
+        }
         const out: Buffer[] = [];
         const errs: Buffer[] = [];
         let head: Buffer | undefined = Buffer.alloc(0);
-        stream.on('data', (d: Buffer) => {
+        stream.on('data', (chunk: Buffer) => {
+          let d = chunk;
           if (head !== undefined) {
             head = Buffer.concat([head, d]);
             const nl = head.indexOf(10);
@@ -229,11 +274,18 @@ export class SshTransport implements Transport {
           out.push(d);
           options.onStdout?.(d);
         });
-        stream.stderr.on('data', (d: Buffer) => { errs.push(d); options.onStderr?.(d); });
+        stream.stderr.on('data', (d: Buffer) => {
+          errs.push(d);
+          options.onStderr?.(d);
+        });
         stream.on('close', (code: number | null | undefined, signal?: string) => {
           pidKnown();
           const exitCode = typeof code === 'number' ? code : signal ? 128 + signalNumber(signal) : 255;
-          finish(undefined, { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
+          finish(undefined, {
+            exitCode,
+            stdout: Buffer.concat(out).toString(),
+            stderr: Buffer.concat(errs).toString(),
+          });
         });
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
@@ -245,7 +297,10 @@ export class SshTransport implements Transport {
   private killRemote(client: Client, pid: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 3000);
-      const done = (): void => { clearTimeout(t); resolve(); };
+      const done = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
       try {
         // the whole tree: SSH servers may put every channel of a connection in one process group
         const tree = `k(){ kill -STOP $1 2>/dev/null; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do k $c; done; kill -KILL $1 2>/dev/null; }; k ${pid}; true`;
@@ -264,9 +319,16 @@ export class SshTransport implements Transport {
   /** Interactive session with a PTY (`nxc connect`). The caller sets its terminal to raw mode. */
   async shell(host: string, options: ShellOptions): Promise<ShellSession> {
     const client = await this.connection(host, options.user);
-    const pty = { term: process.env.TERM || 'xterm-256color', cols: options.columns ?? 80, rows: options.rows ?? 24 };
+    const pty = {
+      term: process.env.TERM || 'xterm-256color',
+      cols: options.columns ?? 80,
+      rows: options.rows ?? 24,
+    };
     const stream = await new Promise<ClientChannel>((resolve, reject) => {
-      const cb = (err: Error | undefined, s: ClientChannel): void => (err ? reject(new SshUnreachableError(`node "${host}": cannot open a shell: ${err.message}`)) : resolve(s));
+      const cb = (err: Error | undefined, s: ClientChannel): void =>
+        err
+          ? reject(new SshUnreachableError(`node "${host}": cannot open a shell: ${err.message}`))
+          : resolve(s);
       if (options.command) client.exec(options.command, { pty }, cb);
       else client.shell(pty, cb);
     });
@@ -291,17 +353,21 @@ export class SshTransport implements Transport {
   private async sftp(host: string): Promise<SFTPWrapper> {
     const client = await this.connection(host);
     return new Promise((resolve, reject) => {
-      client.sftp((err, sftp) => (err
-        ? reject(new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
-            hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
-          }))
-        : resolve(sftp)));
+      client.sftp((err, sftp) =>
+        err
+          ? reject(
+              new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
+                hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
+              }),
+            )
+          : resolve(sftp),
+      );
     });
   }
 
   /** Copies a local file or directory (recursively) to `remotePath` on the node. */
   async copyTo(host: string, localPath: string, remotePath: string): Promise<void> {
-    let st;
+    let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(localPath);
     } catch {
@@ -319,8 +385,13 @@ export class SshTransport implements Transport {
   async copyFrom(host: string, remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp(host);
     try {
-      const st = await sftpCall<{ isDirectory(): boolean; mode: number }>((cb) => sftp.stat(remotePath, cb)).catch(() => {
-        throw new NxcError('NXC_IO', `cannot copy ${host}:${remotePath}: no such file or directory on the node`);
+      const st = await sftpCall<{ isDirectory(): boolean; mode: number }>((cb) =>
+        sftp.stat(remotePath, cb),
+      ).catch(() => {
+        throw new NxcError(
+          'NXC_IO',
+          `cannot copy ${host}:${remotePath}: no such file or directory on the node`,
+        );
       });
       await getTree(sftp, remotePath, localPath, st.isDirectory(), st.mode);
     } finally {
@@ -333,16 +404,20 @@ export class SshTransport implements Transport {
     this.closed = true;
     const all = [...this.pool.values()];
     this.pool.clear();
-    await Promise.all(all.map(async (p) => {
-      try {
-        const c = await p;
-        await new Promise<void>((resolve) => {
-          c.once('close', () => resolve());
-          c.end();
-          setTimeout(resolve, 1000).unref();
-        });
-      } catch { /* never connected */ }
-    }));
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          const c = await p;
+          await new Promise<void>((resolve) => {
+            c.once('close', () => resolve());
+            c.end();
+            setTimeout(resolve, 1000).unref();
+          });
+        } catch {
+          /* never connected */
+        }
+      }),
+    );
   }
 }
 
@@ -350,7 +425,10 @@ export class SshTransport implements Transport {
 function endSftp(sftp: SFTPWrapper): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, 2000);
-    sftp.once('close', () => { clearTimeout(t); resolve(); });
+    sftp.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
     sftp.end();
   });
 }
@@ -359,18 +437,31 @@ function sftpCall<T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => 
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-async function putTree(sftp: SFTPWrapper, local: string, remote: string, isDir: boolean, host: string): Promise<void> {
+async function putTree(
+  sftp: SFTPWrapper,
+  local: string,
+  remote: string,
+  isDir: boolean,
+  host: string,
+): Promise<void> {
   const st = await stat(local);
   if (!isDir) {
-    await sftpCall<void>((cb) => sftp.fastPut(local, remote, { mode: st.mode & 0o7777 }, (e) => cb(e, undefined))).catch((e: Error) => {
+    await sftpCall<void>((cb) =>
+      sftp.fastPut(local, remote, { mode: st.mode & 0o7777 }, (e) => cb(e, undefined)),
+    ).catch((e: Error) => {
       throw new NxcError('NXC_IO', `cannot write ${host}:${remote}: ${e.message}`);
     });
     return;
   }
-  await sftpCall<void>((cb) => sftp.mkdir(remote, { mode: st.mode & 0o7777 }, (e) => cb(e, undefined))).catch(async (e: Error) => {
-    const exists = await sftpCall<{ isDirectory(): boolean }>((cb) => sftp.stat(remote, cb)).catch(() => undefined);
-    if (!exists?.isDirectory()) throw new NxcError('NXC_IO', `cannot create directory ${host}:${remote}: ${e.message}`);
-  });
+  await sftpCall<void>((cb) => sftp.mkdir(remote, { mode: st.mode & 0o7777 }, (e) => cb(e, undefined))).catch(
+    async (e: Error) => {
+      const exists = await sftpCall<{ isDirectory(): boolean }>((cb) => sftp.stat(remote, cb)).catch(
+        () => undefined,
+      );
+      if (!exists?.isDirectory())
+        throw new NxcError('NXC_IO', `cannot create directory ${host}:${remote}: ${e.message}`);
+    },
+  );
   for (const entry of await readdir(local, { withFileTypes: true })) {
     const child = join(local, entry.name);
     const childStat = await stat(child);
@@ -378,22 +469,48 @@ async function putTree(sftp: SFTPWrapper, local: string, remote: string, isDir: 
   }
 }
 
-async function getTree(sftp: SFTPWrapper, remote: string, local: string, isDir: boolean, mode: number): Promise<void> {
+async function getTree(
+  sftp: SFTPWrapper,
+  remote: string,
+  local: string,
+  isDir: boolean,
+  mode: number,
+): Promise<void> {
   if (!isDir) {
     await sftpCall<void>((cb) => sftp.fastGet(remote, local, (e) => cb(e, undefined)));
     await chmod(local, mode & 0o7777);
     return;
   }
   await mkdir(local, { recursive: true });
-  const entries = await sftpCall<{ filename: string; attrs: { isDirectory(): boolean; mode: number } }[]>((cb) => sftp.readdir(remote, cb));
+  const entries = await sftpCall<{ filename: string; attrs: { isDirectory(): boolean; mode: number } }[]>(
+    (cb) => sftp.readdir(remote, cb),
+  );
   for (const e of entries) {
-    await getTree(sftp, posix.join(remote, e.filename), join(local, e.filename), e.attrs.isDirectory(), e.attrs.mode);
+    await getTree(
+      sftp,
+      posix.join(remote, e.filename),
+      join(local, e.filename),
+      e.attrs.isDirectory(),
+      e.attrs.mode,
+    );
   }
 }
 
 const PID_MARKER = 'NXC-PID:';
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+const SIGNALS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  FPE: 8,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+};
 function signalNumber(name: string): number {
   return SIGNALS[name.replace(/^SIG/, '')] ?? 0;
 }

@@ -63,8 +63,14 @@ export function probeSshBanner(host: string, port: number, timeoutMs = 1500): Pr
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const onAbort = (): void => { clearTimeout(t); resolve(); };
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
@@ -72,20 +78,29 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * Resolves once `host:port` sends an SSH banner. Throws NxcError `NXC_NODE_UNREACHABLE` at
  * the deadline, `NXC_NODE_FAILED` when `check` reports a reason, `NXC_INTERRUPTED` on abort.
  */
-export async function waitForSsh(host: string, port: number, options: WaitForSshOptions = {}): Promise<WaitForSshResult> {
+export async function waitForSsh(
+  host: string,
+  port: number,
+  options: WaitForSshOptions = {},
+): Promise<WaitForSshResult> {
   const { timeoutMs = 120_000, probeTimeoutMs = 1500, intervalMs = 200, signal, check } = options;
   const name = options.name ?? `${host}:${port}`;
   const start = Date.now();
   let probes = 0;
   for (;;) {
-    if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for SSH on ${name}`);
+    if (signal?.aborted)
+      throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for SSH on ${name}`);
     const reason = check ? await check() : undefined;
     if (reason) throw new NxcError('NXC_NODE_FAILED', `${name}: ${reason}`);
     const left = timeoutMs - (Date.now() - start);
     if (left <= 0) {
-      throw new NxcError('NXC_NODE_UNREACHABLE', `${name}: no SSH server answered on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`, {
-        hint: 'check the node console log; raise the timeout if the machine is slow',
-      });
+      throw new NxcError(
+        'NXC_NODE_UNREACHABLE',
+        `${name}: no SSH server answered on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`,
+        {
+          hint: 'check the node console log; raise the timeout if the machine is slow',
+        },
+      );
     }
     probes++;
     const banner = await probeSshBanner(host, port, Math.min(probeTimeoutMs, left));

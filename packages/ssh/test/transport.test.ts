@@ -5,8 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostKeyStore, SshTransport, execAll, fanOut, describeFailures, waitForSsh, fingerprint } from '../src/index.js';
-import { freePort, startSilentListener, startTestSshServer, type TestSshServer } from './ssh-server.js';
+import {
+  HostKeyStore,
+  SshTransport,
+  describeFailures,
+  execAll,
+  fanOut,
+  fingerprint,
+  waitForSsh,
+} from '../src/index.js';
+import { type TestSshServer, freePort, startSilentListener, startTestSshServer } from './ssh-server.js';
 
 let server: TestSshServer;
 let silent: Awaited<ReturnType<typeof startSilentListener>>;
@@ -24,7 +32,11 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function transport(hostKeys = new HostKeyStore({}, { learn: true }), extra: Record<string, { address: string; port: number }> = {}, keyPath = server.keyPath): SshTransport {
+function transport(
+  hostKeys = new HostKeyStore({}, { learn: true }),
+  extra: Record<string, { address: string; port: number }> = {},
+  keyPath = server.keyPath,
+): SshTransport {
   return new SshTransport({
     nodes: { node1: { address: '127.0.0.1', port: server.port }, ...extra },
     privateKey: keyPath,
@@ -41,15 +53,23 @@ describe('waitForSsh', () => {
 
   it('gives up at the deadline on a port that accepts but never speaks', async () => {
     const t0 = Date.now();
-    await expect(waitForSsh('127.0.0.1', silent.port, { timeoutMs: 1500, probeTimeoutMs: 400, name: 'vm "client1"' }))
-      .rejects.toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringContaining('vm "client1"') });
+    await expect(
+      waitForSsh('127.0.0.1', silent.port, { timeoutMs: 1500, probeTimeoutMs: 400, name: 'vm "client1"' }),
+    ).rejects.toMatchObject({
+      code: 'NXC_NODE_UNREACHABLE',
+      message: expect.stringContaining('vm "client1"'),
+    });
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
   it('stops at once when the check reports the node dead', async () => {
     const port = await freePort();
-    await expect(waitForSsh('127.0.0.1', port, { timeoutMs: 60_000, check: () => 'qemu exited with code 1' }))
-      .rejects.toMatchObject({ code: 'NXC_NODE_FAILED', message: expect.stringContaining('qemu exited with code 1') });
+    await expect(
+      waitForSsh('127.0.0.1', port, { timeoutMs: 60_000, check: () => 'qemu exited with code 1' }),
+    ).rejects.toMatchObject({
+      code: 'NXC_NODE_FAILED',
+      message: expect.stringContaining('qemu exited with code 1'),
+    });
   });
 });
 
@@ -58,9 +78,15 @@ describe('SshTransport', () => {
     const t = transport();
     try {
       const chunks: string[] = [];
-      const r = await t.exec('node1', 'echo out; echo err >&2; read x; echo "got $x $FOO" | tr a-z A-Z; exit 3', {
-        stdin: 'hello\n', env: { FOO: "it's" }, onStdout: (d) => chunks.push(d.toString()),
-      });
+      const r = await t.exec(
+        'node1',
+        'echo out; echo err >&2; read x; echo "got $x $FOO" | tr a-z A-Z; exit 3',
+        {
+          stdin: 'hello\n',
+          env: { FOO: "it's" },
+          onStdout: (d) => chunks.push(d.toString()),
+        },
+      );
       expect(r).toEqual({ exitCode: 3, stdout: "out\nGOT HELLO IT'S\n", stderr: 'err\n' });
       expect(chunks.join('')).toBe(r.stdout);
       const a = await t.exec('node1', ['printf', '%s|', 'a b', "c'd", '$HOME', '']);
@@ -87,11 +113,15 @@ describe('SshTransport', () => {
     const t = transport();
     try {
       const t0 = Date.now();
-      await expect(t.exec('node1', 'sleep 41', { timeoutMs: 500 })).rejects.toMatchObject({ code: 'NXC_TIMEOUT' });
+      await expect(t.exec('node1', 'sleep 41', { timeoutMs: 500 })).rejects.toMatchObject({
+        code: 'NXC_TIMEOUT',
+      });
       expect(Date.now() - t0).toBeLessThan(2500);
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 300);
-      await expect(t.exec('node1', 'sleep 42', { signal: ac.signal })).rejects.toMatchObject({ code: 'NXC_INTERRUPTED' });
+      await expect(t.exec('node1', 'sleep 42', { signal: ac.signal })).rejects.toMatchObject({
+        code: 'NXC_INTERRUPTED',
+      });
       let left = '';
       for (let i = 0; i < 20; i++) {
         left = (await t.exec('node1', 'ps -eo args | grep -E "^sleep 4[12]" || true')).stdout;
@@ -112,7 +142,9 @@ describe('SshTransport', () => {
       const stdin = new PassThrough();
       const stdout = new PassThrough();
       let out = '';
-      stdout.on('data', (d) => { out += d.toString(); });
+      stdout.on('data', (d) => {
+        out += d.toString();
+      });
       const s = await t.shell('node1', { stdin, stdout, columns: 91, rows: 33 });
       const waitFor = async (re: RegExp): Promise<void> => {
         for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
@@ -141,18 +173,27 @@ describe('SshTransport', () => {
       writeFileSync(join(src, 'sub', 'deeper', 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
       const remote = join(server.dir, 'remote-copy');
       await t.copyTo('node1', src, remote);
-      const ls = await t.exec('node1', `cd ${remote} && find . -type f | sort && ./run.sh && wc -c < sub/deeper/big.bin`);
+      const ls = await t.exec(
+        'node1',
+        `cd ${remote} && find . -type f | sort && ./run.sh && wc -c < sub/deeper/big.bin`,
+      );
       expect(ls.stdout).toBe('./a.txt\n./run.sh\n./sub/deeper/big.bin\nhi\n3145728\n');
       await t.copyTo('node1', join(src, 'a.txt'), `${remote}/single.txt`);
       expect((await t.exec('node1', `cat ${remote}/single.txt`)).stdout).toBe('alpha\n');
       const back = join(work, 'back');
       await t.copyFrom('node1', remote, back);
-      expect(readFileSync(join(back, 'sub', 'deeper', 'big.bin')).equals(Buffer.alloc(3 * 1024 * 1024, 7))).toBe(true);
+      expect(
+        readFileSync(join(back, 'sub', 'deeper', 'big.bin')).equals(Buffer.alloc(3 * 1024 * 1024, 7)),
+      ).toBe(true);
       expect(statSync(join(back, 'run.sh')).mode & 0o777).toBe(0o755);
       await t.copyFrom('node1', `${remote}/a.txt`, join(work, 'one.txt'));
       expect(readFileSync(join(work, 'one.txt'), 'utf8')).toBe('alpha\n');
-      await expect(t.copyFrom('node1', '/nonexistent/x', join(work, 'x'))).rejects.toMatchObject({ code: 'NXC_IO' });
-      await expect(t.copyTo('node1', join(work, 'missing'), '/tmp/x')).rejects.toMatchObject({ code: 'NXC_IO' });
+      await expect(t.copyFrom('node1', '/nonexistent/x', join(work, 'x'))).rejects.toMatchObject({
+        code: 'NXC_IO',
+      });
+      await expect(t.copyTo('node1', join(work, 'missing'), '/tmp/x')).rejects.toMatchObject({
+        code: 'NXC_IO',
+      });
     } finally {
       await t.close();
     }
@@ -166,7 +207,9 @@ describe('SshTransport', () => {
     await t1.close();
     expect(learnt).toEqual(['node1']);
     expect(startKeys.toJSON()).toEqual({ node1: server.hostKeyLine });
-    const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `${server.hostKeyLine}\n` }).toString().split(' ')[1];
+    const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `${server.hostKeyLine}\n` })
+      .toString()
+      .split(' ')[1];
     expect(fingerprint(server.hostKeyLine)).toBe(fp);
 
     // later commands: same key accepted
@@ -175,7 +218,10 @@ describe('SshTransport', () => {
     await t2.close();
     // a host the deployment never recorded is refused
     const t3 = transport(new HostKeyStore({}));
-    await expect(t3.exec('node1', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringContaining('no host key recorded') });
+    await expect(t3.exec('node1', 'true')).rejects.toMatchObject({
+      code: 'NXC_NODE_UNREACHABLE',
+      message: expect.stringContaining('no host key recorded'),
+    });
     await t3.close();
     // the machine behind the port changed its key: refused, naming both fingerprints
     const old = server.hostKeyLine;
@@ -183,7 +229,10 @@ describe('SshTransport', () => {
     const t4 = transport(new HostKeyStore(startKeys.toJSON()));
     const err = await t4.exec('node1', 'true').catch((e: unknown) => e);
     await t4.close();
-    expect(err).toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringContaining('host key changed') });
+    expect(err).toMatchObject({
+      code: 'NXC_NODE_UNREACHABLE',
+      message: expect.stringContaining('host key changed'),
+    });
     expect((err as Error).message).toContain(fingerprint(old));
     expect((err as Error).message).toContain(fingerprint(server.hostKeyLine));
   });
@@ -192,15 +241,30 @@ describe('SshTransport', () => {
     const dead = await freePort();
     const other = join(work, 'other_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
-    const t = transport(undefined, { dead: { address: '127.0.0.1', port: dead }, silent: { address: '127.0.0.1', port: silent.port } });
+    const t = transport(undefined, {
+      dead: { address: '127.0.0.1', port: dead },
+      silent: { address: '127.0.0.1', port: silent.port },
+    });
     const wrong = transport(undefined, {}, other);
     try {
-      await expect(t.exec('nope', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNKNOWN', message: expect.stringContaining('node1') });
-      await expect(t.exec('dead', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringMatching(/dead.*ECONNREFUSED/) });
+      await expect(t.exec('nope', 'true')).rejects.toMatchObject({
+        code: 'NXC_NODE_UNKNOWN',
+        message: expect.stringContaining('node1'),
+      });
+      await expect(t.exec('dead', 'true')).rejects.toMatchObject({
+        code: 'NXC_NODE_UNREACHABLE',
+        message: expect.stringMatching(/dead.*ECONNREFUSED/),
+      });
       const t0 = Date.now();
-      await expect(t.exec('silent', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringContaining('silent') });
+      await expect(t.exec('silent', 'true')).rejects.toMatchObject({
+        code: 'NXC_NODE_UNREACHABLE',
+        message: expect.stringContaining('silent'),
+      });
       expect(Date.now() - t0).toBeLessThan(6000);
-      await expect(wrong.exec('node1', 'true')).rejects.toMatchObject({ code: 'NXC_NODE_UNREACHABLE', message: expect.stringContaining('refused the SSH key') });
+      await expect(wrong.exec('node1', 'true')).rejects.toMatchObject({
+        code: 'NXC_NODE_UNREACHABLE',
+        message: expect.stringContaining('refused the SSH key'),
+      });
     } finally {
       await t.close();
       await wrong.close();
@@ -209,27 +273,43 @@ describe('SshTransport', () => {
 
   it('fans out with a bounded width and one OK / FAILED / UNREACHABLE verdict per node', async () => {
     const dead = await freePort();
-    const t = transport(undefined, { node2: { address: '127.0.0.1', port: server.port }, dead: { address: '127.0.0.1', port: dead } });
+    const t = transport(undefined, {
+      node2: { address: '127.0.0.1', port: server.port },
+      dead: { address: '127.0.0.1', port: dead },
+    });
     try {
       let running = 0;
       let peak = 0;
-      const out = await fanOut(['node1', 'node2', 'dead'], async (h) => {
-        running++;
-        peak = Math.max(peak, running);
-        try {
-          const r = await t.exec(h, h === 'node2' ? 'echo disk full >&2; exit 4' : 'hostname >/dev/null; echo fine');
-          if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.trim()}`);
-          return r.stdout.trim();
-        } finally {
-          running--;
-        }
-      }, { concurrency: 2 });
+      const out = await fanOut(
+        ['node1', 'node2', 'dead'],
+        async (h) => {
+          running++;
+          peak = Math.max(peak, running);
+          try {
+            const r = await t.exec(
+              h,
+              h === 'node2' ? 'echo disk full >&2; exit 4' : 'hostname >/dev/null; echo fine',
+            );
+            if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.trim()}`);
+            return r.stdout.trim();
+          } finally {
+            running--;
+          }
+        },
+        { concurrency: 2 },
+      );
       expect(peak).toBe(2);
       expect(out.map((o) => o.status)).toEqual(['OK', 'FAILED', 'UNREACHABLE']);
       expect(out[0]).toMatchObject({ value: 'fine' });
-      expect(describeFailures(out)).toEqual(['node2: FAILED (exit 4: disk full)', expect.stringMatching(/^dead: UNREACHABLE \(.*ECONNREFUSED/)]);
+      expect(describeFailures(out)).toEqual([
+        'node2: FAILED (exit 4: disk full)',
+        expect.stringMatching(/^dead: UNREACHABLE \(.*ECONNREFUSED/),
+      ]);
       const all = await execAll(t, ['node1', 'node2'], 'echo nope >&2; exit 2');
-      expect(all.map((o) => [o.host, o.status, o.status === 'OK' ? '' : o.reason])).toEqual([['node1', 'FAILED', 'exit 2: nope'], ['node2', 'FAILED', 'exit 2: nope']]);
+      expect(all.map((o) => [o.host, o.status, o.status === 'OK' ? '' : o.reason])).toEqual([
+        ['node1', 'FAILED', 'exit 2: nope'],
+        ['node2', 'FAILED', 'exit 2: nope'],
+      ]);
     } finally {
       await t.close();
     }

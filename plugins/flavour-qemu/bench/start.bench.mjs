@@ -32,7 +32,12 @@ const tDeployer = now() - t1;
 const info = await readComposeInfo(buildDemo(FLAVOUR));
 
 const root = mkdtempSync(join(tmpdir(), 'nxc-bench-qemu-'));
-const project = makeProject(root, { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} });
+const project = makeProject(root, {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+});
 for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
 const key = join(root, 'id_ed25519');
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
@@ -41,7 +46,13 @@ const stateFile = join(project.deployDir, `composition::${FLAVOUR}.state.json`);
 
 async function once(n) {
   const marks = {};
-  const nodes = [{ role: 'server', host: 'server' }, ...Array.from({ length: n - 1 }, (_, i) => ({ role: 'client', host: n - 1 === 1 ? 'client' : `client${i + 1}` }))];
+  const nodes = [
+    { role: 'server', host: 'server' },
+    ...Array.from({ length: n - 1 }, (_, i) => ({
+      role: 'client',
+      host: n - 1 === 1 ? 'client' : `client${i + 1}`,
+    })),
+  ];
   let booted = 0;
   let ready = 0;
   const reporter = {
@@ -52,11 +63,28 @@ async function once(n) {
     },
   };
   const ctx = {
-    project, composition: 'composition', flavour: FLAVOUR, reporter, signal: new AbortController().signal,
-    composeInfo: info, nodes, identity, wait: true, timeoutMs: 300_000,
-    options: { accel: process.env.NXC_BENCH_ACCEL ?? 'auto', memory: 256, kernelParams: { default: 'ip=dhcp' } },
+    project,
+    composition: 'composition',
+    flavour: FLAVOUR,
+    reporter,
+    signal: new AbortController().signal,
+    composeInfo: info,
+    nodes,
+    identity,
+    wait: true,
+    timeoutMs: 300_000,
+    options: {
+      accel: process.env.NXC_BENCH_ACCEL ?? 'auto',
+      memory: 256,
+      kernelParams: { default: 'ip=dhcp' },
+    },
     async writeDeployment(deployed) {
-      const doc = buildDeploymentDocument({ composeInfo: info, nodes: deployed, sshPublicKey: identity.publicKey, user: 'root' });
+      const doc = buildDeploymentDocument({
+        composeInfo: info,
+        nodes: deployed,
+        sshPublicKey: identity.publicKey,
+        user: 'root',
+      });
       await writeDeploymentDocument(project, 'composition', FLAVOUR, doc);
       return doc;
     },
@@ -71,10 +99,19 @@ async function once(n) {
   const s0 = now();
   await deployer.stop(running);
   const stop = now() - s0;
-  return { total: end - start, prep: marks.launch - start, launch: marks.launched - marks.launch, guest: marks.ready - marks.launched, post: end - marks.ready, stop };
+  return {
+    total: end - start,
+    prep: marks.launch - start,
+    launch: marks.launched - marks.launch,
+    guest: marks.ready - marks.launched,
+    post: end - marks.ready,
+    stop,
+  };
 }
 
-console.log(`qemu flavour ${FLAVOUR}: import index ${ms(tIndex)}, deployer ${ms(tDeployer)}; ${RUNS} runs per size, medians`);
+console.log(
+  `qemu flavour ${FLAVOUR}: import index ${ms(tIndex)}, deployer ${ms(tDeployer)}; ${RUNS} runs per size, medians`,
+);
 try {
   await once(1); // warm-up: page cache, accel probe
   for (const n of SIZES) {
@@ -82,8 +119,10 @@ try {
     for (let r = 0; r < RUNS; r++) runs.push(await once(n));
     const m = (k) => median(runs.map((x) => x[k]));
     const overhead = m('prep') + m('post');
-    console.log(`${n} VM${n > 1 ? 's' : ' '}: start-to-SSH-ready ${ms(m('total'))} (guest boot ${ms(m('guest'))}) | nxc overhead ${ms(overhead)} = ${ms(overhead / n)}/node (prep ${ms(m('prep'))}, post ${ms(m('post'))}) | qemu launch ${ms(m('launch'))} | stop ${ms(m('stop'))}`);
-    if (overhead / n > 300) console.log(`  !! overhead above the 300 ms/node target`);
+    console.log(
+      `${n} VM${n > 1 ? 's' : ' '}: start-to-SSH-ready ${ms(m('total'))} (guest boot ${ms(m('guest'))}) | nxc overhead ${ms(overhead)} = ${ms(overhead / n)}/node (prep ${ms(m('prep'))}, post ${ms(m('post'))}) | qemu launch ${ms(m('launch'))} | stop ${ms(m('stop'))}`,
+    );
+    if (overhead / n > 300) console.log('  !! overhead above the 300 ms/node target');
   }
 } catch (e) {
   console.log(`FAILED: ${e.message}${e.details ? `\n${e.details}` : ''}`);

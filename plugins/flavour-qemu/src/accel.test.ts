@@ -13,7 +13,10 @@ describe('accelerator choice', () => {
     expect(hang.ok).toBe(false);
   });
   it('honours --accel and refuses unknown values', async () => {
-    await expect(chooseAccel('/bin/false', 'tcg')).resolves.toEqual({ accel: 'tcg', reason: 'chosen with --accel' });
+    await expect(chooseAccel('/bin/false', 'tcg')).resolves.toEqual({
+      accel: 'tcg',
+      reason: 'chosen with --accel',
+    });
     await expect(chooseAccel('/bin/false', 'xen')).rejects.toMatchObject({ code: 'NXC_USAGE' });
   });
 });

@@ -6,7 +6,7 @@
  * this machine's broken KVM does before hanging in the kernel), means TCG.
  */
 import { execFile } from 'node:child_process';
-import { constants, mkdtempSync, rmSync, writeFileSync, accessSync } from 'node:fs';
+import { constants, accessSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NxcError } from '@nxc/core';
@@ -30,19 +30,44 @@ export function probeBootSector(): Buffer {
  * Runs the probe guest under `accel`; resolves true when it reached the exit port within
  * `timeoutMs`.
  */
-export function runProbe(qemu: string, accel: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+export function runProbe(
+  qemu: string,
+  accel: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'nxc-accel-'));
   const img = join(dir, 'probe.img');
   writeFileSync(img, probeBootSector());
-  const args = ['-machine', 'pc', '-accel', accel, '-m', '16', '-display', 'none', '-vga', 'none', '-nodefaults', '-no-user-config',
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-drive', `file=${img},format=raw,if=ide`, '-no-reboot'];
+  const args = [
+    '-machine',
+    'pc',
+    '-accel',
+    accel,
+    '-m',
+    '16',
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    '-nodefaults',
+    '-no-user-config',
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    '-drive',
+    `file=${img},format=raw,if=ide`,
+    '-no-reboot',
+  ];
   return new Promise((resolve) => {
     execFile(qemu, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _out, stderr) => {
       rmSync(dir, { recursive: true, force: true });
       const e = err as { code?: number | string; killed?: boolean; message?: string } | null;
       if (e?.killed) resolve({ ok: false, detail: `a ${accel} guest did not run within ${timeoutMs} ms` });
       else if (e && e.code === 3) resolve({ ok: true, detail: `${accel} ran a probe guest` });
-      else resolve({ ok: false, detail: `${accel} failed: ${(stderr || e?.message || 'exit 0').trim().split('\n').pop()}` });
+      else
+        resolve({
+          ok: false,
+          detail: `${accel} failed: ${(stderr || e?.message || 'exit 0').trim().split('\n').pop()}`,
+        });
     });
   });
 }
@@ -56,7 +81,9 @@ let cached: Promise<AccelChoice> | undefined;
 export async function chooseAccel(qemu: string, override?: unknown, timeoutMs = 2000): Promise<AccelChoice> {
   if (override !== undefined && override !== null && override !== '' && override !== 'auto') {
     if (override !== 'kvm' && override !== 'tcg') {
-      throw new NxcError('NXC_USAGE', `--accel ${String(override)}: unknown accelerator`, { hint: 'use --accel kvm, --accel tcg or --accel auto' });
+      throw new NxcError('NXC_USAGE', `--accel ${String(override)}: unknown accelerator`, {
+        hint: 'use --accel kvm, --accel tcg or --accel auto',
+      });
     }
     return { accel: override, reason: 'chosen with --accel' };
   }
@@ -67,7 +94,9 @@ export async function chooseAccel(qemu: string, override?: unknown, timeoutMs = 
       return { accel: 'tcg', reason: '/dev/kvm is not usable' };
     }
     const probe = await runProbe(qemu, 'kvm', timeoutMs);
-    return probe.ok ? { accel: 'kvm', reason: probe.detail } : { accel: 'tcg', reason: `KVM unusable (${probe.detail}), using TCG` };
+    return probe.ok
+      ? { accel: 'kvm', reason: probe.detail }
+      : { accel: 'tcg', reason: `KVM unusable (${probe.detail}), using TCG` };
   })();
   return cached;
 }

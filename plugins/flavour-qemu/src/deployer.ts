@@ -7,32 +7,40 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  NxcError,
-  artifactDir,
-  statePath,
-  encodeDeploymentForKernel,
-  isNxcError,
   type DeployedNode,
   type FlavourDeployer,
   type LogLine,
   type LogsOptions,
   type NodeStatus,
+  NxcError,
   type RunningContext,
   type StartContext,
   type StartResult,
+  artifactDir,
+  encodeDeploymentForKernel,
+  isNxcError,
+  statePath,
 } from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { forRole, parseQemuOptions } from './options.js';
 import { findQemus, isAlive, isOurQemu, uptimeSeconds } from './processes.js';
-import { qmpCommand } from './qmp.js';
 import { qemuBinary } from './qemu-binary.js';
-import { KERNEL_CMDLINE_MAX, deploymentId, kernelCmdline, nodeAddress, qemuArgs, segmentFor, type VmSpec } from './vm-spec.js';
+import { qmpCommand } from './qmp.js';
+import {
+  KERNEL_CMDLINE_MAX,
+  type VmSpec,
+  deploymentId,
+  kernelCmdline,
+  nodeAddress,
+  qemuArgs,
+  segmentFor,
+} from './vm-spec.js';
 
 /** Guest-side address where QEMU itself serves the deployment document (slirp guestfwd). */
 export const DEPLOYMENT_URL = 'http://10.0.2.100/deployment.json';
@@ -119,12 +127,19 @@ async function consoleFailure(file: string): Promise<string | undefined> {
 
 function launch(qemu: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(qemu, args, { timeout: 30_000 }, (err, _stdout, stderr) => resolve({ ok: !err, stderr: String(stderr || err?.message || '') }));
+    execFile(qemu, args, { timeout: 30_000 }, (err, _stdout, stderr) =>
+      resolve({ ok: !err, stderr: String(stderr || err?.message || '') }),
+    );
   });
 }
 
 /** Stops one VM: ACPI powerdown over QMP, QMP quit, then SIGKILL; resolves once it is gone. */
-async function stopVm(pid: number, name: string, qmpSocket: string | undefined, graceMs: number): Promise<void> {
+async function stopVm(
+  pid: number,
+  name: string,
+  qmpSocket: string | undefined,
+  graceMs: number,
+): Promise<void> {
   const gone = async (ms: number): Promise<boolean> => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
@@ -135,7 +150,10 @@ async function stopVm(pid: number, name: string, qmpSocket: string | undefined, 
   };
   if (!isOurQemu(pid, name)) return;
   if (qmpSocket && existsSync(qmpSocket) && graceMs > 0) {
-    const asked = await qmpCommand(qmpSocket, 'system_powerdown', 1000).then(() => true, () => false);
+    const asked = await qmpCommand(qmpSocket, 'system_powerdown', 1000).then(
+      () => true,
+      () => false,
+    );
     if (asked && (await gone(graceMs))) return;
   }
   if (qmpSocket && existsSync(qmpSocket)) {
@@ -144,7 +162,9 @@ async function stopVm(pid: number, name: string, qmpSocket: string | undefined, 
   }
   try {
     process.kill(pid, 'SIGKILL');
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
   await gone(3000);
 }
 
@@ -152,16 +172,19 @@ async function stopVm(pid: number, name: string, qmpSocket: string | undefined, 
 function removeRunDirs(id: string, known?: string): void {
   const base = tmpdir();
   const dirs = new Set<string>();
-  if (known && known.startsWith(join(base, runDirPrefix(id)))) dirs.add(known);
+  if (known?.startsWith(join(base, runDirPrefix(id)))) dirs.add(known);
   try {
     for (const e of readdirSync(base)) if (e.startsWith(runDirPrefix(id))) dirs.add(join(base, e));
-  } catch { /* tmpdir unreadable */ }
+  } catch {
+    /* tmpdir unreadable */
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
 
 async function stopAll(id: string, state: QemuState | undefined, graceMs: number): Promise<void> {
   const targets = new Map<number, { name: string; qmp?: string }>();
-  for (const n of state?.nodes ?? []) if (n.pid && isOurQemu(n.pid, n.name)) targets.set(n.pid, { name: n.name, qmp: n.qmpSocket });
+  for (const n of state?.nodes ?? [])
+    if (n.pid && isOurQemu(n.pid, n.name)) targets.set(n.pid, { name: n.name, qmp: n.qmpSocket });
   for (const q of findQemus(namePrefix(id))) if (!targets.has(q.pid)) targets.set(q.pid, { name: q.name });
   await Promise.all([...targets].map(([pid, t]) => stopVm(pid, t.name, t.qmp, graceMs)));
   removeRunDirs(id, state?.runDir);
@@ -189,17 +212,26 @@ async function start(ctx: StartContext): Promise<StartResult> {
   const opts = parseQemuOptions(ctx.flavour, ctx.options);
   const qemu = qemuBinary(opts.qemu);
   if (!qemu) {
-    throw new NxcError('NXC_FLAVOUR_UNUSABLE', `flavour ${ctx.flavour}: ${opts.qemu ?? 'qemu-system-x86_64'} not found`, {
-      hint: 'install QEMU (Debian: `apt-get install qemu-system-x86`) or set the `qemu` option',
-    });
+    throw new NxcError(
+      'NXC_FLAVOUR_UNUSABLE',
+      `flavour ${ctx.flavour}: ${opts.qemu ?? 'qemu-system-x86_64'} not found`,
+      {
+        hint: 'install QEMU (Debian: `apt-get install qemu-system-x86`) or set the `qemu` option',
+      },
+    );
   }
   const info = ctx.composeInfo;
   const kind = info.flavour.image ?? (ctx.flavour === 'vm' ? 'vm' : 'ramdisk');
   const kernel = resolveArtifact(info.all.kernel, 'kernel', info.source, ctx.flavour);
   const initrd = resolveArtifact(info.all.initrd, 'initrd', info.source, ctx.flavour);
-  if (ctx.nodes.length === 0) throw new NxcError('NXC_DISTRIBUTION', 'no node to start', { hint: 'give at least one role a count' });
+  if (ctx.nodes.length === 0)
+    throw new NxcError('NXC_DISTRIBUTION', 'no node to start', { hint: 'give at least one role a count' });
 
-  const accel = await chooseAccel(qemu, opts.accel === 'auto' ? undefined : opts.accel, opts.kvmProbeTimeoutMs);
+  const accel = await chooseAccel(
+    qemu,
+    opts.accel === 'auto' ? undefined : opts.accel,
+    opts.kvmProbeTimeoutMs,
+  );
   ctx.reporter.emit({ type: 'step', message: `accelerator: ${accel.accel} (${accel.reason})` });
   const id = deploymentId(ctx.project.root, ctx.composition, ctx.flavour);
   // a crashed earlier start of the same deployment may have left VMs: they would hold the segment
@@ -212,7 +244,21 @@ async function start(ctx: StartContext): Promise<StartResult> {
   const nodes: NodeState[] = [];
   let state: QemuState | undefined;
   const cleanup = async (): Promise<void> => {
-    await stopAll(id, state ?? { kind: 'nxc-qemu', version: 1, id, runDir, accel: accel.accel, segment, deploy: 'cmdline', nodes, hostKeys: {} }, 0);
+    await stopAll(
+      id,
+      state ?? {
+        kind: 'nxc-qemu',
+        version: 1,
+        id,
+        runDir,
+        accel: accel.accel,
+        segment,
+        deploy: 'cmdline',
+        nodes,
+        hostKeys: {},
+      },
+      0,
+    );
   };
 
   try {
@@ -222,42 +268,86 @@ async function start(ctx: StartContext): Promise<StartResult> {
       while (used.has(port)) port = await freePort();
       used.add(port);
       nodes.push({
-        host: n.host, role: n.role, address: nodeAddress(i, opts.subnet), name: `${namePrefix(id)}${n.host}`,
-        sshPort: port, qmpSocket: join(runDir, `${n.host}.qmp`), consoleLog: join(logs, `${n.host}.log`),
+        host: n.host,
+        role: n.role,
+        address: nodeAddress(i, opts.subnet),
+        name: `${namePrefix(id)}${n.host}`,
+        sshPort: port,
+        qmpSocket: join(runDir, `${n.host}.qmp`),
+        consoleLog: join(logs, `${n.host}.log`),
       });
     }
     const deployed: DeployedNode[] = nodes.map((n) => ({ role: n.role, host: n.host, address: n.address }));
     const doc = await ctx.writeDeployment(deployed);
 
     // deploy= inline when it fits, else served by QEMU itself to its guest (lives as long as the VM)
-    const encoded = encodeDeploymentForKernel(doc, opts.kernelDeployBudget ? { budget: opts.kernelDeployBudget } : {});
-    const cmdlineFor = (n: NodeState, deploy: string): string => kernelCmdline({
-      image: info.all.cmdline, deploy, flavour: ctx.flavour, host: n.host, address: n.address,
-      extra: [ctx.kernelParams, opts.kernelParams?.[n.host] ?? opts.kernelParams?.[n.role] ?? opts.kernelParams?.default].filter(Boolean).join(' '),
-    });
-    let mode: 'cmdline' | 'http' = encoded.fits && nodes.every((n) => cmdlineFor(n, encoded.value).length <= KERNEL_CMDLINE_MAX) ? 'cmdline' : 'http';
+    const encoded = encodeDeploymentForKernel(
+      doc,
+      opts.kernelDeployBudget ? { budget: opts.kernelDeployBudget } : {},
+    );
+    const cmdlineFor = (n: NodeState, deploy: string): string =>
+      kernelCmdline({
+        image: info.all.cmdline,
+        deploy,
+        flavour: ctx.flavour,
+        host: n.host,
+        address: n.address,
+        extra: [
+          ctx.kernelParams,
+          opts.kernelParams?.[n.host] ?? opts.kernelParams?.[n.role] ?? opts.kernelParams?.default,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      });
+    const mode: 'cmdline' | 'http' =
+      encoded.fits && nodes.every((n) => cmdlineFor(n, encoded.value).length <= KERNEL_CMDLINE_MAX)
+        ? 'cmdline'
+        : 'http';
     let guestfwd: string | undefined;
     if (mode === 'http') {
       const served = join(runDir, 'deployment.json');
       await writeFile(served, `${JSON.stringify(doc)}\n`);
       const script = join(runDir, 'serve-deployment.sh');
-      await writeFile(script, `#!/bin/sh\nprintf 'HTTP/1.0 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n\\r\\n'\nexec cat '${served}'\n`, { mode: 0o755 });
+      await writeFile(
+        script,
+        `#!/bin/sh\nprintf 'HTTP/1.0 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n\\r\\n'\nexec cat '${served}'\n`,
+        { mode: 0o755 },
+      );
       guestfwd = `tcp:10.0.2.100:80-cmd:/bin/sh ${script.replace(/,/g, ',,')}`;
       const long = nodes.find((n) => cmdlineFor(n, DEPLOYMENT_URL).length > KERNEL_CMDLINE_MAX);
       if (long) {
-        throw new NxcError('NXC_USAGE', `kernel command line of ${long.host} is longer than ${KERNEL_CMDLINE_MAX} bytes even with the deployment served over HTTP`, {
-          hint: 'shorten the -k kernel parameters',
-        });
+        throw new NxcError(
+          'NXC_USAGE',
+          `kernel command line of ${long.host} is longer than ${KERNEL_CMDLINE_MAX} bytes even with the deployment served over HTTP`,
+          {
+            hint: 'shorten the -k kernel parameters',
+          },
+        );
       }
-      ctx.reporter.emit({ type: 'step', message: `deployment document too large for the kernel command line (${encoded.length} bytes): served over HTTP at ${DEPLOYMENT_URL}` });
+      ctx.reporter.emit({
+        type: 'step',
+        message: `deployment document too large for the kernel command line (${encoded.length} bytes): served over HTTP at ${DEPLOYMENT_URL}`,
+      });
     }
     const deployParam = mode === 'http' ? DEPLOYMENT_URL : encoded.value;
 
     const specs: VmSpec[] = nodes.map((n, i) => ({
-      name: n.name, host: n.host, kernel, initrd, append: cmdlineFor(n, deployParam), accel: accel.accel,
-      memoryMb: forRole(opts.memory, n.role, 1024), cpus: forRole(opts.cpus, n.role, 1),
-      sshPort: n.sshPort, segment, index: i + 1, consoleLog: n.consoleLog, qmpSocket: n.qmpSocket,
-      pidFile: join(runDir, `${n.host}.pid`), shareStore: kind === 'vm', ...(guestfwd ? { guestfwd } : {}),
+      name: n.name,
+      host: n.host,
+      kernel,
+      initrd,
+      append: cmdlineFor(n, deployParam),
+      accel: accel.accel,
+      memoryMb: forRole(opts.memory, n.role, 1024),
+      cpus: forRole(opts.cpus, n.role, 1),
+      sshPort: n.sshPort,
+      segment,
+      index: i + 1,
+      consoleLog: n.consoleLog,
+      qmpSocket: n.qmpSocket,
+      pidFile: join(runDir, `${n.host}.pid`),
+      shareStore: kind === 'vm',
+      ...(guestfwd ? { guestfwd } : {}),
     }));
     for (const s of specs) await writeFile(s.consoleLog, '');
     ctx.reporter.emit({ type: 'step', message: `booting ${specs.length} VMs (${accel.accel})` });
@@ -268,17 +358,45 @@ async function start(ctx: StartContext): Promise<StartResult> {
       const n = nodes.find((x) => x.host === s.host)!;
       if (pid > 0) n.pid = pid;
     }
-    state = { kind: 'nxc-qemu', version: 1, id, runDir, accel: accel.accel, accelReason: accel.reason, segment, deploy: mode, nodes, hostKeys: {}, qemu };
+    state = {
+      kind: 'nxc-qemu',
+      version: 1,
+      id,
+      runDir,
+      accel: accel.accel,
+      accelReason: accel.reason,
+      segment,
+      deploy: mode,
+      nodes,
+      hostKeys: {},
+      qemu,
+    };
     await ctx.saveState(state);
     const failed = launched.find((l) => !l.r.ok);
     if (failed) {
-      const line = failed.r.stderr.trim().split('\n').filter((l) => !/warning:/.test(l)).pop() ?? failed.r.stderr.trim();
+      const line =
+        failed.r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !/warning:/.test(l))
+          .pop() ?? failed.r.stderr.trim();
       throw new NxcError('NXC_NODE_FAILED', `vm "${failed.s.host}": QEMU did not start: ${line}`, {
         hint: 'check the kernel/initrd of the build and the flavour options (memory, cpus, accel)',
       });
     }
-    for (const n of nodes) ctx.reporter.emit({ type: 'node', host: n.host, state: 'booting', detail: `pid ${n.pid}, ssh 127.0.0.1:${n.sshPort}` });
+    for (const n of nodes)
+      ctx.reporter.emit({
+        type: 'node',
+        host: n.host,
+        state: 'booting',
+        detail: `pid ${n.pid}, ssh 127.0.0.1:${n.sshPort}`,
+      });
 
+    if (ctx.signal.aborted)
+      throw new NxcError(
+        'NXC_INTERRUPTED',
+        `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`,
+      );
     if (ctx.wait) {
       const hostKeys = new HostKeyStore({}, { learn: true });
       await waitAllReady(ctx, nodes, hostKeys);
@@ -289,14 +407,22 @@ async function start(ctx: StartContext): Promise<StartResult> {
   } catch (error) {
     await cleanup();
     if (ctx.signal.aborted && !(isNxcError(error) && error.code === 'NXC_INTERRUPTED')) {
-      throw new NxcError('NXC_INTERRUPTED', `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`, { cause: error });
+      throw new NxcError(
+        'NXC_INTERRUPTED',
+        `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`,
+        { cause: error },
+      );
     }
     throw error;
   }
 }
 
 /** Waits until every node answers SSH and has /run/nxc/ready; the first failure stops the wait of the others. */
-async function waitAllReady(ctx: Pick<StartContext, 'identity' | 'signal' | 'timeoutMs' | 'reporter' | 'composition' | 'flavour'>, nodes: NodeState[], hostKeys: HostKeyStore): Promise<void> {
+async function waitAllReady(
+  ctx: Pick<StartContext, 'identity' | 'signal' | 'timeoutMs' | 'reporter' | 'composition' | 'flavour'>,
+  nodes: NodeState[],
+  hostKeys: HostKeyStore,
+): Promise<void> {
   const transport = new SshTransport({
     nodes: Object.fromEntries(nodes.map((n) => [n.host, { address: '127.0.0.1', port: n.sshPort }])),
     privateKey: ctx.identity.privateKeyPath,
@@ -306,63 +432,88 @@ async function waitAllReady(ctx: Pick<StartContext, 'identity' | 'signal' | 'tim
   const abort = new AbortController();
   const onOuterAbort = (): void => abort.abort();
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+  if (ctx.signal.aborted) abort.abort();
   const deadline = Date.now() + ctx.timeoutMs;
   let ready = 0;
   const failures: { node: NodeState; reason: string }[] = [];
   try {
-    await Promise.all(nodes.map(async (n) => {
-      const check = async (): Promise<string | undefined> => {
-        if (!n.pid || !isAlive(n.pid)) return 'QEMU exited';
-        const bad = await consoleFailure(n.consoleLog);
-        return bad ? `boot failed: ${bad}` : undefined;
-      };
-      try {
-        await waitForSsh('127.0.0.1', n.sshPort, { timeoutMs: Math.max(1, deadline - Date.now()), check, signal: abort.signal, name: `vm "${n.host}"` });
-        for (;;) {
-          if (abort.signal.aborted) return;
-          const reason = await check();
-          if (reason) throw new Error(reason);
-          if (Date.now() > deadline) throw new Error(`not ready within ${Math.round(ctx.timeoutMs / 1000)} s (SSH answers, /run/nxc/ready missing)`);
-          try {
-            const r = await transport.exec(n.host, 'test -e /run/nxc/ready', { timeoutMs: 15_000, signal: abort.signal });
-            if (r.exitCode === 0) break;
-          } catch (e) {
-            if (isNxcError(e) && (e.code === 'NXC_INTERRUPTED')) return;
-            if (isNxcError(e) && e.message.includes('host key')) throw e;
-            // sshd up but keys or services not yet there: retry
+    await Promise.all(
+      nodes.map(async (n) => {
+        const check = async (): Promise<string | undefined> => {
+          if (!n.pid || !isAlive(n.pid)) return 'QEMU exited';
+          const bad = await consoleFailure(n.consoleLog);
+          return bad ? `boot failed: ${bad}` : undefined;
+        };
+        try {
+          await waitForSsh('127.0.0.1', n.sshPort, {
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            check,
+            signal: abort.signal,
+            name: `vm "${n.host}"`,
+          });
+          for (;;) {
+            if (abort.signal.aborted) return;
+            const reason = await check();
+            if (reason) throw new Error(reason);
+            if (Date.now() > deadline)
+              throw new Error(
+                `not ready within ${Math.round(ctx.timeoutMs / 1000)} s (SSH answers, /run/nxc/ready missing)`,
+              );
+            try {
+              const r = await transport.exec(n.host, 'test -e /run/nxc/ready', {
+                timeoutMs: 15_000,
+                signal: abort.signal,
+              });
+              if (r.exitCode === 0) break;
+            } catch (e) {
+              if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') return;
+              if (isNxcError(e) && e.message.includes('host key')) throw e;
+              // sshd up but keys or services not yet there: retry
+            }
+            await new Promise((r) => setTimeout(r, 300));
           }
-          await new Promise((r) => setTimeout(r, 300));
+          ready++;
+          ctx.reporter.emit({ type: 'node', host: n.host, state: 'ready' });
+          ctx.reporter.emit({ type: 'progress', task: 'VMs ready', current: ready, total: nodes.length });
+        } catch (e) {
+          if (abort.signal.aborted && !failures.length && ctx.signal.aborted) return;
+          if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') return;
+          const msg = e instanceof Error ? e.message.replace(`vm "${n.host}": `, '') : String(e);
+          failures.push({ node: n, reason: msg });
+          abort.abort();
         }
-        ready++;
-        ctx.reporter.emit({ type: 'node', host: n.host, state: 'ready' });
-        ctx.reporter.emit({ type: 'progress', task: 'VMs ready', current: ready, total: nodes.length });
-      } catch (e) {
-        if (abort.signal.aborted && !failures.length && ctx.signal.aborted) return;
-        if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') return;
-        const msg = e instanceof Error ? e.message.replace(`vm "${n.host}": `, '') : String(e);
-        failures.push({ node: n, reason: msg });
-        abort.abort();
-      }
-    }));
+      }),
+    );
   } finally {
     ctx.signal.removeEventListener('abort', onOuterAbort);
     await transport.close();
   }
-  if (ctx.signal.aborted) throw new NxcError('NXC_INTERRUPTED', `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`);
+  if (ctx.signal.aborted)
+    throw new NxcError(
+      'NXC_INTERRUPTED',
+      `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`,
+    );
   if (failures.length > 0) {
     const first = failures[0]!;
     const others = failures.slice(1).map((f) => f.node.host);
-    throw new NxcError('NXC_NODE_FAILED', `vm "${first.node.host}" did not come up: ${first.reason}${others.length ? ` (also failed: ${others.join(', ')})` : ''}; all VMs of the deployment were stopped`, {
-      details: `console of ${first.node.host} (last lines):\n${await consoleTail(first.node.consoleLog)}`,
-      hint: `full console: ${first.node.consoleLog}`,
-    });
+    throw new NxcError(
+      'NXC_NODE_FAILED',
+      `vm "${first.node.host}" did not come up: ${first.reason}${others.length ? ` (also failed: ${others.join(', ')})` : ''}; all VMs of the deployment were stopped`,
+      {
+        details: `console of ${first.node.host} (last lines):\n${await consoleTail(first.node.consoleLog)}`,
+        hint: `full console: ${first.node.consoleLog}`,
+      },
+    );
   }
 }
 
 function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeStatus {
   const up = n.pid ? uptimeSeconds(n.pid) : undefined;
   return {
-    host: n.host, role: n.role, address: n.address, state: s,
+    host: n.host,
+    role: n.role,
+    address: n.address,
+    state: s,
     ...(up !== undefined && s !== 'exited' && s !== 'stopped' ? { uptimeSeconds: up } : {}),
     detail: `pid ${n.pid ?? '?'}, ssh 127.0.0.1:${n.sshPort}, ${accel}`,
   };
@@ -371,9 +522,13 @@ function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeSt
 function stateOrThrow(ctx: RunningContext): QemuState {
   const st = readState(ctx.state);
   if (!st) {
-    throw new NxcError('NXC_DEPLOYMENT', `${ctx.composition}::${ctx.flavour}: no VM state recorded (deploy/${ctx.composition}::${ctx.flavour}.state.json)`, {
-      hint: 'the deployment was not started by this version of nxc, or it is gone: run `nxc stop` then `nxc start`',
-    });
+    throw new NxcError(
+      'NXC_DEPLOYMENT',
+      `${ctx.composition}::${ctx.flavour}: no VM state recorded (deploy/${ctx.composition}::${ctx.flavour}.state.json)`,
+      {
+        hint: 'the deployment was not started by this version of nxc, or it is gone: run `nxc stop` then `nxc start`',
+      },
+    );
   }
   return st;
 }
@@ -389,13 +544,21 @@ async function stop(ctx: RunningContext): Promise<void> {
 async function status(ctx: RunningContext): Promise<NodeStatus[]> {
   const st = readState(ctx.state);
   if (!st) {
-    return Object.entries(ctx.deployment.deployment).map(([address, n]) => ({ host: n.host, role: n.role, address, state: 'unknown' as const, detail: 'no VM state recorded' }));
+    return Object.entries(ctx.deployment.deployment).map(([address, n]) => ({
+      host: n.host,
+      role: n.role,
+      address,
+      state: 'unknown' as const,
+      detail: 'no VM state recorded',
+    }));
   }
-  return Promise.all(st.nodes.map(async (n) => {
-    if (!n.pid || !isOurQemu(n.pid, n.name)) return nodeStatus(n, 'exited', st.accel);
-    const banner = await probeSshBanner('127.0.0.1', n.sshPort, 1000);
-    return nodeStatus(n, banner ? 'running' : 'starting', st.accel);
-  }));
+  return Promise.all(
+    st.nodes.map(async (n) => {
+      if (!n.pid || !isOurQemu(n.pid, n.name)) return nodeStatus(n, 'exited', st.accel);
+      const banner = await probeSshBanner('127.0.0.1', n.sshPort, 1000);
+      return nodeStatus(n, banner ? 'running' : 'starting', st.accel);
+    }),
+  );
 }
 
 /** Host keys per running context, shared by its transports and its node control. */
@@ -440,7 +603,8 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncIterable<L
       const nl = buf.lastIndexOf(10);
       if (nl < from) continue;
       offsets.set(n.host, nl + 1);
-      for (const line of buf.subarray(from, nl).toString('utf8').replace(/\r/g, '').split('\n')) yield { host: n.host, stream: 'console', line };
+      for (const line of buf.subarray(from, nl).toString('utf8').replace(/\r/g, '').split('\n'))
+        yield { host: n.host, stream: 'console', line };
     }
   }
 }
@@ -455,7 +619,11 @@ function nodeControl(ctx: RunningContext) {
   const opts = parseQemuOptions(ctx.flavour, {});
   const node = (host: string): NodeState => {
     const n = st.nodes.find((x) => x.host === host);
-    if (!n) throw new NxcError('NXC_NODE_UNKNOWN', `node "${host}" is not in this deployment (nodes: ${st.nodes.map((x) => x.host).join(', ')})`);
+    if (!n)
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `node "${host}" is not in this deployment (nodes: ${st.nodes.map((x) => x.host).join(', ')})`,
+      );
     return n;
   };
   const save = async (): Promise<void> => {
@@ -475,10 +643,19 @@ function nodeControl(ctx: RunningContext) {
     async start(host: string, signal?: AbortSignal): Promise<void> {
       const n = node(host);
       if (n.pid && isOurQemu(n.pid, n.name)) return;
-      if (!n.argv || !st.qemu) throw new NxcError('NXC_DEPLOYMENT', `node "${host}" cannot be started again: its QEMU command was not recorded`, { hint: 'restart the deployment with `nxc start`' });
+      if (!n.argv || !st.qemu)
+        throw new NxcError(
+          'NXC_DEPLOYMENT',
+          `node "${host}" cannot be started again: its QEMU command was not recorded`,
+          { hint: 'restart the deployment with `nxc start`' },
+        );
       await mkdir(st.runDir, { recursive: true });
       const r = await launch(st.qemu, n.argv);
-      if (!r.ok) throw new NxcError('NXC_NODE_FAILED', `vm "${host}": QEMU did not start: ${r.stderr.trim().split('\n').pop()}`);
+      if (!r.ok)
+        throw new NxcError(
+          'NXC_NODE_FAILED',
+          `vm "${host}": QEMU did not start: ${r.stderr.trim().split('\n').pop()}`,
+        );
       const pidFile = n.argv[n.argv.indexOf('-pidfile') + 1]!;
       n.pid = Number((await readFile(pidFile, 'utf8')).trim());
       const keys = new HostKeyStore({}, { learn: true });
@@ -491,4 +668,11 @@ function nodeControl(ctx: RunningContext) {
 }
 
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
-export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = { start, stop, status, transport, logs, nodeControl };
+export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
+  start,
+  stop,
+  status,
+  transport,
+  logs,
+  nodeControl,
+};

@@ -11,7 +11,9 @@ describe('qemu options', () => {
     expect(forRole(3, 'x', 1)).toBe(3);
   });
   it('refuses bad values with one line naming the option', () => {
-    expect(() => parseQemuOptions('vm-ramdisk', { accel: 'xen' })).toThrowError(/flavour vm-ramdisk: option accel:/);
+    expect(() => parseQemuOptions('vm-ramdisk', { accel: 'xen' })).toThrowError(
+      /flavour vm-ramdisk: option accel:/,
+    );
     expect(() => parseQemuOptions('vm', { memory: -1 })).toThrowError(/option memory/);
   });
 });

@@ -1,5 +1,5 @@
 /** Finding the QEMU binary (cheap: no process is started). */
-import { accessSync, constants } from 'node:fs';
+import { constants, accessSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Binary name or path: option `qemu`, else `$NXC_QEMU`, else `qemu-system-x86_64` on PATH. */

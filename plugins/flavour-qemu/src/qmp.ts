@@ -19,13 +19,19 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
       if (err) reject(err);
       else resolve(value);
     };
-    const timer = setTimeout(() => finish(new Error(`QMP ${execute}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`QMP ${execute}: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     sock.on('error', (e) => finish(e));
-    sock.on('close', () => (stage === 'cmd' && execute === 'quit' ? finish(undefined, {}) : finish(new Error(`QMP socket closed during ${stage}`))));
+    sock.on('close', () =>
+      stage === 'cmd' && execute === 'quit'
+        ? finish(undefined, {})
+        : finish(new Error(`QMP socket closed during ${stage}`)),
+    );
     sock.on('data', (d) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;

@@ -40,7 +40,14 @@ export interface VmSpec {
 export function macAddress(index: number, nic: number): string {
   const hi = (index >> 8) & 0xff;
   const lo = index & 0xff;
-  return ['52', '54', '00', nic.toString(16).padStart(2, '0'), hi.toString(16).padStart(2, '0'), lo.toString(16).padStart(2, '0')].join(':');
+  return [
+    '52',
+    '54',
+    '00',
+    nic.toString(16).padStart(2, '0'),
+    hi.toString(16).padStart(2, '0'),
+    lo.toString(16).padStart(2, '0'),
+  ].join(':');
 }
 
 /** QEMU arguments for a detached VM (`-daemonize`: QEMU returns once the VM runs). */
@@ -49,24 +56,46 @@ export function qemuArgs(spec: VmSpec): string[] {
   const user = [`user,id=n0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`];
   if (spec.guestfwd) user.push(`guestfwd=${spec.guestfwd}`);
   const args = [
-    '-name', spec.name,
-    '-machine', 'pc',
-    '-accel', spec.accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
-    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(spec.cpus),
-    '-m', String(spec.memoryMb),
-    '-display', 'none', '-vga', 'none', '-no-user-config', '-nodefaults',
-    '-serial', `file:${spec.consoleLog}`,
-    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
-    '-kernel', spec.kernel,
-    '-initrd', spec.initrd,
-    '-append', spec.append,
-    '-netdev', user.join(','),
-    '-device', `virtio-net-pci,netdev=n0,mac=${macAddress(spec.index, 0)}`,
-    '-netdev', `socket,id=n1,mcast=${group}:${port},localaddr=127.0.0.1`,
-    '-device', `virtio-net-pci,netdev=n1,mac=${macAddress(spec.index, 1)}`,
-    '-device', 'virtio-rng-pci',
-    '-pidfile', spec.pidFile,
+    '-name',
+    spec.name,
+    '-machine',
+    'pc',
+    '-accel',
+    spec.accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
+    '-cpu',
+    spec.accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    String(spec.cpus),
+    '-m',
+    String(spec.memoryMb),
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    '-no-user-config',
+    '-nodefaults',
+    '-serial',
+    `file:${spec.consoleLog}`,
+    '-qmp',
+    `unix:${spec.qmpSocket},server=on,wait=off`,
+    '-kernel',
+    spec.kernel,
+    '-initrd',
+    spec.initrd,
+    '-append',
+    spec.append,
+    '-netdev',
+    user.join(','),
+    '-device',
+    `virtio-net-pci,netdev=n0,mac=${macAddress(spec.index, 0)}`,
+    '-netdev',
+    `socket,id=n1,mcast=${group}:${port},localaddr=127.0.0.1`,
+    '-device',
+    `virtio-net-pci,netdev=n1,mac=${macAddress(spec.index, 1)}`,
+    '-device',
+    'virtio-rng-pci',
+    '-pidfile',
+    spec.pidFile,
     '-daemonize',
   ];
   if (spec.shareStore) {
@@ -96,14 +125,27 @@ export function nodeAddress(index: number, base = '10.100.0'): string {
 }
 
 /** The kernel command line: image's own params, ours, then the user's `-k`. */
-export function kernelCmdline(parts: { image?: string; deploy: string; flavour: string; host: string; address: string; prefix?: number; extra?: string }): string {
+export function kernelCmdline(parts: {
+  image?: string;
+  deploy: string;
+  flavour: string;
+  host: string;
+  address: string;
+  prefix?: number;
+  extra?: string;
+}): string {
   return [
-    'console=ttyS0,115200', 'panic=-1',
+    'console=ttyS0,115200',
+    'panic=-1',
     parts.image ?? '',
-    `nxc.flavour=${parts.flavour}`, `nxc.host=${parts.host}`, `nxc.ip=${parts.address}/${parts.prefix ?? 24}`,
+    `nxc.flavour=${parts.flavour}`,
+    `nxc.host=${parts.host}`,
+    `nxc.ip=${parts.address}/${parts.prefix ?? 24}`,
     `deploy=${parts.deploy}`,
     parts.extra ?? '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** Linux x86 command line limit, including the terminating NUL (measured: 2048). */

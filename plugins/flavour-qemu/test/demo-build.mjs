@@ -20,7 +20,9 @@ const NIX = join(REPO, 'plugins/flavour-qemu/nix');
  * @returns {string}
  */
 export function buildDemo(flavour) {
-  execFileSync('sh', [join(REPO, 'test/fixtures/testos/setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', [join(REPO, 'test/fixtures/testos/setup.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const nixlib = mkdtempSync(join(tmpdir(), 'nxc-qemu-nixlib-'));
   try {
     cpSync(join(REPO, 'nix'), nixlib, { recursive: true });
@@ -35,12 +37,24 @@ export function buildDemo(flavour) {
     const out = execFileSync(
       'nix',
       [
-        '--extra-experimental-features', 'nix-command flakes',
-        '--option', 'substituters', '',
-        '--option', 'sandbox', 'false',
-        'build', '--no-link', '--json', '--no-write-lock-file',
-        '--override-input', 'nixpkgs', `path:${join(REPO, 'test/fixtures/testos')}`,
-        '--override-input', 'nxc', `path:${nixlib}`,
+        '--extra-experimental-features',
+        'nix-command flakes',
+        '--option',
+        'substituters',
+        '',
+        '--option',
+        'sandbox',
+        'false',
+        'build',
+        '--no-link',
+        '--json',
+        '--no-write-lock-file',
+        '--override-input',
+        'nixpkgs',
+        `path:${join(REPO, 'test/fixtures/testos')}`,
+        '--override-input',
+        'nxc',
+        `path:${nixlib}`,
         `path:${DEMO}#"composition::${flavour}"`,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 },
@@ -51,4 +65,5 @@ export function buildDemo(flavour) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(buildDemo(process.argv[2] ?? 'vm-ramdisk'));
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  console.log(buildDemo(process.argv[2] ?? 'vm-ramdisk'));

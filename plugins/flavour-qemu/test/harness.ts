@@ -5,23 +5,31 @@
  * means for VMs: no QEMU process of the deployment, no run directory, no socket.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type ComposeInfo,
+  type DeploymentDocument,
+  type PlannedNode,
+  type ProgressEvent,
+  type Project,
+  type RunningContext,
+  type SshIdentity,
+  type StartContext,
   buildDeploymentDocument,
   makeProject,
   readDeploymentDocument,
   silentReporter,
   writeDeploymentDocument,
-  type ComposeInfo,
-  type DeploymentDocument,
-  type PlannedNode,
-  type Project,
-  type ProgressEvent,
-  type RunningContext,
-  type SshIdentity,
-  type StartContext,
 } from '@nxc/core';
 import { findQemus } from '../src/processes.js';
 import { deploymentId } from '../src/vm-spec.js';
@@ -37,7 +45,8 @@ export function tempProject(prefix = 'nxc-qemu-e2e-'): { project: Project; ident
     nix: { flags: [], overrideInputs: {} },
     flavourOptions: {},
   });
-  for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
+  for (const d of [project.buildDir, project.deployDir, project.artifactDir])
+    mkdirSync(d, { recursive: true });
   const key = join(root, '.nxc', 'ssh', 'id_ed25519');
   mkdirSync(join(root, '.nxc', 'ssh'), { recursive: true });
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc@test', '-f', key]);
@@ -47,7 +56,9 @@ export function tempProject(prefix = 'nxc-qemu-e2e-'): { project: Project; ident
 /** Nodes `role=count` with DESIGN.md's naming (count 1 -> role name, else role1..n). */
 export function plan(spec: Record<string, number>): PlannedNode[] {
   return Object.entries(spec).flatMap(([role, n]) =>
-    n === 1 ? [{ role, host: role }] : Array.from({ length: n }, (_, i) => ({ role, host: `${role}${i + 1}` })),
+    n === 1
+      ? [{ role, host: role }]
+      : Array.from({ length: n }, (_, i) => ({ role, host: `${role}${i + 1}` })),
   );
 }
 
@@ -86,7 +97,12 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
         // real NixOS; without it the forwarded SSH port never reaches the guest.
         options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
         async writeDeployment(deployed) {
-          const doc = buildDeploymentDocument({ composeInfo: info, nodes: deployed, sshPublicKey: identity.publicKey, user: 'root' });
+          const doc = buildDeploymentDocument({
+            composeInfo: info,
+            nodes: deployed,
+            sshPublicKey: identity.publicKey,
+            user: 'root',
+          });
           await writeDeploymentDocument(project, composition, flavour, doc);
           return doc;
         },

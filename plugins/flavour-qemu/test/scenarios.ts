@@ -1,12 +1,18 @@
 /** The fault scenario of the end-to-end tests (any qemu flavour). */
-import { isNxcError, type ComposeInfo, type FlavourDeployer, type NxcError } from '@nxc/core';
+import { type ComposeInfo, type FlavourDeployer, type NxcError, isNxcError } from '@nxc/core';
 import { expect } from 'vitest';
-import { TESTOS_PARAMS, plan, type Harness } from './harness.js';
+import { type Harness, TESTOS_PARAMS, plan } from './harness.js';
 
 export async function faultScenario(h: Harness, deployer: FlavourDeployer, info: ComposeInfo): Promise<void> {
   // client2's kernel command line names an init that does not exist: it panics, its console says why
   const nodes = plan({ server: 1, client: 2 });
-  const ctx = h.startContext(info, nodes, { options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS, client2: 'rdinit=/nxc-broken' } } });
+  const ctx = h.startContext(info, nodes, {
+    options: {
+      accel: 'tcg',
+      memory: 256,
+      kernelParams: { default: TESTOS_PARAMS, client2: 'rdinit=/nxc-broken' },
+    },
+  });
   let error: NxcError | undefined;
   try {
     await deployer.start(ctx);

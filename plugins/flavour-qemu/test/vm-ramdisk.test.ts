@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readComposeInfo, type ComposeInfo, type FlavourDeployer } from '@nxc/core';
+import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
@@ -16,7 +16,7 @@ import { findQemus } from '../src/processes.js';
 import { deploymentId } from '../src/vm-spec.js';
 import { demoCopy, removeDir, runNxc } from './cli.js';
 import { buildDemo } from './demo-build.mjs';
-import { TESTOS_PARAMS, harness } from './harness.js';
+import { TESTOS_PARAMS, harness, plan } from './harness.js';
 import { faultScenario } from './scenarios.js';
 
 describe('vm-ramdisk through the nxc CLI with the real demo', () => {
@@ -37,18 +37,38 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
     const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '-r', 'client=2', '-k', TESTOS_PARAMS]);
     expect(start.code, start.stderr + start.stdout).toBe(0);
 
-    const exec = await runNxc(dir, ['exec', '-f', 'vm-ramdisk', '@client', '--', 'wget', '-qO-', 'http://server/']);
+    const exec = await runNxc(dir, [
+      'exec',
+      '-f',
+      'vm-ramdisk',
+      '@client',
+      '--',
+      'wget',
+      '-qO-',
+      'http://server/',
+    ]);
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout).toContain('client1 | hello from the nxc demo server');
     expect(exec.stdout).toContain('client2 | hello from the nxc demo server');
 
     const status = await runNxc(dir, ['status', '--json']);
     expect(status.code, status.stderr).toBe(0);
-    const nodes = JSON.parse(status.stdout).deployments[0].nodes as { host: string; role: string; address: string; state: string }[];
-    expect(nodes.map((n) => [n.host, n.role, n.state]).sort()).toEqual([['client1', 'client', 'running'], ['client2', 'client', 'running'], ['server', 'server', 'running']]);
+    const nodes = JSON.parse(status.stdout).deployments[0].nodes as {
+      host: string;
+      role: string;
+      address: string;
+      state: string;
+    }[];
+    expect(nodes.map((n) => [n.host, n.role, n.state]).sort()).toEqual([
+      ['client1', 'client', 'running'],
+      ['client2', 'client', 'running'],
+      ['server', 'server', 'running'],
+    ]);
     expect(nodes.every((n) => /^10\.100\.0\.\d+$/.test(n.address))).toBe(true);
 
-    const state = JSON.parse(readFileSync(join(dir, 'deploy/composition::vm-ramdisk.state.json'), 'utf8')) as QemuState;
+    const state = JSON.parse(
+      readFileSync(join(dir, 'deploy/composition::vm-ramdisk.state.json'), 'utf8'),
+    ) as QemuState;
     expect(state.accel).toBe('tcg');
     expect(state.deploy).toBe('cmdline');
     expect(Object.keys(state.hostKeys).sort()).toEqual(['client1', 'client2', 'server']);
@@ -84,5 +104,19 @@ describe('vm-ramdisk fault', () => {
 
   it('names a node whose kernel command line is broken, with its console tail, and stops the others', async () => {
     await faultScenario(h, deployer, info);
+  });
+
+  it('stops every VM when interrupted while they boot (Ctrl-C)', async () => {
+    const ac = new AbortController();
+    const ctx = h.startContext(info, plan({ server: 1, client: 1 }), {
+      signal: ac.signal,
+      reporter: {
+        emit: (e) => {
+          if (e.type === 'node' && e.state === 'booting') ac.abort();
+        },
+      },
+    });
+    await expect(deployer.start(ctx)).rejects.toMatchObject({ code: 'NXC_INTERRUPTED' });
+    expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
   });
 });

@@ -5,7 +5,7 @@
  * endpoint QEMU serves to its own guest; the vm-ramdisk test covers the inline form.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readComposeInfo, type ComposeInfo, type FlavourDeployer } from '@nxc/core';
+import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
@@ -29,7 +29,12 @@ describe('vm with the real demo build', () => {
   it('boots 1 server + 2 clients on the shared store, deployment served over HTTP; stop leaves nothing', async () => {
     expect(info.flavour.image).toBe('vm');
     const ctx = h.startContext(info, plan({ server: 1, client: 2 }), {
-      options: { accel: 'tcg', memory: 256, kernelDeployBudget: 64, kernelParams: { default: TESTOS_PARAMS } },
+      options: {
+        accel: 'tcg',
+        memory: 256,
+        kernelDeployBudget: 64,
+        kernelParams: { default: TESTOS_PARAMS },
+      },
     });
     await deployer.start(ctx);
     const running = await h.runningContext();
@@ -44,7 +49,10 @@ describe('vm with the real demo build', () => {
       }
       // the guest's store is the host's (9p), and its kernel got the URL, not the document
       const init = info.roles.server!.init;
-      const r = await t.exec('server', `test -e ${init} && grep -o 'deploy=[^ ]*' /proc/cmdline && mount | grep -c ' 9p '`);
+      const r = await t.exec(
+        'server',
+        `test -e ${init} && grep -o 'deploy=[^ ]*' /proc/cmdline && mount | grep -c ' 9p '`,
+      );
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toMatch(/^deploy=http:\/\/10\.0\.2\.100\/deployment\.json\n[1-9]/);
     } finally {
@@ -54,7 +62,15 @@ describe('vm with the real demo build', () => {
     expect(st.map((s) => s.state)).toEqual(['running', 'running', 'running']);
 
     // the driver's power control: crash a node, start it again (fresh host key, relearnt), power one off
-    const control = (deployer as FlavourDeployer & { nodeControl(c: typeof running): { crash(h: string): Promise<void>; start(h: string): Promise<void>; shutdown(h: string): Promise<void> } }).nodeControl(running);
+    const control = (
+      deployer as FlavourDeployer & {
+        nodeControl(c: typeof running): {
+          crash(h: string): Promise<void>;
+          start(h: string): Promise<void>;
+          shutdown(h: string): Promise<void>;
+        };
+      }
+    ).nodeControl(running);
     const t2 = await deployer.transport(running);
     try {
       await control.crash('client2');
