@@ -113,7 +113,8 @@ console.log(
   `qemu flavour ${FLAVOUR}: import index ${ms(tIndex)}, deployer ${ms(tDeployer)}; ${RUNS} runs per size, medians`,
 );
 try {
-  await once(1); // warm-up: page cache, accel probe
+  const warm = await once(1); // warm-up: page cache, accelerator choice
+  console.log(`first start of the process: prep ${ms(warm.prep)} (includes the accelerator choice: a KVM probe of up to 2 s unless cached in ~/.cache/nxc/accel.json)`);
   for (const n of SIZES) {
     const runs = [];
     for (let r = 0; r < RUNS; r++) runs.push(await once(n));

@@ -20,3 +20,34 @@ describe('accelerator choice', () => {
     await expect(chooseAccel('/bin/false', 'xen')).rejects.toMatchObject({ code: 'NXC_USAGE' });
   });
 });
+
+describe('accelerator cache', () => {
+  it('probes once and remembers the verdict per QEMU binary', async () => {
+    const { mkdtempSync, readFileSync, rmSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'nxc-accel-cache-'));
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = dir;
+    try {
+      const { vi } = await import('vitest');
+      vi.resetModules();
+      const fresh = await import('./accel.js');
+      const first = await fresh.chooseAccel(qemuBinary()!, undefined, 3000);
+      expect(['kvm', 'tcg']).toContain(first.accel);
+      const file = join(dir, 'nxc', 'accel.json');
+      const noKvm = !existsSync('/dev/kvm');
+      if (!noKvm) expect(JSON.parse(readFileSync(file, 'utf8')).choice).toEqual(first);
+      vi.resetModules();
+      const again = await import('./accel.js');
+      const t0 = Date.now();
+      const second = await again.chooseAccel(qemuBinary()!, undefined, 3000);
+      expect(second.accel).toBe(first.accel);
+      expect(Date.now() - t0).toBeLessThan(500);
+    } finally {
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'XDG_CACHE_HOME');
+      else process.env.XDG_CACHE_HOME = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,9 +6,18 @@
  * this machine's broken KVM does before hanging in the kernel), means TCG.
  */
 import { execFile } from 'node:child_process';
-import { constants, accessSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {
+  constants,
+  accessSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { NxcError } from '@nxc/core';
 
 /** The accelerator chosen, with why (shown by `nxc start` and saved in the state). */
@@ -74,9 +83,52 @@ export function runProbe(
 
 let cached: Promise<AccelChoice> | undefined;
 
+/** Where the probe's verdict is kept between commands (one probe per day and QEMU/kernel). */
+function cacheFile(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'nxc', 'accel.json');
+}
+
+function cacheKey(qemu: string): string {
+  let mtime = 0;
+  try {
+    mtime = statSync(qemu).mtimeMs;
+  } catch {
+    /* unknown binary: key still differs by path */
+  }
+  return `${qemu}|${mtime}|${release()}`;
+}
+
+function readCache(key: string): AccelChoice | undefined {
+  try {
+    const c = JSON.parse(readFileSync(cacheFile(), 'utf8')) as {
+      key?: string;
+      at?: number;
+      choice?: AccelChoice;
+    };
+    if (c.key === key && typeof c.at === 'number' && Date.now() - c.at < 86_400_000 && c.choice) {
+      return { accel: c.choice.accel, reason: `${c.choice.reason} (probed ${new Date(c.at).toISOString()})` };
+    }
+  } catch {
+    /* no cache */
+  }
+  return undefined;
+}
+
+function writeCache(key: string, choice: AccelChoice): void {
+  try {
+    mkdirSync(dirname(cacheFile()), { recursive: true });
+    writeFileSync(cacheFile(), `${JSON.stringify({ key, at: Date.now(), choice })}\n`);
+  } catch {
+    /* read-only home: probe again next time */
+  }
+}
+
 /**
  * The accelerator to use: `override` (`--accel kvm|tcg`) wins; else KVM when /dev/kvm is
- * usable and a probe guest runs under it, else TCG. Cached per process.
+ * usable and a probe guest runs under it, else TCG. The verdict is cached for the process and
+ * for a day in `$XDG_CACHE_HOME/nxc/accel.json` (keyed by QEMU binary and host kernel), so
+ * only the first `nxc start` pays the probe.
  */
 export async function chooseAccel(qemu: string, override?: unknown, timeoutMs = 2000): Promise<AccelChoice> {
   if (override !== undefined && override !== null && override !== '' && override !== 'auto') {
@@ -93,10 +145,15 @@ export async function chooseAccel(qemu: string, override?: unknown, timeoutMs = 
     } catch {
       return { accel: 'tcg', reason: '/dev/kvm is not usable' };
     }
+    const key = cacheKey(qemu);
+    const known = readCache(key);
+    if (known) return known;
     const probe = await runProbe(qemu, 'kvm', timeoutMs);
-    return probe.ok
+    const choice: AccelChoice = probe.ok
       ? { accel: 'kvm', reason: probe.detail }
       : { accel: 'tcg', reason: `KVM unusable (${probe.detail}), using TCG` };
+    writeCache(key, choice);
+    return choice;
   })();
   return cached;
 }
