@@ -114,7 +114,9 @@ console.log(
 );
 try {
   const warm = await once(1); // warm-up: page cache, accelerator choice
-  console.log(`first start of the process: prep ${ms(warm.prep)} (includes the accelerator choice: a KVM probe of up to 2 s unless cached in ~/.cache/nxc/accel.json)`);
+  console.log(
+    `first start of the process: prep ${ms(warm.prep)} (includes the accelerator choice: a KVM probe of up to 2 s unless cached in ~/.cache/nxc/accel.json)`,
+  );
   for (const n of SIZES) {
     const runs = [];
     for (let r = 0; r < RUNS; r++) runs.push(await once(n));
