@@ -129,12 +129,19 @@ describe('nxc on docker (examples/demo)', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
   }, 300_000);
 
-  it("nxc driver -t: the demo's testScript names `client`, absent with -r client=3: one clear error, exit 1", async () => {
+  it("nxc driver -t: the demo's own testScript passes with 3 clients, one line per subtest", async () => {
     const r = await runNxc(dir, ['driver', '-t'], {}, 300_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = r.stdout + r.stderr;
+    expect(out).toMatch(/subtest ok: every client reaches the server by hostname/);
+    expect(out).toMatch(/client3: must succeed: wget -qO- http:\/\/server\//);
+  }, 300_000);
+
+  it('nxc driver: a failing assertion names the script line, node and command; exit 1', async () => {
+    await writeFile(path.join(dir, 'bad.py'), 'start_all()\nserver.succeed("true")\nclient2.succeed("exit 3")\n');
+    const r = await runNxc(dir, ['driver', 'bad.py'], {}, 300_000);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
-      /^error: testScript \(test-script\) line 3: NameError: name 'client' is not defined$/m,
-    );
+    expect(r.stderr).toMatch(/^error: bad\.py line 3: client2: command `exit 3` failed \(exit code 3\)$/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 300_000);
 
