@@ -96,7 +96,15 @@ let
           toplevel = "${s.config.system.build.toplevel}";
         }) systems;
         all = artifacts.all;
-        extra = artifacts.extra or { };
+        # Composition attributes of the original nxc's docker flavour reach the deploy side.
+        extra =
+          let a = artifacts.extra or { }; in
+          if fl.image == "docker" then
+            a // { docker = (a.docker or { }) // {
+              extraVolumes = spec.extraVolumes or [ ];
+              dockerPorts = spec.dockerPorts or { };
+            }; }
+          else a;
       }
       // optionalAttrs (spec ? rolesDistribution) { roles_distribution = spec.rolesDistribution; }
       // optionalAttrs (spec ? testScript) { test_script = "${testScript}"; };

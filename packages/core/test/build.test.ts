@@ -143,6 +143,29 @@ describe('build() on the demo, every flavour', () => {
     ).toBe(marker);
   });
 
+  it("carries the original's docker attributes (extraVolumes, dockerPorts) into extra.docker", async () => {
+    const copy = demoCopy('nxc-demo-docker-attrs-');
+    try {
+      const file = join(copy.dir, 'composition.nix');
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace(
+          '  roles = {',
+          '  extraVolumes = [ "/tmp/nxc-shared:/shared" ];\n  dockerPorts = { server = [ "8080:80" ]; };\n  roles = {',
+        ),
+      );
+      copy.commit('docker attributes');
+      const project = await loadProject(copy.dir);
+      const { composeInfo } = await build(project, { flavour: 'docker' });
+      expect(composeInfo.extra.docker).toMatchObject({
+        extraVolumes: ['/tmp/nxc-shared:/shared'],
+        dockerPorts: { server: ['8080:80'] },
+      });
+    } finally {
+      copy.cleanup();
+    }
+  });
+
   it('lists the composition::flavour outputs (-L)', async () => {
     const project = await loadProject(demo.dir);
     const targets = await listCompositions(project);
