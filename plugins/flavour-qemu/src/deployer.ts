@@ -351,8 +351,17 @@ async function start(ctx: StartContext): Promise<StartResult> {
     }));
     for (const s of specs) await writeFile(s.consoleLog, '');
     ctx.reporter.emit({ type: 'step', message: `booting ${specs.length} VMs (${accel.accel})` });
+    // a forwarded port taken between our check and QEMU's bind: retry with another one
+    const launchOne = async (s: VmSpec): Promise<{ ok: boolean; stderr: string }> => {
+      for (let attempt = 0; ; attempt++) {
+        const r = await launch(qemu, qemuArgs(s));
+        if (r.ok || attempt >= 2 || !/host forwarding|hostfwd/i.test(r.stderr)) return r;
+        s.sshPort = await freePort();
+        nodes.find((x) => x.host === s.host)!.sshPort = s.sshPort;
+      }
+    };
+    const launched = await Promise.all(specs.map(async (s) => ({ s, r: await launchOne(s) })));
     for (const s of specs) nodes.find((x) => x.host === s.host)!.argv = qemuArgs(s);
-    const launched = await Promise.all(specs.map(async (s) => ({ s, r: await launch(qemu, qemuArgs(s)) })));
     for (const { s } of launched) {
       const pid = Number((await readFile(s.pidFile, 'utf8').catch(() => '')).trim());
       const n = nodes.find((x) => x.host === s.host)!;
@@ -534,7 +543,7 @@ function stateOrThrow(ctx: RunningContext): QemuState {
 }
 
 async function stop(ctx: RunningContext): Promise<void> {
-  const opts = parseQemuOptions(ctx.flavour, {});
+  const opts = parseQemuOptions(ctx.flavour, ctx.project.config.flavourOptions?.[ctx.flavour] ?? {});
   const id = deploymentId(ctx.project.root, ctx.composition, ctx.flavour);
   const st = readState(ctx.state);
   await stopAll(st?.id ?? id, st, opts.stopTimeoutMs);
@@ -616,7 +625,7 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncIterable<L
  */
 function nodeControl(ctx: RunningContext) {
   const st = stateOrThrow(ctx);
-  const opts = parseQemuOptions(ctx.flavour, {});
+  const opts = parseQemuOptions(ctx.flavour, ctx.project.config.flavourOptions?.[ctx.flavour] ?? {});
   const node = (host: string): NodeState => {
     const n = st.nodes.find((x) => x.host === host);
     if (!n)
