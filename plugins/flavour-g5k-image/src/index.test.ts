@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { FLAVOUR_API_VERSION, isNxcError } from '@nxc/core';
+import { FLAVOUR_API_VERSION } from '@nxc/core';
 import { describe, expect, it } from 'vitest';
 import plugin from './index.js';
 
@@ -28,17 +28,10 @@ describe('@nxc/flavour-g5k-image plugin', () => {
     expect(existsSync(module)).toBe(true);
   });
 
-  it('refuses to deploy with one honest line naming the version', async () => {
+  it('loads its deploy side on demand (start, stop, status, transport)', async () => {
     const flavour = plugin.flavours[0]!;
-    const error = await flavour.deployer().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isNxcError(error)).toBe(true);
-    if (!isNxcError(error)) return;
-    expect(error.code).toBe('NXC_FLAVOUR_UNUSABLE');
-    expect(error.message).toBe(`deploying with g5k-image is not available yet in ${pkg.name} ${pkg.version}`);
-    expect(error.message).not.toContain('\n');
-    expect(error.hint).toMatch(/nxc build -f g5k-image/);
+    await expect(flavour.usable?.({} as never)).resolves.toBeUndefined();
+    const deployer = await flavour.deployer();
+    for (const m of ['start', 'stop', 'status', 'transport'] as const) expect(typeof deployer[m]).toBe('function');
   });
 });

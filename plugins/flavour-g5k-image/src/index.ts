@@ -1,14 +1,18 @@
 /**
- * @nxc/flavour-g5k-image: the `g5k-image` flavour. Grid'5000 nodes reserved with OAR are
- * deployed by Kadeploy from a compressed tarball of a bootable NixOS system (ext4 root) that
- * holds every role; each node picks its role from the deployment (`deploy=` kernel parameter).
+ * @nxc/flavour-g5k-image: the `g5k-image` flavour. Grid'5000 nodes reserved with OAR (job of
+ * type deploy) are deployed by Kadeploy 3 from a compressed tarball of a bootable NixOS system
+ * (ext4 root) that holds every role; each node picks its role from the deployment (`deploy=`
+ * kernel parameter of the Kadeploy environment).
  *
- * This release ships the build side (NixOS module + image kind). The deploy side (Kadeploy
- * environment + `kadeploy3`) comes with a later release; deploying says so in one line.
+ * Deploy side (./deployer.ts, loaded on demand): writes the Kadeploy environment description,
+ * runs `kadeploy3`, reports per-node OK / KO, waits for SSH; `retryFailed` redeploys only the
+ * failed nodes. Flavour options (`flavourOptions["g5k-image"]` or the CLI): `retryFailed`,
+ * `yes`, `kadeploy` (binary), `imageUrl`, `publicDir` / `publicUrl`, `oarJobId`,
+ * `skipOarCheck`, `remoteDeploymentInfo`, `port`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, NxcError, defineFlavourPlugin } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
 import type { FlavourDeployer } from '@nxc/core';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -28,17 +32,22 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-image',
       description: "Grid'5000 nodes deployed by Kadeploy from a disk image holding every role",
       build: { image: 'tarball', distribution: 'all-in-one', nixModule },
+      // Nothing to check before start: the OAR job and kadeploy3 are checked there, with
+      // messages that say how to get them.
+      async usable() {
+        return undefined;
+      },
       async deployer(): Promise<FlavourDeployer> {
-        throw new NxcError(
-          'NXC_FLAVOUR_UNUSABLE',
-          `deploying with g5k-image is not available yet in ${pkg.name} ${pkg.version}`,
-          {
-            hint: '`nxc build -f g5k-image` works; the Kadeploy deploy side comes in a later release (try vm-ramdisk locally meanwhile)',
-          },
-        );
+        return (await import('./deployer.js')).deployer;
       },
     },
   ],
 });
 
 export default plugin;
+
+export { kadeployEnvironment, renderEnvironment, kadeployArch, KADEPLOY_ARCH, IMAGE_KERNEL, IMAGE_INITRD } from './environment.js';
+export type { KadeployEnvironment, EnvironmentInput } from './environment.js';
+export { parseKadeployOutput } from './kadeploy-output.js';
+export type { KadeployOutcome } from './kadeploy-output.js';
+export { checkDeployJob } from './oar-job.js';
