@@ -28,6 +28,11 @@ export function requireDropbear(): void {
       'dropbear is not installed: run `apt-get install -y dropbear-bin openssh-sftp-server` (scripts/setup.sh should do it)',
     );
   }
+  if (!existsSync('/usr/lib/sftp-server')) {
+    throw new Error(
+      'dropbear finds no SFTP server at /usr/lib/sftp-server: run `apt-get install -y openssh-sftp-server`',
+    );
+  }
   if (process.getuid?.() !== 0)
     throw new Error('the SSH server tests need root (private mount namespace for dropbear)');
 }
