@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(docker.io nix-bin qemu-system-x86 busybox-static jq tmux python3 openssh-client
-  dropbear-bin cpio xz-utils iproute2 ca-certificates e2fsprogs dash util-linux)
+  dropbear-bin openssh-sftp-server cpio xz-utils iproute2 ca-certificates e2fsprogs dash util-linux)
 # commands that prove each package is there (same order)
 APT_PROBES=(dockerd nix qemu-system-x86_64 busybox jq tmux python3 ssh-keygen
-  dropbear cpio xz ip update-ca-certificates mkfs.ext4 dash flock)
+  dropbear /usr/lib/openssh/sftp-server cpio xz ip update-ca-certificates mkfs.ext4 dash flock)
 
 missing=()
 for i in "${!APT_PACKAGES[@]}"; do

@@ -101,6 +101,8 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--compose-info <file>', 'use this compose info instead of build/')
       .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))
       .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
+      .option('--accel <accel>', 'VM flavours: kvm, tcg or auto (default auto: KVM only if it really works)')
+      .option('-O, --flavour-option <key=value>', 'flavour-specific option, over the config (repeatable)', collect)
       .option('--json', 'print the started nodes as JSON'),
     async () => (await import('./actions/start.js')).startAction as ActionFn,
   );

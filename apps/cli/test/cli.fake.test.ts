@@ -54,7 +54,18 @@ describe('nxc with a plugin flavour', () => {
   });
 
   it('starts with the composition defaults and -r overrides, writing the deployment', async () => {
-    const r = await runNxc(dir, ['start', '-r', 'client=3', '-p', 'iterations=4', '--json']);
+    const r = await runNxc(dir, [
+      'start',
+      '-r',
+      'client=3',
+      '-p',
+      'iterations=4',
+      '--accel',
+      'tcg',
+      '-O',
+      'memory=512',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ composition: 'composition', flavour: 'fake' });
@@ -68,6 +79,9 @@ describe('nxc with a plugin flavour', () => {
     expect(doc.deployment['10.254.0.2']).toMatchObject({ role: 'server', host: 'server' });
     expect(doc.parameters).toEqual({ iterations: 4 });
     expect(doc['ssh_key.pub']).toMatch(/^ssh-ed25519 /);
+    // flavour options from the command line reach the flavour
+    const state = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.state.json'), 'utf8'));
+    expect(state.options).toEqual({ accel: 'tcg', memory: 512 });
     // progress went to stderr as JSON lines
     for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
   });

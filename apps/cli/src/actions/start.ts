@@ -19,6 +19,8 @@ interface StartFlags {
   composeInfo?: string;
   timeout?: number;
   wait: boolean;
+  accel?: string;
+  flavourOption?: string[];
   json?: boolean;
 }
 
@@ -26,6 +28,10 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
   const parameters = {
     ...(flags.parameterFile ? await readParameterFile(flags.parameterFile) : {}),
     ...parseParameterFlags(flags.parameter ?? []),
+  };
+  const options: Record<string, unknown> = {
+    ...parseParameterFlags(flags.flavourOption ?? [], '-O'),
+    ...(flags.accel ? { accel: flags.accel } : {}),
   };
   const proj = await project(rt);
   const reporter = renderer(rt, flags.json);
@@ -40,6 +46,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(flags.identityFile ? { identityFile: flags.identityFile } : {}),
     ...(flags.kernelParams ? { kernelParams: flags.kernelParams } : {}),
     parameters,
+    ...(Object.keys(options).length ? { options } : {}),
     wait: flags.wait,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     reporter,

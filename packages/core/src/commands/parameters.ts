@@ -6,13 +6,13 @@ import { NxcError } from '../errors.js';
  * Parses `-p key=value` flags. A value that reads as JSON (`3`, `true`, `"x"`, `[1,2]`) keeps
  * its type, anything else is a string (the original nxc used Python literals).
  */
-export function parseParameterFlags(flags: string[]): Record<string, unknown> {
+export function parseParameterFlags(flags: string[], flagName = '-p'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const flag of flags) {
     const eq = flag.indexOf('=');
     if (eq <= 0) {
-      throw new NxcError('NXC_USAGE', `-p ${flag}: expected KEY=VALUE`, {
-        hint: 'write it like `-p iterations=3`',
+      throw new NxcError('NXC_USAGE', `${flagName} ${flag}: expected KEY=VALUE`, {
+        hint: `write it like \`${flagName} iterations=3\``,
       });
     }
     const key = flag.slice(0, eq);
