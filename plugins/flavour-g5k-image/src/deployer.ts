@@ -80,7 +80,11 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Where Kadeploy reads the image: `local://` path, an explicit URL, or a copy in a public folder. */
-async function publishImage(image: string, o: Record<string, unknown>, reporter: StartContext['reporter']): Promise<string> {
+async function publishImage(
+  image: string,
+  o: Record<string, unknown>,
+  reporter: StartContext['reporter'],
+): Promise<string> {
   const url = opt<string>(o, 'imageUrl', 'image-url');
   if (url) return url;
   const publicDir = opt<string>(o, 'publicDir', 'public-dir');
@@ -96,7 +100,9 @@ async function publishImage(image: string, o: Record<string, unknown>, reporter:
     await rm(`${target}.part`, { force: true });
   }
   // Grid'5000 frontends are `f<site>`; public folders are served at public.<site>.grid5000.fr/~user/
-  const base = opt<string>(o, 'publicUrl', 'public-url') ?? `http://public.${hostname().replace(/^f/, '').split('.')[0]}.grid5000.fr/~${userInfo().username}`;
+  const base =
+    opt<string>(o, 'publicUrl', 'public-url') ??
+    `http://public.${hostname().replace(/^f/, '').split('.')[0]}.grid5000.fr/~${userInfo().username}`;
   reporter.emit({ type: 'step', message: `image published as ${target}` });
   return `${base.replace(/\/$/, '')}/${name}`;
 }
@@ -120,7 +126,13 @@ async function runKadeploy(
 ): Promise<{ exitCode: number; output: string }> {
   const [bin, ...args] = argv as [string, ...string[]];
   let output = '';
-  const child = execa(bin, args, { reject: false, all: true, stdin: 'ignore', cancelSignal: ctx.signal, buffer: false });
+  const child = execa(bin, args, {
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    cancelSignal: ctx.signal,
+    buffer: false,
+  });
   const lines = createInterface({ input: child.all! });
   lines.on('line', (line) => {
     output += `${line}\n`;
@@ -133,12 +145,18 @@ async function runKadeploy(
   if (r.failed && r.exitCode === undefined) {
     const code = (r as unknown as { code?: string }).code;
     if (code === 'ENOENT') {
-      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `${bin} is not installed here: g5k-image deploys from a Grid'5000 frontend`, {
-        hint: 'run `nxc start -f g5k-image` on a frontend (ssh <site>.g5k) inside an OAR job of type deploy',
-      });
+      throw new NxcError(
+        'NXC_FLAVOUR_UNUSABLE',
+        `${bin} is not installed here: g5k-image deploys from a Grid'5000 frontend`,
+        {
+          hint: 'run `nxc start -f g5k-image` on a frontend (ssh <site>.g5k) inside an OAR job of type deploy',
+        },
+      );
     }
     if (ctx.signal.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted during kadeploy3');
-    throw new NxcError('NXC_NODE_FAILED', `${bin} could not run: ${String(r.message ?? '').split('\n')[0]}`, { hint: `see ${log}` });
+    throw new NxcError('NXC_NODE_FAILED', `${bin} could not run: ${String(r.message ?? '').split('\n')[0]}`, {
+      hint: `see ${log}`,
+    });
   }
   return { exitCode: r.exitCode ?? 1, output };
 }
@@ -147,7 +165,13 @@ async function runKadeploy(
  * Waits until `address` answers SSH with the deployment's key and reports `/run/nxc/ready`;
  * returns the host key, or throws with the last reason.
  */
-async function waitReady(host: string, address: string, privateKey: string, timeoutMs: number, signal: AbortSignal): Promise<string | undefined> {
+async function waitReady(
+  host: string,
+  address: string,
+  privateKey: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last = 'SSH does not answer';
   while (Date.now() < deadline) {
@@ -158,7 +182,12 @@ async function waitReady(host: string, address: string, privateKey: string, time
       continue;
     }
     const keys = new HostKeyStore({}, { learn: true });
-    const t = new SshTransport({ nodes: { [host]: { address } }, privateKey, hostKeys: keys, connectTimeoutMs: 10_000 });
+    const t = new SshTransport({
+      nodes: { [host]: { address } },
+      privateKey,
+      hostKeys: keys,
+      connectTimeoutMs: 10_000,
+    });
     try {
       const r = await t.exec(host, 'test -e /run/nxc/ready && echo NXC_READY', { timeoutMs: 10_000 });
       if (r.stdout.includes('NXC_READY')) return keys.get(host);
@@ -175,35 +204,61 @@ async function waitReady(host: string, address: string, privateKey: string, time
 
 /** Builds the g5k-image FlavourDeployer. */
 export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): FlavourDeployer {
-  const base = kexecFlavourDeployer({ flavour: FLAVOUR, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const base = kexecFlavourDeployer({
+    flavour: FLAVOUR,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
   return {
     async start(ctx: StartContext): Promise<StartResult> {
       const o = ctx.options;
       const image = ctx.composeInfo.all.image;
       if (!image || !(await exists(image))) {
-        throw new NxcError('NXC_COMPOSE_INFO', `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`, {
-          hint: 'build it for this flavour: `nxc build -f g5k-image`',
-        });
+        throw new NxcError(
+          'NXC_COMPOSE_INFO',
+          `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`,
+          {
+            hint: 'build it for this flavour: `nxc build -f g5k-image`',
+          },
+        );
       }
       // 1. the OAR job, the machines, their addresses
       if (!flag(o, 'skipOarCheck', 'skip-oar-check')) {
         const jobId = opt<string | number>(o, 'oarJobId', 'oar-job-id');
-        await checkDeployJob({ ...(jobId !== undefined ? { jobId } : {}), ...(options.oarRunner ? { runner: options.oarRunner } : {}) });
+        await checkDeployJob({
+          ...(jobId !== undefined ? { jobId } : {}),
+          ...(options.oarRunner ? { runner: options.oarRunner } : {}),
+        });
       }
       const list: { file?: string; machines: string[] } =
-        ctx.machines && ctx.machines.length > 0 ? { machines: ctx.machines } : await readMachines({ signal: ctx.signal });
+        ctx.machines && ctx.machines.length > 0
+          ? { machines: ctx.machines }
+          : await readMachines({ signal: ctx.signal });
       const listName = list.file ? `machine file ${list.file}` : 'the machine list';
       if (list.machines.length < ctx.nodes.length) {
-        throw new NxcError('NXC_MACHINES', `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`, {
-          hint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
-        });
+        throw new NxcError(
+          'NXC_MACHINES',
+          `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`,
+          {
+            hint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
+          },
+        );
       }
       const used = list.machines.slice(0, ctx.nodes.length);
       if (list.machines.length > used.length) {
-        ctx.reporter.emit({ type: 'warn', message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}` });
+        ctx.reporter.emit({
+          type: 'warn',
+          message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}`,
+        });
       }
-      const resolved = await resolveMachines(used, { ...(list.file ? { source: list.file } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) });
-      const targets = ctx.nodes.map((n, i) => ({ ...n, machine: resolved[i]!.host, address: resolved[i]!.address }));
+      const resolved = await resolveMachines(used, {
+        ...(list.file ? { source: list.file } : {}),
+        ...(options.lookup ? { lookup: options.lookup } : {}),
+      });
+      const targets = ctx.nodes.map((n, i) => ({
+        ...n,
+        machine: resolved[i]!.host,
+        address: resolved[i]!.address,
+      }));
 
       // retry: only the nodes that failed in the last start, on the same machines
       const dir = artifactDir(ctx.project, ctx.composition, FLAVOUR);
@@ -215,31 +270,48 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
       if (retry) {
         const last = JSON.parse(await readFile(lastFile, 'utf8').catch(() => 'null')) as LastStart | null;
         if (!last) {
-          throw new NxcError('NXC_USAGE', `--retry-failed: no previous g5k-image start of ${ctx.composition} recorded in ${lastFile}`, {
-            hint: 'start without --retry-failed first',
-          });
+          throw new NxcError(
+            'NXC_USAGE',
+            `--retry-failed: no previous g5k-image start of ${ctx.composition} recorded in ${lastFile}`,
+            {
+              hint: 'start without --retry-failed first',
+            },
+          );
         }
-        const same = targets.every((t) => last.nodes[t.host]?.machine === t.machine && last.nodes[t.host]?.role === t.role);
+        const same = targets.every(
+          (t) => last.nodes[t.host]?.machine === t.machine && last.nodes[t.host]?.role === t.role,
+        );
         if (!same) {
-          throw new NxcError('NXC_USAGE', '--retry-failed: the nodes or machines differ from the last start', {
-            hint: 'give the same roles and machine file as the last start, or start again without --retry-failed',
-          });
+          throw new NxcError(
+            'NXC_USAGE',
+            '--retry-failed: the nodes or machines differ from the last start',
+            {
+              hint: 'give the same roles and machine file as the last start, or start again without --retry-failed',
+            },
+          );
         }
         kept = Object.fromEntries(Object.entries(last.nodes).filter(([, n]) => n.status === 'up'));
         toDeploy = targets.filter((t) => !kept[t.host]);
         if (toDeploy.length === 0) {
-          ctx.reporter.emit({ type: 'step', message: 'every node of the last start is up: nothing to redeploy' });
+          ctx.reporter.emit({
+            type: 'step',
+            message: 'every node of the last start is up: nothing to redeploy',
+          });
         }
       }
 
       // 2. deployment document, kernel parameters, environment description
-      const doc = await ctx.writeDeployment(targets.map((t) => ({ role: t.role, host: t.host, address: t.address })));
+      const doc = await ctx.writeDeployment(
+        targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
+      );
       const extra = {
         ...(ctx.composeInfo.all.cmdline ? { flavourParams: ctx.composeInfo.all.cmdline } : {}),
         ...(ctx.kernelParams ? { kernelParams: ctx.kernelParams } : {}),
       };
       let server: DeploymentServer | undefined;
-      const inline = flag(o, 'remoteDeploymentInfo', 'remote-deployment-info') ? undefined : inlineDeployment(doc, extra);
+      const inline = flag(o, 'remoteDeploymentInfo', 'remote-deployment-info')
+        ? undefined
+        : inlineDeployment(doc, extra);
       let kernelParams: string;
       try {
         if (inline) {
@@ -248,7 +320,10 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           const first = targets[0];
           const host = first ? await sourceAddressFor(first.address) : '127.0.0.1';
           const port = opt<number>(o, 'port', 'httpPort');
-          server = await serveDeployment(doc, { host, ...(port !== undefined ? { port: Number(port) } : {}) });
+          server = await serveDeployment(doc, {
+            host,
+            ...(port !== undefined ? { port: Number(port) } : {}),
+          });
           kernelParams = kexecAppend(server.url, extra);
           ctx.reporter.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
         }
@@ -271,7 +346,12 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
         // 3. kadeploy3
         let outcome: KadeployOutcome = { ok: [], ko: [] };
         if (toDeploy.length > 0) {
-          if (!(await confirm(`Kadeploy ${basename(image)} onto ${toDeploy.map((t) => t.machine).join(', ')} (their disks are erased)?`, o))) {
+          if (
+            !(await confirm(
+              `Kadeploy ${basename(image)} onto ${toDeploy.map((t) => t.machine).join(', ')} (their disks are erased)?`,
+              o,
+            ))
+          ) {
             throw new NxcError('NXC_INTERRUPTED', 'deployment declined', { hint: 'answer y, or pass --yes' });
           }
           const tag = randomBytes(4).toString('hex');
@@ -279,18 +359,30 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           const koFile = join(dir, `ko-${tag}`);
           const bin = opt<string>(o, 'kadeploy') ?? 'kadeploy3';
           const argv = [bin, '-a', envFile, '-f', machinesFile, '-k', keyFile, '-o', okFile, '-n', koFile];
-          ctx.reporter.emit({ type: 'step', message: `kadeploy3 -a ${envFile} -f ${machinesFile} (${toDeploy.map((t) => `${t.machine}=${t.host}`).join(', ')})` });
+          ctx.reporter.emit({
+            type: 'step',
+            message: `kadeploy3 -a ${envFile} -f ${machinesFile} (${toDeploy.map((t) => `${t.machine}=${t.host}`).join(', ')})`,
+          });
           const run = await runKadeploy(argv, join(dir, 'kadeploy.log'), ctx);
-          const [okText, koText] = await Promise.all([readFile(okFile, 'utf8').catch(() => undefined), readFile(koFile, 'utf8').catch(() => undefined)]);
+          const [okText, koText] = await Promise.all([
+            readFile(okFile, 'utf8').catch(() => undefined),
+            readFile(koFile, 'utf8').catch(() => undefined),
+          ]);
           await rm(okFile, { force: true });
           await rm(koFile, { force: true });
-          outcome = parseKadeployOutput(run.output, { ...(okText !== undefined ? { ok: okText } : {}), ...(koText !== undefined ? { ko: koText } : {}) });
+          outcome = parseKadeployOutput(run.output, {
+            ...(okText !== undefined ? { ok: okText } : {}),
+            ...(koText !== undefined ? { ko: koText } : {}),
+          });
           const known = new Set([...outcome.ok, ...outcome.ko.map((k) => k.node)]);
           // a node Kadeploy says nothing about (it crashed, or an error before the deployment)
           for (const t of toDeploy) {
             if (!known.has(t.machine)) {
               const tail = run.output.trim().split('\n').slice(-1)[0] ?? '';
-              outcome.ko.push({ node: t.machine, reason: `kadeploy3 exited ${run.exitCode} without a result for it${tail ? `: ${tail}` : ''}` });
+              outcome.ko.push({
+                node: t.machine,
+                reason: `kadeploy3 exited ${run.exitCode} without a result for it${tail ? `: ${tail}` : ''}`,
+              });
             }
           }
         }
@@ -303,27 +395,72 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           toDeploy.map(async (t) => {
             const reason: string | undefined = ko.get(t.machine);
             if (reason !== undefined || !outcome.ok.includes(t.machine)) {
-              nodes[t.host] = { machine: t.machine, address: t.address, role: t.role, status: 'failed', reason: `kadeploy: ${reason ?? 'not deployed'}` };
-              ctx.reporter.emit({ type: 'node', host: t.host, state: 'failed', detail: `${t.machine}: ${reason}` });
+              nodes[t.host] = {
+                machine: t.machine,
+                address: t.address,
+                role: t.role,
+                status: 'failed',
+                reason: `kadeploy: ${reason ?? 'not deployed'}`,
+              };
+              ctx.reporter.emit({
+                type: 'node',
+                host: t.host,
+                state: 'failed',
+                detail: `${t.machine}: ${reason}`,
+              });
               return;
             }
-            ctx.reporter.emit({ type: 'node', host: t.host, state: 'booting', detail: `${t.machine}: deployed, waiting for SSH` });
+            ctx.reporter.emit({
+              type: 'node',
+              host: t.host,
+              state: 'booting',
+              detail: `${t.machine}: deployed, waiting for SSH`,
+            });
             try {
-              const hostKey = await waitReady(t.host, t.address, ctx.identity.privateKeyPath, ctx.timeoutMs, ctx.signal);
-              nodes[t.host] = { machine: t.machine, address: t.address, role: t.role, status: 'up', ...(hostKey ? { hostKey } : {}) };
+              const hostKey = await waitReady(
+                t.host,
+                t.address,
+                ctx.identity.privateKeyPath,
+                ctx.timeoutMs,
+                ctx.signal,
+              );
+              nodes[t.host] = {
+                machine: t.machine,
+                address: t.address,
+                role: t.role,
+                status: 'up',
+                ...(hostKey ? { hostKey } : {}),
+              };
               up++;
-              ctx.reporter.emit({ type: 'node', host: t.host, state: 'up', detail: `${t.machine}, ${t.address}` });
+              ctx.reporter.emit({
+                type: 'node',
+                host: t.host,
+                state: 'up',
+                detail: `${t.machine}, ${t.address}`,
+              });
               ctx.reporter.emit({ type: 'progress', task: 'nodes up', current: up, total: targets.length });
             } catch (e) {
-              nodes[t.host] = { machine: t.machine, address: t.address, role: t.role, status: 'failed', reason: `boot: ${(e as Error).message}` };
-              ctx.reporter.emit({ type: 'node', host: t.host, state: 'failed', detail: `${t.machine}: ${(e as Error).message}` });
+              nodes[t.host] = {
+                machine: t.machine,
+                address: t.address,
+                role: t.role,
+                status: 'failed',
+                reason: `boot: ${(e as Error).message}`,
+              };
+              ctx.reporter.emit({
+                type: 'node',
+                host: t.host,
+                state: 'failed',
+                detail: `${t.machine}: ${(e as Error).message}`,
+              });
             }
           }),
         );
         const startedAt = Math.floor(Date.now() / 1000);
         await writeFile(lastFile, `${JSON.stringify({ nodes, startedAt } satisfies LastStart, null, 2)}\n`);
         const failed = targets.filter((t) => nodes[t.host]?.status !== 'up');
-        const describe = (t: (typeof targets)[number]): string => `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;
+        const describe = (t: (typeof targets)[number]): string =>
+          `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;
         if (failed.length === targets.length) {
           throw new NxcError('NXC_NODE_FAILED', `no node came up: ${failed.map(describe).join('; ')}`, {
             hint: `see ${join(dir, 'kadeploy.log')}; redeploy with --retry-failed`,
@@ -331,7 +468,11 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
         }
         const state: KexecState = { kind: 'g5k-kexec', nodes, startedAt };
         await ctx.saveState(state);
-        for (const t of failed) ctx.reporter.emit({ type: 'warn', message: `${describe(t)} (redeploy only the failed nodes with --retry-failed)` });
+        for (const t of failed)
+          ctx.reporter.emit({
+            type: 'warn',
+            message: `${describe(t)} (redeploy only the failed nodes with --retry-failed)`,
+          });
         return {
           nodes: targets.map((t): NodeStatus => {
             const n = nodes[t.host]!;
@@ -340,7 +481,10 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
               role: t.role,
               address: t.address,
               state: n.status === 'up' ? 'running' : 'exited',
-              detail: n.status === 'up' ? `${t.machine}${kept[t.host] ? ', kept from the last start' : ', deployed by Kadeploy'}` : `${t.machine}: ${n.reason}`,
+              detail:
+                n.status === 'up'
+                  ? `${t.machine}${kept[t.host] ? ', kept from the last start' : ', deployed by Kadeploy'}`
+                  : `${t.machine}: ${n.reason}`,
             };
           }),
         };

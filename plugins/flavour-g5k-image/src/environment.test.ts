@@ -13,7 +13,12 @@
  * - Grid'5000 environment example `wheezy-min` in the Kadeploy sources (`image.file:
  *   server:///...tgz`, `kind: tar`, `compression: gzip`, `filesystem: ext4`, `partition_type: 131`).
  */
-import { type DeploymentDocument, decodeDeploymentParam, encodeDeploymentForKernel, isNxcError } from '@nxc/core';
+import {
+  type DeploymentDocument,
+  decodeDeploymentParam,
+  encodeDeploymentForKernel,
+  isNxcError,
+} from '@nxc/core';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { KADEPLOY_ARCH, kadeployArch, kadeployEnvironment, renderEnvironment } from './environment.js';
@@ -25,14 +30,18 @@ function kadeployCheck(desc: Record<string, unknown>): string | undefined {
   const boot = (desc.boot ?? {}) as Record<string, unknown>;
   if (!str(desc.name)) return 'name';
   if (desc.version !== undefined && !Number.isInteger(desc.version)) return 'version';
-  for (const k of ['description', 'author', 'filesystem']) if (desc[k] !== undefined && !str(desc[k])) return k;
-  if (desc.visibility !== undefined && !['public', 'private', 'shared'].includes(desc.visibility as string)) return 'visibility';
+  for (const k of ['description', 'author', 'filesystem'])
+    if (desc[k] !== undefined && !str(desc[k])) return k;
+  if (desc.visibility !== undefined && !['public', 'private', 'shared'].includes(desc.visibility as string))
+    return 'visibility';
   if (desc.destructive !== undefined && typeof desc.destructive !== 'boolean') return 'destructive';
   if (!['linux', 'xen', 'other'].includes(desc.os as string)) return 'os';
   if (!image || !str(image.file)) return 'image.file';
   if (!['tar', 'dd', 'fsa'].includes(image.kind as string)) return 'image.kind';
-  if (image.kind !== 'fsa' && !['gzip', 'bzip2', 'xz'].includes(image.compression as string)) return 'image.compression';
-  for (const k of ['kernel', 'initrd', 'kernel_params']) if (boot[k] !== undefined && !str(boot[k])) return `boot.${k}`;
+  if (image.kind !== 'fsa' && !['gzip', 'bzip2', 'xz'].includes(image.compression as string))
+    return 'image.compression';
+  for (const k of ['kernel', 'initrd', 'kernel_params'])
+    if (boot[k] !== undefined && !str(boot[k])) return `boot.${k}`;
   if (desc.partition_type !== undefined && !Number.isInteger(desc.partition_type)) return 'partition_type';
   if (desc.multipart !== undefined && typeof desc.multipart !== 'boolean') return 'multipart';
   if (desc.arch !== undefined && !Object.values(KADEPLOY_ARCH).includes(desc.arch as string)) return 'arch';
@@ -40,7 +49,10 @@ function kadeployCheck(desc: Record<string, unknown>): string | undefined {
 }
 
 const doc = {
-  deployment: { '10.77.0.11': { role: 'server', host: 'server' }, '10.77.0.12': { role: 'client', host: 'client' } },
+  deployment: {
+    '10.77.0.11': { role: 'server', host: 'server' },
+    '10.77.0.12': { role: 'client', host: 'client' },
+  },
   'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB nxc',
   composition: 'composition',
   flavour: 'g5k-image',
@@ -63,7 +75,9 @@ describe('Kadeploy environment description', () => {
     expect(kadeployCheck(parsed)).toBeUndefined();
     // the checker itself rejects what Kadeploy rejects
     expect(kadeployCheck({ ...parsed, partition_type: '131' })).toBe('partition_type');
-    expect(kadeployCheck({ ...parsed, image: { file: 'x', kind: 'tar', compression: 'zstd' } })).toBe('image.compression');
+    expect(kadeployCheck({ ...parsed, image: { file: 'x', kind: 'tar', compression: 'zstd' } })).toBe(
+      'image.compression',
+    );
     expect(kadeployCheck({ ...parsed, destructive: 'no' })).toBe('destructive');
   });
 
@@ -77,7 +91,11 @@ describe('Kadeploy environment description', () => {
       destructive: false,
       os: 'linux',
       arch: 'x86_64',
-      image: { file: 'local:///nix/store/abc-nxc-image-composition/nixos-image.tar.xz', kind: 'tar', compression: 'xz' },
+      image: {
+        file: 'local:///nix/store/abc-nxc-image-composition/nixos-image.tar.xz',
+        kind: 'tar',
+        compression: 'xz',
+      },
       boot: { kernel: '/boot/kernel', initrd: '/boot/initrd', kernel_params: params },
       filesystem: 'ext4',
       partition_type: 131,
@@ -85,12 +103,28 @@ describe('Kadeploy environment description', () => {
     });
     // Kadeploy's field order, a YAML document
     expect(text.startsWith('---\nname: nxc-composition\nversion: 1\n')).toBe(true);
-    expect(Object.keys(parsed)).toEqual(['name', 'version', 'description', 'author', 'visibility', 'destructive', 'os', 'arch', 'image', 'boot', 'filesystem', 'partition_type', 'multipart']);
+    expect(Object.keys(parsed)).toEqual([
+      'name',
+      'version',
+      'description',
+      'author',
+      'visibility',
+      'destructive',
+      'os',
+      'arch',
+      'image',
+      'boot',
+      'filesystem',
+      'partition_type',
+      'multipart',
+    ]);
   });
 
   it('keeps kernel_params on one line, intact (deploy= decodes back)', () => {
     expect(text).toContain(`kernel_params: ${params}\n`);
-    const deploy = String((parsed.boot as Record<string, string>).kernel_params).split(' ')[0]!.slice('deploy='.length);
+    const deploy = String((parsed.boot as Record<string, string>).kernel_params)
+      .split(' ')[0]!
+      .slice('deploy='.length);
     expect(decodeDeploymentParam(deploy).deployment).toEqual(doc.deployment);
   });
 
@@ -104,7 +138,9 @@ describe('Kadeploy environment description', () => {
       error = e;
     }
     expect(isNxcError(error)).toBe(true);
-    expect((error as Error).message).toMatch(/^the build's system riscv64-linux has no Kadeploy architecture/);
+    expect((error as Error).message).toMatch(
+      /^the build's system riscv64-linux has no Kadeploy architecture/,
+    );
     expect((error as Error).message).not.toContain('\n');
   });
 });

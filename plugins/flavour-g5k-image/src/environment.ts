@@ -57,9 +57,13 @@ export const IMAGE_INITRD = '/boot/initrd';
 export function kadeployArch(system: string): string {
   const arch = KADEPLOY_ARCH[system];
   if (!arch) {
-    throw new NxcError('NXC_COMPOSE_INFO', `the build's system ${system} has no Kadeploy architecture (known: ${Object.keys(KADEPLOY_ARCH).join(', ')})`, {
-      hint: 'build for the nodes\' system, e.g. `nxc build -f g5k-image` with system = "x86_64-linux"',
-    });
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `the build's system ${system} has no Kadeploy architecture (known: ${Object.keys(KADEPLOY_ARCH).join(', ')})`,
+      {
+        hint: 'build for the nodes\' system, e.g. `nxc build -f g5k-image` with system = "x86_64-linux"',
+      },
+    );
   }
   return arch;
 }

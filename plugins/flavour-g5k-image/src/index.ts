@@ -46,7 +46,14 @@ const plugin = defineFlavourPlugin({
 
 export default plugin;
 
-export { kadeployEnvironment, renderEnvironment, kadeployArch, KADEPLOY_ARCH, IMAGE_KERNEL, IMAGE_INITRD } from './environment.js';
+export {
+  kadeployEnvironment,
+  renderEnvironment,
+  kadeployArch,
+  KADEPLOY_ARCH,
+  IMAGE_KERNEL,
+  IMAGE_INITRD,
+} from './environment.js';
 export type { KadeployEnvironment, EnvironmentInput } from './environment.js';
 export { parseKadeployOutput } from './kadeploy-output.js';
 export type { KadeployOutcome } from './kadeploy-output.js';

@@ -38,10 +38,15 @@ describe('parseKadeployOutput', () => {
   });
 
   it('all OK; nothing at all', () => {
-    expect(parseKadeployOutput('The deployment is successful on nodes\na.site.grid5000.fr\nb.site.grid5000.fr\n')).toEqual({
+    expect(
+      parseKadeployOutput('The deployment is successful on nodes\na.site.grid5000.fr\nb.site.grid5000.fr\n'),
+    ).toEqual({
       ok: ['a.site.grid5000.fr', 'b.site.grid5000.fr'],
       ko: [],
     });
-    expect(parseKadeployOutput('Error[environment description] field os missing\n')).toEqual({ ok: [], ko: [] });
+    expect(parseKadeployOutput('Error[environment description] field os missing\n')).toEqual({
+      ok: [],
+      ko: [],
+    });
   });
 });

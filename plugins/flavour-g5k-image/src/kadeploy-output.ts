@@ -39,7 +39,12 @@ export function parseKadeployOutput(text: string, files: { ok?: string; ko?: str
     else koText.set(m[1], m[2]?.trim() || 'no reason given');
   }
   const lines = (s: string | undefined): string[] | undefined =>
-    s === undefined ? undefined : s.split('\n').map((l) => l.trim()).filter(Boolean);
+    s === undefined
+      ? undefined
+      : s
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean);
   const okFile = lines(files.ok);
   const koFile = lines(files.ko);
   const ok = [...new Set(okFile ?? okText)];

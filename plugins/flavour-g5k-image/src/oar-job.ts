@@ -5,16 +5,23 @@
 import { NxcError } from '@nxc/core';
 import { type CommandRunner, Oar } from '@nxc/g5k';
 
-const HOW = 'reserve nodes for deployment: `oarsub -I -t deploy -l nodes=N,walltime=2` (or enter your job with `oarsub -C <id>`), then run nxc from that shell';
+const HOW =
+  'reserve nodes for deployment: `oarsub -I -t deploy -l nodes=N,walltime=2` (or enter your job with `oarsub -C <id>`), then run nxc from that shell';
 
 /**
  * Checks that `jobId` (default `$OAR_JOB_ID`) names an OAR job of type deploy (`oarstat -J -j`).
  * Returns its id.
  */
-export async function checkDeployJob(options: { jobId?: string | number; runner?: CommandRunner; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+export async function checkDeployJob(
+  options: { jobId?: string | number; runner?: CommandRunner; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
   const raw = options.jobId ?? (options.env ?? process.env).OAR_JOB_ID;
   if (raw === undefined || String(raw).trim() === '') {
-    throw new NxcError('NXC_FLAVOUR_UNUSABLE', 'g5k-image deploys with Kadeploy, which needs an OAR job of type deploy, and $OAR_JOB_ID is not set', { hint: HOW });
+    throw new NxcError(
+      'NXC_FLAVOUR_UNUSABLE',
+      'g5k-image deploys with Kadeploy, which needs an OAR job of type deploy, and $OAR_JOB_ID is not set',
+      { hint: HOW },
+    );
   }
   if (!/^\d+$/.test(String(raw).trim())) {
     throw new NxcError('NXC_FLAVOUR_UNUSABLE', `$OAR_JOB_ID is "${raw}", not a job number`, { hint: HOW });
@@ -23,10 +30,16 @@ export async function checkDeployJob(options: { jobId?: string | number; runner?
   const oar = new Oar(options.runner ? { runner: options.runner } : {});
   const job = await oar.job(id);
   if (!job.types.includes('deploy')) {
-    throw new NxcError('NXC_FLAVOUR_UNUSABLE', `OAR job ${id} is not of type deploy (types: ${job.types.join(', ') || 'none'}); Kadeploy refuses its nodes`, { hint: HOW });
+    throw new NxcError(
+      'NXC_FLAVOUR_UNUSABLE',
+      `OAR job ${id} is not of type deploy (types: ${job.types.join(', ') || 'none'}); Kadeploy refuses its nodes`,
+      { hint: HOW },
+    );
   }
   if (job.state !== 'Running') {
-    throw new NxcError('NXC_FLAVOUR_UNUSABLE', `OAR job ${id} is ${job.state}, not Running`, { hint: 'wait for it to start (`oarstat -j ID`) or reserve again' });
+    throw new NxcError('NXC_FLAVOUR_UNUSABLE', `OAR job ${id} is ${job.state}, not Running`, {
+      hint: 'wait for it to start (`oarstat -j ID`) or reserve again',
+    });
   }
   return id;
 }

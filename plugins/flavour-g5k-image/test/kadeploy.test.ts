@@ -12,8 +12,8 @@
  * is exercised by the g5k-ramdisk suite).
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
@@ -23,7 +23,13 @@ import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-s
 
 const fixtures = join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3');
 const plugin = join(repo, 'plugins/flavour-g5k-image/dist/index.js');
-const simEnv = { G5KSIM_NS: 'nxcimg', G5KSIM_STATE: '/tmp/nxc-g5k-image-sim', G5KSIM_NET: '10.78.0', G5KSIM_BR: 'br0', G5KSIM_MEM: '384' };
+const simEnv = {
+  G5KSIM_NS: 'nxcimg',
+  G5KSIM_STATE: '/tmp/nxc-g5k-image-sim',
+  G5KSIM_NET: '10.78.0',
+  G5KSIM_BR: 'br0',
+  G5KSIM_MEM: '384',
+};
 const nodes = [
   { role: 'server', host: 'server' },
   { role: 'client', host: 'client' },
@@ -43,16 +49,32 @@ beforeAll(async () => {
   // the demo's sources only (not a developer's local deploy/, artifact/, build/ state)
   await cp(join(repo, 'examples/demo'), project, {
     recursive: true,
-    filter: (src) => !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(src.slice(join(repo, 'examples/demo').length)),
+    filter: (src) =>
+      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
+        src.slice(join(repo, 'examples/demo').length),
+      ),
   });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');
-  await writeFile(pkgFile, (await readFile(pkgFile, 'utf8')).replace('"../../test/fixtures/testos"', JSON.stringify(join(repo, 'test/fixtures/testos'))));
-  execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'], { cwd: project });
+  await writeFile(
+    pkgFile,
+    (await readFile(pkgFile, 'utf8')).replace(
+      '"../../test/fixtures/testos"',
+      JSON.stringify(join(repo, 'test/fixtures/testos')),
+    ),
+  );
+  execFileSync(
+    'sh',
+    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
+    { cwd: project },
+  );
   const built = await build(await loadProject(project), { flavour: 'g5k-image' });
   composeInfoFile = built.composeInfoPath;
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = { privateKeyPath: join(work, 'id'), publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim() };
+  identity = {
+    privateKeyPath: join(work, 'id'),
+    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
+  };
   // what deploy-child (and through it kadeploy3 / oarstat) inherits
   Object.assign(process.env, simEnv, { PATH: `${fixtures}:${process.env.PATH}`, OAR_JOB_ID: '4242' });
   sim = await startG5kSim({ nodes: 2, env: simEnv });
@@ -80,8 +102,20 @@ function deploy(extra: Record<string, unknown> = {}, options: Record<string, unk
   });
 }
 
-async function execOn(hosts: string[], command: string): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
-  const r = await sim.deploy({ op: 'exec', plugin, flavour: 'g5k-image', project, composition: 'composition', identity, hosts, command });
+async function execOn(
+  hosts: string[],
+  command: string,
+): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
+  const r = await sim.deploy({
+    op: 'exec',
+    plugin,
+    flavour: 'g5k-image',
+    project,
+    composition: 'composition',
+    identity,
+    hosts,
+    command,
+  });
   expect(r.answer.error?.message).toBeUndefined();
   return r.answer.result as Record<string, { exitCode: number; stdout: string; stderr: string }>;
 }
@@ -94,12 +128,14 @@ const artifact = (): string => join(project, 'artifact/composition/g5k-image');
 
 describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
   it('without an OAR job of type deploy: one line saying how to get one, nothing written', async () => {
-    delete process.env.OAR_JOB_ID;
+    Reflect.deleteProperty(process.env, 'OAR_JOB_ID');
     try {
       const r = await deploy();
       expect(r.answer.ok).toBe(false);
       expect(r.answer.error?.code).toBe('NXC_FLAVOUR_UNUSABLE');
-      expect(r.answer.error?.message).toBe('g5k-image deploys with Kadeploy, which needs an OAR job of type deploy, and $OAR_JOB_ID is not set');
+      expect(r.answer.error?.message).toBe(
+        'g5k-image deploys with Kadeploy, which needs an OAR job of type deploy, and $OAR_JOB_ID is not set',
+      );
       expect((r.answer.error as { hint?: string }).hint).toMatch(/oarsub -I -t deploy/);
     } finally {
       process.env.OAR_JOB_ID = '4242';
@@ -107,9 +143,11 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     process.env.OARSTAT_STANDIN_TYPES = 'allow_classic_ssh';
     try {
       const r = await deploy();
-      expect(r.answer.error?.message).toBe('OAR job 4242 is not of type deploy (types: allow_classic_ssh); Kadeploy refuses its nodes');
+      expect(r.answer.error?.message).toBe(
+        'OAR job 4242 is not of type deploy (types: allow_classic_ssh); Kadeploy refuses its nodes',
+      );
     } finally {
-      delete process.env.OARSTAT_STANDIN_TYPES;
+      Reflect.deleteProperty(process.env, 'OARSTAT_STANDIN_TYPES');
     }
     expect(existsSync(join(project, 'deploy/composition::g5k-image.json'))).toBe(false);
     expect(existsSync(join(artifact(), 'composition.env.yaml'))).toBe(false);
@@ -119,21 +157,39 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     const t0 = Date.now();
     const r = await deploy();
     console.log(`g5k-image: deployment of 2 nodes took ${Date.now() - t0} ms`);
-    if (!r.answer.ok) throw new Error(`${r.answer.error?.message}\n${r.stderr.slice(-3000)}\n${await consoles()}`);
+    if (!r.answer.ok)
+      throw new Error(`${r.answer.error?.message}\n${r.stderr.slice(-3000)}\n${await consoles()}`);
     const result = r.answer.result as { nodes: NodeResult[] };
-    expect(result.nodes.map((n) => `${n.host}:${n.state}:${n.address}`)).toEqual(['server:running:10.78.0.11', 'client:running:10.78.0.12']);
+    expect(result.nodes.map((n) => `${n.host}:${n.state}:${n.address}`)).toEqual([
+      'server:running:10.78.0.11',
+      'client:running:10.78.0.12',
+    ]);
 
     // the environment description nxc wrote and Kadeploy read
     const env = parse(await readFile(join(artifact(), 'composition.env.yaml'), 'utf8'));
-    expect(env).toMatchObject({ os: 'linux', arch: 'x86_64', image: { kind: 'tar', compression: 'xz' }, filesystem: 'ext4', partition_type: 131, multipart: false });
+    expect(env).toMatchObject({
+      os: 'linux',
+      arch: 'x86_64',
+      image: { kind: 'tar', compression: 'xz' },
+      filesystem: 'ext4',
+      partition_type: 131,
+      multipart: false,
+    });
     expect(env.image.file).toMatch(/^local:\/\/\/nix\/store\/.+\/nixos-image\.tar\.xz$/);
-    expect(env.boot.kernel_params).toMatch(/^deploy=gz:\S+ console=tty0 console=ttyS0,115200 init=\/nix\/store\//);
+    expect(env.boot.kernel_params).toMatch(
+      /^deploy=gz:\S+ console=tty0 console=ttyS0,115200 init=\/nix\/store\//,
+    );
     // Kadeploy's progress went through the reporter, and its log is kept
     const steps = r.events.filter((e) => e.type === 'step').map((e) => String(e.message));
     expect(steps).toContain('kadeploy3: The deployment is successful on nodes');
-    expect(await readFile(join(artifact(), 'kadeploy.log'), 'utf8')).toMatch(/Launching a deployment on node-1,node-2/);
+    expect(await readFile(join(artifact(), 'kadeploy.log'), 'utf8')).toMatch(
+      /Launching a deployment on node-1,node-2/,
+    );
 
-    const out = await execOn(['server', 'client'], 'hostname; cat /etc/nxc/node.json; grep " / " /proc/mounts');
+    const out = await execOn(
+      ['server', 'client'],
+      'hostname; cat /etc/nxc/node.json; grep " / " /proc/mounts',
+    );
     expect(out.server?.stdout).toMatch(/^server\n/);
     expect(out.server?.stdout).toContain('"role":"server"');
     expect(out.client?.stdout).toMatch(/^client\n/);
@@ -143,8 +199,18 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     const page = await execOn(['client'], 'wget -qO- http://server/');
     expect(page.client).toMatchObject({ exitCode: 0, stdout: 'hello from the nxc demo server\n' });
 
-    const status = await sim.deploy({ op: 'status', plugin, flavour: 'g5k-image', project, composition: 'composition', identity });
-    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual(['server:running', 'client:running']);
+    const status = await sim.deploy({
+      op: 'status',
+      plugin,
+      flavour: 'g5k-image',
+      project,
+      composition: 'composition',
+      identity,
+    });
+    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual([
+      'server:running',
+      'client:running',
+    ]);
   });
 
   it('a node Kadeploy fails is reported by name with its reason, the other is usable; retryFailed redeploys just that node', async () => {
@@ -153,13 +219,18 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     try {
       r = await deploy();
     } finally {
-      delete process.env.KADEPLOY3_STANDIN_FAIL;
+      Reflect.deleteProperty(process.env, 'KADEPLOY3_STANDIN_FAIL');
     }
-    if (!r.answer.ok) throw new Error(`${r.answer.error?.message}\n${r.stderr.slice(-3000)}\n${await consoles()}`);
-    const byHost = Object.fromEntries((r.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]));
+    if (!r.answer.ok)
+      throw new Error(`${r.answer.error?.message}\n${r.stderr.slice(-3000)}\n${await consoles()}`);
+    const byHost = Object.fromEntries(
+      (r.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]),
+    );
     expect(byHost.server?.state).toBe('running');
     expect(byHost.client?.state).toBe('exited');
-    expect(byHost.client?.detail).toBe('node-2: kadeploy: SetDeploymentEnvUntrusted-wait_reboot: Unreachable after the reboot (stand-in: injected failure)');
+    expect(byHost.client?.detail).toBe(
+      'node-2: kadeploy: SetDeploymentEnvUntrusted-wait_reboot: Unreachable after the reboot (stand-in: injected failure)',
+    );
     const warnings = r.events.filter((e) => e.type === 'warn').map((e) => String(e.message));
     expect(warnings).toEqual([
       'client (node-2, 10.78.0.12): kadeploy: SetDeploymentEnvUntrusted-wait_reboot: Unreachable after the reboot (stand-in: injected failure) (redeploy only the failed nodes with --retry-failed)',
@@ -169,9 +240,12 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     // retry: only node-2 goes through Kadeploy; the server keeps running (same boot)
     const bootBefore = (await execOn(['server'], 'cat /proc/sys/kernel/random/boot_id')).server?.stdout;
     const retry = await deploy({}, { retryFailed: true });
-    if (!retry.answer.ok) throw new Error(`${retry.answer.error?.message}\n${retry.stderr.slice(-3000)}\n${await consoles()}`);
+    if (!retry.answer.ok)
+      throw new Error(`${retry.answer.error?.message}\n${retry.stderr.slice(-3000)}\n${await consoles()}`);
     expect(await readFile(join(artifact(), 'machines'), 'utf8')).toBe('node-2\n');
-    expect(await readFile(join(artifact(), 'kadeploy.log'), 'utf8')).toMatch(/Launching a deployment on node-2\n/);
+    expect(await readFile(join(artifact(), 'kadeploy.log'), 'utf8')).toMatch(
+      /Launching a deployment on node-2\n/,
+    );
     const nodesAfter = (retry.answer.result as { nodes: NodeResult[] }).nodes;
     expect(nodesAfter.map((n) => `${n.host}:${n.state}`)).toEqual(['server:running', 'client:running']);
     expect(nodesAfter[0]?.detail).toBe('node-1, kept from the last start');
