@@ -182,6 +182,7 @@ oar_up() {
   else
     inns pg_ctlcluster "$v" main start >&2; touch "$S/oar/pg.started"
   fi
+  for _ in $(seq 1 100); do su - postgres -c "psql -tAc 'select 1'" >/dev/null 2>&1 && break; sleep 0.2; done
   [ -f "$S/oar/oar.conf.orig" ] || cp $OARC "$S/oar/oar.conf.orig"
   setconf DB_HOSTNAME 127.0.0.1; setconf DB_BASE_PASSWD oarpw; setconf DB_BASE_PASSWD_RO oarropw
   setconf SERVER_HOSTNAME localhost
@@ -200,7 +201,7 @@ oar_up() {
   if ! kill -0 "$(cat "$S/oar/oar-node-sshd.pid" 2>/dev/null)" 2>/dev/null; then
     inns /usr/sbin/sshd -f /etc/oar/sshd_config -o "PidFile=$S/oar/oar-node-sshd.pid"
   fi
-  inns oarproperty -l | grep -qx host || inns oarproperty -a host -c >&2
+  inns oarproperty -l 2>/dev/null | grep -qx host || inns oarproperty -a host -c >&2 || inns oarproperty -l | grep -qx host
   for i in $(seq 1 "$n"); do
     inns oarnodes -s "node-$i" 2>/dev/null | grep -q ':' || inns oarnodesetting -a -h "node-$i" >/dev/null
     inns oarnodesetting -h "node-$i" -p "host=node-$i" -p deploy=YES >/dev/null

@@ -128,6 +128,23 @@ class StepError extends Error {
   }
 }
 
+/**
+ * Settles within `ms` whatever `promise` does. An SSH handshake with a machine that goes down
+ * mid-way (kexec, reboot) may never settle, and when every pending operation is such a
+ * promise Node would exit silently with work unfinished: this ref'd timer prevents both.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function closeQuietly(transport: SshTransport | undefined): Promise<void> {
+  if (transport) await withTimeout(transport.close(), 3000, 'closing SSH').catch(() => undefined);
+}
+
 function reasonOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -224,11 +241,11 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           connectTimeoutMs: 20_000,
         });
         try {
-          await candidate.connection(t.machine);
+          await withTimeout(candidate.connection(t.machine), 30_000, 'SSH login');
           transport = candidate;
           break;
         } catch (e) {
-          await candidate.close();
+          await closeQuietly(candidate);
           lastAuthError = reasonOf(e);
         }
       }
@@ -280,7 +297,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       await run('kexec', `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`);
       result.timings.kexecMs = Date.now() - t0;
       nodeEvent(t, 'rebooting');
-      await transport.close();
+      await closeQuietly(transport);
       transport = undefined;
 
       // wait for the new system
@@ -304,15 +321,18 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       }
       nodeEvent(t, result.status, `${result.step}: ${result.reason}`);
     } finally {
-      await transport?.close();
+      await closeQuietly(transport);
     }
     return result;
   };
 
+  // keeps the process alive while only unsettled network promises are pending (see withTimeout)
+  const keepAlive = setInterval(() => undefined, 60_000);
   try {
     const nodes = await Promise.all(options.targets.map((t) => limit(() => deployOne(t))));
     return { nodes, document, deployParam };
   } finally {
+    clearInterval(keepAlive);
     await server?.close();
   }
 }
@@ -344,7 +364,11 @@ async function waitNewBoot(
     const hostKeys = new HostKeyStore({}, { learn: true });
     const transport = new SshTransport({ nodes: { [t.host]: { address: t.address } }, privateKey, hostKeys, connectTimeoutMs: 10_000 });
     try {
-      const r = await transport.exec(t.host, 'cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo NXC_READY', { timeoutMs: 10_000 });
+      const r = await withTimeout(
+        transport.exec(t.host, 'cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo NXC_READY', { timeoutMs: 10_000 }),
+        20_000,
+        'SSH login',
+      );
       const [bootId = ''] = r.stdout.trim().split('\n');
       if (bootId && bootId !== oldBootId) {
         if (r.stdout.includes('NXC_READY')) {
@@ -358,7 +382,7 @@ async function waitNewBoot(
     } catch (e) {
       last = reasonOf(e);
     } finally {
-      await transport.close();
+      await closeQuietly(transport);
     }
     await sleep(1000);
   }

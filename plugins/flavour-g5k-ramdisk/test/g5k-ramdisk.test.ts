@@ -6,7 +6,7 @@
  * would run on a frontend.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
@@ -36,13 +36,18 @@ beforeAll(async () => {
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');
   const pkg = (await readFile(pkgFile, 'utf8')).replace('"../../test/fixtures/testos"', JSON.stringify(join(repo, 'test/fixtures/testos')));
-  await (await import('node:fs/promises')).writeFile(pkgFile, pkg);
+  await writeFile(pkgFile, pkg);
   execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'], { cwd: project });
   const built = await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
   composeInfoFile = built.composeInfoPath;
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
   identity = { privateKeyPath: join(work, 'id'), publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim() };
   sim = await startG5kSim({ nodes: 3, oar: true });
+  // the machines' standard environment authorizes the harness's root key (and the OAR user's):
+  // tell the flavour through the project's config, as a user would set flavourOptions
+  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
+  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] } };
+  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
   oar = new Oar({
     runner: async (argv) => {
       const r = await sim.asUser(argv.map(sh).join(' '));
@@ -72,6 +77,12 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
+function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
+  const cli = join(repo, 'apps/cli/dist/cli.js');
+  return sim.inNs(['sh', '-c', `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`]);
+}
+
 async function execOn(hosts: string[], command: string): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
   const r = await sim.deploy(request({ op: 'exec', hosts, command }));
   expect(r.answer.error?.message).toBeUndefined();
@@ -79,7 +90,7 @@ async function execOn(hosts: string[], command: string): Promise<Record<string, 
 }
 
 describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
-  it('oarsub 3 nodes, start on the job\'s node file (-W), 1 server + 2 clients reach each other, exec, oardel', async () => {
+  it('oarsub 3 nodes; nxc start -f g5k-ramdisk -W -m $OAR_NODEFILE (1 server + 2 clients); exec by hostname; status; stop; oardel', async () => {
     const jobId = await oar.submit({
       nodes: 3,
       walltime: '0:30',
@@ -91,37 +102,34 @@ describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
     expect(job.hosts.sort()).toEqual(['node-1', 'node-2', 'node-3']);
     expect((await oar.find('nxc-e2e')).id).toBe(jobId);
 
+    // `nxc start -f g5k-ramdisk -r client=2 -W -m $OAR_NODEFILE`, on the frontend (inside the namespace)
     const t0 = Date.now();
-    const started = await sim.deploy(
-      request({ machineFile: `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`, waitMachineFile: true, timeoutMs: 300_000 }),
-    );
+    const started = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=2', '-W', '-m', `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`, '--json']);
     const startMs = Date.now() - t0;
-    if (!started.answer.ok) {
-      throw new Error(`start failed: ${started.answer.error?.message}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`);
+    if (started.code !== 0) {
+      throw new Error(`nxc start failed (${started.code}): ${started.stderr.slice(-2000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`);
     }
-    const result = started.answer.result as { nodes: NodeResult[] };
-    expect(result.nodes.map((n) => [n.host, n.state])).toEqual([
-      ['server', 'running'],
-      ['client1', 'running'],
-      ['client2', 'running'],
-    ]);
+    const result = JSON.parse(started.stdout) as { nodes: NodeResult[] };
+    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual(['client1:running', 'client2:running', 'server:running']);
     // every node found itself by the address the frontend resolves for its machine
-    const addresses = Object.fromEntries(result.nodes.map((n) => [n.host, n.address]));
-    for (const [host, k] of [['server', 1], ['client1', 2], ['client2', 3]] as const) {
-      expect(addresses[host]).toBe(`${sim.env.G5KSIM_NET}.${10 + k}`);
-    }
-    // inline deploy= (3 nodes fit), progress per node
-    expect(started.events.some((e) => e.type === 'node' && e.state === 'pushed')).toBe(true);
-    expect(started.events.filter((e) => e.type === 'node' && e.state === 'up')).toHaveLength(3);
-    console.log(`g5k-ramdisk: 3 nodes deployed in ${startMs} ms`);
+    expect(result.nodes.map((n) => n.address).sort()).toEqual([1, 2, 3].map((k) => `${sim.env.G5KSIM_NET}.${10 + k}`));
+    // progress per node on stderr (JSON lines with --json): pushed / rebooting / up
+    for (const state of ['pushed', 'rebooting', 'up']) expect(started.stderr.match(new RegExp(`"state":"${state}"`, 'g'))).toHaveLength(3);
+    expect(started.stderr).toContain('"task":"nodes up","current":3,"total":3');
+    console.log(`g5k-ramdisk: nxc start of 3 nodes took ${startMs} ms`);
 
-    const out = await execOn(['server', 'client1', 'client2'], 'hostname; wget -qO- http://server/');
-    for (const host of ['server', 'client1', 'client2']) {
-      expect(out[host]?.exitCode).toBe(0);
-      expect(out[host]?.stdout).toBe(`${host}\nhello from the nxc demo server\n`);
-    }
-    const status = await sim.deploy(request({ op: 'status' }));
-    expect((status.answer.result as NodeResult[]).map((s) => s.state)).toEqual(['running', 'running', 'running']);
+    const exec = await nxc(['exec', 'all', '--json', '--', 'sh', '-c', 'hostname; wget -qO- http://server/']);
+    expect(exec.code, exec.stderr).toBe(0);
+    const results = (JSON.parse(exec.stdout) as { results: Array<{ host: string; exitCode: number; stdout: string }> }).results;
+    expect(results.map((r) => `${r.host}:${r.exitCode}`).sort()).toEqual(['client1:0', 'client2:0', 'server:0']);
+    for (const r of results) expect(r.stdout).toBe(`${r.host}\nhello from the nxc demo server\n`);
+    const status = await nxc(['status', '--json']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/"state": "running"/);
+    expect(status.stdout).not.toMatch(/"state": "(unreachable|exited|stopped)"/);
+    const stop = await nxc(['stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stderr + stop.stdout).toMatch(/machines stay in your OAR job/);
 
     await oar.del(jobId, { wait: true, timeoutMs: 60_000 });
     expect(['Terminated', 'Error']).toContain((await oar.job(jobId)).state);
