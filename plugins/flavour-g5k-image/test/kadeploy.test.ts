@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 const fixtures = join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3');
 const plugin = join(repo, 'plugins/flavour-g5k-image/dist/index.js');
@@ -126,6 +126,16 @@ async function consoles(): Promise<string> {
 
 const artifact = (): string => join(project, 'artifact/composition/g5k-image');
 
+/** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
+function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
+  const cli = join(repo, 'apps/cli/dist/cli.js');
+  return sim.inNs([
+    'sh',
+    '-c',
+    `cd ${sh(project)} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+  ]);
+}
+
 describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
   it('without an OAR job of type deploy: one line saying how to get one, nothing written', async () => {
     Reflect.deleteProperty(process.env, 'OAR_JOB_ID');
@@ -153,17 +163,23 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     expect(existsSync(join(artifact(), 'composition.env.yaml'))).toBe(false);
   });
 
-  it('deploys 1 server + 1 client from the Nix-built image; both up with their roles from the ext4 disk; client reaches server; exec works', async () => {
+  it('nxc start -f g5k-image -r client=1 -m FILE (real CLI on the frontend): both up with their roles from the ext4 disk; client reaches server; exec, status, stop', async () => {
+    const machineFile = join(work, 'machines');
+    await writeFile(machineFile, 'node-1\nnode-2\n');
     const t0 = Date.now();
-    const r = await deploy();
-    console.log(`g5k-image: deployment of 2 nodes took ${Date.now() - t0} ms`);
-    if (!r.answer.ok)
-      throw new Error(`${r.answer.error?.message}\n${r.stderr.slice(-3000)}\n${await consoles()}`);
-    const result = r.answer.result as { nodes: NodeResult[] };
-    expect(result.nodes.map((n) => `${n.host}:${n.state}:${n.address}`)).toEqual([
-      'server:running:10.78.0.11',
-      'client:running:10.78.0.12',
-    ]);
+    const started = await nxc(['start', '-f', 'g5k-image', '-r', 'client=1', '-m', machineFile, '--json']);
+    console.log(`g5k-image: nxc start of 2 nodes took ${Date.now() - t0} ms`);
+    if (started.code !== 0)
+      throw new Error(
+        `nxc start failed (${started.code}): ${started.stderr.slice(-3000)}\n${await consoles()}`,
+      );
+    const result = JSON.parse(started.stdout) as { nodes: NodeResult[] };
+    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual(['client:running', 'server:running']);
+    // each node found itself by the address of the machine it was deployed on
+    expect(result.nodes.map((n) => n.address).sort()).toEqual(['10.78.0.11', '10.78.0.12']);
+    // Kadeploy's progress shown on the way
+    expect(started.stderr).toMatch(/kadeploy3: Launching a deployment on node-1,node-2/);
+    expect(started.stderr).toMatch(/kadeploy3: The deployment is successful on nodes/);
 
     // the environment description nxc wrote and Kadeploy read
     const env = parse(await readFile(join(artifact(), 'composition.env.yaml'), 'utf8'));
@@ -179,38 +195,43 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     expect(env.boot.kernel_params).toMatch(
       /^deploy=gz:\S+ console=tty0 console=ttyS0,115200 init=\/nix\/store\//,
     );
-    // Kadeploy's progress went through the reporter, and its log is kept
-    const steps = r.events.filter((e) => e.type === 'step').map((e) => String(e.message));
-    expect(steps).toContain('kadeploy3: The deployment is successful on nodes');
     expect(await readFile(join(artifact(), 'kadeploy.log'), 'utf8')).toMatch(
-      /Launching a deployment on node-1,node-2/,
+      /The deployment is successful on nodes\nnode-1\nnode-2\n/,
     );
 
-    const out = await execOn(
-      ['server', 'client'],
+    const exec = await nxc([
+      'exec',
+      'all',
+      '--json',
+      '--',
+      'sh',
+      '-c',
       'hostname; cat /etc/nxc/node.json; grep " / " /proc/mounts',
-    );
-    expect(out.server?.stdout).toMatch(/^server\n/);
-    expect(out.server?.stdout).toContain('"role":"server"');
-    expect(out.client?.stdout).toMatch(/^client\n/);
-    expect(out.client?.stdout).toContain('"role":"client"');
-    // root is the ext4 file system Kadeploy wrote on the disk
-    for (const h of ['server', 'client']) expect(out[h]?.stdout).toMatch(/\/dev\/(root|vda) \/ ext4/);
-    const page = await execOn(['client'], 'wget -qO- http://server/');
-    expect(page.client).toMatchObject({ exitCode: 0, stdout: 'hello from the nxc demo server\n' });
-
-    const status = await sim.deploy({
-      op: 'status',
-      plugin,
-      flavour: 'g5k-image',
-      project,
-      composition: 'composition',
-      identity,
-    });
-    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual([
-      'server:running',
-      'client:running',
     ]);
+    expect(exec.code, exec.stderr).toBe(0);
+    const out = Object.fromEntries(
+      (JSON.parse(exec.stdout) as { results: Array<{ host: string; stdout: string }> }).results.map((r) => [
+        r.host,
+        r.stdout,
+      ]),
+    );
+    expect(out.server).toMatch(/^server\n/);
+    expect(out.server).toContain('"role":"server"');
+    expect(out.client).toMatch(/^client\n/);
+    expect(out.client).toContain('"role":"client"');
+    // root is the ext4 file system Kadeploy wrote on the disk
+    for (const h of ['server', 'client']) expect(out[h]).toMatch(/\/dev\/(root|vda) \/ ext4/);
+    const page = await nxc(['exec', 'client', '--', 'wget', '-qO-', 'http://server/']);
+    expect(page.code, page.stderr).toBe(0);
+    expect(page.stdout).toContain('hello from the nxc demo server');
+
+    const status = await nxc(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/"state": "running"/);
+    expect(status.stdout).not.toMatch(/"state": "(unreachable|exited|stopped)"/);
+    const stop = await nxc(['stop']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stderr + stop.stdout).toMatch(/machines stay in your OAR job/);
   });
 
   it('a node Kadeploy fails is reported by name with its reason, the other is usable; retryFailed redeploys just that node', async () => {
@@ -239,7 +260,8 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
 
     // retry: only node-2 goes through Kadeploy; the server keeps running (same boot)
     const bootBefore = (await execOn(['server'], 'cat /proc/sys/kernel/random/boot_id')).server?.stdout;
-    const retry = await deploy({}, { retryFailed: true });
+    // (and the deployment served over HTTP this time, as when it does not fit the command line)
+    const retry = await deploy({}, { retryFailed: true, remoteDeploymentInfo: true });
     if (!retry.answer.ok)
       throw new Error(`${retry.answer.error?.message}\n${retry.stderr.slice(-3000)}\n${await consoles()}`);
     expect(await readFile(join(artifact(), 'machines'), 'utf8')).toBe('node-2\n');
@@ -249,6 +271,16 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     const nodesAfter = (retry.answer.result as { nodes: NodeResult[] }).nodes;
     expect(nodesAfter.map((n) => `${n.host}:${n.state}`)).toEqual(['server:running', 'client:running']);
     expect(nodesAfter[0]?.detail).toBe('node-1, kept from the last start');
+    expect(
+      retry.events.some(
+        (e) =>
+          e.type === 'step' &&
+          /^serving the deployment at http:\/\/10\.78\.0\.1:\d+\/deployment\.json$/.test(String(e.message)),
+      ),
+    ).toBe(true);
+    expect(
+      parse(await readFile(join(artifact(), 'composition.env.yaml'), 'utf8')).boot.kernel_params,
+    ).toMatch(/^deploy=http:\/\/10\.78\.0\.1:\d+\/deployment\.json /);
     expect((await execOn(['server'], 'cat /proc/sys/kernel/random/boot_id')).server?.stdout).toBe(bootBefore);
     const page = await execOn(['client'], 'hostname; wget -qO- http://server/');
     expect(page.client).toMatchObject({ exitCode: 0, stdout: 'client\nhello from the nxc demo server\n' });
