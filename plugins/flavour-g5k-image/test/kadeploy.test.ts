@@ -174,7 +174,10 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
         `nxc start failed (${started.code}): ${started.stderr.slice(-3000)}\n${await consoles()}`,
       );
     const result = JSON.parse(started.stdout) as { nodes: NodeResult[] };
-    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual(['client:running', 'server:running']);
+    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual([
+      'client:running',
+      'server:running',
+    ]);
     // each node found itself by the address of the machine it was deployed on
     expect(result.nodes.map((n) => n.address).sort()).toEqual(['10.78.0.11', '10.78.0.12']);
     // Kadeploy's progress shown on the way
