@@ -103,6 +103,8 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
       .option('--accel <accel>', 'VM flavours: kvm, tcg or auto (default auto: KVM only if it really works)')
       .option('-O, --flavour-option <key=value>', 'flavour-specific option, over the config (repeatable)', collect)
+      .option('--retry-failed', 'redeploy only the nodes that failed in the running deployment (g5k flavours)')
+      .option('-y, --yes', 'answer yes to confirmations (e.g. Kadeploy wiping disks)')
       .option('--json', 'print the started nodes as JSON'),
     async () => (await import('./actions/start.js')).startAction as ActionFn,
   );

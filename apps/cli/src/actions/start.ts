@@ -21,8 +21,12 @@ interface StartFlags {
   wait: boolean;
   accel?: string;
   flavourOption?: string[];
+  retryFailed?: boolean;
+  yes?: boolean;
   json?: boolean;
 }
+
+const FAILED_STATES = new Set(['exited', 'unreachable', 'stopped']);
 
 export async function startAction(rt: Runtime, file: string | undefined, flags: StartFlags): Promise<number> {
   const parameters = {
@@ -32,6 +36,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
   const options: Record<string, unknown> = {
     ...parseParameterFlags(flags.flavourOption ?? [], '-O'),
     ...(flags.accel ? { accel: flags.accel } : {}),
+    ...(flags.yes ? { yes: true } : {}),
   };
   const proj = await project(rt);
   const reporter = renderer(rt, flags.json);
@@ -47,6 +52,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(flags.kernelParams ? { kernelParams: flags.kernelParams } : {}),
     parameters,
     ...(Object.keys(options).length ? { options } : {}),
+    ...(flags.retryFailed ? { retryFailed: true } : {}),
     wait: flags.wait,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     reporter,
@@ -67,6 +73,17 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
         ...result.nodes.map((n) => [n.host, n.role, n.address, n.state]),
       ])}\n`,
     );
+  }
+  // Nodes the flavour reports as failed (it kept the others running): the start failed.
+  const failed = result.nodes.filter((n) => FAILED_STATES.has(n.state));
+  if (failed.length > 0) {
+    rt.stderr.write(
+      `error: ${failed.length} of ${result.nodes.length} node(s) failed: ${failed
+        .map((n) => `${n.host} (${n.state}${n.detail ? `: ${n.detail}` : ''})`)
+        .join(', ')}\n` +
+        `hint: the other nodes are up; \`nxc start --retry-failed\` redeploys the failed ones where the flavour can, else \`nxc stop\` and start again\n`,
+    );
+    return 1;
   }
   if (flags.testScript || flags.interactive) {
     return runDriver(rt, {

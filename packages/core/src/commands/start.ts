@@ -59,6 +59,11 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Flavour-specific options (merged over the config's `flavourOptions[flavour]`). */
   options?: Record<string, unknown>;
+  /**
+   * `--retry-failed`: the previous deployment stays; the flavour (option `retryFailed`)
+   * redeploys only its failed nodes. Nothing is cleaned up, before or after.
+   */
+  retryFailed?: boolean;
   reporter?: Reporter;
   signal?: AbortSignal;
 }
@@ -188,7 +193,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     } catch {
       previous = undefined; // unreadable: treat as gone
     }
-    if (previous) {
+    if (previous && !opts.retryFailed) {
       const running = {
         project,
         composition,
@@ -235,7 +240,11 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     ...(opts.parameters && Object.keys(opts.parameters).length > 0 ? { parameters: opts.parameters } : {}),
     wait: opts.wait ?? true,
     timeoutMs: opts.timeoutMs ?? 300_000,
-    options: { ...(project.config.flavourOptions[flavourName] ?? {}), ...(opts.options ?? {}) },
+    options: {
+      ...(project.config.flavourOptions[flavourName] ?? {}),
+      ...(opts.options ?? {}),
+      ...(opts.retryFailed ? { retryFailed: true } : {}),
+    },
     async writeDeployment(deployed: DeployedNode[]) {
       const doc = buildDeploymentDocument({
         composeInfo,
@@ -261,7 +270,8 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   try {
     result = await deployer.start(ctx);
   } catch (error) {
-    for (const file of new Set(written)) await rm(file, { force: true });
+    // A retry keeps the deployment of the nodes that are up.
+    if (!opts.retryFailed) for (const file of new Set(written)) await rm(file, { force: true });
     if (signal.aborted && !(isNxcError(error) && error.code === 'NXC_INTERRUPTED')) {
       throw new NxcError(
         'NXC_INTERRUPTED',

@@ -1,0 +1,57 @@
+/**
+ * A start where the flavour keeps the healthy nodes but reports one as failed: `nxc start`
+ * exits 1 naming it, the deployment stays, and `--retry-failed` is accepted on top of it
+ * (no "already running" refusal, nothing cleaned up).
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, composeInfo, fakeFlavour, makeProject, runNxc } from './helpers.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  assertBuilt();
+  dir = await makeProject(
+    {
+      'flake.nix': '{ outputs = _: { }; }\n',
+      'nxc.config.json': { plugins: [fakeFlavour] },
+      'ci.json': composeInfo({}),
+    },
+    { 'composition::fake': 'ci.json' },
+  );
+});
+afterAll(async () => {
+  await runNxc(dir, ['stop']);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('nxc start with a node that failed', () => {
+  it('exits 1 naming the failed node; the deployment of the others stays', async () => {
+    const r = await runNxc(dir, ['start', '-r', 'client=2'], { NXC_FAKE_LAST_NODE_EXITED: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: 1 of 3 node\(s\) failed: client2 \(exited: fake boot failure\)$/m);
+    expect(r.stderr).toMatch(/^hint: .*--retry-failed/m);
+    const doc = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.json'), 'utf8'));
+    expect(Object.values(doc.deployment).map((n) => (n as { host: string }).host)).toEqual([
+      'server',
+      'client1',
+      'client2',
+    ]);
+  });
+
+  it('a plain start again is refused while the others run', async () => {
+    const r = await runNxc(dir, ['start', '-r', 'client=2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is already running/);
+  });
+
+  it('--retry-failed reaches the flavour as the retryFailed option and succeeds', async () => {
+    const r = await runNxc(dir, ['start', '-r', 'client=2', '--retry-failed', '--yes'], {
+      NXC_FAKE_LAST_NODE_EXITED: '1',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const state = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.state.json'), 'utf8'));
+    expect(state.options).toMatchObject({ retryFailed: true, yes: true });
+  });
+});
