@@ -11,15 +11,19 @@ describe('nfs_store= parameter', () => {
     await expect(nfsStoreParam({ env: { NFS_STORE: '/export/nix/store' } })).rejects.toMatchObject({ code: 'NXC_USAGE' });
   });
 
-  it("uses the first existing store, exported under /export by the site's nfs server", async () => {
+  it("uses the first existing store, exported under /export by the site's nfs server (by address)", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nxc-nfs-'));
     try {
       await mkdir(join(dir, 'user', 'store'), { recursive: true });
-      await expect(nfsStoreParam({ env: {}, alternativeStores: [join(dir, 'none'), join(dir, 'user')] })).resolves.toBe(
-        `nfs_store=nfs:/export${dir}/user/store`,
+      await expect(nfsStoreParam({ env: {}, server: 'localhost', alternativeStores: [join(dir, 'none'), join(dir, 'user')] })).resolves.toBe(
+        `nfs_store=127.0.0.1:/export${dir}/user/store`,
       );
       // /nix/store exists on this machine (Debian's nix)
-      await expect(nfsStoreParam({ env: {}, alternativeStores: [], server: 'nfs.nancy' })).resolves.toBe('nfs_store=nfs.nancy:/export/nix/store');
+      await expect(nfsStoreParam({ env: {}, alternativeStores: [], server: '10.0.0.5' })).resolves.toBe('nfs_store=10.0.0.5:/export/nix/store');
+      // the initrd has no name service: a name that does not resolve here is an error, not a late boot failure
+      await expect(nfsStoreParam({ env: {}, alternativeStores: [], server: 'nxc-no-such-nfs-host.invalid' })).rejects.toMatchObject({
+        code: 'NXC_DEPLOYMENT',
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

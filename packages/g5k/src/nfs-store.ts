@@ -3,7 +3,9 @@
  * the frontend's store as the site's NFS server exports it (on Grid'5000 the `nfs` host
  * exports users' homes under /export). `NFS_STORE` (or the `nfsStore` option) overrides it.
  */
+import { lookup } from 'node:dns/promises';
 import { access } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NxcError } from '@nxc/core';
@@ -13,7 +15,10 @@ export interface NfsStoreOptions {
   nfsStore?: string;
   /** Environment (default `process.env`): `NFS_STORE`. */
   env?: NodeJS.ProcessEnv;
-  /** NFS server name (default `nfs`, the site's NFS server on Grid'5000). */
+  /**
+   * NFS server (default `nfs`, the site's NFS server on Grid'5000). A name is resolved here,
+   * on the frontend: the nodes' initrd mounts before it has any name service.
+   */
   server?: string;
   /**
    * Store prefixes tried before `/nix`, first existing `<prefix>/store` wins (default
@@ -44,7 +49,20 @@ export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<stri
   const prefixes = [...(options.alternativeStores ?? [join(homedir(), '.nix')]), '/nix'];
   for (const prefix of prefixes) {
     const store = join(prefix, 'store');
-    if (await isDir(store)) return `nfs_store=${options.server ?? 'nfs'}:/export${store}`;
+    if (await isDir(store)) {
+      const server = options.server ?? 'nfs';
+      let address = server;
+      if (!isIPv4(server)) {
+        try {
+          address = (await lookup(server, { family: 4 })).address;
+        } catch {
+          throw new NxcError('NXC_DEPLOYMENT', `cannot resolve the NFS server "${server}" for nfs_store=`, {
+            hint: 'set NFS_STORE=<address>:/export/path/to/store (or the nfsServer option)',
+          });
+        }
+      }
+      return `nfs_store=${address}:/export${store}`;
+    }
   }
   throw new NxcError('NXC_DEPLOYMENT', `no Nix store found (looked in ${prefixes.map((p) => join(p, 'store')).join(', ')})`, {
     hint: 'set NFS_STORE=host:/export/path/to/store',
