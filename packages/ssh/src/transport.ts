@@ -158,6 +158,16 @@ export class SshTransport implements Transport {
         );
       });
       client.on('close', () => {
+        if (!ready) {
+          // ssh2 emits only `close` (no `error`) when the peer hangs up after its banner.
+          reject(
+            new SshUnreachableError(
+              `node "${host}" (${where}) closed the SSH connection before login completed`,
+              'the node may be rebooting or its SSH server failing; check `nxc status` and its console log',
+            ),
+          );
+          return;
+        }
         const id = `${user}@${host}`;
         const cur = this.pool.get(id);
         if (ready && cur)

@@ -271,6 +271,22 @@ describe('SshTransport', () => {
     }
   });
 
+  it('rejects, instead of hanging, when the peer closes after its banner', async () => {
+    const { createServer } = await import('node:net');
+    const hangUp = createServer((socket) => socket.end('SSH-2.0-closing\r\n'));
+    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+    const port = (hangUp.address() as { port: number }).port;
+    const t = transport(new HostKeyStore({}, { learn: true }), { closing: { address: '127.0.0.1', port } });
+    try {
+      await expect(t.exec('closing', 'true')).rejects.toMatchObject({
+        message: expect.stringMatching(/node "closing" .* (closed the SSH connection before login completed|is unreachable)/),
+      });
+    } finally {
+      await t.close();
+      hangUp.close();
+    }
+  });
+
   it('fans out with a bounded width and one OK / FAILED / UNREACHABLE verdict per node', async () => {
     const dead = await freePort();
     const t = transport(undefined, {
