@@ -46,12 +46,23 @@ describe('nxc start with a node that failed', () => {
     expect(r.stderr).toMatch(/is already running/);
   });
 
-  it('--retry-failed reaches the flavour as the retryFailed option and succeeds', async () => {
-    const r = await runNxc(dir, ['start', '-r', 'client=2', '--retry-failed', '--yes'], {
-      NXC_FAKE_LAST_NODE_EXITED: '1',
-    });
+  it("--retry-failed, --yes and the kexec flags reach the flavour's options; the retry succeeds", async () => {
+    const r = await runNxc(
+      dir,
+      ['start', '-r', 'client=2', '--retry-failed', '--yes', '--push-path', '/tmp/k', '--reuse', '--remote-deployment-info', '--port', '8099'],
+      {
+        NXC_FAKE_LAST_NODE_EXITED: '1',
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const state = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.state.json'), 'utf8'));
-    expect(state.options).toMatchObject({ retryFailed: true, yes: true });
+    expect(state.options).toMatchObject({
+      retryFailed: true,
+      yes: true,
+      pushPath: '/tmp/k',
+      reuse: true,
+      remoteDeploymentInfo: true,
+      port: 8099,
+    });
   });
 });

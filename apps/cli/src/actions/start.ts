@@ -23,6 +23,10 @@ interface StartFlags {
   flavourOption?: string[];
   retryFailed?: boolean;
   yes?: boolean;
+  pushPath?: string;
+  reuse?: boolean;
+  remoteDeploymentInfo?: boolean;
+  port?: number;
   json?: boolean;
 }
 
@@ -37,6 +41,10 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...parseParameterFlags(flags.flavourOption ?? [], '-O'),
     ...(flags.accel ? { accel: flags.accel } : {}),
     ...(flags.yes ? { yes: true } : {}),
+    ...(flags.pushPath ? { pushPath: flags.pushPath } : {}),
+    ...(flags.reuse ? { reuse: true } : {}),
+    ...(flags.remoteDeploymentInfo ? { remoteDeploymentInfo: true } : {}),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
   };
   const proj = await project(rt);
   const reporter = renderer(rt, flags.json);
