@@ -16,7 +16,12 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          include: [
+            'test/**/*.test.ts',
+            'plugins/*/test/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'packages/*/test/**/*.test.ts',
+          ],
           testTimeout: 600_000,
           hookTimeout: 900_000,
           fileParallelism: false,

@@ -6,7 +6,7 @@
 //   flavour, project, composition, composeInfoFile | composeInfo, nodes: [{role, host}],
 //   machineFile, waitMachineFile, identity: {privateKeyPath, publicKey}, kernelParams,
 //   options, timeoutMs, host, command }
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,7 +17,12 @@ const pluginMod = await import(req.plugin);
 const plugin = pluginMod.default;
 const flavour = plugin.flavours.find((f) => f.name === req.flavour);
 const deployer = await flavour.deployer();
-const project = core.makeProject(req.project, { plugins: [], composition: 'composition.nix', nix: { flags: [], overrideInputs: {} }, flavourOptions: {} });
+const project = core.makeProject(req.project, {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+});
 const reporter = { emit: (e) => process.stderr.write(`${JSON.stringify(e)}\n`) };
 const signal = new AbortController().signal;
 const statePath = join(req.project, 'deploy', `${req.composition}::${req.flavour}.state.json`);
@@ -29,10 +34,19 @@ function out(v) {
 
 try {
   if (req.op === 'start') {
-    const composeInfo = req.composeInfoFile ? await core.readComposeInfo(req.composeInfoFile) : req.composeInfo;
+    const composeInfo = req.composeInfoFile
+      ? await core.readComposeInfo(req.composeInfoFile)
+      : req.composeInfo;
     let machines;
     if (req.machineList) machines = req.machineList;
-    if (req.machineFile) machines = (await g5k.readMachines({ machineFile: req.machineFile, wait: !!req.waitMachineFile, waitTimeoutMs: 120_000 })).machines;
+    if (req.machineFile)
+      machines = (
+        await g5k.readMachines({
+          machineFile: req.machineFile,
+          wait: !!req.waitMachineFile,
+          waitTimeoutMs: 120_000,
+        })
+      ).machines;
     const ctx = {
       ...base,
       composeInfo,
@@ -44,7 +58,12 @@ try {
       timeoutMs: req.timeoutMs ?? 300_000,
       options: req.options ?? {},
       async writeDeployment(nodes) {
-        const doc = core.buildDeploymentDocument({ composeInfo, nodes, sshPublicKey: req.identity.publicKey, user: userInfo().username });
+        const doc = core.buildDeploymentDocument({
+          composeInfo,
+          nodes,
+          sshPublicKey: req.identity.publicKey,
+          user: userInfo().username,
+        });
         await core.writeDeploymentDocument(project, req.composition, req.flavour, doc);
         return doc;
       },
@@ -72,6 +91,9 @@ try {
     } else throw new Error(`unknown op ${req.op}`);
   }
 } catch (e) {
-  out({ ok: false, error: { name: e?.name, code: e?.code, message: e?.message, hint: e?.hint, stack: e?.stack } });
+  out({
+    ok: false,
+    error: { name: e?.name, code: e?.code, message: e?.message, hint: e?.hint, stack: e?.stack },
+  });
   process.exitCode = 1;
 }

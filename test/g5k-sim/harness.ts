@@ -22,14 +22,26 @@ export interface RunResult {
 }
 
 /** Runs a command, never rejects (look at `code`). */
-export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       cmd,
       args,
-      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
-        const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? Number((error as NodeJS.ErrnoException).code) : 1) : 0;
+        const code = error
+          ? typeof (error as NodeJS.ErrnoException).code === 'number'
+            ? Number((error as NodeJS.ErrnoException).code)
+            : 1
+          : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
@@ -51,13 +63,25 @@ export interface G5kSim {
   /** A shell command as the OAR submitter (login shell) inside the namespace. */
   asUser(command: string): Promise<RunResult>;
   /** Runs deploy-child.mjs with `request` inside the namespace; returns its parsed answer and the reporter events. */
-  deploy(request: Record<string, unknown>, timeoutMs?: number): Promise<{ answer: { ok: boolean; result?: unknown; error?: { code?: string; message: string } }; events: Array<Record<string, unknown>>; stderr: string }>;
+  deploy(
+    request: Record<string, unknown>,
+    timeoutMs?: number,
+  ): Promise<{
+    answer: { ok: boolean; result?: unknown; error?: { code?: string; message: string } };
+    events: Array<Record<string, unknown>>;
+    stderr: string;
+  }>;
   down(): Promise<void>;
 }
 
 /** Brings the stand-in up (fails with the script's output when it cannot). */
-export async function startG5kSim(options: { nodes: number; oar?: boolean; env?: Record<string, string> }): Promise<G5kSim> {
-  if (process.getuid?.() !== 0) throw new Error('the Grid\'5000 stand-in needs root (network namespaces, taps, OAR)');
+export async function startG5kSim(options: {
+  nodes: number;
+  oar?: boolean;
+  env?: Record<string, string>;
+}): Promise<G5kSim> {
+  if (process.getuid?.() !== 0)
+    throw new Error("the Grid'5000 stand-in needs root (network namespaces, taps, OAR)");
   const envVars = { ...options.env };
   const sim = (...args: string[]): Promise<RunResult> => run(script, args, { env: envVars });
   await sim('down');
@@ -85,11 +109,19 @@ export async function startG5kSim(options: { nodes: number; oar?: boolean; env?:
       try {
         const file = join(dir, 'request.json');
         await writeFile(file, JSON.stringify({ repo, ...request }));
-        const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(here, 'deploy-child.mjs'), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          'ip',
+          ['netns', 'exec', ns, process.execPath, join(here, 'deploy-child.mjs'), file],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
         const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
         await new Promise((resolve) => child.on('close', resolve));
         clearTimeout(timer);
@@ -102,7 +134,10 @@ export async function startG5kSim(options: { nodes: number; oar?: boolean; env?:
         try {
           answer = JSON.parse(last);
         } catch {
-          answer = { ok: false, error: { message: `deploy-child printed no answer (stderr: ${stderr.slice(-2000)})` } };
+          answer = {
+            ok: false,
+            error: { message: `deploy-child printed no answer (stderr: ${stderr.slice(-2000)})` },
+          };
         }
         return { answer, events, stderr };
       } finally {
@@ -117,6 +152,9 @@ export async function startG5kSim(options: { nodes: number; oar?: boolean; env?:
 
 /** The last `lines` lines of node-K's serial console (for failure messages). */
 export async function consoleTail(env: Record<string, string>, node: number, lines = 15): Promise<string> {
-  const text = await readFile(join(env.G5KSIM_STATE ?? '/tmp/nxc-g5k-sim', 'run', `node-${node}.console`), 'utf8').catch(() => '');
+  const text = await readFile(
+    join(env.G5KSIM_STATE ?? '/tmp/nxc-g5k-sim', 'run', `node-${node}.console`),
+    'utf8',
+  ).catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
 }

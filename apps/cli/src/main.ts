@@ -102,12 +102,24 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))
       .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
       .option('--accel <accel>', 'VM flavours: kvm, tcg or auto (default auto: KVM only if it really works)')
-      .option('-O, --flavour-option <key=value>', 'flavour-specific option, over the config (repeatable)', collect)
-      .option('--retry-failed', 'redeploy only the nodes that failed in the running deployment (g5k flavours)')
+      .option(
+        '-O, --flavour-option <key=value>',
+        'flavour-specific option, over the config (repeatable)',
+        collect,
+      )
+      .option(
+        '--retry-failed',
+        'redeploy only the nodes that failed in the running deployment (g5k flavours)',
+      )
       .option('--push-path <dir>', 'kexec flavours: folder on the nodes receiving kernel and initrd')
       .option('--reuse', 'kexec flavours: reuse kernel and initrd already on the nodes')
-      .option('--remote-deployment-info', 'kexec flavours: serve the deployment over HTTP, not the kernel command line')
-      .addOption(new Option('--port <port>', 'port of that HTTP server').argParser((v) => Number.parseInt(v, 10)))
+      .option(
+        '--remote-deployment-info',
+        'kexec flavours: serve the deployment over HTTP, not the kernel command line',
+      )
+      .addOption(
+        new Option('--port <port>', 'port of that HTTP server').argParser((v) => Number.parseInt(v, 10)),
+      )
       .option('-y, --yes', 'answer yes to confirmations (e.g. Kadeploy wiping disks)')
       .option('--json', 'print the started nodes as JSON'),
     async () => (await import('./actions/start.js')).startAction as ActionFn,

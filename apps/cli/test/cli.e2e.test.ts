@@ -138,7 +138,10 @@ describe('nxc on docker (examples/demo)', () => {
   }, 300_000);
 
   it('nxc driver: a failing assertion names the script line, node and command; exit 1', async () => {
-    await writeFile(path.join(dir, 'bad.py'), 'start_all()\nserver.succeed("true")\nclient2.succeed("exit 3")\n');
+    await writeFile(
+      path.join(dir, 'bad.py'),
+      'start_all()\nserver.succeed("true")\nclient2.succeed("exit 3")\n',
+    );
     const r = await runNxc(dir, ['driver', 'bad.py'], {}, 300_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: bad\.py line 3: client2: command `exit 3` failed \(exit code 3\)$/m);

@@ -49,7 +49,19 @@ describe('nxc start with a node that failed', () => {
   it("--retry-failed, --yes and the kexec flags reach the flavour's options; the retry succeeds", async () => {
     const r = await runNxc(
       dir,
-      ['start', '-r', 'client=2', '--retry-failed', '--yes', '--push-path', '/tmp/k', '--reuse', '--remote-deployment-info', '--port', '8099'],
+      [
+        'start',
+        '-r',
+        'client=2',
+        '--retry-failed',
+        '--yes',
+        '--push-path',
+        '/tmp/k',
+        '--reuse',
+        '--remote-deployment-info',
+        '--port',
+        '8099',
+      ],
       {
         NXC_FAKE_LAST_NODE_EXITED: '1',
       },

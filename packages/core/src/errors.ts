@@ -86,5 +86,7 @@ export class NxcError extends Error {
 
 /** True for errors nxc raised on purpose (user mistakes, environment problems). */
 export function isNxcError(error: unknown): error is NxcError {
-  return error instanceof NxcError || (error instanceof Error && error.name === 'NxcError' && 'code' in error);
+  return (
+    error instanceof NxcError || (error instanceof Error && error.name === 'NxcError' && 'code' in error)
+  );
 }

@@ -123,5 +123,13 @@ export type {
 export { init, listTemplates, defaultTemplatesDir, DEFAULT_TEMPLATE } from './init/index.js';
 export type { InitOptions, InitResult, TemplateInfo } from './init/index.js';
 // `nxc build`: Nix on the project's flake (build/).
-export { build, listCompositions, currentSystem, checkNix, splitFlags, MIN_NIX_VERSION, bundledNixLibrary } from './build/index.js';
+export {
+  build,
+  listCompositions,
+  currentSystem,
+  checkNix,
+  splitFlags,
+  MIN_NIX_VERSION,
+  bundledNixLibrary,
+} from './build/index.js';
 export type { BuildOptions, BuildResult, BuiltTarget, BuildStats, CompositionTarget } from './build/index.js';

@@ -9,7 +9,7 @@
  * dockerode or ssh2 are imported only when a command actually deploys with it).
  */
 import type { ComposeInfo } from './compose-info.js';
-import type { DeploymentDocument, DeployedNode, PlannedNode } from './deployment.js';
+import type { DeployedNode, DeploymentDocument, PlannedNode } from './deployment.js';
 import type { Project } from './project.js';
 import type { Reporter } from './reporter.js';
 import type { SshIdentity } from './ssh-identity.js';

@@ -8,7 +8,12 @@ const core = await import(join(req.repo, 'packages/core/dist/index.js'));
 const g5k = await import(join(req.repo, 'packages/g5k/dist/index.js'));
 const composeInfo = await core.readComposeInfo(req.composeInfoFile);
 const resolved = await g5k.resolveMachines(req.machines);
-const targets = resolved.map((m, i) => ({ machine: m.host, address: m.address, role: i === 0 ? 'server' : 'client', host: i === 0 ? 'server' : `client${i}` }));
+const targets = resolved.map((m, i) => ({
+  machine: m.host,
+  address: m.address,
+  role: i === 0 ? 'server' : 'client',
+  host: i === 0 ? 'server' : `client${i}`,
+}));
 const r = await g5k.kexecDeploy({
   targets,
   kernel: composeInfo.all.kernel,

@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NxcError, type DeploymentDocument } from '@nxc/core';
+import { type DeploymentDocument, NxcError } from '@nxc/core';
 
 /**
  * The local address this host uses to reach `address` (a UDP "connect" sends nothing; it only
@@ -38,7 +38,10 @@ export interface DeploymentServer {
 }
 
 /** Serves `doc` at `http://<host>:<port>/deployment.json` (port 0: any free port). */
-export async function serveDeployment(doc: DeploymentDocument, options: { host: string; port?: number }): Promise<DeploymentServer> {
+export async function serveDeployment(
+  doc: DeploymentDocument,
+  options: { host: string; port?: number },
+): Promise<DeploymentServer> {
   const body = Buffer.from(`${JSON.stringify(doc)}\n`);
   const fetched = new Set<string>();
   const server: Server = createServer((req, res) => {
@@ -53,9 +56,13 @@ export async function serveDeployment(doc: DeploymentDocument, options: { host: 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
-        new NxcError('NXC_DEPLOYMENT', `cannot serve the deployment on ${options.host}:${options.port ?? 0}: ${e.code ?? e.message}`, {
-          hint: 'choose another port with --port (or free this one)',
-        }),
+        new NxcError(
+          'NXC_DEPLOYMENT',
+          `cannot serve the deployment on ${options.host}:${options.port ?? 0}: ${e.code ?? e.message}`,
+          {
+            hint: 'choose another port with --port (or free this one)',
+          },
+        ),
       ),
     );
     server.listen(options.port ?? 0, options.host, () => resolve());

@@ -14,7 +14,8 @@ function doc(n: number): DeploymentDocument {
   }
   return {
     deployment,
-    'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw0v1m1Zk3Kq0b8f6l2m1Pq0bq3x9yJH7rXo8ZcRkR1 nxc@project',
+    'ssh_key.pub':
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDw0v1m1Zk3Kq0b8f6l2m1Pq0bq3x9yJH7rXo8ZcRkR1 nxc@project',
     composition: 'composition',
     flavour: 'g5k-ramdisk',
     all: { kernel: '/nix/store/x-kernel/bzImage', initrd: '/nix/store/y-initrd/initrd' },
@@ -24,9 +25,9 @@ function doc(n: number): DeploymentDocument {
 
 describe('kernel command line', () => {
   it('puts deploy= first, then the consoles, flavour parameters and -k extras', () => {
-    expect(kexecAppend('gz:AAA', { flavourParams: 'nfs_store=nfs:/export/nix/store', kernelParams: ' quiet ' })).toBe(
-      'deploy=gz:AAA console=tty0 console=ttyS0,115200 nfs_store=nfs:/export/nix/store quiet',
-    );
+    expect(
+      kexecAppend('gz:AAA', { flavourParams: 'nfs_store=nfs:/export/nix/store', kernelParams: ' quiet ' }),
+    ).toBe('deploy=gz:AAA console=tty0 console=ttyS0,115200 nfs_store=nfs:/export/nix/store quiet');
   });
 
   it('compact form drops all and per-node init, and decodes back', () => {
@@ -39,7 +40,9 @@ describe('kernel command line', () => {
   });
 
   it('32 nodes fit the 2048-byte x86 command line inline', () => {
-    const r = inlineDeployment(doc(32), { flavourParams: 'nfs_store=nfs.nancy.grid5000.fr:/export/nix/store' });
+    const r = inlineDeployment(doc(32), {
+      flavourParams: 'nfs_store=nfs.nancy.grid5000.fr:/export/nix/store',
+    });
     expect(r).toBeDefined();
     expect(r!.length).toBeLessThan(KERNEL_CMDLINE_MAX);
   });

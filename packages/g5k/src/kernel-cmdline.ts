@@ -12,7 +12,10 @@ export const KERNEL_CMDLINE_MAX = 2048;
 export const G5K_CONSOLES = 'console=tty0 console=ttyS0,115200';
 
 /** The full `--append` string. */
-export function kexecAppend(deployValue: string, extra: { flavourParams?: string; kernelParams?: string } = {}): string {
+export function kexecAppend(
+  deployValue: string,
+  extra: { flavourParams?: string; kernelParams?: string } = {},
+): string {
   return [`deploy=${deployValue}`, G5K_CONSOLES, extra.flavourParams, extra.kernelParams]
     .map((p) => p?.trim())
     .filter(Boolean)

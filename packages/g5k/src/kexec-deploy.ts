@@ -15,7 +15,14 @@ import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NxcError, isNxcError, type DeployedNode, type DeploymentDocument, type Reporter, type SshIdentity } from '@nxc/core';
+import {
+  type DeployedNode,
+  type DeploymentDocument,
+  NxcError,
+  type Reporter,
+  type SshIdentity,
+  isNxcError,
+} from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner, shellQuote, waitForSsh } from '@nxc/ssh';
 import pLimit from 'p-limit';
 import { type DeploymentServer, serveDeployment, sourceAddressFor } from './http-server.js';
@@ -155,9 +162,13 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const signal = options.signal;
   const pushPath = options.pushPath ?? DEFAULT_PUSH_PATH;
   if (!pushPath.startsWith('/') || /[\s'"]/.test(pushPath)) {
-    throw new NxcError('NXC_USAGE', `--push-path "${pushPath}" must be an absolute path without spaces or quotes`, {
-      hint: 'e.g. --push-path /tmp/nxc',
-    });
+    throw new NxcError(
+      'NXC_USAGE',
+      `--push-path "${pushPath}" must be an absolute path without spaces or quotes`,
+      {
+        hint: 'e.g. --push-path /tmp/nxc',
+      },
+    );
   }
   for (const [what, file] of [
     ['kernel', options.kernel],
@@ -166,7 +177,9 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     try {
       await access(file);
     } catch {
-      throw new NxcError('NXC_COMPOSE_INFO', `the build's ${what} ${file} does not exist`, { hint: 'rebuild with `nxc build`' });
+      throw new NxcError('NXC_COMPOSE_INFO', `the build's ${what} ${file} does not exist`, {
+        hint: 'rebuild with `nxc build`',
+      });
     }
   }
 
@@ -185,7 +198,10 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   } else {
     const first = options.targets[0];
     const host = first ? await sourceAddressFor(first.address) : '127.0.0.1';
-    server = await serveDeployment(document, { host, ...(options.httpPort !== undefined ? { port: options.httpPort } : {}) });
+    server = await serveDeployment(document, {
+      host,
+      ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
+    });
     append = kexecAppend(server.url, extra);
     deployParam = { kind: 'http', url: server.url };
     reporter?.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
@@ -212,7 +228,12 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   let upCount = 0;
   const limit = pLimit(Math.max(1, options.concurrency ?? 32));
   const nodeEvent = (t: KexecTarget, state: string, detail?: string): void =>
-    reporter?.emit({ type: 'node', host: t.host, state, detail: detail ? `${t.machine}: ${detail}` : t.machine });
+    reporter?.emit({
+      type: 'node',
+      host: t.host,
+      state,
+      detail: detail ? `${t.machine}: ${detail}` : t.machine,
+    });
 
   const deployOne = async (t: KexecTarget): Promise<KexecNodeResult> => {
     const result: KexecNodeResult = { ...t, status: 'failed', pushedBytes: 0, timings: {} };
@@ -230,7 +251,11 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           ...(signal ? { signal } : {}),
         });
       } catch (e) {
-        throw new StepError('connect', `no SSH server answers on ${t.address}:22 (${reasonOf(e).replace(/^.*?: /, '')})`, true);
+        throw new StepError(
+          'connect',
+          `no SSH server answers on ${t.address}:22 (${reasonOf(e).replace(/^.*?: /, '')})`,
+          true,
+        );
       }
       let lastAuthError = '';
       for (const key of keys) {
@@ -249,16 +274,30 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           lastAuthError = reasonOf(e);
         }
       }
-      if (!transport) throw new StepError('connect', `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`, true);
+      if (!transport)
+        throw new StepError(
+          'connect',
+          `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`,
+          true,
+        );
       const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
-        const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, { timeoutMs, ...(signal ? { signal } : {}) });
+        const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, {
+          timeoutMs,
+          ...(signal ? { signal } : {}),
+        });
         if (r.exitCode !== 0) {
           const last = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? '';
-          throw new StepError(step, `\`${command.split(' ')[0]}\` exited ${r.exitCode}${last ? `: ${last}` : ''}`);
+          throw new StepError(
+            step,
+            `\`${command.split(' ')[0]}\` exited ${r.exitCode}${last ? `: ${last}` : ''}`,
+          );
         }
         return r.stdout;
       };
-      const probe = await run('connect', `cat /proc/sys/kernel/random/boot_id; mkdir -p ${pushPath} && cd ${pushPath} && { sha256sum kernel initrd 2>/dev/null || true; }`);
+      const probe = await run(
+        'connect',
+        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${pushPath} && cd ${pushPath} && { sha256sum kernel initrd 2>/dev/null || true; }`,
+      );
       const [bootId = '', ...sumLines] = probe.trim().split('\n');
       const remoteSums = new Map<string, string>();
       for (const line of sumLines) {
@@ -282,19 +321,36 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         }
         result.pushedBytes += a.size;
         const got = (await run('push', `sha256sum ${part}`)).trim().split(/\s+/)[0];
-        if (got !== a.sum) throw new StepError('push', `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`);
+        if (got !== a.sum)
+          throw new StepError(
+            'push',
+            `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
+          );
         await run('push', `mv -f ${part} ${remote}`);
       }
       result.timings.pushMs = Date.now() - t0;
-      nodeEvent(t, 'pushed', missing.length > 0 ? `${result.pushedBytes} bytes` : 'already up to date, 0 bytes');
+      nodeEvent(
+        t,
+        'pushed',
+        missing.length > 0 ? `${result.pushedBytes} bytes` : 'already up to date, 0 bytes',
+      );
 
       // kexec
       t0 = Date.now();
-      const hasKexec = await transport.exec(t.machine, `${PATH_PREFIX}command -v kexec`, { timeoutMs: 30_000 });
-      if (hasKexec.exitCode !== 0) throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
-      await run('kexec', `kexec -l ${pushPath}/kernel --initrd=${pushPath}/initrd --append=${shellQuote(append)}`);
+      const hasKexec = await transport.exec(t.machine, `${PATH_PREFIX}command -v kexec`, {
+        timeoutMs: 30_000,
+      });
+      if (hasKexec.exitCode !== 0)
+        throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
+      await run(
+        'kexec',
+        `kexec -l ${pushPath}/kernel --initrd=${pushPath}/initrd --append=${shellQuote(append)}`,
+      );
       // detached: a process started over SSH dies with its channel otherwise
-      await run('kexec', `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`);
+      await run(
+        'kexec',
+        `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`,
+      );
       result.timings.kexecMs = Date.now() - t0;
       nodeEvent(t, 'rebooting');
       await closeQuietly(transport);
@@ -302,7 +358,13 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
 
       // wait for the new system
       t0 = Date.now();
-      const ready = await waitNewBoot(t, bootId, options.identity.privateKeyPath, options.bootTimeoutMs ?? 300_000, signal);
+      const ready = await waitNewBoot(
+        t,
+        bootId,
+        options.identity.privateKeyPath,
+        options.bootTimeoutMs ?? 300_000,
+        signal,
+      );
       result.hostKey = ready.hostKey;
       result.timings.bootMs = Date.now() - t0;
       result.status = 'up';
@@ -362,10 +424,19 @@ async function waitNewBoot(
       continue;
     }
     const hostKeys = new HostKeyStore({}, { learn: true });
-    const transport = new SshTransport({ nodes: { [t.host]: { address: t.address } }, privateKey, hostKeys, connectTimeoutMs: 10_000 });
+    const transport = new SshTransport({
+      nodes: { [t.host]: { address: t.address } },
+      privateKey,
+      hostKeys,
+      connectTimeoutMs: 10_000,
+    });
     try {
       const r = await withTimeout(
-        transport.exec(t.host, 'cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo NXC_READY', { timeoutMs: 10_000 }),
+        transport.exec(
+          t.host,
+          'cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo NXC_READY',
+          { timeoutMs: 10_000 },
+        ),
         20_000,
         'SSH login',
       );
@@ -386,5 +457,8 @@ async function waitNewBoot(
     }
     await sleep(1000);
   }
-  throw new StepError('boot', `did not come back within ${Math.round(timeoutMs / 1000)} s after kexec (${last})`);
+  throw new StepError(
+    'boot',
+    `did not come back within ${Math.round(timeoutMs / 1000)} s after kexec (${last})`,
+  );
 }

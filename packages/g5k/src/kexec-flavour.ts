@@ -22,7 +22,17 @@ import { type Lookup, resolveMachines } from './resolve.js';
 export interface KexecState {
   kind: 'g5k-kexec';
   /** Deployment hostname -> machine, address, host key, outcome. */
-  nodes: Record<string, { machine: string; address: string; role: string; hostKey?: string; status: KexecNodeResult['status']; reason?: string }>;
+  nodes: Record<
+    string,
+    {
+      machine: string;
+      address: string;
+      role: string;
+      hostKey?: string;
+      status: KexecNodeResult['status'];
+      reason?: string;
+    }
+  >;
   /** Seconds since epoch of the start. */
   startedAt: number;
 }
@@ -64,24 +74,44 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
           hint: `build it for this flavour: \`nxc build -f ${name}\``,
         });
       }
-      const list: { file?: string; machines: string[] } = ctx.machines && ctx.machines.length > 0
-        ? { machines: ctx.machines }
-        : await readMachines({ signal: ctx.signal });
+      const list: { file?: string; machines: string[] } =
+        ctx.machines && ctx.machines.length > 0
+          ? { machines: ctx.machines }
+          : await readMachines({ signal: ctx.signal });
       const listName = list.file ? `machine file ${list.file}` : 'the machine list';
       if (list.machines.length < ctx.nodes.length) {
-        throw new NxcError('NXC_MACHINES', `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`, {
-          hint: 'reserve more nodes (oarsub -l nodes=N) or lower the role counts',
-        });
+        throw new NxcError(
+          'NXC_MACHINES',
+          `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`,
+          {
+            hint: 'reserve more nodes (oarsub -l nodes=N) or lower the role counts',
+          },
+        );
       }
       const used = list.machines.slice(0, ctx.nodes.length);
       if (list.machines.length > used.length) {
-        ctx.reporter.emit({ type: 'warn', message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}` });
+        ctx.reporter.emit({
+          type: 'warn',
+          message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}`,
+        });
       }
-      const resolved = await resolveMachines(used, { ...(list.file ? { source: list.file } : {}), ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}) });
-      const targets = ctx.nodes.map((n, i) => ({ ...n, machine: resolved[i]!.host, address: resolved[i]!.address }));
+      const resolved = await resolveMachines(used, {
+        ...(list.file ? { source: list.file } : {}),
+        ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}),
+      });
+      const targets = ctx.nodes.map((n, i) => ({
+        ...n,
+        machine: resolved[i]!.host,
+        address: resolved[i]!.address,
+      }));
       // the image's own parameters (e.g. `init=` of an all-in-one ramdisk), then the flavour's
-      const flavourParams = [ctx.composeInfo.all.cmdline, await flavourOptions.flavourParams?.(ctx)].filter(Boolean).join(' ');
-      ctx.reporter.emit({ type: 'step', message: `kexec ${targets.length} machine(s): ${targets.map((t) => `${t.machine}=${t.host}`).join(', ')}` });
+      const flavourParams = [ctx.composeInfo.all.cmdline, await flavourOptions.flavourParams?.(ctx)]
+        .filter(Boolean)
+        .join(' ');
+      ctx.reporter.emit({
+        type: 'step',
+        message: `kexec ${targets.length} machine(s): ${targets.map((t) => `${t.machine}=${t.host}`).join(', ')}`,
+      });
       const pushPath = opt<string>(o, 'pushPath', 'push-path');
       const nodeKeys = opt<string | string[]>(o, 'nodeKeys', 'nodeKey');
       const result = await kexecDeploy({
@@ -98,9 +128,15 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         ...(pushPath ? { pushPath } : {}),
         ...(nodeKeys ? { nodeKeys: Array.isArray(nodeKeys) ? nodeKeys : [nodeKeys] } : {}),
         ...(opt<boolean>(o, 'reuse') ? { reuse: true } : {}),
-        ...(opt<boolean>(o, 'remoteDeploymentInfo', 'remote-deployment-info') ? { remoteDeploymentInfo: true } : {}),
-        ...(opt<number>(o, 'port', 'httpPort') !== undefined ? { httpPort: Number(opt<number>(o, 'port', 'httpPort')) } : {}),
-        ...(opt<number>(o, 'reachTimeoutMs') !== undefined ? { reachTimeoutMs: Number(opt<number>(o, 'reachTimeoutMs')) } : {}),
+        ...(opt<boolean>(o, 'remoteDeploymentInfo', 'remote-deployment-info')
+          ? { remoteDeploymentInfo: true }
+          : {}),
+        ...(opt<number>(o, 'port', 'httpPort') !== undefined
+          ? { httpPort: Number(opt<number>(o, 'port', 'httpPort')) }
+          : {}),
+        ...(opt<number>(o, 'reachTimeoutMs') !== undefined
+          ? { reachTimeoutMs: Number(opt<number>(o, 'reachTimeoutMs')) }
+          : {}),
       });
       const state: KexecState = { kind: 'g5k-kexec', nodes: {}, startedAt: Math.floor(Date.now() / 1000) };
       for (const n of result.nodes) {
@@ -127,7 +163,10 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
           role: n.role,
           address: n.address,
           state: n.status === 'up' ? 'running' : n.status === 'unreachable' ? 'unreachable' : 'exited',
-          detail: n.status === 'up' ? `${n.machine}, pushed ${n.pushedBytes} bytes` : `${n.machine}: ${n.step}: ${n.reason}`,
+          detail:
+            n.status === 'up'
+              ? `${n.machine}, pushed ${n.pushedBytes} bytes`
+              : `${n.machine}: ${n.step}: ${n.reason}`,
         })),
       };
     },
@@ -147,7 +186,13 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         nodes.map(async (n): Promise<NodeStatus> => {
           const s = state?.nodes?.[n.host];
           if (s && s.status !== 'up') {
-            return { host: n.host, role: n.role, address: n.address, state: 'exited', detail: `${s.machine}: ${s.reason ?? s.status}` };
+            return {
+              host: n.host,
+              role: n.role,
+              address: n.address,
+              state: 'exited',
+              detail: `${s.machine}: ${s.reason ?? s.status}`,
+            };
           }
           const banner = await probeSshBanner(n.address, 22, 2000);
           return {
@@ -171,7 +216,11 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         nodes[host] = { address: n.address };
         if (n.hostKey) keys[host] = n.hostKey;
       }
-      return new SshTransport({ nodes, privateKey: ctx.identity.privateKeyPath, hostKeys: new HostKeyStore(keys) });
+      return new SshTransport({
+        nodes,
+        privateKey: ctx.identity.privateKeyPath,
+        hostKeys: new HostKeyStore(keys),
+      });
     },
   };
 }

@@ -16,7 +16,10 @@ describe('machine lists', () => {
   it('collapses OAR duplicates (one line per core) and keeps order', async () => {
     const f = join(dir, 'dups');
     await writeFile(f, 'node-2\nnode-2\nnode-1\n\n# spare\nnode-3 \nnode-1\n');
-    await expect(readMachines({ machineFile: f, env: {} })).resolves.toEqual({ file: f, machines: ['node-2', 'node-1', 'node-3'] });
+    await expect(readMachines({ machineFile: f, env: {} })).resolves.toEqual({
+      file: f,
+      machines: ['node-2', 'node-1', 'node-3'],
+    });
   });
 
   it('prefers -m, then $OAR_NODEFILE, then $OAR_NODE_FILE', () => {
@@ -29,11 +32,17 @@ describe('machine lists', () => {
   it('reads the OAR node file from the environment', async () => {
     const f = join(dir, 'nodefile');
     await writeFile(f, 'node-1\nnode-1\nnode-2\n');
-    await expect(readMachines({ env: { OAR_NODEFILE: f } })).resolves.toEqual({ file: f, machines: ['node-1', 'node-2'] });
+    await expect(readMachines({ env: { OAR_NODEFILE: f } })).resolves.toEqual({
+      file: f,
+      machines: ['node-1', 'node-2'],
+    });
   });
 
   it('says what to do when no file is named, missing or empty', async () => {
-    await expect(readMachines({ env: {} })).rejects.toMatchObject({ code: 'NXC_MACHINES', message: expect.stringContaining('$OAR_NODEFILE') });
+    await expect(readMachines({ env: {} })).rejects.toMatchObject({
+      code: 'NXC_MACHINES',
+      message: expect.stringContaining('$OAR_NODEFILE'),
+    });
     await expect(readMachines({ machineFile: join(dir, 'nope'), env: {} })).rejects.toMatchObject({
       code: 'NXC_MACHINES',
       hint: expect.stringContaining('-W'),
@@ -47,19 +56,30 @@ describe('machine lists', () => {
   it('-W waits for the file to appear', async () => {
     const f = join(dir, 'later');
     let waited = '';
-    const p = readMachines({ machineFile: f, wait: true, env: {}, onWait: (file) => (waited = file) });
+    const p = readMachines({
+      machineFile: f,
+      wait: true,
+      env: {},
+      onWait: (file) => {
+        waited = file;
+      },
+    });
     setTimeout(() => void writeFile(f, 'node-7\n'), 300);
     await expect(p).resolves.toEqual({ file: f, machines: ['node-7'] });
     expect(waited).toBe(f);
   });
 
   it('-W gives up after its timeout, and on abort', async () => {
-    await expect(readMachines({ machineFile: join(dir, 'never'), wait: true, waitTimeoutMs: 300, env: {} })).rejects.toMatchObject({
+    await expect(
+      readMachines({ machineFile: join(dir, 'never'), wait: true, waitTimeoutMs: 300, env: {} }),
+    ).rejects.toMatchObject({
       code: 'NXC_TIMEOUT',
     });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
-    await expect(readMachines({ machineFile: join(dir, 'never'), wait: true, signal: ac.signal, env: {} })).rejects.toMatchObject({
+    await expect(
+      readMachines({ machineFile: join(dir, 'never'), wait: true, signal: ac.signal, env: {} }),
+    ).rejects.toMatchObject({
       code: 'NXC_INTERRUPTED',
     });
   });

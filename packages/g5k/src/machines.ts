@@ -63,13 +63,19 @@ export async function readMachines(source: MachineSource = {}): Promise<MachineL
       });
     }
     source.onWait?.(file);
-    const deadline = source.waitTimeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + source.waitTimeoutMs;
+    const deadline =
+      source.waitTimeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + source.waitTimeoutMs;
     while (!(await exists(file))) {
-      if (source.signal?.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for machine file ${file}`);
+      if (source.signal?.aborted)
+        throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for machine file ${file}`);
       if (Date.now() > deadline) {
-        throw new NxcError('NXC_TIMEOUT', `machine file ${file} did not appear within ${Math.round((source.waitTimeoutMs ?? 0) / 1000)} s`, {
-          hint: 'check that the OAR job is running (`oarstat -u`)',
-        });
+        throw new NxcError(
+          'NXC_TIMEOUT',
+          `machine file ${file} did not appear within ${Math.round((source.waitTimeoutMs ?? 0) / 1000)} s`,
+          {
+            hint: 'check that the OAR job is running (`oarstat -u`)',
+          },
+        );
       }
       await sleep(200, undefined, source.signal ? { signal: source.signal } : {}).catch(() => undefined);
     }

@@ -42,7 +42,9 @@ export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<stri
   const explicit = options.nfsStore ?? env.NFS_STORE;
   if (explicit) {
     if (!/^[^:\s]+:\/\S*$/.test(explicit)) {
-      throw new NxcError('NXC_USAGE', `NFS store "${explicit}" is not host:/path`, { hint: 'e.g. NFS_STORE=nfs:/export/home/alice/.nix/store' });
+      throw new NxcError('NXC_USAGE', `NFS store "${explicit}" is not host:/path`, {
+        hint: 'e.g. NFS_STORE=nfs:/export/home/alice/.nix/store',
+      });
     }
     return `nfs_store=${explicit}`;
   }
@@ -64,7 +66,11 @@ export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<stri
       return `nfs_store=${address}:/export${store}`;
     }
   }
-  throw new NxcError('NXC_DEPLOYMENT', `no Nix store found (looked in ${prefixes.map((p) => join(p, 'store')).join(', ')})`, {
-    hint: 'set NFS_STORE=host:/export/path/to/store',
-  });
+  throw new NxcError(
+    'NXC_DEPLOYMENT',
+    `no Nix store found (looked in ${prefixes.map((p) => join(p, 'store')).join(', ')})`,
+    {
+      hint: 'set NFS_STORE=host:/export/path/to/store',
+    },
+  );
 }

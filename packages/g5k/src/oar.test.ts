@@ -10,7 +10,10 @@ const OARSTAT = `{
 }`;
 const OARSUB = '[ADMISSION RULE] Modify resource description with type constraints\nOAR_JOB_ID=4\n';
 
-function fake(answers: Record<string, { exitCode?: number; stdout?: string; stderr?: string }>): { runner: CommandRunner; calls: string[][] } {
+function fake(answers: Record<string, { exitCode?: number; stdout?: string; stderr?: string }>): {
+  runner: CommandRunner;
+  calls: string[][];
+} {
   const calls: string[][] = [];
   return {
     calls,
@@ -26,7 +29,14 @@ function fake(answers: Record<string, { exitCode?: number; stdout?: string; stde
 describe('OAR client', () => {
   it('parses oarstat -J (object keyed by id) and arrays', () => {
     expect(parseOarstat(OARSTAT)).toEqual([
-      { id: 4, state: 'Running', name: 'nxc', owner: 'g5kuser', types: ['deploy'], hosts: ['node-1', 'node-2', 'node-3'] },
+      {
+        id: 4,
+        state: 'Running',
+        name: 'nxc',
+        owner: 'g5kuser',
+        types: ['deploy'],
+        hosts: ['node-1', 'node-2', 'node-3'],
+      },
     ]);
     expect(parseOarstat('[]')).toEqual([]);
     expect(parseOarstat('')).toEqual([]);
@@ -34,9 +44,23 @@ describe('OAR client', () => {
 
   it('submits with nodes, walltime, types and name, and reads the job id among other lines', async () => {
     const f = fake({ oarsub: { stdout: OARSUB } });
-    const id = await new Oar({ runner: f.runner }).submit({ nodes: 3, walltime: '0:10', types: ['deploy'], name: 'nxc' });
+    const id = await new Oar({ runner: f.runner }).submit({
+      nodes: 3,
+      walltime: '0:10',
+      types: ['deploy'],
+      name: 'nxc',
+    });
     expect(id).toBe(4);
-    expect(f.calls[0]).toEqual(['oarsub', '-l', 'nodes=3,walltime=0:10', '-t', 'deploy', '-n', 'nxc', 'sleep infinity']);
+    expect(f.calls[0]).toEqual([
+      'oarsub',
+      '-l',
+      'nodes=3,walltime=0:10',
+      '-t',
+      'deploy',
+      '-n',
+      'nxc',
+      'sleep infinity',
+    ]);
   });
 
   it('refuses bad requests before calling OAR', async () => {
@@ -48,7 +72,9 @@ describe('OAR client', () => {
   });
 
   it("reports OAR's own refusal in one line", async () => {
-    const f = fake({ oarsub: { exitCode: 5, stderr: '# ADMISSION RULE\n[ERROR] There are not enough resources\n' } });
+    const f = fake({
+      oarsub: { exitCode: 5, stderr: '# ADMISSION RULE\n[ERROR] There are not enough resources\n' },
+    });
     await expect(new Oar({ runner: f.runner }).submit({ nodes: 99 })).rejects.toThrow(
       'oarsub failed (exit 5): [ERROR] There are not enough resources',
     );
@@ -63,14 +89,19 @@ describe('OAR client', () => {
   });
 
   it('waitRunning fails clearly when the job ends first', async () => {
-    const f = fake({ 'oarstat -J -j 9': { stdout: '{"9":{"Job_Id":9,"state":"Error","assigned_network_address":[]}}' } });
-    await expect(new Oar({ runner: f.runner }).waitRunning(9, { intervalMs: 10 })).rejects.toThrow('OAR job 9 ended (Error) before running');
+    const f = fake({
+      'oarstat -J -j 9': { stdout: '{"9":{"Job_Id":9,"state":"Error","assigned_network_address":[]}}' },
+    });
+    await expect(new Oar({ runner: f.runner }).waitRunning(9, { intervalMs: 10 })).rejects.toThrow(
+      'OAR job 9 ended (Error) before running',
+    );
   });
 
   it('oardel can wait until OAR has ended the job', async () => {
     let n = 0;
     const runner: CommandRunner = async (argv) => {
-      if (argv[0] === 'oardel') return { exitCode: 0, stdout: 'Deleting the job = 4 ...REGISTERED.', stderr: '' };
+      if (argv[0] === 'oardel')
+        return { exitCode: 0, stdout: 'Deleting the job = 4 ...REGISTERED.', stderr: '' };
       n++;
       const state = n < 3 ? 'Running' : 'Error';
       return { exitCode: 0, stdout: `{"4":{"Job_Id":4,"state":"${state}"}}`, stderr: '' };

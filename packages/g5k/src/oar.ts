@@ -19,7 +19,11 @@ export const localRunner: CommandRunner = async (argv) => {
     const r = await execa(cmd, args, { reject: false, stdin: 'ignore' });
     if (r.failed && r.exitCode === undefined) {
       const code = (r as unknown as { code?: string }).code;
-      return { exitCode: 127, stdout: '', stderr: code === 'ENOENT' ? `${cmd}: command not found` : String(r.message) };
+      return {
+        exitCode: 127,
+        stdout: '',
+        stderr: code === 'ENOENT' ? `${cmd}: command not found` : String(r.message),
+      };
     }
     return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   } catch (e) {
@@ -56,7 +60,16 @@ export interface OarSubmitOptions {
   command?: string;
 }
 
-const ACTIVE = new Set(['Waiting', 'Hold', 'toLaunch', 'toAckReservation', 'Launching', 'Running', 'Suspended', 'Resuming']);
+const ACTIVE = new Set([
+  'Waiting',
+  'Hold',
+  'toLaunch',
+  'toAckReservation',
+  'Launching',
+  'Running',
+  'Suspended',
+  'Resuming',
+]);
 const ENDED = new Set(['Terminated', 'Error', 'Finishing']);
 
 function lastLine(text: string): string {
@@ -74,14 +87,22 @@ export class Oar {
   private async call(argv: string[], what: string): Promise<string> {
     const r = await this.run(argv);
     if (r.exitCode === 127) {
-      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `${argv[0]} not found: OAR's user tools are not installed here`, {
-        hint: "run nxc on a Grid'5000 frontend (or install oar-user)",
-      });
+      throw new NxcError(
+        'NXC_FLAVOUR_UNUSABLE',
+        `${argv[0]} not found: OAR's user tools are not installed here`,
+        {
+          hint: "run nxc on a Grid'5000 frontend (or install oar-user)",
+        },
+      );
     }
     if (r.exitCode !== 0) {
-      throw new NxcError('NXC_DEPLOYMENT', `${what} failed (exit ${r.exitCode}): ${lastLine(r.stderr) || lastLine(r.stdout)}`, {
-        hint: `run \`${argv.join(' ')}\` by hand to see OAR's full answer`,
-      });
+      throw new NxcError(
+        'NXC_DEPLOYMENT',
+        `${what} failed (exit ${r.exitCode}): ${lastLine(r.stderr) || lastLine(r.stdout)}`,
+        {
+          hint: `run \`${argv.join(' ')}\` by hand to see OAR's full answer`,
+        },
+      );
     }
     return r.stdout;
   }
@@ -89,11 +110,15 @@ export class Oar {
   /** Submits a job and returns its id (`oarsub -l nodes=N,walltime=W [-t T] [-n NAME] CMD`). */
   async submit(options: OarSubmitOptions): Promise<number> {
     if (!Number.isInteger(options.nodes) || options.nodes < 1) {
-      throw new NxcError('NXC_USAGE', `cannot reserve ${options.nodes} nodes`, { hint: 'ask for at least one node' });
+      throw new NxcError('NXC_USAGE', `cannot reserve ${options.nodes} nodes`, {
+        hint: 'ask for at least one node',
+      });
     }
     const walltime = options.walltime ?? '1:00:00';
     if (!/^\d+(:\d{1,2}){0,2}$/.test(walltime)) {
-      throw new NxcError('NXC_USAGE', `walltime "${walltime}" is not H, H:MM or H:MM:SS`, { hint: 'e.g. 1:30 for 90 minutes' });
+      throw new NxcError('NXC_USAGE', `walltime "${walltime}" is not H, H:MM or H:MM:SS`, {
+        hint: 'e.g. 1:30 for 90 minutes',
+      });
     }
     const argv = ['oarsub', '-l', `nodes=${options.nodes},walltime=${walltime}`];
     for (const t of options.types ?? []) argv.push('-t', t);
@@ -105,7 +130,9 @@ export class Oar {
     // oarsub prints admission-rule notes and other lines around it
     const m = /^OAR_JOB_ID=(\d+)/m.exec(out);
     if (!m?.[1]) {
-      throw new NxcError('NXC_DEPLOYMENT', `oarsub gave no job id: ${lastLine(out)}`, { hint: 'check the resources requested (`oarnodes`)' });
+      throw new NxcError('NXC_DEPLOYMENT', `oarsub gave no job id: ${lastLine(out)}`, {
+        hint: 'check the resources requested (`oarnodes`)',
+      });
     }
     return Number(m[1]);
   }
@@ -115,14 +142,19 @@ export class Oar {
     const out = await this.call(['oarstat', '-J', '-j', String(id)], `oarstat for job ${id}`);
     const jobs = parseOarstat(out);
     const job = jobs.find((j) => j.id === id);
-    if (!job) throw new NxcError('NXC_DEPLOYMENT', `OAR job ${id} does not exist`, { hint: 'list your jobs with `oarstat -u`' });
+    if (!job)
+      throw new NxcError('NXC_DEPLOYMENT', `OAR job ${id} does not exist`, {
+        hint: 'list your jobs with `oarstat -u`',
+      });
     return job;
   }
 
   /** The user's jobs that are not over (`oarstat -J -u`), newest first. */
   async activeJobs(): Promise<OarJob[]> {
     const out = await this.call(['oarstat', '-J', '-u'], 'oarstat');
-    return parseOarstat(out).filter((j) => ACTIVE.has(j.state)).sort((a, b) => b.id - a.id);
+    return parseOarstat(out)
+      .filter((j) => ACTIVE.has(j.state))
+      .sort((a, b) => b.id - a.id);
   }
 
   /**
@@ -133,13 +165,17 @@ export class Oar {
     if (typeof ref === 'number' || /^\d+$/.test(ref)) {
       const job = await this.job(Number(ref));
       if (!ACTIVE.has(job.state)) {
-        throw new NxcError('NXC_DEPLOYMENT', `OAR job ${job.id} is ${job.state}, not running`, { hint: 'reserve nodes again with oarsub' });
+        throw new NxcError('NXC_DEPLOYMENT', `OAR job ${job.id} is ${job.state}, not running`, {
+          hint: 'reserve nodes again with oarsub',
+        });
       }
       return job;
     }
     const job = (await this.activeJobs()).find((j) => j.name === ref);
     if (!job) {
-      throw new NxcError('NXC_DEPLOYMENT', `no active OAR job named "${ref}"`, { hint: 'list your jobs with `oarstat -u`' });
+      throw new NxcError('NXC_DEPLOYMENT', `no active OAR job named "${ref}"`, {
+        hint: 'list your jobs with `oarstat -u`',
+      });
     }
     return job;
   }
@@ -147,12 +183,18 @@ export class Oar {
   /** Polls until the job runs; NxcError if it ends first or the timeout passes. */
   async waitRunning(
     id: number,
-    options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal; onState?: (state: string) => void } = {},
+    options: {
+      timeoutMs?: number;
+      intervalMs?: number;
+      signal?: AbortSignal;
+      onState?: (state: string) => void;
+    } = {},
   ): Promise<OarJob> {
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     let last = '';
     for (;;) {
-      if (options.signal?.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for OAR job ${id}`);
+      if (options.signal?.aborted)
+        throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for OAR job ${id}`);
       const job = await this.job(id);
       if (job.state !== last) {
         last = job.state;
@@ -165,9 +207,13 @@ export class Oar {
         });
       }
       if (Date.now() > deadline) {
-        throw new NxcError('NXC_TIMEOUT', `OAR job ${id} is still ${job.state} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s`, {
-          hint: 'the resources may be busy: check `oarstat` and the Gantt, or ask for fewer nodes',
-        });
+        throw new NxcError(
+          'NXC_TIMEOUT',
+          `OAR job ${id} is still ${job.state} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s`,
+          {
+            hint: 'the resources may be busy: check `oarstat` and the Gantt, or ask for fewer nodes',
+          },
+        );
       }
       await sleep(options.intervalMs ?? 500);
     }
@@ -177,7 +223,10 @@ export class Oar {
    * Deletes the job (`oardel ID`); a job already over is fine. OAR ends jobs asynchronously:
    * with `wait`, returns once the job is no longer active (NxcError after `timeoutMs`).
    */
-  async del(id: number, options: { wait?: boolean; timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+  async del(
+    id: number,
+    options: { wait?: boolean; timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<void> {
     const r = await this.run(['oardel', String(id)]);
     if (r.exitCode === 0) {
       if (!options.wait) return;
@@ -186,18 +235,26 @@ export class Oar {
         const job = await this.job(id);
         if (!ACTIVE.has(job.state)) return;
         if (Date.now() > deadline) {
-          throw new NxcError('NXC_TIMEOUT', `OAR job ${id} is still ${job.state} ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s after oardel`, {
-            hint: `check \`oarstat -fj ${id}\``,
-          });
+          throw new NxcError(
+            'NXC_TIMEOUT',
+            `OAR job ${id} is still ${job.state} ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s after oardel`,
+            {
+              hint: `check \`oarstat -fj ${id}\``,
+            },
+          );
         }
         await sleep(options.intervalMs ?? 500);
       }
     }
     const job = await this.job(id).catch(() => undefined);
     if (job && !ACTIVE.has(job.state)) return;
-    throw new NxcError('NXC_DEPLOYMENT', `oardel ${id} failed (exit ${r.exitCode}): ${lastLine(r.stderr) || lastLine(r.stdout)}`, {
-      hint: `run \`oardel ${id}\` by hand`,
-    });
+    throw new NxcError(
+      'NXC_DEPLOYMENT',
+      `oardel ${id} failed (exit ${r.exitCode}): ${lastLine(r.stderr) || lastLine(r.stdout)}`,
+      {
+        hint: `run \`oardel ${id}\` by hand`,
+      },
+    );
   }
 }
 
@@ -209,15 +266,21 @@ export function parseOarstat(text: string): OarJob[] {
   try {
     data = JSON.parse(text.slice(start));
   } catch {
-    throw new NxcError('NXC_DEPLOYMENT', `oarstat -J printed something that is not JSON: ${text.slice(0, 80)}`, {
-      hint: 'check the OAR version (2.5 or later expected)',
-    });
+    throw new NxcError(
+      'NXC_DEPLOYMENT',
+      `oarstat -J printed something that is not JSON: ${text.slice(0, 80)}`,
+      {
+        hint: 'check the OAR version (2.5 or later expected)',
+      },
+    );
   }
   const entries = Array.isArray(data) ? data : Object.values(data as Record<string, unknown>);
   return entries
     .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
     .map((e) => {
-      const hosts = Array.isArray(e.assigned_network_address) ? (e.assigned_network_address as unknown[]).map(String) : [];
+      const hosts = Array.isArray(e.assigned_network_address)
+        ? (e.assigned_network_address as unknown[]).map(String)
+        : [];
       const job: OarJob = {
         id: Number(e.Job_Id ?? e.id ?? e.job_id),
         state: String(e.state ?? 'unknown'),

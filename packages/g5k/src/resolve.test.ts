@@ -18,17 +18,25 @@ describe('resolveMachines', () => {
   });
 
   it('names every host that does not resolve, in one line', async () => {
-    const err = await resolveMachines(['node-1', 'nod-2', 'nope'], { lookup, source: 'nodes.txt' }).catch((e) => e);
+    const err = await resolveMachines(['node-1', 'nod-2', 'nope'], { lookup, source: 'nodes.txt' }).catch(
+      (e) => e,
+    );
     expect(err).toMatchObject({ code: 'NXC_MACHINES' });
-    expect(err.message).toBe('machine file nodes.txt: cannot resolve nod-2 (unknown host), nope (unknown host)');
+    expect(err.message).toBe(
+      'machine file nodes.txt: cannot resolve nod-2 (unknown host), nope (unknown host)',
+    );
     expect(err.message).not.toContain('\n');
   });
 
   it('refuses two names for the same machine', async () => {
-    await expect(resolveMachines(['node-1', 'alias'], { lookup })).rejects.toThrow(/node-1 and alias both resolve to 10.0.0.11/);
+    await expect(resolveMachines(['node-1', 'alias'], { lookup })).rejects.toThrow(
+      /node-1 and alias both resolve to 10.0.0.11/,
+    );
   });
 
   it('uses the system resolver by default (localhost)', async () => {
-    await expect(resolveMachines(['localhost'])).resolves.toEqual([{ host: 'localhost', address: '127.0.0.1' }]);
+    await expect(resolveMachines(['localhost'])).resolves.toEqual([
+      { host: 'localhost', address: '127.0.0.1' },
+    ]);
   });
 });

@@ -23,7 +23,10 @@ export interface ResolvedMachine {
  * every host that does not resolve, and two machines with the same address are refused
  * (nodes could not tell themselves apart).
  */
-export async function resolveMachines(hosts: string[], options: { lookup?: Lookup; source?: string } = {}): Promise<ResolvedMachine[]> {
+export async function resolveMachines(
+  hosts: string[],
+  options: { lookup?: Lookup; source?: string } = {},
+): Promise<ResolvedMachine[]> {
   const lookup = options.lookup ?? systemLookup;
   const where = options.source ? `machine file ${options.source}` : 'machine list';
   const results = await Promise.all(
@@ -33,16 +36,25 @@ export async function resolveMachines(hosts: string[], options: { lookup?: Looku
         return { host, address: await lookup(host) };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOTFOUND' || code === 'EAI_NONAME' ? 'unknown host' : code === 'EAI_AGAIN' ? 'no answer from DNS' : (code ?? (e as Error).message);
+        const why =
+          code === 'ENOTFOUND' || code === 'EAI_NONAME'
+            ? 'unknown host'
+            : code === 'EAI_AGAIN'
+              ? 'no answer from DNS'
+              : (code ?? (e as Error).message);
         return { host, error: why };
       }
     }),
   );
   const bad = results.filter((r): r is { host: string; error: string } => 'error' in r);
   if (bad.length > 0) {
-    throw new NxcError('NXC_MACHINES', `${where}: cannot resolve ${bad.map((b) => `${b.host} (${b.error})`).join(', ')}`, {
-      hint: 'check the host names (run nxc on the site frontend, where node names resolve)',
-    });
+    throw new NxcError(
+      'NXC_MACHINES',
+      `${where}: cannot resolve ${bad.map((b) => `${b.host} (${b.error})`).join(', ')}`,
+      {
+        hint: 'check the host names (run nxc on the site frontend, where node names resolve)',
+      },
+    );
   }
   const ok = results as ResolvedMachine[];
   const byAddress = new Map<string, string>();

@@ -279,7 +279,9 @@ describe('SshTransport', () => {
     const t = transport(new HostKeyStore({}, { learn: true }), { closing: { address: '127.0.0.1', port } });
     try {
       await expect(t.exec('closing', 'true')).rejects.toMatchObject({
-        message: expect.stringMatching(/node "closing" .* (closed the SSH connection before login completed|is unreachable)/),
+        message: expect.stringMatching(
+          /node "closing" .* (closed the SSH connection before login completed|is unreachable)/,
+        ),
       });
     } finally {
       await t.close();

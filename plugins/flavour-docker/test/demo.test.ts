@@ -54,7 +54,7 @@ afterEach(async () => {
 afterAll(async () => {
   if (project) await stop(project).catch(() => {});
   demo?.cleanup();
-  if (savedFlags === undefined) delete process.env.NXC_NIX_FLAGS;
+  if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
   else process.env.NXC_NIX_FLAGS = savedFlags;
 });
 

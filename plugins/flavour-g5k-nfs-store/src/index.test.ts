@@ -32,6 +32,7 @@ describe('@nxc/flavour-g5k-nfs-store plugin', () => {
     const flavour = plugin.flavours[0]!;
     await expect(flavour.usable?.({} as never)).resolves.toBeUndefined();
     const deployer = await flavour.deployer();
-    for (const m of ['start', 'stop', 'status', 'transport'] as const) expect(typeof deployer[m]).toBe('function');
+    for (const m of ['start', 'stop', 'status', 'transport'] as const)
+      expect(typeof deployer[m]).toBe('function');
   });
 });

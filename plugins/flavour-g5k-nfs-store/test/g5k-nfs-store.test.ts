@@ -24,14 +24,30 @@ type NodeResult = { host: string; state: string; address: string; detail?: strin
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-nfs-e2e-'));
   const project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  await cp(join(repo, 'examples/demo'), project, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules'),
+  });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');
-  await writeFile(pkgFile, (await readFile(pkgFile, 'utf8')).replace('"../../test/fixtures/testos"', JSON.stringify(join(repo, 'test/fixtures/testos'))));
-  execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'], { cwd: project });
+  await writeFile(
+    pkgFile,
+    (await readFile(pkgFile, 'utf8')).replace(
+      '"../../test/fixtures/testos"',
+      JSON.stringify(join(repo, 'test/fixtures/testos')),
+    ),
+  );
+  execFileSync(
+    'sh',
+    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
+    { cwd: project },
+  );
   composeInfoFile = (await build(await loadProject(project), { flavour: 'g5k-nfs-store' })).composeInfoPath;
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = { privateKeyPath: join(work, 'id'), publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim() };
+  identity = {
+    privateKeyPath: join(work, 'id'),
+    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
+  };
   sim = await startG5kSim({ nodes: 2 });
   const nfs = await sim.sim('nfs-up', '/nix/store');
   if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
@@ -70,11 +86,20 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
         options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], nfsStore: `${gw}:/nix/store` },
       }),
     );
-    if (!started.answer.ok) throw new Error(`start failed: ${started.answer.error?.message}\nnode-1:\n${await consoleTail(sim.env, 1)}`);
+    if (!started.answer.ok)
+      throw new Error(
+        `start failed: ${started.answer.error?.message}\nnode-1:\n${await consoleTail(sim.env, 1)}`,
+      );
     const nodes = (started.answer.result as { nodes: NodeResult[] }).nodes;
     expect(nodes.map((n) => `${n.host}:${n.state}`)).toEqual(['server:running', 'client:running']);
 
-    const r = await sim.deploy(request({ op: 'exec', hosts: ['server', 'client'], command: 'hostname; grep -c " /nix/.ro-store nfs" /proc/mounts; wget -qO- http://server/' }));
+    const r = await sim.deploy(
+      request({
+        op: 'exec',
+        hosts: ['server', 'client'],
+        command: 'hostname; grep -c " /nix/.ro-store nfs" /proc/mounts; wget -qO- http://server/',
+      }),
+    );
     expect(r.answer.error?.message).toBeUndefined();
     const out = r.answer.result as Record<string, { exitCode: number; stdout: string }>;
     for (const host of ['server', 'client']) {
@@ -82,6 +107,8 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
     }
     // the kernel command line named the NFS store
     const cmd = await sim.deploy(request({ op: 'exec', hosts: ['client'], command: 'cat /proc/cmdline' }));
-    expect((cmd.answer.result as Record<string, { stdout: string }>).client?.stdout).toContain(`nfs_store=${gw}:/nix/store`);
+    expect((cmd.answer.result as Record<string, { stdout: string }>).client?.stdout).toContain(
+      `nfs_store=${gw}:/nix/store`,
+    );
   });
 });

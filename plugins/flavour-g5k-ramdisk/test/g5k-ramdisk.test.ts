@@ -32,16 +32,29 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-ramdisk-e2e-'));
   // the demo project, built for g5k-ramdisk by real Nix on the test OS
   const project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  await cp(join(repo, 'examples/demo'), project, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules'),
+  });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');
-  const pkg = (await readFile(pkgFile, 'utf8')).replace('"../../test/fixtures/testos"', JSON.stringify(join(repo, 'test/fixtures/testos')));
+  const pkg = (await readFile(pkgFile, 'utf8')).replace(
+    '"../../test/fixtures/testos"',
+    JSON.stringify(join(repo, 'test/fixtures/testos')),
+  );
   await writeFile(pkgFile, pkg);
-  execFileSync('sh', ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'], { cwd: project });
+  execFileSync(
+    'sh',
+    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
+    { cwd: project },
+  );
   const built = await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
   composeInfoFile = built.composeInfoPath;
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = { privateKeyPath: join(work, 'id'), publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim() };
+  identity = {
+    privateKeyPath: join(work, 'id'),
+    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
+  };
   sim = await startG5kSim({ nodes: 3, oar: true });
   // the machines' standard environment authorizes the harness's root key (and the OAR user's):
   // tell the flavour through the project's config, as a user would set flavourOptions
@@ -80,23 +93,31 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
 /** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
   const cli = join(repo, 'apps/cli/dist/cli.js');
-  return sim.inNs(['sh', '-c', `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`]);
+  return sim.inNs([
+    'sh',
+    '-c',
+    `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+  ]);
 }
 
-async function execOn(hosts: string[], command: string): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
+async function execOn(
+  hosts: string[],
+  command: string,
+): Promise<Record<string, { exitCode: number; stdout: string; stderr: string }>> {
   const r = await sim.deploy(request({ op: 'exec', hosts, command }));
   expect(r.answer.error?.message).toBeUndefined();
   return r.answer.result as Record<string, { exitCode: number; stdout: string; stderr: string }>;
 }
 
-describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
+describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
   it('oarsub 3 nodes; nxc start -f g5k-ramdisk -W -m $OAR_NODEFILE (1 server + 2 clients); exec by hostname; status; stop; oardel', async () => {
     const jobId = await oar.submit({
       nodes: 3,
       walltime: '0:30',
       types: ['deploy'],
       name: 'nxc-e2e',
-      command: 'cp "$OAR_NODEFILE" ~/nodefile.$OAR_JOB_ID.tmp && mv ~/nodefile.$OAR_JOB_ID.tmp ~/nodefile.$OAR_JOB_ID; sleep 3600',
+      command:
+        'cp "$OAR_NODEFILE" ~/nodefile.$OAR_JOB_ID.tmp && mv ~/nodefile.$OAR_JOB_ID.tmp ~/nodefile.$OAR_JOB_ID; sleep 3600',
     });
     const job = await oar.waitRunning(jobId, { timeoutMs: 60_000 });
     expect(job.hosts.sort()).toEqual(['node-1', 'node-2', 'node-3']);
@@ -104,24 +125,49 @@ describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
 
     // `nxc start -f g5k-ramdisk -r client=2 -W -m $OAR_NODEFILE`, on the frontend (inside the namespace)
     const t0 = Date.now();
-    const started = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=2', '-W', '-m', `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`, '--json']);
+    const started = await nxc([
+      'start',
+      '-f',
+      'g5k-ramdisk',
+      '-r',
+      'client=2',
+      '-W',
+      '-m',
+      `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`,
+      '--json',
+    ]);
     const startMs = Date.now() - t0;
     if (started.code !== 0) {
-      throw new Error(`nxc start failed (${started.code}): ${started.stderr.slice(-2000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`);
+      throw new Error(
+        `nxc start failed (${started.code}): ${started.stderr.slice(-2000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`,
+      );
     }
     const result = JSON.parse(started.stdout) as { nodes: NodeResult[] };
-    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual(['client1:running', 'client2:running', 'server:running']);
+    expect(result.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual([
+      'client1:running',
+      'client2:running',
+      'server:running',
+    ]);
     // every node found itself by the address the frontend resolves for its machine
-    expect(result.nodes.map((n) => n.address).sort()).toEqual([1, 2, 3].map((k) => `${sim.env.G5KSIM_NET}.${10 + k}`));
+    expect(result.nodes.map((n) => n.address).sort()).toEqual(
+      [1, 2, 3].map((k) => `${sim.env.G5KSIM_NET}.${10 + k}`),
+    );
     // progress per node on stderr (JSON lines with --json): pushed / rebooting / up
-    for (const state of ['pushed', 'rebooting', 'up']) expect(started.stderr.match(new RegExp(`"state":"${state}"`, 'g'))).toHaveLength(3);
+    for (const state of ['pushed', 'rebooting', 'up'])
+      expect(started.stderr.match(new RegExp(`"state":"${state}"`, 'g'))).toHaveLength(3);
     expect(started.stderr).toContain('"task":"nodes up","current":3,"total":3');
     console.log(`g5k-ramdisk: nxc start of 3 nodes took ${startMs} ms`);
 
     const exec = await nxc(['exec', 'all', '--json', '--', 'sh', '-c', 'hostname; wget -qO- http://server/']);
     expect(exec.code, exec.stderr).toBe(0);
-    const results = (JSON.parse(exec.stdout) as { results: Array<{ host: string; exitCode: number; stdout: string }> }).results;
-    expect(results.map((r) => `${r.host}:${r.exitCode}`).sort()).toEqual(['client1:0', 'client2:0', 'server:0']);
+    const results = (
+      JSON.parse(exec.stdout) as { results: Array<{ host: string; exitCode: number; stdout: string }> }
+    ).results;
+    expect(results.map((r) => `${r.host}:${r.exitCode}`).sort()).toEqual([
+      'client1:0',
+      'client2:0',
+      'server:0',
+    ]);
     for (const r of results) expect(r.stdout).toBe(`${r.host}\nhello from the nxc demo server\n`);
     const status = await nxc(['status', '--json']);
     expect(status.code).toBe(0);
@@ -164,7 +210,9 @@ describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
     );
     console.log(`g5k-ramdisk with faults: ${Date.now() - t0} ms`);
     expect(started.answer.error?.message).toBeUndefined();
-    const byHost = Object.fromEntries((started.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]));
+    const byHost = Object.fromEntries(
+      (started.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]),
+    );
     expect(byHost.server).toMatchObject({ state: 'running', detail: 'node-1, pushed 0 bytes' });
     expect(byHost.client1?.state).toBe('exited');
     expect(byHost.client1?.detail).toMatch(/^node-2: boot: did not come back within 90 s after kexec/);
@@ -176,12 +224,22 @@ describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
     expect(warnings.join('\n')).toMatch(/client1 \(node-2, 10\.77\.0\.12\): FAILED at boot/);
     expect(warnings.join('\n')).toMatch(/client2 \(node-3, 10\.77\.0\.13\): UNREACHABLE at connect/);
     // the deployment document was served over HTTP from the frontend's bridge address
-    expect(started.events.some((e) => e.type === 'step' && /serving the deployment at http:\/\/10\.77\.0\.1:\d+\//.test(String(e.message)))).toBe(true);
+    expect(
+      started.events.some(
+        (e) =>
+          e.type === 'step' &&
+          /serving the deployment at http:\/\/10\.77\.0\.1:\d+\//.test(String(e.message)),
+      ),
+    ).toBe(true);
 
     const out = await execOn(['server'], 'hostname; cat /etc/nxc/node.json');
     expect(out.server?.stdout).toContain('server\n');
     const status = await sim.deploy(request({ op: 'status' }));
-    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual(['server:running', 'client1:exited', 'client2:exited']);
+    expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual([
+      'server:running',
+      'client1:exited',
+      'client2:exited',
+    ]);
   });
 
   it('a machine that does not resolve is one clear error, before anything is touched', async () => {
@@ -189,6 +247,8 @@ describe('g5k-ramdisk on the Grid\'5000 stand-in', () => {
     expect(r.answer.ok).toBe(false);
     expect(r.answer.error?.code).toBe('NXC_MACHINES');
     // the namespace has no DNS server: "no answer from DNS" there, "unknown host" with one
-    expect(r.answer.error?.message).toMatch(/^machine list: cannot resolve node-9 \((unknown host|no answer from DNS)\)$/);
+    expect(r.answer.error?.message).toMatch(
+      /^machine list: cannot resolve node-9 \((unknown host|no answer from DNS)\)$/,
+    );
   });
 });

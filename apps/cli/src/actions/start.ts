@@ -89,7 +89,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
       `error: ${failed.length} of ${result.nodes.length} node(s) failed: ${failed
         .map((n) => `${n.host} (${n.state}${n.detail ? `: ${n.detail}` : ''})`)
         .join(', ')}\n` +
-        `hint: the other nodes are up; \`nxc start --retry-failed\` redeploys the failed ones where the flavour can, else \`nxc stop\` and start again\n`,
+        'hint: the other nodes are up; `nxc start --retry-failed` redeploys the failed ones where the flavour can, else `nxc stop` and start again\n',
     );
     return 1;
   }
