@@ -13,6 +13,7 @@ import {
   type FlavourDeployer,
   type LogLine,
   type LogsOptions,
+  type NodeControl,
   type NodeStatus,
   NxcError,
   type RunningContext,
@@ -623,6 +624,66 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<
 }
 
 /** The docker flavour's deploy side. */
-export const deployer: FlavourDeployer = { start, stop, status, transport, logs };
+/** Per-node power control for test scripts: stop (shutdown), kill (crash), start again. */
+function nodeControl(ctx: RunningContext): NodeControl {
+  const docker = new Docker();
+  const scope = scopeOf(ctx);
+  const container = async (host: string): Promise<Docker.Container> => {
+    const byHost = await scopeContainers(docker, scope).catch((error) => {
+      throw engineError(error);
+    });
+    const c = byHost.get(host);
+    if (!c) {
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `node "${host}" has no container in this deployment (nodes: ${[...byHost.keys()].join(', ')})`,
+      );
+    }
+    return docker.getContainer(c.Id);
+  };
+  // 304: already stopped / started; 409: not running (kill)
+  const ignoreState = (error: unknown): void => {
+    const code = (error as { statusCode?: number }).statusCode;
+    if (code !== 304 && code !== 409) throw engineError(error);
+  };
+  return {
+    async shutdown(host) {
+      await (await container(host)).stop({ t: 10 }).catch(ignoreState);
+    },
+    async crash(host) {
+      await (await container(host)).kill().catch(ignoreState);
+    },
+    async start(host, signal) {
+      const c = await container(host);
+      if ((await c.inspect()).State.Running) return;
+      // attach before starting so that the ready line cannot be missed
+      const stream = await attachOutput(c);
+      await c.start().catch(ignoreState);
+      try {
+        await waitReady(docker, c, host, {
+          timeoutMs: 120_000,
+          signal: signal ?? new AbortController().signal,
+          stream,
+        });
+      } catch (error) {
+        if (error instanceof NodeFailed) {
+          throw new NxcError('NXC_NODE_FAILED', `node ${host}: ${error.failure.reason}`, {
+            details: error.failure.lines.slice(-TAIL_LINES).join('\n'),
+          });
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
+  start,
+  stop,
+  status,
+  transport,
+  logs,
+  nodeControl,
+};
 export default deployer;
 export { COMPOSE_FILE_NAME };

@@ -165,6 +165,23 @@ describe('docker flavour on the real engine', () => {
     expect(Object.keys(compose.services)).toEqual(['server', 'client1', 'client2', 'client3']);
   });
 
+  it('controls single nodes for test scripts: crash, start again (ready, reachable), shutdown', async () => {
+    const control = await deployer.nodeControl!(await h.runningContext());
+    const stateOf = async (host: string) =>
+      (await deployer.status(await h.runningContext())).find((s) => s.host === host)?.state;
+    await control.crash!('client2');
+    expect(await stateOf('client2')).toBe('exited');
+    await control.start!('client2');
+    expect(await stateOf('client2')).toBe('running');
+    const transport = await deployer.transport(await h.runningContext());
+    expect((await transport.exec('client2', 'wget -qO- http://server/')).stdout).toBe('hello from server\n');
+    await control.shutdown!('client2');
+    expect(await stateOf('client2')).toBe('exited');
+    await control.start!('client2');
+    expect(await stateOf('client2')).toBe('running');
+    await expect(control.crash!('nope')).rejects.toMatchObject({ code: 'NXC_NODE_UNKNOWN' });
+  });
+
   it('reports a node whose container stopped as unreachable', async () => {
     const transport = await deployer.transport(await h.runningContext());
     await new Docker()
