@@ -8,6 +8,8 @@
 export { readMachines, machineFileFrom } from './machines.js';
 export type { MachineSource, MachineList } from './machines.js';
 export { resolveMachines } from './resolve.js';
+export { assignMachines } from './assign-machines.js';
+export type { AssignedNode, AssignMachinesOptions } from './assign-machines.js';
 export type { Lookup, ResolvedMachine } from './resolve.js';
 export { Oar, localRunner, parseOarstat } from './oar.js';
 export type { CommandRunner, OarJob, OarSubmitOptions } from './oar.js';

@@ -15,8 +15,8 @@ import type {
 import { NxcError } from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
 import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
-import { readMachines } from './machines.js';
-import { type Lookup, resolveMachines } from './resolve.js';
+import { assignMachines } from './assign-machines.js';
+import type { Lookup } from './resolve.js';
 
 /** What a kexec flavour saves with `saveState`. */
 export interface KexecState {
@@ -74,36 +74,13 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
           hint: `build it for this flavour: \`nxc build -f ${name}\``,
         });
       }
-      const list: { file?: string; machines: string[] } =
-        ctx.machines && ctx.machines.length > 0
-          ? { machines: ctx.machines }
-          : await readMachines({ signal: ctx.signal });
-      const listName = list.file ? `machine file ${list.file}` : 'the machine list';
-      if (list.machines.length < ctx.nodes.length) {
-        throw new NxcError(
-          'NXC_MACHINES',
-          `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`,
-          {
-            hint: 'reserve more nodes (oarsub -l nodes=N) or lower the role counts',
-          },
-        );
-      }
-      const used = list.machines.slice(0, ctx.nodes.length);
-      if (list.machines.length > used.length) {
-        ctx.reporter.emit({
-          type: 'warn',
-          message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}`,
-        });
-      }
-      const resolved = await resolveMachines(used, {
-        ...(list.file ? { source: list.file } : {}),
+      const targets = await assignMachines({
+        nodes: ctx.nodes,
+        ...(ctx.machines ? { machines: ctx.machines } : {}),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
         ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}),
       });
-      const targets = ctx.nodes.map((n, i) => ({
-        ...n,
-        machine: resolved[i]!.host,
-        address: resolved[i]!.address,
-      }));
       // the image's own parameters (e.g. `init=` of an all-in-one ramdisk), then the flavour's
       const flavourParams = [ctx.composeInfo.all.cmdline, await flavourOptions.flavourParams?.(ctx)]
         .filter(Boolean)

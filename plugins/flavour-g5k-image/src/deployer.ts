@@ -31,11 +31,10 @@ import {
   type DeploymentServer,
   type KexecState,
   type Lookup,
+  assignMachines,
   inlineDeployment,
   kexecAppend,
   kexecFlavourDeployer,
-  readMachines,
-  resolveMachines,
   serveDeployment,
   sourceAddressFor,
 } from '@nxc/g5k';
@@ -229,36 +228,14 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           ...(options.oarRunner ? { runner: options.oarRunner } : {}),
         });
       }
-      const list: { file?: string; machines: string[] } =
-        ctx.machines && ctx.machines.length > 0
-          ? { machines: ctx.machines }
-          : await readMachines({ signal: ctx.signal });
-      const listName = list.file ? `machine file ${list.file}` : 'the machine list';
-      if (list.machines.length < ctx.nodes.length) {
-        throw new NxcError(
-          'NXC_MACHINES',
-          `${ctx.nodes.length} nodes to deploy but ${listName} has ${list.machines.length} machine(s)`,
-          {
-            hint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
-          },
-        );
-      }
-      const used = list.machines.slice(0, ctx.nodes.length);
-      if (list.machines.length > used.length) {
-        ctx.reporter.emit({
-          type: 'warn',
-          message: `${list.machines.length - used.length} machine(s) left unused: ${list.machines.slice(used.length).join(', ')}`,
-        });
-      }
-      const resolved = await resolveMachines(used, {
-        ...(list.file ? { source: list.file } : {}),
+      const targets = await assignMachines({
+        nodes: ctx.nodes,
+        ...(ctx.machines ? { machines: ctx.machines } : {}),
+        reporter: ctx.reporter,
+        signal: ctx.signal,
         ...(options.lookup ? { lookup: options.lookup } : {}),
+        reserveHint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
       });
-      const targets = ctx.nodes.map((n, i) => ({
-        ...n,
-        machine: resolved[i]!.host,
-        address: resolved[i]!.address,
-      }));
 
       // retry: only the nodes that failed in the last start, on the same machines
       const dir = artifactDir(ctx.project, ctx.composition, FLAVOUR);
