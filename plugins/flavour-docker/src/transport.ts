@@ -161,7 +161,19 @@ export class DockerTransport implements Transport {
     const resize = (columns: number, rows: number) => {
       exec.resize({ w: columns, h: rows }).catch(() => {});
     };
-    if (options.columns && options.rows) resize(options.columns, options.rows);
+    if (options.columns && options.rows) {
+      // The size must be in place before the first keystroke reaches the shell (a command
+      // typed at once would otherwise see a 0x0 terminal); the engine may refuse a resize
+      // until the exec's process exists, so retry briefly.
+      for (let i = 0; i < 20; i++) {
+        const ok = await exec.resize({ w: options.columns, h: options.rows }).then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
     options.stdin.pipe(stream);
     stream.pipe(options.stdout, { end: false });
     const exited = new Promise<number>((resolve, reject) => {
