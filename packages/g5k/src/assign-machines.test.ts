@@ -19,7 +19,12 @@ describe('assignMachines', () => {
       { role: 'server', host: 'server' },
       { role: 'client', host: 'client' },
     ];
-    const out = await assignMachines({ nodes, machines: ['node-1', 'node-2', 'node-3'], reporter: r, lookup });
+    const out = await assignMachines({
+      nodes,
+      machines: ['node-1', 'node-2', 'node-3'],
+      reporter: r,
+      lookup,
+    });
     expect(out).toEqual([
       { role: 'server', host: 'server', machine: 'node-1', address: '10.0.0.1' },
       { role: 'client', host: 'client', machine: 'node-2', address: '10.0.0.2' },

@@ -14,8 +14,8 @@ import type {
 } from '@nxc/core';
 import { NxcError } from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
-import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
 import { assignMachines } from './assign-machines.js';
+import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
 import type { Lookup } from './resolve.js';
 
 /** What a kexec flavour saves with `saveState`. */
