@@ -3,9 +3,8 @@
  * OAR repeats a host once per reserved core, so duplicates are collapsed, keeping the
  * first-seen order (the order decides which machine gets which node).
  */
-import { readFile } from 'node:fs/promises';
 import { NxcError } from './errors.js';
-import { displayPath, errnoCode, firstLine } from './validation.js';
+import { displayPath, readUserFile } from './validation.js';
 
 const HINT = 'pass a file with one host per line, e.g. -m $OAR_NODEFILE';
 
@@ -18,21 +17,7 @@ const HINT = 'pass a file with one host per line, e.g. -m $OAR_NODEFILE';
  */
 export async function readMachineFile(file: string): Promise<string[]> {
   const where = displayPath(file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = errnoCode(error);
-    throw new NxcError(
-      'NXC_MACHINES',
-      code === 'ENOENT'
-        ? `machine file ${where} does not exist`
-        : code === 'EISDIR'
-          ? `machine file ${where} is a directory`
-          : `cannot read machine file ${where} (${code ?? firstLine(error)})`,
-      { hint: code === 'EACCES' ? `check its permissions (ls -l ${where})` : HINT },
-    );
-  }
+  const text = await readUserFile(file, { code: 'NXC_MACHINES', what: 'machine file', hint: HINT });
   const hosts: string[] = [];
   const seen = new Set<string>();
   text.split(/\r?\n/).forEach((raw, index) => {

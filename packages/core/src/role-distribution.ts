@@ -7,11 +7,10 @@
  * over (at least n). We follow the paper here, not the Python nxc (which names `server: 1`
  * "server1" and crashes on lists).
  */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { PlannedNode } from './deployment.js';
 import { NxcError } from './errors.js';
-import { closest, displayPath, errnoCode, firstLine } from './validation.js';
+import { closest, displayPath, errnoCode, firstLine, readUserFile } from './validation.js';
 
 /** `!DefaultRole n`: this role takes every machine left over, at least `min`. */
 export interface DefaultRoleQuantity {
@@ -164,19 +163,11 @@ class DefaultRoleTag {
  */
 export async function readRoleDistributionFile(file: string): Promise<RoleDistributionSpec> {
   const where = displayPath(file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = errnoCode(error);
-    throw new NxcError(
-      'NXC_DISTRIBUTION',
-      code === 'ENOENT'
-        ? `role distribution file ${where} does not exist`
-        : `cannot read role distribution file ${where} (${code ?? firstLine(error)})`,
-      { hint: 'pass an existing YAML or JSON file, or use -r role=count' },
-    );
-  }
+  const text = await readUserFile(file, {
+    code: 'NXC_DISTRIBUTION',
+    what: 'role distribution file',
+    hint: 'pass an existing YAML or JSON file, or use -r role=count',
+  });
   if (text.trim() === '') {
     throw distributionError(where, 'the file is empty', FILE_HINT);
   }

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { closest, formatFieldPath, formatZodError } from './validation.js';
+import { closest, formatFieldPath, formatZodError, readUserFile } from './validation.js';
 
 describe('closest', () => {
   it.each([
@@ -51,4 +54,24 @@ describe('formatZodError', () => {
     expect(result.success).toBe(false);
     if (!result.success) expect(formatZodError(result.error)).toBe(expected);
   });
+});
+
+describe('readUserFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nxc-read-user-file-'));
+  const opts = { code: 'NXC_MACHINES' as const, what: 'machine file', hint: 'the hint' };
+  it('returns the text', async () => {
+    writeFileSync(join(dir, 'ok'), 'node-1\n');
+    expect(await readUserFile(join(dir, 'ok'), opts)).toBe('node-1\n');
+  });
+  it.each([
+    ['missing', join(dir, 'nope'), /^machine file .*nope does not exist$/],
+    ['a directory', dir, /^machine file .* is a directory$/],
+  ])('%s: one line with the code and hint', async (_, file, message) => {
+    await expect(readUserFile(file, opts)).rejects.toMatchObject({
+      code: 'NXC_MACHINES',
+      message: expect.stringMatching(message),
+      hint: 'the hint',
+    });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });

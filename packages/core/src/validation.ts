@@ -3,8 +3,10 @@
  * the field (`build/composition::docker: roles.server.init: expected a /nix/store path`).
  * Internal: not exported from the package.
  */
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import type { ZodError, ZodIssue } from 'zod';
+import { NxcError, type NxcErrorCode } from './errors.js';
 
 /** A path as users should read it: relative to the working directory when inside it. */
 export function displayPath(file: string): string {
@@ -71,6 +73,32 @@ export function firstLine(error: unknown): string {
       .find((l) => l.trim() !== '')
       ?.trim() ?? 'unknown error'
   );
+}
+
+/**
+ * Reads a file the user named (machine file, role distribution...) as UTF-8, turning I/O
+ * failures into one line: `<what> <path> does not exist` / `is a directory` / `cannot read
+ * <what> <path> (<errno>)`, with `hint` (a permission hint for EACCES).
+ */
+export async function readUserFile(
+  file: string,
+  options: { code: NxcErrorCode; what: string; hint: string },
+): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const where = displayPath(file);
+    const code = errnoCode(error);
+    throw new NxcError(
+      options.code,
+      code === 'ENOENT'
+        ? `${options.what} ${where} does not exist`
+        : code === 'EISDIR'
+          ? `${options.what} ${where} is a directory`
+          : `cannot read ${options.what} ${where} (${code ?? firstLine(error)})`,
+      { hint: code === 'EACCES' ? `check its permissions (ls -l ${where})` : options.hint },
+    );
+  }
 }
 
 /** The errno code of a Node.js system error, if any. */
