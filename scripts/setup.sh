@@ -41,6 +41,28 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install -g pnpm@10 >/dev/null 2>&1 || { echo "setup: could not install pnpm: run npm install -g pnpm@10" >&2; exit 3; }
 fi
 
+# Nix: Debian's nix-bin, run as root, builds as the users of the `build-users-group`
+# (default `nixbld`, sandbox on) and nothing creates that group: every build fails until it
+# exists. Create it and its build users the way Nix's own installer does.
+if [ "$(id -u)" = 0 ] && command -v nix >/dev/null 2>&1; then
+  group=$(nix --extra-experimental-features nix-command show-config 2>/dev/null | sed -n 's/^build-users-group = //p')
+  group=${group:-nixbld}
+  if [ -n "$group" ] && ! getent group "$group" >/dev/null; then
+    groupadd -r "$group"
+    echo "setup: created the Nix build users group $group"
+  fi
+  if [ -n "$group" ]; then
+    made=0
+    for n in $(seq 1 8); do
+      if ! id "${group}$n" >/dev/null 2>&1; then
+        useradd -r -g "$group" -G "$group" -d /var/empty -s /usr/sbin/nologin -c "Nix build user $n" "${group}$n"
+        made=$((made + 1))
+      fi
+    done
+    [ "$made" = 0 ] || echo "setup: created $made Nix build users (${group}1..${group}8)"
+  fi
+fi
+
 # apt-get download (test OS) needs package lists even when nothing had to be installed.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! ls /var/lib/apt/lists/*Packages* >/dev/null 2>&1; then
   apt-get update -qq
