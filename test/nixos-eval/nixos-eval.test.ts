@@ -1,0 +1,262 @@
+/**
+ * NixOS evaluation suite: every flavour x every `nxc init` template, the demo and
+ * compositions in the original nxc's style, evaluated through nxc's own `lib.compose` with
+ * nixpkgs' real `lib` against typed stand-ins for the NixOS options (same types and defaults
+ * as nixpkgs' declarations) and what NixOS's own modules define (assertions included).
+ * Every role's configuration is forced (systemd units, stage-1 commands, file systems, the
+ * compose info) and read back. With `NXC_NIXPKGS=/path/to/nixpkgs` the same compositions are
+ * instantiated against that nixpkgs instead (real eval-config.nix and modules).
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Evaluated,
+  type FlavourDecl,
+  NixEvalError,
+  type RoleConfig,
+  evaluate,
+  initPath,
+  nixpkgsLib,
+  projectFlavours,
+  repo,
+  standInNixpkgs,
+  suiteDir,
+} from './harness.js';
+
+const comp = (p: string) => join(suiteDir, 'compositions', p);
+const hardware = [
+  join(suiteDir, 'hardware/hardware-configuration.nix'),
+  join(suiteDir, 'hardware/nixos-hardware-intel.nix'),
+];
+
+const templates = readdirSync(join(repo, 'nix/templates'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => ({
+    label: `template ${d.name}`,
+    composition: join(repo, 'nix/templates', d.name, 'composition.nix'),
+  }));
+
+/** Every composition of the suite: [label, eval input]. */
+const cases: Array<{ label: string; composition?: string; compositions?: string; setup?: string }> = [
+  ...templates,
+  { label: 'demo', composition: join(repo, 'examples/demo/composition.nix') },
+  { label: 'original basic', composition: comp('basic.nix') },
+  { label: 'original webserver', composition: comp('webserver.nix') },
+  { label: 'original shared-directories-users', composition: comp('shared-directories-users.nix') },
+  { label: 'original scripts', composition: comp('scripts/composition.nix') },
+  { label: 'original helpers', composition: comp('original-helpers.nix') },
+  { label: 'original setup', composition: comp('setup/composition.nix'), setup: comp('setup/setup.toml') },
+  { label: 'original multi-compositions', compositions: comp('multi/compositions.nix') },
+  { label: 'original kernel', compositions: comp('kernel/compositions.nix') },
+];
+
+const full = process.env.NXC_NIXPKGS;
+let flavours: Record<string, FlavourDecl>;
+const results = new Map<string, Record<string, Evaluated>>();
+
+async function standIn(
+  label: string,
+  input: Parameters<typeof evaluate>[0],
+): Promise<Record<string, Evaluated>> {
+  const key = `${label} ${JSON.stringify(input)}`;
+  const cached = results.get(key);
+  if (cached) return cached;
+  const out = (await evaluate(input)) as Record<string, Evaluated>;
+  results.set(key, out);
+  return out;
+}
+
+const allInOne = (e: Evaluated) => e.info.flavour.image !== 'docker';
+const isG5k = (e: Evaluated) => e.info.flavour.name.startsWith('g5k-');
+const isQemu = (e: Evaluated) => e.info.flavour.name === 'vm' || e.info.flavour.name === 'vm-ramdisk';
+
+/** What must hold for every role of every composition x flavour. */
+function checkInvariants(key: string, e: Evaluated): void {
+  const where = (role: string) => `${key}, role ${role}`;
+  expect(Object.keys(e.roles).sort(), key).toEqual(Object.keys(e.info.roles).sort());
+  for (const [role, cfg] of Object.entries(e.roles)) {
+    expect(cfg.nxc.role, where(role)).toBe(role);
+    // finding 3: kvm-intel and kvm-amd are never both force-loaded (one always fails)
+    const mods: string[] = cfg.boot.kernelModules;
+    expect(
+      mods.includes('kvm-intel') && mods.includes('kvm-amd'),
+      `${where(role)}: boot.kernelModules ${mods}`,
+    ).toBe(false);
+    if (allInOne(e)) {
+      // finding 4: the scripted stage 1 runs the flavours' stage-1 commands
+      expect(cfg.initrd.scripted, `${where(role)}: boot.initrd.systemd.enable`).toBe(true);
+      expect(cfg.boot.initrd.network.flushBeforeStage2, where(role)).toBe(false);
+    }
+    if (isG5k(e)) {
+      // finding 3: G5K NICs that need firmware get it in stage 1
+      for (const m of ['bnx2x', 'qede'])
+        expect(cfg.initrd.modules, `${where(role)}: initrd module ${m}`).toContain(m);
+      expect(cfg.initrd.firmware.length, `${where(role)}: firmware for stage 1`).toBeGreaterThan(0);
+    }
+  }
+  if (allInOne(e)) {
+    // finding 1: the boot PATH covers bin/ AND sbin/ of the boot tools (busybox keeps ip in sbin/)
+    expect(e.init, `${key}: all.init`).toBeTruthy();
+    const path = initPath(e.init ?? '');
+    const anyRole = Object.values(e.roles)[0] as RoleConfig;
+    const busybox = (anyRole.nxc.bootTools as string[]).find((p) => p.includes('-busybox-'));
+    expect(busybox, `${key}: busybox in nxc.bootTools`).toBeTruthy();
+    for (const dir of ['bin', 'sbin'])
+      expect(path, `${key}: PATH of all.init`).toContain(`${busybox}/${dir}`);
+    expect(Object.keys(e.roles_map ?? {}).sort(), key).toEqual(Object.keys(e.info.roles).sort());
+  }
+}
+
+beforeAll(async () => {
+  nixpkgsLib(); // fails the whole file, not skips it, when nixpkgs' lib is missing
+  flavours = await projectFlavours();
+}, 120_000);
+
+describe.skipIf(full)('every composition x every flavour (stand-in nixpkgs)', () => {
+  it('the suite covers the six flavours', () => {
+    expect(Object.keys(flavours).sort()).toEqual([
+      'docker',
+      'g5k-image',
+      'g5k-nfs-store',
+      'g5k-ramdisk',
+      'vm',
+      'vm-ramdisk',
+    ]);
+  });
+
+  it.each(cases)('$label', async (c) => {
+    const out = await standIn(c.label, c);
+    const flavoursSeen = new Set(Object.values(out).map((e) => e.info.flavour.name));
+    expect([...flavoursSeen].sort()).toEqual(Object.keys(flavours).sort());
+    for (const [key, e] of Object.entries(out)) checkInvariants(key, e);
+  });
+
+  it.each(templates.slice(0, 1).concat(cases.filter((c) => c.label === 'original shared-directories-users')))(
+    '$label with a generated hardware-configuration.nix and nixos-hardware imported',
+    async (c) => {
+      const out = await standIn(`${c.label} hw`, { ...c, extraModules: hardware });
+      for (const [key, e] of Object.entries(out)) {
+        checkInvariants(key, e);
+        for (const cfg of Object.values(e.roles)) {
+          // the hardware configuration's own choices (mkDefault) stand where nxc has none
+          expect(cfg.hardware.enableRedistributableFirmware, key).toBe(true);
+          expect(
+            cfg.boot.kernelModules.filter((m: string) => m.startsWith('kvm')),
+            key,
+          ).toEqual(['kvm-intel']);
+          if (isQemu(e)) expect(cfg.networking.useDHCP, `${key}: qemu VMs get static addresses`).toBe(false);
+          if (isG5k(e)) expect(cfg.networking.useDHCP, `${key}: G5K nodes use DHCP`).toBe(true);
+          if (e.info.flavour.name === 'g5k-image')
+            expect(cfg.powerManagement.cpuFreqGovernor, key).toBe('powersave');
+        }
+      }
+    },
+  );
+
+  it('nixpkgs from before the net-tools rename (only `nettools`) evaluates too', async () => {
+    const out = await standIn('basic older', {
+      composition: templates[0]?.composition,
+      env: { NXC_EVAL_NIXPKGS_ERA: 'older' },
+    });
+    expect(Object.keys(out)).toHaveLength(6);
+  });
+
+  it("the original's helpers and the docker flavour dropping `virtualisation.*`", async () => {
+    const out = await standIn('original helpers', cases.find((c) => c.label === 'original helpers') ?? {});
+    for (const [key, e] of Object.entries(out)) {
+      expect(Object.keys(e.roles).sort(), key).toEqual(
+        ['cache-mirror', 'front', 'spare1', 'store', 'vmhost', 'worker1', 'worker2'].sort(),
+      );
+      expect(e.roles.worker2?.environment.variables.WORKER_ID, key).toBe('2');
+      expect(e.roles.store?.environment.variables.SIZE, key).toBe('3');
+      const docker = e.roles.vmhost?.virtualisation.docker.enable;
+      expect(docker, key).toBe(e.info.flavour.name !== 'docker');
+      expect(e.roles.vmhost?.environment.systemPackages.length, key).toBeGreaterThan(0);
+    }
+  });
+
+  it("setup.toml's params (selected variant, override-params) reach the composition", async () => {
+    const c = cases.find((x) => x.label === 'original setup') ?? {};
+    const out = await standIn('original setup', c);
+    for (const [key, e] of Object.entries(out)) {
+      expect(e.roles.node?.environment.variables, key).toMatchObject({
+        GREETING: 'hi from dev',
+        COUNT: '21',
+        VARIANT: 'dev',
+      });
+    }
+  });
+
+  it('several compositions and another kernel', async () => {
+    const multi = await standIn('original multi-compositions', {
+      compositions: comp('multi/compositions.nix'),
+    });
+    expect(Object.keys(multi).filter((k) => k.startsWith('alpha::'))).toHaveLength(6);
+    expect(Object.keys(multi).filter((k) => k.startsWith('beta::'))).toHaveLength(6);
+    const kernel = await standIn('original kernel', { compositions: comp('kernel/compositions.nix') });
+    for (const [key, e] of Object.entries(kernel))
+      if (allInOne(e)) expect(e.info.all.kernel, key).toContain('linux-5.4');
+  });
+
+  it('a role forcing the systemd stage 1 gets one clear assertion on kernel flavours, none on docker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nxc-nixos-eval-'));
+    const file = join(dir, 'composition.nix');
+    writeFileSync(file, '{ ... }: { roles.node = { ... }: { boot.initrd.systemd.enable = true; }; }\n');
+    await expect(
+      standIn('systemd-initrd docker', { composition: file, only: 'docker' }),
+    ).resolves.toBeTruthy();
+    const failure = await standIn('systemd-initrd vm', { composition: file, only: 'vm' }).catch(
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(NixEvalError);
+    expect((failure as NixEvalError).stderr).toMatch(/nxc: flavour vm needs NixOS's scripted stage 1/);
+  });
+});
+
+describe('the full-nixpkgs path (NXC_NIXPKGS)', () => {
+  it.runIf(full).each(cases)('$label instantiates against $NXC_NIXPKGS', async (c) => {
+    const out = (await evaluate({ ...c, fullNixpkgs: full })) as Record<string, string>;
+    expect(Object.keys(out).length).toBeGreaterThanOrEqual(6);
+    for (const drv of Object.values(out)) expect(drv).toMatch(/^\/nix\/store\/.+\.drv$/);
+  });
+
+  it.skipIf(full)(
+    'runs up to nixpkgs: a folder that is not nixpkgs is refused with one clear line',
+    async () => {
+      const empty = mkdtempSync(join(tmpdir(), 'nxc-not-nixpkgs-'));
+      const failure = await evaluate({ composition: templates[0]?.composition, fullNixpkgs: empty }).catch(
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(NixEvalError);
+      expect((failure as NixEvalError).message).toContain(`NXC_NIXPKGS=${empty} is not a nixpkgs checkout`);
+    },
+  );
+
+  it.skipIf(full)(
+    'runs up to nixpkgs: given a nixpkgs-shaped folder it instantiates every compose info',
+    async () => {
+      const out = (await evaluate({
+        composition: templates[0]?.composition,
+        fullNixpkgs: standInNixpkgs,
+      })) as Record<string, string>;
+      expect(Object.keys(out).sort()).toEqual(
+        Object.keys(flavours)
+          .map((f) => `composition::${f}`)
+          .sort(),
+      );
+      for (const drv of Object.values(out)) expect(drv).toMatch(/^\/nix\/store\/.+\.drv$/);
+    },
+  );
+
+  it.skipIf(full)('without nixpkgs lib the suite fails, it does not skip', async () => {
+    const failure = await evaluate({
+      composition: templates[0]?.composition,
+      only: 'docker',
+      env: { NXC_NIXPKGS_LIB: '/nonexistent/nixpkgs-lib' },
+    }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(NixEvalError);
+    expect((failure as NixEvalError).message).toContain('holds no nixpkgs lib');
+  });
+});
