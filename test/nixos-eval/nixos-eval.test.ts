@@ -173,7 +173,10 @@ describe.skipIf(full)('every composition x every flavour (stand-in nixpkgs)', ()
       expect(e.roles.store?.environment.variables.SIZE, key).toBe('3');
       const docker = e.roles.vmhost?.virtualisation.docker.enable;
       expect(docker, key).toBe(e.info.flavour.name !== 'docker');
-      expect(e.roles.vmhost?.environment.systemPackages.length, key).toBeGreaterThan(0);
+      // helpers.callPackage fills arguments from the composition's package set
+      expect(e.roles.vmhost?.environment.systemPackages, key).toContainEqual(
+        expect.stringMatching(/-hello-[0-9.]*$|-hello$/),
+      );
     }
   });
 
@@ -186,6 +189,10 @@ describe.skipIf(full)('every composition x every flavour (stand-in nixpkgs)', ()
         COUNT: '21',
         VARIANT: 'dev',
       });
+      // [dev.build.hello.attrs] became an overlay on the role's package set
+      expect(e.roles.node?.environment.systemPackages, key).toContainEqual(
+        expect.stringMatching(/-hello-overridden$/),
+      );
     }
   });
 

@@ -14,7 +14,7 @@ in
     // {
       vmhost = { pkgs, ... }: {
         virtualisation.docker.enable = true;
-        environment.systemPackages = [ pkgs.hello ];
+        environment.systemPackages = [ (helpers.callPackage ({ hello }: hello) { }) ];
       };
     };
   testScript = ''

@@ -6,6 +6,7 @@
       environment.variables.GREETING = setup.params.greeting;
       environment.variables.COUNT = toString (setup.params.count + 1);
       environment.variables.VARIANT = setup.project.selected;
+      environment.systemPackages = [ pkgs.hello ];
     };
   };
   testScript = ''
