@@ -16,7 +16,8 @@
 
 let
   cfg = config.nxc.stage1;
-  inherit (lib) mkIf mkOption types;
+  inherit (lib) mkIf mkOption mkOverride types;
+  flavourName = config.nxc.flavour.name or "this flavour";
 in
 {
   options.nxc.stage1 = {
@@ -41,6 +42,18 @@ in
   };
 
   config = mkIf cfg.enable {
+    # The flavours' stage-1 work (store, addresses) runs in the scripted stage 1's hooks
+    # (postMountCommands, extraUtilsCommands), which the systemd stage 1 refuses; nixpkgs now
+    # defaults to the systemd one. Priority 900 wins over nixpkgs' default and over a
+    # `mkDefault true` (profiles set it so); a role that really sets it gets the assertion.
+    boot.initrd.systemd.enable = mkOverride 900 false;
+    assertions = [
+      {
+        assertion = !config.boot.initrd.systemd.enable;
+        message = "nxc: flavour ${flavourName} needs NixOS's scripted stage 1 (its boot runs in boot.initrd.postMountCommands), but role ${config.nxc.role} sets boot.initrd.systemd.enable = true: remove that definition from the role.";
+      }
+    ];
+
     boot.initrd.network.enable = cfg.network;
     boot.initrd.network.flushBeforeStage2 = false;
     boot.initrd.postMountCommands = lib.mkAfter cfg.preCommands;
