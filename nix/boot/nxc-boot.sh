@@ -11,7 +11,10 @@
 # 2. own entry: by one of the node's addresses, else by hostname;
 # 3. hostname, /etc/hosts (IP-keyed entries), root's authorized_keys, /etc/nxc/node.json;
 # 4. the role's init: the entry's `init`, else the image's role map ($NXC_ROLES).
-# Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1.
+# Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1; as PID 1 (the all-in-one
+# images' `init=`), where exiting would panic the kernel and scroll the reason away, the line
+# is printed on the console, then a shell is started there (again after each exit, the line
+# repeated above it), or the script sleeps forever if there is no shell.
 #
 # Environment (tests and images): NXC_ROOT (prefix of every file read or written),
 # NXC_CMDLINE (file read instead of /proc/cmdline), NXC_ADDRESSES (instead of the
@@ -25,7 +28,23 @@ MODE=${1:-}
 
 fail() {
   echo "NXC_BOOT_ERROR $*"
+  if [ "$$" = 1 ] && [ "$MODE" != --setup-only ]; then rescue "$*"; fi
   exit 1
+}
+
+# PID 1 never returns: the console keeps the reason, and whoever is at it gets a shell.
+rescue() {
+  if command -v sh >/dev/null 2>&1; then
+    while :; do
+      echo "nxc: this node cannot boot (NXC_BOOT_ERROR above): a shell on the console, exit it for another"
+      sh -i
+      echo
+      echo "NXC_BOOT_ERROR $1"
+      sleep 1 2>/dev/null
+    done
+  fi
+  echo "nxc: this node cannot boot (NXC_BOOT_ERROR above) and has no shell: halted"
+  while :; do sleep 2147483647 2>/dev/null || :; done
 }
 
 command -v jq >/dev/null 2>&1 || fail "jq is not on the PATH ($PATH)"
