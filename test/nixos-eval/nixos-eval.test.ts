@@ -89,6 +89,10 @@ function checkInvariants(key: string, e: Evaluated): void {
       expect(cfg.initrd.scripted, `${where(role)}: boot.initrd.systemd.enable`).toBe(true);
       expect(cfg.boot.initrd.network.flushBeforeStage2, where(role)).toBe(false);
     }
+    if (e.info.flavour.image === 'tarball') {
+      // finding 6: the image's closure registration reaches the node's Nix database
+      expect(cfg.boot.postBootCommands, where(role)).toMatch(/nix-store --load-db < \/nix-path-registration/);
+    }
     if (isG5k(e)) {
       // finding 3: G5K NICs that need firmware get it in stage 1
       for (const m of ['bnx2x', 'qede'])
