@@ -31,7 +31,14 @@ const hardware = [
   join(suiteDir, 'hardware/nixos-hardware-intel.nix'),
 ];
 
-const templates = readdirSync(join(repo, 'nix/templates'), { withFileTypes: true })
+interface Case {
+  label: string;
+  composition?: string;
+  compositions?: string;
+  setup?: string;
+}
+
+const templates: Case[] = readdirSync(join(repo, 'nix/templates'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => ({
     label: `template ${d.name}`,
@@ -39,7 +46,7 @@ const templates = readdirSync(join(repo, 'nix/templates'), { withFileTypes: true
   }));
 
 /** Every composition of the suite: [label, eval input]. */
-const cases: Array<{ label: string; composition?: string; compositions?: string; setup?: string }> = [
+const cases: Case[] = [
   ...templates,
   { label: 'demo', composition: join(repo, 'examples/demo/composition.nix') },
   { label: 'original basic', composition: comp('basic.nix') },
