@@ -34,11 +34,15 @@ export function sharedDir(): string {
   return resolve(repo, '..', 'shared');
 }
 
-/** nixpkgs' `lib` folder: `$NXC_NIXPKGS_LIB`, else `<shared>/nixpkgs-lib/lib`. Throws when absent. */
+/**
+ * nixpkgs' `lib` folder: `$NXC_NIXPKGS_LIB` (the lib folder or a folder holding `lib/`, such as
+ * a nixpkgs checkout), else `<shared>/nixpkgs-lib/lib`. Throws when absent.
+ */
 export function nixpkgsLib(): string {
-  const dir = process.env.NXC_NIXPKGS_LIB
+  const given = process.env.NXC_NIXPKGS_LIB
     ? resolve(process.env.NXC_NIXPKGS_LIB)
     : join(sharedDir(), 'nixpkgs-lib', 'lib');
+  const dir = existsSync(join(given, 'lib', 'default.nix')) ? join(given, 'lib') : given;
   if (!existsSync(join(dir, 'default.nix')))
     throw new Error(
       `nixpkgs' lib is not at ${dir} (no default.nix): the NixOS evaluation suite needs it; set NXC_NIXPKGS_LIB to a nixpkgs lib folder`,

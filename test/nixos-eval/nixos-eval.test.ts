@@ -215,7 +215,7 @@ describe.skipIf(full)('every composition x every flavour (stand-in nixpkgs)', ()
     expect(Object.keys(multi).filter((k) => k.startsWith('beta::'))).toHaveLength(6);
     const kernel = await standIn('original kernel', { compositions: comp('kernel/compositions.nix') });
     for (const [key, e] of Object.entries(kernel))
-      if (allInOne(e)) expect(e.info.all.kernel, key).toContain('linux-5.4');
+      if (allInOne(e)) expect(e.info.all.kernel, key).toContain('linux-6.18.1');
   });
 
   it('a role forcing the systemd stage 1 gets one clear assertion on kernel flavours, none on docker', async () => {

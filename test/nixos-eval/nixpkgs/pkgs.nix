@@ -60,7 +60,7 @@ let
     shadow = mkDrv "shadow-4.16" { shellPath = "/bin/nologin"; };
     runtimeShell = "${base.bash}/bin/bash";
     linuxPackages = kernelPackagesFor kernel;
-    linuxKernel.packages.linux_5_4 = kernelPackagesFor (mkDrv "linux-5.4.280" { version = "5.4.280"; });
+    linuxPackages_latest = kernelPackagesFor (mkDrv "linux-6.18.1" { version = "6.18.1"; });
     python3Packages = lib.genAttrs [ "pyyaml" "requests" ] pkg;
 
     writeText = textFile;
