@@ -7,20 +7,21 @@
  * compose info) and read back. With `NXC_NIXPKGS=/path/to/nixpkgs` the same compositions are
  * instantiated against that nixpkgs instead (real eval-config.nix and modules).
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Evaluated,
   type FlavourDecl,
   NixEvalError,
   type RoleConfig,
+  cleanup,
   evaluate,
   initPath,
   nixpkgsLib,
   projectFlavours,
   repo,
+  scratchDir,
   standInNixpkgs,
   suiteDir,
 } from './harness.js';
@@ -119,6 +120,8 @@ function checkInvariants(key: string, e: Evaluated): void {
     expect(Object.keys(e.roles_map ?? {}).sort(), key).toEqual(Object.keys(e.info.roles).sort());
   }
 }
+
+afterAll(cleanup);
 
 beforeAll(async () => {
   nixpkgsLib(); // fails the whole file, not skips it, when nixpkgs' lib is missing
@@ -219,8 +222,7 @@ describe.skipIf(full)('every composition x every flavour (stand-in nixpkgs)', ()
   });
 
   it('a role forcing the systemd stage 1 gets one clear assertion on kernel flavours, none on docker', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nxc-nixos-eval-'));
-    const file = join(dir, 'composition.nix');
+    const file = join(scratchDir(), 'systemd-initrd.nix');
     writeFileSync(file, '{ ... }: { roles.node = { ... }: { boot.initrd.systemd.enable = true; }; }\n');
     await expect(
       standIn('systemd-initrd docker', { composition: file, only: 'docker' }),
@@ -243,7 +245,8 @@ describe('the full-nixpkgs path (NXC_NIXPKGS)', () => {
   it.skipIf(full)(
     'runs up to nixpkgs: a folder that is not nixpkgs is refused with one clear line',
     async () => {
-      const empty = mkdtempSync(join(tmpdir(), 'nxc-not-nixpkgs-'));
+      const empty = join(scratchDir(), 'not-nixpkgs');
+      mkdirSync(empty, { recursive: true });
       const failure = await evaluate({ composition: templates[0]?.composition, fullNixpkgs: empty }).catch(
         (e: unknown) => e,
       );
