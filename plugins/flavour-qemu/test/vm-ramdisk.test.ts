@@ -117,6 +117,6 @@ describe('vm-ramdisk fault', () => {
       },
     });
     await expect(deployer.start(ctx)).rejects.toMatchObject({ code: 'NXC_INTERRUPTED' });
-    expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
+    expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
   });
 });
