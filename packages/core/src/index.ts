@@ -55,7 +55,9 @@ export {
   readDeploymentDocument,
   encodeDeploymentForKernel,
   decodeDeploymentParam,
+  deploymentBody,
   DEFAULT_KERNEL_DEPLOY_BUDGET,
+  DEPLOY_DIGEST_PARAM,
 } from './deployment.js';
 export type { CleanOptions, CleanResult } from './state.js';
 export {

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeDeploymentForKernel } from '../src/deployment.js';
+import { deploymentBody, encodeDeploymentForKernel } from '../src/deployment.js';
 import type { DeploymentDocument } from '../src/deployment.js';
 import { REPO } from './demo-project.js';
 
@@ -231,6 +231,41 @@ for (const [shellName, shell] of SHELLS) {
       const r = await run(shell, { cmdline: `deploy=${baseUrl}/dep.json` });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('INIT map-client role=client host=client1');
+    });
+
+    it('deploy=http:// with deploy_sha256=: the digest of the bytes served matches, the node boots', async () => {
+      const { body, sha256 } = deploymentBody(doc());
+      served.set('/signed.json', body.toString('utf8'));
+      const r = await run(shell, { cmdline: `deploy=${baseUrl}/signed.json deploy_sha256=${sha256}` });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT map-client role=client host=client1');
+    });
+
+    it('deploy=http:// with deploy_sha256=: a tampered document is refused before it is used', async () => {
+      // what an ARP-spoofing neighbour serves: the same document with its own key
+      const { sha256 } = deploymentBody(doc());
+      const forged = deploymentBody(
+        doc({ 'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvil evil@lan' }),
+      );
+      served.set('/forged.json', forged.body.toString('utf8'));
+      const r = await run(shell, { cmdline: `deploy=${baseUrl}/forged.json deploy_sha256=${sha256}` });
+      expectBootError(
+        r,
+        new RegExp(
+          `deploy=http://\\S+/forged\\.json: digest mismatch: sha256 ${forged.sha256}, deploy_sha256=${sha256}`,
+        ),
+      );
+      expect(existsSync(join(r.root, 'root/.ssh/authorized_keys'))).toBe(false);
+      expect(existsSync(join(r.root, 'etc/nxc/deployment.json'))).toBe(false);
+      expect(existsSync(join(r.root, 'run/nxc/deployment.json'))).toBe(false);
+    });
+
+    it('deploy_sha256= that is not 64 hex digits', async () => {
+      served.set('/dep.json', JSON.stringify(doc()));
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${baseUrl}/dep.json deploy_sha256=abc` }),
+        /deploy_sha256=abc: not a SHA-256 digest \(64 hexadecimal digits\)/,
+      );
     });
 
     it('/etc/nxc/deployment.json (docker): finds itself by hostname; --setup-only returns', async () => {

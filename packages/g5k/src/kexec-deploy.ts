@@ -202,7 +202,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       host,
       ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
     });
-    append = kexecAppend(server.url, extra);
+    append = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
     deployParam = { kind: 'http', url: server.url };
     reporter?.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
   }
