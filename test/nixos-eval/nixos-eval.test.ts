@@ -240,6 +240,95 @@ whenStandIn('every composition x every flavour (stand-in nixpkgs)', () => {
   });
 });
 
+/**
+ * The stand-ins refuse and transform what nixpkgs' declarations do (types, `apply`, NixOS's
+ * assertions), so that a role or a module of nxc that would fail on real NixOS fails here.
+ */
+interface Fidelity {
+  label: string;
+  /** The role's module body, `{ config, pkgs, ... }: { <role> }`. */
+  role: string;
+  error?: RegExp;
+  check?: (cfg: RoleConfig) => void;
+}
+const fidelity: Fidelity[] = [
+  {
+    label: 'a unit name without its type (wantedBy = [ "multi-user" ])',
+    role: 'systemd.services.x = { wantedBy = [ "multi-user" ]; script = "true"; };',
+    error: /systemd\.services\.x\.wantedBy.*is not of type/s,
+  },
+  {
+    label: 'a serviceConfig.Type systemd does not know',
+    role: 'systemd.services.x.serviceConfig.Type = "oneshoot";',
+    error: /systemd\.services\.x\.serviceConfig.*is not of type/s,
+  },
+  {
+    label: 'a unit description on two lines',
+    role: 'systemd.services.x.description = "two\\nlines";',
+    error: /systemd\.services\.x\.description.*is not of type/s,
+  },
+  {
+    label: 'a user whose primary group is not declared',
+    role: 'users.users.alice = { isNormalUser = true; group = "staff"; };',
+    error: /primary group that is undefined: alice/,
+  },
+  {
+    label: 'a normal user with a uid below 1000',
+    role: 'users.users.alice = { isNormalUser = true; uid = 500; };',
+    error: /users\.users\.alice\.uid set below 1000/,
+  },
+  {
+    label: 'an overlay that is not a function',
+    role: 'nixpkgs.overlays = [ { } ];',
+    error: /nixpkgs\.overlays.*is not of type/s,
+  },
+  {
+    label: 'boot.kernelPackages that is not a kernel package set (no `extend`)',
+    role: 'boot.kernelPackages = { kernel = pkgs.hello; };',
+    error: /attribute 'extend' missing/,
+  },
+  {
+    label: 'hardware.firmware read as a list (its value is one package)',
+    role: 'environment.etc.fw.text = toString (map (p: p.name) config.hardware.firmware);',
+    error: /expected a list but found a set|value is a set while a list was expected/,
+  },
+  {
+    label: 'a file system whose label and device disagree',
+    role: 'fileSystems."/data" = { device = "/dev/sdb1"; fsType = "ext4"; label = "data"; };',
+    error: /mount point \/data has its label and device set to inconsistent values/,
+  },
+  {
+    label: 'firewall ports are sorted and unique, environment.variables are strings',
+    role: 'networking.firewall.allowedTCPPorts = [ 80 22 80 ]; environment.variables = { P = [ "/a" "/b" ]; N = 3; U = null; };',
+    check: (cfg) => {
+      expect(cfg.networking.firewall.allowedTCPPorts).toEqual([22, 80]);
+      expect(cfg.environment.variables).toMatchObject({ P: '/a:/b', N: '3' });
+      expect(cfg.environment.variables).not.toHaveProperty('U');
+    },
+  },
+  {
+    label: 'a file system needed for boot and one grown by systemd-growfs get their mount options',
+    role: 'fileSystems."/var" = { device = "/dev/sdb1"; fsType = "ext4"; autoResize = true; };',
+    check: (cfg) => expect(cfg.fileSystems['/var'].options).toEqual(['x-systemd.growfs', 'x-initrd.mount']),
+  },
+];
+
+whenStandIn('the stand-ins refuse and transform as nixpkgs does', () => {
+  it.each(fidelity)('$label', async (c) => {
+    const file = join(scratchDir(), `fidelity-${fidelity.indexOf(c)}.nix`);
+    writeFileSync(file, `{ ... }: { roles.node = { config, pkgs, lib, ... }: { ${c.role} }; }\n`);
+    const out = await evaluate({ composition: file, only: 'docker' }).catch((e: unknown) => e);
+    if (c.error) {
+      expect(out, c.label).toBeInstanceOf(NixEvalError);
+      expect((out as NixEvalError).stderr).toMatch(c.error);
+    } else {
+      if (out instanceof Error) throw out;
+      const e = (out as Record<string, Evaluated>)['composition::docker'];
+      c.check?.(e?.roles.node as RoleConfig);
+    }
+  });
+});
+
 describe('the full-nixpkgs path (NXC_NIXPKGS)', () => {
   if (full)
     it.each(cases)('$label instantiates against $NXC_NIXPKGS', async (c) => {
