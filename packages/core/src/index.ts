@@ -57,8 +57,10 @@ export {
   decodeDeploymentParam,
   DEFAULT_KERNEL_DEPLOY_BUDGET,
 } from './deployment.js';
-export type { CleanOptions, CleanResult } from './state.js';
+export type { CleanOptions, CleanResult, NameKind } from './state.js';
 export {
+  checkName,
+  isSafeName,
   deploymentKey,
   composeInfoPath,
   deploymentPath,

@@ -6,12 +6,47 @@
  */
 import { lstat, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NxcError } from './errors.js';
 import type { Project } from './project.js';
 import { errnoCode } from './validation.js';
 
-/** `<composition>::<flavour>`, the key of every per-deployment file. */
+/** What a name is, in messages about it. */
+export type NameKind = 'composition' | 'flavour' | 'role' | 'host';
+
+// One path component, never `.`/`..`, no `::` (the key separator), nothing a shell or a URL
+// would read differently: letters, digits and `_ . + -`, not starting with `.` or `-`.
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
+
+/** True when `name` can be used as a file name in the project's state folders. */
+export function isSafeName(name: string): boolean {
+  return SAFE_NAME.test(name);
+}
+
+/**
+ * Returns `name` when it can become a path component of the state folders (composition,
+ * flavour, role and host names all do: `build/<c>::<f>`, `artifact/<c>/<f>/<host>.log`...).
+ *
+ * @throws NxcError `NXC_USAGE` naming the kind and the value (`composition name "../x"`).
+ */
+export function checkName(kind: NameKind, name: string): string {
+  if (isSafeName(name)) return name;
+  throw new NxcError(
+    'NXC_USAGE',
+    `${kind} name ${JSON.stringify(name)} cannot be used in a file name (it must be letters, digits and _ . + -, not starting with . or -, at most 128 characters)`,
+    {
+      hint:
+        kind === 'composition'
+          ? 'rename the composition (its attribute in compositions.nix) or fix -C'
+          : kind === 'flavour'
+            ? 'fix -f / -C (`nxc flavours` lists the installed ones)'
+            : `rename the ${kind}`,
+    },
+  );
+}
+
+/** `<composition>::<flavour>`, the key of every per-deployment file (both names checked). */
 export function deploymentKey(composition: string, flavour: string): string {
-  return `${composition}::${flavour}`;
+  return `${checkName('composition', composition)}::${checkName('flavour', flavour)}`;
 }
 
 /** `build/<composition>::<flavour>`: the compose info link the build writes. */
@@ -31,7 +66,7 @@ export function statePath(project: Project, composition: string, flavour: string
 
 /** `artifact/<composition>/<flavour>/`: logs, generated files, consoles. */
 export function artifactDir(project: Project, composition: string, flavour: string): string {
-  return join(project.artifactDir, composition, flavour);
+  return join(project.artifactDir, checkName('composition', composition), checkName('flavour', flavour));
 }
 
 /** `.nxc/`: per-project private state (SSH identity, generated Nix library). */
