@@ -99,6 +99,7 @@ export interface KexecDeployResult {
 }
 
 const DEFAULT_PUSH_PATH = '/tmp/nxc-kexec';
+const q = shellQuote;
 const PATH_PREFIX = 'PATH=$PATH:/sbin:/usr/sbin:/run/current-system/sw/bin; ';
 
 /** SHA-256 of a local file (hex). */
@@ -123,6 +124,26 @@ async function firstExisting(files: string[]): Promise<string[]> {
 /** Default keys for the standard environment. */
 export async function defaultNodeKeys(): Promise<string[]> {
   return firstExisting(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => posix.join(homedir(), '.ssh', k)));
+}
+
+/**
+ * Returns `pushPath` when it is safe in the root shell commands sent to the nodes: absolute,
+ * only letters, digits and `. _ + - /`, no `..` component, not `/` itself. Every command
+ * quotes it all the same.
+ *
+ * @throws NxcError `NXC_USAGE` otherwise (the option comes from the user's flags or config).
+ */
+export function checkPushPath(pushPath: string): string {
+  const ok =
+    /^\/[A-Za-z0-9._+/-]+$/.test(pushPath) &&
+    !pushPath.split('/').some((part) => part === '..' || part === '.') &&
+    pushPath.replace(/\/+$/, '') !== '';
+  if (ok) return pushPath;
+  throw new NxcError(
+    'NXC_USAGE',
+    `--push-path ${JSON.stringify(pushPath)} must be an absolute path made of letters, digits and . _ + - / (it is used in root shells on the nodes)`,
+    { hint: 'e.g. --push-path /tmp/nxc-kexec' },
+  );
 }
 
 class StepError extends Error {
@@ -160,16 +181,7 @@ function reasonOf(e: unknown): string {
 export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDeployResult> {
   const reporter = options.reporter;
   const signal = options.signal;
-  const pushPath = options.pushPath ?? DEFAULT_PUSH_PATH;
-  if (!pushPath.startsWith('/') || /[\s'"]/.test(pushPath)) {
-    throw new NxcError(
-      'NXC_USAGE',
-      `--push-path "${pushPath}" must be an absolute path without spaces or quotes`,
-      {
-        hint: 'e.g. --push-path /tmp/nxc',
-      },
-    );
-  }
+  const pushPath = checkPushPath(options.pushPath ?? DEFAULT_PUSH_PATH);
   for (const [what, file] of [
     ['kernel', options.kernel],
     ['initrd', options.initrd],
@@ -296,7 +308,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       };
       const probe = await run(
         'connect',
-        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${pushPath} && cd ${pushPath} && { sha256sum kernel initrd 2>/dev/null || true; }`,
+        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${q(pushPath)} && cd ${q(pushPath)} && { sha256sum kernel initrd 2>/dev/null || true; }`,
       );
       const [bootId = '', ...sumLines] = probe.trim().split('\n');
       const remoteSums = new Map<string, string>();
@@ -320,13 +332,13 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
         }
         result.pushedBytes += a.size;
-        const got = (await run('push', `sha256sum ${part}`)).trim().split(/\s+/)[0];
+        const got = (await run('push', `sha256sum ${q(part)}`)).trim().split(/\s+/)[0];
         if (got !== a.sum)
           throw new StepError(
             'push',
             `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
           );
-        await run('push', `mv -f ${part} ${remote}`);
+        await run('push', `mv -f ${q(part)} ${q(remote)}`);
       }
       result.timings.pushMs = Date.now() - t0;
       nodeEvent(
@@ -344,7 +356,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
       await run(
         'kexec',
-        `kexec -l ${pushPath}/kernel --initrd=${pushPath}/initrd --append=${shellQuote(append)}`,
+        `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${pushPath}/initrd`)} ${q(`--append=${append}`)}`,
       );
       // detached: a process started over SSH dies with its channel otherwise
       await run(
