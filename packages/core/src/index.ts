@@ -71,6 +71,8 @@ export {
   nixLibDir,
   clean,
 } from './state.js';
+export type { NodeCopy, NodeTreeSink } from './node-files.js';
+export { receiveFromNode, isPlainFileName } from './node-files.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';

@@ -166,7 +166,11 @@ export interface Transport {
   shell(host: string, options: ShellOptions): Promise<ShellSession>;
   /** Copy a local file or directory onto the node. */
   copyTo(host: string, localPath: string, remotePath: string): Promise<void>;
-  /** Copy a file or directory from the node to the local machine. */
+  /**
+   * Copy a file or directory from the node to the local machine, replacing `localPath`.
+   * The node is not trusted: implementations pass what it sends through
+   * `receiveFromNode` (plain names only, no links created or followed, no set-id bits).
+   */
   copyFrom(host: string, remotePath: string, localPath: string): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;
