@@ -70,7 +70,7 @@ export async function openEntry(
   const state = await readState(project, entry.composition, entry.flavour);
   const identity = opts.identityFile
     ? await readIdentity(opts.identityFile)
-    : await ensureProjectIdentity(project);
+    : await ensureProjectIdentity(project, opts.reporter ? { reporter: opts.reporter } : {});
   const deployer = await flavour.deployer();
   const ctx: RunningContext = {
     project,
