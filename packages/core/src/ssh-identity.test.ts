@@ -26,7 +26,7 @@ beforeAll(async () => {
   process.env.XDG_STATE_HOME = state;
 });
 afterAll(async () => {
-  if (savedState === undefined) delete process.env.XDG_STATE_HOME;
+  if (savedState === undefined) Reflect.deleteProperty(process.env, 'XDG_STATE_HOME');
   else process.env.XDG_STATE_HOME = savedState;
   await rm(base, { recursive: true, force: true });
 });

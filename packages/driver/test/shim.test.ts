@@ -297,7 +297,7 @@ log.info("done")
       expect(r.out).toMatch(/json from \/\S+\/json\/__init__\.py/);
     } finally {
       process.chdir(cwd);
-      if (pythonPath === undefined) delete process.env.PYTHONPATH;
+      if (pythonPath === undefined) Reflect.deleteProperty(process.env, 'PYTHONPATH');
       else process.env.PYTHONPATH = pythonPath;
     }
     expect(existsSync(marker)).toBe(false);
