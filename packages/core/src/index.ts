@@ -81,8 +81,13 @@ export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';
 export { silentReporter } from './reporter.js';
-export type { SshIdentity, ProjectIdentityOptions } from './ssh-identity.js';
-export { ensureProjectIdentity, readIdentity, generateEd25519Identity } from './ssh-identity.js';
+export type { SshIdentity, ProjectIdentityOptions, Ed25519KeyPair } from './ssh-identity.js';
+export {
+  ensureProjectIdentity,
+  readIdentity,
+  generateEd25519Identity,
+  generateEd25519KeyPair,
+} from './ssh-identity.js';
 export type { FlavourRegistry, LoadedFlavour, PluginSource } from './plugins.js';
 export { loadFlavours, installCommand, isFlavourPackageName, BUILTIN_FLAVOUR_PACKAGES } from './plugins.js';
 export type { NxcConfig, NxcUserConfig } from './config.js';

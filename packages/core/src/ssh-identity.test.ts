@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NxcError } from './errors.js';
 import { makeProject } from './project.js';
 import type { ProgressEvent } from './reporter.js';
-import { ensureProjectIdentity, generateEd25519Identity, readIdentity } from './ssh-identity.js';
+import {
+  ensureProjectIdentity,
+  generateEd25519Identity,
+  generateEd25519KeyPair,
+  readIdentity,
+} from './ssh-identity.js';
 import { clean } from './state.js';
 
 const config = {
@@ -66,6 +71,20 @@ describe('generateEd25519Identity', () => {
       expect(signature).toBeInstanceOf(Buffer);
       expect(key.verify(data, signature as Buffer)).toBe(true);
     }
+  });
+});
+
+describe('generateEd25519KeyPair', () => {
+  it("writes dropbear's own format of the same key (dropbearkey -y reads it)", async () => {
+    const pair = generateEd25519KeyPair('host');
+    const file = join(base, 'dropbear_ed25519_host_key');
+    await writeFile(file, pair.dropbearPrivateKey, { mode: 0o600 });
+    const out = execFileSync('dropbearkey', ['-y', '-f', file], { encoding: 'utf8' });
+    const line = out.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+    expect(keyPart(line ?? '')).toBe(keyPart(pair.publicKey));
+    const openssh = join(base, 'openssh_host_key');
+    await writeFile(openssh, pair.privateKey, { mode: 0o600 });
+    expect(sshKeygenPublic(openssh)).toBe(keyPart(pair.publicKey));
   });
 });
 

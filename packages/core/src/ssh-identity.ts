@@ -60,11 +60,18 @@ class SshReader {
 
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 
-/**
- * An ed25519 key pair in OpenSSH formats: the private key file ("openssh-key-v1",
- * unencrypted) and the public key line.
- */
-export function generateEd25519Identity(comment: string): { privateKey: string; publicKey: string } {
+/** An ed25519 key pair in the formats SSH servers read. */
+export interface Ed25519KeyPair {
+  /** Private key file, OpenSSH format ("openssh-key-v1", unencrypted): OpenSSH's sshd and ssh. */
+  privateKey: string;
+  /** Public key line, `ssh-ed25519 AAAA... <comment>`. */
+  publicKey: string;
+  /** Private key file in dropbear's own format (dropbear's `-r` does not read OpenSSH's). */
+  dropbearPrivateKey: Buffer;
+}
+
+/** A new ed25519 key pair (see {@link Ed25519KeyPair}); host keys nxc gives nodes use it too. */
+export function generateEd25519KeyPair(comment: string): Ed25519KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   // Raw keys are the last 32 bytes of the DER encodings (SPKI / PKCS#8 have fixed prefixes for ed25519).
   const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -95,7 +102,18 @@ export function generateEd25519Identity(comment: string): { privateKey: string; 
   return {
     privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`,
     publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${comment}`,
+    // dropbear: string "ssh-ed25519", string (seed || public key)
+    dropbearPrivateKey: Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.concat([seed, pub]))]),
   };
+}
+
+/**
+ * An ed25519 key pair in OpenSSH formats: the private key file ("openssh-key-v1",
+ * unencrypted) and the public key line.
+ */
+export function generateEd25519Identity(comment: string): { privateKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateEd25519KeyPair(comment);
+  return { privateKey, publicKey };
 }
 
 /** Public key line from a private key file's content (OpenSSH format, or PEM RSA/EC/ed25519). */

@@ -128,6 +128,17 @@ export class SshTransport implements Transport {
         if (ready) return; // late errors surface through the channel that hits them
         client.end();
         const mismatch = this.hostKeys.mismatch(host);
+        if (mismatch?.source) {
+          reject(
+            new SshUnreachableError(
+              mismatch.expected === '(revoked)'
+                ? `node "${host}" (${where}): host key ${fingerprint(mismatch.actual)} is revoked by ${mismatch.source}; refusing it`
+                : `node "${host}" (${where}): host key ${fingerprint(mismatch.actual)} does not match ${mismatch.source} (${fingerprint(mismatch.expected)}); refusing it`,
+              'another machine may be answering at this address; if this one was reinstalled, update the file that lists its key',
+            ),
+          );
+          return;
+        }
         if (mismatch) {
           reject(
             new SshUnreachableError(
