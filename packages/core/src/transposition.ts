@@ -100,6 +100,12 @@ export interface RunningContext extends FlavourContext {
   /** What the flavour saved with `saveState` at start (undefined if nothing). */
   state: unknown;
   identity: SshIdentity;
+  /**
+   * Replaces the saved flavour state, e.g. with host keys learnt at the first connection to
+   * nodes started with `--no-wait`, so that later commands check them. Optional: library
+   * callers may not provide it.
+   */
+  saveState?(state: unknown): Promise<void>;
 }
 
 /** Result of start. */
