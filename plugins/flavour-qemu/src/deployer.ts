@@ -595,8 +595,15 @@ function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
   const holder = (ctx.state ?? ctx) as object;
   let store = keyStores.get(holder);
   if (!store) {
-    // started without waiting: keys were never seen, learn them on first use
-    store = new HostKeyStore(st.hostKeys, { learn: Object.keys(st.hostKeys).length === 0 });
+    // started without waiting: a key never seen is learnt on first use and saved, so that
+    // every later command checks it
+    store = new HostKeyStore(st.hostKeys, {
+      learn: true,
+      onLearn: (host, record) => {
+        st.hostKeys[host] = record;
+        ctx.saveState?.(st).catch(() => undefined);
+      },
+    });
     keyStores.set(holder, store);
   }
   return store;
