@@ -69,6 +69,8 @@ export {
   nixLibDir,
   clean,
 } from './state.js';
+export type { AtomicWriteOptions } from './atomic-file.js';
+export { writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';

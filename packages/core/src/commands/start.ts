@@ -3,10 +3,11 @@
  * deployment document written through the StartContext. Every input is validated before
  * anything is written; on failure the deploy/ files this call wrote are removed.
  */
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeJsonAtomic } from '../atomic-file.js';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import {
   type DeployedNode,
@@ -261,8 +262,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     },
     async saveState(state: unknown) {
       written.push(stPath);
-      await mkdir(path.dirname(stPath), { recursive: true });
-      await writeFile(stPath, `${JSON.stringify(state, null, 2)}\n`);
+      await writeJsonAtomic(stPath, state);
     },
   };
   reporter.emit({ type: 'step', message: `starting ${composition}::${flavourName} (${nodes.length} nodes)` });
