@@ -71,6 +71,8 @@ export {
 } from './state.js';
 export type { AtomicWriteOptions } from './atomic-file.js';
 export { writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
+export type { LockHolder, ProjectLock } from './project-lock.js';
+export { lockProject, withProjectLock, readLockHolder, projectLockPath } from './project-lock.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';

@@ -6,6 +6,7 @@
  */
 import { lstat, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withProjectLock } from './project-lock.js';
 import type { Project } from './project.js';
 import { errnoCode } from './validation.js';
 
@@ -77,8 +78,22 @@ async function exists(path: string): Promise<boolean> {
  * It does not check whether a deployment is still running: its documents and state files
  * are removed all the same, after which `nxc stop` can no longer find what to stop (flavours
  * look for leftovers by label where they can). Callers that care (the CLI) stop first.
+ * Holds the project lock: a start or stop running meanwhile makes it fail with `NXC_BUSY`.
  */
-export async function clean(project: Project, opts: CleanOptions = {}): Promise<CleanResult> {
+export function clean(project: Project, opts: CleanOptions = {}): Promise<CleanResult> {
+  return withProjectLock(project, 'clean', async (lock) => {
+    // deploy/ holds the lock itself: emptied now, removed when the lock is released
+    const hadDeployDir = !lock.removeDirOnRelease;
+    lock.removeDirOnRelease = true;
+    return removeState(project, opts, hadDeployDir ? lock.file : undefined);
+  });
+}
+
+async function removeState(
+  project: Project,
+  opts: CleanOptions,
+  lockFile: string | undefined,
+): Promise<CleanResult> {
   const removed: string[] = [];
   if (await exists(project.buildDir)) {
     for (const entry of await readdir(project.buildDir, { withFileTypes: true })) {
@@ -95,7 +110,14 @@ export async function clean(project: Project, opts: CleanOptions = {}): Promise<
       if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') throw error;
     }
   }
-  const dirs = [project.deployDir, project.artifactDir, ...(opts.all ? [nxcDir(project)] : [])];
+  if (lockFile) {
+    for (const name of await readdir(project.deployDir)) {
+      const path = join(project.deployDir, name);
+      if (path !== lockFile) await rm(path, { recursive: true, force: true });
+    }
+    removed.push(project.deployDir);
+  }
+  const dirs = [project.artifactDir, ...(opts.all ? [nxcDir(project)] : [])];
   for (const dir of dirs) {
     if (await exists(dir)) {
       await rm(dir, { recursive: true, force: true });
