@@ -25,6 +25,8 @@ export type {
   NodeControl,
   Flavour,
   FlavourPlugin,
+  LeftoversContext,
+  RemovedLeftovers,
 } from './transposition.js';
 export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from './compose-info.js';
 export { readComposeInfo } from './compose-info.js';
