@@ -22,7 +22,12 @@ import { type Project, makeProject } from './project.js';
 
 const holderScript = fileURLToPath(new URL('../test/fixtures/children/lock-holder.mjs', import.meta.url));
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-const config = { plugins: [], nix: { flags: [], overrideInputs: {} }, flavourOptions: {} };
+const config = {
+  plugins: [],
+  composition: 'composition.nix',
+  nix: { flags: [], overrideInputs: {} },
+  flavourOptions: {},
+};
 let base: string;
 const children: ChildProcessWithoutNullStreams[] = [];
 

@@ -163,20 +163,19 @@ async function removeLeftovers(
     .list()
     .filter((f) => sel.flavour === undefined || f.name === sel.flavour);
   const out: RemovedLeftovers[] = [];
+  const looked: string[] = [];
   for (const flavour of flavours) {
     if (flavour.usable) {
+      // an engine that is not running here runs nothing of ours
       const problem = await flavour.usable({ project }).catch((error: unknown) => ({
         reason: firstLine(error),
         hint: '',
       }));
-      if (problem) {
-        reporter.emit({ type: 'step', message: `${flavour.name}: not looked at (${problem.reason})` });
-        continue;
-      }
+      if (problem) continue;
     }
     const deployer = await flavour.deployer();
     if (!deployer.removeLeftovers) continue;
-    reporter.emit({ type: 'step', message: `${flavour.name}: looking for leftovers` });
+    looked.push(flavour.name);
     const found = await deployer.removeLeftovers({
       project,
       flavour: flavour.name,
@@ -185,6 +184,9 @@ async function removeLeftovers(
       signal,
     });
     out.push(...found.filter((r) => r.removed.length > 0));
+  }
+  if (looked.length > 0) {
+    reporter.emit({ type: 'step', message: `looked for leftovers of the project on ${looked.join(', ')}` });
   }
   return out;
 }
