@@ -129,7 +129,13 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   );
 
   wire(
-    selection(program.command('stop').description('stop the deployment and remove its nodes'))
+    selection(
+      program
+        .command('stop')
+        .description(
+          'stop the deployment and remove its nodes (and anything else of the project still running)',
+        ),
+    )
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--json', 'print what was stopped as JSON'),
     async () => (await import('./actions/running.js')).stopAction as ActionFn,
