@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { readDeploymentDocument } from '../deployment.js';
 import type { DeploymentDocument } from '../deployment.js';
-import { isNxcError } from '../errors.js';
+import { NxcError, isNxcError } from '../errors.js';
 import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { withProjectLock } from '../project-lock.js';
 import type { Project } from '../project.js';
@@ -80,8 +80,22 @@ export async function stop(project: Project, opts: RunningOptions = {}): Promise
       summary.flavour = entry.flavour;
       summary.hosts = stopped.hosts;
     }
-    const recovered = await removeLeftovers(project, sel, opts);
-    if (!entry && recovered.length === 0) await selectDeployment(project, sel); // throws "no deployment"
+    const { recovered, looked } = await removeLeftovers(project, sel, opts);
+    if (!entry && recovered.length === 0) {
+      // "no deployment", and where nxc looked for one without documents
+      const error = await selectDeployment(project, sel).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined) return summary;
+      if (isNxcError(error) && looked.length > 0) {
+        throw new NxcError(error.code, error.message, {
+          hint: `${error.hint ?? 'start one with `nxc start`'}; nothing of the project runs on ${looked.join(', ')}`,
+          exitCode: error.exitCode,
+        });
+      }
+      throw error;
+    }
     for (const r of recovered) {
       reporter.emit({
         type: 'warn',
@@ -156,7 +170,7 @@ async function removeLeftovers(
   project: Project,
   sel: Selector,
   opts: RunningOptions,
-): Promise<RemovedLeftovers[]> {
+): Promise<{ recovered: RemovedLeftovers[]; looked: string[] }> {
   const reporter = opts.reporter ?? silentReporter;
   const signal = opts.signal ?? new AbortController().signal;
   const flavours: LoadedFlavour[] = (await loadFlavours(project))
@@ -185,10 +199,7 @@ async function removeLeftovers(
     });
     out.push(...found.filter((r) => r.removed.length > 0));
   }
-  if (looked.length > 0) {
-    reporter.emit({ type: 'step', message: `looked for leftovers of the project on ${looked.join(', ')}` });
-  }
-  return out;
+  return { recovered: out, looked };
 }
 
 /** One deployment as {@link status} reports it. */
