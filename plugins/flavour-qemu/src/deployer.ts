@@ -5,7 +5,7 @@
  * `artifact/<composition>/<flavour>/<host>.log`, a QMP socket for shutdown. Loaded lazily.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import {
   type DeployedNode,
   type FlavourDeployer,
+  type LeftoversContext,
   type LogLine,
   type LogsOptions,
   type NodeStatus,
   NxcError,
+  type RemovedLeftovers,
   type RunningContext,
   type StartContext,
   type StartResult,
@@ -24,12 +26,23 @@ import {
   encodeDeploymentForKernel,
   isNxcError,
   statePath,
+  writeJsonAtomic,
 } from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { forRole, parseQemuOptions } from './options.js';
-import { findQemus, isAlive, isOurQemu, uptimeSeconds } from './processes.js';
+import {
+  type LabelledProcess,
+  type ProcessLabels,
+  findLabelledProcesses,
+  findQemus,
+  isAlive,
+  isOurQemu,
+  isSameProcess,
+  labelledEnv,
+  uptimeSeconds,
+} from './processes.js';
 import { qemuBinary } from './qemu-binary.js';
 import { qmpCommand } from './qmp.js';
 import {
@@ -81,7 +94,23 @@ function readState(raw: unknown): QemuState | undefined {
 }
 
 const namePrefix = (id: string): string => `nxc-${id}-`;
-const runDirPrefix = (id: string): string => `nxc-qemu-${id}-`;
+const RUN_DIR_PREFIX = 'nxc-qemu-';
+const runDirPrefix = (id: string): string => `${RUN_DIR_PREFIX}${id}-`;
+/** File in a run folder naming the deployment it belongs to, for stop without documents. */
+const OWNER_FILE = 'nxc-owner.json';
+
+/** Where run folders are made (one folder per deployment). */
+function runDirBase(): string {
+  return tmpdir();
+}
+
+/** The labels of a deployment's processes and run folder (see PROCESS_LABEL). */
+function ownerLabels(
+  ctx: { project: { root: string }; composition: string; flavour: string },
+  extra: { host?: string; runDir?: string } = {},
+): ProcessLabels {
+  return { project: ctx.project.root, composition: ctx.composition, flavour: ctx.flavour, ...extra };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,9 +154,13 @@ async function consoleFailure(file: string): Promise<string | undefined> {
   return m?.[0].trim();
 }
 
-function launch(qemu: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
+function launch(
+  qemu: string,
+  args: string[],
+  labels: ProcessLabels,
+): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(qemu, args, { timeout: 30_000 }, (err, _stdout, stderr) =>
+    execFile(qemu, args, { timeout: 30_000, env: labelledEnv(labels) }, (err, _stdout, stderr) =>
       resolve({ ok: !err, stderr: String(stderr || err?.message || '') }),
     );
   });
@@ -170,7 +203,7 @@ async function stopVm(
 
 /** Removes run directories of this deployment (state's, and leftovers of crashed starts). */
 function removeRunDirs(id: string, known?: string): void {
-  const base = tmpdir();
+  const base = runDirBase();
   const dirs = new Set<string>();
   if (known?.startsWith(join(base, runDirPrefix(id)))) dirs.add(known);
   try {
@@ -239,7 +272,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
 
   const logs = artifactDir(ctx.project, ctx.composition, ctx.flavour);
   await mkdir(logs, { recursive: true });
-  const runDir = await mkdtemp(join(tmpdir(), runDirPrefix(id)));
+  const runDir = await mkdtemp(join(runDirBase(), runDirPrefix(id)));
+  await writeJsonAtomic(join(runDir, OWNER_FILE), ownerLabels(ctx, { runDir }));
   const segment = segmentFor(id);
   const nodes: NodeState[] = [];
   let state: QemuState | undefined;
@@ -354,7 +388,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
     // a forwarded port taken between our check and QEMU's bind: retry with another one
     const launchOne = async (s: VmSpec): Promise<{ ok: boolean; stderr: string }> => {
       for (let attempt = 0; ; attempt++) {
-        const r = await launch(qemu, qemuArgs(s));
+        if (ctx.signal.aborted) return { ok: false, stderr: 'interrupted' };
+        const r = await launch(qemu, qemuArgs(s), ownerLabels(ctx, { host: s.host, runDir }));
         if (r.ok || attempt >= 2 || !/host forwarding|hostfwd/i.test(r.stderr)) return r;
         s.sshPort = await freePort();
         nodes.find((x) => x.host === s.host)!.sshPort = s.sshPort;
@@ -638,7 +673,7 @@ function nodeControl(ctx: RunningContext) {
   const save = async (): Promise<void> => {
     // later calls with the same context (status, transport) see the new pid and key
     if (ctx.state && typeof ctx.state === 'object') Object.assign(ctx.state, JSON.parse(JSON.stringify(st)));
-    await writeFile(statePath(ctx.project, ctx.composition, ctx.flavour), `${JSON.stringify(st, null, 2)}\n`);
+    await writeJsonAtomic(statePath(ctx.project, ctx.composition, ctx.flavour), st);
   };
   return {
     async shutdown(host: string): Promise<void> {
@@ -659,7 +694,7 @@ function nodeControl(ctx: RunningContext) {
           { hint: 'restart the deployment with `nxc start`' },
         );
       await mkdir(st.runDir, { recursive: true });
-      const r = await launch(st.qemu, n.argv);
+      const r = await launch(st.qemu, n.argv, ownerLabels(ctx, { host, runDir: st.runDir }));
       if (!r.ok)
         throw new NxcError(
           'NXC_NODE_FAILED',
@@ -676,6 +711,115 @@ function nodeControl(ctx: RunningContext) {
   };
 }
 
+/** QMP socket of a QEMU command line (`-qmp unix:PATH,server=on,...`), if any. */
+function qmpSocketOf(argv: string[]): string | undefined {
+  const i = argv.indexOf('-qmp');
+  const m = i >= 0 ? /^unix:([^,]+)/.exec(argv[i + 1] ?? '') : null;
+  return m?.[1];
+}
+
+/** Stops a leftover process found by its labels: QMP quit for a QEMU, else SIGTERM, then SIGKILL. */
+async function stopLabelled(p: LabelledProcess): Promise<void> {
+  const gone = async (ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (!isSameProcess(p.pid, p.startTime)) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return !isSameProcess(p.pid, p.startTime);
+  };
+  const qmp = qmpSocketOf(p.argv);
+  if (qmp && existsSync(qmp)) {
+    await qmpCommand(qmp, 'quit', 1000).catch(() => undefined);
+    if (await gone(1500)) return;
+  } else if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    if (await gone(1500)) return;
+  }
+  if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await gone(3000);
+}
+
+/** Run folders whose owner file names this project (and composition/flavour when given). */
+function ownedRunDirs(match: { project: string; composition?: string; flavour?: string }): string[] {
+  const base = runDirBase();
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(base);
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(RUN_DIR_PREFIX)) continue;
+    const dir = join(base, e);
+    let owner: Partial<ProcessLabels>;
+    try {
+      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<ProcessLabels>;
+    } catch {
+      continue; // not ours, or not readable by us
+    }
+    if (owner.project !== match.project) continue;
+    if (match.composition !== undefined && owner.composition !== match.composition) continue;
+    if (match.flavour !== undefined && owner.flavour !== match.flavour) continue;
+    out.push(dir);
+  }
+  return out;
+}
+
+/**
+ * Every VM (and process) labelled with the project on this machine, and the project's run
+ * folders, removed without the deployment document or state: what a killed `nxc start` or
+ * deleted deploy/ files left running.
+ */
+async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[]> {
+  const match = {
+    project: ctx.project.root,
+    flavour: ctx.flavour,
+    ...(ctx.composition !== undefined ? { composition: ctx.composition } : {}),
+  };
+  const found = new Map<string, RemovedLeftovers>();
+  const entry = (composition: string): RemovedLeftovers => {
+    let e = found.get(composition);
+    if (!e) {
+      e = { composition, flavour: ctx.flavour, removed: [] };
+      found.set(composition, e);
+    }
+    return e;
+  };
+  const processes = findLabelledProcesses(match);
+  await Promise.all(processes.map((p) => stopLabelled(p)));
+  const dirs = new Map<string, string>();
+  for (const p of processes) {
+    const qemu = p.argv[0]?.includes('qemu') && p.labels.host !== undefined;
+    entry(p.labels.composition).removed.push(
+      qemu ? `VM ${p.labels.host} (pid ${p.pid})` : `process ${p.argv[0]} (pid ${p.pid})`,
+    );
+    if (p.labels.runDir?.startsWith(join(runDirBase(), RUN_DIR_PREFIX)))
+      dirs.set(p.labels.runDir, p.labels.composition);
+  }
+  for (const dir of ownedRunDirs(match)) {
+    const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as ProcessLabels;
+    dirs.set(dir, owner.composition);
+  }
+  for (const [dir, composition] of dirs) {
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    entry(composition).removed.push(`run folder ${dir}`);
+  }
+  return [...found.values()];
+}
+
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
 export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   start,
@@ -684,4 +828,5 @@ export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   transport,
   logs,
   nodeControl,
+  removeLeftovers,
 };
