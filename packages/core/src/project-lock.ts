@@ -176,6 +176,23 @@ async function breakStale(file: string, staleText: string): Promise<void> {
   }
 }
 
+/** Creates `file` only if it does not exist; false when it does. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'wx', 0o644);
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
 /**
  * Takes the project's lock for `operation` (e.g. `start composition::docker`), or fails at once
  * with `NXC_BUSY` naming the command and pid that hold it. Takes over a lock whose holder died.
@@ -204,15 +221,21 @@ export async function lockProject(project: Project, operation: string): Promise<
     }
     // The lock appears with its content in one step: written aside, then hard-linked into
     // place (link fails if the lock exists, also over NFS), so a reader never sees it empty.
+    const content = `${JSON.stringify(holder)}\n`;
     const draft = `${file}.${process.pid}.${holder.token}`;
-    await writeFile(draft, `${JSON.stringify(holder)}\n`, { mode: 0o644 });
     let linked = false;
     try {
+      await writeFile(draft, content, { mode: 0o644 });
       await link(draft, file);
       linked = true;
     } catch (error) {
       const code = errnoCode(error);
-      if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+        // no hard links here (some FUSE file systems): exclusive create, content right after
+        linked = await createExclusive(file, content);
+      } else if (code !== 'EEXIST' && code !== 'ENOENT') {
+        throw error;
+      }
     } finally {
       await unlink(draft).catch(() => undefined);
     }
