@@ -167,21 +167,57 @@ export function processLeftovers(dir: string): string[] {
   return out;
 }
 
-/** QEMU run folders in the temporary folder whose owner file names the project. */
-export function runFolderLeftovers(dir: string): string[] {
-  const base = tmpdir();
-  return readdirSync(base)
-    .filter((e) => e.startsWith('nxc-qemu-'))
-    .filter((e) => {
+/**
+ * QEMU run folders of the project (absolute paths): folders whose `nxc-owner.json` names it, or
+ * whose name carries one of `ids` (deployment ids), in the places run folders are made (the
+ * temporary folder, the per-user bases `<tmpdir>/nxc-<uid>` and `$XDG_RUNTIME_DIR/nxc`).
+ */
+export function runFolderLeftovers(dir: string, ids: string[] = []): string[] {
+  const bases = [tmpdir(), path.join(tmpdir(), `nxc-${process.getuid?.()}`)];
+  if (process.env.XDG_RUNTIME_DIR) bases.push(path.join(process.env.XDG_RUNTIME_DIR, 'nxc'));
+  const out: string[] = [];
+  for (const base of bases) {
+    let names: string[];
+    try {
+      names = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const full = path.join(base, name);
+      if (!/qemu/.test(name)) continue;
       try {
-        return (
-          statSync(path.join(base, e)).isDirectory() &&
-          readFileSync(path.join(base, e, 'nxc-owner.json'), 'utf8').includes(JSON.stringify(dir))
-        );
+        if (!statSync(full).isDirectory()) continue;
       } catch {
-        return false;
+        continue;
       }
-    });
+      let owner = '';
+      try {
+        owner = readFileSync(path.join(full, 'nxc-owner.json'), 'utf8');
+      } catch {
+        // no owner file: recognised by its name only
+      }
+      if (owner.includes(JSON.stringify(dir)) || ids.some((id) => name.includes(id))) out.push(full);
+    }
+  }
+  return out.sort();
+}
+
+/** Processes naming one of `ids` (deployment ids: QEMU `-name`, switches, run folders) on their command line. */
+export function processesNaming(ids: string[]): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    if (Number(pid) === process.pid) continue;
+    let cmdline = '';
+    try {
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) continue;
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    if (ids.some((id) => cmdline.includes(id))) out.push(`${pid} ${cmdline.slice(0, 120)}`);
+  }
+  return out;
 }
 
 /** Delays spread over [0, span) with some jitter: signal times that cover a whole start. */

@@ -1,6 +1,3 @@
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 /**
  * The vm-ramdisk flavour under the faults of issue 13, with the real `nxc` binary on the demo
  * project and real QEMU (TCG, 1 server + 1 client):
@@ -10,14 +7,18 @@ import path from 'node:path';
  * - `nxc stop` with deploy/ deleted finds the VMs (by the labels in their environment) and
  *   their run folder, removes and lists them.
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploymentId } from '../../plugins/flavour-qemu/src/vm-spec.js';
 import {
   demoProject,
   deployFiles,
   launch,
   nxc,
   processLeftovers,
+  processesNaming,
   removeProject,
   runFolderLeftovers,
   spreadDelays,
@@ -39,10 +40,14 @@ afterAll(async () => {
   await removeProject(dir);
 }, 300_000);
 
+/** The deployment's id, which QEMU names, run folders and helper processes carry. */
+const ids = () => [deploymentId(dir, 'composition', 'vm-ramdisk')];
+
 /** Nothing of the project runs or stays: no QEMU or other process, run folder, deploy/ file. */
 function expectNothingLeft(where: string): void {
   expect(processLeftovers(dir), where).toEqual([]);
-  expect(runFolderLeftovers(dir), where).toEqual([]);
+  expect(processesNaming(ids()), where).toEqual([]);
+  expect(runFolderLeftovers(dir, ids()), where).toEqual([]);
   expect(deployFiles(dir), where).toEqual([]);
 }
 
@@ -117,7 +122,7 @@ describe('nxc stop without deploy/ files (vm-ramdisk)', () => {
   it('finds the VMs and their run folder by their labels, removes and lists them', async () => {
     const start = await nxc(dir, START);
     expect(start.code, start.stderr).toBe(0);
-    const folders = runFolderLeftovers(dir);
+    const folders = runFolderLeftovers(dir, ids());
     expect(folders).toHaveLength(1);
     await rm(path.join(dir, 'deploy'), { recursive: true });
     const stop = await nxc(dir, ['stop']);
@@ -128,7 +133,7 @@ describe('nxc stop without deploy/ files (vm-ramdisk)', () => {
     expect(removed).toHaveLength(3);
     expect(removed[0]).toMatch(/^VM client \(pid \d+\)$/);
     expect(removed[1]).toMatch(/^VM server \(pid \d+\)$/);
-    expect(removed[2]).toBe(`run folder ${path.join(tmpdir(), folders[0]!)}`);
+    expect(removed[2]).toBe(`run folder ${folders[0]}`);
     expectNothingLeft('after stop without documents');
   }, 900_000);
 });

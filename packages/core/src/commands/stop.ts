@@ -48,7 +48,7 @@ function matches(entry: { composition: string; flavour: string }, sel: Selector)
 }
 
 /** ` comp::flavour`, ` comp`, ` -f flavour` or nothing: what a command was asked to act on. */
-export function selectorLabel(sel: Selector): string {
+function selectorLabel(sel: Selector): string {
   if (sel.composition && sel.flavour) return ` ${deploymentKey(sel.composition, sel.flavour)}`;
   if (sel.composition) return ` ${sel.composition}`;
   return sel.flavour ? ` -f ${sel.flavour}` : '';
