@@ -25,6 +25,8 @@ export type {
   NodeControl,
   Flavour,
   FlavourPlugin,
+  LeftoversContext,
+  RemovedLeftovers,
 } from './transposition.js';
 export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from './compose-info.js';
 export { readComposeInfo } from './compose-info.js';
@@ -79,6 +81,10 @@ export {
 } from './state.js';
 export type { NodeCopy, NodeTreeSink } from './node-files.js';
 export { receiveFromNode, isPlainFileName } from './node-files.js';
+export type { AtomicWriteOptions } from './atomic-file.js';
+export { writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
+export type { LockHolder, ProjectLock } from './project-lock.js';
+export { lockProject, withProjectLock, readLockHolder, projectLockPath } from './project-lock.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';
