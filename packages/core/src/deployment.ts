@@ -157,7 +157,8 @@ export async function writeDeploymentDocument(
     'this is a bug in the caller',
   );
   try {
-    await writeJsonAtomic(path, checked, { mode: 0o644 });
+    // 0600: it carries the -p parameters; nodes get it from nxc (mount, served copy), not by mode
+    await writeJsonAtomic(path, checked, { mode: 0o600 });
   } catch (error) {
     throw new NxcError(
       'NXC_IO',
