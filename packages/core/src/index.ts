@@ -5,6 +5,10 @@
 export { NxcError, isNxcError, ExitCode } from './errors.js';
 export type { NxcErrorCode, NxcErrorOptions } from './errors.js';
 export { FLAVOUR_API_VERSION, defineFlavourPlugin } from './transposition.js';
+export { defineFlavour } from './transposition.js';
+export type { FlavourFlag, Schema } from './transposition.js';
+export { resolveFlavourOptions, configuredOptions, flagSpelling } from './flavour-options.js';
+export type { FlavourOptionsInput, FlagSpelling } from './flavour-options.js';
 export type {
   ImageKind,
   FlavourBuild,
