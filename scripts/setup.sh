@@ -73,7 +73,15 @@ if ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: starting dockerd"
     mkdir -p /tmp/nxc-ci
-    nohup dockerd >/tmp/nxc-ci/dockerd.log 2>&1 &
+    # the daemon outlives this script: it must not inherit its open files (a lock held by
+    # whoever called setup, e.g. `flock LOCK scripts/setup.sh`, would then be held forever)
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+      done
+      exec setsid nohup dockerd </dev/null >/tmp/nxc-ci/dockerd.log 2>&1
+    ) &
     echo $! >/tmp/nxc-ci/dockerd.pid
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
     docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start, see /tmp/nxc-ci/dockerd.log" >&2; tail -5 /tmp/nxc-ci/dockerd.log >&2; exit 3; }
