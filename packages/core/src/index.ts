@@ -7,6 +7,8 @@ export type { NxcErrorCode, NxcErrorOptions } from './errors.js';
 export { FLAVOUR_API_VERSION, defineFlavourPlugin } from './transposition.js';
 export { defineFlavour } from './transposition.js';
 export type { FlavourFlag, Schema } from './transposition.js';
+/** zod, as core reads it: flavours build their options and state schemas with it. */
+export { z } from 'zod';
 export { resolveFlavourOptions, configuredOptions, flagSpelling } from './flavour-options.js';
 export type { FlavourOptionsInput, FlagSpelling } from './flavour-options.js';
 export type {

@@ -340,25 +340,26 @@ async function clearPrevious(run: PreparedStart): Promise<void> {
   await rm(statePath(project, composition, flavourName), { force: true });
 }
 
-/**
- * Phase 6 (lock held): the flavour's start (or retryFailed), with the deployment document and
- * the state written through the context; on failure or interruption, the files it wrote go.
- */
-async function runFlavour(run: PreparedStart): Promise<StartSummary> {
-  const { project, opts, composition, flavourName, reporter, signal, composeInfo, nodes, deployer } = run;
-  const written = new Set<string>();
-  let document: DeploymentDocument | undefined;
-  let saved: unknown;
+/** What the flavour wrote through its {@link StartContext}, for cleanup and the summary. */
+interface Written {
+  files: Set<string>;
+  document?: DeploymentDocument;
+  state?: unknown;
+}
+
+/** The context a flavour starts with: its options, and writers that record what they wrote. */
+function startContext(run: PreparedStart, written: Written): StartContext {
+  const { project, opts, composition, flavourName, composeInfo, deployer, identity } = run;
   const ctx: StartContext = {
     project,
     composition,
     flavour: flavourName,
-    reporter,
-    signal,
+    reporter: run.reporter,
+    signal: run.signal,
     composeInfo,
-    nodes,
+    nodes: run.nodes,
     ...(run.machines ? { machines: run.machines } : {}),
-    identity: run.identity,
+    identity,
     ...(opts.kernelParams ? { kernelParams: opts.kernelParams } : {}),
     ...(opts.parameters && Object.keys(opts.parameters).length > 0 ? { parameters: opts.parameters } : {}),
     wait: opts.wait ?? true,
@@ -368,30 +369,43 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
       const doc = buildDeploymentDocument({
         composeInfo,
         nodes: deployed,
-        sshPublicKey: run.identity.publicKey,
+        sshPublicKey: identity.publicKey,
         user: userInfo().username,
         ...(ctx.parameters ? { parameters: ctx.parameters } : {}),
       });
-      written.add(deploymentPath(project, composition, flavourName));
-      written.add(await writeDeploymentDocument(project, composition, flavourName, doc));
-      document = doc;
+      written.files.add(deploymentPath(project, composition, flavourName));
+      written.files.add(await writeDeploymentDocument(project, composition, flavourName, doc));
+      written.document = doc;
       return doc;
     },
     async saveState(state: unknown) {
-      written.add(statePath(project, composition, flavourName));
+      written.files.add(statePath(project, composition, flavourName));
       await writeState(project, composition, flavourName, deployer, state);
-      saved = state;
+      written.state = state;
     },
   };
+  return ctx;
+}
+
+/**
+ * Phase 6 (lock held): the flavour's start (or retryFailed); on failure or interruption, the
+ * files it wrote go (a retry keeps the deployment of the nodes that are up).
+ */
+async function runFlavour(run: PreparedStart): Promise<StartSummary> {
+  const { project, opts, composition, flavourName, reporter, signal, composeInfo, deployer } = run;
+  const written: Written = { files: new Set() };
+  const ctx = startContext(run, written);
   const verb = opts.retryFailed ? 'retrying the failed nodes of' : 'starting';
-  reporter.emit({ type: 'step', message: `${verb} ${composition}::${flavourName} (${nodes.length} nodes)` });
+  reporter.emit({
+    type: 'step',
+    message: `${verb} ${composition}::${flavourName} (${run.nodes.length} nodes)`,
+  });
   let result: StartResult;
   try {
     result =
       opts.retryFailed && deployer.retryFailed ? await deployer.retryFailed(ctx) : await deployer.start(ctx);
   } catch (error) {
-    // A retry keeps the deployment of the nodes that are up.
-    if (!opts.retryFailed) for (const file of written) await rm(file, { force: true });
+    if (!opts.retryFailed) for (const file of written.files) await rm(file, { force: true });
     if (signal.aborted && !(isNxcError(error) && error.code === 'NXC_INTERRUPTED')) {
       throw new NxcError(
         'NXC_INTERRUPTED',
@@ -403,12 +417,13 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
     }
     throw error;
   }
+  const document = written.document;
   if (!document) {
     throw new Error(`flavour ${flavourName} returned from start without calling writeDeployment`);
   }
   if (signal.aborted && !opts.retryFailed) {
     // interrupted as the flavour finished: the caller no longer wants the deployment
-    await undo(deployer, { ...ctx, deployment: document, state: saved }, [...written]);
+    await undo(deployer, { ...ctx, deployment: document, state: written.state }, [...written.files]);
   }
   reporter.emit({
     type: 'done',
