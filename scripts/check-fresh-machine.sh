@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the README's two commands on a fresh Debian machine: a minimal Debian root made by
 # debootstrap from the apt mirror this machine uses, holding nothing from this machine but a
-# clone of the commit under test (plus /etc/resolv.conf, the network settings a fresh machine
-# would get from DHCP). Inside it, as root in a "new machine" of its own (mount, PID and network
+# clone of the commit under test and this network's settings (what a fresh machine on this
+# network would be given: /etc/resolv.conf, the extra CA certificates in
+# /usr/local/share/ca-certificates, and the proxy / NODE_EXTRA_CA_CERTS environment variables
+# when they are set here). Inside it, as root in a "new machine" of its own (mount, PID and network
 # namespaces; the network reaches out through a NAT'ed veth, so its dockerd is separate from
 # this machine's):
 #
@@ -27,6 +29,7 @@ seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b 
 if [ "${1:-}" = --inner ]; then
   root=$2
   only=$3
+  network_env=$4
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
   mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
@@ -39,8 +42,9 @@ if [ "${1:-}" = --inner ]; then
     echo "@@step-start $step"
     started=$(date +%s%N)
     # the user's shell on the fresh machine: root, a clean login environment, in the clone
+    # shellcheck disable=SC2086 # $network_env: NAME=value words without spaces
     if timeout 5400 chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-      TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin $network_env \
       /bin/bash -c "cd /root/nxc && $step" 2>&1; then rc=0; else rc=$?; fi
     echo "@@step-end $rc $(seconds_since "$started") $step"
     if [ "$rc" != 0 ]; then status=1; break; fi
@@ -137,6 +141,12 @@ configure_root() {
   awk -v s="$suite" '$2 == s || $2 == s "-updates" || $2 == s "-security" { print "deb " $1 " " $2 " main" }' \
     <<<"$targets" >"$root/etc/apt/sources.list"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # this network's TLS trust anchors (an intercepting proxy's CA): ca-certificates, which
+  # setup.sh installs, adds them to the root's bundle
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  fi
   grep -q localhost "$root/etc/hosts" 2>/dev/null || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
   git clone -q --no-hardlinks "$REPO" "$root/root/nxc"
   git -C "$root/root/nxc" checkout -q --detach "$sha"
@@ -144,8 +154,14 @@ configure_root() {
 }
 step "apt sources, resolv.conf, git clone ${sha:0:12}" configure_root || { fail_tail; summary; exit 1; }
 
+network_env=""
+for var in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY NODE_EXTRA_CA_CERTS; do
+  [ -n "${!var:-}" ] && network_env+=" $var=${!var}"
+done
+[ -z "$network_env" ] || say "network environment passed in:$network_env"
+
 # The new machine: its own mounts, processes and network.
-unshare -m -p -f -n --propagation private -- "$0" --inner "$root" "$only" \
+unshare -m -p -f -n --propagation private -- "$0" --inner "$root" "$only" "$network_env" \
   > >(while IFS= read -r line; do
     case $line in
       "@@step-start "*) echo "${line#@@step-start }" >"$root.current" ;;

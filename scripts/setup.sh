@@ -48,7 +48,7 @@ REGISTRY=${REGISTRY%/}
 system_packages() {
   local missing=() i
   for i in "${!APT_PACKAGES[@]}"; do
-    have "${APT_PROBES[$i]}" || [ -x "/usr/sbin/${APT_PROBES[$i]}" ] || [ -x "${APT_PROBES[$i]}" ] || missing+=("${APT_PACKAGES[$i]}")
+    have "${APT_PROBES[$i]}" || [ -x "/usr/sbin/${APT_PROBES[$i]}" ] || missing+=("${APT_PACKAGES[$i]}")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
   if is_root && have apt-get; then
