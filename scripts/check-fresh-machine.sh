@@ -30,6 +30,8 @@ if [ "${1:-}" = --inner ]; then
   root=$2
   only=$3
   network_env=$4
+  # a machine's / is a mount point (Nix's sandbox makes it private): so is the root's
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
   mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
