@@ -23,14 +23,36 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-# --- inside the namespaces: mounts, then the README commands in the chroot --------------------
+# --- inside the namespaces ----------------------------------------------------------------------
 seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+
+# The README commands, run by the root's own bash once the root is the namespace's `/`: the
+# user's shell on the fresh machine (root, a clean login environment, in the clone).
+# shellcheck disable=SC2016 # expanded by that bash
+STEPS='
+umount -l /.oldroot && rmdir /.oldroot
+only=$1 network_env=$2 status=0
+seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" "BEGIN { printf \"%.1f\", (b - a) / 1e9 }"; }
+for step in "scripts/setup.sh" "pnpm demo" "scripts/setup.sh" "pnpm test"; do
+  case "$only:$step" in demo:"pnpm test" | test:"pnpm demo") continue ;; esac
+  echo "@@step-start $step"
+  started=$(date +%s%N)
+  if timeout 5400 env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin $network_env \
+    /bin/bash -c "cd /root/nxc && $step" 2>&1; then rc=0; else rc=$?; fi
+  echo "@@step-end $rc $(seconds_since "$started") $step"
+  if [ "$rc" != 0 ]; then status=1; break; fi
+done
+exit $status
+'
 
 if [ "${1:-}" = --inner ]; then
   root=$2
   only=$3
   network_env=$4
-  # a machine's / is a mount point (Nix's sandbox makes it private): so is the root's
+  # A machine's / is a mount point and the root of its mount namespace (Nix's sandbox makes
+  # / private; Nix runs git after setns() into its mount namespace, which leaves a chroot):
+  # so the root is bind-mounted onto itself, given /proc, /sys, /dev, /run, and pivoted to.
   mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
@@ -38,20 +60,10 @@ if [ "${1:-}" = --inner ]; then
   mount -t tmpfs -o mode=0755 tmpfs "$root/run"
   for _ in $(seq 1 300); do [ -e "$root/.nxc-check-net" ] && break; sleep 0.1; done
   [ -e "$root/.nxc-check-net" ] || { echo "check: the network was not set up" >&2; exit 1; }
-  status=0
-  for step in "scripts/setup.sh" "pnpm demo" "scripts/setup.sh" "pnpm test"; do
-    case "$only:$step" in demo:"pnpm test" | test:"pnpm demo") continue ;; esac
-    echo "@@step-start $step"
-    started=$(date +%s%N)
-    # the user's shell on the fresh machine: root, a clean login environment, in the clone
-    # shellcheck disable=SC2086 # $network_env: NAME=value words without spaces
-    if timeout 5400 chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
-      TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin $network_env \
-      /bin/bash -c "cd /root/nxc && $step" 2>&1; then rc=0; else rc=$?; fi
-    echo "@@step-end $rc $(seconds_since "$started") $step"
-    if [ "$rc" != 0 ]; then status=1; break; fi
-  done
-  exit $status
+  cd "$root"
+  mkdir -p .oldroot
+  pivot_root . .oldroot
+  exec /bin/bash -c "$STEPS" steps "$only" "$network_env"
 fi
 
 # --- on this machine ---------------------------------------------------------------------------
