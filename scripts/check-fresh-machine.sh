@@ -90,6 +90,7 @@ mirror=$(awk -v s="$suite" '$2 == s { print $1; exit }' <<<"$targets")
 [ -n "$mirror" ] || { echo "check-fresh-machine: apt on this machine has no source for $suite" >&2; exit 3; }
 
 root=$(mktemp -d /var/tmp/nxc-fresh-machine.XXXXXX)
+chmod 0755 "$root" # a machine's /: Nix's build users and nobody must traverse it
 log=$root.log
 : >"$log"
 net=10.231.$((RANDOM % 250)).0
