@@ -104,10 +104,13 @@ describe('the tarballs', () => {
     const m = p.manifest;
     expect(m.license).toBe('MIT');
     expect(m.engines?.node).toBe('>=20.5');
-    expect(m.repository).toMatchObject({ type: 'git', directory: dir });
-    expect(m.repository?.url).toMatch(/^git\+https:\/\/github\.com\/.+\.git$/);
-    expect(m.homepage).toMatch(new RegExp(`/${dir}#readme$`));
-    expect(m.bugs?.url).toMatch(/\/issues$/);
+    // no public source repository yet: the npm page is the home, and no other project's URL
+    expect(m.homepage).toBe(`https://www.npmjs.com/package/${m.name}`);
+    expect(m.repository).toBeUndefined();
+    expect(m.bugs).toBeUndefined();
+    expect(JSON.stringify(m)).not.toMatch(/github\.com/);
+    const readme = execFileSync('tar', ['-xOzf', p.tarball, 'package/README.md'], { encoding: 'utf8' });
+    expect(readme).not.toMatch(/oar-team|github\.com/);
   });
 
   it('internal ranges are carets (no workspace: protocol, no exact pins), peers included', () => {
@@ -156,6 +159,7 @@ describe('the tarballs', () => {
       'nix/lib/compose.nix',
       'nix/boot/nxc-boot.sh',
       'nix/templates/templates.json',
+      'writing-a-flavour.md', // the guide its README points at
     ])
       expect(core.files).toContain(`package/${f}`);
     expect(core.files.some((f) => f.startsWith('package/nix/modules/'))).toBe(true);
@@ -277,6 +281,31 @@ describe('installed with npm in a project outside the repository', () => {
 
   it('nxc flavours, build -f docker, start, driver -t, stop', async () => {
     await useIt(dir);
+  });
+
+  it("nxc init names @nxc/core's npm tarball of this version, and that tarball is a flake (?dir=nix)", async () => {
+    const init = await nxcIn(dir)(['init', 'from-template']);
+    expect(init.code, init.stderr).toBe(0);
+    const flake = readFileSync(join(dir, 'from-template/flake.nix'), 'utf8');
+    const { version } = (packed.get('@nxc/core') as Packed).manifest;
+    expect(flake).toContain(
+      `nxc.url = "https://registry.npmjs.org/@nxc/core/-/core-${version}.tgz?dir=nix";`,
+    );
+    // the same tarball from disk: Nix strips its top folder package/ and finds the library
+    const ref = `file://${tarball('@nxc/core')}?dir=nix`;
+    const { stdout } = await run('nix', [
+      '--extra-experimental-features',
+      'nix-command flakes',
+      'eval',
+      '--impure',
+      '--json',
+      '--option',
+      'substituters',
+      '',
+      '--expr',
+      `builtins.attrNames (builtins.getFlake "${ref}").lib`,
+    ]);
+    expect(JSON.parse(stdout)).toContain('compose');
   });
 
   it("@nxc/core's README script: build, start, exec and stop from a script", async () => {
