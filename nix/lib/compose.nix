@@ -14,13 +14,17 @@
 , extraModules ? [ ]
 , extraConfigurations ? [ ] # the original nxc's name for extraModules
 , overlays ? [ ]
+, setup ? null # the original nxc's setup.toml (path) or the same as a set
 , ...
 }:
 let
   inherit (builtins) attrNames concatMap filter hasAttr isFunction isString listToAttrs map mapAttrs toJSON;
   inherit (helpers) optionalAttrs importIfPath normalizeFlavours;
 
-  pkgs = import nixpkgs { inherit system overlays; };
+  setupSet = if setup == null then { project.selected = ""; overlays = [ ]; } else helpers.readSetup setup;
+  allOverlays = overlays ++ setupSet.overlays;
+  pkgs = import nixpkgs { inherit system; overlays = allOverlays; };
+  compositionHelpers = helpers.compositionHelpers pkgs;
   modulesPath = "${nixpkgs}/nixos/modules";
   evalConfig = import "${nixpkgs}/nixos/lib/eval-config.nix";
   sharedModules = if builtins.pathExists ../modules/default.nix then [ ../modules ] else [ ];
@@ -37,6 +41,19 @@ let
       if hasAttr name allFlavours then { ${name} = allFlavours.${name}; }
       else throw "nxc.lib.compose: flavour ${name} is not installed (installed: ${builtins.concatStringsSep ", " (attrNames allFlavours)})";
 
+  # A role module without its top-level `virtualisation` definitions. A function keeps the
+  # arguments the module system gives modules (it passes those a function names).
+  dropVirtualisation = module:
+    let
+      strip = m:
+        if m ? config || m ? options then m // { config = removeAttrs (m.config or { }) [ "virtualisation" ]; }
+        else removeAttrs m [ "virtualisation" ];
+      m = importIfPath module;
+    in
+    if isFunction m then
+      ({ config, options, lib, pkgs, modulesPath, utils, ... }@args: strip (m args))
+    else strip m;
+
   images = {
     docker = import ./images/docker.nix;
     ramdisk = import ./images/ramdisk.nix;
@@ -50,15 +67,21 @@ let
       compFn = importIfPath compositionValue;
       spec =
         if isFunction compFn then compFn {
-          inherit pkgs system modulesPath helpers;
+          inherit pkgs system modulesPath;
+          helpers = compositionHelpers;
           lib = pkgs.lib;
           flavour = fl;
-          setup = { };
+          setup = setupSet;
           nur = { };
         }
         else compFn;
       roles = spec.roles or spec.nodes
         or (throw "nxc: composition ${compositionName} has no `roles` (or `nodes`) attribute");
+
+      # Containers have no virtualisation of their own: like the original nxc, the docker
+      # flavour drops the top-level `virtualisation` definitions of roles written for VMs
+      # (virtualisation.docker, .memorySize, ...).
+      forFlavour = module: if fl.image == "docker" then dropVirtualisation module else module;
 
       evalRole = role: module: evalConfig {
         inherit system;
@@ -70,9 +93,9 @@ let
               composition = compositionName;
               flavour = { inherit (fl) name image description distribution; };
             };
-            nixpkgs.overlays = overlays;
+            nixpkgs.overlays = allOverlays;
           }
-          module
+          (forFlavour module)
         ]
         # The flavour's module and nxc's shared NixOS modules (nix/modules). The key lets the
         # test OS, which cannot evaluate real NixOS modules, skip them.

@@ -11,7 +11,21 @@
 
 let
   cfg = config.nxc.g5k;
-  inherit (lib) mkDefault mkIf mkOption types;
+  inherit (lib) mkDefault mkIf mkOption mkOverride types;
+
+  # Firmware of G5K NICs whose drivers refuse to start without it (Broadcom NetXtreme II
+  # 10/25G: bnx2x; QLogic FastLinQ: qede/qed). Stage 1 copies the files the modules name
+  # (makeModulesClosure reads `hardware.firmware`), so the initrd grows by these files only,
+  # not by all of linux-firmware (which `hardware.enableRedistributableFirmware` would put
+  # in every role's closure, and so into the ramdisk).
+  nicFirmware = pkgs.runCommand "nxc-g5k-nic-firmware" { } ''
+    mkdir -p $out/lib/firmware
+    for d in bnx2x qed; do
+      if [ -d ${pkgs.linux-firmware}/lib/firmware/$d ]; then
+        cp -rL ${pkgs.linux-firmware}/lib/firmware/$d $out/lib/firmware/
+      fi
+    done
+  '';
 in
 {
   options.nxc.g5k = {
@@ -53,16 +67,18 @@ in
       "mlx4_core"
       "mlx4_en"
       "mlx5_core"
+      "bnx2x"
+      "qede"
     ];
-    boot.kernelModules = [
-      "kvm-intel"
-      "kvm-amd"
-    ];
-    # Firmware would go into the initrd that every node receives (ramdisk: pushed over SSH);
-    # G5K's NICs work without it. Turn it on in a role when a device needs it.
-    hardware.enableRedistributableFirmware = mkDefault false;
+    hardware.firmware = [ nicFirmware ];
+    # kvm-intel / kvm-amd: the kernel loads the one matching the CPU by itself (udev, CPU
+    # modalias); forcing both makes one fail on every node. `hardware.enableRedistributableFirmware`
+    # is left to the role or its hardware configuration (see nicFirmware).
 
-    networking.useDHCP = mkDefault true;
+    # Stage 1 gets the node's address by DHCP (G5K's DHCP gives every node its fixed
+    # address, the key of its deployment entry), so DHCP must be on. Priority 900: stronger
+    # than a hardware configuration's `mkDefault`, weaker than a role's own definition.
+    networking.useDHCP = mkOverride 900 true;
     # Stage 1 needs the network for `deploy=http://...` and NFS; the NIC drivers must be in
     # the initrd.
     boot.initrd.network.enable = true;

@@ -19,6 +19,10 @@ let
   cfg = config.nxc;
   inherit (lib) mkDefault mkIf mkOption types;
 
+  # nixpkgs renamed `nettools` to `net-tools`: the old name is only an alias (absent with
+  # `allowAliases = false`), the new one is absent from older nixpkgs.
+  netTools = pkgs.net-tools or pkgs.nettools;
+
   # Tools the boot script may call in stage 2 (POSIX sh + these), before the library's
   # `nxc.bootTools` (busybox) so that the system's own tools win.
   bootPath = [
@@ -29,7 +33,7 @@ let
     pkgs.gzip
     pkgs.jq
     pkgs.iproute2
-    pkgs.nettools # hostname
+    netTools # hostname
     pkgs.wget
   ] ++ cfg.bootTools;
 
@@ -68,7 +72,7 @@ let
 
   readyScript = pkgs.writeShellScript "nxc-ready" ''
     host=$(${pkgs.jq}/bin/jq -r '.host // empty' /etc/nxc/node.json 2>/dev/null || true)
-    [ -n "$host" ] || host=$(${pkgs.nettools}/bin/hostname)
+    [ -n "$host" ] || host=$(${netTools}/bin/hostname)
     mkdir -p /run/nxc
     touch /run/nxc/ready
     ${say} "NXC_READY $host"

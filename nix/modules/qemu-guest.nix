@@ -15,7 +15,7 @@
 
 let
   cfg = config.nxc.qemu;
-  inherit (lib) mkDefault mkIf mkOption types;
+  inherit (lib) mkDefault mkIf mkOption mkOverride types;
 
   setupNetwork = ''
     nxc_ip=""
@@ -69,8 +69,10 @@ in
       "e1000"
     ];
 
-    # Addresses are set once, in stage 1, from the command line; stage 2 keeps them.
-    networking.useDHCP = mkDefault false;
+    # Addresses are set once, in stage 1, from the command line; stage 2 keeps them. Priority
+    # 900: stronger than the `mkDefault true` of a generated hardware-configuration.nix (it
+    # describes another machine, not these VMs), weaker than a role's own definition.
+    networking.useDHCP = mkOverride 900 false;
     networking.nameservers = mkDefault [ "10.0.2.3" ];
     boot.initrd.network.enable = true;
     boot.initrd.network.flushBeforeStage2 = false;

@@ -16,7 +16,8 @@
 
 let
   cfg = config.nxc.stage1;
-  inherit (lib) mkIf mkOption types;
+  inherit (lib) mkIf mkOption mkOverride types;
+  flavourName = config.nxc.flavour.name or "this flavour";
 in
 {
   options.nxc.stage1 = {
@@ -41,8 +42,33 @@ in
   };
 
   config = mkIf cfg.enable {
+    # The flavours' stage-1 work (store, addresses) runs in the scripted stage 1's hooks
+    # (postMountCommands, extraUtilsCommands), which the systemd stage 1 refuses; nixpkgs now
+    # defaults to the systemd one. Priority 900 wins over nixpkgs' default and over a
+    # `mkDefault true` (profiles set it so); a role that really sets it gets the assertion.
+    boot.initrd.systemd.enable = mkOverride 900 false;
+    assertions = [
+      {
+        assertion = !config.boot.initrd.systemd.enable;
+        message = "nxc: flavour ${flavourName} needs NixOS's scripted stage 1 (its boot runs in boot.initrd.postMountCommands), but role ${config.nxc.role} sets boot.initrd.systemd.enable = true: remove that definition from the role.";
+      }
+    ];
+
     boot.initrd.network.enable = cfg.network;
     boot.initrd.network.flushBeforeStage2 = false;
-    boot.initrd.postMountCommands = lib.mkAfter cfg.preCommands;
+    boot.initrd.postMountCommands = lib.mkMerge [
+      # The SSH host key nxc made for this node, appended to the initrd by the kexec flavours
+      # (over the SSH connection nxc verified before kexec): it becomes the node's host key,
+      # the one key nxc accepts from this node (sshd generates only the keys that are missing).
+      (lib.mkBefore ''
+        if [ -e /nxc/ssh_host_ed25519_key ]; then
+          mkdir -m 0755 -p "$targetRoot/etc/ssh"
+          cp /nxc/ssh_host_ed25519_key /nxc/ssh_host_ed25519_key.pub "$targetRoot/etc/ssh/"
+          chmod 0600 "$targetRoot/etc/ssh/ssh_host_ed25519_key"
+          rm -rf /nxc
+        fi
+      '')
+      (lib.mkAfter cfg.preCommands)
+    ];
   };
 }

@@ -41,7 +41,7 @@ describe('help', () => {
     const r = await runNxc(dir, ['--help']);
     expect(r.code).toBe(0);
     for (const v of verbs) expect(r.stdout).toMatch(new RegExp(`^  ${v} `, 'm'));
-    for (const code of ['0', '1', '2', '3', '70', '130'])
+    for (const code of ['0', '1', '2', '3', '70', '128\\+n'])
       expect(r.stdout).toMatch(new RegExp(`^  ${code} +\\S`, 'm'));
   });
 

@@ -3,7 +3,7 @@
 # which runs the boot script: it picks this node's role and execs that role's init.
 { pkgs, systems, compositionName, bootScript, ... }:
 let
-  inherit (builtins) attrNames head map mapAttrs toJSON concatStringsSep;
+  inherit (builtins) attrNames concatMap head map mapAttrs toJSON concatStringsSep;
   roleNames = attrNames systems;
   base = systems.${head roleNames}.config;
   loader = base.system.boot.loader or { };
@@ -11,7 +11,10 @@ let
   initrdFile = loader.initrdFile or "initrd";
   roleMap = pkgs.writeText "nxc-roles-${compositionName}.json"
     (toJSON (mapAttrs (r: s: "${s.config.system.build.toplevel}/init") systems));
-  bootPath = concatStringsSep ":" (map (p: "${p}/bin") base.nxc.bootTools);
+  # Stage 1 starts `init=` under `env -i`: this PATH is all the boot script has. Every boot tool
+  # contributes both bin/ and sbin/ (nixpkgs' busybox keeps ip, hostname, ... in sbin/); a
+  # directory a package lacks costs nothing.
+  bootPath = concatStringsSep ":" (concatMap (p: [ "${p}/bin" "${p}/sbin" ]) base.nxc.bootTools);
   init = pkgs.writeScript "nxc-init-${compositionName}" ''
     #!${pkgs.runtimeShell}
     # nxc all-in-one init (${compositionName}: ${concatStringsSep ", " roleNames})

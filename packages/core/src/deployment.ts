@@ -4,12 +4,12 @@
  * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
  * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { NxcError } from './errors.js';
 import type { Project } from './project.js';
@@ -139,8 +139,9 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
 }
 
 /**
- * Writes `deploy/<composition>::<flavour>.json` atomically (temporary file + rename, so a
- * node or a concurrent reader never sees half a document). Returns its path.
+ * Writes `deploy/<composition>::<flavour>.json` atomically (written beside, flushed, renamed:
+ * a node or a concurrent reader never sees half a document, nor does a crash leave one).
+ * Returns its path.
  */
 export async function writeDeploymentDocument(
   project: Project,
@@ -155,13 +156,9 @@ export async function writeDeploymentDocument(
     'NXC_DEPLOYMENT',
     'this is a bug in the caller',
   );
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomUUID()}.tmp`;
   try {
-    await writeFile(tmp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path);
+    await writeJsonAtomic(path, checked, { mode: 0o644 });
   } catch (error) {
-    await rm(tmp, { force: true });
     throw new NxcError(
       'NXC_IO',
       `cannot write ${displayPath(path)} (${errnoCode(error) ?? firstLine(error)})`,
@@ -251,6 +248,20 @@ export function encodeDeploymentForKernel(
   const value = `gz:${gzipSync(JSON.stringify(compact), { level: 9 }).toString('base64')}`;
   const length = 'deploy='.length + value.length;
   return { value, fits: length <= budget, length };
+}
+
+/** Kernel parameter naming the SHA-256 of a deployment served over HTTP (checked by the boot script). */
+export const DEPLOY_DIGEST_PARAM = 'deploy_sha256';
+
+/**
+ * The exact bytes a flavour serves for `deploy=http(s)://…` and their SHA-256 (hex), which
+ * the node gets next to the URL as `deploy_sha256=<hex>` ({@link DEPLOY_DIGEST_PARAM}). Nodes
+ * refuse a downloaded document whose digest differs, so a neighbour on a shared network who
+ * answers in the server's place (ARP or DNS spoofing) cannot hand nodes its own key.
+ */
+export function deploymentBody(doc: DeploymentDocument): { body: Buffer; sha256: string } {
+  const body = Buffer.from(`${JSON.stringify(doc)}\n`);
+  return { body, sha256: createHash('sha256').update(body).digest('hex') };
 }
 
 /**

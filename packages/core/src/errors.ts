@@ -27,7 +27,8 @@ export type NxcErrorCode =
   | 'NXC_GIT_UNTRACKED' // a file the flake needs exists but git does not track it (Nix only sees tracked files)
   | 'NXC_PROJECT' // not an nxc project (no flake.nix, ...)
   | 'NXC_IO' // a file we must read/write is not accessible
-  | 'NXC_TIMEOUT'
+  | 'NXC_TIMEOUT' // a daemon, tool or node did not answer in time
+  | 'NXC_BUSY' // another nxc command is changing the same project (its lock is held)
   | 'NXC_INTERRUPTED'
   | 'NXC_TEST_FAILED'; // the test script failed
 
@@ -38,11 +39,11 @@ export const ExitCode = {
   failure: 1,
   /** Bad usage or input: flags, files, config. Nothing was changed. */
   usage: 2,
-  /** The environment is not ready: tool missing, daemon down, plugin not installed. */
+  /** The environment is not ready: tool missing, daemon down, plugin not installed, project busy. */
   environment: 3,
   /** Internal error: a bug in nxc or a plugin. */
   internal: 70,
-  /** Interrupted by the user (Ctrl-C). */
+  /** Interrupted by the user (Ctrl-C); the CLI exits 128 + the signal's number (SIGTERM: 143). */
   interrupted: 130,
 } as const;
 
@@ -56,6 +57,7 @@ const defaultExit: Partial<Record<NxcErrorCode, number>> = {
   NXC_NODE_FAILED: ExitCode.failure,
   NXC_NODE_UNREACHABLE: ExitCode.failure,
   NXC_TIMEOUT: ExitCode.failure,
+  NXC_BUSY: ExitCode.environment,
   NXC_TEST_FAILED: ExitCode.failure,
   NXC_INTERRUPTED: ExitCode.interrupted,
 };

@@ -25,6 +25,8 @@ export type {
   NodeControl,
   Flavour,
   FlavourPlugin,
+  LeftoversContext,
+  RemovedLeftovers,
 } from './transposition.js';
 export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from './compose-info.js';
 export { readComposeInfo } from './compose-info.js';
@@ -55,26 +57,45 @@ export {
   readDeploymentDocument,
   encodeDeploymentForKernel,
   decodeDeploymentParam,
+  deploymentBody,
   DEFAULT_KERNEL_DEPLOY_BUDGET,
+  DEPLOY_DIGEST_PARAM,
 } from './deployment.js';
-export type { CleanOptions, CleanResult } from './state.js';
+export type { CleanOptions, CleanResult, NameKind } from './state.js';
 export {
+  checkName,
+  isSafeName,
   deploymentKey,
   composeInfoPath,
   deploymentPath,
   statePath,
   artifactDir,
   nxcDir,
+  ensureNxcDir,
+  userStateDir,
+  projectStateDir,
+  projectIdPath,
   sshDir,
   nixLibDir,
   clean,
 } from './state.js';
+export type { NodeCopy, NodeTreeSink } from './node-files.js';
+export { receiveFromNode, isPlainFileName } from './node-files.js';
+export type { AtomicWriteOptions } from './atomic-file.js';
+export { writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
+export type { LockHolder, ProjectLock } from './project-lock.js';
+export { lockProject, withProjectLock, readLockHolder, projectLockPath } from './project-lock.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';
 export { silentReporter } from './reporter.js';
-export type { SshIdentity } from './ssh-identity.js';
-export { ensureProjectIdentity, readIdentity, generateEd25519Identity } from './ssh-identity.js';
+export type { SshIdentity, ProjectIdentityOptions, Ed25519KeyPair } from './ssh-identity.js';
+export {
+  ensureProjectIdentity,
+  readIdentity,
+  generateEd25519Identity,
+  generateEd25519KeyPair,
+} from './ssh-identity.js';
 export type { FlavourRegistry, LoadedFlavour, PluginSource } from './plugins.js';
 export { loadFlavours, installCommand, isFlavourPackageName, BUILTIN_FLAVOUR_PACKAGES } from './plugins.js';
 export type { NxcConfig, NxcUserConfig } from './config.js';

@@ -100,6 +100,31 @@ export interface RunningContext extends FlavourContext {
   /** What the flavour saved with `saveState` at start (undefined if nothing). */
   state: unknown;
   identity: SshIdentity;
+  /**
+   * Replaces the saved flavour state, e.g. with host keys learnt at the first connection to
+   * nodes started with `--no-wait`, so that later commands check them. Optional: library
+   * callers may not provide it.
+   */
+  saveState?(state: unknown): Promise<void>;
+}
+
+/** Context of {@link FlavourDeployer.removeLeftovers}: no document, no state, only the project. */
+export interface LeftoversContext {
+  project: Project;
+  /** The flavour asked about (one deployer may serve several flavours). */
+  flavour: string;
+  /** Only this composition's objects; every composition of the project when absent. */
+  composition?: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/** What {@link FlavourDeployer.removeLeftovers} removed for one deployment. */
+export interface RemovedLeftovers {
+  composition: string;
+  flavour: string;
+  /** One line per object removed, for humans: `container nxc-composition-server-1a2b3c4d`. */
+  removed: string[];
 }
 
 /** Result of start. */
@@ -166,7 +191,11 @@ export interface Transport {
   shell(host: string, options: ShellOptions): Promise<ShellSession>;
   /** Copy a local file or directory onto the node. */
   copyTo(host: string, localPath: string, remotePath: string): Promise<void>;
-  /** Copy a file or directory from the node to the local machine. */
+  /**
+   * Copy a file or directory from the node to the local machine, replacing `localPath`.
+   * The node is not trusted: implementations pass what it sends through
+   * `receiveFromNode` (plain names only, no links created or followed, no set-id bits).
+   */
   copyFrom(host: string, remotePath: string, localPath: string): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;
@@ -218,6 +247,15 @@ export interface FlavourDeployer {
   logs?(ctx: RunningContext, options: LogsOptions): AsyncIterable<LogLine>;
   /** Optional per-node power control used by the test-script driver. */
   nodeControl?(ctx: RunningContext): Promise<NodeControl> | NodeControl;
+  /**
+   * Optional: finds what this flavour runs for the project on this machine from the platform
+   * alone (engine labels, the process table), without the deployment document or the state,
+   * and removes it. `nxc stop` calls it after `stop`, and on its own when a deployment's
+   * documents are missing or unreadable, so that any deployment of the project can be
+   * recovered. Called with the project lock held: nothing of the project is starting.
+   * Returns what it removed per deployment, `[]` when nothing was left.
+   */
+  removeLeftovers?(ctx: LeftoversContext): Promise<RemovedLeftovers[]>;
 }
 
 /** One flavour, as a plugin declares it. */

@@ -11,7 +11,7 @@ export { resolveMachines } from './resolve.js';
 export { assignMachines } from './assign-machines.js';
 export type { AssignedNode, AssignMachinesOptions } from './assign-machines.js';
 export type { Lookup, ResolvedMachine } from './resolve.js';
-export { Oar, localRunner, parseOarstat } from './oar.js';
+export { Oar, localRunner, parseOarstat, DEFAULT_OAR_TIMEOUT_MS } from './oar.js';
 export type { CommandRunner, OarJob, OarSubmitOptions } from './oar.js';
 export { KERNEL_CMDLINE_MAX, G5K_CONSOLES, kexecAppend, inlineDeployment } from './kernel-cmdline.js';
 export { serveDeployment, sourceAddressFor } from './http-server.js';

@@ -13,7 +13,7 @@
 }:
 
 let
-  inherit (lib) mkDefault mkForce mkOption types;
+  inherit (lib) mkDefault mkForce mkOption mkOverride types;
 in
 {
   options.nxc.docker.systemd = mkOption {
@@ -40,8 +40,9 @@ in
     environment.etc.hosts.enable = false;
     networking.useHostResolvConf = mkDefault true;
 
-    # Docker gives the container its address.
-    networking.useDHCP = mkDefault false;
+    # Docker gives the container its address. Priority 900: stronger than the `mkDefault true`
+    # of a hardware-configuration.nix a role may import, weaker than a role's own definition.
+    networking.useDHCP = mkOverride 900 false;
     networking.dhcpcd.enable = mkDefault false;
 
     # No console in a container without a TTY, no logins, no local Nix database.

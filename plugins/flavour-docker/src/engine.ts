@@ -110,6 +110,12 @@ export async function checkEngine(
         hint: 'add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again) or run nxc as root',
       };
     }
+    if (code === 'ETIMEDOUT') {
+      return {
+        reason: `the Docker daemon at ${endpoint.display} did not answer GET /version within ${timeoutMs / 1000} s`,
+        hint: 'check that dockerd is alive (`docker info`) and not overloaded, or point DOCKER_HOST at a running engine',
+      };
+    }
     return {
       reason: `cannot reach the Docker daemon at ${endpoint.display} (${code ?? String(error)})`,
       hint: START_HINT,

@@ -21,5 +21,7 @@
 
   # Kadeploy boots the kernel and initrd named in the environment: no bootloader to install.
   boot.loader.grub.enable = lib.mkDefault false;
-  powerManagement.cpuFreqGovernor = lib.mkDefault "performance";
+  # Steady CPU speed for experiments, unless the role or its hardware configuration (which
+  # sets the governor with mkDefault) chooses: priority 1200 is weaker than mkDefault.
+  powerManagement.cpuFreqGovernor = lib.mkOverride 1200 "performance";
 }

@@ -25,6 +25,7 @@ import {
   type StartContext,
   type StartResult,
   artifactDir,
+  writeJsonAtomic,
 } from '@nxc/core';
 import {
   type CommandRunner,
@@ -223,9 +224,11 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
       // 1. the OAR job, the machines, their addresses
       if (!flag(o, 'skipOarCheck', 'skip-oar-check')) {
         const jobId = opt<string | number>(o, 'oarJobId', 'oar-job-id');
+        const oarTimeoutMs = Number(opt<unknown>(o, 'oarTimeoutMs', 'oar-timeout-ms'));
         await checkDeployJob({
           ...(jobId !== undefined ? { jobId } : {}),
           ...(options.oarRunner ? { runner: options.oarRunner } : {}),
+          ...(oarTimeoutMs > 0 ? { timeoutMs: oarTimeoutMs } : {}),
         });
       }
       const targets = await assignMachines({
@@ -301,7 +304,7 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
             host,
             ...(port !== undefined ? { port: Number(port) } : {}),
           });
-          kernelParams = kexecAppend(server.url, extra);
+          kernelParams = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
           ctx.reporter.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
         }
         const imageUrl = await publishImage(image, o, ctx.reporter);
@@ -434,7 +437,7 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           }),
         );
         const startedAt = Math.floor(Date.now() / 1000);
-        await writeFile(lastFile, `${JSON.stringify({ nodes, startedAt } satisfies LastStart, null, 2)}\n`);
+        await writeJsonAtomic(lastFile, { nodes, startedAt } satisfies LastStart);
         const failed = targets.filter((t) => nodes[t.host]?.status !== 'up');
         const describe = (t: (typeof targets)[number]): string =>
           `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;

@@ -8,7 +8,7 @@
  * runs `kadeploy3`, reports per-node OK / KO, waits for SSH; `retryFailed` redeploys only the
  * failed nodes. Flavour options (`flavourOptions["g5k-image"]` or the CLI): `retryFailed`,
  * `yes`, `kadeploy` (binary), `imageUrl`, `publicDir` / `publicUrl`, `oarJobId`,
- * `skipOarCheck`, `remoteDeploymentInfo`, `port`.
+ * `skipOarCheck`, `oarTimeoutMs`, `remoteDeploymentInfo`, `port`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,45 +1,63 @@
 /**
  * Deploy side of `vm-ramdisk` and `vm`: one detached QEMU per node, a private L2 segment
- * (QEMU multicast socket netdev, one group:port per deployment, no root needed), a
- * user-mode NIC forwarding a free host port to each guest's SSH, the serial console in
- * `artifact/<composition>/<flavour>/<host>.log`, a QMP socket for shutdown. Loaded lazily.
+ * (a switch process on a unix socket in the deployment's 0700 run folder, no root needed,
+ * out of other users' reach), a user-mode NIC forwarding a free host port to each guest's SSH,
+ * the serial console in `artifact/<composition>/<flavour>/<host>.log` (0600: the kernel prints
+ * its command line), a QMP socket for shutdown. Loaded lazily.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type DeployedNode,
   type FlavourDeployer,
+  type LeftoversContext,
   type LogLine,
   type LogsOptions,
   type NodeStatus,
   NxcError,
+  type RemovedLeftovers,
   type RunningContext,
   type StartContext,
   type StartResult,
   artifactDir,
+  deploymentBody,
   encodeDeploymentForKernel,
   isNxcError,
   statePath,
+  writeJsonAtomic,
 } from '@nxc/core';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { forRole, parseQemuOptions } from './options.js';
-import { findQemus, isAlive, isOurQemu, uptimeSeconds } from './processes.js';
+import {
+  type LabelledProcess,
+  type ProcessLabels,
+  findLabelledProcesses,
+  findQemus,
+  isAlive,
+  isOurProcess,
+  isOurQemu,
+  isSameProcess,
+  labelledEnv,
+  uptimeSeconds,
+} from './processes.js';
 import { qemuBinary } from './qemu-binary.js';
 import { qmpCommand } from './qmp.js';
+import { isRunDir, makeRunDir, ownRunDirs, removeRunDirs } from './run-dir.js';
+import { type SegmentSwitch, startSwitch, stopSwitch } from './segment.js';
 import {
   KERNEL_CMDLINE_MAX,
   type VmSpec,
   deploymentId,
+  fitsQemuConfig,
   kernelCmdline,
   nodeAddress,
   qemuArgs,
-  segmentFor,
+  vmConfig,
 } from './vm-spec.js';
 
 /** Guest-side address where QEMU itself serves the deployment document (slirp guestfwd). */
@@ -64,7 +82,10 @@ const stateSchema = z.object({
   runDir: z.string(),
   accel: z.string(),
   accelReason: z.string().optional(),
+  /** The private segment: the switch's unix socket (a multicast group:port before 0.2). */
   segment: z.string(),
+  /** The segment's switch process. */
+  switch: z.object({ pid: z.number().int(), name: z.string(), socket: z.string() }).optional(),
   deploy: z.enum(['cmdline', 'http']),
   nodes: z.array(nodeStateSchema),
   hostKeys: z.record(z.string(), z.string()),
@@ -81,7 +102,16 @@ function readState(raw: unknown): QemuState | undefined {
 }
 
 const namePrefix = (id: string): string => `nxc-${id}-`;
-const runDirPrefix = (id: string): string => `nxc-qemu-${id}-`;
+/** File in a run folder naming the deployment it belongs to, for stop without documents. */
+const OWNER_FILE = 'nxc-owner.json';
+
+/** The labels of a deployment's processes and run folder (see PROCESS_LABEL). */
+function ownerLabels(
+  ctx: { project: { root: string }; composition: string; flavour: string },
+  extra: { host?: string; runDir?: string } = {},
+): ProcessLabels {
+  return { project: ctx.project.root, composition: ctx.composition, flavour: ctx.flavour, ...extra };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,9 +155,13 @@ async function consoleFailure(file: string): Promise<string | undefined> {
   return m?.[0].trim();
 }
 
-function launch(qemu: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
+function launch(
+  qemu: string,
+  args: string[],
+  labels: ProcessLabels,
+): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(qemu, args, { timeout: 30_000 }, (err, _stdout, stderr) =>
+    execFile(qemu, args, { timeout: 30_000, env: labelledEnv(labels) }, (err, _stdout, stderr) =>
       resolve({ ok: !err, stderr: String(stderr || err?.message || '') }),
     );
   });
@@ -168,25 +202,13 @@ async function stopVm(
   await gone(3000);
 }
 
-/** Removes run directories of this deployment (state's, and leftovers of crashed starts). */
-function removeRunDirs(id: string, known?: string): void {
-  const base = tmpdir();
-  const dirs = new Set<string>();
-  if (known?.startsWith(join(base, runDirPrefix(id)))) dirs.add(known);
-  try {
-    for (const e of readdirSync(base)) if (e.startsWith(runDirPrefix(id))) dirs.add(join(base, e));
-  } catch {
-    /* tmpdir unreadable */
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}
-
 async function stopAll(id: string, state: QemuState | undefined, graceMs: number): Promise<void> {
   const targets = new Map<number, { name: string; qmp?: string }>();
   for (const n of state?.nodes ?? [])
     if (n.pid && isOurQemu(n.pid, n.name)) targets.set(n.pid, { name: n.name, qmp: n.qmpSocket });
   for (const q of findQemus(namePrefix(id))) if (!targets.has(q.pid)) targets.set(q.pid, { name: q.name });
   await Promise.all([...targets].map(([pid, t]) => stopVm(pid, t.name, t.qmp, graceMs)));
+  await stopSwitch(id, state?.switch);
   removeRunDirs(id, state?.runDir);
 }
 
@@ -239,10 +261,13 @@ async function start(ctx: StartContext): Promise<StartResult> {
 
   const logs = artifactDir(ctx.project, ctx.composition, ctx.flavour);
   await mkdir(logs, { recursive: true });
-  const runDir = await mkdtemp(join(tmpdir(), runDirPrefix(id)));
-  const segment = segmentFor(id);
+  const run = await makeRunDir(id);
+  if (run.warning) ctx.reporter.emit({ type: 'warn', message: run.warning });
+  const runDir = run.path;
+  await writeJsonAtomic(join(runDir, OWNER_FILE), ownerLabels(ctx, { runDir }), { mode: 0o600 });
   const nodes: NodeState[] = [];
   let state: QemuState | undefined;
+  let segmentSwitch: SegmentSwitch | undefined;
   const cleanup = async (): Promise<void> => {
     await stopAll(
       id,
@@ -252,7 +277,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
         id,
         runDir,
         accel: accel.accel,
-        segment,
+        segment: segmentSwitch?.socket ?? '',
+        ...(segmentSwitch ? { switch: segmentSwitch } : {}),
         deploy: 'cmdline',
         nodes,
         hostKeys: {},
@@ -285,10 +311,11 @@ async function start(ctx: StartContext): Promise<StartResult> {
       doc,
       opts.kernelDeployBudget ? { budget: opts.kernelDeployBudget } : {},
     );
-    const cmdlineFor = (n: NodeState, deploy: string): string =>
+    const cmdlineFor = (n: NodeState, deploy: string, deploySha256?: string): string =>
       kernelCmdline({
         image: info.all.cmdline,
         deploy,
+        ...(deploySha256 ? { deploySha256 } : {}),
         flavour: ctx.flavour,
         host: n.host,
         address: n.address,
@@ -299,22 +326,30 @@ async function start(ctx: StartContext): Promise<StartResult> {
           .filter(Boolean)
           .join(' '),
       });
+    // inline only when the line also fits QEMU's config file: it must not go on argv (see vm-spec.ts)
     const mode: 'cmdline' | 'http' =
-      encoded.fits && nodes.every((n) => cmdlineFor(n, encoded.value).length <= KERNEL_CMDLINE_MAX)
+      encoded.fits &&
+      nodes.every((n) => {
+        const line = cmdlineFor(n, encoded.value);
+        return line.length <= KERNEL_CMDLINE_MAX && fitsQemuConfig(line);
+      })
         ? 'cmdline'
         : 'http';
     let guestfwd: string | undefined;
+    let servedSha256: string | undefined;
     if (mode === 'http') {
       const served = join(runDir, 'deployment.json');
-      await writeFile(served, `${JSON.stringify(doc)}\n`);
+      const body = deploymentBody(doc);
+      servedSha256 = body.sha256;
+      await writeFile(served, body.body, { mode: 0o600 });
       const script = join(runDir, 'serve-deployment.sh');
       await writeFile(
         script,
         `#!/bin/sh\nprintf 'HTTP/1.0 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n\\r\\n'\nexec cat '${served}'\n`,
-        { mode: 0o755 },
+        { mode: 0o700 },
       );
       guestfwd = `tcp:10.0.2.100:80-cmd:/bin/sh ${script.replace(/,/g, ',,')}`;
-      const long = nodes.find((n) => cmdlineFor(n, DEPLOYMENT_URL).length > KERNEL_CMDLINE_MAX);
+      const long = nodes.find((n) => cmdlineFor(n, DEPLOYMENT_URL, servedSha256).length > KERNEL_CMDLINE_MAX);
       if (long) {
         throw new NxcError(
           'NXC_USAGE',
@@ -331,17 +366,19 @@ async function start(ctx: StartContext): Promise<StartResult> {
     }
     const deployParam = mode === 'http' ? DEPLOYMENT_URL : encoded.value;
 
+    segmentSwitch = await startSwitch(runDir, id, labelledEnv(ownerLabels(ctx, { runDir })));
     const specs: VmSpec[] = nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
       kernel,
       initrd,
-      append: cmdlineFor(n, deployParam),
+      append: cmdlineFor(n, deployParam, servedSha256),
+      config: join(runDir, `${n.host}.cfg`),
       accel: accel.accel,
       memoryMb: forRole(opts.memory, n.role, 1024),
       cpus: forRole(opts.cpus, n.role, 1),
       sshPort: n.sshPort,
-      segment,
+      segment: segmentSwitch!.socket,
       index: i + 1,
       consoleLog: n.consoleLog,
       qmpSocket: n.qmpSocket,
@@ -349,12 +386,18 @@ async function start(ctx: StartContext): Promise<StartResult> {
       shareStore: kind === 'vm',
       ...(guestfwd ? { guestfwd } : {}),
     }));
-    for (const s of specs) await writeFile(s.consoleLog, '');
+    for (const s of specs) {
+      await writeFile(s.config, vmConfig(s), { mode: 0o600 });
+      // the guest kernel prints its command line (the deployment) on the console
+      await writeFile(s.consoleLog, '', { mode: 0o600 });
+      await chmod(s.consoleLog, 0o600);
+    }
     ctx.reporter.emit({ type: 'step', message: `booting ${specs.length} VMs (${accel.accel})` });
     // a forwarded port taken between our check and QEMU's bind: retry with another one
     const launchOne = async (s: VmSpec): Promise<{ ok: boolean; stderr: string }> => {
       for (let attempt = 0; ; attempt++) {
-        const r = await launch(qemu, qemuArgs(s));
+        if (ctx.signal.aborted) return { ok: false, stderr: 'interrupted' };
+        const r = await launch(qemu, qemuArgs(s), ownerLabels(ctx, { host: s.host, runDir }));
         if (r.ok || attempt >= 2 || !/host forwarding|hostfwd/i.test(r.stderr)) return r;
         s.sshPort = await freePort();
         nodes.find((x) => x.host === s.host)!.sshPort = s.sshPort;
@@ -374,7 +417,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
       runDir,
       accel: accel.accel,
       accelReason: accel.reason,
-      segment,
+      segment: segmentSwitch.socket,
+      switch: segmentSwitch,
       deploy: mode,
       nodes,
       hostKeys: {},
@@ -516,7 +560,7 @@ async function waitAllReady(
   }
 }
 
-function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeStatus {
+function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string, note?: string): NodeStatus {
   const up = n.pid ? uptimeSeconds(n.pid) : undefined;
   return {
     host: n.host,
@@ -524,7 +568,7 @@ function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeSt
     address: n.address,
     state: s,
     ...(up !== undefined && s !== 'exited' && s !== 'stopped' ? { uptimeSeconds: up } : {}),
-    detail: `pid ${n.pid ?? '?'}, ssh 127.0.0.1:${n.sshPort}, ${accel}`,
+    detail: `pid ${n.pid ?? '?'}, ssh 127.0.0.1:${n.sshPort}, ${accel}${note ? `, ${note}` : ''}`,
   };
 }
 
@@ -561,11 +605,16 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
       detail: 'no VM state recorded',
     }));
   }
+  // without its switch the segment is down: nodes answer SSH but cannot reach each other
+  const segmentDown =
+    st.switch && !isOurProcess(st.switch.pid, st.switch.name)
+      ? 'private segment down (switch exited)'
+      : undefined;
   return Promise.all(
     st.nodes.map(async (n) => {
       if (!n.pid || !isOurQemu(n.pid, n.name)) return nodeStatus(n, 'exited', st.accel);
       const banner = await probeSshBanner('127.0.0.1', n.sshPort, 1000);
-      return nodeStatus(n, banner ? 'running' : 'starting', st.accel);
+      return nodeStatus(n, banner ? 'running' : 'starting', st.accel, segmentDown);
     }),
   );
 }
@@ -576,8 +625,15 @@ function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
   const holder = (ctx.state ?? ctx) as object;
   let store = keyStores.get(holder);
   if (!store) {
-    // started without waiting: keys were never seen, learn them on first use
-    store = new HostKeyStore(st.hostKeys, { learn: Object.keys(st.hostKeys).length === 0 });
+    // started without waiting: a key never seen is learnt on first use and saved, so that
+    // every later command checks it
+    store = new HostKeyStore(st.hostKeys, {
+      learn: true,
+      onLearn: (host, record) => {
+        st.hostKeys[host] = record;
+        ctx.saveState?.(st).catch(() => undefined);
+      },
+    });
     keyStores.set(holder, store);
   }
   return store;
@@ -638,7 +694,7 @@ function nodeControl(ctx: RunningContext) {
   const save = async (): Promise<void> => {
     // later calls with the same context (status, transport) see the new pid and key
     if (ctx.state && typeof ctx.state === 'object') Object.assign(ctx.state, JSON.parse(JSON.stringify(st)));
-    await writeFile(statePath(ctx.project, ctx.composition, ctx.flavour), `${JSON.stringify(st, null, 2)}\n`);
+    await writeJsonAtomic(statePath(ctx.project, ctx.composition, ctx.flavour), st);
   };
   return {
     async shutdown(host: string): Promise<void> {
@@ -658,8 +714,15 @@ function nodeControl(ctx: RunningContext) {
           `node "${host}" cannot be started again: its QEMU command was not recorded`,
           { hint: 'restart the deployment with `nxc start`' },
         );
-      await mkdir(st.runDir, { recursive: true });
-      const r = await launch(st.qemu, n.argv);
+      // the run folder holds the VM's config and the segment's socket: without it there is no deployment to rejoin
+      const config = n.argv[n.argv.indexOf('-readconfig') + 1];
+      if (!n.argv.includes('-readconfig') || !config || !existsSync(config))
+        throw new NxcError(
+          'NXC_DEPLOYMENT',
+          `node "${host}" cannot be started again: the deployment's run folder ${st.runDir} is gone`,
+          { hint: 'restart the deployment with `nxc stop` then `nxc start`' },
+        );
+      const r = await launch(st.qemu, n.argv, ownerLabels(ctx, { host, runDir: st.runDir }));
       if (!r.ok)
         throw new NxcError(
           'NXC_NODE_FAILED',
@@ -676,6 +739,106 @@ function nodeControl(ctx: RunningContext) {
   };
 }
 
+/** QMP socket of a QEMU command line (`-qmp unix:PATH,server=on,...`), if any. */
+function qmpSocketOf(argv: string[]): string | undefined {
+  const i = argv.indexOf('-qmp');
+  const m = i >= 0 ? /^unix:([^,]+)/.exec(argv[i + 1] ?? '') : null;
+  return m?.[1];
+}
+
+/** Stops a leftover process found by its labels: QMP quit for a QEMU, else SIGTERM, then SIGKILL. */
+async function stopLabelled(p: LabelledProcess): Promise<void> {
+  const gone = async (ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (!isSameProcess(p.pid, p.startTime)) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return !isSameProcess(p.pid, p.startTime);
+  };
+  const qmp = qmpSocketOf(p.argv);
+  if (qmp && existsSync(qmp)) {
+    await qmpCommand(qmp, 'quit', 1000).catch(() => undefined);
+    if (await gone(1500)) return;
+  } else if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    if (await gone(1500)) return;
+  }
+  if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await gone(3000);
+}
+
+/** Run folders whose owner file names this project (and composition/flavour when given). */
+function ownedRunDirs(match: { project: string; composition?: string; flavour?: string }): string[] {
+  const out: string[] = [];
+  for (const dir of ownRunDirs()) {
+    let owner: Partial<ProcessLabels>;
+    try {
+      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<ProcessLabels>;
+    } catch {
+      continue; // an older run folder, or a start that died before writing it
+    }
+    if (owner.project !== match.project) continue;
+    if (match.composition !== undefined && owner.composition !== match.composition) continue;
+    if (match.flavour !== undefined && owner.flavour !== match.flavour) continue;
+    out.push(dir);
+  }
+  return out;
+}
+
+/**
+ * Every VM (and process) labelled with the project on this machine, and the project's run
+ * folders, removed without the deployment document or state: what a killed `nxc start` or
+ * deleted deploy/ files left running.
+ */
+async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[]> {
+  const match = {
+    project: ctx.project.root,
+    flavour: ctx.flavour,
+    ...(ctx.composition !== undefined ? { composition: ctx.composition } : {}),
+  };
+  const found = new Map<string, RemovedLeftovers>();
+  const entry = (composition: string): RemovedLeftovers => {
+    let e = found.get(composition);
+    if (!e) {
+      e = { composition, flavour: ctx.flavour, removed: [] };
+      found.set(composition, e);
+    }
+    return e;
+  };
+  const processes = findLabelledProcesses(match);
+  await Promise.all(processes.map((p) => stopLabelled(p)));
+  const dirs = new Map<string, string>();
+  for (const p of processes) {
+    const qemu = p.argv[0]?.includes('qemu') && p.labels.host !== undefined;
+    entry(p.labels.composition).removed.push(
+      qemu ? `VM ${p.labels.host} (pid ${p.pid})` : `process ${p.argv[0]} (pid ${p.pid})`,
+    );
+    if (p.labels.runDir !== undefined && isRunDir(p.labels.runDir))
+      dirs.set(p.labels.runDir, p.labels.composition);
+  }
+  for (const dir of ownedRunDirs(match)) {
+    const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as ProcessLabels;
+    dirs.set(dir, owner.composition);
+  }
+  for (const [dir, composition] of dirs) {
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    entry(composition).removed.push(`run folder ${dir}`);
+  }
+  return [...found.values()];
+}
+
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
 export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   start,
@@ -684,4 +847,5 @@ export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   transport,
   logs,
   nodeControl,
+  removeLeftovers,
 };

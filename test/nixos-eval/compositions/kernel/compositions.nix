@@ -1,0 +1,4 @@
+# A composition per kernel (the original's kernel example).
+{
+  latest = import ./latest.nix;
+}

@@ -1,0 +1,5 @@
+{ pkgs, ... }:
+{
+  roles.a = { pkgs, lib, ... }: { environment.systemPackages = [ pkgs.hello ]; };
+  testScript = ''a.succeed("hello")'';
+}

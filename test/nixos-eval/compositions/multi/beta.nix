@@ -1,0 +1,5 @@
+{ pkgs, ... }:
+{
+  roles.b = { pkgs, lib, ... }: { };
+  testScript = ''b.succeed("true")'';
+}

@@ -1,0 +1,5 @@
+# Several compositions in one project: name -> composition.
+{
+  alpha = import ./alpha.nix;
+  beta = import ./beta.nix;
+}
