@@ -75,7 +75,7 @@ describe('errors', () => {
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       'internal error: fake bug: cannot read properties of undefined',
       expect.stringMatching(
-        /^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it/,
+        /^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it, with the output, to the maintainers of the plugin or of nxc$/,
       ),
     ]);
     const d = await runNxc(dir, ['start', '--debug'], env);

@@ -23,6 +23,8 @@ export type NxcErrorCode =
   | 'NXC_NODE_FAILED' // a node failed to start / exited / never came up
   | 'NXC_NODE_UNREACHABLE' // a node does not answer
   | 'NXC_NIX' // Nix missing, too old, or a Nix build/eval failure
+  | 'NXC_NIX_ENV' // Nix is installed but cannot work here: build users, store, daemon, features, network
+  | 'NXC_GIT_UNTRACKED' // a file the flake needs exists but git does not track it (Nix only sees tracked files)
   | 'NXC_PROJECT' // not an nxc project (no flake.nix, ...)
   | 'NXC_IO' // a file we must read/write is not accessible
   | 'NXC_TIMEOUT' // a daemon, tool or node did not answer in time
@@ -51,6 +53,7 @@ const defaultExit: Partial<Record<NxcErrorCode, number>> = {
   NXC_PLUGIN_API: ExitCode.environment,
   NXC_FLAVOUR_UNUSABLE: ExitCode.environment,
   NXC_NIX: ExitCode.failure,
+  NXC_NIX_ENV: ExitCode.environment,
   NXC_NODE_FAILED: ExitCode.failure,
   NXC_NODE_UNREACHABLE: ExitCode.failure,
   NXC_TIMEOUT: ExitCode.failure,

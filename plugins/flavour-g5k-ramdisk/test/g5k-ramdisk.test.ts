@@ -32,9 +32,14 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-ramdisk-e2e-'));
   // the demo project, built for g5k-ramdisk by real Nix on the test OS
   const project = join(work, 'demo');
+  // the demo's sources only (not a developer's local deploy/, artifact/, build/, .nxc/ state,
+  // which `git add -A` would track and nxc build then refuses)
   await cp(join(repo, 'examples/demo'), project, {
     recursive: true,
-    filter: (src) => !src.includes('node_modules'),
+    filter: (src) =>
+      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
+        src.slice(join(repo, 'examples/demo').length),
+      ),
   });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');

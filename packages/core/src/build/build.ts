@@ -3,7 +3,8 @@
  * `packages.<system>."<composition>::<flavour>"` (a compose info JSON), with the
  * `nxc` input replaced by the project's generated copy of the Nix library
  * (`.nxc/nixlib`, holding the installed flavours' modules), out-link
- * `build/<composition>::<flavour>`.
+ * `build/<composition>::<flavour>`. The flake is read through git, or from a mirror of the
+ * project without node_modules and nxc's state (flake-source.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import { composeInfoPath, nixLibDir } from '../state.js';
+import { type FlakeSource, prepareFlakeSource } from './flake-source.js';
 import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
+import { type NixFailureContext, type NixFlagSource, explainNixFailure, unreachableCacheWarning } from './nix-environment.js';
 import type { NixProgressState } from './nix-progress.js';
 import { type NixFlavourEntry, planNixLibrary, syncNixLibrary } from './nixlib.js';
 
@@ -102,10 +105,25 @@ function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-function flagsOf(project: Project, opts: BuildOptions): string[] {
+/** The user's extra Nix flags, by origin (config, environment, command line), in that order. */
+function flagSources(project: Project, opts: BuildOptions): NixFlagSource[] {
   const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
   const extra = opts.nixFlags === undefined ? [] : Array.isArray(opts.nixFlags) ? opts.nixFlags : splitFlags(opts.nixFlags);
-  return [...project.config.nix.flags, ...env, ...extra];
+  return [
+    { name: `nix.flags in ${project.configFile ?? 'the config'}`, flags: project.config.nix.flags },
+    { name: '$NXC_NIX_FLAGS', flags: env },
+    { name: '--nix-flags', flags: extra },
+  ];
+}
+
+function flagsOf(project: Project, opts: BuildOptions): string[] {
+  return flagSources(project, opts).flatMap((s) => s.flags);
+}
+
+/** Recognises the machine's Nix problems in a failed run (see nix-environment.ts). */
+function explainer(project: Project, source: FlakeSource, opts: BuildOptions, what: string) {
+  const ctx: NixFailureContext = { what, projectRoot: project.root, source, flagSources: flagSources(project, opts) };
+  return (state: NixProgressState) => explainNixFailure(state, ctx);
 }
 
 function requireFlake(project: Project): void {
@@ -148,9 +166,10 @@ function commonArgs(project: Project, libDir: string, opts: BuildOptions): strin
   ];
 }
 
-async function evalTargets(project: Project, libDir: string, opts: BuildOptions): Promise<CompositionTarget[]> {
+async function evalTargets(project: Project, libDir: string, source: FlakeSource, opts: BuildOptions): Promise<CompositionTarget[]> {
   const system = opts.system ?? currentSystem();
   await checkNix(opts.nixBin);
+  const what = 'listing the compositions';
   const { stdout } = await runNix(
     [
       ...NIX_BASE_FLAGS,
@@ -159,11 +178,11 @@ async function evalTargets(project: Project, libDir: string, opts: BuildOptions)
       '--log-format',
       'internal-json',
       ...commonArgs(project, libDir, opts),
-      `.#packages.${system}`,
+      `${source.ref}#packages.${system}`,
       '--apply',
       'builtins.attrNames',
     ],
-    { cwd: project.root, what: 'listing the compositions', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
+    { cwd: project.root, what, explain: explainer(project, source, opts, what), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
   );
   const names = JSON.parse(stdout) as string[];
   return names
@@ -182,7 +201,8 @@ export async function listCompositions(project: Project, opts: Omit<BuildOptions
   requireFlake(project);
   const { entries } = await flavourEntries(project);
   const libDir = await prepareNixLibrary(project, entries, false);
-  return evalTargets(project, libDir, opts);
+  const source = await prepareFlakeSource(project);
+  return evalTargets(project, libDir, source, opts);
 }
 
 /**
@@ -191,7 +211,9 @@ export async function listCompositions(project: Project, opts: Omit<BuildOptions
  *
  * @throws NxcError `NXC_PROJECT` (no flake.nix), `NXC_USAGE` (no flavour given),
  *   `NXC_FLAVOUR_UNKNOWN`, `NXC_COMPOSITION_UNKNOWN`, `NXC_NIX` (Nix missing/too old, or the
- *   Nix error itself, trimmed), `NXC_INTERRUPTED`.
+ *   Nix error itself, trimmed), `NXC_NIX_ENV` (the machine's Nix cannot build: no build users
+ *   group, store not writable, no daemon, features off, no network), `NXC_GIT_UNTRACKED` (a
+ *   file the flake uses is not tracked by git), `NXC_INTERRUPTED`.
  */
 export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
   const reporter = opts.reporter ?? silentReporter;
@@ -217,12 +239,13 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
   get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
   const flavour = flavourName;
   const libDir = await prepareNixLibrary(project, entries, opts.dryRun === true);
+  const source = await prepareFlakeSource(project, { dryRun: opts.dryRun === true });
   const system = opts.system ?? currentSystem();
 
   let compositions: string[];
   if (compositionName) compositions = [compositionName];
   else if (existsSync(join(project.root, 'compositions.nix')) && !opts.dryRun) {
-    const targets = await evalTargets(project, libDir, opts);
+    const targets = await evalTargets(project, libDir, source, opts);
     compositions = [...new Set(targets.filter((t) => t.flavour === flavour).map((t) => t.composition))];
     if (compositions.length === 0) compositions = ['composition'];
   } else compositions = ['composition'];
@@ -233,7 +256,7 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
 
   const planned: BuiltTarget[] = compositions.map((composition) => {
     const link = opts.outLink ? resolve(opts.outLink) : composeInfoPath(project, composition, flavour);
-    const installable = `.#packages.${system}."${composition}::${flavour}"`;
+    const installable = `${source.ref}#packages.${system}."${composition}::${flavour}"`;
     const argv = [
       opts.nixBin ?? 'nix',
       ...NIX_BASE_FLAGS,
@@ -276,10 +299,12 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
     const ticker = setInterval(emit, 1000);
     ticker.unref();
     let result: Awaited<ReturnType<typeof runNix>>;
+    const what = `building ${target.composition}::${target.flavour}`;
     try {
       result = await runNix(target.argv.slice(1), {
         cwd: project.root,
-        what: `building ${target.composition}::${target.flavour}`,
+        what,
+        explain: explainer(project, source, opts, what),
         onProgress: (s) => {
           last = s;
           emit();
@@ -288,10 +313,12 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
         ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
       });
     } catch (error) {
-      throw await explainMissingTarget(error, project, libDir, opts, target);
+      throw await explainMissingTarget(error, project, libDir, source, opts, target);
     } finally {
       clearInterval(ticker);
     }
+    const cacheWarning = unreachableCacheWarning(result.progress.warnings);
+    if (cacheWarning) reporter.emit({ type: 'warn', message: cacheWarning });
     let outPath: string | undefined;
     try {
       const parsed = JSON.parse(result.stdout) as Array<{ outputs?: { out?: string } }>;
@@ -326,6 +353,7 @@ async function explainMissingTarget(
   error: unknown,
   project: Project,
   libDir: string,
+  source: FlakeSource,
   opts: BuildOptions,
   target: BuiltTarget,
 ): Promise<unknown> {
@@ -333,7 +361,7 @@ async function explainMissingTarget(
   if (!/does not provide attribute/.test(error.message)) return error;
   let known: CompositionTarget[];
   try {
-    known = await evalTargets(project, libDir, opts);
+    known = await evalTargets(project, libDir, source, opts);
   } catch {
     return error;
   }

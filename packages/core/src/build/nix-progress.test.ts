@@ -60,6 +60,20 @@ describe('summarizeNixError', () => {
     expect(s.details).not.toContain('full logs');
   });
 
+  it('a dependency that failed: its builder failure, not "1 dependencies ... failed to build"', () => {
+    const builder = [
+      "error: builder for '/nix/store/aaa-busybox-static.drv' failed with exit code 2;",
+      '       last 2 log lines:',
+      '       > unpacking sources',
+      '       > patchelf: cannot open: No such file',
+      "       For full logs, run 'nix log /nix/store/aaa-busybox-static.drv'.",
+    ].join('\n');
+    const dependent = "error: 1 dependencies of derivation '/nix/store/bbb-compose-info-composition-docker.json.drv' failed to build";
+    const s = summarizeNixError([builder, dependent], []);
+    expect(s.message).toBe("builder for '/nix/store/aaa-busybox-static.drv' failed with exit code 2");
+    expect(s.details).toContain('patchelf: cannot open');
+  });
+
   it('falls back on the log tail when Nix printed no error message', () => {
     expect(summarizeNixError([], ['first', 'error: last words']).message).toBe('last words');
   });

@@ -106,6 +106,11 @@ export interface RunNixOptions {
   nixBin?: string;
   /** What is being done, for error messages ("building composition::docker"). */
   what: string;
+  /**
+   * Recognises a failure that has a better explanation than Nix's message (the machine's Nix
+   * setup, an untracked file): returns the error to throw instead of `NXC_NIX`.
+   */
+  explain?: (state: NixProgressState) => NxcError | undefined;
 }
 
 /** Result of a successful {@link runNix}. */
@@ -116,7 +121,8 @@ export interface RunNixResult {
 
 /**
  * Runs `nix ARGS` (ARGS should include `--log-format internal-json -v` for progress).
- * Failure -> NxcError `NXC_NIX`: "<what>: <Nix's error line>", details = a few lines.
+ * Failure -> what `options.explain` makes of it, else NxcError `NXC_NIX`: "<what>: <Nix's
+ * error line>", details = a few lines.
  * Abort -> NxcError `NXC_INTERRUPTED` (Nix is killed).
  */
 export async function runNix(args: string[], options: RunNixOptions): Promise<RunNixResult> {
@@ -153,6 +159,8 @@ export async function runNix(args: string[], options: RunNixOptions): Promise<Ru
         hint: `install Nix ${MIN_NIX_VERSION} or newer`,
         exitCode: 3,
       });
+    const explained = options.explain?.(progress.state);
+    if (explained) throw explained;
     const { message, details } = summarizeNixError(progress.state.errors, progress.state.logTail);
     const error = new NxcError('NXC_NIX', `${options.what}: ${message}`, {
       hint: 'fix the Nix error above (add --show-trace for the evaluation trace)',
