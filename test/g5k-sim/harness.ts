@@ -158,3 +158,20 @@ export async function consoleTail(env: Record<string, string>, node: number, lin
   ).catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
 }
+
+/**
+ * Writes the frontend's `ssh_known_hosts` as Grid'5000 provides it: every machine (name and
+ * address) with the host key of its standard environment. Returns the file.
+ */
+export async function writeFrontendKnownHosts(sim: G5kSim, nodes: number, file: string): Promise<string> {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('dropbearkey', ['-y', '-f', join(sim.env.G5KSIM_STATE ?? '', 'keys/hostkey')], (e, stdout) =>
+      e ? reject(e) : resolve(stdout),
+    ),
+  );
+  const key = (out.split('\n').find((l) => l.startsWith('ssh-')) ?? '').split(' ').slice(0, 2).join(' ');
+  if (!key) throw new Error('the stand-in has no standard-environment host key (keys/hostkey)');
+  const lines = Array.from({ length: nodes }, (_, i) => `node-${i + 1},10.77.0.${11 + i} ${key}`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}

@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
 import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import {
+  type G5kSim,
+  consoleTail,
+  repo,
+  sh,
+  startG5kSim,
+  writeFrontendKnownHosts,
+} from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -26,6 +33,7 @@ const nodes = [
   { role: 'client', host: 'client2' },
 ];
 
+let knownHosts: string;
 type NodeResult = { host: string; state: string; address: string; detail?: string };
 
 beforeAll(async () => {
@@ -64,7 +72,9 @@ beforeAll(async () => {
   // the machines' standard environment authorizes the harness's root key (and the OAR user's):
   // tell the flavour through the project's config, as a user would set flavourOptions
   const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] } };
+  // and, as Grid'5000's frontend does, list the machines' standard host keys in known_hosts
+  knownHosts = await writeFrontendKnownHosts(sim, 3, join(work, 'ssh_known_hosts'));
+  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
   await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
   oar = new Oar({
     runner: async (argv) => {
@@ -90,7 +100,7 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
     nodes,
     identity,
     // the standard environment authorizes the harness's root key (and the OAR user's)
-    options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] },
+    options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts },
     ...extra,
   };
 }
@@ -209,7 +219,12 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
         machines: undefined,
         op: 'start',
         timeoutMs: 90_000,
-        options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], remoteDeploymentInfo: true, reachTimeoutMs: 10_000 },
+        options: {
+          nodeKeys: [sim.env.G5KSIM_ROOT_KEY],
+          knownHosts,
+          remoteDeploymentInfo: true,
+          reachTimeoutMs: 10_000,
+        },
         machineList: ['node-1', 'node-2', 'node-3'],
       }),
     );
