@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;

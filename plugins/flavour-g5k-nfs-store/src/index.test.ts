@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { FLAVOUR_API_VERSION } from '@nxc/core';
+import { FLAVOUR_API_VERSION } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import plugin from './index.js';
 

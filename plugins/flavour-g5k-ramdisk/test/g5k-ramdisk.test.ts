@@ -10,9 +10,10 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -96,7 +97,7 @@ function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
   return sim.inNs([
     'sh',
     '-c',
-    `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
   ]);
 }
 

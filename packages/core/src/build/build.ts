@@ -14,6 +14,7 @@ import { NxcError } from '../errors.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
+import { shellQuote } from '../shell-quote.js';
 import { composeInfoPath, nixLibDir } from '../state.js';
 import type { NixProgressState } from './nix-progress.js';
 import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
@@ -96,10 +97,6 @@ export function currentSystem(): string {
   const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
   const os = process.platform === 'darwin' ? 'darwin' : 'linux';
   return `${arch}-${os}`;
-}
-
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function flagsOf(project: Project, opts: BuildOptions): string[] {
