@@ -63,6 +63,7 @@ export type {
   OpenDeployment,
   StateEntry,
   Selector,
+  DeploymentNode,
 } from '../commands/index.js';
 export { clean } from '../state.js';
 export type { CleanOptions, CleanResult } from '../state.js';
