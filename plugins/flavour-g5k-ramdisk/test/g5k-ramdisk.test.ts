@@ -64,7 +64,7 @@ beforeAll(async () => {
   await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
   oar = new Oar({
     runner: async (argv) => {
-      const r = await sim.asUser(argv.map(sh).join(' '));
+      const r = await sim.asUser(argv.map(shellQuote).join(' '));
       return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     },
   });
