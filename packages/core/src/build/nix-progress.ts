@@ -57,7 +57,14 @@ export function derivationName(path: string): string {
 
 /** Incremental parser: feed it stderr lines; non-`@nix` lines are kept as log lines. */
 export class NixProgress {
-  readonly state: NixProgressState = { built: 0, total: 0, builtNames: [], errors: [], warnings: [], logTail: [] };
+  readonly state: NixProgressState = {
+    built: 0,
+    total: 0,
+    builtNames: [],
+    errors: [],
+    warnings: [],
+    logTail: [],
+  };
   private readonly builds = new Map<number, string>();
   private readonly activities = new Map<number, string>();
   private readonly buildsActivities = new Set<number>();
@@ -95,7 +102,11 @@ export class NixProgress {
           s.current = `building ${name}`;
           return true;
         }
-        if ((event.type === ACT_COPY_PATH || event.type === ACT_FILE_TRANSFER) && event.id !== undefined && text) {
+        if (
+          (event.type === ACT_COPY_PATH || event.type === ACT_FILE_TRANSFER) &&
+          event.id !== undefined &&
+          text
+        ) {
           this.activities.set(event.id, stripAnsi(text));
           s.current = stripAnsi(text);
           return true;
@@ -121,7 +132,12 @@ export class NixProgress {
         return false;
       }
       case 'result': {
-        if (event.type === RES_PROGRESS && Array.isArray(event.fields) && event.id !== undefined && this.buildsActivities.has(event.id)) {
+        if (
+          event.type === RES_PROGRESS &&
+          Array.isArray(event.fields) &&
+          event.id !== undefined &&
+          this.buildsActivities.has(event.id)
+        ) {
           // Progress of the Builds activity: [done, expected, running, failed]; `expected`
           // grows while Nix plans and shrinks when it finds outputs already valid.
           const [, expected] = event.fields as number[];

@@ -4,7 +4,7 @@
  * anything is written; on failure or interruption the deploy/ files this call wrote are
  * removed. Holds the project lock from the first change to the end.
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import {
 } from '../deployment.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { readMachineFile } from '../machines.js';
+import { pathExists } from '../path-exists.js';
 import { loadFlavours } from '../plugins.js';
 import { lockProject } from '../project-lock.js';
 import type { Project } from '../project.js';
@@ -85,19 +86,10 @@ export interface StartSummary {
 
 const RUNNING_STATES = new Set(['running', 'starting', 'unreachable']);
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
-  if (await exists(file)) return;
+  if (await pathExists(file)) return;
   reporter.emit({ type: 'step', message: `waiting for machine file ${file}` });
-  while (!(await exists(file))) {
+  while (!(await pathExists(file))) {
     if (signal.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for ${file}`);
     await sleep(200, undefined, { signal }).catch(() => undefined);
   }
@@ -113,7 +105,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   let composeInfoFile: string;
   if (opts.composeInfoFile) {
     composeInfoFile = path.resolve(project.root, opts.composeInfoFile);
-    if (!(await exists(composeInfoFile))) {
+    if (!(await pathExists(composeInfoFile))) {
       throw new NxcError('NXC_COMPOSE_INFO', `compose info ${opts.composeInfoFile} does not exist`, {
         hint: 'check the path given to --compose-info',
       });
@@ -123,7 +115,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     composeInfoFile = entry.path;
     if (!sel.composition && entry.composition !== '') sel.composition = entry.composition;
     if (!sel.flavour) sel.flavour = entry.flavour;
-    if (!(await exists(entry.path))) {
+    if (!(await pathExists(entry.path))) {
       throw new NxcError(
         'NXC_COMPOSE_INFO',
         `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`,
@@ -240,7 +232,7 @@ async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
   // 5. a previous deployment of the same composition::flavour
   const docPath = deploymentPath(project, composition, flavourName);
   const stPath = statePath(project, composition, flavourName);
-  if (await exists(docPath)) {
+  if (await pathExists(docPath)) {
     const { readDeploymentDocument } = await import('../deployment.js');
     let previous: DeploymentDocument | undefined;
     try {
