@@ -18,7 +18,12 @@ import { type Reporter, silentReporter } from '../reporter.js';
 import { shellQuote } from '../shell-quote.js';
 import { composeInfoPath, nixLibDir } from '../state.js';
 import { type FlakeSource, prepareFlakeSource } from './flake-source.js';
-import { type NixFailureContext, type NixFlagSource, explainNixFailure, unreachableCacheWarning } from './nix-environment.js';
+import {
+  type NixFailureContext,
+  type NixFlagSource,
+  explainNixFailure,
+  unreachableCacheWarning,
+} from './nix-environment.js';
 import type { NixProgressState } from './nix-progress.js';
 import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
 import { type NixFlavourEntry, planNixLibrary, syncNixLibrary } from './nixlib.js';
@@ -105,7 +110,12 @@ export function currentSystem(): string {
 /** The user's extra Nix flags, by origin (config, environment, command line), in that order. */
 function flagSources(project: Project, opts: BuildOptions): NixFlagSource[] {
   const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
-  const extra = opts.nixFlags === undefined ? [] : Array.isArray(opts.nixFlags) ? opts.nixFlags : splitFlags(opts.nixFlags);
+  const extra =
+    opts.nixFlags === undefined
+      ? []
+      : Array.isArray(opts.nixFlags)
+        ? opts.nixFlags
+        : splitFlags(opts.nixFlags);
   return [
     { name: `nix.flags in ${project.configFile ?? 'the config'}`, flags: project.config.nix.flags },
     { name: '$NXC_NIX_FLAGS', flags: env },
@@ -119,7 +129,12 @@ function flagsOf(project: Project, opts: BuildOptions): string[] {
 
 /** Recognises the machine's Nix problems in a failed run (see nix-environment.ts). */
 function explainer(project: Project, source: FlakeSource, opts: BuildOptions, what: string) {
-  const ctx: NixFailureContext = { what, projectRoot: project.root, source, flagSources: flagSources(project, opts) };
+  const ctx: NixFailureContext = {
+    what,
+    projectRoot: project.root,
+    source,
+    flagSources: flagSources(project, opts),
+  };
   return (state: NixProgressState) => explainNixFailure(state, ctx);
 }
 
@@ -169,7 +184,12 @@ function commonArgs(project: Project, libDir: string, opts: BuildOptions): strin
   ];
 }
 
-async function evalTargets(project: Project, libDir: string, source: FlakeSource, opts: BuildOptions): Promise<CompositionTarget[]> {
+async function evalTargets(
+  project: Project,
+  libDir: string,
+  source: FlakeSource,
+  opts: BuildOptions,
+): Promise<CompositionTarget[]> {
   const system = opts.system ?? currentSystem();
   await checkNix(opts.nixBin);
   const what = 'listing the compositions';
@@ -185,7 +205,13 @@ async function evalTargets(project: Project, libDir: string, source: FlakeSource
       '--apply',
       'builtins.attrNames',
     ],
-    { cwd: project.root, what, explain: explainer(project, source, opts, what), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
+    {
+      cwd: project.root,
+      what,
+      explain: explainer(project, source, opts, what),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
+    },
   );
   const names = JSON.parse(stdout) as string[];
   return names

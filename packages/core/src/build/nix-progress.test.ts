@@ -76,7 +76,8 @@ describe('summarizeNixError', () => {
       '       > patchelf: cannot open: No such file',
       "       For full logs, run 'nix log /nix/store/aaa-busybox-static.drv'.",
     ].join('\n');
-    const dependent = "error: 1 dependencies of derivation '/nix/store/bbb-compose-info-composition-docker.json.drv' failed to build";
+    const dependent =
+      "error: 1 dependencies of derivation '/nix/store/bbb-compose-info-composition-docker.json.drv' failed to build";
     const s = summarizeNixError([builder, dependent], []);
     expect(s.message).toBe("builder for '/nix/store/aaa-busybox-static.drv' failed with exit code 2");
     expect(s.details).toContain('patchelf: cannot open');

@@ -182,11 +182,17 @@ export class NixProgress {
  * `error:` prefix) and a few lines of detail (the builder's last log lines Nix quotes, or
  * the evaluation trace's last frames), not the whole log.
  */
-export function summarizeNixError(errors: string[], logTail: string[], maxDetail = 12): { message: string; details: string } {
+export function summarizeNixError(
+  errors: string[],
+  logTail: string[],
+  maxDetail = 12,
+): { message: string; details: string } {
   // "N dependencies of derivation … failed to build" only says that a build failed earlier:
   // the builder failure (with the log lines Nix quotes) is the error worth reading.
   const builderFailure = errors.find((e) => /builder for '[^']+' failed/.test(e));
-  const consequence = errors.length > 0 && /dependencies of derivation .* failed to build/.test(errors[errors.length - 1] as string);
+  const consequence =
+    errors.length > 0 &&
+    /dependencies of derivation .* failed to build/.test(errors[errors.length - 1] as string);
   const chosen = builderFailure && consequence ? [builderFailure] : errors;
   const text = chosen.length > 0 ? chosen.join('\n') : logTail.join('\n');
   const lines = text
