@@ -188,7 +188,11 @@ unshare -m -p -f -n --propagation private -- "$0" --inner "$root" "$only" "$netw
 upid=$!
 
 network() {
-  for _ in $(seq 1 50); do [ -e "/proc/$upid/ns/net" ] && break; sleep 0.1; done
+  # unshare(1) makes the namespace after it starts: on a busy machine that takes a while
+  for _ in $(seq 1 100); do
+    [ "$(readlink "/proc/$upid/ns/net" 2>/dev/null)" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.1
+  done
   [ "$(readlink "/proc/$upid/ns/net")" != "$(readlink /proc/self/ns/net)" ] || { echo "no new network namespace"; return 1; }
   ip link add "${veth}h" type veth peer name "${veth}c" netns "$upid"
   ip addr add "${net%.0}.1/30" dev "${veth}h"

@@ -48,11 +48,6 @@ export function run(
   });
 }
 
-/** POSIX shell quoting. */
-export function sh(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 export interface G5kSim {
   /** Settings printed by `g5k-sim.sh env` (G5KSIM_STATE, G5KSIM_NS, G5KSIM_JOB_USER, ...). */
   env: Record<string, string>;

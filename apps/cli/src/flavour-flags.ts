@@ -31,7 +31,8 @@ function selectedFlavour(argv: string[]): string | undefined {
  * Throws what loading the project or its plugins throws.
  */
 export async function addFlavourFlags(start: Command, rt: Runtime, argv: string[]): Promise<void> {
-  const { flagSpelling, loadFlavours, loadProject } = await import('@nxc/core');
+  const { loadFlavours, loadProject } = await import('@nxc/core');
+  const { flagSpelling } = await import('@nxc/core/flavour');
   const registry = await loadFlavours(await loadProject(rt.cwd));
   const selected = selectedFlavour(argv);
   const owners = new Map<string, string[]>();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
 
 const writer = fileURLToPath(new URL('../test/fixtures/children/atomic-writer.mjs', import.meta.url));
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const dist = fileURLToPath(new URL('../dist/flavour.js', import.meta.url));
 let dir: string;
 
 beforeAll(async () => {

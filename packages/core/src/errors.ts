@@ -62,6 +62,7 @@ const defaultExit: Partial<Record<NxcErrorCode, number>> = {
   NXC_INTERRUPTED: ExitCode.interrupted,
 };
 
+/** What an {@link NxcError} carries besides its code and message. */
 export interface NxcErrorOptions {
   /** How to fix it, printed on its own line after the message. */
   hint?: string;

@@ -21,7 +21,7 @@ import {
 import { type Project, makeProject } from './project.js';
 
 const holderScript = fileURLToPath(new URL('../test/fixtures/children/lock-holder.mjs', import.meta.url));
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const dist = fileURLToPath(new URL('../dist/internal.js', import.meta.url));
 const config = {
   plugins: [],
   composition: 'composition.nix',

@@ -5,10 +5,11 @@
  * and `.nxc/` (SSH identity, generated Nix library).
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { NxcError } from './errors.js';
+import { pathExists } from './path-exists.js';
 import { withProjectLock } from './project-lock.js';
 import type { Project } from './project.js';
 import { errnoCode } from './validation.js';
@@ -195,16 +196,6 @@ export interface CleanResult {
   removed: string[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
 /**
  * Removes the project's generated state: the links in `build/` (then `build/` if it is
  * empty: other files there are the user's), `deploy/`, `artifact/`, and with `all` `.nxc/` and the
@@ -230,7 +221,7 @@ async function removeState(
   lockFile: string | undefined,
 ): Promise<CleanResult> {
   const removed: string[] = [];
-  if (await exists(project.buildDir)) {
+  if (await pathExists(project.buildDir, { followSymlinks: false })) {
     for (const entry of await readdir(project.buildDir, { withFileTypes: true })) {
       if (entry.isSymbolicLink()) {
         const path = join(project.buildDir, entry.name);
@@ -256,7 +247,7 @@ async function removeState(
   const stateDir = opts.all ? await projectStateDir(project).catch(() => undefined) : undefined;
   const dirs = [project.artifactDir, ...(opts.all ? [nxcDir(project)] : []), ...(stateDir ? [stateDir] : [])];
   for (const dir of dirs) {
-    if (await exists(dir)) {
+    if (await pathExists(dir, { followSymlinks: false })) {
       await rm(dir, { recursive: true, force: true });
       removed.push(dir);
     }

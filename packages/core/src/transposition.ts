@@ -190,6 +190,7 @@ export interface NodeStatus {
   detail?: string;
 }
 
+/** How {@link Transport.exec} runs a command: user, stdin, streaming callbacks, timeout, env. */
 export interface ExecOptions {
   /** Run as this user (default root). */
   user?: string;
@@ -203,12 +204,14 @@ export interface ExecOptions {
   env?: Record<string, string>;
 }
 
+/** A finished command: its exit code and its whole output. */
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
 }
 
+/** How {@link Transport.shell} opens an interactive session: user, command, the local streams, TTY size. */
 export interface ShellOptions {
   user?: string;
   /** Command to run instead of a login shell. */
@@ -247,6 +250,7 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** Which lines {@link FlavourDeployer.logs} returns: follow or not, which hosts, how many from the end. */
 export interface LogsOptions {
   follow: boolean;
   /** Only these hosts (all when empty). */
@@ -256,6 +260,7 @@ export interface LogsOptions {
   signal?: AbortSignal;
 }
 
+/** One line of a node's log, with the host and the stream it came from. */
 export interface LogLine {
   host: string;
   stream: 'stdout' | 'stderr' | 'console';

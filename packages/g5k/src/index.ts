@@ -3,7 +3,8 @@
  * waiting with `-W`), host -> address resolution, an OAR client (submit, wait, hosts, reuse,
  * delete), and the kexec deployment engine (push with checksums, `kexec -l` with `deploy=`,
  * detached `kexec -e`, wait for the new boot) with a ready-made FlavourDeployer for kexec
- * flavours.
+ * flavours. The flavours' `usable()` pre-checks (frontend, OAR job, Kadeploy) are the light
+ * subpath `@nxc/g5k/usable`.
  */
 export { readMachines, machineFileFrom } from './machines.js';
 export type { MachineSource, MachineList } from './machines.js';

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,8 @@ import {
   type Reporter,
   type SshIdentity,
   isNxcError,
-} from '@nxc/core';
+  pathExists,
+} from '@nxc/core/flavour';
 import {
   HostKeyStore,
   SshTransport,
@@ -137,14 +138,7 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 async function firstExisting(files: string[]): Promise<string[]> {
-  for (const f of files) {
-    try {
-      await access(f);
-      return [f];
-    } catch {
-      /* next */
-    }
-  }
+  for (const f of files) if (await pathExists(f)) return [f];
   return [];
 }
 
@@ -213,9 +207,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     ['kernel', options.kernel],
     ['initrd', options.initrd],
   ] as const) {
-    try {
-      await access(file);
-    } catch {
+    if (!(await pathExists(file))) {
       throw new NxcError('NXC_COMPOSE_INFO', `the build's ${what} ${file} does not exist`, {
         hint: 'rebuild with `nxc build`',
       });

@@ -5,7 +5,7 @@
  * network namespace, as the test stand-in does).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { execa } from 'execa';
 
 /**

@@ -3,7 +3,7 @@
  * once for core to validate before anything is created. A separate entry
  * (`@nxc/g5k/options`) so that a plugin's light module reads them without loading SSH.
  */
-import type { FlavourFlag } from '@nxc/core';
+import type { FlavourFlag } from '@nxc/core/flavour';
 import { z } from 'zod';
 
 const oneOrMany = z.union([z.string(), z.array(z.string())]);

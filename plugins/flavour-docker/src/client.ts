@@ -5,7 +5,7 @@
  * status forever. Streams (attach, logs, exec sessions, image import) and `wait` stay
  * unbounded: they last as long as the work they carry.
  */
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import Docker from 'dockerode';
 import { engineEndpoint } from './engine.js';
 import { DEFAULT_API_TIMEOUT_MS } from './options.js';

@@ -24,7 +24,7 @@ import {
   type Transport,
   isNxcError,
   writeFileAtomic,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
 import { z } from 'zod';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Unusable } from '@nxc/core';
+import type { Unusable } from '@nxc/core/flavour';
 
 /** Oldest Engine API nxc drives (Docker 19.03). */
 export const MIN_API_VERSION = '1.40';

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import { checkEngine } from './engine.js';
 import { dockerOptionsSchema } from './options.js';
 

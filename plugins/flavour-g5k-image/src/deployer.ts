@@ -13,7 +13,7 @@
  * status / transport / stop are the kexec flavours' (@nxc/g5k), on the same state shape.
  */
 import { randomBytes } from 'node:crypto';
-import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -25,8 +25,9 @@ import {
   type StartContext,
   type StartResult,
   artifactDir,
+  pathExists,
   writeJsonAtomic,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import {
   type CommandRunner,
   type DeploymentServer,
@@ -64,15 +65,6 @@ interface LastStart {
 
 type Start = StartContext<G5kImageOptions, KexecState>;
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Where Kadeploy reads the image: `local://` path, an explicit URL, or a copy in a public folder. */
 async function publishImage(image: string, o: G5kImageOptions, reporter: Start['reporter']): Promise<string> {
   if (o.imageUrl) return o.imageUrl;
@@ -81,7 +73,7 @@ async function publishImage(image: string, o: G5kImageOptions, reporter: Start['
   const dir = resolve(publicDir ?? join(homedir(), 'public'));
   const name = `nxc-${basename(resolve(image, '..')).slice(0, 32)}.tar.xz`;
   const target = join(dir, name);
-  if (!(await exists(target))) {
+  if (!(await pathExists(target))) {
     await mkdir(dir, { recursive: true });
     await copyFile(image, `${target}.part`);
     await rm(target, { force: true });
@@ -210,7 +202,7 @@ export function g5kImageDeployer(
 async function deploy(ctx: Start, options: G5kImageDeployerOptions, retry: boolean): Promise<StartResult> {
   const o = ctx.options;
   const image = ctx.composeInfo.all.image;
-  if (!image || !(await exists(image))) {
+  if (!image || !(await pathExists(image))) {
     throw new NxcError(
       'NXC_COMPOSE_INFO',
       `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`,

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isNxcError } from '@nxc/core';
+import { isNxcError } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { checkDeployJob } from './oar-job.js';
 

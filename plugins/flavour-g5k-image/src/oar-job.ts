@@ -2,7 +2,7 @@
  * Kadeploy only deploys nodes of an OAR job of type `deploy`: the check done before anything
  * is written, with a one-line way out when it fails.
  */
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { type CommandRunner, Oar } from '@nxc/g5k';
 
 const HOW =

@@ -2,7 +2,7 @@
  * Options and `nxc start` flags of g5k-image, declared once for core to validate before
  * anything is created. Light on purpose: read by `nxc start --help`.
  */
-import type { FlavourFlag } from '@nxc/core';
+import type { FlavourFlag } from '@nxc/core/flavour';
 import { z } from 'zod';
 
 /** Options of g5k-image. */

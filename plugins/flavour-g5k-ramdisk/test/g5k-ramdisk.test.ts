@@ -10,13 +10,13 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type G5kSim,
   consoleTail,
   repo,
-  sh,
   startG5kSim,
   writeFrontendKnownHosts,
 } from '../../../test/g5k-sim/harness.js';
@@ -78,7 +78,7 @@ beforeAll(async () => {
   await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
   oar = new Oar({
     runner: async (argv) => {
-      const r = await sim.asUser(argv.map(sh).join(' '));
+      const r = await sim.asUser(argv.map(shellQuote).join(' '));
       return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     },
   });
@@ -111,7 +111,7 @@ function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
   return sim.inNs([
     'sh',
     '-c',
-    `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
   ]);
 }
 

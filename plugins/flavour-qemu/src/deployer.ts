@@ -28,7 +28,7 @@ import {
   isNxcError,
   statePath,
   writeJsonAtomic,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';

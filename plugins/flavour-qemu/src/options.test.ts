@@ -1,4 +1,5 @@
-import { makeProject, resolveFlavourOptions } from '@nxc/core';
+import { makeProject } from '@nxc/core';
+import { resolveFlavourOptions } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { vmFlavour, vmRamdiskFlavour } from './index.js';
 import { forRole, qemuOptionsSchema } from './options.js';

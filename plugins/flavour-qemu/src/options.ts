@@ -3,7 +3,7 @@
  * the `nxc start` flags that set them, declared once: core validates and parses them before
  * anything is created. Light on purpose: read by `nxc start --help`.
  */
-import type { FlavourFlag } from '@nxc/core';
+import type { FlavourFlag } from '@nxc/core/flavour';
 import { z } from 'zod';
 
 const perRole = z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]);

@@ -9,7 +9,7 @@ import { open, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { findSwitches, isOurProcess } from './processes.js';
 
 /** The switch of a running deployment, as recorded in the flavour state. */

@@ -1,6 +1,7 @@
 /** `nxc start`. */
-import { parseParameterFlags, readParameterFile, start } from '@nxc/core';
+import { start } from '@nxc/core';
 import { givenFlavourFlags } from '../flavour-flags.js';
+import { parseParameterFlags, readParameterFile } from '../parameters.js';
 import type { Runtime } from '../runtime.js';
 import { printJson, project, renderer, table } from './common.js';
 import { runDriver } from './driver.js';

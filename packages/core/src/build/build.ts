@@ -15,11 +15,17 @@ import { NxcError } from '../errors.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
+import { shellQuote } from '../shell-quote.js';
 import { composeInfoPath, nixLibDir } from '../state.js';
 import { type FlakeSource, prepareFlakeSource } from './flake-source.js';
-import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
-import { type NixFailureContext, type NixFlagSource, explainNixFailure, unreachableCacheWarning } from './nix-environment.js';
+import {
+  type NixFailureContext,
+  type NixFlagSource,
+  explainNixFailure,
+  unreachableCacheWarning,
+} from './nix-environment.js';
 import type { NixProgressState } from './nix-progress.js';
+import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
 import { type NixFlavourEntry, planNixLibrary, syncNixLibrary } from './nixlib.js';
 
 /** Options of {@link build}. */
@@ -101,14 +107,15 @@ export function currentSystem(): string {
   return `${arch}-${os}`;
 }
 
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The user's extra Nix flags, by origin (config, environment, command line), in that order. */
 function flagSources(project: Project, opts: BuildOptions): NixFlagSource[] {
   const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
-  const extra = opts.nixFlags === undefined ? [] : Array.isArray(opts.nixFlags) ? opts.nixFlags : splitFlags(opts.nixFlags);
+  const extra =
+    opts.nixFlags === undefined
+      ? []
+      : Array.isArray(opts.nixFlags)
+        ? opts.nixFlags
+        : splitFlags(opts.nixFlags);
   return [
     { name: `nix.flags in ${project.configFile ?? 'the config'}`, flags: project.config.nix.flags },
     { name: '$NXC_NIX_FLAGS', flags: env },
@@ -122,7 +129,12 @@ function flagsOf(project: Project, opts: BuildOptions): string[] {
 
 /** Recognises the machine's Nix problems in a failed run (see nix-environment.ts). */
 function explainer(project: Project, source: FlakeSource, opts: BuildOptions, what: string) {
-  const ctx: NixFailureContext = { what, projectRoot: project.root, source, flagSources: flagSources(project, opts) };
+  const ctx: NixFailureContext = {
+    what,
+    projectRoot: project.root,
+    source,
+    flagSources: flagSources(project, opts),
+  };
   return (state: NixProgressState) => explainNixFailure(state, ctx);
 }
 
@@ -134,7 +146,9 @@ function requireFlake(project: Project): void {
 }
 
 /** The flavours the project's plugins provide, as the Nix library's index needs them. */
-async function flavourEntries(project: Project): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
+async function flavourEntries(
+  project: Project,
+): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
   const registry = await loadFlavours(project);
   const entries = registry.list().map((f) => ({
     name: f.name,
@@ -148,7 +162,11 @@ async function flavourEntries(project: Project): Promise<{ entries: NixFlavourEn
 }
 
 /** Writes `.nxc/nixlib` (changed files only) unless dryRun; returns its path. */
-async function prepareNixLibrary(project: Project, entries: NixFlavourEntry[], dryRun: boolean): Promise<string> {
+async function prepareNixLibrary(
+  project: Project,
+  entries: NixFlavourEntry[],
+  dryRun: boolean,
+): Promise<string> {
   const dir = nixLibDir(project);
   if (!dryRun) await syncNixLibrary(dir, await planNixLibrary(entries));
   return dir;
@@ -166,7 +184,12 @@ function commonArgs(project: Project, libDir: string, opts: BuildOptions): strin
   ];
 }
 
-async function evalTargets(project: Project, libDir: string, source: FlakeSource, opts: BuildOptions): Promise<CompositionTarget[]> {
+async function evalTargets(
+  project: Project,
+  libDir: string,
+  source: FlakeSource,
+  opts: BuildOptions,
+): Promise<CompositionTarget[]> {
   const system = opts.system ?? currentSystem();
   await checkNix(opts.nixBin);
   const what = 'listing the compositions';
@@ -182,7 +205,13 @@ async function evalTargets(project: Project, libDir: string, source: FlakeSource
       '--apply',
       'builtins.attrNames',
     ],
-    { cwd: project.root, what, explain: explainer(project, source, opts, what), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
+    {
+      cwd: project.root,
+      what,
+      explain: explainer(project, source, opts, what),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
+    },
   );
   const names = JSON.parse(stdout) as string[];
   return names
@@ -197,7 +226,10 @@ async function evalTargets(project: Project, libDir: string, source: FlakeSource
  * Lists the `<composition>::<flavour>` outputs of the project's flake (`nxc build -L`),
  * via `nix eval --json .#packages.<system> --apply builtins.attrNames`.
  */
-export async function listCompositions(project: Project, opts: Omit<BuildOptions, 'dryRun'> = {}): Promise<CompositionTarget[]> {
+export async function listCompositions(
+  project: Project,
+  opts: Omit<BuildOptions, 'dryRun'> = {},
+): Promise<CompositionTarget[]> {
   requireFlake(project);
   const { entries } = await flavourEntries(project);
   const libDir = await prepareNixLibrary(project, entries, false);
@@ -225,9 +257,13 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
     const f = compositionName.slice(i + 2);
     compositionName = compositionName.slice(0, i) || undefined;
     if (flavourName && f && f !== flavourName)
-      throw new NxcError('NXC_USAGE', `-C ${opts.composition} names flavour ${f} but -f says ${flavourName}`, {
-        hint: 'give the flavour once: either -f FLAVOUR or -C COMPOSITION::FLAVOUR',
-      });
+      throw new NxcError(
+        'NXC_USAGE',
+        `-C ${opts.composition} names flavour ${f} but -f says ${flavourName}`,
+        {
+          hint: 'give the flavour once: either -f FLAVOUR or -C COMPOSITION::FLAVOUR',
+        },
+      );
     flavourName = flavourName ?? (f || undefined);
   }
   const { entries, names, get } = await flavourEntries(project);
@@ -250,9 +286,13 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
     if (compositions.length === 0) compositions = ['composition'];
   } else compositions = ['composition'];
   if (opts.outLink && compositions.length > 1)
-    throw new NxcError('NXC_USAGE', `-o names one out-link but ${compositions.length} compositions would be built (${compositions.join(', ')})`, {
-      hint: 'choose one with -C COMPOSITION::FLAVOUR',
-    });
+    throw new NxcError(
+      'NXC_USAGE',
+      `-o names one out-link but ${compositions.length} compositions would be built (${compositions.join(', ')})`,
+      {
+        hint: 'choose one with -C COMPOSITION::FLAVOUR',
+      },
+    );
 
   const planned: BuiltTarget[] = compositions.map((composition) => {
     const link = opts.outLink ? resolve(opts.outLink) : composeInfoPath(project, composition, flavour);
@@ -270,7 +310,14 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
       ...commonArgs(project, libDir, opts),
       installable,
     ];
-    return { composition, flavour, installable, argv, command: argv.map(shellQuote).join(' '), composeInfoPath: link };
+    return {
+      composition,
+      flavour,
+      installable,
+      argv,
+      command: argv.map(shellQuote).join(' '),
+      composeInfoPath: link,
+    };
   });
 
   if (opts.dryRun) {
@@ -367,14 +414,26 @@ async function explainMissingTarget(
   }
   const comps = [...new Set(known.map((t) => t.composition))];
   if (comps.length === 0)
-    return new NxcError('NXC_NIX', `${join(project.root, 'flake.nix')}: packages.${opts.system ?? currentSystem()} has no "<composition>::<flavour>" outputs`, {
-      hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
-    });
+    return new NxcError(
+      'NXC_NIX',
+      `${join(project.root, 'flake.nix')}: packages.${opts.system ?? currentSystem()} has no "<composition>::<flavour>" outputs`,
+      {
+        hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
+      },
+    );
   if (!comps.includes(target.composition))
-    return new NxcError('NXC_COMPOSITION_UNKNOWN', `composition ${target.composition} is not in ${join(project.root, 'flake.nix')} (compositions: ${comps.join(', ')})`, {
-      hint: `pick one with -C ${comps[0]}::${target.flavour} (nxc build -L lists them)`,
-    });
-  return new NxcError('NXC_FLAVOUR_UNKNOWN', `flavour ${target.flavour} is not built by ${join(project.root, 'flake.nix')} (it builds: ${[...new Set(known.map((t) => t.flavour))].join(', ')})`, {
-    hint: 'if the flake passes `flavours = ...` to nxc.lib.compose, drop it so the installed flavours are used',
-  });
+    return new NxcError(
+      'NXC_COMPOSITION_UNKNOWN',
+      `composition ${target.composition} is not in ${join(project.root, 'flake.nix')} (compositions: ${comps.join(', ')})`,
+      {
+        hint: `pick one with -C ${comps[0]}::${target.flavour} (nxc build -L lists them)`,
+      },
+    );
+  return new NxcError(
+    'NXC_FLAVOUR_UNKNOWN',
+    `flavour ${target.flavour} is not built by ${join(project.root, 'flake.nix')} (it builds: ${[...new Set(known.map((t) => t.flavour))].join(', ')})`,
+    {
+      hint: 'if the flake passes `flavours = ...` to nxc.lib.compose, drop it so the installed flavours are used',
+    },
+  );
 }

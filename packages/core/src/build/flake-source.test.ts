@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,7 +43,8 @@ function listing(dir: string, base = dir): string[] {
   return out.sort();
 }
 
-const project = (root: string) => makeProject(root, { plugins: [], nix: { overrideInputs: {}, flags: [] }, flavourOptions: {} } as never);
+const project = (root: string) =>
+  makeProject(root, { plugins: [], nix: { overrideInputs: {}, flags: [] }, flavourOptions: {} } as never);
 
 describe('the mirror of a project outside git', () => {
   it("holds the project's sources and none of node_modules, .nxc, deploy, artifact, build", async () => {
@@ -50,8 +62,18 @@ describe('the mirror of a project outside git', () => {
     });
     symlinkSync('roles/server.nix', join(root, 'server-link.nix'));
     const source = await prepareFlakeSource(project(root));
-    expect(source).toEqual({ kind: 'mirror', ref: `path:${flakeMirrorDir(project(root))}`, root: join(root, '.nxc/source') });
-    expect(listing(source.root)).toEqual(['composition.nix', 'flake.lock', 'flake.nix', 'roles/server.nix', 'server-link.nix']);
+    expect(source).toEqual({
+      kind: 'mirror',
+      ref: `path:${flakeMirrorDir(project(root))}`,
+      root: join(root, '.nxc/source'),
+    });
+    expect(listing(source.root)).toEqual([
+      'composition.nix',
+      'flake.lock',
+      'flake.nix',
+      'roles/server.nix',
+      'server-link.nix',
+    ]);
     expect(readlinkSync(join(source.root, 'server-link.nix'))).toBe('roles/server.nix');
   });
 
@@ -61,7 +83,9 @@ describe('the mirror of a project outside git', () => {
     expect(await mirrorTree(root, mirror, true)).toBe(4);
     expect(await mirrorTree(root, mirror, true)).toBe(0);
     // to the millisecond (utimes' precision); Nix's lastModified counts seconds
-    expect(Math.abs(statSync(join(mirror, 'a.nix')).mtimeMs - statSync(join(root, 'a.nix')).mtimeMs)).toBeLessThan(1);
+    expect(
+      Math.abs(statSync(join(mirror, 'a.nix')).mtimeMs - statSync(join(root, 'a.nix')).mtimeMs),
+    ).toBeLessThan(1);
     writeFileSync(join(root, 'a.nix'), 'changed');
     utimesSync(join(root, 'a.nix'), new Date(), new Date(Date.now() + 5000));
     rmSync(join(root, 'old.nix'));
@@ -83,10 +107,17 @@ describe('the mirror of a project outside git', () => {
 
 describe('a project in a git work tree', () => {
   const git = (dir: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.email=t@nxc', '-c', 'user.name=t', ...args], { cwd: dir, stdio: 'ignore' });
+    execFileSync('git', ['-c', 'user.email=t@nxc', '-c', 'user.name=t', ...args], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
 
   it('is read by Nix through git, from the project directory', async () => {
-    const top = tree({ 'exp/flake.nix': '{}', 'exp/.gitignore': 'node_modules\n', 'exp/node_modules/x.js': 'x' });
+    const top = tree({
+      'exp/flake.nix': '{}',
+      'exp/.gitignore': 'node_modules\n',
+      'exp/node_modules/x.js': 'x',
+    });
     git(top, 'init', '-q');
     git(top, 'add', '-A');
     expect(await prepareFlakeSource(project(join(top, 'exp')))).toEqual({ kind: 'git', ref: '.', root: top });
@@ -106,6 +137,8 @@ describe('a project in a git work tree', () => {
     expect((error as NxcError).message).toBe(
       `${folder}/ is tracked by git in ${root}: Nix would copy it into the store with the project's sources at every build`,
     );
-    expect((error as NxcError).hint).toBe(`stop tracking it: git rm -r -q --cached ${folder} && echo '/${folder}/' >> .gitignore`);
+    expect((error as NxcError).hint).toBe(
+      `stop tracking it: git rm -r -q --cached ${folder} && echo '/${folder}/' >> .gitignore`,
+    );
   });
 });

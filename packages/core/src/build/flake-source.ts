@@ -55,7 +55,10 @@ export function flakeMirrorDir(project: Project): string {
  * date. @throws NxcError `NXC_PROJECT` when git tracks one of {@link NOT_FLAKE_SOURCE};
  * `NXC_NIX_ENV` when the project is in a git work tree and git is not installed.
  */
-export async function prepareFlakeSource(project: Project, opts: { dryRun?: boolean } = {}): Promise<FlakeSource> {
+export async function prepareFlakeSource(
+  project: Project,
+  opts: { dryRun?: boolean } = {},
+): Promise<FlakeSource> {
   const top = gitWorkTree(project.root);
   if (top) {
     await refuseTrackedState(project.root);
@@ -67,10 +70,17 @@ export async function prepareFlakeSource(project: Project, opts: { dryRun?: bool
       await mirrorTree(project.root, mirror, true);
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      throw new NxcError('NXC_IO', `cannot copy the project's sources to ${mirror}: ${e.path ?? ''} ${e.code ?? e.message}`.replace(/  +/g, ' '), {
-        hint: `make the project readable and ${nxcDir(project)} writable by ${process.getuid?.() === 0 ? 'root' : 'you'}`,
-        cause: error,
-      });
+      throw new NxcError(
+        'NXC_IO',
+        `cannot copy the project's sources to ${mirror}: ${e.path ?? ''} ${e.code ?? e.message}`.replace(
+          / {2,}/g,
+          ' ',
+        ),
+        {
+          hint: `make the project readable and ${nxcDir(project)} writable by ${process.getuid?.() === 0 ? 'root' : 'you'}`,
+          cause: error,
+        },
+      );
     }
   }
   return { kind: 'mirror', ref: `path:${mirror}`, root: mirror };
@@ -80,16 +90,31 @@ async function refuseTrackedState(root: string): Promise<void> {
   const specs = [':(glob)**/node_modules/**', ...NOT_FLAKE_SOURCE.filter((d) => d !== 'node_modules')];
   let stdout: string;
   try {
-    ({ stdout } = await run('git', ['ls-files', '-z', '--', ...specs], { cwd: root, maxBuffer: 64 * 1024 * 1024 }));
+    ({ stdout } = await run('git', ['ls-files', '-z', '--', ...specs], {
+      cwd: root,
+      maxBuffer: 64 * 1024 * 1024,
+    }));
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT')
-      throw new NxcError('NXC_NIX_ENV', `${root} is in a git repository and git is not installed (Nix reads the project through git)`, {
-        hint: 'install git (Debian: apt-get install git)',
-        exitCode: 3,
-      });
-    throw new NxcError('NXC_PROJECT', `${root}: git cannot list the repository's files (${String((error as { stderr?: string }).stderr ?? error).trim().split('\n')[0]})`, {
-      hint: 'run `git status` in the project to see what is wrong',
-    });
+      throw new NxcError(
+        'NXC_NIX_ENV',
+        `${root} is in a git repository and git is not installed (Nix reads the project through git)`,
+        {
+          hint: 'install git (Debian: apt-get install git)',
+          exitCode: 3,
+        },
+      );
+    throw new NxcError(
+      'NXC_PROJECT',
+      `${root}: git cannot list the repository's files (${
+        String((error as { stderr?: string }).stderr ?? error)
+          .trim()
+          .split('\n')[0]
+      })`,
+      {
+        hint: 'run `git status` in the project to see what is wrong',
+      },
+    );
   }
   const first = stdout.split('\0').find((f) => f !== '');
   if (!first) return;

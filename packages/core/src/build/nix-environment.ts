@@ -71,13 +71,19 @@ function features(text: string, ctx: NixFailureContext): NxcError | undefined {
   const feature = m[1] as string;
   // nxc passes --extra-experimental-features itself: only a later `experimental-features`
   // setting (a flag, or NIX_CONFIG) can have turned the feature off again.
-  const culprit = (ctx.flagSources ?? []).find((s) => s.flags.some((f) => /^(--)?experimental-features\b/.test(f)));
+  const culprit = (ctx.flagSources ?? []).find((s) =>
+    s.flags.some((f) => /^(--)?experimental-features\b/.test(f)),
+  );
   const hint = culprit
     ? `remove \`--option experimental-features …\` from ${culprit.name}: nxc turns on nix-command and flakes itself`
     : process.env.NIX_CONFIG?.includes('experimental-features')
       ? 'remove `experimental-features` from $NIX_CONFIG, or set it to `nix-command flakes`'
       : 'add `experimental-features = nix-command flakes` to /etc/nix/nix.conf (or ~/.config/nix/nix.conf)';
-  return env(ctx.what, `Nix's experimental feature '${feature}' is turned off, and nxc builds flakes with the nix command`, hint);
+  return env(
+    ctx.what,
+    `Nix's experimental feature '${feature}' is turned off, and nxc builds flakes with the nix command`,
+    hint,
+  );
 }
 
 const DAEMON_HINT =
@@ -92,7 +98,9 @@ function store(text: string, ctx: NixFailureContext): NxcError | undefined {
       DAEMON_HINT,
     );
   const roots = [NIX_STORE_DIR(), NIX_STATE_DIR(), '/nix/'];
-  for (const m of text.matchAll(/'([^']+)'[^\n]*?: (Permission denied|Operation not permitted|Read-only file system)/g)) {
+  for (const m of text.matchAll(
+    /'([^']+)'[^\n]*?: (Permission denied|Operation not permitted|Read-only file system)/g,
+  )) {
     const path = m[1] as string;
     if (!roots.some((r) => path.startsWith(r))) continue;
     const readOnly = m[2] === 'Read-only file system';
@@ -101,7 +109,9 @@ function store(text: string, ctx: NixFailureContext): NxcError | undefined {
       readOnly
         ? `the Nix store is on a read-only file system (${path})`
         : `user ${userName()} may not write the Nix store (${path}: ${m[2]}) and no Nix daemon is in use`,
-      readOnly ? 'remount the file system holding /nix read-write, or use a Nix daemon that can write it' : DAEMON_HINT,
+      readOnly
+        ? 'remount the file system holding /nix read-write, or use a Nix daemon that can write it'
+        : DAEMON_HINT,
     );
   }
   return undefined;
@@ -115,10 +125,12 @@ function network(text: string, ctx: NixFailureContext, warnings: string[]): NxcE
   const url = download?.[1];
   const cacheDown = warnings.some((w) => /unable to download '[^']*nix-cache-info'/.test(w));
   const fromCache = url !== undefined && /\.narinfo$|nix-cache-info$|\/nar\//.test(url);
-  const what = url ? `Nix could not download ${url} (${reason.replace(/ \(\d+\)$/, '')})` : `a build could not reach the network (${reason})`;
+  const what = url
+    ? `Nix could not download ${url} (${reason.replace(/ \(\d+\)$/, '')})`
+    : `a build could not reach the network (${reason})`;
   const hint =
     fromCache || (cacheDown && !url)
-      ? "connect this machine to the network (or set https_proxy); to build everything locally instead, pass --nix-flags \"--option substituters ''\""
+      ? 'connect this machine to the network (or set https_proxy); to build everything locally instead, pass --nix-flags "--option substituters \'\'"'
       : 'connect this machine to the network (or set https_proxy); offline, give the input a local copy (config nix.overrideInputs) or lock it in flake.lock while online';
   return env(ctx.what, `no network: ${what}`, hint);
 }
@@ -159,7 +171,10 @@ function untrackedFile(text: string, ctx: NixFailureContext): NxcError | undefin
 /** Untracked, not ignored files at or under `rel` (paths relative to the repository). */
 function untrackedUnder(root: string, rel: string): string[] {
   try {
-    const out = execFileSync('git', ['ls-files', '-z', '--others', '--exclude-standard', '--', rel], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync('git', ['ls-files', '-z', '--others', '--exclude-standard', '--', rel], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     return out.split('\0').filter((f) => f !== '');
   } catch {
     return [];
@@ -179,7 +194,10 @@ function isTracked(root: string, rel: string): boolean {
  * Turns a failed Nix run into the environment error it is, or undefined when it is an
  * ordinary Nix error (the user's code) that the caller reports as `NXC_NIX`.
  */
-export function explainNixFailure(state: Pick<NixProgressState, 'errors' | 'warnings' | 'logTail'>, ctx: NixFailureContext): NxcError | undefined {
+export function explainNixFailure(
+  state: Pick<NixProgressState, 'errors' | 'warnings' | 'logTail'>,
+  ctx: NixFailureContext,
+): NxcError | undefined {
   const text = [...state.errors, ...state.logTail].join('\n');
   return (
     buildUsers(text, ctx) ??

@@ -43,7 +43,10 @@ export function splitFlags(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new NxcError('NXC_USAGE', `nix flags: unterminated ${quote} quote in "${text}"`, { hint: 'close the quote' });
+  if (quote)
+    throw new NxcError('NXC_USAGE', `nix flags: unterminated ${quote} quote in "${text}"`, {
+      hint: 'close the quote',
+    });
   if (inWord) out.push(cur);
   return out;
 }
@@ -79,17 +82,25 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
             hint: `install Nix ${MIN_NIX_VERSION} or newer (Debian: apt-get install nix-bin; elsewhere: https://nixos.org/download)`,
             exitCode: 3,
           });
-        throw new NxcError('NXC_NIX', `\`${nixBin} --version\` failed: ${(error as Error).message.split('\n')[0]}`, {
-          hint: 'check your Nix installation',
-          exitCode: 3,
-        });
+        throw new NxcError(
+          'NXC_NIX',
+          `\`${nixBin} --version\` failed: ${(error as Error).message.split('\n')[0]}`,
+          {
+            hint: 'check your Nix installation',
+            exitCode: 3,
+          },
+        );
       }
       const version = /(\d+\.\d+(?:\.\d+)?)/.exec(stdout)?.[1];
       if (!version || compareVersions(version, MIN_NIX_VERSION) < 0)
-        throw new NxcError('NXC_NIX', `Nix ${version ?? `(unknown version: ${stdout.trim()})`} is too old: nxc needs Nix ${MIN_NIX_VERSION} or newer`, {
-          hint: 'upgrade Nix (https://nixos.org/download)',
-          exitCode: 3,
-        });
+        throw new NxcError(
+          'NXC_NIX',
+          `Nix ${version ?? `(unknown version: ${stdout.trim()})`} is too old: nxc needs Nix ${MIN_NIX_VERSION} or newer`,
+          {
+            hint: 'upgrade Nix (https://nixos.org/download)',
+            exitCode: 3,
+          },
+        );
       return version;
     })();
     versionCache.set(nixBin, cached);
@@ -150,7 +161,9 @@ export async function runNix(args: string[], options: RunNixOptions): Promise<Ru
   const result = await child;
   if (pending) progress.line(pending);
   if (options.signal?.aborted || result.isCanceled) {
-    throw new NxcError('NXC_INTERRUPTED', `${options.what}: interrupted`, { hint: 'run the command again to resume' });
+    throw new NxcError('NXC_INTERRUPTED', `${options.what}: interrupted`, {
+      hint: 'run the command again to resume',
+    });
   }
   if (result.failed) {
     const code = (result as { code?: string }).code;

@@ -4,7 +4,7 @@
  * anything is written; on failure or interruption the deploy/ files this call wrote are
  * removed. Holds the project lock from the first change to the end.
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,7 @@ import {
 import { NxcError, isNxcError } from '../errors.js';
 import { resolveFlavourOptions } from '../flavour-options.js';
 import { readMachineFile } from '../machines.js';
+import { pathExists } from '../path-exists.js';
 import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { lockProject } from '../project-lock.js';
 import type { Project } from '../project.js';
@@ -101,19 +102,10 @@ export interface StartSummary {
 
 const RUNNING_STATES = new Set(['running', 'starting', 'unreachable']);
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
-  if (await exists(file)) return;
+  if (await pathExists(file)) return;
   reporter.emit({ type: 'step', message: `waiting for machine file ${file}` });
-  while (!(await exists(file))) {
+  while (!(await pathExists(file))) {
     if (signal.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for ${file}`);
     await sleep(200, undefined, { signal }).catch(() => undefined);
   }
@@ -165,7 +157,7 @@ async function locateComposeInfo(
   let composeInfoFile: string;
   if (opts.composeInfoFile) {
     composeInfoFile = path.resolve(project.root, opts.composeInfoFile);
-    if (!(await exists(composeInfoFile))) {
+    if (!(await pathExists(composeInfoFile))) {
       throw new NxcError('NXC_COMPOSE_INFO', `compose info ${opts.composeInfoFile} does not exist`, {
         hint: 'check the path given to --compose-info',
       });
@@ -175,7 +167,7 @@ async function locateComposeInfo(
     composeInfoFile = entry.path;
     if (!sel.composition && entry.composition !== '') sel.composition = entry.composition;
     if (!sel.flavour) sel.flavour = entry.flavour;
-    if (!(await exists(entry.path))) {
+    if (!(await pathExists(entry.path))) {
       throw new NxcError(
         'NXC_COMPOSE_INFO',
         `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`,
@@ -304,7 +296,7 @@ interface PreparedStart {
 async function clearPrevious(run: PreparedStart): Promise<void> {
   const { project, composition, flavourName, reporter, signal, deployer, identity } = run;
   const docPath = deploymentPath(project, composition, flavourName);
-  if (!(await exists(docPath))) return;
+  if (!(await pathExists(docPath))) return;
   let previous: DeploymentDocument | undefined;
   try {
     previous = await readDeploymentDocument(project, composition, flavourName);

@@ -28,6 +28,7 @@ export interface TemplateInfo {
   path: string;
 }
 
+/** Options of {@link init}. */
 export interface InitOptions {
   /** Directory to initialise (created when missing). */
   dir: string;
@@ -39,6 +40,7 @@ export interface InitOptions {
   templatesDir?: string;
 }
 
+/** What {@link init} wrote. */
 export interface InitResult {
   /** Absolute path of the initialised directory. */
   dir: string;
