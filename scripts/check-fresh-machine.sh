@@ -166,6 +166,9 @@ configure_root() {
   git clone -q --no-hardlinks "$REPO" "$root/root/nxc"
   git -C "$root/root/nxc" checkout -q --detach "$sha"
   git -C "$root/root/nxc" remote remove origin
+  # CI gives the clone the shared reference data beside it (../shared: nixpkgs' lib for the
+  # NixOS evaluation tests); a fresh machine of CI's kind has it too
+  if [ -d "$REPO/../shared" ]; then cp -a "$REPO/../shared" "$root/root/shared"; fi
 }
 step "apt sources, resolv.conf, git clone ${sha:0:12}" configure_root || { fail_tail; summary; exit 1; }
 

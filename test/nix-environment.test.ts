@@ -13,13 +13,15 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   OFFLINE_NIX_FLAGS,
+  REPO,
   type UserProject,
   messages,
   prerequisites,
@@ -40,6 +42,28 @@ afterAll(() => {
   for (const p of projects) p.cleanup();
   rmSync(scratch, { recursive: true, force: true });
 });
+
+/**
+ * Runs `work` with every folder above the repository searchable by other users (o+x), as
+ * the unprivileged user must reach nxc's code: a clone in root's 0700 home (a fresh machine's
+ * /root/nxc) is not. Modes are restored afterwards.
+ */
+async function withRepoReachable<T>(work: () => Promise<T>): Promise<T> {
+  const changed: [string, number][] = [];
+  for (let dir = dirname(REPO); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      changed.push([dir, mode]);
+      chmodSync(dir, mode | 0o001);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  try {
+    return await work();
+  } finally {
+    for (const [dir, mode] of changed) chmodSync(dir, mode);
+  }
+}
 
 /** The two lines a user sees, and nothing else (no stack, no Nix log). */
 function expectOneError(stderr: string, error: RegExp, hint: RegExp): void {
@@ -119,11 +143,13 @@ describe('the machine: build users, features, store, daemon', () => {
       chmodSync(d, 0o755);
     }
     for (const f of readdirSync(p.dir)) lchownSync(join(p.dir, f), 65534, 65534); // not the linked node_modules
-    const r = await runNxc(
-      p.dir,
-      ['build', '-f', 'docker'],
-      { HOME: home, NXC_NIX_FLAGS: OFFLINE_NIX_FLAGS, NIX_REMOTE: '' },
-      ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    const r = await withRepoReachable(() =>
+      runNxc(
+        p.dir,
+        ['build', '-f', 'docker'],
+        { HOME: home, NXC_NIX_FLAGS: OFFLINE_NIX_FLAGS, NIX_REMOTE: '' },
+        ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+      ),
     );
     expect(r.code).toBe(3);
     expectOneError(
