@@ -35,7 +35,12 @@ export type {
 export type { Project } from '../project.js';
 
 // Typed options and state: schemas are written with core's zod, options resolved as start does.
-export { z } from '../zod.js';
+/**
+ * zod (third-party, re-exported whole): flavours build their options and state schemas with it,
+ * so their schemas and core's checks use one copy, and `z.infer<typeof schema>` names a schema's
+ * type without a second install of zod. Documented at https://zod.dev.
+ */
+export { z } from 'zod';
 export { resolveFlavourOptions, configuredOptions, flagSpelling } from '../flavour-options.js';
 export type { FlavourOptionsInput, FlagSpelling } from '../flavour-options.js';
 
