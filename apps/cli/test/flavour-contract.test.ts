@@ -80,6 +80,21 @@ describe('flavour options and flags (fake flavours)', () => {
     await untouched(dir, before);
   });
 
+  it('a flag of another flavour named with -f is refused before the build is looked for', async () => {
+    const unbuilt = await project(
+      { 'nxc.config.json': { plugins: [fakeFlavour, pluginFixture('fakevm')] } },
+      {},
+    );
+    const listed = await stateListing(unbuilt);
+    expect(oneLine(await runNxc(unbuilt, ['start', '-f', 'fake', '--accel', 'kvm']))).toBe(
+      '--accel is an option of flavour fakevm, not of fake',
+    );
+    expect(oneLine(await runNxc(unbuilt, ['start', '-C', 'composition::fake', '-O', 'prot=8080']))).toBe(
+      'flavour fake: unknown option "prot" (in -O); did you mean "port"?',
+    );
+    await untouched(unbuilt, listed);
+  });
+
   it('an unknown -O option: did-you-mean', async () => {
     expect(oneLine(await runNxc(dir, ['start', '-O', 'prot=8080']))).toBe(
       'flavour fake: unknown option "prot" (in -O); did you mean "port"?',
