@@ -37,5 +37,7 @@ describeFlavour({
   abortStart: { afterMs: 300 },
   capabilities: { logs: true, nodeControl: false },
   leftovers: () => readdirSync(world),
-  badOptions: [{ options: { memory: -1 }, message: /^flavour fake: option memory must be a positive integer/ }],
+  badOptions: [
+    { options: { memory: -1 }, message: /^flavour fake: option memory must be a positive integer/ },
+  ],
 });

@@ -18,8 +18,8 @@ import {
 } from '@nxc/core';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { projectHash } from '../src/labels.js';
-import { OFFLINE_NIX_FLAGS, demoProject } from './demo-build.mjs';
 import { engineObjects } from './harness.js';
 
 const savedFlags = process.env.NXC_NIX_FLAGS;

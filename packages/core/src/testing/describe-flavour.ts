@@ -54,6 +54,13 @@ export interface ConformanceCapabilities {
   nodeControl: NodeControlMember[] | false;
 }
 
+/** The deployment the read-only checks share, for {@link ConformanceOptions.sharedDeploymentChecks}. */
+export interface SharedDeployment {
+  project: Project;
+  /** What `start` returned. */
+  started: StartSummary;
+}
+
 /** What {@link describeFlavour} needs to know about a flavour and its platform. */
 export interface ConformanceOptions {
   /** The flavour under test, as given to `-f`. */
@@ -99,6 +106,12 @@ export interface ConformanceOptions {
   abortStart?: { onEvent?(event: ProgressEvent): boolean; afterMs?: number };
   /** The line every node's log shows once ready (default `NXC_READY <host>`, nxc's boot scripts). */
   readyLogLine?(host: string): RegExp;
+  /**
+   * Registers the caller's own checks (vitest `it`) on the shared deployment, run after the
+   * read-only checks and before node control and stop: flavour- or composition-specific
+   * behaviour without a deployment of its own. `deployment()` throws when it did not start.
+   */
+  sharedDeploymentChecks?(deployment: () => SharedDeployment): void;
   /** Time allowed to a test that starts or stops a deployment (default 10 min). */
   deployTimeoutMs?: number;
 }
@@ -150,9 +163,7 @@ export function describeFlavour(options: ConformanceOptions): void {
     const ctx = { project, composition, flavour };
     if (options.leftovers) return await options.leftovers(ctx);
     if (!deployer.removeLeftovers)
-      throw new Error(
-        `flavour ${flavour} has no removeLeftovers: give describeFlavour a leftovers probe`,
-      );
+      throw new Error(`flavour ${flavour} has no removeLeftovers: give describeFlavour a leftovers probe`);
     const removed = await deployer.removeLeftovers({
       project,
       flavour,
@@ -232,7 +243,9 @@ export function describeFlavour(options: ConformanceOptions): void {
         return started;
       };
       const opened = (): Promise<OpenDeployment> => openDeployment(project, { flavour });
-      const withTransport = async <T>(fn: (t: Awaited<ReturnType<FlavourDeployer['transport']>>) => Promise<T>) => {
+      const withTransport = async <T>(
+        fn: (t: Awaited<ReturnType<FlavourDeployer['transport']>>) => Promise<T>,
+      ) => {
         const { ctx, deployer: d } = await opened();
         const transport = await d.transport(ctx);
         try {
@@ -278,7 +291,9 @@ export function describeFlavour(options: ConformanceOptions): void {
           expect(r, r.host).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
           expect(r.error, r.host).toBeUndefined();
         }
-        const [argv] = await exec(project, [hosts[0]!], ['printf', '%s|', 'a b', "c'd", '$HOME'], { flavour });
+        const [argv] = await exec(project, [hosts[0]!], ['printf', '%s|', 'a b', "c'd", '$HOME'], {
+          flavour,
+        });
         expect(argv).toMatchObject({ exitCode: 0, stdout: "a b|c'd|$HOME|" });
       });
 
@@ -295,7 +310,10 @@ export function describeFlavour(options: ConformanceOptions): void {
             await t.exec(host, 'printf %s "$NXC_CONFORMANCE"', { env: { NXC_CONFORMANCE: value } }),
           ).toMatchObject({ exitCode: 0, stdout: value });
           const began = Date.now();
-          const timedOut = await rejection(t.exec(host, 'sleep 30', { timeoutMs: 1500 }), 'sleep 30 in 1.5 s');
+          const timedOut = await rejection(
+            t.exec(host, 'sleep 30', { timeoutMs: 1500 }),
+            'sleep 30 in 1.5 s',
+          );
           expect(timedOut.code).toBe('NXC_TIMEOUT');
           expect(Date.now() - began).toBeLessThan(15_000);
           expect((await t.exec(host, 'echo still here')).stdout).toBe('still here\n');
@@ -395,12 +413,15 @@ export function describeFlavour(options: ConformanceOptions): void {
             /* drained until aborted */
           }
         } catch (error) {
-          if (!(ac.signal.aborted && (isNxcError(error) || (error as Error).name === 'AbortError'))) throw error;
+          if (!(ac.signal.aborted && (isNxcError(error) || (error as Error).name === 'AbortError')))
+            throw error;
         } finally {
           clearTimeout(timer);
         }
         expect(Date.now() - began, 'follow ended after the abort').toBeLessThan(15_000);
       });
+
+      options.sharedDeploymentChecks?.(() => ({ project, started: deployed() }));
 
       it(
         'controls single nodes when it offers node control (crash, start, shutdown)',
@@ -491,14 +512,19 @@ export function describeFlavour(options: ConformanceOptions): void {
           ac.abort();
         };
         const timer =
-          options.abortStart?.afterMs !== undefined ? setTimeout(abort, options.abortStart.afterMs) : undefined;
+          options.abortStart?.afterMs !== undefined
+            ? setTimeout(abort, options.abortStart.afterMs)
+            : undefined;
         const reporter = {
           emit(e: ProgressEvent) {
             if (!fired && options.abortStart?.afterMs === undefined && onEvent(e)) abort();
           },
         };
         try {
-          const error = await rejection(start(project, { ...startOptions, reporter, signal: ac.signal }), 'an interrupted start');
+          const error = await rejection(
+            start(project, { ...startOptions, reporter, signal: ac.signal }),
+            'an interrupted start',
+          );
           expect(fired, 'the interruption happened during start').toBe(true);
           expect(error.code).toBe('NXC_INTERRUPTED');
           expect(error.exitCode).toBe(130);

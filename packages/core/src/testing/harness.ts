@@ -4,7 +4,7 @@
  * `deploy/<composition>::<flavour>.json`, state next to it), for flavour-specific tests that
  * must reach below the library verbs (a fault injected between two phases, a tiny budget).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../atomic-file.js';
@@ -18,7 +18,7 @@ import {
 } from '../deployment.js';
 import { type Project, makeProject } from '../project.js';
 import type { ProgressEvent } from '../reporter.js';
-import { type SshIdentity, ensureProjectIdentity } from '../ssh-identity.js';
+import { type SshIdentity, generateEd25519KeyPair } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
 import type { RunningContext, StartContext } from '../transposition.js';
 
@@ -34,16 +34,39 @@ export function planNodes(spec: Record<string, number>): PlannedNode[] {
   );
 }
 
+/** Options of {@link throwAwayProject}. */
+export interface ThrowAwayProjectOptions {
+  /** Plugin packages its config lists (e.g. `['@nxc/flavour-docker']`). */
+  plugins: string[];
+  /** Prefix of the temp directory (default `nxc-test-`). */
+  prefix?: string;
+}
+
+/**
+ * A project in a new temp directory (config in memory, `build/`, `deploy/` and `artifact/`
+ * created), for deployer-level tests that bring their own compose info. Remove its `root`
+ * when done.
+ */
+export function throwAwayProject(options: ThrowAwayProjectOptions): Project {
+  const root = mkdtempSync(join(tmpdir(), options.prefix ?? 'nxc-test-'));
+  const project = makeProject(root, {
+    plugins: options.plugins,
+    composition: 'composition.nix',
+    nix: { flags: [], overrideInputs: {} },
+    flavourOptions: {},
+  });
+  for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
+  return project;
+}
+
 /** Options of {@link flavourHarness}. */
 export interface FlavourHarnessOptions {
   /** Flavour name written in the documents (`docker`, `vm-ramdisk`...). */
   flavour: string;
-  /** Plugin packages listed in the throw-away project's config (e.g. `['@nxc/flavour-docker']`). */
-  plugins: string[];
+  /** The project deployed (see {@link throwAwayProject}). */
+  project: Project;
   /** Composition name (default `composition`). */
   composition?: string;
-  /** Prefix of the temp directory (default `nxc-<flavour>-test-`). */
-  prefix?: string;
   /** Flavour options every {@link FlavourHarness.startContext} carries unless overridden. */
   options?: Record<string, unknown>;
   /** Per-node readiness timeout of start contexts in ms (default 180 s). */
@@ -53,37 +76,33 @@ export interface FlavourHarnessOptions {
 /** A throw-away project and the contexts core would hand its flavour. */
 export interface FlavourHarness {
   project: Project;
-  /** The project's identity, as `nxc start` creates it (nodes authorize its public key). */
+  /** A new ed25519 identity kept in the project's `.nxc/ssh/` (nodes authorize its public key). */
   identity: SshIdentity;
   /** Every progress event the flavour emitted through start contexts. */
   events: ProgressEvent[];
   /** Path of the deployment document start contexts write. */
-  deploymentFile: string;
+  deploymentFile(): string;
   /** A start context for `nodes` of `info`; `extra` replaces any member. */
   startContext(info: ComposeInfo, nodes: PlannedNode[], extra?: Partial<StartContext>): StartContext;
   /** The running context of what the last start wrote (an empty deployment when nothing). */
   runningContext(extra?: Partial<RunningContext>): Promise<RunningContext>;
-  /** Removes the project directory. */
+  /** Removes the project's directory. */
   remove(): void;
 }
 
 /**
- * Creates a throw-away project (in the OS temp dir) and its SSH identity, and builds
- * the {@link StartContext} and {@link RunningContext} core's orchestration would build for
- * `options.flavour`: the deployment document and the state are written where `nxc status`,
- * `nxc stop`... read them.
+ * Builds the {@link StartContext} and {@link RunningContext} core's orchestration would build
+ * for `options.flavour` on `options.project`: the deployment document and the state are
+ * written where `nxc status`, `nxc stop`... read them.
  */
-export async function flavourHarness(options: FlavourHarnessOptions): Promise<FlavourHarness> {
-  const { flavour, composition = 'composition' } = options;
-  const root = mkdtempSync(join(tmpdir(), options.prefix ?? `nxc-${flavour}-test-`));
-  const project = makeProject(root, {
-    plugins: options.plugins,
-    composition: 'composition.nix',
-    nix: { flags: [], overrideInputs: {} },
-    flavourOptions: {},
-  });
-  for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
-  const identity = await ensureProjectIdentity(project);
+export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
+  const { flavour, project, composition = 'composition' } = options;
+  const keys = generateEd25519KeyPair('nxc@test');
+  const privateKeyPath = join(project.root, '.nxc', 'ssh', 'id_ed25519');
+  mkdirSync(join(project.root, '.nxc', 'ssh'), { recursive: true, mode: 0o700 });
+  writeFileSync(privateKeyPath, keys.privateKey, { mode: 0o600 });
+  writeFileSync(`${privateKeyPath}.pub`, `${keys.publicKey}\n`);
+  const identity: SshIdentity = { privateKeyPath, publicKey: keys.publicKey };
   const events: ProgressEvent[] = [];
   const reporter = { emit: (e: ProgressEvent) => events.push(e) };
   const docFile = deploymentPath(project, composition, flavour);
@@ -93,7 +112,7 @@ export async function flavourHarness(options: FlavourHarnessOptions): Promise<Fl
     project,
     identity,
     events,
-    deploymentFile: docFile,
+    deploymentFile: () => docFile,
     startContext(info, nodes, extra = {}) {
       return {
         ...base,
@@ -137,7 +156,7 @@ export async function flavourHarness(options: FlavourHarnessOptions): Promise<Fl
       };
     },
     remove() {
-      rmSync(root, { recursive: true, force: true });
+      rmSync(project.root, { recursive: true, force: true });
     },
   };
 }

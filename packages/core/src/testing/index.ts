@@ -13,6 +13,7 @@ export type {
   ConformanceProject,
   LeftoversProbeContext,
   NodeControlMember,
+  SharedDeployment,
 } from './describe-flavour.js';
-export { flavourHarness, planNodes } from './harness.js';
-export type { FlavourHarness, FlavourHarnessOptions } from './harness.js';
+export { flavourHarness, planNodes, throwAwayProject } from './harness.js';
+export type { FlavourHarness, FlavourHarnessOptions, ThrowAwayProjectOptions } from './harness.js';
