@@ -4,7 +4,7 @@
  * read from the process table, not from the flavour's records), and core's
  * `flavourHarness` set up for small TCG guests, for tests below the library verbs.
  */
-import { type FlavourHarness, flavourHarness } from '@nxc/core/testing';
+import { type FlavourHarness, flavourHarness, throwAwayProject } from '@nxc/core/testing';
 import { findQemus, findSwitches } from '../src/processes.js';
 import { leftoverRunDirs } from '../src/run-dir.js';
 import { switchName } from '../src/segment.js';
@@ -33,11 +33,10 @@ export interface QemuHarness extends FlavourHarness {
   leftovers(): string[];
 }
 
-export async function harness(flavour: 'vm-ramdisk' | 'vm'): Promise<QemuHarness> {
-  const h = await flavourHarness({
+export function harness(flavour: 'vm-ramdisk' | 'vm'): QemuHarness {
+  const h = flavourHarness({
     flavour,
-    plugins: ['@nxc/flavour-qemu'],
-    prefix: 'nxc-qemu-e2e-',
+    project: throwAwayProject({ plugins: ['@nxc/flavour-qemu'], prefix: 'nxc-qemu-e2e-' }),
     options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
     timeoutMs: 180_000,
   });

@@ -56,7 +56,7 @@ describe('vm-ramdisk against another local user', () => {
   let deployer: FlavourDeployer;
   let info: ComposeInfo;
   beforeAll(async () => {
-    h = await harness('vm-ramdisk');
+    h = harness('vm-ramdisk');
     info = await readComposeInfo(buildDemo('vm-ramdisk'));
     deployer = await plugin.flavours.find((f) => f.name === 'vm-ramdisk')!.deployer();
     // an ordinary project folder (mkdtemp made it 0700, which would hide the consoles anyway)

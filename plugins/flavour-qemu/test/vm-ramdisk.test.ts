@@ -20,7 +20,7 @@ describe('vm-ramdisk fault', () => {
   let deployer: FlavourDeployer;
   let info: ComposeInfo;
   beforeAll(async () => {
-    h = await harness('vm-ramdisk');
+    h = harness('vm-ramdisk');
     info = await readComposeInfo(buildDemo('vm-ramdisk'));
     deployer = await plugin.flavours.find((f) => f.name === 'vm-ramdisk')!.deployer();
   });

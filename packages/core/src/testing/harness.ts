@@ -55,7 +55,8 @@ export function throwAwayProject(options: ThrowAwayProjectOptions): Project {
     nix: { flags: [], overrideInputs: {} },
     flavourOptions: {},
   });
-  for (const d of [project.buildDir, project.deployDir, project.artifactDir]) mkdirSync(d, { recursive: true });
+  for (const d of [project.buildDir, project.deployDir, project.artifactDir])
+    mkdirSync(d, { recursive: true });
   return project;
 }
 
