@@ -3,15 +3,7 @@
  * demo built by real Nix: the node is named and nothing is left. The demo's run, stop and
  * Ctrl-C during start are the conformance kit's (conformance.test.ts).
  */
-import {
-  type ProgressEvent,
-  type Project,
-  build,
-  isNxcError,
-  loadProject,
-  start,
-  stop,
-} from '@nxc/core';
+import { type ProgressEvent, type Project, build, isNxcError, loadProject, start, stop } from '@nxc/core';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
