@@ -3,7 +3,7 @@
  * its real platform through the library verbs the CLI uses (build, start, status, exec,
  * connect, logs, stop), and check what the Transposition contract promises.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,22 +129,14 @@ async function rejection(promise: Promise<unknown>, what: string): Promise<NxcEr
   throw new Error(`${what} succeeded but should have failed`);
 }
 
-function exists(file: string): boolean {
-  try {
-    readFileSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Registers the conformance suites of one flavour with vitest (call it at the top level of a
  * test file): capabilities; bad options refused with nothing left; ONE shared deployment for
  * start → status → exec (exit codes, argv, stdin, env, timeout, unknown node) → copies →
  * shell with a TTY → logs → node control → second start refused → stop (nothing left,
  * idempotent); then a start interrupted mid-way that must clean up. A capability the flavour
- * lacks is not skipped: the suites check it is not offered and that core refuses it.
+ * lacks is not skipped: the suites check it is not offered (and that core refuses `nxc logs`
+ * without it).
  */
 export function describeFlavour(options: ConformanceOptions): void {
   const flavour = options.flavour;
@@ -174,8 +166,8 @@ export function describeFlavour(options: ConformanceOptions): void {
     return removed.flatMap((r) => r.removed);
   };
   const noDocuments = () => {
-    expect(exists(deploymentPath(project, composition, flavour)), 'deployment document left').toBe(false);
-    expect(exists(statePath(project, composition, flavour)), 'flavour state left').toBe(false);
+    expect(existsSync(deploymentPath(project, composition, flavour)), 'deployment document left').toBe(false);
+    expect(existsSync(statePath(project, composition, flavour)), 'flavour state left').toBe(false);
   };
 
   describe(`flavour ${flavour}: conformance`, () => {
@@ -266,7 +258,7 @@ export function describeFlavour(options: ConformanceOptions): void {
           for (const n of summary.nodes) expect(n.state, n.host).toBe('running');
           const documented = Object.values(summary.deployment.deployment).map((n) => n.host);
           expect([...documented].sort()).toEqual([...hosts].sort());
-          expect(exists(summary.deploymentFile)).toBe(true);
+          expect(existsSync(summary.deploymentFile)).toBe(true);
           composition = summary.composition;
         },
         deployTimeout,
