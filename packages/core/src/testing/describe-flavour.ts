@@ -133,8 +133,8 @@ async function rejection(promise: Promise<unknown>, what: string): Promise<NxcEr
  * Registers the conformance suites of one flavour with vitest (call it at the top level of a
  * test file): capabilities; bad options refused with nothing left; ONE shared deployment for
  * start → status → exec (exit codes, argv, stdin, env, timeout, unknown node) → copies →
- * shell with a TTY → logs → node control → second start refused → stop (nothing left,
- * idempotent); then a start interrupted mid-way that must clean up. A capability the flavour
+ * shell with a TTY → logs → node control (the last node is left powered off) → second start
+ * refused → stop (nothing left, idempotent); then a start interrupted mid-way that must clean up. A capability the flavour
  * lacks is not skipped: the suites check it is not offered (and that core refuses `nxc logs`
  * without it).
  */
@@ -416,7 +416,7 @@ export function describeFlavour(options: ConformanceOptions): void {
       options.sharedDeploymentChecks?.(() => ({ project, started: deployed() }));
 
       it(
-        'controls single nodes when it offers node control (crash, start, shutdown)',
+        'controls single nodes when it offers node control (crash, start again, shut down)',
         async () => {
           deployed();
           const offered = options.capabilities.nodeControl;
@@ -449,10 +449,12 @@ export function describeFlavour(options: ConformanceOptions): void {
             const unknown = await rejection(control.crash('nxc-no-such-node'), 'crash of an unknown node');
             expect(unknown.code).toBe('NXC_NODE_UNKNOWN');
           }
+          // one restart is enough to prove `start`: the node powered off last stays down (unless
+          // it is the only one), and the checks after this one run with a node down
           if (control.shutdown) {
             await control.shutdown(host);
             expect(down).toContain(await stateOf());
-            if (control.start) {
+            if (control.start && (!control.crash || hosts.length === 1)) {
               await control.start(host);
               expect(await stateOf()).toBe('running');
               await answers();
