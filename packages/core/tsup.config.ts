@@ -4,7 +4,13 @@ import { defineConfig } from 'tsup';
 // src/internal.ts for the repository's own child-process tests (not in `exports`). Shared code
 // goes to common chunks, so NxcError is one class whichever entry loaded it.
 export default defineConfig({
-  entry: { index: 'src/index.ts', flavour: 'src/public/flavour.ts', internal: 'src/internal.ts' },
+  // testing: the conformance kit (`@nxc/core/testing`), the only entry importing vitest
+  entry: {
+    index: 'src/index.ts',
+    flavour: 'src/public/flavour.ts',
+    testing: 'src/public/testing.ts',
+    internal: 'src/internal.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
 import Docker from 'dockerode';
-import { OFFLINE_NIX_FLAGS, demoProject } from '../test/demo-build.mjs';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { fakeBuild } from '../test/fake-build.mjs';
 
 const SIZES = (process.env.NXC_BENCH_SIZES ?? '2,10,30').split(',').map(Number);

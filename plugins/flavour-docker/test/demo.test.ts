@@ -1,25 +1,13 @@
 /**
- * The issue's end-to-end test, through the library API (what `nxc build/start/exec/status/
- * stop` call) on the real engine, with the REAL demo built by real Nix (examples/demo on the
- * test OS): 1 server + 3 clients (`-r client=3`); each client fetches http://server/ by
- * hostname; status lists 4 running nodes; stop leaves no container, network or volume with
- * nxc's labels. Then a container dying during start, and Ctrl-C during start.
+ * A container dying during start, through the library API on the real engine with the REAL
+ * demo built by real Nix: the node is named and nothing is left. The demo's run, stop and
+ * Ctrl-C during start are the conformance kit's (conformance.test.ts).
  */
-import {
-  type ProgressEvent,
-  type Project,
-  build,
-  exec,
-  isNxcError,
-  loadProject,
-  start,
-  status,
-  stop,
-} from '@nxc/core';
+import { type ProgressEvent, type Project, build, isNxcError, loadProject, start, stop } from '@nxc/core';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { projectHash } from '../src/labels.js';
-import { OFFLINE_NIX_FLAGS, demoProject } from './demo-build.mjs';
 import { engineObjects } from './harness.js';
 
 const savedFlags = process.env.NXC_NIX_FLAGS;
@@ -58,42 +46,7 @@ afterAll(async () => {
   else process.env.NXC_NIX_FLAGS = savedFlags;
 });
 
-describe('docker flavour with the real demo build', () => {
-  it('runs 1 server + 3 clients; every client reaches the server by hostname; stop leaves nothing', async () => {
-    const started = await start(project, { flavour: 'docker', roleFlags: ['client=3'] });
-    expect(started.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual([
-      'client1:running',
-      'client2:running',
-      'client3:running',
-      'server:running',
-    ]);
-
-    const results = await exec(
-      project,
-      ['client1', 'client2', 'client3'],
-      ['wget', '-qO-', 'http://server/'],
-    );
-    expect(results.map((r) => [r.host, r.exitCode, r.stdout, r.stderr])).toEqual(
-      ['client1', 'client2', 'client3'].map((h) => [h, 0, 'hello from the nxc demo server\n', '']),
-    );
-    // the boot script found the node's own entry (by address) and recorded it
-    const [nodeJson] = await exec(project, ['client2'], ['cat', '/etc/nxc/node.json']);
-    const address = started.nodes.find((n) => n.host === 'client2')!.address;
-    expect(JSON.parse(nodeJson!.stdout)).toMatchObject({ role: 'client', host: 'client2', address });
-
-    const [deployment] = await status(project);
-    expect(deployment!.nodes.filter((n) => n.state === 'running')).toHaveLength(4);
-    expect(deployment!.nodes.map((n) => `${n.host}:${n.role}`).sort()).toEqual([
-      'client1:client',
-      'client2:client',
-      'client3:client',
-      'server:server',
-    ]);
-
-    await stop(project);
-    expect(await engineObjects(hash)).toEqual(nothing);
-  });
-
+describe('docker flavour with the real demo build: a node dying during start', () => {
   it('names the node whose container dies during start and leaves nothing behind', async () => {
     const docker = new Docker();
     const reporter = {
@@ -110,20 +63,5 @@ describe('docker flavour with the real demo build', () => {
     const error = await failure(start(project, { flavour: 'docker', roleFlags: ['client=3'], reporter }));
     expect(error.code).toBe('NXC_NODE_FAILED');
     expect(error.message).toMatch(/^node client2: container exited \(code \d+\) before the node was ready$/);
-  });
-
-  it('cleans up when interrupted (Ctrl-C) during start', async () => {
-    const ac = new AbortController();
-    let started = 0;
-    const reporter = {
-      emit(e: ProgressEvent) {
-        if (e.type === 'node' && e.state === 'started' && ++started === 2) ac.abort();
-      },
-    };
-    const error = await failure(
-      start(project, { flavour: 'docker', roleFlags: ['client=3'], reporter, signal: ac.signal }),
-    );
-    expect(error.code).toBe('NXC_INTERRUPTED');
-    expect(error.exitCode).toBe(130);
   });
 });

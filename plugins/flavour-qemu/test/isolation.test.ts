@@ -11,12 +11,13 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ComposeInfo, readComposeInfo } from '@nxc/core';
 import { type FlavourDeployer, buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
+import { planNodes } from '@nxc/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
 import { buildDemo } from './demo-build.mjs';
-import { harness, plan } from './harness.js';
+import { type QemuHarness, harness } from './harness.js';
 
 const INTRUDER = join(import.meta.dirname, 'intruder.py');
 
@@ -50,11 +51,12 @@ function asNobody(args: string[]): Promise<{ code: number; findings: Finding[]; 
 }
 
 describe('vm-ramdisk against another local user', () => {
-  const h = harness('vm-ramdisk');
+  let h: QemuHarness;
   const token = `nxc-secret-${randomBytes(8).toString('hex')}`;
   let deployer: FlavourDeployer;
   let info: ComposeInfo;
   beforeAll(async () => {
+    h = harness('vm-ramdisk');
     info = await readComposeInfo(buildDemo('vm-ramdisk'));
     deployer = await plugin.flavours.find((f) => f.name === 'vm-ramdisk')!.deployer();
     // an ordinary project folder (mkdtemp made it 0700, which would hide the consoles anyway)
@@ -62,12 +64,13 @@ describe('vm-ramdisk against another local user', () => {
     for (const d of [h.project.deployDir, h.project.artifactDir]) chmodSync(d, 0o755);
   });
   afterAll(async () => {
+    if (!h) return;
     await deployer?.stop(await h.runningContext()).catch(() => {});
     h.remove();
   });
 
   it('nobody cannot read the secrets from ps or files, nor sniff or inject on the segment; nodes still talk', async () => {
-    const ctx = h.startContext(info, plan({ server: 1, client: 1 }));
+    const ctx = h.startContext(info, planNodes({ server: 1, client: 1 }));
     await deployer.start({
       ...ctx,
       async writeDeployment(deployed) {

@@ -1,12 +1,17 @@
 /** The fault scenario of the end-to-end tests (any qemu flavour). */
 import { type ComposeInfo, type NxcError, isNxcError } from '@nxc/core';
 import type { FlavourDeployer } from '@nxc/core/flavour';
+import { planNodes } from '@nxc/core/testing';
 import { expect } from 'vitest';
-import { type Harness, TESTOS_PARAMS, plan } from './harness.js';
+import { type QemuHarness, TESTOS_PARAMS } from './harness.js';
 
-export async function faultScenario(h: Harness, deployer: FlavourDeployer, info: ComposeInfo): Promise<void> {
+export async function faultScenario(
+  h: QemuHarness,
+  deployer: FlavourDeployer,
+  info: ComposeInfo,
+): Promise<void> {
   // client2's kernel command line names an init that does not exist: it panics, its console says why
-  const nodes = plan({ server: 1, client: 2 });
+  const nodes = planNodes({ server: 1, client: 2 });
   const ctx = h.startContext(info, nodes, {
     options: {
       accel: 'tcg',
@@ -28,5 +33,5 @@ export async function faultScenario(h: Harness, deployer: FlavourDeployer, info:
   expect(error!.message.split('\n')).toHaveLength(1);
   expect(error!.details).toMatch(/console of client2/);
   expect(error!.details).toMatch(/Kernel panic|NXC_BOOT_ERROR|init/i);
-  expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
+  expect(h.leftovers()).toEqual([]);
 }
