@@ -35,9 +35,9 @@ describeFlavour({
   // start takes 1.5 s once its nodes exist: the abort check interrupts it 0.3 s in
   env: { NXC_FAKE_WORLD: world, NXC_FAKE_START_DELAY_MS: '1500' },
   abortStart: { afterMs: 300 },
-  capabilities: { logs: true, nodeControl: false },
+  capabilities: { logs: true, nodeControl: false, retryFailed: true },
   leftovers: () => readdirSync(world),
   badOptions: [
-    { options: { memory: -1 }, message: /^flavour fake: option memory must be a positive integer/ },
+    { options: { memory: 'lots' }, message: /^flavour fake: option memory: expected number, got string/ },
   ],
 });

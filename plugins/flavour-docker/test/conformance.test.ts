@@ -28,7 +28,7 @@ describeFlavour({
   badOptions: [
     {
       options: { concurrency: 0 },
-      message: /^flavour option docker\.concurrency must be a positive integer/,
+      message: /^flavour docker: option concurrency: /,
     },
   ],
   sharedDeploymentChecks(deployment) {

@@ -18,7 +18,7 @@ import { loadFlavours } from '../plugins.js';
 import { type Project, loadProject } from '../project.js';
 import { type ProgressEvent, silentReporter } from '../reporter.js';
 import { deploymentPath, statePath } from '../state.js';
-import { FLAVOUR_API_VERSION, type FlavourDeployer, type NodeControl } from '../transposition.js';
+import type { FlavourDeployer, NodeControl } from '../transposition.js';
 
 /** A power-control member of {@link NodeControl}. */
 export type NodeControlMember = keyof NodeControl;
@@ -52,6 +52,11 @@ export interface ConformanceCapabilities {
   logs: boolean;
   /** The members of `FlavourDeployer.nodeControl` offered, or `false` when it has none. */
   nodeControl: NodeControlMember[] | false;
+  /**
+   * `FlavourDeployer.retryFailed`: `nxc start --retry-failed` redeploys only failed nodes
+   * (default false; absent, core must refuse `--retry-failed` before doing anything).
+   */
+  retryFailed?: boolean;
 }
 
 /** The deployment the read-only checks share, for {@link ConformanceOptions.sharedDeploymentChecks}. */
@@ -94,9 +99,8 @@ export interface ConformanceOptions {
    */
   leftovers?(ctx: LeftoversProbeContext): Promise<unknown[]> | unknown[];
   /**
-   * Options the flavour must refuse at start with one clear line, before creating anything.
-   * With flavour API version 2 and later the suites also check that core refuses an unknown
-   * option.
+   * Options the flavour's schema must refuse at start: one clear line, exit code 2, before
+   * anything is created. The suites also check that core refuses an unknown option.
    */
   badOptions: BadOption[];
   /**
@@ -202,14 +206,19 @@ export function describeFlavour(options: ConformanceOptions): void {
       expect(typeof deployer.nodeControl === 'function', 'nodeControl').toBe(
         options.capabilities.nodeControl !== false,
       );
+      expect(typeof deployer.retryFailed === 'function', 'retryFailed').toBe(
+        options.capabilities.retryFailed ?? false,
+      );
+      expect(typeof deployer.stateSchema?.safeParse, 'stateSchema').toBe('function');
     });
 
     it(
-      'refuses bad options with one line, before creating anything',
+      'refuses bad options and lacking capabilities with one line, exit 2, before creating anything',
       async () => {
-        const cases = [...options.badOptions];
-        if (FLAVOUR_API_VERSION >= 2)
-          cases.push({ options: { [UNKNOWN_OPTION]: true }, message: new RegExp(UNKNOWN_OPTION) });
+        const cases = [
+          ...options.badOptions,
+          { options: { [UNKNOWN_OPTION]: true }, message: new RegExp(`unknown option "${UNKNOWN_OPTION}"`) },
+        ];
         expect(cases.length, 'give describeFlavour at least one bad option').toBeGreaterThan(0);
         for (const bad of cases) {
           const error = await rejection(
@@ -218,8 +227,17 @@ export function describeFlavour(options: ConformanceOptions): void {
           );
           expect(error.message).toMatch(bad.message);
           expect(error.message.split('\n'), 'one line').toHaveLength(1);
-          expect(error.exitCode).not.toBe(0);
-          if (bad.options[UNKNOWN_OPTION] !== undefined) expect(error.exitCode).toBe(2);
+          expect(error.exitCode, 'a usage error').toBe(2);
+          noDocuments();
+          expect(await leftovers()).toEqual([]);
+        }
+        if (!options.capabilities.retryFailed) {
+          const error = await rejection(
+            start(project, { ...startOptions, retryFailed: true }),
+            'start --retry-failed',
+          );
+          expect(error.message).toBe(`flavour ${flavour} cannot --retry-failed`);
+          expect(error.exitCode).toBe(2);
           noDocuments();
           expect(await leftovers()).toEqual([]);
         }

@@ -4,10 +4,11 @@
  * `deploy/<composition>::<flavour>.json`, state next to it), for flavour-specific tests that
  * must reach below the library verbs (a fault injected between two phases, a tiny budget).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../atomic-file.js';
+import { readState } from '../commands/running.js';
 import type { ComposeInfo } from '../compose-info.js';
 import {
   type DeploymentDocument,
@@ -20,7 +21,7 @@ import { type Project, makeProject } from '../project.js';
 import type { ProgressEvent } from '../reporter.js';
 import { type SshIdentity, generateEd25519KeyPair } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
-import type { RunningContext, StartContext } from '../transposition.js';
+import type { RunningContext, Schema, StartContext } from '../transposition.js';
 
 /**
  * Planned nodes for `{ role: count }` with nxc's naming rules: a role of one node is named
@@ -61,21 +62,42 @@ export function throwAwayProject(options: ThrowAwayProjectOptions): Project {
 }
 
 /** Options of {@link flavourHarness}. */
-export interface FlavourHarnessOptions {
+export interface FlavourHarnessOptions<Options = Record<string, unknown>, State = unknown> {
   /** Flavour name written in the documents (`docker`, `vm-ramdisk`...). */
   flavour: string;
   /** The project deployed (see {@link throwAwayProject}). */
   project: Project;
   /** Composition name (default `composition`). */
   composition?: string;
-  /** Flavour options every {@link FlavourHarness.startContext} carries unless overridden. */
+  /**
+   * Flavour options (as written in the config or with `-O`) every context carries unless a
+   * start context is given its own; parsed with {@link optionsSchema} when given.
+   */
   options?: Record<string, unknown>;
+  /**
+   * The flavour's options schema (`Flavour.options`): contexts carry the options parsed by it,
+   * defaults filled in, as core hands them to the deployer. Without it, the options as given.
+   */
+  optionsSchema?: Schema<Options>;
+  /**
+   * The deployer's `stateSchema`: `saveState` checks the state against it and running contexts
+   * read it back through it, as core does (a corrupt state is core's one-line error).
+   */
+  stateSchema?: Schema<State>;
   /** Per-node readiness timeout of start contexts in ms (default 180 s). */
   timeoutMs?: number;
 }
 
+/** What a start context may be given instead of the harness's: its own (raw) options too. */
+export type StartContextOverrides<Options = Record<string, unknown>, State = unknown> = Partial<
+  Omit<StartContext<Options, State>, 'options'>
+> & {
+  /** Flavour options as written (replacing the harness's), parsed like the harness's. */
+  options?: Record<string, unknown>;
+};
+
 /** A throw-away project and the contexts core would hand its flavour. */
-export interface FlavourHarness {
+export interface FlavourHarness<Options = Record<string, unknown>, State = unknown> {
   project: Project;
   /** A new ed25519 identity kept in the project's `.nxc/ssh/` (nodes authorize its public key). */
   identity: SshIdentity;
@@ -84,9 +106,13 @@ export interface FlavourHarness {
   /** Path of the deployment document start contexts write. */
   deploymentFile(): string;
   /** A start context for `nodes` of `info`; `extra` replaces any member. */
-  startContext(info: ComposeInfo, nodes: PlannedNode[], extra?: Partial<StartContext>): StartContext;
+  startContext(
+    info: ComposeInfo,
+    nodes: PlannedNode[],
+    extra?: StartContextOverrides<Options, State>,
+  ): StartContext<Options, State>;
   /** The running context of what the last start wrote (an empty deployment when nothing). */
-  runningContext(extra?: Partial<RunningContext>): Promise<RunningContext>;
+  runningContext(extra?: Partial<RunningContext<Options, State>>): Promise<RunningContext<Options, State>>;
   /** Removes the project's directory. */
   remove(): void;
 }
@@ -96,8 +122,14 @@ export interface FlavourHarness {
  * for `options.flavour` on `options.project`: the deployment document and the state are
  * written where `nxc status`, `nxc stop`... read them.
  */
-export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
+export function flavourHarness<Options = Record<string, unknown>, State = unknown>(
+  options: FlavourHarnessOptions<Options, State>,
+): FlavourHarness<Options, State> {
   const { flavour, project, composition = 'composition' } = options;
+  const parseOptions = (raw: Record<string, unknown> | undefined): Options =>
+    options.optionsSchema
+      ? options.optionsSchema.parse({ ...(raw ?? {}) })
+      : ({ ...(raw ?? {}) } as Options);
   const keys = generateEd25519KeyPair('nxc@test');
   const privateKeyPath = join(project.root, '.nxc', 'ssh', 'id_ed25519');
   mkdirSync(join(project.root, '.nxc', 'ssh'), { recursive: true, mode: 0o700 });
@@ -108,13 +140,16 @@ export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
   const reporter = { emit: (e: ProgressEvent) => events.push(e) };
   const docFile = deploymentPath(project, composition, flavour);
   const stateFile = statePath(project, composition, flavour);
+  const saveState = async (state: State) => {
+    await writeJsonAtomic(stateFile, options.stateSchema ? options.stateSchema.parse(state) : state);
+  };
   const base = { project, composition, flavour, reporter };
   return {
     project,
     identity,
     events,
     deploymentFile: () => docFile,
-    startContext(info, nodes, extra = {}) {
+    startContext(info, nodes, { options: own, ...extra } = {}) {
       return {
         ...base,
         signal: new AbortController().signal,
@@ -123,7 +158,7 @@ export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
         identity,
         wait: true,
         timeoutMs: options.timeoutMs ?? 180_000,
-        options: { ...(options.options ?? {}) },
+        options: parseOptions(own ?? options.options),
         async writeDeployment(deployed) {
           const doc = buildDeploymentDocument({
             composeInfo: info,
@@ -134,9 +169,7 @@ export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
           await writeDeploymentDocument(project, composition, flavour, doc);
           return doc;
         },
-        async saveState(state) {
-          await writeJsonAtomic(stateFile, state);
-        },
+        saveState,
         ...extra,
       };
     },
@@ -148,11 +181,10 @@ export function flavourHarness(options: FlavourHarnessOptions): FlavourHarness {
         ...base,
         signal: new AbortController().signal,
         deployment,
-        state: existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : undefined,
+        options: parseOptions(options.options),
+        state: (await readState(project, composition, flavour, options.stateSchema)) as State | undefined,
         identity,
-        async saveState(state: unknown) {
-          await writeJsonAtomic(stateFile, state);
-        },
+        saveState,
         ...extra,
       };
     },
