@@ -4,7 +4,7 @@
  * line, host keys are learnt at start, every VM has its QMP socket.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { statePath } from '@nxc/core';
+import { statePath } from '@nxc/core/flavour';
 import { expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import { describeQemuFlavour } from './conformance.js';
