@@ -18,7 +18,13 @@ export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
 
 /** Contexts core would hand the docker flavour for `project` (readiness timeout 60 s). */
 export function harness(project: Project, composition = 'composition', flavour = 'docker'): Harness {
-  return flavourHarness({ flavour, project, composition, optionsSchema: dockerOptionsSchema, timeoutMs: 60_000 });
+  return flavourHarness({
+    flavour,
+    project,
+    composition,
+    optionsSchema: dockerOptionsSchema,
+    timeoutMs: 60_000,
+  });
 }
 
 export function removeProject(project: Project): void {

@@ -127,9 +127,7 @@ export function flavourHarness<Options = Record<string, unknown>, State = unknow
 ): FlavourHarness<Options, State> {
   const { flavour, project, composition = 'composition' } = options;
   const parseOptions = (raw: Record<string, unknown> | undefined): Options =>
-    options.optionsSchema
-      ? options.optionsSchema.parse({ ...(raw ?? {}) })
-      : ({ ...(raw ?? {}) } as Options);
+    options.optionsSchema ? options.optionsSchema.parse({ ...(raw ?? {}) }) : ({ ...(raw ?? {}) } as Options);
   const keys = generateEd25519KeyPair('nxc@test');
   const privateKeyPath = join(project.root, '.nxc', 'ssh', 'id_ed25519');
   mkdirSync(join(project.root, '.nxc', 'ssh'), { recursive: true, mode: 0o700 });
