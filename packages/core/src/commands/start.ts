@@ -120,11 +120,12 @@ async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal
 export async function start(project: Project, opts: StartOptions = {}): Promise<StartSummary> {
   const reporter = opts.reporter ?? silentReporter;
   const signal = opts.signal ?? new AbortController().signal;
-  // A flavour named with -f/-C: its options and flags are the user's first mistake to report,
-  // before the build is looked for (else `-f docker --accel kvm` in an unbuilt project would say
-  // "no build found"). Otherwise the build says which flavour.
+  // An installed flavour named with -f/-C: its options and flags are the user's first mistake
+  // to report, before the build is looked for (else `-f docker --accel kvm` in an unbuilt
+  // project would say "no build found"). Otherwise the build says which flavour, and why not.
   const named = parseSelector(opts).flavour;
-  const early = named ? await chooseFlavour(project, named, opts) : undefined;
+  const early =
+    named && (await loadFlavours(project)).has(named) ? await chooseFlavour(project, named, opts) : undefined;
   const { composeInfo, composition, flavourName } = await locateComposeInfo(project, opts);
   const { flavour, deployer, options } = early ?? (await chooseFlavour(project, flavourName, opts));
   const { nodes, machines } = await planNodes(composeInfo, opts, reporter, signal);
