@@ -36,7 +36,7 @@ export function describeQemuFlavour(
     badOptions: [
       {
         options: { accel: 'warp' },
-        message: new RegExp(`^flavour ${flavour}: option accel: Invalid enum value`),
+        message: new RegExp(`^flavour ${flavour}: option accel: invalid enum value`),
       },
       { options: { memory: 0 }, message: new RegExp(`^flavour ${flavour}: option memory: `) },
     ],
