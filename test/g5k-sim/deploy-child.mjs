@@ -5,7 +5,8 @@
 // REQUEST: { op: "start"|"exec"|"status", repo, plugin (path of the plugin's dist/index.js),
 //   flavour, project, composition, composeInfoFile | composeInfo, nodes: [{role, host}],
 //   machineFile, waitMachineFile, identity: {privateKeyPath, publicKey}, kernelParams,
-//   options, timeoutMs, host, command }
+//   options (checked with the flavour's schema as core does; `retryFailed: true` calls the
+//   deployer's retryFailed instead of start), timeoutMs, host, command }
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ function out(v) {
 
 try {
   if (req.op === 'start') {
+    const { retryFailed, ...options } = req.options ?? {};
     const composeInfo = req.composeInfoFile
       ? await core.readComposeInfo(req.composeInfoFile)
       : req.composeInfo;
@@ -60,7 +62,7 @@ try {
       ...(req.kernelParams ? { kernelParams: req.kernelParams } : {}),
       wait: true,
       timeoutMs: req.timeoutMs ?? 300_000,
-      options: req.options ?? {},
+      options: core.resolveFlavourOptions({ project, flavour, installed: plugin.flavours, options }),
       async writeDeployment(nodes) {
         const doc = core.buildDeploymentDocument({
           composeInfo,
@@ -76,11 +78,17 @@ try {
         await writeFile(statePath, JSON.stringify(state, null, 2));
       },
     };
-    out({ ok: true, result: await deployer.start(ctx) });
+    out({ ok: true, result: await (retryFailed ? deployer.retryFailed(ctx) : deployer.start(ctx)) });
   } else {
     const deployment = await core.readDeploymentDocument(project, req.composition, req.flavour);
     const state = JSON.parse(await readFile(statePath, 'utf8').catch(() => 'null'));
-    const running = { ...base, deployment, state, identity: req.identity };
+    const running = {
+      ...base,
+      options: core.configuredOptions(project, flavour),
+      deployment,
+      state: state ?? undefined,
+      identity: req.identity,
+    };
     if (req.op === 'status') out({ ok: true, result: await deployer.status(running) });
     else if (req.op === 'exec') {
       const t = await deployer.transport(running);

@@ -104,27 +104,17 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--compose-info <file>', 'use this compose info instead of build/')
       .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))
       .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
-      .option('--accel <accel>', 'VM flavours: kvm, tcg or auto (default auto: KVM only if it really works)')
       .option(
         '-O, --flavour-option <key=value>',
-        'flavour-specific option, over the config (repeatable)',
+        "flavour option, over the config's flavourOptions (repeatable; checked by the flavour)",
         collect,
       )
       .option(
         '--retry-failed',
-        'redeploy only the nodes that failed in the running deployment (g5k flavours)',
+        'redeploy only the nodes that failed in the running deployment (flavours that can)',
       )
-      .option('--push-path <dir>', 'kexec flavours: folder on the nodes receiving kernel and initrd')
-      .option('--reuse', 'kexec flavours: reuse kernel and initrd already on the nodes')
-      .option(
-        '--remote-deployment-info',
-        'kexec flavours: serve the deployment over HTTP, not the kernel command line',
-      )
-      .addOption(
-        new Option('--port <port>', 'port of that HTTP server').argParser((v) => Number.parseInt(v, 10)),
-      )
-      .option('-y, --yes', 'answer yes to confirmations (e.g. Kadeploy wiping disks)')
-      .option('--json', 'print the started nodes as JSON'),
+      .option('--json', 'print the started nodes as JSON')
+      .addHelpText('after', '\nEach flavour adds its own flags: `nxc start -f FLAVOUR --help` lists them.'),
     async () => (await import('./actions/start.js')).startAction as ActionFn,
   );
 
@@ -231,6 +221,21 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
 }
 
 /**
+ * Adds the installed flavours' flags to `nxc start` (see flavour-flags.ts). Outside a project,
+ * or with a broken plugin, `start --help` still shows the generic flags; a start reports the
+ * problem as it would have.
+ */
+async function withFlavourFlags(program: Command, rt: Runtime, head: string[]): Promise<void> {
+  const start = program.commands.find((c) => c.name() === 'start');
+  if (!start) return;
+  try {
+    await (await import('./flavour-flags.js')).addFlavourFlags(start, rt, head);
+  } catch (error) {
+    if (!head.includes('--help') && !head.includes('-h')) throw error;
+  }
+}
+
+/**
  * Runs nxc with `argv` (without node and script) and returns the exit code. Installs the
  * SIGINT/SIGTERM/SIGHUP handlers (see signals.ts): the first signal aborts the running
  * command, which cleans up; the exit code is then 128 + the signal's number.
@@ -259,6 +264,7 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
   });
   try {
     const program = buildProgram(rt, state);
+    if (head.find((a) => !a.startsWith('-')) === 'start') await withFlavourFlags(program, rt, head);
     await program.parseAsync(head, { from: 'user' });
     if (controller.signal.aborted && state.exitCode === EXIT.ok) {
       return signals.exitCode() ?? EXIT.interrupted;

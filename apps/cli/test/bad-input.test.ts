@@ -432,7 +432,16 @@ const cases: Case[] = [
     files: plugins(pluginFixture('api-mismatch')),
     code: 3,
     message:
-      /^plugin \"nxc-flavour-api-mismatch\" 0\.0\.0 was written for flavour API 99, this nxc has flavour API 1$/,
+      /^plugin \"nxc-flavour-api-mismatch\" 0\.0\.0 was written for flavour API 99, this nxc has flavour API 2$/,
+  },
+  {
+    name: 'plugin for flavour API 1',
+    args: ['flavours'],
+    files: plugins(pluginFixture('api-v1')),
+    code: 3,
+    message:
+      /^plugin \"nxc-flavour-api-v1\" 0\.0\.0 was written for flavour API 1, this nxc has flavour API 2$/,
+    hint: /^upgrade nxc-flavour-api-v1 to a version made for API 2; for its authors: flavour API 2 gives each flavour an `options` schema and `flags`.*stateSchema.*retryFailed.*docs\/writing-a-flavour\.md/,
   },
   {
     name: 'two plugins claim one flavour',

@@ -60,8 +60,8 @@ describe('nxc with a plugin flavour', () => {
       'client=3',
       '-p',
       'iterations=4',
-      '--accel',
-      'tcg',
+      '--speed',
+      '3',
       '-O',
       'memory=512',
       '--json',
@@ -81,7 +81,7 @@ describe('nxc with a plugin flavour', () => {
     expect(doc['ssh_key.pub']).toMatch(/^ssh-ed25519 /);
     // flavour options from the command line reach the flavour
     const state = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.state.json'), 'utf8'));
-    expect(state.options).toEqual({ accel: 'tcg', memory: 512 });
+    expect(state.options).toEqual({ speed: 3, memory: 512 });
     // progress went to stderr as JSON lines
     for (const line of r.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
   });

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
+import { flagSpelling, optionNames } from './flavour-options.js';
 import { pathExists } from './path-exists.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
@@ -77,10 +78,48 @@ const flavourSchema = z
         distribution: z.enum(['per-role', 'all-in-one']).optional(),
       })
       .passthrough(),
+    options: z
+      .custom<{ safeParse: unknown }>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as { safeParse?: unknown }).safeParse === 'function',
+        'expected a zod schema',
+      )
+      .optional(),
+    flags: z
+      .array(
+        z
+          .object({
+            flag: z.string().refine(
+              (f) => {
+                try {
+                  flagSpelling(f);
+                  return true;
+                } catch {
+                  return false;
+                }
+              },
+              { message: 'expected "--name <value>" or "-n, --name"' },
+            ),
+            option: z.string().min(1),
+            type: z.enum(['boolean', 'string', 'number']),
+            description: z.string(),
+          })
+          .refine((f) => f.flag.includes('<') === (f.type !== 'boolean'), {
+            message: 'a boolean flag takes no <value>, a string or number flag takes one',
+          }),
+      )
+      .optional(),
     usable: isFunction('usable').optional(),
     deployer: isFunction('deployer'),
   })
   .passthrough();
+
+/** What changed since each older flavour API, for the loader's message. */
+const API_CHANGES: Readonly<Record<number, string>> = {
+  1: 'flavour API 2 gives each flavour an `options` schema and `flags` (parsed options arrive typed in ctx.options; CLI flags are no longer nxc\'s), a `stateSchema` on the deployer, and `retryFailed` as a deployer member (see docs/writing-a-flavour.md, "From API 1 to 2")',
+};
 
 const pluginSchema = z
   .object({
@@ -298,7 +337,7 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
         hint:
           apiVersion > FLAVOUR_API_VERSION
             ? `upgrade nxc (@nxc/core and @nxc/cli), or install a version of ${label} made for API ${FLAVOUR_API_VERSION}`
-            : `upgrade ${label} to a version made for API ${FLAVOUR_API_VERSION}`,
+            : `upgrade ${label} to a version made for API ${FLAVOUR_API_VERSION}${API_CHANGES[apiVersion] ? `; for its authors: ${API_CHANGES[apiVersion]}` : ''}`,
       },
     );
   }
@@ -313,6 +352,17 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
     );
   }
   const plugin = value as FlavourPlugin;
+  for (const flavour of plugin.flavours) {
+    const names = optionNames(flavour.options);
+    const stray = flavour.flags?.find((f) => !names?.includes(f.option));
+    if (stray) {
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `plugin "${label}": flavour ${flavour.name}'s flag ${stray.flag} sets option "${stray.option}", which its options schema does not have`,
+        { hint: 'report it to the plugin authors' },
+      );
+    }
+  }
   return {
     plugin,
     source: {
@@ -366,6 +416,8 @@ function delegate(flavour: Flavour, plugin: PluginSource): LoadedFlavour {
     name: flavour.name,
     description: flavour.description,
     build: flavour.build,
+    ...(flavour.options ? { options: flavour.options } : {}),
+    ...(flavour.flags ? { flags: flavour.flags } : {}),
     ...(usable ? { usable: (ctx: { project: Project }) => usable.call(flavour, ctx) } : {}),
     deployer: () => flavour.deployer(),
     plugin,

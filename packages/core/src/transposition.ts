@@ -8,6 +8,7 @@
  * Deploy side: TypeScript, loaded lazily (a flavour's heavy dependencies such as
  * dockerode or ssh2 are imported only when a command actually deploys with it).
  */
+import type { ZodType, ZodTypeDef } from 'zod';
 import type { ComposeInfo } from './compose-info.js';
 import type { DeployedNode, DeploymentDocument, PlannedNode } from './deployment.js';
 import type { Project } from './project.js';
@@ -17,8 +18,43 @@ import type { SshIdentity } from './ssh-identity.js';
 /**
  * Version of this interface. A plugin declares the version it was written for; the loader
  * refuses a plugin whose major version differs, naming the package and what to upgrade.
+ *
+ * Version 2: a flavour declares its options (a zod schema, {@link Flavour.options}) and the
+ * CLI flags that set them ({@link Flavour.flags}); the deployer receives them parsed and
+ * typed, declares the schema of its state ({@link FlavourDeployer.stateSchema}), and offers
+ * `--retry-failed` by implementing {@link FlavourDeployer.retryFailed}.
  */
-export const FLAVOUR_API_VERSION = 1;
+export const FLAVOUR_API_VERSION = 2;
+
+/**
+ * A schema of options or state: a zod schema whose output is `T`. Write it with zod 3
+ * (`z.object({...}).strict()`); core reads it through `safeParse` only, plus `shape` (the
+ * option names, for did-you-mean) when it is an object schema.
+ */
+export type Schema<T> = ZodType<T, ZodTypeDef, unknown>;
+
+/**
+ * A command-line flag of `nxc start` that sets one option of a flavour. Core adds it to
+ * `nxc start` when the flavour is installed, shows it in `nxc start -f <flavour> --help`,
+ * and refuses it (naming the flavours that own it) when another flavour is started.
+ */
+export interface FlavourFlag {
+  /**
+   * The flag as users type it, in commander's notation: a long name, optionally a short one,
+   * and `<value>` when it takes a value: `--accel <mode>`, `-y, --yes`, `--port <port>`.
+   * It must not be one of `nxc start`'s own flags.
+   */
+  flag: string;
+  /** The option it sets: a key of {@link Flavour.options}. */
+  option: string;
+  /**
+   * How the text on the command line becomes the option's value: `boolean` for a flag
+   * without value (sets `true`), `string` as typed, `number` parsed (not a number: refused).
+   */
+  type: 'boolean' | 'string' | 'number';
+  /** One line of help (`nxc start -f <flavour> --help`). */
+  description: string;
+}
 
 /** What the Nix library builds for a flavour. */
 export type ImageKind =
@@ -55,7 +91,7 @@ export interface Unusable {
 }
 
 /** Context given to every deploy-side call. */
-export interface FlavourContext {
+export interface FlavourContext<Options = unknown> {
   project: Project;
   /** Composition name (e.g. `composition`). */
   composition: string;
@@ -64,10 +100,16 @@ export interface FlavourContext {
   reporter: Reporter;
   /** Aborted on Ctrl-C: stop what you are doing and clean up what you created. */
   signal: AbortSignal;
+  /**
+   * The flavour's options, parsed by {@link Flavour.options} (defaults filled in). At start:
+   * the config's `flavourOptions[flavour]`, then `-O key=value`, then the flavour's flags.
+   * On a running deployment: the config's alone.
+   */
+  options: Options;
 }
 
 /** Everything `nxc start` hands to a flavour. */
-export interface StartContext extends FlavourContext {
+export interface StartContext<Options = unknown, State = unknown> extends FlavourContext<Options> {
   composeInfo: ComposeInfo;
   /** Nodes to run, from the role distribution (role + hostname), in a stable order. */
   nodes: PlannedNode[];
@@ -83,29 +125,33 @@ export interface StartContext extends FlavourContext {
   wait: boolean;
   /** Per-node readiness timeout in ms. */
   timeoutMs: number;
-  /** Flavour-specific options from the CLI (`--accel`, `--push-path`...) and the config. */
-  options: Record<string, unknown>;
   /**
    * Writes `deploy/<composition>::<flavour>.json` from nodes with addresses, and returns
    * the document (nodes read it at boot). Call it once addresses are known, before booting.
    */
   writeDeployment(nodes: DeployedNode[]): Promise<DeploymentDocument>;
-  /** Persist flavour runtime state (container ids, pids, ports) next to the deployment. */
-  saveState(state: unknown): Promise<void>;
+  /**
+   * Persist flavour runtime state (container ids, pids, ports) next to the deployment. Core
+   * checks it against {@link FlavourDeployer.stateSchema} and writes it atomically.
+   */
+  saveState(state: State): Promise<void>;
 }
 
 /** Context of calls on a running deployment. */
-export interface RunningContext extends FlavourContext {
+export interface RunningContext<Options = unknown, State = unknown> extends FlavourContext<Options> {
   deployment: DeploymentDocument;
-  /** What the flavour saved with `saveState` at start (undefined if nothing). */
-  state: unknown;
+  /**
+   * What the flavour saved with `saveState` at start, checked against
+   * {@link FlavourDeployer.stateSchema} when read back (undefined if nothing was saved).
+   */
+  state: State | undefined;
   identity: SshIdentity;
   /**
    * Replaces the saved flavour state, e.g. with host keys learnt at the first connection to
    * nodes started with `--no-wait`, so that later commands check them. Optional: library
    * callers may not provide it.
    */
-  saveState?(state: unknown): Promise<void>;
+  saveState?(state: State): Promise<void>;
 }
 
 /** Context of {@link FlavourDeployer.removeLeftovers}: no document, no state, only the project. */
@@ -234,24 +280,40 @@ export interface NodeControl {
   start?(host: string, signal?: AbortSignal): Promise<void>;
 }
 
-/** Deploy side of a flavour, loaded lazily by {@link Flavour.deployer}. */
-export interface FlavourDeployer {
+/**
+ * Deploy side of a flavour, loaded lazily by {@link Flavour.deployer}. `Options` is what
+ * {@link Flavour.options} parses to, `State` what {@link stateSchema} parses to. Optional
+ * members are capabilities: core refuses what needs one the flavour lacks (`--retry-failed`,
+ * `nxc logs`) before doing anything.
+ */
+export interface FlavourDeployer<Options = unknown, State = unknown> {
+  /**
+   * Schema of the state the flavour saves (`ctx.saveState`): checked when saved and when
+   * read back, so that `ctx.state` is typed and a corrupt state file is one clear error.
+   */
+  stateSchema: Schema<State>;
   /**
    * Start one node per planned node, write the deployment (via `ctx.writeDeployment`) and,
    * if `ctx.wait`, wait until every node is ready. On failure or abort, remove what it
    * created and throw an NxcError naming the node and the reason.
    */
-  start(ctx: StartContext): Promise<StartResult>;
+  start(ctx: StartContext<Options, State>): Promise<StartResult>;
+  /**
+   * Optional capability behind `nxc start --retry-failed`: redeploy only the nodes that
+   * failed in the running deployment, keeping the others. Core does not refuse the running
+   * deployment nor clean it up first, and keeps its documents when this fails.
+   */
+  retryFailed?(ctx: StartContext<Options, State>): Promise<StartResult>;
   /** Stop and remove everything of this deployment. Idempotent; finds leftovers after a crash. */
-  stop(ctx: RunningContext): Promise<void>;
+  stop(ctx: RunningContext<Options, State>): Promise<void>;
   /** Per-node state. */
-  status(ctx: RunningContext): Promise<NodeStatus[]>;
+  status(ctx: RunningContext<Options, State>): Promise<NodeStatus[]>;
   /** A transport to the running nodes. */
-  transport(ctx: RunningContext): Promise<Transport>;
-  /** Node logs (container output, serial console...). */
-  logs?(ctx: RunningContext, options: LogsOptions): AsyncIterable<LogLine>;
-  /** Optional per-node power control used by the test-script driver. */
-  nodeControl?(ctx: RunningContext): Promise<NodeControl> | NodeControl;
+  transport(ctx: RunningContext<Options, State>): Promise<Transport>;
+  /** Optional capability behind `nxc logs`: node logs (container output, serial console...). */
+  logs?(ctx: RunningContext<Options, State>, options: LogsOptions): AsyncIterable<LogLine>;
+  /** Optional capability: per-node power control used by the test-script driver. */
+  nodeControl?(ctx: RunningContext<Options, State>): Promise<NodeControl> | NodeControl;
   /**
    * Optional: finds what this flavour runs for the project on this machine from the platform
    * alone (engine labels, the process table), without the deployment document or the state,
@@ -263,20 +325,34 @@ export interface FlavourDeployer {
   removeLeftovers?(ctx: LeftoversContext): Promise<RemovedLeftovers[]>;
 }
 
-/** One flavour, as a plugin declares it. */
-export interface Flavour {
+/**
+ * One flavour, as a plugin declares it. Everything here but {@link deployer} is read by
+ * `nxc start --help` and before any start: keep the module that declares it light (no
+ * engine client, no SSH library), and import the deploy side in `deployer()`.
+ */
+export interface Flavour<Options = unknown, State = unknown> {
   /** Name used with `-f` (e.g. `docker`, `vm-ramdisk`). Lowercase, dashes. */
   name: string;
   /** One line shown by `nxc flavours`. */
   description: string;
   build: FlavourBuild;
   /**
+   * Schema of the flavour's options, with defaults and a TSDoc line per option: a strict zod
+   * object (`z.object({...}).strict()`). Core merges the config's `flavourOptions[name]`,
+   * `-O key=value` and {@link flags}, and validates them with it before anything is created:
+   * an unknown key (with a did-you-mean) or an ill-typed value is one line, exit code 2.
+   * Absent: the flavour takes no option.
+   */
+  options?: Schema<Options>;
+  /** The `nxc start` flags that set options (each names its option). */
+  flags?: FlavourFlag[];
+  /**
    * Cheap pre-check run before start (docker daemon up, qemu present, OAR job present).
    * Returns undefined when usable. Must not create anything.
    */
   usable?(ctx: { project: Project }): Promise<Unusable | undefined>;
   /** Loads the deploy side (dynamic import keeps `nxc --help` fast). */
-  deployer(): Promise<FlavourDeployer>;
+  deployer(): Promise<FlavourDeployer<Options, State>>;
 }
 
 /** What a flavour package exports (default export, or a factory returning it). */
@@ -285,10 +361,19 @@ export interface FlavourPlugin {
   apiVersion: number;
   /** Package name, for messages (e.g. `@nxc/flavour-docker`). */
   name: string;
-  flavours: Flavour[];
+  // biome-ignore lint/suspicious/noExplicitAny: each flavour has its own Options and State
+  flavours: Flavour<any, any>[];
 }
 
 /** Identity helper for plugin authors: type-checks a plugin definition. */
 export function defineFlavourPlugin(plugin: FlavourPlugin): FlavourPlugin {
   return plugin;
+}
+
+/**
+ * Identity helper for plugin authors: type-checks one flavour, inferring `Options` from its
+ * schema so that its deployer receives them typed.
+ */
+export function defineFlavour<Options, State>(flavour: Flavour<Options, State>): Flavour<Options, State> {
+  return flavour;
 }

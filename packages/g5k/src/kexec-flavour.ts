@@ -14,47 +14,50 @@ import type {
 } from '@nxc/core/flavour';
 import { NxcError } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
+import { z } from 'zod';
 import { assignMachines } from './assign-machines.js';
 import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
+import type { KexecOptions } from './options.js';
 import type { Lookup } from './resolve.js';
 
+/** Schema of what a kexec flavour (and g5k-image) saves with `saveState`. */
+export const kexecStateSchema = z
+  .object({
+    kind: z.literal('g5k-kexec'),
+    /** Deployment hostname -> machine, address, host key, outcome. */
+    nodes: z.record(
+      z.object({
+        machine: z.string(),
+        address: z.string(),
+        role: z.string(),
+        hostKey: z.string().optional(),
+        status: z.enum(['up', 'failed', 'unreachable']),
+        reason: z.string().optional(),
+      }),
+    ),
+    /** Seconds since epoch of the start. */
+    startedAt: z.number(),
+  })
+  .strict();
+
 /** What a kexec flavour saves with `saveState`. */
-export interface KexecState {
-  kind: 'g5k-kexec';
-  /** Deployment hostname -> machine, address, host key, outcome. */
-  nodes: Record<
-    string,
-    {
-      machine: string;
-      address: string;
-      role: string;
-      hostKey?: string;
-      status: KexecNodeResult['status'];
-      reason?: string;
-    }
-  >;
-  /** Seconds since epoch of the start. */
-  startedAt: number;
-}
+export type KexecState = z.infer<typeof kexecStateSchema>;
 
 /** Options of {@link kexecFlavourDeployer}. */
-export interface KexecFlavourOptions {
+export interface KexecFlavourOptions<Options extends KexecOptions = KexecOptions> {
   /** Flavour name, for messages. */
   flavour: string;
   /** Kernel parameters the flavour adds (e.g. `nfs_store=...`), computed at start. */
-  flavourParams?: (ctx: StartContext) => string | undefined | Promise<string | undefined>;
+  flavourParams?: (
+    ctx: StartContext<Options, KexecState>,
+  ) => string | undefined | Promise<string | undefined>;
   /** Resolver override (tests). */
   lookup?: Lookup;
 }
 
-function opt<T>(options: Record<string, unknown>, ...names: string[]): T | undefined {
-  for (const n of names) if (options[n] !== undefined) return options[n] as T;
-  return undefined;
-}
-
-function stateOf(ctx: RunningContext): KexecState {
-  const s = ctx.state as KexecState | undefined;
-  if (!s || s.kind !== 'g5k-kexec') {
+function stateOf(ctx: RunningContext<unknown, KexecState>): KexecState {
+  const s = ctx.state;
+  if (!s) {
     throw new NxcError('NXC_DEPLOYMENT', `no runtime state for ${ctx.composition}::${ctx.flavour}`, {
       hint: 'start it again with `nxc start`',
     });
@@ -63,10 +66,14 @@ function stateOf(ctx: RunningContext): KexecState {
 }
 
 /** Builds the FlavourDeployer of a kexec flavour. */
-export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): FlavourDeployer {
+export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions>(
+  flavourOptions: KexecFlavourOptions<Options>,
+): FlavourDeployer<Options, KexecState> {
   const name = flavourOptions.flavour;
   return {
-    async start(ctx: StartContext): Promise<StartResult> {
+    stateSchema: kexecStateSchema,
+    ...kexecRunning(name),
+    async start(ctx: StartContext<Options, KexecState>): Promise<StartResult> {
       const o = ctx.options;
       const { kernel, initrd } = ctx.composeInfo.all;
       if (!kernel || !initrd) {
@@ -89,9 +96,7 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         type: 'step',
         message: `kexec ${targets.length} machine(s): ${targets.map((t) => `${t.machine}=${t.host}`).join(', ')}`,
       });
-      const pushPath = opt<string>(o, 'pushPath', 'push-path');
-      const nodeKeys = opt<string | string[]>(o, 'nodeKeys', 'nodeKey');
-      const knownHosts = opt<string | string[]>(o, 'knownHosts', 'known-hosts');
+      const { pushPath, nodeKeys, knownHosts } = o;
       const result = await kexecDeploy({
         targets,
         kernel,
@@ -108,16 +113,10 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         ...(knownHosts
           ? { knownHostsFiles: Array.isArray(knownHosts) ? knownHosts : String(knownHosts).split(',') }
           : {}),
-        ...(opt<boolean>(o, 'reuse') ? { reuse: true } : {}),
-        ...(opt<boolean>(o, 'remoteDeploymentInfo', 'remote-deployment-info')
-          ? { remoteDeploymentInfo: true }
-          : {}),
-        ...(opt<number>(o, 'port', 'httpPort') !== undefined
-          ? { httpPort: Number(opt<number>(o, 'port', 'httpPort')) }
-          : {}),
-        ...(opt<number>(o, 'reachTimeoutMs') !== undefined
-          ? { reachTimeoutMs: Number(opt<number>(o, 'reachTimeoutMs')) }
-          : {}),
+        ...(o.reuse ? { reuse: true } : {}),
+        ...(o.remoteDeploymentInfo ? { remoteDeploymentInfo: true } : {}),
+        ...(o.port !== undefined ? { httpPort: o.port } : {}),
+        ...(o.reachTimeoutMs !== undefined ? { reachTimeoutMs: o.reachTimeoutMs } : {}),
       });
       const state: KexecState = { kind: 'g5k-kexec', nodes: {}, startedAt: Math.floor(Date.now() / 1000) };
       for (const n of result.nodes) {
@@ -151,8 +150,18 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         })),
       };
     },
+  };
+}
 
-    async stop(ctx: RunningContext): Promise<void> {
+/**
+ * stop / status / transport of a deployment whose state is a {@link KexecState} (the kexec
+ * flavours and g5k-image): they read the state, never the options.
+ */
+export function kexecRunning(
+  name: string,
+): Pick<FlavourDeployer<unknown, KexecState>, 'stop' | 'status' | 'transport'> {
+  return {
+    async stop(ctx: RunningContext<unknown, KexecState>): Promise<void> {
       // Nothing runs on our side: the machines belong to the OAR job until it ends.
       ctx.reporter.emit({
         type: 'step',
@@ -160,8 +169,8 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
       });
     },
 
-    async status(ctx: RunningContext): Promise<NodeStatus[]> {
-      const state = ctx.state as KexecState | undefined;
+    async status(ctx: RunningContext<unknown, KexecState>): Promise<NodeStatus[]> {
+      const state = ctx.state;
       const nodes = Object.entries(ctx.deployment.deployment).map(([address, n]) => ({ address, ...n }));
       return Promise.all(
         nodes.map(async (n): Promise<NodeStatus> => {
@@ -188,7 +197,7 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
       );
     },
 
-    async transport(ctx: RunningContext): Promise<Transport> {
+    async transport(ctx: RunningContext<unknown, KexecState>): Promise<Transport> {
       const state = stateOf(ctx);
       const nodes: Record<string, { address: string }> = {};
       const keys: Record<string, string> = {};

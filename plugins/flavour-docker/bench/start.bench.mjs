@@ -27,7 +27,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 const t0 = now();
-const { default: plugin } = await import('../dist/index.js');
+const { default: plugin, dockerOptionsSchema } = await import('../dist/index.js');
 const tIndex = now() - t0;
 const t1 = now();
 const deployer = await plugin.flavours[0].deployer();
@@ -64,6 +64,7 @@ const running = () => ({
   reporter: reporterOf([]),
   signal: new AbortController().signal,
   deployment: { deployment: {} },
+  options: dockerOptionsSchema.parse({}),
   state: undefined,
 });
 
@@ -89,7 +90,7 @@ async function nxcStart(n) {
     nodes,
     wait: true,
     timeoutMs: 120_000,
-    options: {},
+    options: dockerOptionsSchema.parse({}),
     async writeDeployment(deployed) {
       const doc = {
         deployment: Object.fromEntries(

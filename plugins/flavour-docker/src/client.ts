@@ -8,9 +8,9 @@
 import { NxcError } from '@nxc/core/flavour';
 import Docker from 'dockerode';
 import { engineEndpoint } from './engine.js';
+import { DEFAULT_API_TIMEOUT_MS } from './options.js';
 
-/** Default bound on one Engine API call (option `apiTimeoutMs`). */
-export const DEFAULT_API_TIMEOUT_MS = 60_000;
+export { DEFAULT_API_TIMEOUT_MS };
 
 /** What docker-modem's `dial` receives (the fields nxc looks at). */
 interface DialOptions {
@@ -37,12 +37,6 @@ function unbounded(options: DialOptions): boolean {
 /** `GET /containers/json`: the call, without its query string, for messages. */
 function callName(options: DialOptions): string {
   return `${options.method} ${options.path.split('?')[0]}`;
-}
-
-/** The bound of one call, from the flavour's options (`apiTimeoutMs`). */
-export function apiTimeoutMs(options: Record<string, unknown> | undefined): number {
-  const value = Number(options?.apiTimeoutMs);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_API_TIMEOUT_MS;
 }
 
 /**

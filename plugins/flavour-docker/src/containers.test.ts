@@ -9,11 +9,11 @@ import {
   extrasFromOriginalComposeFile,
   nodeRuntime,
   parsePort,
-  publishAddressOption,
   readDockerExtras,
   toCreateOptions,
 } from './containers.js';
 import { LABEL, volumeName } from './labels.js';
+import { dockerOptionsSchema } from './options.js';
 
 const scope = { projectRoot: '/p', composition: 'composition', flavour: 'docker' };
 const none: DockerExtras = { extraVolumes: [], dockerPorts: {}, systemd: false };
@@ -171,19 +171,21 @@ describe('node runtime', () => {
   });
 
   it('chooses the confined cgroup setup where it works, else refuses unless the user opts into the unsafe one', () => {
-    expect(chooseSystemdCgroups({ CgroupVersion: '1', CgroupDriver: 'cgroupfs' }, scope, {})).toEqual({
+    expect(
+      chooseSystemdCgroups({ CgroupVersion: '1', CgroupDriver: 'cgroupfs' }, scope, { unsafeCgroups: false }),
+    ).toEqual({
       cgroups: { kind: 'subtree', parent: cgroupParentFor(scope) },
     });
     let error: unknown;
     try {
-      chooseSystemdCgroups({ CgroupVersion: '2', CgroupDriver: 'systemd' }, scope, {});
+      chooseSystemdCgroups({ CgroupVersion: '2', CgroupDriver: 'systemd' }, scope, { unsafeCgroups: false });
     } catch (e) {
       error = e;
     }
     expect(isNxcError(error) && error.code).toBe('NXC_FLAVOUR_UNUSABLE');
     expect((error as Error).message).toMatch(/cgroup v2, systemd driver/);
     expect((error as { hint?: string }).hint).toMatch(/unsafeCgroups = true .*root on this host/);
-    const unsafe = chooseSystemdCgroups({ CgroupVersion: '2' }, scope, { unsafeCgroups: 'true' });
+    const unsafe = chooseSystemdCgroups({ CgroupVersion: '2' }, scope, { unsafeCgroups: true });
     expect(unsafe.cgroups).toEqual({ kind: 'host' });
     expect(unsafe.warning).toMatch(/CAP_SYS_ADMIN and the host's \/sys\/fs\/cgroup read-write/);
     const rt = runtime({ ...none, systemd: true }, { systemdCgroups: unsafe.cgroups });
@@ -212,7 +214,9 @@ describe('node runtime', () => {
       '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }],
     });
     const everywhere = toCreateOptions(
-      runtime(extras, { publishAddress: publishAddressOption({ publishAddress: '0.0.0.0' }) }),
+      runtime(extras, {
+        publishAddress: dockerOptionsSchema.parse({ publishAddress: '0.0.0.0' }).publishAddress,
+      }),
     );
     expect(everywhere.HostConfig?.PortBindings?.['80/tcp']).toEqual([
       { HostIp: '0.0.0.0', HostPort: '8080' },
@@ -221,8 +225,8 @@ describe('node runtime', () => {
     expect(toCreateOptions(runtime(named)).HostConfig?.PortBindings?.['80/tcp']).toEqual([
       { HostIp: '10.0.0.5', HostPort: '8080' },
     ]);
-    expect(() => publishAddressOption({ publishAddress: 'everywhere' })).toThrow(
-      /publishAddress must be an IPv4 address/,
+    expect(dockerOptionsSchema.safeParse({ publishAddress: 'everywhere' }).error?.issues[0]?.message).toMatch(
+      /expected an IPv4 address/,
     );
     expect(opts.HostConfig?.Mounts?.at(-1)).toEqual({
       Type: 'volume',

@@ -11,6 +11,7 @@ import { NxcError } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import { type Scope, containerName, nodeLabels, volumeName } from './labels.js';
+import { DEFAULT_PUBLISH_ADDRESS } from './options.js';
 
 /** Docker-specific composition attributes (compose info `extra.docker`), as in the original nxc. */
 export interface DockerExtras {
@@ -227,28 +228,6 @@ export interface NodeRuntimeInput {
   publishAddress?: string;
 }
 
-/** Default host address of published ports: only this machine reaches them. */
-export const DEFAULT_PUBLISH_ADDRESS = '127.0.0.1';
-
-/**
- * The `publishAddress` flavour option (config `flavourOptions.docker`, `-O publishAddress=…`):
- * the host address published ports bind when the composition names none. `0.0.0.0` publishes
- * them on every interface, reachable from other machines.
- */
-export function publishAddressOption(options: Record<string, unknown>): string {
-  const value = options.publishAddress ?? DEFAULT_PUBLISH_ADDRESS;
-  if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) {
-    throw new NxcError(
-      'NXC_CONFIG',
-      `flavour option docker.publishAddress must be an IPv4 address (got ${String(value)})`,
-      {
-        hint: `${DEFAULT_PUBLISH_ADDRESS} (the default) publishes ports to this machine only, 0.0.0.0 on every interface`,
-      },
-    );
-  }
-  return value;
-}
-
 /**
  * How systemd nodes get their cgroups on this engine: `subtree` where it is known to work (cgroup
  * v1 with the cgroupfs driver, measured with Debian's systemd 252 on Docker 20.10); elsewhere only
@@ -257,9 +236,9 @@ export function publishAddressOption(options: Record<string, unknown>): string {
 export function chooseSystemdCgroups(
   engine: { CgroupVersion?: string; CgroupDriver?: string },
   scope: Scope,
-  options: Record<string, unknown>,
+  options: { unsafeCgroups: boolean },
 ): { cgroups: SystemdCgroups; warning?: string } {
-  const unsafe = options.unsafeCgroups === true || options.unsafeCgroups === 'true';
+  const unsafe = options.unsafeCgroups;
   const risk =
     "systemd nodes get CAP_SYS_ADMIN and the host's /sys/fs/cgroup read-write: root in a node can become root on this host";
   if (unsafe) return { cgroups: { kind: 'host' }, warning: `docker.unsafeCgroups: ${risk}` };

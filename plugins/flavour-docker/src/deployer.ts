@@ -27,7 +27,8 @@ import {
 } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
-import { apiTimeoutMs, engineClient } from './client.js';
+import { z } from 'zod';
+import { engineClient } from './client.js';
 import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
 import {
   type SystemdCgroups,
@@ -36,7 +37,6 @@ import {
   extraVolumeNames,
   extrasFromOriginalComposeFile,
   nodeRuntime,
-  publishAddressOption,
   readDockerExtras,
   removeCgroupParent,
   toCreateOptions,
@@ -55,22 +55,30 @@ import {
   volumeName,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';
+import { DEFAULT_CONCURRENCY, type DockerOptions, configuredDockerOptions } from './options.js';
 import { LineSplitter, NodeFailed, type OutputStream, attachOutput, waitReady } from './readiness.js';
 import { DockerTransport } from './transport.js';
 
-/** Default number of containers created at once (the engine serializes beyond a few). */
-export const DEFAULT_CONCURRENCY = 16;
+export { DEFAULT_CONCURRENCY };
 /** Lines of a failed node's log shown in the error. */
 const TAIL_LINES = 15;
 
 /** What start saves next to the deployment (deploy/<comp>::docker.state.json). */
-export interface DockerState {
-  deploymentId: string;
-  network: { id: string; name: string; subnet: string; gateway: string };
-  volumes: string[];
-  containers: Record<string, { id: string; name: string; address: string }>;
-  composeFile: string;
-}
+export const dockerStateSchema = z
+  .object({
+    deploymentId: z.string(),
+    network: z.object({ id: z.string(), name: z.string(), subnet: z.string(), gateway: z.string() }),
+    volumes: z.array(z.string()),
+    containers: z.record(z.object({ id: z.string(), name: z.string(), address: z.string() })),
+    composeFile: z.string(),
+  })
+  .strict();
+
+/** What start saves next to the deployment (deploy/<comp>::docker.state.json). */
+export type DockerState = z.infer<typeof dockerStateSchema>;
+
+type Start = StartContext<DockerOptions, DockerState>;
+type Running = RunningContext<DockerOptions, DockerState>;
 
 function scopeOf(ctx: { project: { root: string }; composition: string; flavour: string }): Scope {
   return { projectRoot: ctx.project.root, composition: ctx.composition, flavour: ctx.flavour };
@@ -210,7 +218,7 @@ function staleWarning(names: string[]): string {
   return `the Docker engine refuses to remove network ${names.join(', ')}: it still counts endpoints although no container uses it (a Docker bug); it holds no node, \`docker network rm ${names.join(' ')}\` after a dockerd restart removes it`;
 }
 
-function deploymentFilePath(ctx: StartContext): string {
+function deploymentFilePath(ctx: Start): string {
   return join(ctx.project.deployDir, `${ctx.composition}::${ctx.flavour}.json`);
 }
 
@@ -223,8 +231,10 @@ function artifactDir(ctx: {
 }
 
 /** The client for commands on a running deployment (their options come from the config). */
-function clientFor(ctx: { project: RunningContext['project']; flavour: string }): Docker {
-  return engineClient(apiTimeoutMs(ctx.project.config.flavourOptions?.[ctx.flavour]));
+function clientFor(ctx: Running | LeftoversContext): Docker {
+  const options =
+    'options' in ctx ? ctx.options : configuredDockerOptions(ctx.project.config.flavourOptions[ctx.flavour]);
+  return engineClient(options.apiTimeoutMs);
 }
 
 const firstLineOf = (error: unknown): string =>
@@ -234,7 +244,7 @@ const firstLineOf = (error: unknown): string =>
  * The error of a start that failed and whose cleanup failed too (the daemon died or hung):
  * both causes on one line, and how to finish the cleanup. Never swallowed: what is left runs.
  */
-function cleanupFailed(failure: unknown, cleanup: unknown, ctx: StartContext): NxcError {
+function cleanupFailed(failure: unknown, cleanup: unknown, ctx: Start): NxcError {
   const key = `${ctx.composition}::${ctx.flavour}`;
   const cause = firstLineOf(engineError(cleanup));
   const hint = `once the Docker daemon answers, \`nxc stop -C ${key}\` removes what is left`;
@@ -286,8 +296,8 @@ async function originalExtras(info: StartContext['composeInfo']): Promise<Record
   return { ...info.extra, docker: extrasFromOriginalComposeFile(compose, Object.keys(info.roles)) };
 }
 
-async function start(ctx: StartContext): Promise<StartResult> {
-  const docker = engineClient(apiTimeoutMs(ctx.options));
+async function start(ctx: Start): Promise<StartResult> {
+  const docker = engineClient(ctx.options.apiTimeoutMs);
   const scope = scopeOf(ctx);
   const info = ctx.composeInfo;
   const source = info.source;
@@ -326,7 +336,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
     defaultSystemd: info.format === 'nxc-python-docker',
   });
   checkPorts(ctx.nodes, extras, source);
-  const publishAddress = publishAddressOption(ctx.options);
+  const publishAddress = ctx.options.publishAddress;
   let systemdCgroups: SystemdCgroups | undefined;
   if (extras.systemd) {
     const engine = await docker.info().catch((error: unknown) => {
@@ -336,13 +346,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
     systemdCgroups = chosen.cgroups;
     if (chosen.warning) ctx.reporter.emit({ type: 'warn', message: chosen.warning });
   }
-  const concurrency = Number(ctx.options.concurrency ?? DEFAULT_CONCURRENCY);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new NxcError(
-      'NXC_CONFIG',
-      `flavour option docker.concurrency must be a positive integer (got ${String(ctx.options.concurrency)})`,
-    );
-  }
+  const concurrency = ctx.options.concurrency;
   if (ctx.signal.aborted) throw interrupted();
 
   const deploymentId = newDeploymentId();
@@ -544,7 +548,7 @@ async function nodeError(error: unknown, outDir: string): Promise<unknown> {
   });
 }
 
-async function stop(ctx: RunningContext): Promise<void> {
+async function stop(ctx: Running): Promise<void> {
   const docker = clientFor(ctx);
   try {
     const removed = await removeScope(docker, scopeOf(ctx));
@@ -619,7 +623,7 @@ function stateOf(engineState: string): NodeStatus['state'] {
   }
 }
 
-async function status(ctx: RunningContext): Promise<NodeStatus[]> {
+async function status(ctx: Running): Promise<NodeStatus[]> {
   const docker = clientFor(ctx);
   try {
     const scope = scopeOf(ctx);
@@ -651,7 +655,7 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
   }
 }
 
-async function transport(ctx: RunningContext): Promise<Transport> {
+async function transport(ctx: Running): Promise<Transport> {
   const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   let byHost: Map<string, Docker.ContainerInfo>;
@@ -668,7 +672,7 @@ async function transport(ctx: RunningContext): Promise<Transport> {
 }
 
 /** Merged, per-node prefixed log lines of the deployment's containers. */
-async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<LogLine> {
+async function* logs(ctx: Running, options: LogsOptions): AsyncGenerator<LogLine> {
   const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   const byHost = await scopeContainers(docker, scope).catch((error) => {
@@ -756,7 +760,7 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<
 
 /** The docker flavour's deploy side. */
 /** Per-node power control for test scripts: stop (shutdown), kill (crash), start again. */
-function nodeControl(ctx: RunningContext): NodeControl {
+function nodeControl(ctx: Running): NodeControl {
   const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   const container = async (host: string): Promise<Docker.Container> => {
@@ -808,7 +812,8 @@ function nodeControl(ctx: RunningContext): NodeControl {
   };
 }
 
-export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
+export const deployer: FlavourDeployer<DockerOptions, DockerState> & { nodeControl: typeof nodeControl } = {
+  stateSchema: dockerStateSchema,
   start,
   stop,
   status,

@@ -8,8 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, type Flavour, defineFlavourPlugin } from '@nxc/core/flavour';
+import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import { checkEngine } from './engine.js';
+import { dockerOptionsSchema } from './options.js';
 
 /** Path of the flavour's NixOS module (shipped in the package's `nix/` folder), if present. */
 function nixModulePath(): string | undefined {
@@ -20,13 +21,14 @@ function nixModulePath(): string | undefined {
 const nixModule = nixModulePath();
 
 /** The `docker` flavour. */
-export const dockerFlavour: Flavour = {
+export const dockerFlavour = defineFlavour({
   name: 'docker',
   description: 'one container per node on a local Docker engine (shares the host /nix/store)',
   build: { image: 'docker', distribution: 'per-role', ...(nixModule ? { nixModule } : {}) },
+  options: dockerOptionsSchema,
   usable: () => checkEngine(),
   deployer: async () => (await import('./deployer.js')).deployer,
-};
+});
 
 /**
  * The plugin: `@nxc/flavour-docker`, providing the `docker` flavour. List it in the
@@ -40,3 +42,5 @@ export default defineFlavourPlugin({
 
 export { checkEngine, engineEndpoint, MIN_API_VERSION } from './engine.js';
 export type { EngineEndpoint } from './engine.js';
+export { dockerOptionsSchema } from './options.js';
+export type { DockerOptions } from './options.js';

@@ -23,6 +23,7 @@ import {
   writeDeploymentDocument,
 } from '@nxc/core/flavour';
 import Docker from 'dockerode';
+import { dockerOptionsSchema } from '../src/options.js';
 
 export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
   const root = mkdtempSync(join(tmpdir(), prefix));
@@ -73,7 +74,7 @@ export function harness(project: Project, composition = 'composition', flavour =
     project,
     events,
     deploymentFile: () => docFile,
-    startContext(info, nodes, extra = {}) {
+    startContext(info, nodes, { options, ...extra } = {}) {
       return {
         ...base,
         signal: new AbortController().signal,
@@ -82,7 +83,8 @@ export function harness(project: Project, composition = 'composition', flavour =
         identity: IDENTITY,
         wait: true,
         timeoutMs: 60_000,
-        options: {},
+        // parsed as core parses them: defaults filled in
+        options: dockerOptionsSchema.parse(options ?? {}),
         async writeDeployment(deployed) {
           const doc = buildDeploymentDocument({
             composeInfo: info,
@@ -107,6 +109,7 @@ export function harness(project: Project, composition = 'composition', flavour =
         reporter: silentReporter,
         signal: new AbortController().signal,
         deployment,
+        options: dockerOptionsSchema.parse({}),
         state: existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : undefined,
         identity: IDENTITY,
         ...extra,

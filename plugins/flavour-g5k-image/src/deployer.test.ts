@@ -5,8 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeProject } from '@nxc/core';
 import { type StartContext, buildDeploymentDocument, isNxcError } from '@nxc/core/flavour';
+import type { KexecState } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g5kImageDeployer } from './deployer.js';
+import { type G5kImageOptions, g5kImageOptionsSchema } from './options.js';
+
+type Start = StartContext<G5kImageOptions, KexecState>;
 
 let dir: string;
 let image: string;
@@ -19,7 +23,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function context(options: Record<string, unknown>, events: unknown[] = []): StartContext {
+function context(options: Record<string, unknown>, events: unknown[] = []): Start {
   const project = makeProject(join(dir, 'proj'), {
     plugins: [],
     composition: 'composition.nix',
@@ -49,7 +53,7 @@ function context(options: Record<string, unknown>, events: unknown[] = []): Star
     identity: { privateKeyPath: join(dir, 'id'), publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB nxc' },
     wait: true,
     timeoutMs: 5000,
-    options: { skipOarCheck: true, ...options },
+    options: g5kImageOptionsSchema.parse({ skipOarCheck: true, ...options }),
     async writeDeployment(nodes) {
       return buildDeploymentDocument({
         composeInfo,
@@ -58,7 +62,7 @@ function context(options: Record<string, unknown>, events: unknown[] = []): Star
       });
     },
     async saveState() {},
-  } as StartContext;
+  } as Start;
 }
 
 async function failure(p: Promise<unknown>): Promise<Error & { code?: string; hint?: string }> {
@@ -105,7 +109,7 @@ describe('g5k-image start (no nodes reached)', () => {
 
   it('--retry-failed with no previous start: NXC_USAGE, nothing written', async () => {
     await rm(join(dir, 'proj'), { recursive: true, force: true });
-    const e = await failure(g5kImageDeployer().start(context({ retryFailed: true })));
+    const e = await failure(g5kImageDeployer().retryFailed!(context({})));
     expect(e.code).toBe('NXC_USAGE');
     expect(e.message).toMatch(/^--retry-failed: no previous g5k-image start of composition recorded in /);
     expect(existsSync(join(dir, 'proj/artifact/composition/g5k-image/composition.env.yaml'))).toBe(false);

@@ -36,7 +36,8 @@ import {
   assignMachines,
   inlineDeployment,
   kexecAppend,
-  kexecFlavourDeployer,
+  kexecRunning,
+  kexecStateSchema,
   serveDeployment,
   sourceAddressFor,
 } from '@nxc/g5k';
@@ -45,6 +46,7 @@ import { execa } from 'execa';
 import { kadeployEnvironment, renderEnvironment } from './environment.js';
 import { type KadeployOutcome, parseKadeployOutput } from './kadeploy-output.js';
 import { checkDeployJob } from './oar-job.js';
+import type { G5kImageOptions } from './options.js';
 
 const FLAVOUR = 'g5k-image';
 
@@ -61,26 +63,13 @@ interface LastStart {
   startedAt: number;
 }
 
-function opt<T>(options: Record<string, unknown>, ...names: string[]): T | undefined {
-  for (const n of names) if (options[n] !== undefined && options[n] !== null) return options[n] as T;
-  return undefined;
-}
-
-function flag(options: Record<string, unknown>, ...names: string[]): boolean {
-  const v = opt<unknown>(options, ...names);
-  return v === true || v === 'true' || v === 1 || v === '1';
-}
+type Start = StartContext<G5kImageOptions, KexecState>;
 
 /** Where Kadeploy reads the image: `local://` path, an explicit URL, or a copy in a public folder. */
-async function publishImage(
-  image: string,
-  o: Record<string, unknown>,
-  reporter: StartContext['reporter'],
-): Promise<string> {
-  const url = opt<string>(o, 'imageUrl', 'image-url');
-  if (url) return url;
-  const publicDir = opt<string>(o, 'publicDir', 'public-dir');
-  if (!publicDir && !flag(o, 'publicHttp', 'public-http')) return `local://${resolve(image)}`;
+async function publishImage(image: string, o: G5kImageOptions, reporter: Start['reporter']): Promise<string> {
+  if (o.imageUrl) return o.imageUrl;
+  const publicDir = o.publicDir;
+  if (!publicDir && !o.publicHttp) return `local://${resolve(image)}`;
   const dir = resolve(publicDir ?? join(homedir(), 'public'));
   const name = `nxc-${basename(resolve(image, '..')).slice(0, 32)}.tar.xz`;
   const target = join(dir, name);
@@ -93,15 +82,15 @@ async function publishImage(
   }
   // Grid'5000 frontends are `f<site>`; public folders are served at public.<site>.grid5000.fr/~user/
   const base =
-    opt<string>(o, 'publicUrl', 'public-url') ??
+    o.publicUrl ??
     `http://public.${hostname().replace(/^f/, '').split('.')[0]}.grid5000.fr/~${userInfo().username}`;
   reporter.emit({ type: 'step', message: `image published as ${target}` });
   return `${base.replace(/\/$/, '')}/${name}`;
 }
 
 /** Asks on a terminal; true when not a terminal (no prompts then) or when answered yes. */
-async function confirm(question: string, o: Record<string, unknown>): Promise<boolean> {
-  if (flag(o, 'yes', 'y') || !process.stdin.isTTY || !process.stderr.isTTY) return true;
+async function confirm(question: string, o: G5kImageOptions): Promise<boolean> {
+  if (o.yes || !process.stdin.isTTY || !process.stderr.isTTY) return true;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
@@ -114,7 +103,7 @@ async function confirm(question: string, o: Record<string, unknown>): Promise<bo
 async function runKadeploy(
   argv: string[],
   log: string,
-  ctx: StartContext,
+  ctx: Start,
 ): Promise<{ exitCode: number; output: string }> {
   const [bin, ...args] = argv as [string, ...string[]];
   let output = '';
@@ -195,280 +184,274 @@ async function waitReady(
 }
 
 /** Builds the g5k-image FlavourDeployer. */
-export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): FlavourDeployer {
-  const base = kexecFlavourDeployer({
-    flavour: FLAVOUR,
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-  });
+export function g5kImageDeployer(
+  options: G5kImageDeployerOptions = {},
+): FlavourDeployer<G5kImageOptions, KexecState> {
   return {
-    async start(ctx: StartContext): Promise<StartResult> {
-      const o = ctx.options;
-      const image = ctx.composeInfo.all.image;
-      if (!image || !(await pathExists(image))) {
-        throw new NxcError(
-          'NXC_COMPOSE_INFO',
-          `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`,
-          {
-            hint: 'build it for this flavour: `nxc build -f g5k-image`',
-          },
-        );
-      }
-      // 1. the OAR job, the machines, their addresses
-      if (!flag(o, 'skipOarCheck', 'skip-oar-check')) {
-        const jobId = opt<string | number>(o, 'oarJobId', 'oar-job-id');
-        const oarTimeoutMs = Number(opt<unknown>(o, 'oarTimeoutMs', 'oar-timeout-ms'));
-        await checkDeployJob({
-          ...(jobId !== undefined ? { jobId } : {}),
-          ...(options.oarRunner ? { runner: options.oarRunner } : {}),
-          ...(oarTimeoutMs > 0 ? { timeoutMs: oarTimeoutMs } : {}),
-        });
-      }
-      const targets = await assignMachines({
-        nodes: ctx.nodes,
-        ...(ctx.machines ? { machines: ctx.machines } : {}),
-        reporter: ctx.reporter,
-        signal: ctx.signal,
-        ...(options.lookup ? { lookup: options.lookup } : {}),
-        reserveHint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
-      });
-
-      // retry: only the nodes that failed in the last start, on the same machines
-      const dir = artifactDir(ctx.project, ctx.composition, FLAVOUR);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const lastFile = join(dir, 'last-start.json');
-      const retry = flag(o, 'retryFailed', 'retry-failed');
-      let kept: KexecState['nodes'] = {};
-      let toDeploy = targets;
-      if (retry) {
-        const last = JSON.parse(await readFile(lastFile, 'utf8').catch(() => 'null')) as LastStart | null;
-        if (!last) {
-          throw new NxcError(
-            'NXC_USAGE',
-            `--retry-failed: no previous g5k-image start of ${ctx.composition} recorded in ${lastFile}`,
-            {
-              hint: 'start without --retry-failed first',
-            },
-          );
-        }
-        const same = targets.every(
-          (t) => last.nodes[t.host]?.machine === t.machine && last.nodes[t.host]?.role === t.role,
-        );
-        if (!same) {
-          throw new NxcError(
-            'NXC_USAGE',
-            '--retry-failed: the nodes or machines differ from the last start',
-            {
-              hint: 'give the same roles and machine file as the last start, or start again without --retry-failed',
-            },
-          );
-        }
-        kept = Object.fromEntries(Object.entries(last.nodes).filter(([, n]) => n.status === 'up'));
-        toDeploy = targets.filter((t) => !kept[t.host]);
-        if (toDeploy.length === 0) {
-          ctx.reporter.emit({
-            type: 'step',
-            message: 'every node of the last start is up: nothing to redeploy',
-          });
-        }
-      }
-
-      // 2. deployment document, kernel parameters, environment description
-      const doc = await ctx.writeDeployment(
-        targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
-      );
-      const extra = {
-        ...(ctx.composeInfo.all.cmdline ? { flavourParams: ctx.composeInfo.all.cmdline } : {}),
-        ...(ctx.kernelParams ? { kernelParams: ctx.kernelParams } : {}),
-      };
-      let server: DeploymentServer | undefined;
-      const inline = flag(o, 'remoteDeploymentInfo', 'remote-deployment-info')
-        ? undefined
-        : inlineDeployment(doc, extra);
-      let kernelParams: string;
-      try {
-        if (inline) {
-          kernelParams = inline.append;
-        } else {
-          const first = targets[0];
-          const host = first ? await sourceAddressFor(first.address) : '127.0.0.1';
-          const port = opt<number>(o, 'port', 'httpPort');
-          server = await serveDeployment(doc, {
-            host,
-            ...(port !== undefined ? { port: Number(port) } : {}),
-          });
-          kernelParams = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
-          ctx.reporter.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
-        }
-        const imageUrl = await publishImage(image, o, ctx.reporter);
-        const env = kadeployEnvironment({
-          composition: ctx.composition,
-          system: ctx.composeInfo.system ?? 'x86_64-linux',
-          imageUrl,
-          kernelParams,
-          author: userInfo().username,
-          roles: Object.keys(ctx.composeInfo.roles),
-        });
-        const envFile = join(dir, `${ctx.composition}.env.yaml`);
-        await writeFile(envFile, renderEnvironment(env));
-        const machinesFile = join(dir, 'machines');
-        await writeFile(machinesFile, `${toDeploy.map((t) => t.machine).join('\n')}\n`);
-        const keyFile = join(dir, 'authorized_keys');
-        await writeFile(keyFile, `${ctx.identity.publicKey.trim()}\n`);
-
-        // 3. kadeploy3
-        let outcome: KadeployOutcome = { ok: [], ko: [] };
-        if (toDeploy.length > 0) {
-          if (
-            !(await confirm(
-              `Kadeploy ${basename(image)} onto ${toDeploy.map((t) => t.machine).join(', ')} (their disks are erased)?`,
-              o,
-            ))
-          ) {
-            throw new NxcError('NXC_INTERRUPTED', 'deployment declined', { hint: 'answer y, or pass --yes' });
-          }
-          const tag = randomBytes(4).toString('hex');
-          const okFile = join(dir, `ok-${tag}`);
-          const koFile = join(dir, `ko-${tag}`);
-          const bin = opt<string>(o, 'kadeploy') ?? 'kadeploy3';
-          const argv = [bin, '-a', envFile, '-f', machinesFile, '-k', keyFile, '-o', okFile, '-n', koFile];
-          ctx.reporter.emit({
-            type: 'step',
-            message: `kadeploy3 -a ${envFile} -f ${machinesFile} (${toDeploy.map((t) => `${t.machine}=${t.host}`).join(', ')})`,
-          });
-          const run = await runKadeploy(argv, join(dir, 'kadeploy.log'), ctx);
-          const [okText, koText] = await Promise.all([
-            readFile(okFile, 'utf8').catch(() => undefined),
-            readFile(koFile, 'utf8').catch(() => undefined),
-          ]);
-          await rm(okFile, { force: true });
-          await rm(koFile, { force: true });
-          outcome = parseKadeployOutput(run.output, {
-            ...(okText !== undefined ? { ok: okText } : {}),
-            ...(koText !== undefined ? { ko: koText } : {}),
-          });
-          const known = new Set([...outcome.ok, ...outcome.ko.map((k) => k.node)]);
-          // a node Kadeploy says nothing about (it crashed, or an error before the deployment)
-          for (const t of toDeploy) {
-            if (!known.has(t.machine)) {
-              const tail = run.output.trim().split('\n').slice(-1)[0] ?? '';
-              outcome.ko.push({
-                node: t.machine,
-                reason: `kadeploy3 exited ${run.exitCode} without a result for it${tail ? `: ${tail}` : ''}`,
-              });
-            }
-          }
-        }
-
-        // 4. wait for the deployed systems
-        const nodes: KexecState['nodes'] = { ...kept };
-        const ko = new Map(outcome.ko.map((k) => [k.node, k.reason]));
-        let up = Object.keys(kept).length;
-        await Promise.all(
-          toDeploy.map(async (t) => {
-            const reason: string | undefined = ko.get(t.machine);
-            if (reason !== undefined || !outcome.ok.includes(t.machine)) {
-              nodes[t.host] = {
-                machine: t.machine,
-                address: t.address,
-                role: t.role,
-                status: 'failed',
-                reason: `kadeploy: ${reason ?? 'not deployed'}`,
-              };
-              ctx.reporter.emit({
-                type: 'node',
-                host: t.host,
-                state: 'failed',
-                detail: `${t.machine}: ${reason}`,
-              });
-              return;
-            }
-            ctx.reporter.emit({
-              type: 'node',
-              host: t.host,
-              state: 'booting',
-              detail: `${t.machine}: deployed, waiting for SSH`,
-            });
-            try {
-              const hostKey = await waitReady(
-                t.host,
-                t.address,
-                ctx.identity.privateKeyPath,
-                ctx.timeoutMs,
-                ctx.signal,
-              );
-              nodes[t.host] = {
-                machine: t.machine,
-                address: t.address,
-                role: t.role,
-                status: 'up',
-                ...(hostKey ? { hostKey } : {}),
-              };
-              up++;
-              ctx.reporter.emit({
-                type: 'node',
-                host: t.host,
-                state: 'up',
-                detail: `${t.machine}, ${t.address}`,
-              });
-              ctx.reporter.emit({ type: 'progress', task: 'nodes up', current: up, total: targets.length });
-            } catch (e) {
-              nodes[t.host] = {
-                machine: t.machine,
-                address: t.address,
-                role: t.role,
-                status: 'failed',
-                reason: `boot: ${(e as Error).message}`,
-              };
-              ctx.reporter.emit({
-                type: 'node',
-                host: t.host,
-                state: 'failed',
-                detail: `${t.machine}: ${(e as Error).message}`,
-              });
-            }
-          }),
-        );
-        const startedAt = Math.floor(Date.now() / 1000);
-        await writeJsonAtomic(lastFile, { nodes, startedAt } satisfies LastStart);
-        const failed = targets.filter((t) => nodes[t.host]?.status !== 'up');
-        const describe = (t: (typeof targets)[number]): string =>
-          `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;
-        if (failed.length === targets.length) {
-          throw new NxcError('NXC_NODE_FAILED', `no node came up: ${failed.map(describe).join('; ')}`, {
-            hint: `see ${join(dir, 'kadeploy.log')}; redeploy with --retry-failed`,
-          });
-        }
-        const state: KexecState = { kind: 'g5k-kexec', nodes, startedAt };
-        await ctx.saveState(state);
-        for (const t of failed)
-          ctx.reporter.emit({
-            type: 'warn',
-            message: `${describe(t)} (redeploy only the failed nodes with --retry-failed)`,
-          });
-        return {
-          nodes: targets.map((t): NodeStatus => {
-            const n = nodes[t.host]!;
-            return {
-              host: t.host,
-              role: t.role,
-              address: t.address,
-              state: n.status === 'up' ? 'running' : 'exited',
-              detail:
-                n.status === 'up'
-                  ? `${t.machine}${kept[t.host] ? ', kept from the last start' : ', deployed by Kadeploy'}`
-                  : `${t.machine}: ${n.reason}`,
-            };
-          }),
-        };
-      } finally {
-        await server?.close();
-      }
-    },
-    stop: base.stop,
-    status: base.status,
-    transport: base.transport,
+    stateSchema: kexecStateSchema,
+    ...kexecRunning(FLAVOUR),
+    start: (ctx) => deploy(ctx, options, false),
+    retryFailed: (ctx) => deploy(ctx, options, true),
   };
 }
 
+/**
+ * A start, or with `retry` a redeployment of only the nodes that failed in the last start
+ * (recorded in artifact/<comp>/g5k-image/last-start.json), on the same machines.
+ */
+async function deploy(ctx: Start, options: G5kImageDeployerOptions, retry: boolean): Promise<StartResult> {
+  const o = ctx.options;
+  const image = ctx.composeInfo.all.image;
+  if (!image || !(await pathExists(image))) {
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`,
+      {
+        hint: 'build it for this flavour: `nxc build -f g5k-image`',
+      },
+    );
+  }
+  // 1. the OAR job, the machines, their addresses
+  if (!o.skipOarCheck) {
+    await checkDeployJob({
+      ...(o.oarJobId !== undefined ? { jobId: o.oarJobId } : {}),
+      ...(options.oarRunner ? { runner: options.oarRunner } : {}),
+      ...(o.oarTimeoutMs !== undefined ? { timeoutMs: o.oarTimeoutMs } : {}),
+    });
+  }
+  const targets = await assignMachines({
+    nodes: ctx.nodes,
+    ...(ctx.machines ? { machines: ctx.machines } : {}),
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    reserveHint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
+  });
+
+  // retry: only the nodes that failed in the last start, on the same machines
+  const dir = artifactDir(ctx.project, ctx.composition, FLAVOUR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lastFile = join(dir, 'last-start.json');
+  let kept: KexecState['nodes'] = {};
+  let toDeploy = targets;
+  if (retry) {
+    const last = JSON.parse(await readFile(lastFile, 'utf8').catch(() => 'null')) as LastStart | null;
+    if (!last) {
+      throw new NxcError(
+        'NXC_USAGE',
+        `--retry-failed: no previous g5k-image start of ${ctx.composition} recorded in ${lastFile}`,
+        {
+          hint: 'start without --retry-failed first',
+        },
+      );
+    }
+    const same = targets.every(
+      (t) => last.nodes[t.host]?.machine === t.machine && last.nodes[t.host]?.role === t.role,
+    );
+    if (!same) {
+      throw new NxcError('NXC_USAGE', '--retry-failed: the nodes or machines differ from the last start', {
+        hint: 'give the same roles and machine file as the last start, or start again without --retry-failed',
+      });
+    }
+    kept = Object.fromEntries(Object.entries(last.nodes).filter(([, n]) => n.status === 'up'));
+    toDeploy = targets.filter((t) => !kept[t.host]);
+    if (toDeploy.length === 0) {
+      ctx.reporter.emit({
+        type: 'step',
+        message: 'every node of the last start is up: nothing to redeploy',
+      });
+    }
+  }
+
+  // 2. deployment document, kernel parameters, environment description
+  const doc = await ctx.writeDeployment(
+    targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
+  );
+  const extra = {
+    ...(ctx.composeInfo.all.cmdline ? { flavourParams: ctx.composeInfo.all.cmdline } : {}),
+    ...(ctx.kernelParams ? { kernelParams: ctx.kernelParams } : {}),
+  };
+  let server: DeploymentServer | undefined;
+  const inline = o.remoteDeploymentInfo ? undefined : inlineDeployment(doc, extra);
+  let kernelParams: string;
+  try {
+    if (inline) {
+      kernelParams = inline.append;
+    } else {
+      const first = targets[0];
+      const host = first ? await sourceAddressFor(first.address) : '127.0.0.1';
+      server = await serveDeployment(doc, {
+        host,
+        ...(o.port !== undefined ? { port: o.port } : {}),
+      });
+      kernelParams = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
+      ctx.reporter.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
+    }
+    const imageUrl = await publishImage(image, o, ctx.reporter);
+    const env = kadeployEnvironment({
+      composition: ctx.composition,
+      system: ctx.composeInfo.system ?? 'x86_64-linux',
+      imageUrl,
+      kernelParams,
+      author: userInfo().username,
+      roles: Object.keys(ctx.composeInfo.roles),
+    });
+    const envFile = join(dir, `${ctx.composition}.env.yaml`);
+    await writeFile(envFile, renderEnvironment(env));
+    const machinesFile = join(dir, 'machines');
+    await writeFile(machinesFile, `${toDeploy.map((t) => t.machine).join('\n')}\n`);
+    const keyFile = join(dir, 'authorized_keys');
+    await writeFile(keyFile, `${ctx.identity.publicKey.trim()}\n`);
+
+    // 3. kadeploy3
+    let outcome: KadeployOutcome = { ok: [], ko: [] };
+    if (toDeploy.length > 0) {
+      if (
+        !(await confirm(
+          `Kadeploy ${basename(image)} onto ${toDeploy.map((t) => t.machine).join(', ')} (their disks are erased)?`,
+          o,
+        ))
+      ) {
+        throw new NxcError('NXC_INTERRUPTED', 'deployment declined', { hint: 'answer y, or pass --yes' });
+      }
+      const tag = randomBytes(4).toString('hex');
+      const okFile = join(dir, `ok-${tag}`);
+      const koFile = join(dir, `ko-${tag}`);
+      const bin = o.kadeploy;
+      const argv = [bin, '-a', envFile, '-f', machinesFile, '-k', keyFile, '-o', okFile, '-n', koFile];
+      ctx.reporter.emit({
+        type: 'step',
+        message: `kadeploy3 -a ${envFile} -f ${machinesFile} (${toDeploy.map((t) => `${t.machine}=${t.host}`).join(', ')})`,
+      });
+      const run = await runKadeploy(argv, join(dir, 'kadeploy.log'), ctx);
+      const [okText, koText] = await Promise.all([
+        readFile(okFile, 'utf8').catch(() => undefined),
+        readFile(koFile, 'utf8').catch(() => undefined),
+      ]);
+      await rm(okFile, { force: true });
+      await rm(koFile, { force: true });
+      outcome = parseKadeployOutput(run.output, {
+        ...(okText !== undefined ? { ok: okText } : {}),
+        ...(koText !== undefined ? { ko: koText } : {}),
+      });
+      const known = new Set([...outcome.ok, ...outcome.ko.map((k) => k.node)]);
+      // a node Kadeploy says nothing about (it crashed, or an error before the deployment)
+      for (const t of toDeploy) {
+        if (!known.has(t.machine)) {
+          const tail = run.output.trim().split('\n').slice(-1)[0] ?? '';
+          outcome.ko.push({
+            node: t.machine,
+            reason: `kadeploy3 exited ${run.exitCode} without a result for it${tail ? `: ${tail}` : ''}`,
+          });
+        }
+      }
+    }
+
+    // 4. wait for the deployed systems
+    const nodes: KexecState['nodes'] = { ...kept };
+    const ko = new Map(outcome.ko.map((k) => [k.node, k.reason]));
+    let up = Object.keys(kept).length;
+    await Promise.all(
+      toDeploy.map(async (t) => {
+        const reason: string | undefined = ko.get(t.machine);
+        if (reason !== undefined || !outcome.ok.includes(t.machine)) {
+          nodes[t.host] = {
+            machine: t.machine,
+            address: t.address,
+            role: t.role,
+            status: 'failed',
+            reason: `kadeploy: ${reason ?? 'not deployed'}`,
+          };
+          ctx.reporter.emit({
+            type: 'node',
+            host: t.host,
+            state: 'failed',
+            detail: `${t.machine}: ${reason}`,
+          });
+          return;
+        }
+        ctx.reporter.emit({
+          type: 'node',
+          host: t.host,
+          state: 'booting',
+          detail: `${t.machine}: deployed, waiting for SSH`,
+        });
+        try {
+          const hostKey = await waitReady(
+            t.host,
+            t.address,
+            ctx.identity.privateKeyPath,
+            ctx.timeoutMs,
+            ctx.signal,
+          );
+          nodes[t.host] = {
+            machine: t.machine,
+            address: t.address,
+            role: t.role,
+            status: 'up',
+            ...(hostKey ? { hostKey } : {}),
+          };
+          up++;
+          ctx.reporter.emit({
+            type: 'node',
+            host: t.host,
+            state: 'up',
+            detail: `${t.machine}, ${t.address}`,
+          });
+          ctx.reporter.emit({ type: 'progress', task: 'nodes up', current: up, total: targets.length });
+        } catch (e) {
+          nodes[t.host] = {
+            machine: t.machine,
+            address: t.address,
+            role: t.role,
+            status: 'failed',
+            reason: `boot: ${(e as Error).message}`,
+          };
+          ctx.reporter.emit({
+            type: 'node',
+            host: t.host,
+            state: 'failed',
+            detail: `${t.machine}: ${(e as Error).message}`,
+          });
+        }
+      }),
+    );
+    const startedAt = Math.floor(Date.now() / 1000);
+    await writeJsonAtomic(lastFile, { nodes, startedAt } satisfies LastStart);
+    const failed = targets.filter((t) => nodes[t.host]?.status !== 'up');
+    const describe = (t: (typeof targets)[number]): string =>
+      `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;
+    if (failed.length === targets.length) {
+      throw new NxcError('NXC_NODE_FAILED', `no node came up: ${failed.map(describe).join('; ')}`, {
+        hint: `see ${join(dir, 'kadeploy.log')}; redeploy with --retry-failed`,
+      });
+    }
+    const state: KexecState = { kind: 'g5k-kexec', nodes, startedAt };
+    await ctx.saveState(state);
+    for (const t of failed)
+      ctx.reporter.emit({
+        type: 'warn',
+        message: `${describe(t)} (redeploy only the failed nodes with --retry-failed)`,
+      });
+    return {
+      nodes: targets.map((t): NodeStatus => {
+        const n = nodes[t.host]!;
+        return {
+          host: t.host,
+          role: t.role,
+          address: t.address,
+          state: n.status === 'up' ? 'running' : 'exited',
+          detail:
+            n.status === 'up'
+              ? `${t.machine}${kept[t.host] ? ', kept from the last start' : ', deployed by Kadeploy'}`
+              : `${t.machine}: ${n.reason}`,
+        };
+      }),
+    };
+  } finally {
+    await server?.close();
+  }
+}
+
 /** The g5k-image deployer. */
-export const deployer: FlavourDeployer = g5kImageDeployer();
+export const deployer: FlavourDeployer<G5kImageOptions, KexecState> = g5kImageDeployer();

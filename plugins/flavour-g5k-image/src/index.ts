@@ -6,15 +6,15 @@
  *
  * Deploy side (./deployer.ts, loaded on demand): writes the Kadeploy environment description,
  * runs `kadeploy3`, reports per-node OK / KO, waits for SSH; `retryFailed` redeploys only the
- * failed nodes. Flavour options (`flavourOptions["g5k-image"]` or the CLI): `retryFailed`,
- * `yes`, `kadeploy` (binary), `imageUrl`, `publicDir` / `publicUrl`, `oarJobId`,
- * `skipOarCheck`, `oarTimeoutMs`, `remoteDeploymentInfo`, `port`.
+ * failed nodes. Its options and flags are in ./options.ts.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import type { FlavourDeployer } from '@nxc/core/flavour';
+import type { KexecState } from '@nxc/g5k';
 import { type KadeployUsableInput, kadeployUsable } from '@nxc/g5k/usable';
+import { type G5kImageOptions, g5kImageFlags, g5kImageOptionsSchema } from './options.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -42,16 +42,18 @@ const plugin = defineFlavourPlugin({
   apiVersion: FLAVOUR_API_VERSION,
   name: pkg.name,
   flavours: [
-    {
+    defineFlavour({
       name: 'g5k-image',
       description: "Grid'5000 nodes deployed by Kadeploy from a disk image holding every role",
       build: { image: 'tarball', distribution: 'all-in-one', nixModule },
       // kadeploy3, oarstat and a job named; the job's type and state are checked at start
       usable: ({ project }) => kadeployUsable(usableInput(project.config.flavourOptions['g5k-image'])),
-      async deployer(): Promise<FlavourDeployer> {
+      options: g5kImageOptionsSchema,
+      flags: g5kImageFlags,
+      async deployer(): Promise<FlavourDeployer<G5kImageOptions, KexecState>> {
         return (await import('./deployer.js')).deployer;
       },
-    },
+    }),
   ],
 });
 
@@ -69,3 +71,5 @@ export type { KadeployEnvironment, EnvironmentInput } from './environment.js';
 export { parseKadeployOutput } from './kadeploy-output.js';
 export type { KadeployOutcome } from './kadeploy-output.js';
 export { checkDeployJob } from './oar-job.js';
+export { g5kImageOptionsSchema, g5kImageFlags } from './options.js';
+export type { G5kImageOptions } from './options.js';

@@ -5,17 +5,17 @@
  * or the `nfsStore` option override it; `nfsServer` names another NFS server).
  */
 import type { FlavourDeployer } from '@nxc/core/flavour';
-import { kexecFlavourDeployer, nfsStoreParam } from '@nxc/g5k';
+import { type KexecState, type NfsStoreFlavourOptions, kexecFlavourDeployer, nfsStoreParam } from '@nxc/g5k';
 
 /** The g5k-nfs-store deployer (start / status / transport / stop). */
-export const deployer: FlavourDeployer = kexecFlavourDeployer({
+export const deployer: FlavourDeployer<NfsStoreFlavourOptions, KexecState> = kexecFlavourDeployer({
   flavour: 'g5k-nfs-store',
   flavourParams: (ctx) => {
     const o = ctx.options;
     return nfsStoreParam({
-      ...(typeof o.nfsStore === 'string' ? { nfsStore: o.nfsStore } : {}),
-      ...(typeof o.nfsServer === 'string' ? { server: o.nfsServer } : {}),
-      ...(Array.isArray(o.alternativeStores) ? { alternativeStores: o.alternativeStores.map(String) } : {}),
+      ...(o.nfsStore ? { nfsStore: o.nfsStore } : {}),
+      ...(o.nfsServer ? { server: o.nfsServer } : {}),
+      ...(o.alternativeStores ? { alternativeStores: o.alternativeStores } : {}),
     });
   },
 });

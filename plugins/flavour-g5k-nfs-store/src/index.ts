@@ -9,8 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import type { FlavourDeployer } from '@nxc/core/flavour';
+import type { KexecState } from '@nxc/g5k';
+import { type NfsStoreFlavourOptions, kexecFlags, nfsStoreOptionsSchema } from '@nxc/g5k/options';
 import { kexecUsable } from '@nxc/g5k/usable';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -26,16 +28,18 @@ const plugin = defineFlavourPlugin({
   apiVersion: FLAVOUR_API_VERSION,
   name: pkg.name,
   flavours: [
-    {
+    defineFlavour({
       name: 'g5k-nfs-store',
       description: "Grid'5000 nodes booted by kexec, their Nix store mounted read-only over NFS (nfs_store=)",
       build: { image: 'remote-store', distribution: 'all-in-one', nixModule },
       // inside an OAR job or on a frontend; the machines themselves are checked at start
       usable: () => kexecUsable(),
-      async deployer(): Promise<FlavourDeployer> {
+      options: nfsStoreOptionsSchema,
+      flags: kexecFlags,
+      async deployer(): Promise<FlavourDeployer<NfsStoreFlavourOptions, KexecState>> {
         return (await import('./deployer.js')).deployer;
       },
-    },
+    }),
   ],
 });
 

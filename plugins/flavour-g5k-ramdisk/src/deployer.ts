@@ -3,7 +3,9 @@
  * flavour parameter (the initrd holds the whole store: nothing to mount).
  */
 import type { FlavourDeployer } from '@nxc/core/flavour';
-import { kexecFlavourDeployer } from '@nxc/g5k';
+import { type KexecOptions, type KexecState, kexecFlavourDeployer } from '@nxc/g5k';
 
 /** The g5k-ramdisk deployer (start / status / transport / stop). */
-export const deployer: FlavourDeployer = kexecFlavourDeployer({ flavour: 'g5k-ramdisk' });
+export const deployer: FlavourDeployer<KexecOptions, KexecState> = kexecFlavourDeployer({
+  flavour: 'g5k-ramdisk',
+});

@@ -8,8 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import { FLAVOUR_API_VERSION, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import type { FlavourDeployer } from '@nxc/core/flavour';
+import type { KexecState } from '@nxc/g5k';
+import { type KexecOptions, kexecFlags, kexecOptionsSchema } from '@nxc/g5k/options';
 import { kexecUsable } from '@nxc/g5k/usable';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -25,16 +27,18 @@ const plugin = defineFlavourPlugin({
   apiVersion: FLAVOUR_API_VERSION,
   name: pkg.name,
   flavours: [
-    {
+    defineFlavour({
       name: 'g5k-ramdisk',
       description: "Grid'5000 nodes booted by kexec into a ramdisk holding every role (all in memory)",
       build: { image: 'ramdisk', distribution: 'all-in-one', nixModule },
       // inside an OAR job or on a frontend; the machines themselves are checked at start
       usable: () => kexecUsable(),
-      async deployer(): Promise<FlavourDeployer> {
+      options: kexecOptionsSchema,
+      flags: kexecFlags,
+      async deployer(): Promise<FlavourDeployer<KexecOptions, KexecState>> {
         return (await import('./deployer.js')).deployer;
       },
-    },
+    }),
   ],
 });
 

@@ -25,7 +25,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 
 const t0 = now();
-const { default: plugin } = await import('../dist/index.js');
+const { default: plugin, qemuOptionsSchema } = await import('../dist/index.js');
 const tIndex = now() - t0;
 const t1 = now();
 const deployer = await plugin.flavours.find((f) => f.name === FLAVOUR).deployer();
@@ -74,11 +74,12 @@ async function once(n) {
     identity,
     wait: true,
     timeoutMs: 300_000,
-    options: {
+    // parsed by the flavour's schema, as core does
+    options: qemuOptionsSchema.parse({
       accel: process.env.NXC_BENCH_ACCEL ?? 'auto',
       memory: 256,
       kernelParams: { default: 'ip=dhcp' },
-    },
+    }),
     async writeDeployment(deployed) {
       const doc = buildDeploymentDocument({
         composeInfo: info,

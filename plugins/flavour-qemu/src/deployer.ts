@@ -32,7 +32,7 @@ import {
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
-import { forRole, parseQemuOptions } from './options.js';
+import { type QemuOptions, forRole } from './options.js';
 import {
   type LabelledProcess,
   type ProcessLabels,
@@ -75,7 +75,8 @@ const nodeStateSchema = z.object({
   /** QEMU arguments, to start the node again (driver's `start()`). */
   argv: z.array(z.string()).optional(),
 });
-const stateSchema = z.object({
+/** Schema of what the qemu flavours save (core checks it when the state is read back). */
+export const qemuStateSchema = z.object({
   kind: z.literal('nxc-qemu'),
   version: z.literal(1),
   id: z.string(),
@@ -93,13 +94,10 @@ const stateSchema = z.object({
   qemu: z.string().optional(),
 });
 /** What the qemu flavours save in `deploy/<composition>::<flavour>.state.json`. */
-export type QemuState = z.infer<typeof stateSchema>;
+export type QemuState = z.infer<typeof qemuStateSchema>;
 type NodeState = z.infer<typeof nodeStateSchema>;
-
-function readState(raw: unknown): QemuState | undefined {
-  const r = stateSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+type Start = StartContext<QemuOptions, QemuState>;
+type Running = RunningContext<QemuOptions, QemuState>;
 
 const namePrefix = (id: string): string => `nxc-${id}-`;
 /** File in a run folder naming the deployment it belongs to, for stop without documents. */
@@ -230,8 +228,8 @@ function resolveArtifact(value: string | undefined, what: string, source: string
   return path;
 }
 
-async function start(ctx: StartContext): Promise<StartResult> {
-  const opts = parseQemuOptions(ctx.flavour, ctx.options);
+async function start(ctx: Start): Promise<StartResult> {
+  const opts = ctx.options;
   const qemu = qemuBinary(opts.qemu);
   if (!qemu) {
     throw new NxcError(
@@ -572,8 +570,8 @@ function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string, note?: 
   };
 }
 
-function stateOrThrow(ctx: RunningContext): QemuState {
-  const st = readState(ctx.state);
+function stateOrThrow(ctx: Running): QemuState {
+  const st = ctx.state;
   if (!st) {
     throw new NxcError(
       'NXC_DEPLOYMENT',
@@ -586,16 +584,16 @@ function stateOrThrow(ctx: RunningContext): QemuState {
   return st;
 }
 
-async function stop(ctx: RunningContext): Promise<void> {
-  const opts = parseQemuOptions(ctx.flavour, ctx.project.config.flavourOptions?.[ctx.flavour] ?? {});
+async function stop(ctx: Running): Promise<void> {
+  const opts = ctx.options;
   const id = deploymentId(ctx.project.root, ctx.composition, ctx.flavour);
-  const st = readState(ctx.state);
+  const st = ctx.state;
   await stopAll(st?.id ?? id, st, opts.stopTimeoutMs);
   if (st && st.id !== id) await stopAll(id, undefined, 0);
 }
 
-async function status(ctx: RunningContext): Promise<NodeStatus[]> {
-  const st = readState(ctx.state);
+async function status(ctx: Running): Promise<NodeStatus[]> {
+  const st = ctx.state;
   if (!st) {
     return Object.entries(ctx.deployment.deployment).map(([address, n]) => ({
       host: n.host,
@@ -621,7 +619,7 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
 
 /** Host keys per running context, shared by its transports and its node control. */
 const keyStores = new WeakMap<object, HostKeyStore>();
-function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
+function hostKeysOf(ctx: Running, st: QemuState): HostKeyStore {
   const holder = (ctx.state ?? ctx) as object;
   let store = keyStores.get(holder);
   if (!store) {
@@ -639,7 +637,7 @@ function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
   return store;
 }
 
-async function transport(ctx: RunningContext): Promise<SshTransport> {
+async function transport(ctx: Running): Promise<SshTransport> {
   const st = stateOrThrow(ctx);
   return new SshTransport({
     nodes: Object.fromEntries(st.nodes.map((n) => [n.host, { address: '127.0.0.1', port: n.sshPort }])),
@@ -648,7 +646,7 @@ async function transport(ctx: RunningContext): Promise<SshTransport> {
   });
 }
 
-async function* logs(ctx: RunningContext, options: LogsOptions): AsyncIterable<LogLine> {
+async function* logs(ctx: Running, options: LogsOptions): AsyncIterable<LogLine> {
   const st = stateOrThrow(ctx);
   const wanted = options.hosts?.length ? st.nodes.filter((n) => options.hosts!.includes(n.host)) : st.nodes;
   const offsets = new Map<string, number>();
@@ -679,9 +677,9 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncIterable<L
  * `crash()`, `start()`). A node started again boots a fresh system, so its host key is
  * learnt again and the state file updated.
  */
-function nodeControl(ctx: RunningContext) {
+function nodeControl(ctx: Running) {
   const st = stateOrThrow(ctx);
-  const opts = parseQemuOptions(ctx.flavour, ctx.project.config.flavourOptions?.[ctx.flavour] ?? {});
+  const opts = ctx.options;
   const node = (host: string): NodeState => {
     const n = st.nodes.find((x) => x.host === host);
     if (!n)
@@ -840,7 +838,8 @@ async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[
 }
 
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
-export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
+export const deployer: FlavourDeployer<QemuOptions, QemuState> & { nodeControl: typeof nodeControl } = {
+  stateSchema: qemuStateSchema,
   start,
   stop,
   status,

@@ -6,7 +6,8 @@
  * over 9p (fast rebuilds). This module stays light: the deploy side and ssh2 load lazily.
  */
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, type Flavour, type Unusable, defineFlavourPlugin } from '@nxc/core/flavour';
+import { FLAVOUR_API_VERSION, type Unusable, defineFlavour, defineFlavourPlugin } from '@nxc/core/flavour';
+import { qemuFlags, qemuOptionsSchema } from './options.js';
 import { qemuBinary } from './qemu-binary.js';
 
 const nixModule = (file: string): string => fileURLToPath(new URL(`../nix/${file}`, import.meta.url));
@@ -23,22 +24,26 @@ async function usable(): Promise<Unusable | undefined> {
 const deployer = async () => (await import('./deployer.js')).deployer;
 
 /** `vm-ramdisk`: kernel + one initrd holding every role, all in guest memory. */
-export const vmRamdiskFlavour: Flavour = {
+export const vmRamdiskFlavour = defineFlavour({
   name: 'vm-ramdisk',
   description: 'local QEMU VMs booting one initrd that holds every role (all in memory)',
   build: { image: 'ramdisk', distribution: 'all-in-one', nixModule: nixModule('vm-ramdisk.nix') },
+  options: qemuOptionsSchema,
+  flags: qemuFlags,
   usable,
   deployer,
-};
+});
 
 /** `vm`: kernel + small initrd; the host's /nix/store shared over 9p with a tmpfs overlay. */
-export const vmFlavour: Flavour = {
+export const vmFlavour = defineFlavour({
   name: 'vm',
   description: "local QEMU VMs sharing the host's /nix/store over 9p (small initrd, fast rebuilds)",
   build: { image: 'vm', distribution: 'all-in-one', nixModule: nixModule('vm.nix') },
+  options: qemuOptionsSchema,
+  flags: qemuFlags,
   usable,
   deployer,
-};
+});
 
 export default defineFlavourPlugin({
   apiVersion: FLAVOUR_API_VERSION,
@@ -46,6 +51,6 @@ export default defineFlavourPlugin({
   flavours: [vmRamdiskFlavour, vmFlavour],
 });
 
-export { qemuOptionsSchema } from './options.js';
+export { qemuOptionsSchema, qemuFlags } from './options.js';
 export type { QemuOptions } from './options.js';
 export type { QemuState } from './deployer.js';

@@ -1,19 +1,46 @@
+import { makeProject } from '@nxc/core';
+import { resolveFlavourOptions } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
-import { forRole, parseQemuOptions } from './options.js';
+import { vmFlavour, vmRamdiskFlavour } from './index.js';
+import { forRole, qemuOptionsSchema } from './options.js';
+
+const project = (flavourOptions: Record<string, Record<string, unknown>> = {}) =>
+  makeProject('/x', {
+    plugins: [],
+    composition: 'composition.nix',
+    nix: { flags: [], overrideInputs: {} },
+    flavourOptions,
+  });
 
 describe('qemu options', () => {
   it('has defaults and per-role values', () => {
-    const o = parseQemuOptions('vm', { memory: { server: 512, default: 256 } });
+    const o = qemuOptionsSchema.parse({ memory: { server: 512, default: 256 } });
     expect(o.accel).toBe('auto');
     expect(forRole(o.memory, 'server', 1024)).toBe(512);
     expect(forRole(o.memory, 'client', 1024)).toBe(256);
     expect(forRole(undefined, 'client', 1024)).toBe(1024);
     expect(forRole(3, 'x', 1)).toBe(3);
   });
-  it('refuses bad values with one line naming the option', () => {
-    expect(() => parseQemuOptions('vm-ramdisk', { accel: 'xen' })).toThrowError(
-      /flavour vm-ramdisk: option accel:/,
-    );
-    expect(() => parseQemuOptions('vm', { memory: -1 })).toThrowError(/option memory/);
+
+  it('is validated by core: flags typed, config under flags, bad values one line naming the option', () => {
+    const installed = [vmRamdiskFlavour, vmFlavour];
+    const parsed = resolveFlavourOptions({
+      project: project({ vm: { accel: 'tcg', cpus: 2 } }),
+      flavour: vmFlavour,
+      installed,
+      flags: { '--accel': 'kvm', '--memory': '2048' },
+    }) as { accel: string; memory: number; cpus: number };
+    expect([parsed.accel, parsed.memory, parsed.cpus]).toEqual(['kvm', 2048, 2]);
+    expect(() =>
+      resolveFlavourOptions({
+        project: project(),
+        flavour: vmRamdiskFlavour,
+        installed,
+        flags: { '--accel': 'xen' },
+      }),
+    ).toThrowError(/^flavour vm-ramdisk: option accel: .*'kvm'.* \(in --accel\)$/);
+    expect(() =>
+      resolveFlavourOptions({ project: project({ vm: { memory: -1 } }), flavour: vmFlavour, installed }),
+    ).toThrowError(/option memory/);
   });
 });

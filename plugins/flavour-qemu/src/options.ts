@@ -1,5 +1,9 @@
-/** The qemu flavours' options (`--accel`, config `flavourOptions.vm-ramdisk`...), validated. */
-import { NxcError } from '@nxc/core/flavour';
+/**
+ * The qemu flavours' options (config `flavourOptions["vm-ramdisk"]`, `-O`, `--accel`...) and
+ * the `nxc start` flags that set them, declared once: core validates and parses them before
+ * anything is created. Light on purpose: read by `nxc start --help`.
+ */
+import type { FlavourFlag } from '@nxc/core/flavour';
 import { z } from 'zod';
 
 const perRole = z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]);
@@ -32,25 +36,33 @@ export const qemuOptionsSchema = z
     /** Budget of `deploy=` on the kernel command line; beyond it the document is served over HTTP. */
     kernelDeployBudget: z.number().int().positive().optional(),
   })
-  .passthrough();
+  .strict();
 
+/** The qemu flavours' options, parsed. */
 export type QemuOptions = z.infer<typeof qemuOptionsSchema>;
 
-/** Parses options; unknown keys are kept (other layers may use them). */
-export function parseQemuOptions(flavour: string, raw: Record<string, unknown>): QemuOptions {
-  const r = qemuOptionsSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new NxcError(
-      'NXC_USAGE',
-      `flavour ${flavour}: option ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-      {
-        hint: `see \`nxc start --help\`; in the config, flavourOptions["${flavour}"]`,
-      },
-    );
-  }
-  return r.data;
-}
+/** The `nxc start` flags of `vm-ramdisk` and `vm`. */
+export const qemuFlags: FlavourFlag[] = [
+  {
+    flag: '--accel <accel>',
+    option: 'accel',
+    type: 'string',
+    description: 'kvm, tcg or auto (default auto: KVM only if it really works)',
+  },
+  {
+    flag: '--memory <MiB>',
+    option: 'memory',
+    type: 'number',
+    description: 'guest RAM of every node, in MiB',
+  },
+  { flag: '--cpus <n>', option: 'cpus', type: 'number', description: 'virtual CPUs of every node' },
+  {
+    flag: '--qemu <path>',
+    option: 'qemu',
+    type: 'string',
+    description: 'QEMU binary (default qemu-system-x86_64)',
+  },
+];
 
 /** Value for `role` from a per-role option (`default` key, else the fallback). */
 export function forRole(

@@ -25,6 +25,7 @@ import {
   buildDeploymentDocument,
   writeDeploymentDocument,
 } from '@nxc/core/flavour';
+import { qemuOptionsSchema } from '../src/options.js';
 import { findQemus, findSwitches } from '../src/processes.js';
 import { leftoverRunDirs } from '../src/run-dir.js';
 import { switchName } from '../src/segment.js';
@@ -79,7 +80,7 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
   return {
     project,
     events,
-    startContext(info, nodes, extra = {}) {
+    startContext(info, nodes, { options, ...extra } = {}) {
       return {
         ...base,
         signal: new AbortController().signal,
@@ -91,7 +92,10 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
         // ip=dhcp: WORKAROUND until the test OS's stage 1 configures the first NIC (user-mode,
         // 10.0.2.15/24) itself when nxc.ip= is given, as nix/modules/qemu-guest.nix does for
         // real NixOS; without it the forwarded SSH port never reaches the guest.
-        options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
+        // parsed as core parses them: defaults filled in
+        options: qemuOptionsSchema.parse(
+          options ?? { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
+        ),
         async writeDeployment(deployed) {
           const doc = buildDeploymentDocument({
             composeInfo: info,
@@ -117,6 +121,7 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
         reporter: silentReporter,
         signal: new AbortController().signal,
         deployment,
+        options: qemuOptionsSchema.parse({}),
         state: existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : undefined,
         identity,
         ...extra,

@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, readComposeInfo, silentReporter } from '@nxc/core';
 import { buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
-import plugin from '../dist/index.js';
+import plugin, { qemuOptionsSchema } from '../dist/index.js';
 
 const [composeInfoFile, root] = process.argv.slice(2);
 const project = makeProject(root, {
@@ -21,7 +21,14 @@ const info = await readComposeInfo(composeInfoFile);
 const key = join(root, '.nxc/ssh/id_ed25519');
 const identity = { privateKeyPath: key, publicKey: readFileSync(`${key}.pub`, 'utf8').trim() };
 const stateFile = join(project.deployDir, 'composition::vm-ramdisk.state.json');
-const base = { project, composition: 'composition', flavour: 'vm-ramdisk', reporter: silentReporter };
+// options as core gives them: parsed by the flavour's schema
+const base = {
+  project,
+  composition: 'composition',
+  flavour: 'vm-ramdisk',
+  reporter: silentReporter,
+  options: qemuOptionsSchema.parse({}),
+};
 const deployer = await plugin.flavours.find((f) => f.name === 'vm-ramdisk').deployer();
 const message = (e) => (e instanceof Error ? e.message : String(e));
 
@@ -35,7 +42,7 @@ try {
     identity,
     wait: false,
     timeoutMs: 60_000,
-    options: { accel: 'tcg', memory: 256 },
+    options: qemuOptionsSchema.parse({ accel: 'tcg', memory: 256 }),
     async writeDeployment(nodes) {
       const doc = buildDeploymentDocument({ composeInfo: info, nodes, sshPublicKey: identity.publicKey });
       await writeDeploymentDocument(project, 'composition', 'vm-ramdisk', doc);

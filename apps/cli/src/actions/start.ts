@@ -1,5 +1,6 @@
 /** `nxc start`. */
 import { start } from '@nxc/core';
+import { givenFlavourFlags } from '../flavour-flags.js';
 import { parseParameterFlags, readParameterFile } from '../parameters.js';
 import type { Runtime } from '../runtime.js';
 import { printJson, project, renderer, table } from './common.js';
@@ -20,15 +21,11 @@ interface StartFlags {
   composeInfo?: string;
   timeout?: number;
   wait: boolean;
-  accel?: string;
   flavourOption?: string[];
   retryFailed?: boolean;
-  yes?: boolean;
-  pushPath?: string;
-  reuse?: boolean;
-  remoteDeploymentInfo?: boolean;
-  port?: number;
   json?: boolean;
+  /** The flavours' own flags (see flavour-flags.ts). */
+  [flavourFlag: string]: unknown;
 }
 
 const FAILED_STATES = new Set(['exited', 'unreachable', 'stopped']);
@@ -38,15 +35,8 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(flags.parameterFile ? await readParameterFile(flags.parameterFile) : {}),
     ...parseParameterFlags(flags.parameter ?? []),
   };
-  const options: Record<string, unknown> = {
-    ...parseParameterFlags(flags.flavourOption ?? [], '-O'),
-    ...(flags.accel ? { accel: flags.accel } : {}),
-    ...(flags.yes ? { yes: true } : {}),
-    ...(flags.pushPath ? { pushPath: flags.pushPath } : {}),
-    ...(flags.reuse ? { reuse: true } : {}),
-    ...(flags.remoteDeploymentInfo ? { remoteDeploymentInfo: true } : {}),
-    ...(flags.port !== undefined ? { port: flags.port } : {}),
-  };
+  const options = parseParameterFlags(flags.flavourOption ?? [], '-O');
+  const flavourFlags = givenFlavourFlags(flags);
   const proj = await project(rt);
   const reporter = renderer(rt, flags.json);
   const result = await start(proj, {
@@ -61,6 +51,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(flags.kernelParams ? { kernelParams: flags.kernelParams } : {}),
     parameters,
     ...(Object.keys(options).length ? { options } : {}),
+    ...(Object.keys(flavourFlags).length ? { flags: flavourFlags } : {}),
     ...(flags.retryFailed ? { retryFailed: true } : {}),
     wait: flags.wait,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),

@@ -2,15 +2,18 @@
  * Opening a recorded deployment: its document, the flavour's saved state, the identity,
  * and the flavour's deployer, as the {@link RunningContext} every running-deployment call needs.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeJsonAtomic } from '../atomic-file.js';
 import { readDeploymentDocument } from '../deployment.js';
-import { NxcError } from '../errors.js';
-import { loadFlavours } from '../plugins.js';
+import { NxcError, isNxcError } from '../errors.js';
+import { configuredOptions } from '../flavour-options.js';
+import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
-import { statePath } from '../state.js';
-import type { FlavourDeployer, RunningContext } from '../transposition.js';
+import { deploymentKey, statePath } from '../state.js';
+import type { FlavourDeployer, RunningContext, Schema } from '../transposition.js';
+import { displayPath, formatZodError } from '../validation.js';
 import { type Selector, type StateEntry, parseSelector, selectDeployment } from './select.js';
 
 /** Options shared by every command acting on a running deployment. */
@@ -23,6 +26,8 @@ export interface RunningOptions {
   identityFile?: string;
   reporter?: Reporter;
   signal?: AbortSignal;
+  /** Invalid config options fall back to the defaults, with a warning (stop). */
+  lenientOptions?: boolean;
 }
 
 /** A deployment opened for stop/status/exec/connect/logs. */
@@ -32,8 +37,19 @@ export interface OpenDeployment {
   deployer: FlavourDeployer;
 }
 
-/** Reads the flavour state saved at start (undefined when none). */
-export async function readState(project: Project, composition: string, flavour: string): Promise<unknown> {
+/**
+ * Reads the flavour state saved at start (undefined when none), checked against the
+ * deployer's `stateSchema` when given.
+ *
+ * @throws NxcError `NXC_DEPLOYMENT`: not JSON, or not what the flavour saves (one line naming
+ *   the file and the first wrong field; `nxc stop` still removes the nodes without it).
+ */
+export async function readState(
+  project: Project,
+  composition: string,
+  flavour: string,
+  schema?: Schema<unknown>,
+): Promise<unknown> {
   const file = statePath(project, composition, flavour);
   let text: string;
   try {
@@ -42,12 +58,73 @@ export async function readState(project: Project, composition: string, flavour: 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new NxcError('NXC_DEPLOYMENT', `${file}: flavour state is not valid JSON`, {
-      hint: 'stop the nodes by hand if any run, then remove the deploy/ files (`nxc clean`)',
+  const corrupt = (what: string) =>
+    new NxcError('NXC_DEPLOYMENT', `${displayPath(file)}: ${what}`, {
+      hint: `\`nxc stop -C ${deploymentKey(composition, flavour)}\` removes its nodes without it`,
     });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw corrupt('flavour state is not valid JSON');
+  }
+  if (!schema) return value;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw corrupt(`not a state of flavour ${flavour} (${formatZodError(parsed.error)})`);
+  return parsed.data;
+}
+
+/**
+ * Checks a state against the deployer's schema and writes it atomically (a reader never
+ * sees half a state). A state that does not match is a bug of the flavour: a plain Error.
+ */
+export async function writeState(
+  project: Project,
+  composition: string,
+  flavour: string,
+  deployer: FlavourDeployer,
+  state: unknown,
+): Promise<void> {
+  const parsed = deployer.stateSchema.safeParse(state);
+  if (!parsed.success) {
+    throw new Error(
+      `flavour ${flavour} saved a state its stateSchema refuses: ${formatZodError(parsed.error)}`,
+    );
+  }
+  await writeJsonAtomic(statePath(project, composition, flavour), state);
+}
+
+/** The deploy side of a flavour, checked to have what core relies on (a plugin bug otherwise). */
+export async function loadDeployer(flavour: LoadedFlavour): Promise<FlavourDeployer> {
+  const deployer = await flavour.deployer();
+  if (typeof deployer?.stateSchema?.safeParse !== 'function') {
+    throw new NxcError(
+      'NXC_PLUGIN_INVALID',
+      `plugin "${flavour.plugin.name}": the deployer of flavour ${flavour.name} has no stateSchema (flavour API 2)`,
+      { hint: 'upgrade the plugin, or report it to its authors' },
+    );
+  }
+  return deployer;
+}
+
+/**
+ * The options a running deployment's calls get: the config's. With `lenient` (stop), an
+ * invalid config gives the schema's defaults with a warning instead of an error: a config
+ * typo must not keep nodes running.
+ */
+export function runningOptions(
+  project: Project,
+  flavour: LoadedFlavour,
+  reporter: Reporter,
+  lenient = false,
+): unknown {
+  try {
+    return configuredOptions(project, flavour);
+  } catch (error) {
+    if (!lenient || !isNxcError(error)) throw error;
+    reporter.emit({ type: 'warn', message: `${error.message}; using the defaults to stop` });
+    const defaults = flavour.options?.safeParse({});
+    return defaults?.success ? defaults.data : {};
   }
 }
 
@@ -66,28 +143,25 @@ export async function openEntry(
 ): Promise<OpenDeployment> {
   const registry = await loadFlavours(project);
   const flavour = registry.get(entry.flavour);
+  const reporter = opts.reporter ?? silentReporter;
+  const options = runningOptions(project, flavour, reporter, opts.lenientOptions);
+  const deployer = await loadDeployer(flavour);
   const deployment = await readDeploymentDocument(project, entry.composition, entry.flavour);
-  const state = await readState(project, entry.composition, entry.flavour);
+  const state = await readState(project, entry.composition, entry.flavour, deployer.stateSchema);
   const identity = opts.identityFile
     ? await readIdentity(opts.identityFile)
     : await ensureProjectIdentity(project, opts.reporter ? { reporter: opts.reporter } : {});
-  const deployer = await flavour.deployer();
   const ctx: RunningContext = {
     project,
     composition: entry.composition,
     flavour: entry.flavour,
-    reporter: opts.reporter ?? silentReporter,
+    reporter,
     signal: opts.signal ?? new AbortController().signal,
+    options,
     deployment,
     state,
     identity,
-    async saveState(next: unknown) {
-      // written aside then renamed: a reader never sees half a state
-      const file = statePath(project, entry.composition, entry.flavour);
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`);
-      await rename(tmp, file);
-    },
+    saveState: (next: unknown) => writeState(project, entry.composition, entry.flavour, deployer, next),
   };
   return { entry, ctx, deployer };
 }

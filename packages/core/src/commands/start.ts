@@ -8,19 +8,20 @@ import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeJsonAtomic } from '../atomic-file.js';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import {
   type DeployedNode,
   type DeploymentDocument,
   type PlannedNode,
   buildDeploymentDocument,
+  readDeploymentDocument,
   writeDeploymentDocument,
 } from '../deployment.js';
 import { NxcError, isNxcError } from '../errors.js';
+import { resolveFlavourOptions } from '../flavour-options.js';
 import { readMachineFile } from '../machines.js';
 import { pathExists } from '../path-exists.js';
-import { loadFlavours } from '../plugins.js';
+import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { lockProject } from '../project-lock.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
@@ -32,9 +33,15 @@ import {
 } from '../role-distribution.js';
 import { type SshIdentity, ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
-import type { FlavourDeployer, NodeStatus, RunningContext, StartContext } from '../transposition.js';
-import { readState } from './running.js';
-import { parseSelector, selectBuild } from './select.js';
+import type {
+  FlavourDeployer,
+  NodeStatus,
+  RunningContext,
+  StartContext,
+  StartResult,
+} from '../transposition.js';
+import { loadDeployer, readState, writeState } from './running.js';
+import { type Selector, parseSelector, selectBuild } from './select.js';
 
 /** Options of {@link start} (the flags of `nxc start`). */
 export interface StartOptions {
@@ -62,11 +69,20 @@ export interface StartOptions {
   wait?: boolean;
   /** Per-node readiness timeout in ms (default 300 s). */
   timeoutMs?: number;
-  /** Flavour-specific options (merged over the config's `flavourOptions[flavour]`). */
+  /**
+   * Flavour options (`-O key=value`), merged over the config's `flavourOptions[flavour]` and
+   * validated with the flavour's schema before anything is created.
+   */
   options?: Record<string, unknown>;
   /**
-   * `--retry-failed`: the previous deployment stays; the flavour (option `retryFailed`)
-   * redeploys only its failed nodes. Nothing is cleaned up, before or after.
+   * The flavour's own flags as typed, by long name (`{ '--accel': 'kvm', '--reuse': true }`),
+   * merged over `options`. A flag of another flavour is refused, naming its owners.
+   */
+  flags?: Record<string, string | boolean>;
+  /**
+   * `--retry-failed`: the previous deployment stays; the flavour's `retryFailed` redeploys
+   * only its failed nodes. Nothing is cleaned up, before or after. Refused, before anything
+   * is done, for a flavour without that capability.
    */
   retryFailed?: boolean;
   reporter?: Reporter;
@@ -95,13 +111,55 @@ async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal
   }
 }
 
-/** Starts a deployment. See {@link StartOptions}; returns the nodes as the flavour reports them. */
+/**
+ * Starts a deployment. See {@link StartOptions}; returns the nodes as the flavour reports them.
+ * Everything the user gave is checked before anything is created (compose info, flavour
+ * options and capabilities, role distribution, machines); then, with the project lock held,
+ * a previous deployment of the same composition::flavour is cleared and the flavour starts.
+ */
 export async function start(project: Project, opts: StartOptions = {}): Promise<StartSummary> {
   const reporter = opts.reporter ?? silentReporter;
   const signal = opts.signal ?? new AbortController().signal;
-  const sel = parseSelector(opts);
+  // An installed flavour named with -f/-C: its options and flags are the user's first mistake
+  // to report, before the build is looked for (else `-f docker --accel kvm` in an unbuilt
+  // project would say "no build found"). Otherwise the build says which flavour, and why not.
+  const named = parseSelector(opts).flavour;
+  const early =
+    named && (await loadFlavours(project)).has(named) ? await chooseFlavour(project, named, opts) : undefined;
+  const { composeInfo, composition, flavourName } = await locateComposeInfo(project, opts);
+  const { flavour, deployer, options } = early ?? (await chooseFlavour(project, flavourName, opts));
+  const { nodes, machines } = await planNodes(composeInfo, opts, reporter, signal);
+  const identity = await checkEnvironment(project, flavour, opts, reporter);
+  if (signal.aborted) throw interruptedBefore(composition, flavourName);
+  const run: PreparedStart = {
+    project,
+    opts,
+    composition,
+    flavourName,
+    reporter,
+    signal,
+    composeInfo,
+    nodes,
+    ...(machines ? { machines } : {}),
+    identity,
+    deployer,
+    options,
+  };
+  const lock = await lockProject(project, `start ${composition}::${flavourName}`);
+  try {
+    if (!opts.retryFailed) await clearPrevious(run);
+    return await runFlavour(run);
+  } finally {
+    await lock.release();
+  }
+}
 
-  // 1. compose info
+/** Phase 1: the compose info (`--compose-info`, else `build/`), the composition and the flavour. */
+async function locateComposeInfo(
+  project: Project,
+  opts: StartOptions,
+): Promise<{ composeInfo: ComposeInfo; composition: string; flavourName: string }> {
+  const sel: Selector = parseSelector(opts);
   let composeInfoFile: string;
   if (opts.composeInfoFile) {
     composeInfoFile = path.resolve(project.root, opts.composeInfoFile);
@@ -119,9 +177,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
       throw new NxcError(
         'NXC_COMPOSE_INFO',
         `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`,
-        {
-          hint: 'rebuild with `nxc build`',
-        },
+        { hint: 'rebuild with `nxc build`' },
       );
     }
   }
@@ -138,12 +194,48 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
       { hint: `drop -f, or build it with \`nxc build -f ${flavourName}\`` },
     );
   }
+  return { composeInfo, composition, flavourName };
+}
 
-  // 2. flavour
+/**
+ * Phase 2: the flavour, its options validated with its schema, its deploy side, and the
+ * capabilities the flags need. Nothing is created: a mistake here leaves everything as it was.
+ */
+async function chooseFlavour(
+  project: Project,
+  flavourName: string,
+  opts: StartOptions,
+): Promise<{ flavour: LoadedFlavour; deployer: FlavourDeployer; options: unknown }> {
   const registry = await loadFlavours(project);
   const flavour = registry.get(flavourName);
+  const options = resolveFlavourOptions({
+    project,
+    flavour,
+    installed: registry.list(),
+    ...(opts.options ? { options: opts.options } : {}),
+    ...(opts.flags ? { flags: opts.flags } : {}),
+  });
+  const deployer = await loadDeployer(flavour);
+  if (opts.retryFailed && !deployer.retryFailed) {
+    const able = [];
+    for (const other of registry.list()) {
+      if (other.name !== flavourName && (await other.deployer()).retryFailed) able.push(other.name);
+    }
+    throw new NxcError('NXC_USAGE', `flavour ${flavourName} cannot --retry-failed`, {
+      hint: `stop and start again${able.length > 0 ? ` (--retry-failed is for ${able.join(', ')})` : ''}`,
+      exitCode: 2,
+    });
+  }
+  return { flavour, deployer, options };
+}
 
-  // 3. nodes
+/** Phase 3: the nodes to start (role distribution file, `-r`, build defaults) and the machines. */
+async function planNodes(
+  composeInfo: ComposeInfo,
+  opts: StartOptions,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<{ nodes: PlannedNode[]; machines?: string[] }> {
   const fileSpec = opts.roleDistributionFile
     ? await readRoleDistributionFile(opts.roleDistributionFile)
     : undefined;
@@ -163,43 +255,30 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     ...(composeInfo.rolesDistribution ? { defaults: composeInfo.rolesDistribution } : {}),
     ...(machines ? { machineCount: machines.length } : {}),
   });
+  return { nodes, ...(machines ? { machines } : {}) };
+}
 
-  // 4. environment
+/** Phase 4: the flavour can run here (`usable`), and the identity nodes will authorize. */
+async function checkEnvironment(
+  project: Project,
+  flavour: LoadedFlavour,
+  opts: StartOptions,
+  reporter: Reporter,
+): Promise<SshIdentity> {
   if (flavour.usable) {
     const problem = await flavour.usable({ project });
     if (problem) {
-      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `flavour ${flavourName}: ${problem.reason}`, {
+      throw new NxcError('NXC_FLAVOUR_UNUSABLE', `flavour ${flavour.name}: ${problem.reason}`, {
         hint: problem.hint,
       });
     }
   }
-  const identity = opts.identityFile
+  return opts.identityFile
     ? await readIdentity(opts.identityFile)
     : await ensureProjectIdentity(project, { reporter });
-  const deployer = await flavour.deployer();
-  if (signal.aborted) throw interruptedBefore(composition, flavourName);
-
-  const lock = await lockProject(project, `start ${composition}::${flavourName}`);
-  try {
-    return await startDeployment({
-      project,
-      opts,
-      composition,
-      flavourName,
-      reporter,
-      signal,
-      composeInfo,
-      nodes,
-      ...(machines ? { machines } : {}),
-      identity,
-      deployer,
-    });
-  } finally {
-    await lock.release();
-  }
 }
 
-/** What steps 1 to 4 of {@link start} settled. */
+/** What phases 1 to 4 of {@link start} settled. */
 interface PreparedStart {
   project: Project;
   opts: StartOptions;
@@ -212,87 +291,78 @@ interface PreparedStart {
   machines?: string[];
   identity: SshIdentity;
   deployer: FlavourDeployer;
+  /** The flavour's options, parsed by its schema. */
+  options: unknown;
 }
 
-/** Steps 5 and 6 of {@link start}, with the project lock held. */
-async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
-  const {
-    project,
-    opts,
-    composition,
-    flavourName,
-    reporter,
-    signal,
-    composeInfo,
-    nodes,
-    machines,
-    identity,
-    deployer,
-  } = prepared;
-  // 5. a previous deployment of the same composition::flavour
+/**
+ * Phase 5 (lock held): a previous deployment of the same composition::flavour. Still running:
+ * refused. Else what is left of it is stopped and its documents removed.
+ */
+async function clearPrevious(run: PreparedStart): Promise<void> {
+  const { project, composition, flavourName, reporter, signal, deployer, identity } = run;
   const docPath = deploymentPath(project, composition, flavourName);
-  const stPath = statePath(project, composition, flavourName);
-  if (await pathExists(docPath)) {
-    const { readDeploymentDocument } = await import('../deployment.js');
-    let previous: DeploymentDocument | undefined;
-    try {
-      previous = await readDeploymentDocument(project, composition, flavourName);
-    } catch {
-      previous = undefined; // unreadable: treat as gone
-    }
-    if (previous && !opts.retryFailed) {
-      const running = {
-        project,
-        composition,
-        flavour: flavourName,
-        reporter,
-        signal,
-        deployment: previous,
-        state: await readState(project, composition, flavourName).catch(() => undefined),
-        identity,
-      };
-      const states = await deployer.status(running).catch(() => []);
-      const alive = states.filter((s) => RUNNING_STATES.has(s.state));
-      if (alive.length > 0) {
-        throw new NxcError(
-          'NXC_DEPLOYMENT',
-          `${composition}::${flavourName} is already running (${alive.map((s) => s.host).join(', ')})`,
-          { hint: `stop it first with \`nxc stop -C ${composition}::${flavourName}\``, exitCode: 2 },
-        );
-      }
-      reporter.emit({
-        type: 'step',
-        message: `cleaning up the previous ${composition}::${flavourName} deployment`,
-      });
-      await deployer.stop(running).catch(() => undefined);
-      await rm(docPath, { force: true });
-      await rm(stPath, { force: true });
-    }
+  if (!(await pathExists(docPath))) return;
+  let previous: DeploymentDocument | undefined;
+  try {
+    previous = await readDeploymentDocument(project, composition, flavourName);
+  } catch {
+    return; // unreadable: treat as gone (the new start replaces it)
   }
-
-  // 6. start
-  const written: string[] = [];
-  let document: DeploymentDocument | undefined;
-  let saved: unknown;
-  const ctx: StartContext = {
+  const running: RunningContext = {
     project,
     composition,
     flavour: flavourName,
     reporter,
     signal,
+    options: run.options,
+    deployment: previous,
+    state: await readState(project, composition, flavourName, deployer.stateSchema).catch(() => undefined),
+    identity,
+  };
+  const states = await deployer.status(running).catch(() => []);
+  const alive = states.filter((s) => RUNNING_STATES.has(s.state));
+  if (alive.length > 0) {
+    throw new NxcError(
+      'NXC_DEPLOYMENT',
+      `${composition}::${flavourName} is already running (${alive.map((s) => s.host).join(', ')})`,
+      { hint: `stop it first with \`nxc stop -C ${composition}::${flavourName}\``, exitCode: 2 },
+    );
+  }
+  reporter.emit({
+    type: 'step',
+    message: `cleaning up the previous ${composition}::${flavourName} deployment`,
+  });
+  await deployer.stop(running).catch(() => undefined);
+  await rm(docPath, { force: true });
+  await rm(statePath(project, composition, flavourName), { force: true });
+}
+
+/** What the flavour wrote through its {@link StartContext}, for cleanup and the summary. */
+interface Written {
+  files: Set<string>;
+  document?: DeploymentDocument;
+  state?: unknown;
+}
+
+/** The context a flavour starts with: its options, and writers that record what they wrote. */
+function startContext(run: PreparedStart, written: Written): StartContext {
+  const { project, opts, composition, flavourName, composeInfo, deployer, identity } = run;
+  const ctx: StartContext = {
+    project,
+    composition,
+    flavour: flavourName,
+    reporter: run.reporter,
+    signal: run.signal,
     composeInfo,
-    nodes,
-    ...(machines ? { machines } : {}),
+    nodes: run.nodes,
+    ...(run.machines ? { machines: run.machines } : {}),
     identity,
     ...(opts.kernelParams ? { kernelParams: opts.kernelParams } : {}),
     ...(opts.parameters && Object.keys(opts.parameters).length > 0 ? { parameters: opts.parameters } : {}),
     wait: opts.wait ?? true,
     timeoutMs: opts.timeoutMs ?? 300_000,
-    options: {
-      ...(project.config.flavourOptions[flavourName] ?? {}),
-      ...(opts.options ?? {}),
-      ...(opts.retryFailed ? { retryFailed: true } : {}),
-    },
+    options: run.options,
     async writeDeployment(deployed: DeployedNode[]) {
       const doc = buildDeploymentDocument({
         composeInfo,
@@ -301,28 +371,39 @@ async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
         user: userInfo().username,
         ...(ctx.parameters ? { parameters: ctx.parameters } : {}),
       });
-      written.push(docPath);
-      const file = await writeDeploymentDocument(project, composition, flavourName, doc);
-      if (!written.includes(file)) written.push(file);
-      document = doc;
+      written.files.add(deploymentPath(project, composition, flavourName));
+      written.files.add(await writeDeploymentDocument(project, composition, flavourName, doc));
+      written.document = doc;
       return doc;
     },
     async saveState(state: unknown) {
-      written.push(stPath);
-      await writeJsonAtomic(stPath, state);
-      saved = state;
+      written.files.add(statePath(project, composition, flavourName));
+      await writeState(project, composition, flavourName, deployer, state);
+      written.state = state;
     },
   };
+  return ctx;
+}
+
+/**
+ * Phase 6 (lock held): the flavour's start (or retryFailed); on failure or interruption, the
+ * files it wrote go (a retry keeps the deployment of the nodes that are up).
+ */
+async function runFlavour(run: PreparedStart): Promise<StartSummary> {
+  const { project, opts, composition, flavourName, reporter, signal, composeInfo, deployer } = run;
+  const written: Written = { files: new Set() };
+  const ctx = startContext(run, written);
+  const verb = opts.retryFailed ? 'retrying the failed nodes of' : 'starting';
   reporter.emit({
     type: 'step',
-    message: `starting ${composition}::${flavourName} (${nodes.length} nodes)`,
+    message: `${verb} ${composition}::${flavourName} (${run.nodes.length} nodes)`,
   });
-  let result: Awaited<ReturnType<typeof deployer.start>>;
+  let result: StartResult;
   try {
-    result = await deployer.start(ctx);
+    result =
+      opts.retryFailed && deployer.retryFailed ? await deployer.retryFailed(ctx) : await deployer.start(ctx);
   } catch (error) {
-    // A retry keeps the deployment of the nodes that are up.
-    if (!opts.retryFailed) for (const file of new Set(written)) await rm(file, { force: true });
+    if (!opts.retryFailed) for (const file of written.files) await rm(file, { force: true });
     if (signal.aborted && !(isNxcError(error) && error.code === 'NXC_INTERRUPTED')) {
       throw new NxcError(
         'NXC_INTERRUPTED',
@@ -334,12 +415,13 @@ async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
     }
     throw error;
   }
+  const document = written.document;
   if (!document) {
     throw new Error(`flavour ${flavourName} returned from start without calling writeDeployment`);
   }
   if (signal.aborted && !opts.retryFailed) {
     // interrupted as the flavour finished: the caller no longer wants the deployment
-    await undo(deployer, { ...ctx, deployment: document, state: saved }, [...new Set(written)]);
+    await undo(deployer, { ...ctx, deployment: document, state: written.state }, [...written.files]);
   }
   reporter.emit({
     type: 'done',
@@ -348,7 +430,7 @@ async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
   return {
     composition,
     flavour: flavourName,
-    deploymentFile: docPath,
+    deploymentFile: deploymentPath(project, composition, flavourName),
     deployment: document,
     nodes: result.nodes,
     composeInfo,

@@ -15,7 +15,7 @@ import { silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentKey, deploymentPath, statePath } from '../state.js';
 import type { NodeStatus, RemovedLeftovers, RunningContext } from '../transposition.js';
-import { type RunningOptions, openEntry, readState } from './running.js';
+import { type RunningOptions, loadDeployer, openEntry, readState, runningOptions } from './running.js';
 import {
   type Selector,
   type StateEntry,
@@ -120,7 +120,7 @@ async function stopDocumented(
   let ctx: RunningContext;
   let deployer: Awaited<ReturnType<typeof openEntry>>['deployer'];
   try {
-    ({ ctx, deployer } = await openEntry(project, entry, opts));
+    ({ ctx, deployer } = await openEntry(project, entry, { ...opts, lenientOptions: true }));
   } catch (error) {
     if (!isNxcError(error) || error.code !== 'NXC_DEPLOYMENT') throw error;
     // the document or the state is unreadable: the flavour finds its objects without them
@@ -128,7 +128,7 @@ async function stopDocumented(
     warnings.push(warning);
     reporter.emit({ type: 'warn', message: warning });
     const flavour = (await loadFlavours(project)).get(entry.flavour);
-    deployer = await flavour.deployer();
+    deployer = await loadDeployer(flavour);
     let deployment: DeploymentDocument;
     try {
       deployment = await readDeploymentDocument(project, entry.composition, entry.flavour);
@@ -147,8 +147,11 @@ async function stopDocumented(
       flavour: entry.flavour,
       reporter,
       signal: opts.signal ?? new AbortController().signal,
+      options: runningOptions(project, flavour, reporter, true),
       deployment,
-      state: await readState(project, entry.composition, entry.flavour).catch(() => undefined),
+      state: await readState(project, entry.composition, entry.flavour, deployer.stateSchema).catch(
+        () => undefined,
+      ),
       identity: opts.identityFile
         ? await readIdentity(opts.identityFile)
         : await ensureProjectIdentity(project),

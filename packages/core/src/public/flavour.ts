@@ -6,8 +6,10 @@
  */
 
 // The contract.
-export { FLAVOUR_API_VERSION, defineFlavourPlugin } from '../transposition.js';
+export { FLAVOUR_API_VERSION, defineFlavourPlugin, defineFlavour } from '../transposition.js';
 export type {
+  FlavourFlag,
+  Schema,
   ImageKind,
   FlavourBuild,
   Unusable,
@@ -31,6 +33,16 @@ export type {
   RemovedLeftovers,
 } from '../transposition.js';
 export type { Project } from '../project.js';
+
+// Typed options and state: schemas are written with core's zod, options resolved as start does.
+/**
+ * zod (third-party, re-exported whole): flavours build their options and state schemas with it,
+ * so their schemas and core's checks use one copy, and `z.infer<typeof schema>` names a schema's
+ * type without a second install of zod. Documented at https://zod.dev.
+ */
+export { z } from 'zod';
+export { resolveFlavourOptions, configuredOptions, flagSpelling } from '../flavour-options.js';
+export type { FlavourOptionsInput, FlagSpelling } from '../flavour-options.js';
 
 // Errors and progress events.
 export { NxcError, isNxcError, ExitCode } from '../errors.js';

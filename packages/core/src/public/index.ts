@@ -65,6 +65,9 @@ export type {
   Selector,
   DeploymentNode,
 } from '../commands/index.js';
+// The flavours the project's plugins provide (and the flags they add to `nxc start`).
+export { loadFlavours } from '../plugins.js';
+export type { FlavourRegistry, LoadedFlavour, PluginSource } from '../plugins.js';
 export { clean } from '../state.js';
 export type { CleanOptions, CleanResult } from '../state.js';
 

@@ -48,6 +48,9 @@ let checker: ts.TypeChecker;
 /** Exported symbols per specifier, aliases resolved. */
 const surfaces = new Map<string, Map<string, ts.Symbol>>();
 
+/** TSDoc written on the `export … from` line of a surface file itself, for third-party re-exports. */
+const reExportDocs = new Map<ts.Symbol, string>();
+
 function exportsOf(file: string): Map<string, ts.Symbol> {
   const source = program.getSourceFile(file);
   if (!source) throw new Error(`${file} is not in the program`);
@@ -55,10 +58,25 @@ function exportsOf(file: string): Map<string, ts.Symbol> {
   if (!moduleSymbol) throw new Error(`${file} is not a module`);
   const out = new Map<string, ts.Symbol>();
   for (const s of checker.getExportsOfModule(moduleSymbol)) {
-    out.set(s.name, s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+    const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+    out.set(s.name, target);
+    const statement = s.declarations?.find(ts.isExportSpecifier)?.parent.parent;
+    if (statement?.getSourceFile() === source) {
+      const text = source.getFullText();
+      const doc = (ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? [])
+        .map((r) => text.slice(r.pos, r.end))
+        .filter((c) => c.startsWith('/**'))
+        .map((c) => c.replace(/^\/\*\*|\*\/$|^\s*\* ?/gm, '').trim())
+        .join('\n');
+      if (doc) reExportDocs.set(target, doc);
+    }
   }
   return out;
 }
+
+/** Declared outside this package's sources (a dependency such as zod). */
+const isThirdParty = (symbol: ts.Symbol) =>
+  (symbol.declarations ?? []).every((d) => !d.getSourceFile().fileName.startsWith(src));
 
 beforeAll(() => {
   const config = ts.getParsedCommandLineOfConfigFile(
@@ -109,11 +127,39 @@ describe('public surfaces of @nxc/core', () => {
     const undocumented: string[] = [];
     for (const [name, symbols] of surfaces) {
       for (const [exported, symbol] of symbols) {
-        const docs = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
+        // a dependency re-exported whole is documented on its `export … from` line, by us
+        const docs = isThirdParty(symbol)
+          ? (reExportDocs.get(symbol) ?? '')
+          : ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
         if (docs === '') undocumented.push(`${name}: ${exported}`);
       }
     }
     expect(undocumented).toEqual([]);
+  });
+
+  it('let a flavour type its schemas with `z.infer` from @nxc/core/flavour alone (no second zod)', () => {
+    // a flavour's options module as docs/writing-a-flavour.md writes it, beside the surface
+    const file = join(src, 'public', '__flavour-author.ts');
+    const code = [
+      "import { z } from './flavour.js';",
+      "const optionsSchema = z.object({ cli: z.string().default('docker') }).strict();",
+      'type Options = z.infer<typeof optionsSchema>;',
+      "export const parsed: Options = optionsSchema.parse({ cli: 'podman' });",
+      "// @ts-expect-error -- the inferred type is the schema's, not any",
+      'export const wrong: Options = { cli: 1 };',
+    ].join('\n');
+    const options = program.getCompilerOptions();
+    const host = ts.createCompilerHost(options);
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (name, version, ...rest) =>
+      name === file ? ts.createSourceFile(name, code, version) : getSourceFile(name, version, ...rest);
+    const fileExists = host.fileExists.bind(host);
+    host.fileExists = (name) => name === file || fileExists(name);
+    const authored = ts.createProgram({ rootNames: [file], options, host, oldProgram: program });
+    const errors = ts
+      .getPreEmitDiagnostics(authored, authored.getSourceFile(file))
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(errors).toEqual([]);
   });
 
   it('hold no helper of the CLI (flag parsing, tmux layout, install hints)', () => {
