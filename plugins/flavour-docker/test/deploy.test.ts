@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ComposeInfo, LogLine } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core/flavour';
+import { type FlavourDeployer, statePath } from '@nxc/core/flavour';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
@@ -120,6 +120,25 @@ describe('docker flavour on the real engine', () => {
     });
     const status = await deployer.status(await h.runningContext());
     expect(status.find((s) => s.host === 'client3')?.state).toBe('exited');
+  });
+
+  it("the harness checks the state with the deployer's stateSchema, both ways, as core does", async () => {
+    const file = statePath(project, 'composition', 'docker');
+    const saved = readFileSync(file, 'utf8');
+    const ctx = h.startContext(info, plan({ server: 1 }));
+    await expect(ctx.saveState({ ...JSON.parse(saved), volumes: 'none' })).rejects.toThrow(
+      /^flavour docker saved a state its stateSchema refuses: volumes: /,
+    );
+    expect(readFileSync(file, 'utf8')).toBe(saved);
+    try {
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(saved), network: null }));
+      await expect(h.runningContext()).rejects.toMatchObject({
+        code: 'NXC_DEPLOYMENT',
+        message: expect.stringMatching(/: not a state of flavour docker \(network: /),
+      });
+    } finally {
+      writeFileSync(file, saved);
+    }
   });
 
   it('stops at deployer level: nothing with nxc labels, nodes reported stopped, the document kept for core', async () => {

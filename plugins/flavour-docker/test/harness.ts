@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import type { Project } from '@nxc/core';
 import { type FlavourHarness, flavourHarness, planNodes, throwAwayProject } from '@nxc/core/testing';
 import Docker from 'dockerode';
+import { dockerStateSchema } from '../src/deployer.js';
 import { dockerOptionsSchema } from '../src/options.js';
 
 export type Harness = FlavourHarness;
@@ -16,13 +17,17 @@ export function tempProject(prefix = 'nxc-docker-e2e-'): Project {
   return throwAwayProject({ plugins: ['@nxc/flavour-docker'], prefix });
 }
 
-/** Contexts core would hand the docker flavour for `project` (readiness timeout 60 s). */
+/**
+ * Contexts core would hand the docker flavour for `project`: options parsed and state checked
+ * by the flavour's schemas, readiness timeout 60 s.
+ */
 export function harness(project: Project, composition = 'composition', flavour = 'docker'): Harness {
   return flavourHarness({
     flavour,
     project,
     composition,
     optionsSchema: dockerOptionsSchema,
+    stateSchema: dockerStateSchema,
     timeoutMs: 60_000,
   });
 }

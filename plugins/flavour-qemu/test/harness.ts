@@ -5,6 +5,7 @@
  * `flavourHarness` set up for small TCG guests, for tests below the library verbs.
  */
 import { type FlavourHarness, flavourHarness, throwAwayProject } from '@nxc/core/testing';
+import { qemuStateSchema } from '../src/deployer.js';
 import { qemuOptionsSchema } from '../src/options.js';
 import { findQemus, findSwitches } from '../src/processes.js';
 import { leftoverRunDirs } from '../src/run-dir.js';
@@ -39,6 +40,7 @@ export function harness(flavour: 'vm-ramdisk' | 'vm'): QemuHarness {
     flavour,
     project: throwAwayProject({ plugins: ['@nxc/flavour-qemu'], prefix: 'nxc-qemu-e2e-' }),
     optionsSchema: qemuOptionsSchema,
+    stateSchema: qemuStateSchema,
     options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
     timeoutMs: 180_000,
   });

@@ -4,10 +4,10 @@
  * broken is named with its console tail and the other VMs are stopped; a node refuses a
  * served deployment altered after start.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ComposeInfo, readComposeInfo } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core/flavour';
+import { type FlavourDeployer, statePath } from '@nxc/core/flavour';
 import { planNodes } from '@nxc/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
@@ -29,6 +29,24 @@ describe('vm-ramdisk fault', () => {
     if (!h) return;
     await deployer?.stop(await h.runningContext()).catch(() => {});
     h.remove();
+  });
+
+  it("the harness checks the state with the deployer's stateSchema, both ways, as core does", async () => {
+    const file = statePath(h.project, 'composition', 'vm-ramdisk');
+    const ctx = h.startContext(info, planNodes({ server: 1 }));
+    await expect(ctx.saveState({ kind: 'nxc-qemu', version: 2 } as unknown as QemuState)).rejects.toThrow(
+      /^flavour vm-ramdisk saved a state its stateSchema refuses: /,
+    );
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(file, JSON.stringify({ kind: 'nxc-qemu', version: 1, id: 7 }));
+    try {
+      await expect(h.runningContext()).rejects.toMatchObject({
+        code: 'NXC_DEPLOYMENT',
+        message: expect.stringMatching(/: not a state of flavour vm-ramdisk \(id: /),
+      });
+    } finally {
+      rmSync(file);
+    }
   });
 
   it('names a node whose kernel command line is broken, with its console tail, and stops the others', async () => {

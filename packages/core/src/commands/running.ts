@@ -82,7 +82,7 @@ export async function writeState(
   project: Project,
   composition: string,
   flavour: string,
-  deployer: FlavourDeployer,
+  deployer: Pick<FlavourDeployer, 'stateSchema'>,
   state: unknown,
 ): Promise<void> {
   const parsed = deployer.stateSchema.safeParse(state);

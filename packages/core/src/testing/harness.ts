@@ -7,8 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../atomic-file.js';
-import { readState } from '../commands/running.js';
+import { readState, writeState } from '../commands/running.js';
 import type { ComposeInfo } from '../compose-info.js';
 import {
   type DeploymentDocument,
@@ -20,7 +19,7 @@ import {
 import { type Project, makeProject } from '../project.js';
 import type { ProgressEvent } from '../reporter.js';
 import { type SshIdentity, generateEd25519KeyPair } from '../ssh-identity.js';
-import { deploymentPath, statePath } from '../state.js';
+import { deploymentPath } from '../state.js';
 import type { RunningContext, Schema, StartContext } from '../transposition.js';
 
 /**
@@ -80,10 +79,11 @@ export interface FlavourHarnessOptions<Options = Record<string, unknown>, State 
    */
   optionsSchema?: Schema<Options>;
   /**
-   * The deployer's `stateSchema`: `saveState` checks the state against it and running contexts
-   * read it back through it, as core does (a corrupt state is core's one-line error).
+   * The deployer's `stateSchema` (required, as on the deployer): `saveState` refuses a state it
+   * refuses and running contexts read the state back through it, as core does (a corrupt state
+   * is core's one-line error), so a test sees what `nxc status`, `nxc stop`... would see.
    */
-  stateSchema?: Schema<State>;
+  stateSchema: Schema<State>;
   /** Per-node readiness timeout of start contexts in ms (default 180 s). */
   timeoutMs?: number;
 }
@@ -137,10 +137,7 @@ export function flavourHarness<Options = Record<string, unknown>, State = unknow
   const events: ProgressEvent[] = [];
   const reporter = { emit: (e: ProgressEvent) => events.push(e) };
   const docFile = deploymentPath(project, composition, flavour);
-  const stateFile = statePath(project, composition, flavour);
-  const saveState = async (state: State) => {
-    await writeJsonAtomic(stateFile, options.stateSchema ? options.stateSchema.parse(state) : state);
-  };
+  const saveState = (state: State) => writeState(project, composition, flavour, options, state);
   const base = { project, composition, flavour, reporter };
   return {
     project,
