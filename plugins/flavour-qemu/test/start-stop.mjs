@@ -4,7 +4,7 @@
  * non-root user meets. Usage: node start-stop.mjs COMPOSE_INFO PROJECT_ROOT; prints one JSON
  * line { start: "ok" | error message, runDir, stop: "ok" | error message }.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, readComposeInfo, silentReporter } from '@nxc/core';
 import { buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
@@ -48,7 +48,9 @@ try {
       await writeDeploymentDocument(project, 'composition', 'vm-ramdisk', doc);
       return doc;
     },
+    // checked by the deployer's stateSchema when saved and read back, as core does
     async saveState(state) {
+      deployer.stateSchema.parse(state);
       writeFileSync(stateFile, JSON.stringify(state));
     },
   });
@@ -57,14 +59,16 @@ try {
   out.start = message(e);
 }
 let state;
-try {
-  state = JSON.parse(readFileSync(stateFile, 'utf8'));
-  out.runDir = state.runDir;
-  const st = statSync(state.runDir);
-  out.runDirOwner = st.uid;
-  out.runDirMode = st.mode & 0o777;
-} catch {
-  /* no state: start failed early */
+if (existsSync(stateFile)) {
+  try {
+    state = deployer.stateSchema.parse(JSON.parse(readFileSync(stateFile, 'utf8')));
+    out.runDir = state.runDir;
+    const st = statSync(state.runDir);
+    out.runDirOwner = st.uid;
+    out.runDirMode = st.mode & 0o777;
+  } catch (e) {
+    out.state = message(e);
+  }
 }
 try {
   await deployer.stop({
