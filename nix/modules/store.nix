@@ -87,16 +87,19 @@ in
       (tmpfsRoot "90%")
       {
         # Moving (not copying) keeps one copy in memory: each path leaves the initramfs as it
-        # lands in the tmpfs. The store path holding stage 1's own tools stays where it runs.
+        # lands in the tmpfs. The store paths stage 1 still uses stay: its own tools, and the
+        # script /init points to (switch_root refuses to run unless /init is a regular file).
         boot.initrd.postMountCommands = lib.mkBefore ''
           nxc_keep="''${extraUtils:-}"
           nxc_tools=$(command -v mount)
           nxc_tools=''${nxc_tools%/bin/*}
+          nxc_init=$(readlink -f /init)
+          nxc_init=/nix/store/$(echo "''${nxc_init#/nix/store/}" | cut -d/ -f1)
           echo "nxc: moving the Nix store of the initrd into the root file system"
           mkdir -p "$targetRoot/nix/store"
           for p in /nix/store/*; do
             [ -e "$p" ] || continue
-            if [ "$p" = "$nxc_keep" ] || [ "$p" = "$nxc_tools" ]; then continue; fi
+            if [ "$p" = "$nxc_keep" ] || [ "$p" = "$nxc_tools" ] || [ "$p" = "$nxc_init" ]; then continue; fi
             [ -e "$targetRoot$p" ] || mv "$p" "$targetRoot/nix/store/" || fail
           done
         '';
