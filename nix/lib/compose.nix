@@ -97,8 +97,7 @@ let
           }
           (forFlavour module)
         ]
-        # The flavour's module and nxc's shared NixOS modules (nix/modules). The key lets the
-        # test OS, which cannot evaluate real NixOS modules, skip them.
+        # The flavour's module and nxc's shared NixOS modules (nix/modules), under one key.
         ++ [ { key = "nxc-flavour-module:${fl.name}"; imports = (if fl.module == null then [ ] else [ fl.module ]) ++ sharedModules; } ]
         ++ extraModules ++ extraConfigurations;
       };
