@@ -76,7 +76,6 @@ async function once(n) {
     options: {
       accel: process.env.NXC_BENCH_ACCEL ?? 'auto',
       memory: 256,
-      kernelParams: { default: 'ip=dhcp' },
     },
     async writeDeployment(deployed) {
       const doc = buildDeploymentDocument({

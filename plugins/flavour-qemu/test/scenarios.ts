@@ -1,7 +1,7 @@
 /** The fault scenario of the end-to-end tests (any qemu flavour). */
 import { type ComposeInfo, type FlavourDeployer, type NxcError, isNxcError } from '@nxc/core';
 import { expect } from 'vitest';
-import { type Harness, TESTOS_PARAMS, plan } from './harness.js';
+import { type Harness, plan } from './harness.js';
 
 export async function faultScenario(h: Harness, deployer: FlavourDeployer, info: ComposeInfo): Promise<void> {
   // client2's kernel command line names an init that does not exist: it panics, its console says why
@@ -10,7 +10,7 @@ export async function faultScenario(h: Harness, deployer: FlavourDeployer, info:
     options: {
       accel: 'tcg',
       memory: 256,
-      kernelParams: { default: TESTOS_PARAMS, client2: 'rdinit=/nxc-broken' },
+      kernelParams: { client2: 'rdinit=/nxc-broken' },
     },
   });
   let error: NxcError | undefined;

@@ -16,7 +16,7 @@ import { findQemus } from '../src/processes.js';
 import { deploymentId } from '../src/vm-spec.js';
 import { demoCopy, removeDir, runNxc } from './cli.js';
 import { buildDemo } from './demo-build.mjs';
-import { TESTOS_PARAMS, harness, plan } from './harness.js';
+import { harness, plan } from './harness.js';
 import { faultScenario } from './scenarios.js';
 
 describe('vm-ramdisk through the nxc CLI with the real demo', () => {
@@ -33,8 +33,7 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
   it('builds, starts 1 server + 2 clients reaching the server by hostname, reports status, stops leaving nothing', async () => {
     const build = await runNxc(dir, ['build', '-f', 'vm-ramdisk']);
     expect(build.code, build.stderr).toBe(0);
-    // -k: test OS workaround, see harness.ts (TESTOS_PARAMS)
-    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '-r', 'client=2', '-k', TESTOS_PARAMS]);
+    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '-r', 'client=2']);
     expect(start.code, start.stderr + start.stdout).toBe(0);
 
     const exec = await runNxc(dir, [
