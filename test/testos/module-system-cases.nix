@@ -151,6 +151,9 @@ let
       showOption = lib.showOption [ "fileSystems" "/" "device" ];
       isStorePath = [ (lib.isStorePath "/nix/store/00000000000000000000000000000000-a") (lib.isStorePath "/nix/store/00000000000000000000000000000000-a/bin") ];
       releaseIsString = builtins.isString lib.trivial.release;
+      # `extend` rebuilds the set: the module system hands modules the extended lib
+      extended = let l = lib.extend (final: prev: { answer = 42; }); in
+        (l.evalModules { modules = [ { options.a = l.mkOption { type = l.types.int; }; } ({ lib, ... }: { a = lib.answer; }) ]; }).config.a;
     };
   };
 
