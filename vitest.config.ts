@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // resources on a 2-core machine, so files run one at a time.
 export default defineConfig({
   test: {
+    // nxc keeps project keys under $XDG_STATE_HOME: one throw-away folder per run
+    globalSetup: ['./test/isolated-state-home.ts'],
     projects: [
       {
         test: {

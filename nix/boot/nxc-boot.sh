@@ -1,17 +1,21 @@
 #!/bin/sh
 # nxc node boot script: the boot contract of docs/architecture.md, written once for every
 # image (real NixOS and the test OS). POSIX sh; needs jq, base64, gzip, and wget or curl
-# for deploy=http(s)://.
+# plus sha256sum for deploy=http(s)://.
 #
 #   nxc-boot.sh                 set the node up, then exec its role's init
 #   nxc-boot.sh --setup-only    set the node up and return (a role's own init calls this)
 #
 # 1. the deployment: `deploy=` on the kernel command line (gz:<base64 gzip JSON>,
-#    <base64 JSON>, http(s)://URL), else /etc/nxc/deployment.json;
+#    <base64 JSON>, http(s)://URL: its SHA-256 must equal `deploy_sha256=` when that is
+#    given), else /etc/nxc/deployment.json;
 # 2. own entry: by one of the node's addresses, else by hostname;
 # 3. hostname, /etc/hosts (IP-keyed entries), root's authorized_keys, /etc/nxc/node.json;
 # 4. the role's init: the entry's `init`, else the image's role map ($NXC_ROLES).
-# Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1.
+# Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1; as PID 1 (the all-in-one
+# images' `init=`), where exiting would panic the kernel and scroll the reason away, the line
+# is printed on the console, then a shell is started there (again after each exit, the line
+# repeated above it), or the script sleeps forever if there is no shell.
 #
 # Environment (tests and images): NXC_ROOT (prefix of every file read or written),
 # NXC_CMDLINE (file read instead of /proc/cmdline), NXC_ADDRESSES (instead of the
@@ -25,7 +29,23 @@ MODE=${1:-}
 
 fail() {
   echo "NXC_BOOT_ERROR $*"
+  if [ "$$" = 1 ] && [ "$MODE" != --setup-only ]; then rescue "$*"; fi
   exit 1
+}
+
+# PID 1 never returns: the console keeps the reason, and whoever is at it gets a shell.
+rescue() {
+  if command -v sh >/dev/null 2>&1; then
+    while :; do
+      echo "nxc: this node cannot boot (NXC_BOOT_ERROR above): a shell on the console, exit it for another"
+      sh -i
+      echo
+      echo "NXC_BOOT_ERROR $1"
+      sleep 1 2>/dev/null
+    done
+  fi
+  echo "nxc: this node cannot boot (NXC_BOOT_ERROR above) and has no shell: halted"
+  while :; do sleep 2147483647 2>/dev/null || :; done
 }
 
 command -v jq >/dev/null 2>&1 || fail "jq is not on the PATH ($PATH)"
@@ -35,9 +55,13 @@ DOC=$R/run/nxc/deployment.json
 # ---- 1. the deployment ----
 cmdline_file=${NXC_CMDLINE:-/proc/cmdline}
 deploy=
+digest=
 if [ -r "$cmdline_file" ]; then
   for p in $(cat "$cmdline_file"); do
-    case $p in deploy=*) deploy=${p#deploy=} ;; esac
+    case $p in
+      deploy=*) deploy=${p#deploy=} ;;
+      deploy_sha256=*) digest=${p#deploy_sha256=} ;;
+    esac
   done
 fi
 
@@ -58,6 +82,22 @@ case $deploy in
       [ "$n" -gt 0 ] || fail "deploy=$deploy: cannot download the deployment"
       sleep 1
     done
+    # Plain HTTP on a shared network: anyone who answers in the server's place could hand us
+    # their own key. The digest came on the command line, through the deploying host's channel.
+    if [ -n "$digest" ]; then
+      case $digest in *[!0-9a-f]*) digest_ok= ;; *) [ ${#digest} -eq 64 ] && digest_ok=1 || digest_ok= ;; esac
+      if [ -z "$digest_ok" ]; then
+        rm -f "$DOC"
+        fail "deploy_sha256=$digest: not a SHA-256 digest (64 hexadecimal digits)"
+      fi
+      command -v sha256sum >/dev/null 2>&1 || { rm -f "$DOC"; fail "sha256sum is not on the PATH ($PATH)"; }
+      got=$(sha256sum < "$DOC")
+      got=${got%% *}
+      if [ "$got" != "$digest" ]; then
+        rm -f "$DOC"
+        fail "deploy=$deploy: digest mismatch: sha256 $got, deploy_sha256=$digest (document altered in transit, or a stale server answered)"
+      fi
+    fi
     ;;
   gz:*)
     src="deploy=gz:…"

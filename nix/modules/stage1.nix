@@ -56,6 +56,19 @@ in
 
     boot.initrd.network.enable = cfg.network;
     boot.initrd.network.flushBeforeStage2 = false;
-    boot.initrd.postMountCommands = lib.mkAfter cfg.preCommands;
+    boot.initrd.postMountCommands = lib.mkMerge [
+      # The SSH host key nxc made for this node, appended to the initrd by the kexec flavours
+      # (over the SSH connection nxc verified before kexec): it becomes the node's host key,
+      # the one key nxc accepts from this node (sshd generates only the keys that are missing).
+      (lib.mkBefore ''
+        if [ -e /nxc/ssh_host_ed25519_key ]; then
+          mkdir -m 0755 -p "$targetRoot/etc/ssh"
+          cp /nxc/ssh_host_ed25519_key /nxc/ssh_host_ed25519_key.pub "$targetRoot/etc/ssh/"
+          chmod 0600 "$targetRoot/etc/ssh/ssh_host_ed25519_key"
+          rm -rf /nxc
+        fi
+      '')
+      (lib.mkAfter cfg.preCommands)
+    ];
   };
 }

@@ -83,6 +83,17 @@ in
   };
 
   config = mkMerge [
+    # The image (nix/lib/images/tarball.nix) carries its closure's registration: load it into
+    # the node's Nix database once, at first boot, as NixOS's system tarballs do.
+    (mkIf (cfg.kind == "disk" && config.nxc.stage1.enable && config.nix.enable) {
+      boot.postBootCommands = ''
+        if [ -f /nix-path-registration ]; then
+          ${config.nix.package}/bin/nix-store --load-db < /nix-path-registration &&
+            rm -f /nix-path-registration
+        fi
+      '';
+    })
+
     (mkIf (cfg.kind == "initramfs") (mkMerge [
       (tmpfsRoot "90%")
       {

@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup';
 
-// Two entries: the light plugin definition, and the deploy side it imports lazily.
+// Entries: the light plugin definition, the deploy side it imports lazily, and the private
+// segment's switch, which the deploy side runs as its own process.
 export default defineConfig({
-  entry: ['src/index.ts', 'src/deployer.ts'],
+  entry: ['src/index.ts', 'src/deployer.ts', 'src/segment-switch.ts'],
   format: ['esm'],
   dts: { entry: 'src/index.ts' },
   clean: true,

@@ -4,7 +4,7 @@
  * typed option stand-ins, or with a full nixpkgs (`NXC_NIXPKGS`).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,11 +34,15 @@ export function sharedDir(): string {
   return resolve(repo, '..', 'shared');
 }
 
-/** nixpkgs' `lib` folder: `$NXC_NIXPKGS_LIB`, else `<shared>/nixpkgs-lib/lib`. Throws when absent. */
+/**
+ * nixpkgs' `lib` folder: `$NXC_NIXPKGS_LIB` (the lib folder or a folder holding `lib/`, such as
+ * a nixpkgs checkout), else `<shared>/nixpkgs-lib/lib`. Throws when absent.
+ */
 export function nixpkgsLib(): string {
-  const dir = process.env.NXC_NIXPKGS_LIB
+  const given = process.env.NXC_NIXPKGS_LIB
     ? resolve(process.env.NXC_NIXPKGS_LIB)
     : join(sharedDir(), 'nixpkgs-lib', 'lib');
+  const dir = existsSync(join(given, 'lib', 'default.nix')) ? join(given, 'lib') : given;
   if (!existsSync(join(dir, 'default.nix')))
     throw new Error(
       `nixpkgs' lib is not at ${dir} (no default.nix): the NixOS evaluation suite needs it; set NXC_NIXPKGS_LIB to a nixpkgs lib folder`,
@@ -129,12 +133,25 @@ export class NixEvalError extends Error {
   }
 }
 
+let scratch: string | undefined;
 let flavoursFile: string | undefined;
+
+/** A temporary folder of this run, removed by {@link cleanup}. */
+export function scratchDir(): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'nxc-nixos-eval-'));
+  return scratch;
+}
+
+/** Removes what the harness wrote in the temporary folder. */
+export function cleanup(): void {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+  flavoursFile = undefined;
+}
 
 async function flavoursJson(): Promise<string> {
   if (!flavoursFile) {
-    const dir = mkdtempSync(join(tmpdir(), 'nxc-nixos-eval-'));
-    flavoursFile = join(dir, 'flavours.json');
+    flavoursFile = join(scratchDir(), 'flavours.json');
     writeFileSync(flavoursFile, JSON.stringify(await projectFlavours(), null, 2));
   }
   return flavoursFile;

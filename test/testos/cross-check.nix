@@ -50,7 +50,11 @@ let
     else if isPath v then toString v
     else v;
 
-  summary = config: plain (removeAttrs config [ "system" ]) // {
+  # nixpkgs.hostPlatform: nixpkgs' platform data (lib.systems), of which the test OS gives
+  # only what NixOS's modules read; those are compared
+  platform = p: { inherit (p) system config isLinux isx86_64 isAarch64 is64bit isStatic; };
+  summary = config: plain (removeAttrs config [ "system" "nixpkgs" ]) // {
+    nixpkgs = plain (removeAttrs config.nixpkgs [ "hostPlatform" ]) // { hostPlatform = platform config.nixpkgs.hostPlatform; };
     system = plain (removeAttrs config.system [ "build" ]) // {
       build = mapAttrs (n: d: d.drvPath) (builtins.intersectAttrs
         { toplevel = null; initialRamdisk = null; kernel = null; extraUtils = null; runner = null; }

@@ -91,6 +91,43 @@ const cases: Case[] = [
     message: /^-C a::b::c: expected COMPOSITION or COMPOSITION::FLAVOUR$/,
   },
   {
+    name: '-C composition escaping the state folders',
+    args: ['start', '-C', '../../x::fake'],
+    code: 2,
+    message: /^composition name "\.\.\/\.\.\/x" cannot be used in a file name /,
+    hint: /rename the composition/,
+  },
+  {
+    name: 'build -C composition escaping build/',
+    args: ['build', '-f', 'fake', '-C', '../x'],
+    code: 2,
+    message: /^composition name "\.\.\/x" cannot be used in a file name /,
+  },
+  {
+    name: '-f flavour escaping the state folders',
+    args: ['stop', '-f', '../fake'],
+    code: 2,
+    message: /^flavour name "\.\.\/fake" cannot be used in a file name /,
+  },
+  {
+    name: 'compose info naming a composition that escapes deploy/',
+    args: ['start', '--compose-info', 'evil.json'],
+    files: { 'evil.json': composeInfo({ composition: '../../evil' }) },
+    code: 2,
+    message: /^evil\.json: composition: "\.\.\/\.\.\/evil" is not a usable name /,
+  },
+  {
+    name: 'compose info with a role name that is a path',
+    args: ['start'],
+    files: {
+      'ci.json': composeInfo({
+        roles: { '../r': { init: '/nix/store/00000000000000000000000000000000-r/init' } },
+      }),
+    },
+    code: 2,
+    message: /^build\/composition::fake: roles: "\.\.\/r" is not a usable name /,
+  },
+  {
     name: '-C and -f disagree',
     args: ['start', '-C', 'composition::fake', '-f', 'docker'],
     code: 2,

@@ -8,6 +8,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
+import { isSafeName } from './state.js';
 import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
 /** One role as built. */
@@ -304,6 +305,24 @@ function fromPythonAllInOne(file: string, data: unknown, opts: ReadComposeInfoOp
   };
 }
 
+/** Composition and role names become file and host names: refuse `../x` and the like here. */
+function checkNames(file: string, info: ComposeInfo): ComposeInfo {
+  const bad = [
+    ...(isSafeName(info.composition) ? [] : [`composition: ${JSON.stringify(info.composition)}`]),
+    ...Object.keys(info.roles)
+      .filter((role) => !isSafeName(role))
+      .map((role) => `roles: ${JSON.stringify(role)}`),
+  ][0];
+  if (bad) {
+    throw new NxcError(
+      'NXC_COMPOSE_INFO',
+      `${displayPath(file)}: ${bad} is not a usable name (letters, digits and _ . + -, not starting with . or -)`,
+      { hint: 'rename it in the composition and rebuild with `nxc build`' },
+    );
+  }
+  return info;
+}
+
 /**
  * Reads and validates a compose info file (usually the `build/<composition>::<flavour>`
  * link), in our format or one of the original nxc's dialects, and normalizes it.
@@ -327,11 +346,11 @@ export async function readComposeInfo(file: string, opts: ReadComposeInfoOptions
         { hint: 'rebuild it with this nxc (`nxc build -f <flavour>`), or upgrade nxc' },
       );
     }
-    return fromNxc(source, data, opts);
+    return checkNames(source, await fromNxc(source, data, opts));
   }
-  if ('compositions_info' in data) return fromPythonAllInOne(source, data, opts);
+  if ('compositions_info' in data) return checkNames(source, await fromPythonAllInOne(source, data, opts));
   if ('docker-compose-file' in data || Array.isArray((data as { roles?: unknown }).roles)) {
-    return fromPythonDocker(source, data, opts);
+    return checkNames(source, await fromPythonDocker(source, data, opts));
   }
   throw invalid(
     source,

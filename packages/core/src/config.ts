@@ -11,6 +11,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
+import { untrustedFile } from './file-trust.js';
 import { closest, displayPath, firstLine, formatIssue } from './validation.js';
 
 /** Project configuration, normalized (every key present). */
@@ -198,9 +199,40 @@ function loadErrorLine(error: unknown, file: string): string {
 }
 
 /**
+ * Refuses a config other users could have written or changed: it runs (`.mjs`, `.ts`...) or
+ * names the plugins to run (every kind), as the user running nxc.
+ */
+async function checkTrusted(file: string): Promise<void> {
+  const why = await untrustedFile(file);
+  if (!why) return;
+  throw configError(
+    file,
+    `${why}: nxc does not load a config that another user can write (it would run as you)`,
+    'if it is yours, fix its owner or mode (`chmod go-w`); else delete it, or give your project its own config (an empty nxc.config.json) or flake.nix so the search stops there',
+  );
+}
+
+/** package.json's `nxc` key, or undefined when it has none. */
+async function packageJsonConfig(file: string): Promise<FoundConfig | undefined> {
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    // someone else's broken package.json is not ours to report; its trust is checked below
+    if (await untrustedFile(file)) return undefined;
+    throw configError(file, `cannot load it: ${firstLine(error)}`, 'fix the JSON syntax');
+  }
+  if (typeof pkg !== 'object' || pkg === null || !('nxc' in pkg)) return undefined;
+  return { file, value: (pkg as { nxc: unknown }).nxc };
+}
+
+/**
  * Looks for an nxc config in ONE directory (not its parents). Returns undefined when none.
+ * The config found (the first of {@link CONFIG_SEARCH_PLACES}) must be trusted: owned by you
+ * or root and writable by nobody else, as the folder holding it (see file-trust.ts).
  *
- * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax error...).
+ * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax
+ *   error...) or another user can write it.
  */
 export async function findConfigIn(dir: string): Promise<FoundConfig | undefined> {
   // Cheap pre-check so that most directories (and projects without config) never load cosmiconfig.
@@ -210,22 +242,25 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
   } catch {
     return undefined;
   }
-  const present = CONFIG_SEARCH_PLACES.filter((name) => entries.has(name));
-  if (present.length === 0) return undefined;
-  if (present.length === 1 && present[0] === 'package.json') {
-    const file = resolve(dir, 'package.json');
-    let pkg: unknown;
-    try {
-      pkg = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw configError(file, `cannot load it: ${firstLine(error)}`, 'fix the JSON syntax');
+  let chosen: string | undefined;
+  for (const name of CONFIG_SEARCH_PLACES) {
+    if (!entries.has(name)) continue;
+    if (name === 'package.json') {
+      const found = await packageJsonConfig(resolve(dir, name));
+      if (!found) continue;
+      await checkTrusted(found.file);
+      return found;
     }
-    if (typeof pkg !== 'object' || pkg === null || !('nxc' in pkg)) return undefined;
-    return { file, value: (pkg as { nxc: unknown }).nxc };
+    chosen = name;
+    break;
   }
+  if (chosen === undefined) return undefined;
+  const file = resolve(dir, chosen);
+  await checkTrusted(file);
   const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
   const explorer = cosmiconfig('nxc', {
-    searchPlaces: [...CONFIG_SEARCH_PLACES],
+    // only the file checked above: nothing else in this folder is loaded
+    searchPlaces: [chosen],
     searchStrategy: 'none',
     cache: false,
     // An empty nxc.config.yaml still marks the project root.
@@ -240,16 +275,20 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
   });
   try {
     const result = await explorer.search(dir);
-    if (!result || (result.isEmpty && basename(result.filepath) === 'package.json')) return undefined;
+    if (!result) return undefined;
     return { file: result.filepath, value: result.isEmpty ? {} : result.config };
   } catch (error) {
     if (error instanceof NxcError) throw error;
-    const file = (error as { filepath?: string }).filepath ?? dir;
-    throw configError(file, `cannot load it: ${loadErrorLine(error, file)}`, 'fix the file, or remove it');
+    const failed = (error as { filepath?: string }).filepath ?? file;
+    throw configError(
+      failed,
+      `cannot load it: ${loadErrorLine(error, failed)}`,
+      'fix the file, or remove it',
+    );
   }
 }
 
-/** Reads the original nxc's `nxc.json` in `dir`, if present. */
+/** Reads the original nxc's `nxc.json` in `dir`, if present (trusted as any config). */
 export async function findLegacyConfigIn(dir: string): Promise<FoundConfig | undefined> {
   const file = resolve(dir, 'nxc.json');
   let text: string;
@@ -258,6 +297,7 @@ export async function findLegacyConfigIn(dir: string): Promise<FoundConfig | und
   } catch {
     return undefined;
   }
+  await checkTrusted(file);
   try {
     return { file, value: text.trim() === '' ? {} : (JSON.parse(text) as unknown) };
   } catch (error) {

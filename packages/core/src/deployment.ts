@@ -4,7 +4,7 @@
  * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
  * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
@@ -251,6 +251,20 @@ export function encodeDeploymentForKernel(
   const value = `gz:${gzipSync(JSON.stringify(compact), { level: 9 }).toString('base64')}`;
   const length = 'deploy='.length + value.length;
   return { value, fits: length <= budget, length };
+}
+
+/** Kernel parameter naming the SHA-256 of a deployment served over HTTP (checked by the boot script). */
+export const DEPLOY_DIGEST_PARAM = 'deploy_sha256';
+
+/**
+ * The exact bytes a flavour serves for `deploy=http(s)://…` and their SHA-256 (hex), which
+ * the node gets next to the URL as `deploy_sha256=<hex>` ({@link DEPLOY_DIGEST_PARAM}). Nodes
+ * refuse a downloaded document whose digest differs, so a neighbour on a shared network who
+ * answers in the server's place (ARP or DNS spoofing) cannot hand nodes its own key.
+ */
+export function deploymentBody(doc: DeploymentDocument): { body: Buffer; sha256: string } {
+  const body = Buffer.from(`${JSON.stringify(doc)}\n`);
+  return { body, sha256: createHash('sha256').update(body).digest('hex') };
 }
 
 /**

@@ -55,26 +55,41 @@ export {
   readDeploymentDocument,
   encodeDeploymentForKernel,
   decodeDeploymentParam,
+  deploymentBody,
   DEFAULT_KERNEL_DEPLOY_BUDGET,
+  DEPLOY_DIGEST_PARAM,
 } from './deployment.js';
-export type { CleanOptions, CleanResult } from './state.js';
+export type { CleanOptions, CleanResult, NameKind } from './state.js';
 export {
+  checkName,
+  isSafeName,
   deploymentKey,
   composeInfoPath,
   deploymentPath,
   statePath,
   artifactDir,
   nxcDir,
+  ensureNxcDir,
+  userStateDir,
+  projectStateDir,
+  projectIdPath,
   sshDir,
   nixLibDir,
   clean,
 } from './state.js';
+export type { NodeCopy, NodeTreeSink } from './node-files.js';
+export { receiveFromNode, isPlainFileName } from './node-files.js';
 export type { Project } from './project.js';
 export { loadProject, makeProject } from './project.js';
 export type { Reporter, ProgressEvent } from './reporter.js';
 export { silentReporter } from './reporter.js';
-export type { SshIdentity } from './ssh-identity.js';
-export { ensureProjectIdentity, readIdentity, generateEd25519Identity } from './ssh-identity.js';
+export type { SshIdentity, ProjectIdentityOptions, Ed25519KeyPair } from './ssh-identity.js';
+export {
+  ensureProjectIdentity,
+  readIdentity,
+  generateEd25519Identity,
+  generateEd25519KeyPair,
+} from './ssh-identity.js';
 export type { FlavourRegistry, LoadedFlavour, PluginSource } from './plugins.js';
 export { loadFlavours, installCommand, isFlavourPackageName, BUILTIN_FLAVOUR_PACKAGES } from './plugins.js';
 export type { NxcConfig, NxcUserConfig } from './config.js';

@@ -1,8 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_FLAVOUR_PACKAGES, installCommand, isFlavourPackageName } from './plugins.js';
+import { BUILTIN_FLAVOUR_PACKAGES, installCommand, isFlavourPackageName, loadFlavours } from './plugins.js';
+import { makeProject } from './project.js';
 
 let base: string;
 beforeAll(async () => {
@@ -55,5 +57,40 @@ describe('isFlavourPackageName (package.json discovery)', () => {
 
   it('every built-in flavour package matches', () => {
     for (const pkg of Object.values(BUILTIN_FLAVOUR_PACKAGES)) expect(isFlavourPackageName(pkg)).toBe(true);
+  });
+});
+
+describe('loadFlavours on a shared machine', () => {
+  it("does not import another user's package found in a parent folder's node_modules", async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs root (to chown files to nobody)');
+    // bob's /tmp/node_modules/nxc-flavour-x, alice's project /tmp/alice/exp names it without installing it
+    const shared = await mkdtemp(join(base, 'shared-'));
+    const pkg = join(shared, 'node_modules', 'nxc-flavour-x');
+    const marker = join(shared, 'RAN');
+    await mkdir(pkg, { recursive: true });
+    await writeFile(
+      join(pkg, 'package.json'),
+      '{"name": "nxc-flavour-x", "type": "module", "main": "index.js"}',
+    );
+    await writeFile(
+      join(pkg, 'index.js'),
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`,
+    );
+    for (const p of [join(shared, 'node_modules'), pkg, join(pkg, 'package.json'), join(pkg, 'index.js')])
+      await chown(p, 65534, 65534);
+    await mkdir(join(shared, 'alice', 'exp'), { recursive: true });
+    const project = makeProject(join(shared, 'alice', 'exp'), {
+      plugins: ['nxc-flavour-x'],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    });
+    await expect(loadFlavours(project)).rejects.toMatchObject({
+      code: 'NXC_PLUGIN_INVALID',
+      message: expect.stringMatching(
+        /^plugin "nxc-flavour-x": .*index\.js belongs to user nobody \(uid 65534\): nxc does not load code another user can write/,
+      ),
+    });
+    expect(existsSync(marker)).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
+import { untrustedFile } from './file-trust.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
 import { closest, displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
@@ -255,6 +256,15 @@ async function resolvePlugin(
 
 async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin; source: PluginSource }> {
   const label = resolved.name ?? resolved.spec;
+  // Package names resolve up to `/` (as Node does): /tmp/node_modules/x may be another user's.
+  const why = await untrustedFile(resolved.entry);
+  if (why) {
+    throw new NxcError(
+      'NXC_PLUGIN_INVALID',
+      `plugin "${label}": ${displayPath(resolved.entry)} ${why}: nxc does not load code another user can write (it would run as you)`,
+      { hint: `install ${label} in your project's node_modules, or fix the owner and mode of its files` },
+    );
+  }
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolved.entry).href)) as Record<string, unknown>;

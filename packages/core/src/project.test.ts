@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +194,95 @@ describe('loadProject: finding the root', () => {
     const error = await failure(loadProject(join(base, 'nope')));
     expect(error.code).toBe('NXC_PROJECT');
     expect(error.message).toMatch(/nope is not a directory \(ENOENT\)/);
+  });
+});
+
+describe('loadProject on a shared machine: configs other users can write are never loaded', () => {
+  // `nobody` stands for another user of the machine (the tests run as root, who can chown).
+  const NOBODY = 65534;
+  const evil = (marker: string) =>
+    `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`;
+  const asRoot = () => {
+    if (process.getuid?.() !== 0) throw new Error('these tests need root (to chown files to nobody)');
+  };
+
+  it.each(['nxc.config.mjs', 'nxc.config.js', '.nxcrc.mjs', 'nxc.config.ts'])(
+    "another user's %s in a parent folder does not run",
+    async (name) => {
+      asRoot();
+      const root = await tree({ 'work/me/exp/x': '' });
+      const marker = join(root, 'RAN');
+      await writeFile(join(root, 'work', name), evil(marker));
+      await chown(join(root, 'work', name), NOBODY, NOBODY);
+      const error = await failure(loadProject(join(root, 'work/me/exp')));
+      expect(error.code).toBe('NXC_CONFIG');
+      expect(error.message).toBe(
+        `${join(root, 'work', name)}: belongs to user nobody (uid ${NOBODY}): nxc does not load a config that another user can write (it would run as you)`,
+      );
+      expect(error.hint).toMatch(/own config .* or flake\.nix so the search stops there/);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
+
+  it.each([
+    ['nxc.config.json', '{"plugins": ["./evil.mjs"]}'],
+    ['.nxcrc', 'plugins: ["./evil.mjs"]\n'],
+    ['package.json', '{"nxc": {"plugins": ["./evil.mjs"]}}'],
+    ['nxc.json', '{"composition": "/tmp/evil.nix"}'],
+  ])("another user's data config %s (naming plugins or files) is refused too", async (name, content) => {
+    asRoot();
+    const root = await tree({ [`shared/${name}`]: content, 'shared/me/x': '' });
+    await chown(join(root, 'shared', name), NOBODY, NOBODY);
+    const error = await failure(loadProject(join(root, 'shared/me')));
+    expect(error.code).toBe('NXC_CONFIG');
+    expect(error.message).toMatch(/: belongs to user nobody \(uid 65534\): nxc does not load a config/);
+  });
+
+  it('a config of yours that others can write is refused; a private group may write it', async () => {
+    asRoot();
+    const root = await tree({ 'nxc.config.json': '{}' });
+    await chmod(join(root, 'nxc.config.json'), 0o666);
+    expect((await failure(loadProject(root))).message).toMatch(
+      /nxc\.config\.json: can be changed by every user \(mode o\+w\)/,
+    );
+    await chmod(join(root, 'nxc.config.json'), 0o664);
+    await chown(join(root, 'nxc.config.json'), 0, NOBODY);
+    expect((await failure(loadProject(root))).message).toMatch(
+      /can be changed by the members of group 65534 \(mode g\+w\)/,
+    );
+    // root's group has root alone as member here: a private group, as `umask 002` systems give
+    await chown(join(root, 'nxc.config.json'), 0, 0);
+    expect((await loadProject(root)).configFile).toBe(join(root, 'nxc.config.json'));
+  });
+
+  it('a config in a folder others can write (not sticky) is refused; sticky like /tmp is fine', async () => {
+    asRoot();
+    const root = await tree({ 'open/nxc.config.json': '{}', 'sticky/nxc.config.json': '{}' });
+    await chmod(join(root, 'open'), 0o777);
+    await chmod(join(root, 'sticky'), 0o1777);
+    expect((await failure(loadProject(join(root, 'open')))).message).toMatch(
+      /open\/nxc\.config\.json: its folder .*open can be changed by every user/,
+    );
+    expect((await loadProject(join(root, 'sticky'))).configFile).toBe(join(root, 'sticky/nxc.config.json'));
+  });
+
+  it("the search does not enter another user's folder", async () => {
+    asRoot();
+    const root = await tree({ 'nxc.config.mjs': evil(join(base, 'NEVER')), 'bob/alice/exp/x': '' });
+    await chown(join(root, 'bob'), NOBODY, NOBODY);
+    const project = await loadProject(join(root, 'bob/alice/exp'));
+    expect(project.root).toBe(join(root, 'bob/alice/exp'));
+    expect(project.configFile).toBeUndefined();
+  });
+
+  it("a project's flake.nix stops the search before a parent's config", async () => {
+    asRoot();
+    const root = await tree({ 'exp/flake.nix': '{}', 'exp/sub/x': '' });
+    const marker = join(root, 'RAN');
+    await writeFile(join(root, 'nxc.config.mjs'), evil(marker));
+    await chown(join(root, 'nxc.config.mjs'), NOBODY, NOBODY);
+    expect((await loadProject(join(root, 'exp/sub'))).root).toBe(join(root, 'exp'));
+    expect(existsSync(marker)).toBe(false);
   });
 });
 

@@ -35,14 +35,30 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** `dir`, its parent, ... up to the home directory (inclusive) or the filesystem root. */
-function* ancestors(dir: string): Generator<string> {
+/**
+ * The folders where the project root is looked for: `dir`, its parent, ... up to the home
+ * directory (inclusive) or `/`, never crossing into another file system or into a folder
+ * owned by another user than you or root (like git's discovery, which stops at file system
+ * boundaries and refuses other users' repositories).
+ */
+async function* searchFolders(dir: string): AsyncGenerator<string> {
   const home = homedir();
+  const uid = process.getuid?.();
   let current = dir;
+  let device = (await stat(current)).dev;
   while (true) {
     yield current;
     const parent = dirname(current);
     if (parent === current || current === home) return;
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(parent);
+    } catch {
+      return;
+    }
+    if (st.dev !== device) return;
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) return;
+    device = st.dev;
     current = parent;
   }
 }
@@ -65,14 +81,16 @@ export function makeProject(
 }
 
 /**
- * Finds and loads the project containing `cwd`. Walking up from `cwd` (to the home
- * directory, or `/` outside it), the first directory holding a config (`nxc.config.*`,
- * `.nxcrc*`, `package.json` with an `nxc` key, or a legacy `nxc.json`) is the root; both a
- * config and nxc.json there are merged (the config wins). Without any config, the root is
- * the nearest directory holding `flake.nix`, else `cwd` itself. A symlinked `nxc.json` (as the
- * original `nxc init` makes) designates the directory it points into.
+ * Finds and loads the project containing `cwd`: the nearest folder, walking up from `cwd`,
+ * that holds a config (`nxc.config.*`, `.nxcrc*`, `package.json` with an `nxc` key, or a
+ * legacy `nxc.json`) or a `flake.nix`; `cwd` itself when there is none. The walk stops at the
+ * home directory, at a file system boundary and before a folder owned by another user (see
+ * searchFolders); a config found must be yours (see file-trust.ts). A config and nxc.json in
+ * one folder are merged (the config wins). A symlinked `nxc.json` (as the original
+ * `nxc init` makes) designates the directory it points into.
  *
- * @throws NxcError `NXC_PROJECT` if `cwd` is not a directory; `NXC_CONFIG` for an invalid config.
+ * @throws NxcError `NXC_PROJECT` if `cwd` is not a directory; `NXC_CONFIG` for an invalid
+ *   config, or one another user can write.
  */
 export async function loadProject(cwd: string): Promise<Project> {
   const start = resolve(cwd);
@@ -84,20 +102,19 @@ export async function loadProject(cwd: string): Promise<Project> {
       hint: 'run nxc from the project directory, or pass an existing directory',
     });
   }
-  for (const dir of ancestors(start)) {
+  for await (const dir of searchFolders(start)) {
     const [found, legacy] = await Promise.all([findConfigIn(dir), findLegacyConfigIn(dir)]);
-    if (!found && !legacy) continue;
-    const config = await normalizeConfig(found, legacy);
-    let root = dir;
-    if (!found && legacy) root = dirname(await realpath(legacy.file));
-    return makeProject(root, config, {
-      ...(found ? { configFile: found.file } : {}),
-      ...(legacy ? { legacyConfigFile: legacy.file } : {}),
-    });
+    if (found || legacy) {
+      const config = await normalizeConfig(found, legacy);
+      let root = dir;
+      if (!found && legacy) root = dirname(await realpath(legacy.file));
+      return makeProject(root, config, {
+        ...(found ? { configFile: found.file } : {}),
+        ...(legacy ? { legacyConfigFile: legacy.file } : {}),
+      });
+    }
+    // a flake without nxc config is a project too: nothing above it is looked at
+    if (await isFile(join(dir, 'flake.nix'))) return makeProject(dir, await normalizeConfig());
   }
-  const config = await normalizeConfig();
-  for (const dir of ancestors(start)) {
-    if (await isFile(join(dir, 'flake.nix'))) return makeProject(dir, config);
-  }
-  return makeProject(start, config);
+  return makeProject(start, await normalizeConfig());
 }

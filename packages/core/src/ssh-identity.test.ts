@@ -1,13 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NxcError } from './errors.js';
 import { makeProject } from './project.js';
-import { ensureProjectIdentity, generateEd25519Identity, readIdentity } from './ssh-identity.js';
+import type { ProgressEvent } from './reporter.js';
+import {
+  ensureProjectIdentity,
+  generateEd25519Identity,
+  generateEd25519KeyPair,
+  readIdentity,
+} from './ssh-identity.js';
+import { clean } from './state.js';
 
 const config = {
   plugins: [],
@@ -16,10 +23,16 @@ const config = {
   flavourOptions: {},
 };
 let base: string;
+let state: string;
+const savedState = process.env.XDG_STATE_HOME;
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'nxc-ssh-'));
+  state = join(base, 'state');
+  process.env.XDG_STATE_HOME = state;
 });
 afterAll(async () => {
+  if (savedState === undefined) Reflect.deleteProperty(process.env, 'XDG_STATE_HOME');
+  else process.env.XDG_STATE_HOME = savedState;
   await rm(base, { recursive: true, force: true });
 });
 
@@ -61,22 +74,120 @@ describe('generateEd25519Identity', () => {
   });
 });
 
+describe('generateEd25519KeyPair', () => {
+  it("writes dropbear's own format of the same key (dropbearkey -y reads it)", async () => {
+    const pair = generateEd25519KeyPair('host');
+    const file = join(base, 'dropbear_ed25519_host_key');
+    await writeFile(file, pair.dropbearPrivateKey, { mode: 0o600 });
+    const out = execFileSync('dropbearkey', ['-y', '-f', file], { encoding: 'utf8' });
+    const line = out.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+    expect(keyPart(line ?? '')).toBe(keyPart(pair.publicKey));
+    const openssh = join(base, 'openssh_host_key');
+    await writeFile(openssh, pair.privateKey, { mode: 0o600 });
+    expect(sshKeygenPublic(openssh)).toBe(keyPart(pair.publicKey));
+  });
+});
+
 describe('ensureProjectIdentity', () => {
-  it('creates .nxc/ssh/id_ed25519 (+ .pub) with safe modes, once', async () => {
+  /** Every file under `dir` (relative), for "where are the keys" checks. */
+  async function files(dir: string): Promise<string[]> {
+    const { readdir } = await import('node:fs/promises');
+    return (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((e) => !e.isDirectory())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+      .sort();
+  }
+  /** Files under `dir` whose CONTENT holds a private key (by content, not by name). */
+  async function privateKeysIn(dir: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const f of await files(dir)) {
+      if ((await readFile(join(dir, f), 'utf8')).includes('PRIVATE KEY')) found.push(f);
+    }
+    return found;
+  }
+
+  it('keeps the key out of the project, in $XDG_STATE_HOME/nxc, with safe modes, once', async () => {
     const root = join(base, 'proj');
     await mkdir(root);
     const project = makeProject(root, config);
     const first = await ensureProjectIdentity(project);
-    expect(first.privateKeyPath).toBe(join(root, '.nxc/ssh/id_ed25519'));
+    const id = (await readFile(join(root, '.nxc/project-id'), 'utf8')).trim();
+    expect(id).toMatch(/^proj-[0-9a-f]{16}$/);
+    const keyDir = join(state, 'nxc/projects', id, 'ssh');
+    expect(first.privateKeyPath).toBe(join(keyDir, 'id_ed25519'));
     expect(first.publicKey).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]+=* nxc@proj$/);
-    expect((await stat(join(root, '.nxc/ssh'))).mode & 0o777).toBe(0o700);
+    for (const d of [keyDir, dirname(keyDir), join(state, 'nxc')])
+      expect((await stat(d)).mode & 0o777, d).toBe(0o700);
     expect((await stat(first.privateKeyPath)).mode & 0o777).toBe(0o600);
     expect((await stat(`${first.privateKeyPath}.pub`)).mode & 0o777).toBe(0o644);
     expect((await readFile(`${first.privateKeyPath}.pub`, 'utf8')).trim()).toBe(first.publicKey);
     expect(sshKeygenPublic(first.privateKeyPath)).toBe(keyPart(first.publicKey));
+    // the project tree holds only the id and a .gitignore hiding .nxc/ from `git add -A`
+    expect(await files(root)).toEqual(['.nxc/.gitignore', '.nxc/project-id']);
+    expect(await readFile(join(root, '.nxc/.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    expect(await privateKeysIn(root)).toEqual([]);
     const again = await ensureProjectIdentity(project);
     expect(again).toEqual(first);
-    expect(await readFile(first.privateKeyPath, 'utf8')).toBe(await readFile(first.privateKeyPath, 'utf8'));
+  });
+
+  it('defaults to ~/.local/state/nxc (a relative XDG_STATE_HOME is ignored)', async () => {
+    const home = join(base, 'home');
+    const root = join(base, 'proj-home');
+    await mkdir(root);
+    const saved = { HOME: process.env.HOME, XDG_STATE_HOME: process.env.XDG_STATE_HOME };
+    process.env.HOME = home;
+    process.env.XDG_STATE_HOME = 'relative/state';
+    try {
+      const identity = await ensureProjectIdentity(makeProject(root, config));
+      expect(identity.privateKeyPath.startsWith(join(home, '.local/state/nxc/projects/proj-home-'))).toBe(
+        true,
+      );
+    } finally {
+      process.env.HOME = saved.HOME;
+      process.env.XDG_STATE_HOME = saved.XDG_STATE_HOME;
+    }
+  });
+
+  it('a moved or renamed project keeps its key; `clean --all` forgets it', async () => {
+    const root = join(base, 'before');
+    await mkdir(root);
+    const first = await ensureProjectIdentity(makeProject(root, config));
+    const moved = join(base, 'elsewhere', 'after');
+    await mkdir(dirname(moved));
+    await rename(root, moved);
+    const project = makeProject(moved, config);
+    expect(await ensureProjectIdentity(project)).toEqual(first);
+    const { removed } = await clean(project, { all: true });
+    expect(removed).toContain(dirname(dirname(first.privateKeyPath)));
+    await expect(stat(first.privateKeyPath)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(keyPart((await ensureProjectIdentity(project)).publicKey)).not.toBe(keyPart(first.publicKey));
+  });
+
+  it('moves a key an older nxc left in .nxc/ssh/ out of the project, telling it once', async () => {
+    const root = join(base, 'legacy');
+    await mkdir(join(root, '.nxc/ssh'), { recursive: true, mode: 0o700 });
+    const old = generateEd25519Identity('nxc@legacy');
+    await writeFile(join(root, '.nxc/ssh/id_ed25519'), old.privateKey, { mode: 0o600 });
+    await writeFile(join(root, '.nxc/ssh/id_ed25519.pub'), `${old.publicKey}\n`);
+    const project = makeProject(root, config);
+    const events: ProgressEvent[] = [];
+    const reporter = { emit: (e: ProgressEvent) => events.push(e) };
+    const identity = await ensureProjectIdentity(project, { reporter });
+    expect(identity.publicKey).toBe(old.publicKey);
+    expect(identity.privateKeyPath.startsWith(join(state, 'nxc/projects/'))).toBe(true);
+    expect((await stat(identity.privateKeyPath)).mode & 0o777).toBe(0o600);
+    expect(events).toEqual([
+      {
+        type: 'warn',
+        message: expect.stringMatching(
+          /^moved the project SSH key from .*\.nxc\/ssh\/ to .*\/ssh\/ \(keys no longer live/,
+        ),
+      },
+    ]);
+    expect(await privateKeysIn(root)).toEqual([]);
+    expect(await files(root)).toEqual(['.nxc/.gitignore', '.nxc/project-id']);
+    await ensureProjectIdentity(project, { reporter });
+    expect(events).toHaveLength(1);
   });
 
   it('concurrent first calls agree on one key', async () => {
@@ -86,8 +197,7 @@ describe('ensureProjectIdentity', () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => ensureProjectIdentity(project)));
     expect(new Set(results.map((r) => r.publicKey)).size).toBe(1);
     expect(sshKeygenPublic(results[0]!.privateKeyPath)).toBe(keyPart(results[0]!.publicKey));
-    const { readdir } = await import('node:fs/promises');
-    expect((await readdir(join(root, '.nxc/ssh'))).sort()).toEqual(['id_ed25519', 'id_ed25519.pub']);
+    expect(await files(dirname(results[0]!.privateKeyPath))).toEqual(['id_ed25519', 'id_ed25519.pub']);
   });
 
   it('a lost .pub is derived from the private key', async () => {
@@ -107,6 +217,23 @@ describe('ensureProjectIdentity', () => {
     await chmod(first.privateKeyPath, 0o644);
     const error = await failure(ensureProjectIdentity(project));
     expect(error.message).toMatch(/permissions 0644 are too open/);
+  });
+
+  it('refuses a key folder another user owns; tightens a loose one of yours', async () => {
+    const root = join(base, 'owned');
+    await mkdir(root);
+    const project = makeProject(root, config);
+    const first = await ensureProjectIdentity(project);
+    const keyDir = dirname(first.privateKeyPath);
+    await chmod(keyDir, 0o755);
+    await ensureProjectIdentity(project);
+    expect((await stat(keyDir)).mode & 0o777).toBe(0o700);
+    if (process.getuid?.() !== 0) throw new Error('this test needs root (to chown a folder to nobody)');
+    await chown(keyDir, 65534, 65534);
+    const error = await failure(ensureProjectIdentity(project));
+    expect(error.message).toMatch(
+      /ssh \(where nxc keeps your project keys\) belongs to uid 65534, not to you$/,
+    );
   });
 });
 

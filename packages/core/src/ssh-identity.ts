@@ -1,13 +1,16 @@
 /**
- * The SSH identity nodes authorize: a per-project ed25519 key in `.nxc/ssh/` (made once,
- * without ssh-keygen), or the user's own key given with `-i`.
+ * The SSH identity nodes authorize: a per-project ed25519 key kept in the user's state
+ * folder, outside the project (made once, without ssh-keygen), or the user's own key given
+ * with `-i`.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { NxcError } from './errors.js';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, link, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { NxcError, isNxcError } from './errors.js';
 import type { Project } from './project.js';
-import { sshDir } from './state.js';
+import type { Reporter } from './reporter.js';
+import { projectStateDir, sshDir, userStateDir } from './state.js';
 import { displayPath, errnoCode, firstLine } from './validation.js';
 
 /** The SSH identity nodes authorize. */
@@ -57,11 +60,18 @@ class SshReader {
 
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 
-/**
- * An ed25519 key pair in OpenSSH formats: the private key file ("openssh-key-v1",
- * unencrypted) and the public key line.
- */
-export function generateEd25519Identity(comment: string): { privateKey: string; publicKey: string } {
+/** An ed25519 key pair in the formats SSH servers read. */
+export interface Ed25519KeyPair {
+  /** Private key file, OpenSSH format ("openssh-key-v1", unencrypted): OpenSSH's sshd and ssh. */
+  privateKey: string;
+  /** Public key line, `ssh-ed25519 AAAA... <comment>`. */
+  publicKey: string;
+  /** Private key file in dropbear's own format (dropbear's `-r` does not read OpenSSH's). */
+  dropbearPrivateKey: Buffer;
+}
+
+/** A new ed25519 key pair (see {@link Ed25519KeyPair}); host keys nxc gives nodes use it too. */
+export function generateEd25519KeyPair(comment: string): Ed25519KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   // Raw keys are the last 32 bytes of the DER encodings (SPKI / PKCS#8 have fixed prefixes for ed25519).
   const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -92,7 +102,18 @@ export function generateEd25519Identity(comment: string): { privateKey: string; 
   return {
     privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`,
     publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${comment}`,
+    // dropbear: string "ssh-ed25519", string (seed || public key)
+    dropbearPrivateKey: Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.concat([seed, pub]))]),
   };
+}
+
+/**
+ * An ed25519 key pair in OpenSSH formats: the private key file ("openssh-key-v1",
+ * unencrypted) and the public key line.
+ */
+export function generateEd25519Identity(comment: string): { privateKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateEd25519KeyPair(comment);
+  return { privateKey, publicKey };
 }
 
 /** Public key line from a private key file's content (OpenSSH format, or PEM RSA/EC/ed25519). */
@@ -193,14 +214,96 @@ export async function readIdentity(privateKeyPath: string): Promise<SshIdentity>
   return { privateKeyPath, publicKey };
 }
 
+/** Options of {@link ensureProjectIdentity}. */
+export interface ProjectIdentityOptions {
+  /** Told (a `warn` event) when a key is moved out of the project tree. */
+  reporter?: Reporter;
+}
+
 /**
- * Returns the project's identity, `.nxc/ssh/id_ed25519` (+ `.pub`), creating it the first
- * time (directory 0700, private key 0600, public key 0644). Safe against concurrent calls:
- * the key is written aside and hard-linked into place, so the first writer wins and the
- * others read its key.
+ * `<dir>` as a private folder: created 0700, or tightened to 0700 when it is ours; refused
+ * when someone else owns it (they could read or swap the key).
  */
-export async function ensureProjectIdentity(project: Project): Promise<SshIdentity> {
-  const dir = sshDir(project);
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await stat(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new NxcError(
+      'NXC_IO',
+      `${dir} (where nxc keeps your project keys) belongs to uid ${st.uid}, not to you`,
+      {
+        hint: 'remove it (or set XDG_STATE_HOME to a folder of yours), or pass your own key with -i',
+      },
+    );
+  }
+  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/** Moves `from` to `to` without replacing `to` (a hard link, else a copy across file systems). */
+async function moveKeyFile(from: string, to: string, mode: number): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    if (errnoCode(error) !== 'EXDEV') throw error;
+    await copyFile(from, to, fsConstants.COPYFILE_EXCL);
+  }
+  await chmod(to, mode);
+  await rm(from, { force: true });
+}
+
+/**
+ * Moves an identity from the project tree (`.nxc/ssh/`, where nxc used to keep it) to `dir`.
+ * Returns true when it moved one.
+ */
+async function migrateLegacyIdentity(project: Project, privateKeyPath: string): Promise<boolean> {
+  const legacy = join(sshDir(project), 'id_ed25519');
+  try {
+    await stat(legacy);
+  } catch {
+    return false;
+  }
+  try {
+    await moveKeyFile(legacy, privateKeyPath, 0o600);
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false; // another nxc moved it first
+    throw error;
+  }
+  await moveKeyFile(`${legacy}.pub`, `${privateKeyPath}.pub`, 0o644).catch(() => undefined);
+  await rmdir(sshDir(project)).catch(() => undefined);
+  return true;
+}
+
+/**
+ * Returns the project's identity, creating it the first time: an ed25519 key kept OUT of the
+ * project tree, in `$XDG_STATE_HOME/nxc/projects/<id>/ssh/id_ed25519` (+ `.pub`; default
+ * `~/.local/state/nxc/...`, see `projectStateDir`), folders 0700, private key 0600 from its
+ * creation (written aside under an exclusive name, then hard-linked into place, so concurrent
+ * calls agree on the first key and no reader ever sees a partial or readable file). A key left
+ * in the project's `.nxc/ssh/` by an older nxc is moved there, once, with a warning.
+ *
+ * @throws NxcError `NXC_USAGE` when the existing key is unusable (e.g. too open);
+ *   `NXC_IO` when the state folder cannot be written.
+ */
+export async function ensureProjectIdentity(
+  project: Project,
+  opts: ProjectIdentityOptions = {},
+): Promise<SshIdentity> {
+  let dir: string;
+  try {
+    dir = join(await projectStateDir(project, { create: true }), 'ssh');
+    await privateDir(dirname(dir));
+    await privateDir(dir);
+  } catch (error) {
+    if (isNxcError(error)) throw error;
+    throw new NxcError(
+      'NXC_IO',
+      `cannot prepare the project SSH key folder under ${displayPath(userStateDir())} (${errnoCode(error) ?? firstLine(error)})`,
+      {
+        hint: 'check that it (or XDG_STATE_HOME) is writable and that .nxc/ is, or pass your own key with -i',
+      },
+    );
+  }
   const privateKeyPath = join(dir, 'id_ed25519');
   try {
     await stat(privateKeyPath);
@@ -212,18 +315,22 @@ export async function ensureProjectIdentity(project: Project): Promise<SshIdenti
       throw new NxcError(
         'NXC_IO',
         `cannot access ${displayPath(privateKeyPath)} (${errnoCode(error) ?? firstLine(error)})`,
-        {
-          hint: 'check the permissions of the project directory, or pass your own key with -i',
-        },
+        { hint: 'check the permissions of that folder, or pass your own key with -i' },
       );
     }
   }
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (await migrateLegacyIdentity(project, privateKeyPath)) {
+      opts.reporter?.emit({
+        type: 'warn',
+        message: `moved the project SSH key from ${displayPath(sshDir(project))}/ to ${dir}/ (keys no longer live in the project, where \`nix build\` could copy them into /nix/store)`,
+      });
+      return await readIdentity(privateKeyPath);
+    }
     const pair = generateEd25519Identity(`nxc@${basename(project.root) || 'project'}`);
     const tmp = join(dir, `.id_ed25519.${randomUUID()}`);
-    await writeFile(`${tmp}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
-    await writeFile(tmp, pair.privateKey, { mode: 0o600 });
+    await writeFile(`${tmp}.pub`, `${pair.publicKey}\n`, { mode: 0o644, flag: 'wx' });
+    await writeFile(tmp, pair.privateKey, { mode: 0o600, flag: 'wx' });
     try {
       await rename(`${tmp}.pub`, `${privateKeyPath}.pub.${basename(tmp)}`);
       await link(tmp, privateKeyPath);
@@ -241,9 +348,7 @@ export async function ensureProjectIdentity(project: Project): Promise<SshIdenti
     throw new NxcError(
       'NXC_IO',
       `cannot create the project SSH key in ${displayPath(dir)} (${errnoCode(error) ?? firstLine(error)})`,
-      {
-        hint: 'check that the project directory is writable, or pass your own key with -i',
-      },
+      { hint: 'check that this folder is writable, or pass your own key with -i' },
     );
   }
   return readIdentity(privateKeyPath);

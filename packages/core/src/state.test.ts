@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject } from './project.js';
 import {
   artifactDir,
+  checkName,
   clean,
   composeInfoPath,
   deploymentPath,
+  isSafeName,
   nixLibDir,
   sshDir,
   statePath,
@@ -86,5 +88,36 @@ describe('clean', () => {
     const root = join(base, 'd');
     await mkdir(root);
     expect((await clean(makeProject(root, config), { all: true })).removed).toEqual([]);
+  });
+});
+
+describe('names that become paths', () => {
+  const p = makeProject('/home/alice/exp', config);
+  it.each([
+    ['composition', () => deploymentPath(p, '../../x', 'docker')],
+    ['composition', () => composeInfoPath(p, '/etc/passwd', 'docker')],
+    ['composition', () => artifactDir(p, '..', 'docker')],
+    ['composition', () => statePath(p, 'a::b', 'docker')],
+    ['flavour', () => statePath(p, 'composition', '../docker')],
+    ['flavour', () => artifactDir(p, 'composition', 'x/../../y')],
+    ['flavour', () => deploymentPath(p, 'composition', '')],
+  ])('a %s name escaping the state folders is refused with one line', (kind, make) => {
+    let error: unknown;
+    try {
+      make();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      code: 'NXC_USAGE',
+      message: expect.stringMatching(new RegExp(`^${kind} name ".*" cannot be used in a file name`)),
+    });
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('accepts the names compositions use', () => {
+    expect(checkName('composition', 'k3s_v1.2+x-y')).toBe('k3s_v1.2+x-y');
+    expect(isSafeName('.hidden')).toBe(false);
+    expect(isSafeName('-rf')).toBe(false);
   });
 });

@@ -100,6 +100,12 @@ export interface RunningContext extends FlavourContext {
   /** What the flavour saved with `saveState` at start (undefined if nothing). */
   state: unknown;
   identity: SshIdentity;
+  /**
+   * Replaces the saved flavour state, e.g. with host keys learnt at the first connection to
+   * nodes started with `--no-wait`, so that later commands check them. Optional: library
+   * callers may not provide it.
+   */
+  saveState?(state: unknown): Promise<void>;
 }
 
 /** Result of start. */
@@ -166,7 +172,11 @@ export interface Transport {
   shell(host: string, options: ShellOptions): Promise<ShellSession>;
   /** Copy a local file or directory onto the node. */
   copyTo(host: string, localPath: string, remotePath: string): Promise<void>;
-  /** Copy a file or directory from the node to the local machine. */
+  /**
+   * Copy a file or directory from the node to the local machine, replacing `localPath`.
+   * The node is not trusted: implementations pass what it sends through
+   * `receiveFromNode` (plain names only, no links created or followed, no set-id bits).
+   */
   copyFrom(host: string, remotePath: string, localPath: string): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;

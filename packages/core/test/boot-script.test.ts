@@ -4,15 +4,24 @@
  * hostname given by the environment. Success for each deploy= form and both lookups;
  * one `NXC_BOOT_ERROR` line and exit 1 for each kind of malformed input.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeDeploymentForKernel } from '../src/deployment.js';
+import { deploymentBody, encodeDeploymentForKernel } from '../src/deployment.js';
 import type { DeploymentDocument } from '../src/deployment.js';
 import { REPO } from './demo-project.js';
 
@@ -107,6 +116,51 @@ async function run(
   return { code, stdout: out, root };
 }
 
+/**
+ * Runs the script as PID 1 of a new PID namespace (as the all-in-one images' `init=` runs),
+ * feeding `stdin` (the console); resolves once `until` shows and the script has then stayed
+ * alive `aliveMs` more, or once it exits. The namespace is killed afterwards.
+ */
+async function runAsPid1(
+  shell: string[],
+  opts: { env: Record<string, string>; args?: string[]; stdin?: string; until: RegExp; aliveMs: number },
+): Promise<{ stdout: string; exitCode: number | null; alive: boolean }> {
+  // absolute paths: the script's PATH (opts.env) may hold neither
+  const which = (cmd: string) =>
+    execFileSync('sh', ['-c', `command -v ${cmd}`])
+      .toString()
+      .trim();
+  const argv = [which(shell[0] as string), ...shell.slice(1), SCRIPT, ...(opts.args ?? [])];
+  const child = spawn(which('unshare'), ['--pid', '--fork', '--kill-child', ...argv], {
+    env: opts.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.on('error', () => undefined);
+  let out = '';
+  let exited: number | null | undefined;
+  const closed = new Promise<void>((ok) =>
+    child.on('close', (c) => {
+      exited = c;
+      ok();
+    }),
+  );
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stdin.end(opts.stdin ?? '');
+  const deadline = Date.now() + 20_000;
+  while (exited === undefined && !opts.until.test(out) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  if (exited === undefined) await Promise.race([closed, new Promise((r) => setTimeout(r, opts.aliveMs))]);
+  const alive = exited === undefined;
+  child.kill('SIGKILL');
+  await closed;
+  return { stdout: out, exitCode: alive ? null : (exited ?? null), alive };
+}
+
 function expectBootError(r: Run, pattern: RegExp): void {
   expect(r.code).toBe(1);
   const errors = r.stdout.split('\n').filter((l) => l.startsWith('NXC_BOOT_ERROR '));
@@ -177,6 +231,41 @@ for (const [shellName, shell] of SHELLS) {
       const r = await run(shell, { cmdline: `deploy=${baseUrl}/dep.json` });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('INIT map-client role=client host=client1');
+    });
+
+    it('deploy=http:// with deploy_sha256=: the digest of the bytes served matches, the node boots', async () => {
+      const { body, sha256 } = deploymentBody(doc());
+      served.set('/signed.json', body.toString('utf8'));
+      const r = await run(shell, { cmdline: `deploy=${baseUrl}/signed.json deploy_sha256=${sha256}` });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('INIT map-client role=client host=client1');
+    });
+
+    it('deploy=http:// with deploy_sha256=: a tampered document is refused before it is used', async () => {
+      // what an ARP-spoofing neighbour serves: the same document with its own key
+      const { sha256 } = deploymentBody(doc());
+      const forged = deploymentBody(
+        doc({ 'ssh_key.pub': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvil evil@lan' }),
+      );
+      served.set('/forged.json', forged.body.toString('utf8'));
+      const r = await run(shell, { cmdline: `deploy=${baseUrl}/forged.json deploy_sha256=${sha256}` });
+      expectBootError(
+        r,
+        new RegExp(
+          `deploy=http://\\S+/forged\\.json: digest mismatch: sha256 ${forged.sha256}, deploy_sha256=${sha256}`,
+        ),
+      );
+      expect(existsSync(join(r.root, 'root/.ssh/authorized_keys'))).toBe(false);
+      expect(existsSync(join(r.root, 'etc/nxc/deployment.json'))).toBe(false);
+      expect(existsSync(join(r.root, 'run/nxc/deployment.json'))).toBe(false);
+    });
+
+    it('deploy_sha256= that is not 64 hex digits', async () => {
+      served.set('/dep.json', JSON.stringify(doc()));
+      expectBootError(
+        await run(shell, { cmdline: `deploy=${baseUrl}/dep.json deploy_sha256=abc` }),
+        /deploy_sha256=abc: not a SHA-256 digest \(64 hexadecimal digits\)/,
+      );
     });
 
     it('/etc/nxc/deployment.json (docker): finds itself by hostname; --setup-only returns', async () => {
@@ -273,6 +362,54 @@ for (const [shellName, shell] of SHELLS) {
         await run(shell, { cmdline: `deploy=${baseUrl}/missing.json`, env: { NXC_FETCH_RETRIES: '1' } }),
         /cannot download the deployment/,
       );
+    });
+
+    it('as PID 1 (init=): a failure prints NXC_BOOT_ERROR, then a shell on the console, and never exits', async () => {
+      const r = await runAsPid1(shell, {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          NXC_ROOT: join(scratch, `pid1-${++runCount}`),
+          NXC_CMDLINE: '/dev/null',
+        },
+        stdin: 'echo RESCUE-$((6 * 7))\nexit\n',
+        until: /RESCUE-42[\s\S]*NXC_BOOT_ERROR[\s\S]*NXC_BOOT_ERROR/,
+        aliveMs: 1500,
+      });
+      expect(r.alive, r.stdout).toBe(true);
+      const errors = r.stdout.split('\n').filter((l) => l.startsWith('NXC_BOOT_ERROR '));
+      expect(errors[0]).toMatch(/no deploy= on the kernel command line and no \/etc\/nxc\/deployment\.json/);
+      // the reason stays on the console: printed first, and again after the shell exits
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      expect(r.stdout.indexOf('NXC_BOOT_ERROR')).toBeLessThan(r.stdout.indexOf('RESCUE-42'));
+    });
+
+    it('as PID 1 without a shell: prints the reason and halts (sleeps) instead of exiting', async () => {
+      const bin = join(scratch, `nosh-${++runCount}`);
+      mkdirSync(bin);
+      symlinkSync(execFileSync('sh', ['-c', 'command -v sleep']).toString().trim(), join(bin, 'sleep'));
+      const r = await runAsPid1(shell, {
+        env: { PATH: bin, NXC_ROOT: join(scratch, `pid1-${runCount}`), NXC_CMDLINE: '/dev/null' },
+        until: /has no shell: halted/,
+        aliveMs: 1500,
+      });
+      expect(r.alive, r.stdout).toBe(true);
+      expect(r.stdout).toMatch(/^NXC_BOOT_ERROR jq is not on the PATH/m);
+    });
+
+    it('as PID 1 with --setup-only (stage 2): still exits 1 after one NXC_BOOT_ERROR line', async () => {
+      const r = await runAsPid1(shell, {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          NXC_ROOT: join(scratch, `pid1-${++runCount}`),
+          NXC_CMDLINE: '/dev/null',
+        },
+        args: ['--setup-only'],
+        until: /NXC_BOOT_ERROR/,
+        aliveMs: 3000,
+      });
+      expect(r.alive).toBe(false);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('NXC_BOOT_ERROR '))).toHaveLength(1);
     });
 
     it('a role the image does not hold, and the wrong role init', async () => {

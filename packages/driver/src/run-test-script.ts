@@ -15,6 +15,9 @@ import { RpcServer } from './rpc.js';
 /** Folder holding the `nxc_driver` Python package (shipped with @nxc/driver). */
 export const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
 
+/** The shim's entry point, run by path (never `-m`, see runTestScript). */
+const SHIM_MAIN = path.join(PYTHON_DIR, 'nxc_driver', '__main__.py');
+
 /** Options of {@link runTestScript}. */
 export interface RunTestScriptOptions {
   /** How to reach the nodes (from the flavour's deployer). */
@@ -269,12 +272,13 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   const python = opts.python ?? process.env.NXC_PYTHON ?? 'python3';
   const inheritIn = interactive && (opts.stdin === undefined || opts.stdin === process.stdin);
   const inheritOut = interactive && stdout === process.stdout && stderr === process.stderr;
-  const child = spawn(python, ['-u', '-m', 'nxc_driver'], {
+  // Isolated mode (-I): `-m` would put the working directory (the user's project, where a
+  // json.py would run) first on sys.path, and PYTHONPATH could too (an empty entry); the shim
+  // is named by its path and adds only its own folder. -B -X utf8 replace the environment
+  // variables -I ignores. Extra modules come from the interpreter chosen (NXC_PYTHON, a venv).
+  const child = spawn(python, ['-I', '-B', '-u', '-X', 'utf8', SHIM_MAIN], {
     env: {
       ...process.env,
-      PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-      PYTHONDONTWRITEBYTECODE: '1',
-      PYTHONIOENCODING: 'utf-8',
       NXC_DRIVER_FDS: '3,4',
     },
     stdio: [

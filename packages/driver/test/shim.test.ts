@@ -2,7 +2,8 @@
  * The Python shim for real: the machine's python3 runs test scripts whose commands run
  * through a real transport (Linux namespaces standing for nodes, see helpers/).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -272,5 +273,33 @@ log.info("done")
     await expect(run('pass', { junit: path.join(work, 'missing-dir', 'r.xml') })).rejects.toMatchObject({
       code: 'NXC_IO',
     });
+  });
+
+  it('modules in the working directory (the project) or on PYTHONPATH are never imported', async () => {
+    // A project holding json.py (or an nxc_driver package) must not run code when the driver
+    // starts: Python puts the current directory first on sys.path for `-m` and for `-c`.
+    const project = await mkdtemp(path.join(work, 'project-'));
+    const marker = path.join(project, 'PWNED');
+    const evil = `open(${JSON.stringify(marker)}, "a").write(__name__ + "\\n")\n`;
+    await writeFile(path.join(project, 'json.py'), evil);
+    await writeFile(path.join(project, 'os.py'), evil);
+    await mkdir(path.join(project, 'nxc_driver'));
+    await writeFile(path.join(project, 'nxc_driver', '__init__.py'), evil);
+    await writeFile(path.join(project, 'nxc_driver', '__main__.py'), evil);
+    const cwd = process.cwd();
+    const pythonPath = process.env.PYTHONPATH;
+    process.chdir(project);
+    // an empty entry, as `PYTHONPATH=$PYTHONPATH:/x` gives, means the current directory too
+    process.env.PYTHONPATH = ':';
+    try {
+      const r = await run('import json\nprint("json from", json.__file__)\n');
+      expect(r.result.ok, r.err).toBe(true);
+      expect(r.out).toMatch(/json from \/\S+\/json\/__init__\.py/);
+    } finally {
+      process.chdir(cwd);
+      if (pythonPath === undefined) Reflect.deleteProperty(process.env, 'PYTHONPATH');
+      else process.env.PYTHONPATH = pythonPath;
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DeploymentDocument } from '@nxc/core';
 import { describe, expect, it } from 'vitest';
 import { serveDeployment, sourceAddressFor } from './http-server.js';
@@ -19,7 +20,10 @@ describe('deployment HTTP server', () => {
     const s = await serveDeployment(doc, { host: '127.0.0.1' });
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/deployment\.json$/);
     const res = await fetch(s.url);
-    expect(await res.json()).toEqual(doc);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(JSON.parse(bytes.toString('utf8'))).toEqual(doc);
+    // the digest nodes get on their command line is the one of the exact bytes served
+    expect(s.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect((await fetch(s.url.replace('deployment.json', 'other'))).status).toBe(404);
     expect(s.fetchedBy()).toEqual(['127.0.0.1']);
     await s.close();

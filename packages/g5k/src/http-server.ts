@@ -2,12 +2,13 @@
  * Serving the deployment document to booting nodes when it does not fit on the kernel command
  * line (or with `--remote-deployment-info`). The server listens on the deploying host's
  * address that the nodes route to (found by asking the kernel which source address it would
- * use towards a node), never on every interface.
+ * use towards a node), never on every interface. Plain HTTP on a shared network: nodes check
+ * the document against the digest they get on the kernel command line (`deploy_sha256=`).
  */
 import { createSocket } from 'node:dgram';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DeploymentDocument, NxcError } from '@nxc/core';
+import { type DeploymentDocument, NxcError, deploymentBody } from '@nxc/core';
 
 /**
  * The local address this host uses to reach `address` (a UDP "connect" sends nothing; it only
@@ -32,6 +33,8 @@ export function sourceAddressFor(address: string): Promise<string> {
 export interface DeploymentServer {
   /** URL nodes fetch (`deploy=<url>`). */
   url: string;
+  /** SHA-256 (hex) of the bytes served: nodes get it as `deploy_sha256=` and refuse anything else. */
+  sha256: string;
   /** Addresses that fetched the document so far. */
   fetchedBy(): string[];
   close(): Promise<void>;
@@ -42,7 +45,8 @@ export async function serveDeployment(
   doc: DeploymentDocument,
   options: { host: string; port?: number },
 ): Promise<DeploymentServer> {
-  const body = Buffer.from(`${JSON.stringify(doc)}\n`);
+  const served = deploymentBody(doc);
+  const body = served.body;
   const fetched = new Set<string>();
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/deployment.json') {
@@ -68,8 +72,10 @@ export async function serveDeployment(
     server.listen(options.port ?? 0, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host}:${port}/deployment.json`;
   return {
-    url: `http://${options.host}:${port}/deployment.json`,
+    url,
+    sha256: served.sha256,
     fetchedBy: () => [...fetched],
     close: () =>
       new Promise<void>((resolve) => {

@@ -30,6 +30,15 @@ describe('kernel command line', () => {
     ).toBe('deploy=gz:AAA console=tty0 console=ttyS0,115200 nfs_store=nfs:/export/nix/store quiet');
   });
 
+  it('a served deployment: its digest follows deploy= so that -k cannot push it out', () => {
+    const sha = 'ab'.repeat(32);
+    expect(
+      kexecAppend('http://10.0.0.1:8080/deployment.json', { deploySha256: sha, kernelParams: 'quiet' }),
+    ).toBe(
+      `deploy=http://10.0.0.1:8080/deployment.json deploy_sha256=${sha} console=tty0 console=ttyS0,115200 quiet`,
+    );
+  });
+
   it('compact form drops all and per-node init, and decodes back', () => {
     const value = inlineDeployment(doc(2))!.append.split(' ')[0]!.slice('deploy='.length);
     expect(value.startsWith('gz:')).toBe(true);

@@ -23,10 +23,27 @@ import {
   type SshIdentity,
   isNxcError,
 } from '@nxc/core';
-import { HostKeyStore, SshTransport, probeSshBanner, shellQuote, waitForSsh } from '@nxc/ssh';
+import {
+  HostKeyStore,
+  SshTransport,
+  defaultKnownHostsFiles,
+  fingerprint,
+  lookupKnownHosts,
+  probeSshBanner,
+  readKnownHosts,
+  shellQuote,
+  waitForSsh,
+} from '@nxc/ssh';
 import pLimit from 'p-limit';
 import { type DeploymentServer, serveDeployment, sourceAddressFor } from './http-server.js';
 import { inlineDeployment, kexecAppend } from './kernel-cmdline.js';
+import {
+  type NodeHostKey,
+  hostKeyInitrd,
+  newNodeHostKey,
+  rememberHostKey,
+  rememberedHostKey,
+} from './node-host-keys.js';
 
 /** One machine to deploy onto, with the node it becomes. */
 export interface KexecTarget {
@@ -60,6 +77,13 @@ export interface KexecDeployOptions {
    * (default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists).
    */
   nodeKeys?: string[];
+  /**
+   * known_hosts files checked on first contact (default: OpenSSH's, `/etc/ssh/ssh_known_hosts`
+   * and `~/.ssh/known_hosts`, see `defaultKnownHostsFiles`). A machine they (or nxc's record of
+   * its last deployment there) list must present one of the listed keys; one they do not list
+   * is trusted on first contact, with a warning.
+   */
+  knownHostsFiles?: string[];
   /** `--reuse`: the nodes run a previous nxc deployment: use the deployment's identity first. */
   reuse?: boolean;
   /** `--remote-deployment-info`: always serve the deployment over HTTP. */
@@ -86,7 +110,10 @@ export interface KexecNodeResult extends KexecTarget {
   pushedBytes: number;
   /** Milliseconds per step. */
   timings: { connectMs?: number; pushMs?: number; kexecMs?: number; bootMs?: number };
-  /** Host key of the deployed system (`<type> <base64>`), to check later connections. */
+  /**
+   * Host key of the deployed system (`<type> <base64>`): the one nxc gave the node, known
+   * before it boots and checked at every later connection.
+   */
   hostKey?: string;
 }
 
@@ -99,6 +126,7 @@ export interface KexecDeployResult {
 }
 
 const DEFAULT_PUSH_PATH = '/tmp/nxc-kexec';
+const q = shellQuote;
 const PATH_PREFIX = 'PATH=$PATH:/sbin:/usr/sbin:/run/current-system/sw/bin; ';
 
 /** SHA-256 of a local file (hex). */
@@ -123,6 +151,26 @@ async function firstExisting(files: string[]): Promise<string[]> {
 /** Default keys for the standard environment. */
 export async function defaultNodeKeys(): Promise<string[]> {
   return firstExisting(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => posix.join(homedir(), '.ssh', k)));
+}
+
+/**
+ * Returns `pushPath` when it is safe in the root shell commands sent to the nodes: absolute,
+ * only letters, digits and `. _ + - /`, no `..` component, not `/` itself. Every command
+ * quotes it all the same.
+ *
+ * @throws NxcError `NXC_USAGE` otherwise (the option comes from the user's flags or config).
+ */
+export function checkPushPath(pushPath: string): string {
+  const ok =
+    /^\/[A-Za-z0-9._+/-]+$/.test(pushPath) &&
+    !pushPath.split('/').some((part) => part === '..' || part === '.') &&
+    pushPath.replace(/\/+$/, '') !== '';
+  if (ok) return pushPath;
+  throw new NxcError(
+    'NXC_USAGE',
+    `--push-path ${JSON.stringify(pushPath)} must be an absolute path made of letters, digits and . _ + - / (it is used in root shells on the nodes)`,
+    { hint: 'e.g. --push-path /tmp/nxc-kexec' },
+  );
 }
 
 class StepError extends Error {
@@ -160,16 +208,7 @@ function reasonOf(e: unknown): string {
 export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDeployResult> {
   const reporter = options.reporter;
   const signal = options.signal;
-  const pushPath = options.pushPath ?? DEFAULT_PUSH_PATH;
-  if (!pushPath.startsWith('/') || /[\s'"]/.test(pushPath)) {
-    throw new NxcError(
-      'NXC_USAGE',
-      `--push-path "${pushPath}" must be an absolute path without spaces or quotes`,
-      {
-        hint: 'e.g. --push-path /tmp/nxc',
-      },
-    );
-  }
+  const pushPath = checkPushPath(options.pushPath ?? DEFAULT_PUSH_PATH);
   for (const [what, file] of [
     ['kernel', options.kernel],
     ['initrd', options.initrd],
@@ -202,7 +241,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       host,
       ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
     });
-    append = kexecAppend(server.url, extra);
+    append = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
     deployParam = { kind: 'http', url: server.url };
     reporter?.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
   }
@@ -224,6 +263,32 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const deploymentKey = options.identity.privateKeyPath;
   const keys = [...new Set(options.reuse ? [deploymentKey, ...stdKeys] : [...stdKeys, deploymentKey])];
 
+  // 4. what vouches for each machine's key before kexec; each node's key after it
+  const knownHostsFiles = options.knownHostsFiles ?? defaultKnownHostsFiles();
+  const knownHosts = await readKnownHosts(knownHostsFiles);
+  const firstContactStore = async (t: KexecTarget): Promise<HostKeyStore> => {
+    const listed = lookupKnownHosts(knownHosts, [t.machine, t.address]);
+    const remembered = await rememberedHostKey(t.machine);
+    const keys = [
+      ...listed.keys,
+      ...(remembered
+        ? [{ record: remembered.record, source: `${remembered.file} (nxc's last system there)` }]
+        : []),
+    ];
+    const store = new HostKeyStore({}, { learn: keys.length === 0 });
+    store.revoke(listed.revoked);
+    if (keys.length > 0) {
+      const where = [...new Set(keys.map((k) => k.source))].join(', ');
+      store.trust(
+        t.machine,
+        [...new Set(keys.map((k) => k.record))],
+        `the key${keys.length > 1 ? 's' : ''} in ${where}`,
+      );
+    }
+    return store;
+  };
+
+  const nodeKeys = new Map<KexecTarget, NodeHostKey>(options.targets.map((t) => [t, newNodeHostKey(t.host)]));
   const total = options.targets.length;
   let upCount = 0;
   const limit = pLimit(Math.max(1, options.concurrency ?? 32));
@@ -258,11 +323,12 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         );
       }
       let lastAuthError = '';
+      const hostKeys = await firstContactStore(t);
       for (const key of keys) {
         const candidate = new SshTransport({
           nodes: { [t.machine]: { address: t.address } },
           privateKey: key,
-          hostKeys: new HostKeyStore({}, { learn: true }),
+          hostKeys,
           connectTimeoutMs: 20_000,
         });
         try {
@@ -271,6 +337,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           break;
         } catch (e) {
           await closeQuietly(candidate);
+          // a key nothing vouches for: no other login key changes that
+          if (hostKeys.mismatch(t.machine)) throw new StepError('connect', reasonOf(e));
           lastAuthError = reasonOf(e);
         }
       }
@@ -280,6 +348,13 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`,
           true,
         );
+      const previousKey = hostKeys.get(t.machine);
+      if (hostKeys.learnt(t.machine)) {
+        reporter?.emit({
+          type: 'warn',
+          message: `${t.machine}: no known host key (${knownHostsFiles.join(', ')} do not list it): trusted ${fingerprint(previousKey ?? '')} on first contact`,
+        });
+      }
       const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
         const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, {
           timeoutMs,
@@ -296,7 +371,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       };
       const probe = await run(
         'connect',
-        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${pushPath} && cd ${pushPath} && { sha256sum kernel initrd 2>/dev/null || true; }`,
+        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${q(pushPath)} && cd ${q(pushPath)} && { sha256sum kernel initrd 2>/dev/null || true; }`,
       );
       const [bootId = '', ...sumLines] = probe.trim().split('\n');
       const remoteSums = new Map<string, string>();
@@ -320,13 +395,13 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
         }
         result.pushedBytes += a.size;
-        const got = (await run('push', `sha256sum ${part}`)).trim().split(/\s+/)[0];
+        const got = (await run('push', `sha256sum ${q(part)}`)).trim().split(/\s+/)[0];
         if (got !== a.sum)
           throw new StepError(
             'push',
             `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
           );
-        await run('push', `mv -f ${part} ${remote}`);
+        await run('push', `mv -f ${q(part)} ${q(remote)}`);
       }
       result.timings.pushMs = Date.now() - t0;
       nodeEvent(
@@ -342,9 +417,26 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       });
       if (hasKexec.exitCode !== 0)
         throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
+      // the node's own host key, appended to its initrd over this verified connection; the
+      // combined file exists only until kexec -l has loaded it
+      const own = `${pushPath}/initrd.${t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+      const delivered = await transport.exec(
+        t.machine,
+        `${PATH_PREFIX}umask 077; cat > ${q(`${own}.key`)} && cat ${q(`${pushPath}/initrd`)} ${q(`${own}.key`)} > ${q(own)}; rc=$?; rm -f ${q(`${own}.key`)}; exit $rc`,
+        {
+          stdin: hostKeyInitrd(nodeKeys.get(t)!, initrdSize),
+          timeoutMs: 300_000,
+          ...(signal ? { signal } : {}),
+        },
+      );
+      if (delivered.exitCode !== 0)
+        throw new StepError(
+          'kexec',
+          `cannot add the node's host key to its initrd: ${delivered.stderr.trim()}`,
+        );
       await run(
         'kexec',
-        `kexec -l ${pushPath}/kernel --initrd=${pushPath}/initrd --append=${shellQuote(append)}`,
+        `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${own}`)} ${q(`--append=${append}`)}; rc=$?; rm -f ${q(own)}; exit $rc`,
       );
       // detached: a process started over SSH dies with its channel otherwise
       await run(
@@ -358,14 +450,29 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
 
       // wait for the new system
       t0 = Date.now();
-      const ready = await waitNewBoot(
+      const nodeKey = nodeKeys.get(t)!;
+      await waitNewBoot(
         t,
         bootId,
         options.identity.privateKeyPath,
         options.bootTimeoutMs ?? 300_000,
         signal,
+        {
+          expected: nodeKey.record,
+          ...(previousKey ? { previous: previousKey } : {}),
+        },
       );
-      result.hostKey = ready.hostKey;
+      result.hostKey = nodeKey.record;
+      await rememberHostKey(
+        t.machine,
+        nodeKey.record,
+        `${t.address} ${t.host} ${new Date().toISOString()}`,
+      ).catch((e: unknown) =>
+        reporter?.emit({
+          type: 'warn',
+          message: `${t.machine}: cannot remember its host key: ${reasonOf(e)}`,
+        }),
+      );
       result.timings.bootMs = Date.now() - t0;
       result.status = 'up';
       upCount++;
@@ -401,8 +508,9 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
 
 /**
  * Polls `target` until an SSH login with the deployment's key works on a boot other than
- * `oldBootId` and the node reports `/run/nxc/ready`. A fresh host-key store per attempt: the
- * old system's key must not pin the new one.
+ * `oldBootId` and the node reports `/run/nxc/ready`. Only `keys.expected` (the key nxc gave
+ * the node) is accepted; `keys.previous` (the system before kexec, still up for a moment) is
+ * waited out; any other key fails the node at once.
  */
 async function waitNewBoot(
   t: KexecTarget,
@@ -410,7 +518,8 @@ async function waitNewBoot(
   privateKey: string,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): Promise<{ hostKey?: string }> {
+  keys: { expected: string; previous?: string },
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   // give the old system time to go down
@@ -423,7 +532,8 @@ async function waitNewBoot(
       await sleep(500);
       continue;
     }
-    const hostKeys = new HostKeyStore({}, { learn: true });
+    const hostKeys = new HostKeyStore({});
+    hostKeys.trust(t.host, [keys.expected], 'the key nxc gave it with its initrd');
     const transport = new SshTransport({
       nodes: { [t.host]: { address: t.address } },
       privateKey,
@@ -442,16 +552,20 @@ async function waitNewBoot(
       );
       const [bootId = ''] = r.stdout.trim().split('\n');
       if (bootId && bootId !== oldBootId) {
-        if (r.stdout.includes('NXC_READY')) {
-          const hostKey = hostKeys.get(t.host);
-          return hostKey ? { hostKey } : {};
-        }
+        if (r.stdout.includes('NXC_READY')) return;
         last = 'the new system answers SSH but is not ready (/run/nxc/ready missing)';
       } else {
         last = 'still the system from before kexec';
       }
     } catch (e) {
-      last = reasonOf(e);
+      const refused = hostKeys.mismatch(t.host);
+      if (refused && refused.actual !== keys.previous) {
+        throw new StepError(
+          'boot',
+          `after kexec, ${t.address} presented host key ${fingerprint(refused.actual)}, not the one nxc gave the node (${fingerprint(keys.expected)}): refusing it (another machine at this address, or a system that does not install nxc's host key)`,
+        );
+      }
+      last = refused ? 'still the system from before kexec' : reasonOf(e);
     } finally {
       await closeQuietly(transport);
     }

@@ -91,6 +91,7 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
       });
       const pushPath = opt<string>(o, 'pushPath', 'push-path');
       const nodeKeys = opt<string | string[]>(o, 'nodeKeys', 'nodeKey');
+      const knownHosts = opt<string | string[]>(o, 'knownHosts', 'known-hosts');
       const result = await kexecDeploy({
         targets,
         kernel,
@@ -104,6 +105,9 @@ export function kexecFlavourDeployer(flavourOptions: KexecFlavourOptions): Flavo
         ...(ctx.kernelParams ? { kernelParams: ctx.kernelParams } : {}),
         ...(pushPath ? { pushPath } : {}),
         ...(nodeKeys ? { nodeKeys: Array.isArray(nodeKeys) ? nodeKeys : [nodeKeys] } : {}),
+        ...(knownHosts
+          ? { knownHostsFiles: Array.isArray(knownHosts) ? knownHosts : String(knownHosts).split(',') }
+          : {}),
         ...(opt<boolean>(o, 'reuse') ? { reuse: true } : {}),
         ...(opt<boolean>(o, 'remoteDeploymentInfo', 'remote-deployment-info')
           ? { remoteDeploymentInfo: true }

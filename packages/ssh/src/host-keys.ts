@@ -16,6 +16,11 @@ export interface HostKeyMismatch {
   host: string;
   expected: string;
   actual: string;
+  /**
+   * Who vouches for `expected` when it is not this deployment's record (e.g. the known_hosts
+   * file and line, or `the key nxc gave it`).
+   */
+  source?: string;
 }
 
 /** SHA256 fingerprint as OpenSSH prints it (`SHA256:base64-without-padding`). */
@@ -50,6 +55,9 @@ export class HostKeyStore {
   private readonly mismatches = new Map<string, HostKeyMismatch>();
   private readonly learn: boolean;
   private readonly onLearn?: (host: string, record: string) => void;
+  private readonly trusted = new Map<string, { records: string[]; source: string }>();
+  private readonly revoked = new Set<string>();
+  private readonly learned = new Set<string>();
 
   constructor(known: HostKeyRecords = {}, options: HostKeyStoreOptions = {}) {
     for (const [host, rec] of Object.entries(known)) this.keys.set(host, rec);
@@ -57,9 +65,41 @@ export class HostKeyStore {
     this.onLearn = options.onLearn;
   }
 
+  /**
+   * Accepts any of `records` for `host` (keys a known_hosts file lists, or the key nxc gave
+   * the node), and no other even when learning; `source` names them in refusals.
+   */
+  trust(host: string, records: string[], source: string): void {
+    this.trusted.set(host, { records: [...records], source });
+  }
+
+  /** Keys refused for every host (known_hosts `@revoked`). */
+  revoke(records: Iterable<string>): void {
+    for (const r of records) this.revoked.add(r);
+  }
+
   /** Checks (or, when learning, records) the key a node presented. */
   verify(host: string, blob: Buffer): boolean {
     const actual = hostKeyRecord(blob);
+    if (this.revoked.has(actual)) {
+      this.mismatches.set(host, {
+        host,
+        expected: '(revoked)',
+        actual,
+        source: 'a @revoked known_hosts line',
+      });
+      return false;
+    }
+    const trusted = this.trusted.get(host);
+    if (trusted) {
+      if (trusted.records.includes(actual)) {
+        this.keys.set(host, actual);
+        this.mismatches.delete(host);
+        return true;
+      }
+      this.mismatches.set(host, { host, expected: trusted.records[0] ?? '', actual, source: trusted.source });
+      return false;
+    }
     const expected = this.keys.get(host);
     if (expected === undefined) {
       if (!this.learn) {
@@ -67,6 +107,7 @@ export class HostKeyStore {
         return false;
       }
       this.keys.set(host, actual);
+      this.learned.add(host);
       this.mismatches.delete(host);
       this.onLearn?.(host, actual);
       return true;
@@ -77,6 +118,11 @@ export class HostKeyStore {
     }
     this.mismatches.set(host, { host, expected, actual });
     return false;
+  }
+
+  /** True when the key of `host` was accepted on first use (nothing vouched for it). */
+  learnt(host: string): boolean {
+    return this.learned.has(host);
   }
 
   /** The last refused key of `host`, if its last check failed. */

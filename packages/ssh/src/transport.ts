@@ -4,10 +4,10 @@
  * files and directories. Nodes are addressed by their deployment hostname; where they are
  * reached (address, port) is the flavour's business.
  */
-import { chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOptions, ExecResult, ShellOptions, ShellSession, Transport } from '@nxc/core';
-import { NxcError } from '@nxc/core';
+import { type NodeTreeSink, NxcError, receiveFromNode } from '@nxc/core';
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { type HostKeyStore, fingerprint } from './host-keys.js';
 import { remoteCommand } from './shell-quote.js';
@@ -128,6 +128,17 @@ export class SshTransport implements Transport {
         if (ready) return; // late errors surface through the channel that hits them
         client.end();
         const mismatch = this.hostKeys.mismatch(host);
+        if (mismatch?.source) {
+          reject(
+            new SshUnreachableError(
+              mismatch.expected === '(revoked)'
+                ? `node "${host}" (${where}): host key ${fingerprint(mismatch.actual)} is revoked by ${mismatch.source}; refusing it`
+                : `node "${host}" (${where}): host key ${fingerprint(mismatch.actual)} does not match ${mismatch.source} (${fingerprint(mismatch.expected)}); refusing it`,
+              'another machine may be answering at this address; if this one was reinstalled, update the file that lists its key',
+            ),
+          );
+          return;
+        }
         if (mismatch) {
           reject(
             new SshUnreachableError(
@@ -391,19 +402,23 @@ export class SshTransport implements Transport {
     }
   }
 
-  /** Copies a remote file or directory (recursively) to `localPath`. */
+  /**
+   * Copies a remote file or directory (recursively) to `localPath`, replacing it. What the
+   * node lists goes through core's `receiveFromNode`: names must be plain components, links
+   * and special files are not copied, a refused tree leaves nothing behind.
+   */
   async copyFrom(host: string, remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp(host);
     try {
-      const st = await sftpCall<{ isDirectory(): boolean; mode: number }>((cb) =>
-        sftp.stat(remotePath, cb),
-      ).catch(() => {
+      const st = await sftpCall<RemoteAttrs>((cb) => sftp.stat(remotePath, cb)).catch(() => {
         throw new NxcError(
           'NXC_IO',
           `cannot copy ${host}:${remotePath}: no such file or directory on the node`,
         );
       });
-      await getTree(sftp, remotePath, localPath, st.isDirectory(), st.mode);
+      await receiveFromNode({ host, remotePath, localPath }, (sink) =>
+        getTree(sftp, remotePath, [], st, sink),
+      );
     } finally {
       await endSftp(sftp);
     }
@@ -479,30 +494,38 @@ async function putTree(
   }
 }
 
+/** What ssh2 reports for a remote file (stat, or a readdir entry: not followed). */
+interface RemoteAttrs {
+  mode: number;
+  isDirectory(): boolean;
+  isFile(): boolean;
+}
+
 async function getTree(
   sftp: SFTPWrapper,
   remote: string,
-  local: string,
-  isDir: boolean,
-  mode: number,
+  path: string[],
+  attrs: RemoteAttrs,
+  sink: NodeTreeSink,
 ): Promise<void> {
-  if (!isDir) {
-    await sftpCall<void>((cb) => sftp.fastGet(remote, local, (e) => cb(e, undefined)));
-    await chmod(local, mode & 0o7777);
+  if (attrs.isFile()) {
+    await sink.file(path, attrs.mode, (local) =>
+      sftpCall<void>((cb) => sftp.fastGet(remote, local, (e) => cb(e, undefined))),
+    );
     return;
   }
-  await mkdir(local, { recursive: true });
-  const entries = await sftpCall<{ filename: string; attrs: { isDirectory(): boolean; mode: number } }[]>(
-    (cb) => sftp.readdir(remote, cb),
+  if (!attrs.isDirectory()) {
+    sink.skip(path);
+    return;
+  }
+  await sink.directory(path, attrs.mode);
+  const entries = await sftpCall<{ filename: string; attrs: RemoteAttrs }[]>((cb) =>
+    sftp.readdir(remote, cb),
   );
   for (const e of entries) {
-    await getTree(
-      sftp,
-      posix.join(remote, e.filename),
-      join(local, e.filename),
-      e.attrs.isDirectory(),
-      e.attrs.mode,
-    );
+    if (e.filename === '.' || e.filename === '..') continue;
+    // the sink checks the name before anything is read from the node or written with it
+    await getTree(sftp, posix.join(remote, e.filename), [...path, e.filename], e.attrs, sink);
   }
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeDocument, writeComposeFile } from './compose-file.js';
-import { nodeRuntime } from './containers.js';
+import { cgroupParentFor, nodeRuntime } from './containers.js';
 
 const scope = { projectRoot: '/p', composition: 'composition', flavour: 'docker' };
 const nodes = ['server', 'client1'].map((host, i) =>
@@ -53,7 +53,7 @@ describe('docker-compose file', () => {
       hostname: 'server',
       command: ['/nix/store/x-server/init'],
       init: true,
-      ports: [{ target: 80, protocol: 'tcp', published: 8080 }],
+      ports: [{ target: 80, protocol: 'tcp', published: 8080, host_ip: '127.0.0.1' }],
       networks: { nxc: { aliases: ['server'], ipv4_address: '172.18.2.2' } },
     });
     expect(server.volumes).toContainEqual({
@@ -69,6 +69,37 @@ describe('docker-compose file', () => {
       ipam: { config: [{ subnet: '172.18.2.0/24', gateway: '172.18.2.1' }] },
     });
     expect(Object.keys(doc.volumes)).toEqual(['nxc-composition-1234-shared']);
+  });
+
+  it('gives a systemd node the same confined cgroup setup as the containers nxc creates', () => {
+    const rt = nodeRuntime({
+      scope,
+      deploymentId: 'd1',
+      node: { host: 'server', role: 'server', address: '172.18.2.2', init: '/nix/store/x-server/init' },
+      image: 'nxc-base:abc',
+      network: 'nxc-composition-1234',
+      deploymentFile: '/p/deploy/composition::docker.json',
+      sharedVolume: 'nxc-composition-1234-shared',
+      extras: { extraVolumes: [], dockerPorts: {}, systemd: true },
+    });
+    const doc = composeDocument({ ...input, nodes: [rt] }) as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    const parent = cgroupParentFor(scope);
+    expect(doc.services.server).toMatchObject({
+      init: false,
+      cgroup: 'host',
+      cgroup_parent: parent,
+      cap_add: ['NET_ADMIN', 'NET_RAW'],
+    });
+    expect(doc.services.server!.tmpfs).toContain('/sys/fs/cgroup/systemd:rw,nosuid,nodev,noexec,mode=755');
+    expect(doc.services.server!.volumes).toContainEqual({
+      type: 'bind',
+      source: `/sys/fs/cgroup/systemd${parent}`,
+      target: `/sys/fs/cgroup/systemd${parent}`,
+      read_only: false,
+      bind: { create_host_path: true },
+    });
   });
 
   it('writes docker-compose.json into the artifact folder', async () => {

@@ -29,6 +29,7 @@ export function composeDocument(input: ComposeFileInput): Record<string, unknown
       command: rt.command,
       init: rt.init,
       ...(rt.hostCgroupns ? { cgroup: 'host' } : {}),
+      ...(rt.cgroupParent ? { cgroup_parent: rt.cgroupParent } : {}),
       ...(rt.stopSignal ? { stop_signal: rt.stopSignal } : {}),
       cap_add: rt.capAdd,
       environment: rt.env,
@@ -39,6 +40,7 @@ export function composeDocument(input: ComposeFileInput): Record<string, unknown
         source: m.source,
         target: m.target,
         read_only: m.readOnly,
+        ...(m.createSource ? { bind: { create_host_path: true } } : {}),
       })),
       ports: rt.ports.map((p) => ({
         target: p.containerPort,

@@ -2,10 +2,14 @@ import { isNxcError } from '@nxc/core';
 import { describe, expect, it } from 'vitest';
 import {
   type DockerExtras,
+  type NodeRuntimeInput,
+  cgroupParentFor,
   checkPorts,
+  chooseSystemdCgroups,
   extrasFromOriginalComposeFile,
   nodeRuntime,
   parsePort,
+  publishAddressOption,
   readDockerExtras,
   toCreateOptions,
 } from './containers.js';
@@ -15,7 +19,7 @@ const scope = { projectRoot: '/p', composition: 'composition', flavour: 'docker'
 const none: DockerExtras = { extraVolumes: [], dockerPorts: {}, systemd: false };
 const where = { source: '/p/build/composition::docker', projectRoot: '/p' };
 
-function runtime(extras: DockerExtras = none) {
+function runtime(extras: DockerExtras = none, more: Partial<NodeRuntimeInput> = {}) {
   return nodeRuntime({
     scope,
     deploymentId: 'd1',
@@ -25,6 +29,7 @@ function runtime(extras: DockerExtras = none) {
     deploymentFile: '/p/deploy/composition::docker.json',
     sharedVolume: 'nxc-composition-1234-shared',
     extras,
+    ...more,
   });
 }
 
@@ -144,14 +149,46 @@ describe('node runtime', () => {
     );
   });
 
-  it('gives real systemd what it needs when the build says so', () => {
+  it('gives real systemd its own writable cgroup subtree, not SYS_ADMIN nor the host cgroup tree', () => {
     const rt = runtime({ ...none, systemd: true });
+    const parent = cgroupParentFor(scope);
+    expect(parent).toMatch(/^\/nxc-[0-9a-f]{12}$/);
     expect(rt.init).toBe(false);
     expect(rt.stopSignal).toBe('SIGRTMIN+3');
+    expect(rt.capAdd).toEqual(['NET_ADMIN', 'NET_RAW']);
+    expect(rt.mounts.map((m) => m.target)).not.toContain('/sys/fs/cgroup');
+    expect(rt.tmpfs['/sys/fs/cgroup/systemd']).toMatch(/^rw,/);
+    const opts = toCreateOptions(rt);
+    expect(opts.HostConfig).toMatchObject({
+      Init: false,
+      CgroupnsMode: 'host',
+      CgroupParent: parent,
+      Binds: [`/sys/fs/cgroup/systemd${parent}:/sys/fs/cgroup/systemd${parent}:rw`],
+    });
+    expect(opts.HostConfig?.Mounts?.map((m) => m.Source)).not.toContain(`/sys/fs/cgroup/systemd${parent}`);
+    const plain = toCreateOptions(runtime()).HostConfig as Record<string, unknown>;
+    expect([plain.CgroupnsMode, plain.CgroupParent, plain.Binds]).toEqual([undefined, undefined, []]);
+  });
+
+  it('chooses the confined cgroup setup where it works, else refuses unless the user opts into the unsafe one', () => {
+    expect(chooseSystemdCgroups({ CgroupVersion: '1', CgroupDriver: 'cgroupfs' }, scope, {})).toEqual({
+      cgroups: { kind: 'subtree', parent: cgroupParentFor(scope) },
+    });
+    let error: unknown;
+    try {
+      chooseSystemdCgroups({ CgroupVersion: '2', CgroupDriver: 'systemd' }, scope, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(isNxcError(error) && error.code).toBe('NXC_FLAVOUR_UNUSABLE');
+    expect((error as Error).message).toMatch(/cgroup v2, systemd driver/);
+    expect((error as { hint?: string }).hint).toMatch(/unsafeCgroups = true .*root on this host/);
+    const unsafe = chooseSystemdCgroups({ CgroupVersion: '2' }, scope, { unsafeCgroups: 'true' });
+    expect(unsafe.cgroups).toEqual({ kind: 'host' });
+    expect(unsafe.warning).toMatch(/CAP_SYS_ADMIN and the host's \/sys\/fs\/cgroup read-write/);
+    const rt = runtime({ ...none, systemd: true }, { systemdCgroups: unsafe.cgroups });
     expect(rt.capAdd).toContain('SYS_ADMIN');
     expect(rt.mounts.map((m) => m.target)).toContain('/sys/fs/cgroup');
-    expect(toCreateOptions(rt).HostConfig).toMatchObject({ Init: false, CgroupnsMode: 'host' });
-    expect((toCreateOptions(runtime()).HostConfig as Record<string, unknown>).CgroupnsMode).toBeUndefined();
   });
 
   it('renders an Engine API request with static address, alias and published ports', () => {
@@ -169,10 +206,24 @@ describe('node runtime', () => {
       IPAMConfig: { IPv4Address: '172.18.2.3' },
     });
     expect(opts.ExposedPorts).toEqual({ '80/tcp': {}, '53/udp': {} });
+    // published on the loopback only unless the composition or the publishAddress option says otherwise
     expect(opts.HostConfig?.PortBindings).toEqual({
-      '80/tcp': [{ HostIp: '', HostPort: '8080' }],
-      '53/udp': [{ HostIp: '', HostPort: '' }],
+      '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }],
+      '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }],
     });
+    const everywhere = toCreateOptions(
+      runtime(extras, { publishAddress: publishAddressOption({ publishAddress: '0.0.0.0' }) }),
+    );
+    expect(everywhere.HostConfig?.PortBindings?.['80/tcp']).toEqual([
+      { HostIp: '0.0.0.0', HostPort: '8080' },
+    ]);
+    const named = readDockerExtras({ docker: { dockerPorts: { client: ['10.0.0.5:8080:80'] } } }, where);
+    expect(toCreateOptions(runtime(named)).HostConfig?.PortBindings?.['80/tcp']).toEqual([
+      { HostIp: '10.0.0.5', HostPort: '8080' },
+    ]);
+    expect(() => publishAddressOption({ publishAddress: 'everywhere' })).toThrow(
+      /publishAddress must be an IPv4 address/,
+    );
     expect(opts.HostConfig?.Mounts?.at(-1)).toEqual({
       Type: 'volume',
       Source: volumeName(scope, 'cache'),

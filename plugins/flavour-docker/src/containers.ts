@@ -4,7 +4,9 @@
  * create request ({@link toCreateOptions}) and as a docker-compose service
  * (compose-file.ts), so the two cannot drift apart.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { NxcError } from '@nxc/core';
 import type Docker from 'dockerode';
 import { z } from 'zod';
@@ -17,10 +19,52 @@ export interface DockerExtras {
   /** Published ports per role: `"8080:80"`, `"127.0.0.1:8080:80/udp"`, `"80"`. */
   dockerPorts: Record<string, PortMapping[]>;
   /**
-   * The role inits are a real systemd (NixOS): needs SYS_ADMIN, the host's cgroup tree
-   * and SIGRTMIN+3 as stop signal (systemd's "halt"). Default false.
+   * The role inits are a real systemd (NixOS): PID 1 itself, a writable name=systemd cgroup
+   * subtree of its own ({@link SystemdCgroups}) and SIGRTMIN+3 as stop signal (systemd's
+   * "halt"). Default false.
    */
   systemd: boolean;
+}
+
+/**
+ * Where a systemd node's cgroups come from. `subtree` (cgroup v1, cgroupfs driver): the
+ * containers of a deployment get their own parent cgroup; each sees the name=systemd
+ * hierarchy as a tmpfs holding only that parent's subtree, read-write, in the host's cgroup
+ * namespace (so the paths in /proc/self/cgroup match), and no CAP_SYS_ADMIN: no hierarchy root,
+ * hence no release_agent, is within reach, and no other cgroup can be created or written.
+ * `host` (explicit opt-in, for engines where `subtree` does not apply): CAP_SYS_ADMIN and the
+ * host's /sys/fs/cgroup read-write, with which root in the container can become root on the host.
+ */
+export type SystemdCgroups = { kind: 'subtree'; parent: string } | { kind: 'host' };
+
+/** Parent cgroup of a deployment's containers in `subtree` mode (one per project, composition and flavour). */
+export function cgroupParentFor(scope: Scope): string {
+  const h = createHash('sha256')
+    .update(`${scope.projectRoot}\0${scope.composition}\0${scope.flavour}`)
+    .digest('hex')
+    .slice(0, 12);
+  return `/nxc-${h}`;
+}
+
+/**
+ * Removes the deployment's empty parent cgroup from every hierarchy once its containers are
+ * gone (the engine removes only the containers' own cgroups). Needs root on the host: for
+ * other users the empty folders stay, harmless, and are reused by the next start.
+ */
+export function removeCgroupParent(scope: Scope, root = '/sys/fs/cgroup'): void {
+  let hierarchies: string[];
+  try {
+    hierarchies = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const h of hierarchies) {
+    try {
+      rmdirSync(join(root, h, cgroupParentFor(scope)));
+    } catch {
+      /* absent, in use, or not ours to remove */
+    }
+  }
 }
 
 export interface PortMapping {
@@ -136,6 +180,8 @@ export interface Mount {
   source: string;
   target: string;
   readOnly: boolean;
+  /** The engine creates a missing source (a cgroup directory: created by the engine as root). */
+  createSource?: boolean;
 }
 
 /** Everything a node's container is, as plain data. */
@@ -153,8 +199,10 @@ export interface NodeRuntime {
   capAdd: string[];
   /** Run Docker's tiny init as PID 1 (forwards signals, reaps zombies). */
   init: boolean;
-  /** systemd as PID 1: share the host's cgroup namespace (its /sys/fs/cgroup is mounted rw). */
+  /** systemd as PID 1: the host's cgroup namespace (paths in /proc/self/cgroup are the host's). */
   hostCgroupns: boolean;
+  /** Parent cgroup of the container (systemd `subtree` mode). */
+  cgroupParent?: string;
   stopSignal?: string;
   ports: PortMapping[];
   network: { name: string; alias: string; ipv4: string };
@@ -173,6 +221,59 @@ export interface NodeRuntimeInput {
   extras: DockerExtras;
   /** Host store mounted read-only at /nix/store (default /nix/store). */
   storeDir?: string;
+  /** How systemd nodes get their cgroups (default: `subtree` under {@link cgroupParentFor}). */
+  systemdCgroups?: SystemdCgroups;
+  /** Host address published ports bind when the composition names none (default 127.0.0.1). */
+  publishAddress?: string;
+}
+
+/** Default host address of published ports: only this machine reaches them. */
+export const DEFAULT_PUBLISH_ADDRESS = '127.0.0.1';
+
+/**
+ * The `publishAddress` flavour option (config `flavourOptions.docker`, `-O publishAddress=…`):
+ * the host address published ports bind when the composition names none. `0.0.0.0` publishes
+ * them on every interface, reachable from other machines.
+ */
+export function publishAddressOption(options: Record<string, unknown>): string {
+  const value = options.publishAddress ?? DEFAULT_PUBLISH_ADDRESS;
+  if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) {
+    throw new NxcError(
+      'NXC_CONFIG',
+      `flavour option docker.publishAddress must be an IPv4 address (got ${String(value)})`,
+      {
+        hint: `${DEFAULT_PUBLISH_ADDRESS} (the default) publishes ports to this machine only, 0.0.0.0 on every interface`,
+      },
+    );
+  }
+  return value;
+}
+
+/**
+ * How systemd nodes get their cgroups on this engine: `subtree` where it is known to work (cgroup
+ * v1 with the cgroupfs driver, measured with Debian's systemd 252 on Docker 20.10); elsewhere only
+ * with the explicit opt-in `unsafeCgroups` (the original nxc's settings), with a warning.
+ */
+export function chooseSystemdCgroups(
+  engine: { CgroupVersion?: string; CgroupDriver?: string },
+  scope: Scope,
+  options: Record<string, unknown>,
+): { cgroups: SystemdCgroups; warning?: string } {
+  const unsafe = options.unsafeCgroups === true || options.unsafeCgroups === 'true';
+  const risk =
+    "systemd nodes get CAP_SYS_ADMIN and the host's /sys/fs/cgroup read-write: root in a node can become root on this host";
+  if (unsafe) return { cgroups: { kind: 'host' }, warning: `docker.unsafeCgroups: ${risk}` };
+  const version = engine.CgroupVersion ?? '1';
+  const driver = engine.CgroupDriver ?? 'cgroupfs';
+  if (version === '1' && driver === 'cgroupfs')
+    return { cgroups: { kind: 'subtree', parent: cgroupParentFor(scope) } };
+  throw new NxcError(
+    'NXC_FLAVOUR_UNUSABLE',
+    `this composition's nodes run systemd, which nxc can confine only on cgroup v1 engines with the cgroupfs driver (this one: cgroup v${version}, ${driver} driver)`,
+    {
+      hint: `to run them anyway, set flavourOptions.docker.unsafeCgroups = true (or -O unsafeCgroups=true): ${risk}`,
+    },
+  );
 }
 
 /** In-memory mounts of every node (what systemd and NixOS activation expect to be fresh). */
@@ -215,8 +316,18 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     { kind: 'bind', source: input.deploymentFile, target: '/etc/nxc/deployment.json', readOnly: true },
     { kind: 'volume', source: input.sharedVolume, target: '/var/nxc/shared', readOnly: false },
   ];
-  if (extras.systemd)
+  const cgroups: SystemdCgroups | undefined = extras.systemd
+    ? (input.systemdCgroups ?? { kind: 'subtree', parent: cgroupParentFor(scope) })
+    : undefined;
+  const tmpfs: Record<string, string> = { ...TMPFS_MOUNTS };
+  if (cgroups?.kind === 'host')
     mounts.push({ kind: 'bind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', readOnly: false });
+  if (cgroups?.kind === 'subtree') {
+    // over the engine's read-only view: a tmpfs holding only the deployment's subtree, writable
+    tmpfs['/sys/fs/cgroup/systemd'] = 'rw,nosuid,nodev,noexec,mode=755';
+    const subtree = `/sys/fs/cgroup/systemd${cgroups.parent}`;
+    mounts.push({ kind: 'bind', source: subtree, target: subtree, readOnly: false, createSource: true });
+  }
   for (const v of extras.extraVolumes) {
     const volume = named.get(v.source);
     mounts.push(
@@ -240,13 +351,17 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     },
     labels: nodeLabels(scope, input.deploymentId, node),
     mounts,
-    tmpfs: { ...TMPFS_MOUNTS },
-    capAdd: extras.systemd ? ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] : ['NET_ADMIN', 'NET_RAW'],
+    tmpfs,
+    capAdd: cgroups?.kind === 'host' ? ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] : ['NET_ADMIN', 'NET_RAW'],
     // systemd must be PID 1 itself; anything else gets docker-init so SIGTERM stops it at once.
     init: !extras.systemd,
     hostCgroupns: extras.systemd,
+    ...(cgroups?.kind === 'subtree' ? { cgroupParent: cgroups.parent } : {}),
     ...(extras.systemd ? { stopSignal: 'SIGRTMIN+3' } : {}),
-    ports: extras.dockerPorts[node.role] ?? [],
+    ports: (extras.dockerPorts[node.role] ?? []).map((p) => ({
+      ...p,
+      hostIp: p.hostIp ?? input.publishAddress ?? DEFAULT_PUBLISH_ADDRESS,
+    })),
     network: { name: input.network, alias: node.host, ipv4: node.address },
   };
 }
@@ -276,13 +391,20 @@ export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions 
     HostConfig: {
       Init: rt.init,
       ...(rt.hostCgroupns ? { CgroupnsMode: 'host' as const } : {}),
+      ...(rt.cgroupParent ? { CgroupParent: rt.cgroupParent } : {}),
       CapAdd: rt.capAdd,
-      Mounts: rt.mounts.map((m) => ({
-        Type: m.kind,
-        Source: m.source,
-        Target: m.target,
-        ReadOnly: m.readOnly,
-      })),
+      Mounts: rt.mounts
+        .filter((m) => !m.createSource)
+        .map((m) => ({
+          Type: m.kind,
+          Source: m.source,
+          Target: m.target,
+          ReadOnly: m.readOnly,
+        })),
+      // `Binds` (unlike `Mounts`) lets the engine create a missing source
+      Binds: rt.mounts
+        .filter((m) => m.createSource)
+        .map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`),
       Tmpfs: rt.tmpfs,
       NetworkMode: rt.network.name,
       PortBindings: bindings,

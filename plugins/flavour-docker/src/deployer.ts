@@ -26,11 +26,15 @@ import Docker from 'dockerode';
 import pLimit from 'p-limit';
 import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
 import {
+  type SystemdCgroups,
   checkPorts,
+  chooseSystemdCgroups,
   extraVolumeNames,
   extrasFromOriginalComposeFile,
   nodeRuntime,
+  publishAddressOption,
   readDockerExtras,
+  removeCgroupParent,
   toCreateOptions,
 } from './containers.js';
 import { engineEndpoint } from './engine.js';
@@ -250,6 +254,16 @@ async function start(ctx: StartContext): Promise<StartResult> {
     defaultSystemd: info.format === 'nxc-python-docker',
   });
   checkPorts(ctx.nodes, extras, source);
+  const publishAddress = publishAddressOption(ctx.options);
+  let systemdCgroups: SystemdCgroups | undefined;
+  if (extras.systemd) {
+    const engine = await docker.info().catch((error: unknown) => {
+      throw engineError(error);
+    });
+    const chosen = chooseSystemdCgroups(engine, scope, ctx.options);
+    systemdCgroups = chosen.cgroups;
+    if (chosen.warning) ctx.reporter.emit({ type: 'warn', message: chosen.warning });
+  }
   const concurrency = Number(ctx.options.concurrency ?? DEFAULT_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new NxcError(
@@ -332,6 +346,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
         deploymentFile,
         sharedVolume,
         extras,
+        publishAddress,
+        ...(systemdCgroups ? { systemdCgroups } : {}),
       }),
     );
     composeFile = await writeComposeFile(outDir, {
@@ -449,6 +465,7 @@ async function stop(ctx: RunningContext): Promise<void> {
   const docker = new Docker();
   try {
     const removed = await removeScope(docker, scopeOf(ctx));
+    removeCgroupParent(scopeOf(ctx));
     if (removed.staleNetworks.length > 0) {
       ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
     }

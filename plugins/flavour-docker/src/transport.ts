@@ -3,20 +3,24 @@
  * interactive shell with a real TTY and window resize (`nxc connect`), and copies in and
  * out through the archive API (tar), so no SSH server is needed in the containers.
  */
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, posix } from 'node:path';
 import { type Duplex, PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type ExecOptions,
   type ExecResult,
+  type NodeTreeSink,
   NxcError,
   type ShellOptions,
   type ShellSession,
   type Transport,
+  receiveFromNode,
 } from '@nxc/core';
 import type Docker from 'dockerode';
 import tar from 'tar-fs';
+import tarStream from 'tar-stream';
 import { TMPFS_MOUNTS } from './containers.js';
 
 /** Login shell: bash when the node has it (NixOS), else sh (busybox). */
@@ -260,21 +264,61 @@ export class DockerTransport implements Transport {
         throw error;
       }
     }
-    // Unpack next to the destination, then move into place (the archive root is the remote basename).
-    await mkdir(dirname(localPath), { recursive: true });
-    const scratch = await mkdtemp(join(dirname(localPath), '.nxc-copy-'));
-    try {
-      await pipeline(archive, tar.extract(scratch));
-      await rm(localPath, { recursive: true, force: true });
-      await rename(join(scratch, posix.basename(remotePath)), localPath);
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+    // The archive comes from the node (its own tar for tmpfs paths): core's receiveFromNode
+    // keeps every entry inside the destination and creates no links.
+    await receiveFromNode({ host, remotePath, localPath }, (sink) =>
+      unpackNodeArchive(archive, posix.basename(posix.normalize(remotePath)), sink),
+    );
   }
 
   async close(): Promise<void> {
     // Each call uses its own engine connection: nothing to release.
   }
+}
+
+/**
+ * Feeds a tar stream whose top entry is `top` (the remote basename) to the sink. Names are
+ * checked there; links, devices and fifos are skipped; entries outside `top` are refused.
+ */
+async function unpackNodeArchive(
+  archive: NodeJS.ReadableStream,
+  top: string,
+  sink: NodeTreeSink,
+): Promise<void> {
+  const extract = tarStream.extract();
+  const done = pipeline(archive, extract);
+  try {
+    for await (const entry of extract) {
+      const { header } = entry;
+      // `top/a/b/` -> ['top','a','b']; an empty, `.` or `..` component is left for the sink to refuse
+      const parts = header.name
+        .replace(/^(\.\/)+/, '')
+        .replace(/\/$/, '')
+        .split('/');
+      if (parts[0] !== top) {
+        entry.resume();
+        sink.refuse(`an entry outside ${top}: ${JSON.stringify(header.name)}`);
+      }
+      const path = parts.slice(1);
+      if (header.type === 'directory') {
+        entry.resume();
+        await sink.directory(path, header.mode ?? 0o755);
+      } else if (header.type === 'file' || header.type === 'contiguous-file') {
+        await sink.file(path, header.mode ?? 0o644, (local) =>
+          pipeline(entry, createWriteStream(local, { mode: 0o600 })),
+        );
+      } else {
+        entry.resume();
+        sink.skip(path);
+      }
+    }
+  } catch (error) {
+    // a refused entry: stop reading the node's stream
+    done.catch(() => undefined);
+    extract.destroy();
+    throw error;
+  }
+  await done;
 }
 
 function onTmpfs(path: string): boolean {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
 import Docker from 'dockerode';
@@ -74,6 +74,26 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** This host's first non-loopback IPv4 address (what another machine would connect to). */
+function lanAddress(): string {
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  if (!lan) throw new Error('this test needs a non-loopback IPv4 address on the host');
+  return lan;
+}
+
+/** Body of http://ADDRESS:PORT/, or `error: <code>` when the connection fails. */
+async function fetchFrom(address: string, port: string | undefined): Promise<string> {
+  try {
+    const res = await fetch(`http://${address}:${port}/`, { signal: AbortSignal.timeout(5000) });
+    return await res.text();
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause;
+    return `error: ${cause?.code ?? (e as Error).name}`;
+  }
+}
+
 describe("compose info of the original nxc's docker dialect", () => {
   it('runs with its extra volumes and published ports, in systemd mode', async () => {
     expect(info.format).toBe('nxc-python-docker');
@@ -91,11 +111,26 @@ describe("compose info of the original nxc's docker dialect", () => {
       encoding: 'utf8',
     });
     expect(page).toBe('hello from server\n');
+    // published on the loopback only: another machine cannot reach it through this host's address
+    expect(published![0]!.HostIp).toBe('127.0.0.1');
+    expect(await fetchFrom(lanAddress(), published![0]!.HostPort)).toBe('error: ECONNREFUSED');
     await deployer.stop(await h.runningContext());
     expect(await engineObjects(projectHash(project.root))).toEqual({
       containers: [],
       networks: [],
       volumes: [],
     });
+  });
+
+  it('publishes on every interface when the publishAddress option says 0.0.0.0', async () => {
+    await deployer.start(
+      h.startContext(info, plan({ server: 1 }), { options: { publishAddress: '0.0.0.0' } }),
+    );
+    const scope = { projectRoot: project.root, composition: info.composition, flavour: 'docker' };
+    const server = await new Docker().getContainer(containerName(scope, 'server')).inspect();
+    const published = server.NetworkSettings.Ports['80/tcp'];
+    expect(published?.[0]?.HostIp).toBe('0.0.0.0');
+    expect(await fetchFrom(lanAddress(), published?.[0]?.HostPort)).toBe('hello from server\n');
+    await deployer.stop(await h.runningContext());
   });
 });

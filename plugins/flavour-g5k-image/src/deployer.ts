@@ -301,7 +301,7 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
             host,
             ...(port !== undefined ? { port: Number(port) } : {}),
           });
-          kernelParams = kexecAppend(server.url, extra);
+          kernelParams = kexecAppend(server.url, { ...extra, deploySha256: server.sha256 });
           ctx.reporter.emit({ type: 'step', message: `serving the deployment at ${server.url}` });
         }
         const imageUrl = await publishImage(image, o, ctx.reporter);

@@ -283,9 +283,14 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     ).toBe(true);
     expect(
       parse(await readFile(join(artifact(), 'composition.env.yaml'), 'utf8')).boot.kernel_params,
-    ).toMatch(/^deploy=http:\/\/10\.78\.0\.1:\d+\/deployment\.json /);
+    ).toMatch(/^deploy=http:\/\/10\.78\.0\.1:\d+\/deployment\.json deploy_sha256=[0-9a-f]{64} /);
     expect((await execOn(['server'], 'cat /proc/sys/kernel/random/boot_id')).server?.stdout).toBe(bootBefore);
     const page = await execOn(['client'], 'hostname; wget -qO- http://server/');
     expect(page.client).toMatchObject({ exitCode: 0, stdout: 'client\nhello from the nxc demo server\n' });
+    // the node checked what it downloaded against the digest Kadeploy gave it
+    const check = await execOn(['client'], 'cat /proc/cmdline; sha256sum /etc/nxc/deployment.json');
+    const digest = /deploy_sha256=([0-9a-f]{64})/.exec(check.client?.stdout ?? '')?.[1];
+    expect(digest).toBeDefined();
+    expect(check.client?.stdout).toContain(`${digest}  /etc/nxc/deployment.json`);
   });
 });

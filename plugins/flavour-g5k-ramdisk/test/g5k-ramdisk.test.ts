@@ -234,6 +234,11 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
 
     const out = await execOn(['server'], 'hostname; cat /etc/nxc/node.json');
     expect(out.server?.stdout).toContain('server\n');
+    // it checked the document it downloaded against the digest kexec gave it
+    const check = await execOn(['server'], 'cat /proc/cmdline; sha256sum /etc/nxc/deployment.json');
+    const digest = /deploy=http:\S+ deploy_sha256=([0-9a-f]{64})/.exec(check.server?.stdout ?? '')?.[1];
+    expect(digest).toBeDefined();
+    expect(check.server?.stdout).toContain(`${digest}  /etc/nxc/deployment.json`);
     const status = await sim.deploy(request({ op: 'status' }));
     expect((status.answer.result as NodeResult[]).map((s) => `${s.host}:${s.state}`)).toEqual([
       'server:running',

@@ -1,14 +1,14 @@
 /**
  * Deploy side of `vm-ramdisk` and `vm`: one detached QEMU per node, a private L2 segment
- * (QEMU multicast socket netdev, one group:port per deployment, no root needed), a
- * user-mode NIC forwarding a free host port to each guest's SSH, the serial console in
- * `artifact/<composition>/<flavour>/<host>.log`, a QMP socket for shutdown. Loaded lazily.
+ * (a switch process on a unix socket in the deployment's 0700 run folder, no root needed,
+ * out of other users' reach), a user-mode NIC forwarding a free host port to each guest's SSH,
+ * the serial console in `artifact/<composition>/<flavour>/<host>.log` (0600: the kernel prints
+ * its command line), a QMP socket for shutdown. Loaded lazily.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type DeployedNode,
@@ -21,6 +21,7 @@ import {
   type StartContext,
   type StartResult,
   artifactDir,
+  deploymentBody,
   encodeDeploymentForKernel,
   isNxcError,
   statePath,
@@ -29,17 +30,20 @@ import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { forRole, parseQemuOptions } from './options.js';
-import { findQemus, isAlive, isOurQemu, uptimeSeconds } from './processes.js';
+import { findQemus, isAlive, isOurProcess, isOurQemu, uptimeSeconds } from './processes.js';
 import { qemuBinary } from './qemu-binary.js';
 import { qmpCommand } from './qmp.js';
+import { makeRunDir, removeRunDirs } from './run-dir.js';
+import { type SegmentSwitch, startSwitch, stopSwitch } from './segment.js';
 import {
   KERNEL_CMDLINE_MAX,
   type VmSpec,
   deploymentId,
+  fitsQemuConfig,
   kernelCmdline,
   nodeAddress,
   qemuArgs,
-  segmentFor,
+  vmConfig,
 } from './vm-spec.js';
 
 /** Guest-side address where QEMU itself serves the deployment document (slirp guestfwd). */
@@ -64,7 +68,10 @@ const stateSchema = z.object({
   runDir: z.string(),
   accel: z.string(),
   accelReason: z.string().optional(),
+  /** The private segment: the switch's unix socket (a multicast group:port before 0.2). */
   segment: z.string(),
+  /** The segment's switch process. */
+  switch: z.object({ pid: z.number().int(), name: z.string(), socket: z.string() }).optional(),
   deploy: z.enum(['cmdline', 'http']),
   nodes: z.array(nodeStateSchema),
   hostKeys: z.record(z.string(), z.string()),
@@ -81,7 +88,6 @@ function readState(raw: unknown): QemuState | undefined {
 }
 
 const namePrefix = (id: string): string => `nxc-${id}-`;
-const runDirPrefix = (id: string): string => `nxc-qemu-${id}-`;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,25 +174,13 @@ async function stopVm(
   await gone(3000);
 }
 
-/** Removes run directories of this deployment (state's, and leftovers of crashed starts). */
-function removeRunDirs(id: string, known?: string): void {
-  const base = tmpdir();
-  const dirs = new Set<string>();
-  if (known?.startsWith(join(base, runDirPrefix(id)))) dirs.add(known);
-  try {
-    for (const e of readdirSync(base)) if (e.startsWith(runDirPrefix(id))) dirs.add(join(base, e));
-  } catch {
-    /* tmpdir unreadable */
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}
-
 async function stopAll(id: string, state: QemuState | undefined, graceMs: number): Promise<void> {
   const targets = new Map<number, { name: string; qmp?: string }>();
   for (const n of state?.nodes ?? [])
     if (n.pid && isOurQemu(n.pid, n.name)) targets.set(n.pid, { name: n.name, qmp: n.qmpSocket });
   for (const q of findQemus(namePrefix(id))) if (!targets.has(q.pid)) targets.set(q.pid, { name: q.name });
   await Promise.all([...targets].map(([pid, t]) => stopVm(pid, t.name, t.qmp, graceMs)));
+  await stopSwitch(id, state?.switch);
   removeRunDirs(id, state?.runDir);
 }
 
@@ -239,10 +233,12 @@ async function start(ctx: StartContext): Promise<StartResult> {
 
   const logs = artifactDir(ctx.project, ctx.composition, ctx.flavour);
   await mkdir(logs, { recursive: true });
-  const runDir = await mkdtemp(join(tmpdir(), runDirPrefix(id)));
-  const segment = segmentFor(id);
+  const run = await makeRunDir(id);
+  if (run.warning) ctx.reporter.emit({ type: 'warn', message: run.warning });
+  const runDir = run.path;
   const nodes: NodeState[] = [];
   let state: QemuState | undefined;
+  let segmentSwitch: SegmentSwitch | undefined;
   const cleanup = async (): Promise<void> => {
     await stopAll(
       id,
@@ -252,7 +248,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
         id,
         runDir,
         accel: accel.accel,
-        segment,
+        segment: segmentSwitch?.socket ?? '',
+        ...(segmentSwitch ? { switch: segmentSwitch } : {}),
         deploy: 'cmdline',
         nodes,
         hostKeys: {},
@@ -285,10 +282,11 @@ async function start(ctx: StartContext): Promise<StartResult> {
       doc,
       opts.kernelDeployBudget ? { budget: opts.kernelDeployBudget } : {},
     );
-    const cmdlineFor = (n: NodeState, deploy: string): string =>
+    const cmdlineFor = (n: NodeState, deploy: string, deploySha256?: string): string =>
       kernelCmdline({
         image: info.all.cmdline,
         deploy,
+        ...(deploySha256 ? { deploySha256 } : {}),
         flavour: ctx.flavour,
         host: n.host,
         address: n.address,
@@ -299,22 +297,30 @@ async function start(ctx: StartContext): Promise<StartResult> {
           .filter(Boolean)
           .join(' '),
       });
+    // inline only when the line also fits QEMU's config file: it must not go on argv (see vm-spec.ts)
     const mode: 'cmdline' | 'http' =
-      encoded.fits && nodes.every((n) => cmdlineFor(n, encoded.value).length <= KERNEL_CMDLINE_MAX)
+      encoded.fits &&
+      nodes.every((n) => {
+        const line = cmdlineFor(n, encoded.value);
+        return line.length <= KERNEL_CMDLINE_MAX && fitsQemuConfig(line);
+      })
         ? 'cmdline'
         : 'http';
     let guestfwd: string | undefined;
+    let servedSha256: string | undefined;
     if (mode === 'http') {
       const served = join(runDir, 'deployment.json');
-      await writeFile(served, `${JSON.stringify(doc)}\n`);
+      const body = deploymentBody(doc);
+      servedSha256 = body.sha256;
+      await writeFile(served, body.body, { mode: 0o600 });
       const script = join(runDir, 'serve-deployment.sh');
       await writeFile(
         script,
         `#!/bin/sh\nprintf 'HTTP/1.0 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n\\r\\n'\nexec cat '${served}'\n`,
-        { mode: 0o755 },
+        { mode: 0o700 },
       );
       guestfwd = `tcp:10.0.2.100:80-cmd:/bin/sh ${script.replace(/,/g, ',,')}`;
-      const long = nodes.find((n) => cmdlineFor(n, DEPLOYMENT_URL).length > KERNEL_CMDLINE_MAX);
+      const long = nodes.find((n) => cmdlineFor(n, DEPLOYMENT_URL, servedSha256).length > KERNEL_CMDLINE_MAX);
       if (long) {
         throw new NxcError(
           'NXC_USAGE',
@@ -331,17 +337,19 @@ async function start(ctx: StartContext): Promise<StartResult> {
     }
     const deployParam = mode === 'http' ? DEPLOYMENT_URL : encoded.value;
 
+    segmentSwitch = await startSwitch(runDir, id);
     const specs: VmSpec[] = nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
       kernel,
       initrd,
-      append: cmdlineFor(n, deployParam),
+      append: cmdlineFor(n, deployParam, servedSha256),
+      config: join(runDir, `${n.host}.cfg`),
       accel: accel.accel,
       memoryMb: forRole(opts.memory, n.role, 1024),
       cpus: forRole(opts.cpus, n.role, 1),
       sshPort: n.sshPort,
-      segment,
+      segment: segmentSwitch!.socket,
       index: i + 1,
       consoleLog: n.consoleLog,
       qmpSocket: n.qmpSocket,
@@ -349,7 +357,12 @@ async function start(ctx: StartContext): Promise<StartResult> {
       shareStore: kind === 'vm',
       ...(guestfwd ? { guestfwd } : {}),
     }));
-    for (const s of specs) await writeFile(s.consoleLog, '');
+    for (const s of specs) {
+      await writeFile(s.config, vmConfig(s), { mode: 0o600 });
+      // the guest kernel prints its command line (the deployment) on the console
+      await writeFile(s.consoleLog, '', { mode: 0o600 });
+      await chmod(s.consoleLog, 0o600);
+    }
     ctx.reporter.emit({ type: 'step', message: `booting ${specs.length} VMs (${accel.accel})` });
     // a forwarded port taken between our check and QEMU's bind: retry with another one
     const launchOne = async (s: VmSpec): Promise<{ ok: boolean; stderr: string }> => {
@@ -374,7 +387,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
       runDir,
       accel: accel.accel,
       accelReason: accel.reason,
-      segment,
+      segment: segmentSwitch.socket,
+      switch: segmentSwitch,
       deploy: mode,
       nodes,
       hostKeys: {},
@@ -516,7 +530,7 @@ async function waitAllReady(
   }
 }
 
-function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeStatus {
+function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string, note?: string): NodeStatus {
   const up = n.pid ? uptimeSeconds(n.pid) : undefined;
   return {
     host: n.host,
@@ -524,7 +538,7 @@ function nodeStatus(n: NodeState, s: NodeStatus['state'], accel: string): NodeSt
     address: n.address,
     state: s,
     ...(up !== undefined && s !== 'exited' && s !== 'stopped' ? { uptimeSeconds: up } : {}),
-    detail: `pid ${n.pid ?? '?'}, ssh 127.0.0.1:${n.sshPort}, ${accel}`,
+    detail: `pid ${n.pid ?? '?'}, ssh 127.0.0.1:${n.sshPort}, ${accel}${note ? `, ${note}` : ''}`,
   };
 }
 
@@ -561,11 +575,16 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
       detail: 'no VM state recorded',
     }));
   }
+  // without its switch the segment is down: nodes answer SSH but cannot reach each other
+  const segmentDown =
+    st.switch && !isOurProcess(st.switch.pid, st.switch.name)
+      ? 'private segment down (switch exited)'
+      : undefined;
   return Promise.all(
     st.nodes.map(async (n) => {
       if (!n.pid || !isOurQemu(n.pid, n.name)) return nodeStatus(n, 'exited', st.accel);
       const banner = await probeSshBanner('127.0.0.1', n.sshPort, 1000);
-      return nodeStatus(n, banner ? 'running' : 'starting', st.accel);
+      return nodeStatus(n, banner ? 'running' : 'starting', st.accel, segmentDown);
     }),
   );
 }
@@ -576,8 +595,15 @@ function hostKeysOf(ctx: RunningContext, st: QemuState): HostKeyStore {
   const holder = (ctx.state ?? ctx) as object;
   let store = keyStores.get(holder);
   if (!store) {
-    // started without waiting: keys were never seen, learn them on first use
-    store = new HostKeyStore(st.hostKeys, { learn: Object.keys(st.hostKeys).length === 0 });
+    // started without waiting: a key never seen is learnt on first use and saved, so that
+    // every later command checks it
+    store = new HostKeyStore(st.hostKeys, {
+      learn: true,
+      onLearn: (host, record) => {
+        st.hostKeys[host] = record;
+        ctx.saveState?.(st).catch(() => undefined);
+      },
+    });
     keyStores.set(holder, store);
   }
   return store;
@@ -658,7 +684,14 @@ function nodeControl(ctx: RunningContext) {
           `node "${host}" cannot be started again: its QEMU command was not recorded`,
           { hint: 'restart the deployment with `nxc start`' },
         );
-      await mkdir(st.runDir, { recursive: true });
+      // the run folder holds the VM's config and the segment's socket: without it there is no deployment to rejoin
+      const config = n.argv[n.argv.indexOf('-readconfig') + 1];
+      if (!n.argv.includes('-readconfig') || !config || !existsSync(config))
+        throw new NxcError(
+          'NXC_DEPLOYMENT',
+          `node "${host}" cannot be started again: the deployment's run folder ${st.runDir} is gone`,
+          { hint: 'restart the deployment with `nxc stop` then `nxc start`' },
+        );
       const r = await launch(st.qemu, n.argv);
       if (!r.ok)
         throw new NxcError(

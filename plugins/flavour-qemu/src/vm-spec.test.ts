@@ -7,7 +7,7 @@ import {
   macAddress,
   nodeAddress,
   qemuArgs,
-  segmentFor,
+  vmConfig,
 } from './vm-spec.js';
 
 const spec: VmSpec = {
@@ -15,12 +15,13 @@ const spec: VmSpec = {
   host: 'server',
   kernel: '/k',
   initrd: '/i',
-  append: 'console=ttyS0',
+  append: 'console=ttyS0 deploy=gz:SECRET',
+  config: '/r/server.cfg',
   accel: 'tcg',
   memoryMb: 256,
   cpus: 1,
   sshPort: 40022,
-  segment: '239.255.1.2:23456',
+  segment: '/r/segment.sock',
   index: 1,
   consoleLog: '/a/server.log',
   qmpSocket: '/r/server.qmp',
@@ -36,12 +37,32 @@ describe('qemuArgs', () => {
       '-netdev user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22 -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01',
     );
     expect(a).toContain(
-      '-netdev socket,id=n1,mcast=239.255.1.2:23456,localaddr=127.0.0.1 -device virtio-net-pci,netdev=n1,mac=52:54:00:01:00:01',
+      '-netdev stream,id=n1,server=off,addr.type=unix,addr.path=/r/segment.sock -device virtio-net-pci,netdev=n1,mac=52:54:00:01:00:01',
     );
     expect(a.indexOf('id=n0')).toBeLessThan(a.indexOf('id=n1'));
     expect(a).toContain('-serial file:/a/server.log -qmp unix:/r/server.qmp,server=on,wait=off');
     expect(a).toContain('-pidfile /r/server.pid -daemonize');
     expect(a).not.toContain('virtfs');
+  });
+  it('keeps kernel, initrd and the kernel command line off argv (any user reads /proc/PID/cmdline)', () => {
+    const a = qemuArgs(spec);
+    expect(a.join(' ')).not.toMatch(/SECRET|-append|-kernel|-initrd/);
+    expect(a.slice(a.indexOf('-readconfig'), a.indexOf('-readconfig') + 2)).toEqual([
+      '-readconfig',
+      '/r/server.cfg',
+    ]);
+    expect(vmConfig(spec)).toBe(
+      '[machine]\n  kernel = "/k"\n  initrd = "/i"\n  append = "console=ttyS0 deploy=gz:SECRET"\n',
+    );
+  });
+  it('leaves a command line that QEMU config values cannot hold on argv (the deploy side serves the deployment then)', () => {
+    for (const append of [`deploy=http://10.0.2.100/deployment.json ${'x'.repeat(1024)}`, 'foo="a b"']) {
+      expect(vmConfig({ ...spec, append })).not.toContain('append');
+      const a = qemuArgs({ ...spec, append });
+      expect(a[a.indexOf('-append') + 1]).toBe(append);
+    }
+    const fits = 'y'.repeat(1023);
+    expect(vmConfig({ ...spec, append: fits })).toContain(`append = "${fits}"`);
   });
   it('shares the store over 9p for the vm kind and serves the deployment with guestfwd', () => {
     const a = qemuArgs({
@@ -61,16 +82,14 @@ describe('qemuArgs', () => {
 });
 
 describe('deployment layout', () => {
-  it('has unique MACs, addresses and a stable per-deployment segment', () => {
+  it('has unique MACs, addresses and a stable per-deployment id', () => {
     expect(macAddress(300, 1)).toBe('52:54:00:01:01:2c');
     expect(nodeAddress(0)).toBe('10.100.0.11');
     expect(nodeAddress(2, '10.9.8')).toBe('10.9.8.13');
     const a = deploymentId('/p', 'composition', 'vm');
     expect(a).toMatch(/^[0-9a-f]{12}$/);
     expect(deploymentId('/p', 'composition', 'vm-ramdisk')).not.toBe(a);
-    expect(segmentFor(a)).toBe(segmentFor(a));
-    expect(segmentFor(a)).toMatch(/^239\.255\.\d+\.\d+:\d+$/);
-    expect(segmentFor(a)).not.toBe(segmentFor(deploymentId('/q', 'composition', 'vm')));
+    expect(deploymentId('/p', 'composition', 'vm')).toBe(a);
   });
   it('builds the kernel command line in order: image, nxc.*, deploy, user params', () => {
     const c = kernelCmdline({
@@ -85,5 +104,16 @@ describe('deployment layout', () => {
       'console=ttyS0,115200 panic=-1 init=/nix/store/x/init nxc.flavour=vm nxc.host=server nxc.ip=10.100.0.11/24 deploy=gz:AAA quiet',
     );
     expect(KERNEL_CMDLINE_MAX).toBe(2047);
+    const sha = 'cd'.repeat(32);
+    expect(
+      kernelCmdline({
+        deploy: 'http://10.0.2.100/deployment.json',
+        deploySha256: sha,
+        flavour: 'vm',
+        host: 's',
+        address: '10.100.0.11',
+        extra: 'quiet',
+      }),
+    ).toMatch(new RegExp(`deploy=http://10\\.0\\.2\\.100/deployment\\.json deploy_sha256=${sha} quiet$`));
   });
 });

@@ -3,12 +3,17 @@
  *
  * Boot contract with the images (nix/modules/qemu-guest.nix): the FIRST NIC is user-mode
  * networking (10.0.2.15/24, gateway 10.0.2.2) with the node's SSH port forwarded from
- * 127.0.0.1; the LAST NIC is on the deployment's private segment, its address given by
- * `nxc.ip=ADDR/LEN`. The kernel command line also carries `deploy=`, `nxc.flavour=` and
- * `nxc.host=`. The `vm` kind shares the host's /nix/store read-only over 9p (tag `nix-store`).
+ * 127.0.0.1; the LAST NIC is on the deployment's private segment (a stream socket to the
+ * deployment's switch, see segment-switch.ts), its address given by `nxc.ip=ADDR/LEN`. The
+ * kernel command line also carries `deploy=`, `nxc.flavour=` and `nxc.host=`. The `vm` kind
+ * shares the host's /nix/store read-only over 9p (tag `nix-store`).
+ *
+ * Any user can read a process's command line (`ps`, /proc/PID/cmdline), so kernel, initrd and
+ * kernel command line (it carries the deployment and its parameters) go into a QEMU config
+ * file in the 0700 run folder (`-readconfig`, section `[machine]`), not on QEMU's argv.
  */
 import { createHash } from 'node:crypto';
-
+import { DEPLOY_DIGEST_PARAM } from '@nxc/core';
 /** Everything needed to launch one node. */
 export interface VmSpec {
   /** Deployment id + host: QEMU's `-name`, also how leftovers are found. */
@@ -18,12 +23,14 @@ export interface VmSpec {
   initrd: string;
   /** Full kernel command line. */
   append: string;
+  /** QEMU config file holding kernel, initrd and (when it fits) the command line: see {@link vmConfig}. */
+  config: string;
   accel: 'kvm' | 'tcg';
   memoryMb: number;
   cpus: number;
   /** Host port forwarded to the guest's port 22. */
   sshPort: number;
-  /** Private segment: multicast `group:port`. */
+  /** Private segment: unix socket of the deployment's switch. */
   segment: string;
   /** Index of the node in the deployment (MAC addresses). */
   index: number;
@@ -50,14 +57,39 @@ export function macAddress(index: number, nic: number): string {
   ].join(':');
 }
 
+/**
+ * QEMU's config files keep at most 1023 bytes per value, without double quotes (measured on
+ * QEMU 7.2: a longer value is read as a property name and QEMU refuses to start).
+ */
+export const QEMU_CONFIG_VALUE_MAX = 1023;
+
+/** True when `value` can be written as a value of a QEMU config file. */
+export function fitsQemuConfig(value: string): boolean {
+  return Buffer.byteLength(value) <= QEMU_CONFIG_VALUE_MAX && !/["\n\r]/.test(value);
+}
+
+/**
+ * The QEMU config file of a VM (`-readconfig`, written 0600 in the run folder): kernel, initrd
+ * and the kernel command line. A command line that does not fit a config value stays on argv
+ * ({@link qemuArgs}): the deploy side only lets that happen when it carries no secret (the
+ * deployment is then served over HTTP and the line holds its URL and digest).
+ */
+export function vmConfig(spec: Pick<VmSpec, 'kernel' | 'initrd' | 'append'>): string {
+  const lines = ['[machine]', `  kernel = "${spec.kernel}"`, `  initrd = "${spec.initrd}"`];
+  if (fitsQemuConfig(spec.append)) lines.push(`  append = "${spec.append}"`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** QEMU arguments for a detached VM (`-daemonize`: QEMU returns once the VM runs). */
 export function qemuArgs(spec: VmSpec): string[] {
-  const [group, port] = spec.segment.split(':');
   const user = [`user,id=n0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`];
   if (spec.guestfwd) user.push(`guestfwd=${spec.guestfwd}`);
   const args = [
     '-name',
     spec.name,
+    '-readconfig',
+    spec.config,
+    ...(fitsQemuConfig(spec.append) ? [] : ['-append', spec.append]),
     '-machine',
     'pc',
     '-accel',
@@ -78,18 +110,12 @@ export function qemuArgs(spec: VmSpec): string[] {
     `file:${spec.consoleLog}`,
     '-qmp',
     `unix:${spec.qmpSocket},server=on,wait=off`,
-    '-kernel',
-    spec.kernel,
-    '-initrd',
-    spec.initrd,
-    '-append',
-    spec.append,
     '-netdev',
     user.join(','),
     '-device',
     `virtio-net-pci,netdev=n0,mac=${macAddress(spec.index, 0)}`,
     '-netdev',
-    `socket,id=n1,mcast=${group}:${port},localaddr=127.0.0.1`,
+    `stream,id=n1,server=off,addr.type=unix,addr.path=${spec.segment}`,
     '-device',
     `virtio-net-pci,netdev=n1,mac=${macAddress(spec.index, 1)}`,
     '-device',
@@ -109,15 +135,6 @@ export function deploymentId(projectRoot: string, composition: string, flavour: 
   return createHash('sha256').update(`${projectRoot}\0${composition}\0${flavour}`).digest('hex').slice(0, 12);
 }
 
-/**
- * Multicast group and port of the deployment's private segment, derived from its id so
- * two deployments never share a segment (239.255.0.0/16 is organisation-local scope).
- */
-export function segmentFor(id: string): string {
-  const h = createHash('sha256').update(`segment:${id}`).digest();
-  return `239.255.${h[0]}.${(h[1]! % 254) + 1}:${20000 + (h.readUInt16BE(2) % 30000)}`;
-}
-
 /** Address of node `index` on the segment: `base` is the /24 prefix, nodes from .11. */
 export function nodeAddress(index: number, base = '10.100.0'): string {
   if (index > 240) throw new RangeError('at most 240 VMs per deployment');
@@ -132,6 +149,8 @@ export function kernelCmdline(parts: {
   host: string;
   address: string;
   prefix?: number;
+  /** SHA-256 of the document when `deploy` is an URL (the boot script checks it). */
+  deploySha256?: string;
   extra?: string;
 }): string {
   return [
@@ -142,6 +161,7 @@ export function kernelCmdline(parts: {
     `nxc.host=${parts.host}`,
     `nxc.ip=${parts.address}/${parts.prefix ?? 24}`,
     `deploy=${parts.deploy}`,
+    parts.deploySha256 ? `${DEPLOY_DIGEST_PARAM}=${parts.deploySha256}` : '',
     parts.extra ?? '',
   ]
     .filter(Boolean)

@@ -2,18 +2,10 @@
  * Test harness: a throw-away project with its own SSH identity, and the contexts `nxc
  * start`/`stop`/… hand to a flavour (deployment document at deploy/<c>::<f>.json, state next
  * to it), built the way core's orchestration builds them. Plus what "nothing left behind"
- * means for VMs: no QEMU process of the deployment, no run directory, no socket.
+ * means for VMs: no QEMU or switch process of the deployment, no run directory, no socket.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -31,7 +23,9 @@ import {
   silentReporter,
   writeDeploymentDocument,
 } from '@nxc/core';
-import { findQemus } from '../src/processes.js';
+import { findQemus, findSwitches } from '../src/processes.js';
+import { leftoverRunDirs } from '../src/run-dir.js';
+import { switchName } from '../src/segment.js';
 import { deploymentId } from '../src/vm-spec.js';
 
 export function tempProject(prefix = 'nxc-qemu-e2e-'): { project: Project; identity: SshIdentity } {
@@ -65,7 +59,7 @@ export interface Harness {
   startContext(info: ComposeInfo, nodes: PlannedNode[], extra?: Partial<StartContext>): StartContext;
   runningContext(extra?: Partial<RunningContext>): Promise<RunningContext>;
   /** What the deployment left on this machine (must be empty after stop). */
-  leftovers(): { qemus: string[]; runDirs: string[] };
+  leftovers(): { qemus: string[]; switches: string[]; runDirs: string[] };
   remove(): void;
 }
 
@@ -122,8 +116,9 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
     },
     leftovers() {
       return {
-        qemus: findQemus(`nxc-${id}-`).map((q) => `${q.pid} ${q.name}`),
-        runDirs: readdirSync(tmpdir()).filter((e) => e.startsWith(`nxc-qemu-${id}-`)),
+        qemus: findQemus(`nxc-${id}-`, 'any').map((q) => `${q.pid} ${q.name}`),
+        switches: findSwitches(switchName(id), 'any').map((q) => `${q.pid} ${q.name}`),
+        runDirs: leftoverRunDirs(id),
       };
     },
     remove() {

@@ -27,5 +27,5 @@ export async function faultScenario(h: Harness, deployer: FlavourDeployer, info:
   expect(error!.message.split('\n')).toHaveLength(1);
   expect(error!.details).toMatch(/console of client2/);
   expect(error!.details).toMatch(/Kernel panic|NXC_BOOT_ERROR|init/i);
-  expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
+  expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
 }

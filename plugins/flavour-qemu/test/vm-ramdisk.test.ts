@@ -6,7 +6,7 @@
  * directory or socket. Then, at library level, a fault: a node whose kernel command line is
  * broken is named with its console tail and the other VMs are stopped.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,39 @@ describe('vm-ramdisk fault', () => {
     await faultScenario(h, deployer, info);
   });
 
+  it('a node refuses a served deployment that was altered after start (deploy_sha256)', async () => {
+    const ctx = h.startContext(info, plan({ server: 1 }), {
+      wait: false,
+      options: {
+        accel: 'tcg',
+        memory: 256,
+        kernelDeployBudget: 64,
+        kernelParams: { default: TESTOS_PARAMS },
+      },
+    });
+    await deployer.start(ctx);
+    const state = (await h.runningContext()).state as QemuState;
+    expect(state.deploy).toBe('http');
+    // what a man in the middle would hand the node: the same document with their key
+    const served = join(state.runDir, 'deployment.json');
+    const doc = JSON.parse(readFileSync(served, 'utf8')) as Record<string, unknown>;
+    doc['ssh_key.pub'] = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvil evil@lan';
+    writeFileSync(served, `${JSON.stringify(doc)}\n`);
+    const log = state.nodes[0]!.consoleLog;
+    const end = Date.now() + 180_000;
+    let text = '';
+    while (Date.now() < end && !/NXC_BOOT_ERROR|NXC_READY/.test(text)) {
+      await new Promise((r) => setTimeout(r, 500));
+      text = readFileSync(log, 'utf8');
+    }
+    expect(text).toMatch(
+      /NXC_BOOT_ERROR deploy=http:\/\/10\.0\.2\.100\/deployment\.json: digest mismatch: sha256 [0-9a-f]{64}, deploy_sha256=[0-9a-f]{64}/,
+    );
+    expect(text).not.toContain('NXC_READY');
+    await deployer.stop(await h.runningContext());
+    expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
+  });
+
   it('stops every VM when interrupted while they boot (Ctrl-C)', async () => {
     const ac = new AbortController();
     const ctx = h.startContext(info, plan({ server: 1, client: 1 }), {
@@ -116,6 +149,6 @@ describe('vm-ramdisk fault', () => {
       },
     });
     await expect(deployer.start(ctx)).rejects.toMatchObject({ code: 'NXC_INTERRUPTED' });
-    expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
+    expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
   });
 });

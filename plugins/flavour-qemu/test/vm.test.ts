@@ -84,7 +84,7 @@ describe('vm with the real demo build', () => {
     }
     const sockets = state.nodes.map((n) => n.qmpSocket);
     await deployer.stop(running);
-    expect(h.leftovers()).toEqual({ qemus: [], runDirs: [] });
+    expect(h.leftovers()).toEqual({ qemus: [], switches: [], runDirs: [] });
     expect(sockets.some((s) => existsSync(s))).toBe(false);
     expect(readFileSync(state.nodes[0]!.consoleLog, 'utf8')).toMatch(/NXC_READY server/);
   });

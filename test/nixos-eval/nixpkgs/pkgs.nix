@@ -49,8 +49,22 @@ let
     older = [ "nettools" ];
   }.${era};
 
-  kernel = mkDrv "linux-6.12" { version = "6.12"; modDirVersion = "6.12.0"; };
-  kernelPackagesFor = k: { kernel = k; inherit (k) version; };
+  # A kernel as boot.kernelPackages' `apply` (nixos/modules/system/boot/kernel.nix) uses it:
+  # `features`, `target` (system.boot.loader.kernelFile's default) and `override` taking a
+  # function of the original arguments; the stand-in's override keeps the kernel as it is.
+  mkKernel = name: version: modDirVersion:
+    let
+      self = mkDrv name {
+        inherit version modDirVersion;
+        target = "bzImage";
+        features = { };
+        override = f: builtins.seq (if builtins.isFunction f then f { kernelPatches = [ ]; } else f) self;
+      };
+    in
+    self;
+  kernel = mkKernel "linux-6.12" "6.12" "6.12.0";
+  # pkgs/os-specific/linux/kernel: linuxPackagesFor gives an extensible set (`.extend`).
+  kernelPackagesFor = k: lib.makeExtensible (self: { kernel = k; inherit (k) version; });
 
   base = lib.genAttrs (common ++ renamed) pkg // {
     inherit lib system;
@@ -60,7 +74,7 @@ let
     shadow = mkDrv "shadow-4.16" { shellPath = "/bin/nologin"; };
     runtimeShell = "${base.bash}/bin/bash";
     linuxPackages = kernelPackagesFor kernel;
-    linuxKernel.packages.linux_5_4 = kernelPackagesFor (mkDrv "linux-5.4.280" { version = "5.4.280"; });
+    linuxPackages_latest = kernelPackagesFor (mkKernel "linux-6.18.1" "6.18.1" "6.18.1");
     python3Packages = lib.genAttrs [ "pyyaml" "requests" ] pkg;
 
     writeText = textFile;
@@ -78,7 +92,8 @@ let
     runCommand = name: env: script: builtins.seq (builtins.stringLength script) (mkDrv name { });
     runCommandLocal = base.runCommand;
     symlinkJoin = { name, paths, ... }: builtins.deepSeq (map toString paths) (mkDrv name { });
-    buildEnv = { name, paths, ... }: builtins.deepSeq (map toString paths) (mkDrv name { });
+    # `paths` kept readable for the suite (hardware.firmware's value is such a buildEnv).
+    buildEnv = { name, paths, ... }: builtins.deepSeq (map toString paths) (mkDrv name { inherit paths; });
     # nixpkgs' formal arguments (pkgs/build-support/kernel/make-initrd.nix)
     makeInitrd = { name ? "initrd", compressor ? "gzip", compressorArgs ? null, extension ? null, contents,
       prepend ? [ ], makeUInitrd ? false, uInitrdArch ? null, uInitrdCompression ? null }:
@@ -89,6 +104,8 @@ let
   };
 
   # Overlays as nixpkgs applies them: final: prev: { ... }.
-  applied = lib.fix (lib.foldl' (acc: overlay: lib.extends overlay acc) (_: base) overlays);
+  # callPackage fills a function's arguments from the final set, as nixpkgs' does.
+  applied = lib.fix (lib.foldl' (acc: overlay: lib.extends overlay acc)
+    (self: base // { callPackage = lib.callPackageWith self; }) overlays);
 in
 applied

@@ -24,6 +24,7 @@ export async function initAction(
   rt.stdout.write(
     `initialised ${result.dir} from template ${result.template} (${result.files.length} files)\n`,
   );
+  if (result.merged.length > 0) rt.stdout.write(`added nxc's state folders to ${result.merged.join(', ')}\n`);
   return 0;
 }
 

@@ -2,7 +2,7 @@
  * Opening a recorded deployment: its document, the flavour's saved state, the identity,
  * and the flavour's deployer, as the {@link RunningContext} every running-deployment call needs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { readDeploymentDocument } from '../deployment.js';
 import { NxcError } from '../errors.js';
 import { loadFlavours } from '../plugins.js';
@@ -70,7 +70,7 @@ export async function openEntry(
   const state = await readState(project, entry.composition, entry.flavour);
   const identity = opts.identityFile
     ? await readIdentity(opts.identityFile)
-    : await ensureProjectIdentity(project);
+    : await ensureProjectIdentity(project, opts.reporter ? { reporter: opts.reporter } : {});
   const deployer = await flavour.deployer();
   const ctx: RunningContext = {
     project,
@@ -81,6 +81,13 @@ export async function openEntry(
     deployment,
     state,
     identity,
+    async saveState(next: unknown) {
+      // written aside then renamed: a reader never sees half a state
+      const file = statePath(project, entry.composition, entry.flavour);
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`);
+      await rename(tmp, file);
+    },
   };
   return { entry, ctx, deployer };
 }

@@ -7,6 +7,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NxcError } from '../errors.js';
 import type { Project } from '../project.js';
+import { checkName } from '../state.js';
 
 /** A `<composition>::<flavour>` pair found on disk. */
 export interface StateEntry {
@@ -44,6 +45,9 @@ export function parseSelector(input: { composition?: string; flavour?: string })
     composition = comp === '' ? undefined : comp;
     flavour = flav;
   }
+  // Both become file names (build/<c>::<f>, deploy/, artifact/): refuse `../x` before any use.
+  if (composition) checkName('composition', composition);
+  if (flavour) checkName('flavour', flavour);
   return {
     ...(composition ? { composition } : {}),
     ...(flavour ? { flavour } : {}),

@@ -179,7 +179,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   }
   const identity = opts.identityFile
     ? await readIdentity(opts.identityFile)
-    : await ensureProjectIdentity(project);
+    : await ensureProjectIdentity(project, { reporter });
   const deployer = await flavour.deployer();
 
   // 5. a previous deployment of the same composition::flavour

@@ -70,7 +70,11 @@ describe('init', () => {
       expect(result.template).toBe(name);
       expect(result.files).toEqual(['.gitignore', 'composition.nix', 'flake.nix', 'nxc.json']);
       expect(result.overwritten).toEqual([]);
+      expect(result.merged).toEqual([]);
       expect(readdirSync(dir).sort()).toEqual(result.files);
+      // nxc's state, keys' old home included, stays out of git
+      const ignored = readFileSync(join(dir, '.gitignore'), 'utf8').split('\n');
+      for (const entry of ['build/', 'deploy/', 'artifact/', '.nxc/']) expect(ignored).toContain(entry);
 
       const nxcJson = JSON.parse(readFileSync(join(dir, 'nxc.json'), 'utf8')) as Record<string, unknown>;
       expect(nxcJson.composition).toBe('composition.nix');
@@ -194,6 +198,21 @@ describe('init', () => {
     const error = await rejection(init({ dir: work }));
     expect((error as Error).message).toContain(join(work, 'composition.nix'));
     expect(readdirSync(work).sort()).toEqual(['composition.nix', 'nxc.json']);
+  });
+
+  it("adds nxc's state folders to an existing .gitignore (an original nxc project) instead of refusing", async () => {
+    // the original nxc's projects ignore nothing of nxc: `git add -A` committed .nxc/
+    writeFileSync(join(work, '.gitignore'), 'result\n*.swp');
+    const result = await init({ dir: work, template: 'basic' });
+    expect(result.merged).toEqual(['.gitignore']);
+    expect(result.overwritten).toEqual([]);
+    const lines = readFileSync(join(work, '.gitignore'), 'utf8').split('\n');
+    expect(lines.slice(0, 2)).toEqual(['result', '*.swp']);
+    for (const entry of ['build/', 'deploy/', 'artifact/', '.nxc/']) expect(lines).toContain(entry);
+    // a second init (with force for the other files) adds nothing twice
+    const before = readFileSync(join(work, '.gitignore'), 'utf8');
+    await init({ dir: work, template: 'basic', force: true });
+    expect(readFileSync(join(work, '.gitignore'), 'utf8')).toBe(before);
   });
 
   it('overwrites with force and says which files it replaced', async () => {

@@ -42,6 +42,11 @@ export interface InitResult {
   /** Files that existed and were overwritten (only with `force`). */
   overwritten: string[];
   /**
+   * Existing `.gitignore` files that received the template's missing lines (nxc's state
+   * folders: `build/`, `deploy/`, `artifact/`, `.nxc/`) instead of being replaced.
+   */
+  merged: string[];
+  /**
    * True when `dir` is inside a git work tree and the new files were added with
    * `git add --intent-to-add` (a flake in a git repository only sees tracked files).
    */
@@ -134,9 +139,26 @@ async function existing(path: string): Promise<'file' | 'dir' | undefined> {
   }
 }
 
+/** A `.gitignore` is merged into, never replaced nor refused: the user's lines stay. */
+const isGitignore = (rel: string): boolean => rel === '.gitignore' || rel.endsWith('/.gitignore');
+
+/** `existing` plus the lines of `template` it lacks (comments and blank lines aside), or undefined when none. */
+function mergeGitignore(existing: string, template: string): string | undefined {
+  const have = new Set(existing.split('\n').map((l) => l.trim()));
+  const missing = template
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !have.has(l));
+  if (missing.length === 0) return undefined;
+  const base = existing === '' || existing.endsWith('\n') ? existing : `${existing}\n`;
+  return `${base}# nxc state (added by nxc init): build links, deployments, logs, generated files\n${missing.join('\n')}\n`;
+}
+
 /**
  * Copies template `template` into `dir`. Refuses (NxcError, nothing written) when a target
- * file already exists, unless `force`; an unknown template lists the known ones.
+ * file already exists, unless `force`; an existing `.gitignore` gets the template's missing
+ * lines instead (the state folders must stay out of git). An unknown template lists the
+ * known ones.
  */
 export async function init(options: InitOptions): Promise<InitResult> {
   const template = options.template ?? DEFAULT_TEMPLATE;
@@ -169,6 +191,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
 
   // Check every target first: nothing is written when one of them conflicts.
   const overwritten: string[] = [];
+  const merged: string[] = [];
   for (const { rel } of plan) {
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
@@ -184,6 +207,10 @@ export async function init(options: InitOptions): Promise<InitResult> {
       }
     }
     const kind = await existing(join(dir, rel));
+    if (kind === 'file' && isGitignore(rel)) {
+      merged.push(rel);
+      continue;
+    }
     if (kind === 'dir') {
       throw new NxcError(
         'NXC_USAGE',
@@ -212,6 +239,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
       if (first !== undefined) createdDirs.push(first);
     }
     for (const { source, rel } of plan) {
+      if (merged.includes(rel)) continue;
       const from = join(chosen.path, source);
       const target = join(dir, rel);
       const made = await mkdir(dirname(target), { recursive: true });
@@ -221,6 +249,15 @@ export async function init(options: InitOptions): Promise<InitResult> {
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
       if (!overwritten.includes(rel)) createdFiles.push(target);
       await writeFile(target, content, { mode });
+    }
+    // last: nothing else can fail after the user's file changed
+    for (const { source, rel } of plan.filter((p) => merged.includes(p.rel))) {
+      const target = join(dir, rel);
+      const updated = mergeGitignore(
+        await readFile(target, 'utf8'),
+        await readFile(join(chosen.path, source), 'utf8'),
+      );
+      if (updated !== undefined) await writeFile(target, updated);
     }
   } catch (cause) {
     await Promise.all(createdFiles.map((f) => rm(f, { force: true })));
@@ -237,7 +274,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const files = plan.map((p) => p.rel).sort();
   const gitAdded = await gitIntentToAdd(
     dir,
-    files.filter((f) => !overwritten.includes(f)),
+    files.filter((f) => !overwritten.includes(f) && !merged.includes(f)),
   );
-  return { dir, template, files, overwritten, gitAdded };
+  return { dir, template, files, overwritten, merged, gitAdded };
 }

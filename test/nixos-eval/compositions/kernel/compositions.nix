@@ -1,4 +1,4 @@
 # A composition per kernel (the original's kernel example).
 {
-  lts = import ./lts.nix;
+  latest = import ./latest.nix;
 }

@@ -5,7 +5,7 @@
 # definition of the role (the suite reads them back: see `summary` below).
 { config, options, lib, pkgs, ... }:
 let
-  inherit (lib) mkDefault mkIf mkMerge mkOptionDefault;
+  inherit (lib) mkDefault mkIf mkMerge;
   inherit (builtins) isAttrs isFunction isList mapAttrs toJSON;
   cfg = config;
 
@@ -39,10 +39,11 @@ let
     system = plain (removeAttrs cfg.system [ "build" ]);
     nixpkgs = { inherit (cfg.nixpkgs) system; overlays = builtins.length cfg.nixpkgs.overlays; };
     # stage 1 (nixos/modules/system/boot/stage-1.nix): the kernel modules copied into the
-    # initrd, and the firmware packages makeModulesClosure copies their firmware from.
+    # initrd, and the firmware packages makeModulesClosure copies their firmware from (the
+    # value of hardware.firmware is one buildEnv of them: see options.nix).
     initrd = {
       modules = cfg.boot.initrd.availableKernelModules ++ cfg.boot.initrd.kernelModules;
-      firmware = map (p: p.name) cfg.hardware.firmware;
+      firmware = map (p: p.name) cfg.hardware.firmware.paths;
       scripted = !cfg.boot.initrd.systemd.enable;
     };
   };
@@ -50,28 +51,64 @@ in
 {
   config = mkMerge [
     {
-      # nixos/modules/misc/nixpkgs.nix: hostPlatform follows the legacy `system`.
-      nixpkgs.hostPlatform = mkOptionDefault cfg.nixpkgs.system;
-
-      # nixos/modules/config/users-groups.nix
+      # nixos/modules/config/users-groups.nix (2025): the accounts and groups NixOS defines
+      # (ids from nixos/modules/misc/ids.nix) and the assertions a composition's users meet.
       users.users.root = {
         uid = 0;
         description = "System administrator";
         home = "/root";
         group = "root";
       };
-      users.groups.root.gid = 0;
-      users.groups.users.gid = 100;
-      assertions = lib.concatLists (lib.mapAttrsToList (name: u: [
-        {
-          assertion = u.group != "";
-          message = "users.users.${name}.group is unset. This used to default to\nnogroup, but this is unsafe.";
-        }
-        {
-          assertion = name == "root" || (u.isNormalUser != u.isSystemUser);
-          message = "Exactly one of users.users.${name}.isSystemUser and users.users.${name}.isNormalUser must be set.";
-        }
-      ]) cfg.users.users);
+      users.users.nobody = {
+        uid = 65534;
+        isSystemUser = true;
+        description = "Unprivileged account (don't use!)";
+        group = "nogroup";
+      };
+      users.groups = {
+        root.gid = 0;
+        wheel.gid = 1;
+        users.gid = 100;
+        nixbld.gid = 30000;
+        nogroup.gid = 65534;
+      };
+      assertions =
+        let
+          users = lib.attrValues cfg.users.users;
+          unique = ids: lib.length ids == lib.length (lib.unique ids);
+          groupNames = lib.mapAttrsToList (n: g: g.name) cfg.users.groups;
+          withoutGroup = lib.filter (u: u.group != "" && !lib.elem u.group groupNames) users;
+          nameRegex = "[a-zA-Z0-9_.][a-zA-Z0-9_.-]*";
+        in
+        [
+          {
+            assertion = unique (lib.filter (i: i != null) (map (u: u.uid) users))
+              && unique (lib.filter (i: i != null) (lib.mapAttrsToList (n: g: g.gid) cfg.users.groups));
+            message = "UIDs and GIDs must be unique!";
+          }
+          {
+            assertion = withoutGroup == [ ];
+            message = "The following users have a primary group that is undefined: ${lib.concatMapStringsSep " " (u: u.name) withoutGroup}";
+          }
+        ]
+        ++ lib.concatMap (u: [
+          {
+            assertion = builtins.match nameRegex u.name != null;
+            message = "The username \"${u.name}\" is not valid, it does not match the regex \"${nameRegex}\".";
+          }
+          {
+            assertion = u.isNormalUser && u.uid != null -> u.uid >= 1000;
+            message = "A user cannot have a users.users.${u.name}.uid set below 1000 and set users.users.${u.name}.isNormalUser.";
+          }
+          {
+            assertion = lib.xor (u.isSystemUser || (u.uid != null && u.uid < 1000 && !u.isNormalUser)) u.isNormalUser;
+            message = "Exactly one of users.users.${u.name}.isSystemUser and users.users.${u.name}.isNormalUser must be set.";
+          }
+          {
+            assertion = u.group != "";
+            message = "users.users.${u.name}.group is unset. This used to default to\nnogroup, but this is unsafe.";
+          }
+        ]) users;
 
       # nixos/modules/config/networking.nix
       environment.etc.hosts.source = pkgs.writeText "hosts" "127.0.0.1 localhost\n::1 localhost\n";
@@ -81,12 +118,16 @@ in
 
     }
     {
-      # nixos/modules/tasks/filesystems.nix, stage-1.nix, grub.nix
+      # nixos/modules/tasks/filesystems.nix (2025), stage-1.nix, grub.nix
       assertions = [
         {
           assertion = !(lib.any (fs: fs.autoResize && !(lib.elem fs.fsType [ "ext3" "ext4" "btrfs" "xfs" ])) fileSystems);
-          message = "Mountpoint with 'autoResize = true' on a file system that does not support it.";
+          message = "Mountpoint with 'autoResize = true': 'autoResize = true' is not supported for its fsType.";
         }
+      ] ++ map (fs: {
+        assertion = fs.label != null -> fs.device == "/dev/disk/by-label/${fs.label}";
+        message = "The filesystem with mount point ${fs.mountPoint} has its label and device set to inconsistent values.";
+      }) fileSystems ++ [
         {
           assertion = !cfg.boot.initrd.enable || lib.any (fs: fs.mountPoint == "/") fileSystems;
           message = "The ‘fileSystems’ option does not specify your root file system.";
@@ -105,8 +146,9 @@ in
       system.build.toplevel = checked (pkgs.writeText "nixos-system-${cfg.nxc.role or "role"}" (toJSON summary));
     }
 
-    # nixos/modules/system/boot/systemd/initrd.nix
-    (mkIf cfg.boot.initrd.systemd.enable {
+    # nixos/modules/system/boot/systemd/initrd.nix (guarded by boot.initrd.enable since
+    # NixOS/nixpkgs#441777: containers have no initrd)
+    (mkIf (cfg.boot.initrd.enable && cfg.boot.initrd.systemd.enable) {
       assertions = map (name: {
         assertion = lib.attrByPath name (throw "impossible") cfg.boot.initrd == "";
         message = ''
@@ -116,15 +158,16 @@ in
       }) scriptedOnly;
     })
 
-    # nixos/modules/virtualisation/container-config.nix
+    # nixos/modules/virtualisation/container-config.nix (2025; the definitions on options
+    # nxc's stand-ins declare)
     (mkIf cfg.boot.isContainer {
       boot.kernel.enable = false;
       documentation.nixos.enable = mkDefault false;
       networking.useHostResolvConf = mkDefault true;
       services.openssh.startWhenNeeded = mkDefault true;
       services.udev.enable = false;
-      services.udisks2.enable = mkDefault false;
       powerManagement.enable = mkDefault false;
+      environment.variables.NIX_REMOTE = "daemon";
     })
   ];
 }
