@@ -139,8 +139,8 @@ vm_start() {   # vm_start K
     -display none -vga none -no-user-config -nodefaults -serial "file:$S/run/node-$i.console" \
     -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$S/std-env.initrd" \
     -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off" \
-    -drive "file=$S/disks/node-$i.img,format=raw,if=virtio" \
-    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$(node_mac "$i")" \
+    -drive "file=$S/disks/node-$i.img,format=raw,if=none,id=d0" -device ahci,id=ahci -device ide-hd,drive=d0,bus=ahci.0 \
+    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "e1000e,netdev=n0,mac=$(node_mac "$i")" \
     -pidfile "$S/run/node-$i.pid" -daemonize $G5KSIM_QEMU_EXTRA
   now_ms > "$S/run/node-$i.t0"
 }
