@@ -35,7 +35,7 @@ function testosWith(name: string, libExpr: string): string {
   const dir = join(temp, name, 'testos');
   mkdirSync(dir, { recursive: true });
   for (const f of ['default.nix', 'flake.nix', 'lib', 'nixos', '.cache/root'])
-    cpSync(join(testos, f), join(dir, f), { recursive: true });
+    cpSync(join(testos, f), join(dir, f), { recursive: true, verbatimSymlinks: true });
   writeFileSync(join(dir, 'lib.nix'), `${libExpr}\n`);
   return dir;
 }
