@@ -2,7 +2,8 @@
  * The issue's end-to-end test for `vm-ramdisk`, through the real `nxc` binary in a temp copy
  * of examples/demo: `nxc build -f vm-ramdisk` (real Nix, test OS), `nxc start` of 1 server +
  * 2 clients (real QEMU, TCG), every client fetches http://server/ by hostname over the
- * private segment, `nxc status --json`, `nxc logs`, `nxc stop` leaving no QEMU process, run
+ * private segment, the server's PID 1 is real systemd with its units active, `nxc status
+ * --json`, `nxc logs`, `nxc stop` leaving no QEMU process, run
  * directory or socket. Then, at library level, a fault: a node whose kernel command line is
  * broken is named with its console tail and the other VMs are stopped.
  */
@@ -49,6 +50,21 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout).toContain('client1 | hello from the nxc demo server');
     expect(exec.stdout).toContain('client2 | hello from the nxc demo server');
+
+    // the demo's server runs real systemd (Debian's, on the test OS) as PID 1
+    const init = await runNxc(dir, [
+      'exec',
+      '-f',
+      'vm-ramdisk',
+      'server',
+      '--',
+      'sh',
+      '-c',
+      'cat /proc/1/comm; systemctl is-system-running --wait; systemctl is-active httpd sshd nxc-boot nxc-ready',
+    ]);
+    expect(init.stdout.split('\n').filter(Boolean), init.stderr).toEqual(
+      ['systemd', 'running', 'active', 'active', 'active', 'active'].map((l) => `server | ${l}`),
+    );
 
     const status = await runNxc(dir, ['status', '--json']);
     expect(status.code, status.stderr).toBe(0);
@@ -112,7 +128,6 @@ describe('vm-ramdisk fault', () => {
         accel: 'tcg',
         memory: 256,
         kernelDeployBudget: 64,
-        kernelParams: { default: TESTOS_PARAMS },
       },
     });
     await deployer.start(ctx);
