@@ -98,13 +98,17 @@ job_user() {   # the submitter: an account with an SSH key the nodes' standard e
   chown -R "$u:" "$h/.ssh"; chmod 700 "$h/.ssh"
 }
 
+# The standard environment's initrd, named after its sources: the state folder is one per
+# machine, shared by checkouts whose node/ files may differ (hardware, modules)
+std_initrd() { echo "$S/std-env-$(cat "$HERE"/node/* | sha256sum | cut -c1-12).initrd"; }
+
 build_initrd() {
-  local h k; k=$(kver)
+  local h k i; k=$(kver); i=$(std_initrd)
   h=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)
   cat "$S/keys/id_root.pub" "$h/.ssh/id_ed25519.pub" > "$S/authorized_keys.new"
   if cmp -s "$S/authorized_keys.new" "$S/authorized_keys"; then rm "$S/authorized_keys.new"; else mv "$S/authorized_keys.new" "$S/authorized_keys"; fi
-  if [ ! -f "$S/std-env.initrd" ] || [ -n "$(find "$HERE/node" "$S/authorized_keys" -newer "$S/std-env.initrd")" ]; then
-    G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$k "$HERE/node/mkinitrd.sh" "$S/std-env.initrd" G5K-STD-ENV "$S/authorized_keys" "$S/keys/hostkey"
+  if [ ! -f "$i" ] || [ -n "$(find "$S/authorized_keys" -newer "$i")" ]; then
+    G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$k "$HERE/node/mkinitrd.sh" "$i" G5K-STD-ENV "$S/authorized_keys" "$S/keys/hostkey"
   fi
 }
 
@@ -137,7 +141,7 @@ vm_start() {   # vm_start K
   # shellcheck disable=SC2086
   inns qemu-system-x86_64 -name "node-$i" -machine pc -accel "$G5KSIM_ACCEL" -cpu max -smp 1 -m "$G5KSIM_MEM" \
     -display none -vga none -no-user-config -nodefaults -serial "file:$S/run/node-$i.console" \
-    -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$S/std-env.initrd" \
+    -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$(std_initrd)" \
     -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off" \
     -drive "file=$S/disks/node-$i.img,format=raw,if=none,id=d0" -device ahci,id=ahci -device ide-hd,drive=d0,bus=ahci.0 \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "e1000e,netdev=n0,mac=$(node_mac "$i")" \
@@ -350,6 +354,6 @@ case $cmd in
     echo "G5KSIM_STATE=$S"; echo "G5KSIM_CACHE=$C"; echo "G5KSIM_NS=$NS"; echo "G5KSIM_NET=$NET"
     echo "G5KSIM_JOB_USER=$G5KSIM_JOB_USER"; echo "G5KSIM_JOB_USER_HOME=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)"
     echo "G5KSIM_KERNEL=$C/kernel/boot/vmlinuz-$(kver)"; echo "G5KSIM_KMOD=$C/kernel/lib/modules/$(kver)"
-    echo "G5KSIM_INITRD=$S/std-env.initrd"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
+    echo "G5KSIM_INITRD=$(std_initrd)"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
   *) sed -n '2,27p' "$0"; exit 2 ;;
 esac
