@@ -5,8 +5,9 @@
     # Real projects pin nixpkgs; the offline demo is built against nxc's test OS instead
     # (package.json#nxc.nix.overrideInputs replaces this input).
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-23.05";
-    # `nxc build` replaces this input with its generated copy of the library (.nxc/nixlib).
-    nxc.url = "github:oar-team/nixos-compose";
+    # nxc's Nix library, from this repository. `nxc build` replaces this input with its
+    # generated copy, .nxc/nixlib (the library plus the installed flavours' NixOS modules).
+    nxc.url = "path:../../nix";
   };
 
   outputs = { self, nixpkgs, nxc }:

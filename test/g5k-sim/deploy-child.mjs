@@ -11,7 +11,11 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 
 const req = JSON.parse(await readFile(process.argv[2], 'utf8'));
-const core = await import(join(req.repo, 'packages/core/dist/index.js'));
+// the library verbs and the flavour authoring helpers (two public entries of @nxc/core)
+const core = {
+  ...(await import(join(req.repo, 'packages/core/dist/index.js'))),
+  ...(await import(join(req.repo, 'packages/core/dist/flavour.js'))),
+};
 const g5k = await import(join(req.repo, 'packages/g5k/dist/index.js'));
 const pluginMod = await import(req.plugin);
 const plugin = pluginMod.default;

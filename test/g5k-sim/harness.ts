@@ -48,11 +48,6 @@ export function run(
   });
 }
 
-/** POSIX shell quoting. */
-export function sh(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 export interface G5kSim {
   /** Settings printed by `g5k-sim.sh env` (G5KSIM_STATE, G5KSIM_NS, G5KSIM_JOB_USER, ...). */
   env: Record<string, string>;
@@ -157,4 +152,21 @@ export async function consoleTail(env: Record<string, string>, node: number, lin
     'utf8',
   ).catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Writes the frontend's `ssh_known_hosts` as Grid'5000 provides it: every machine (name and
+ * address) with the host key of its standard environment. Returns the file.
+ */
+export async function writeFrontendKnownHosts(sim: G5kSim, nodes: number, file: string): Promise<string> {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('dropbearkey', ['-y', '-f', join(sim.env.G5KSIM_STATE ?? '', 'keys/hostkey')], (e, stdout) =>
+      e ? reject(e) : resolve(stdout),
+    ),
+  );
+  const key = (out.split('\n').find((l) => l.startsWith('ssh-')) ?? '').split(' ').slice(0, 2).join(' ');
+  if (!key) throw new Error('the stand-in has no standard-environment host key (keys/hostkey)');
+  const lines = Array.from({ length: nodes }, (_, i) => `node-${i + 1},10.77.0.${11 + i} ${key}`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
 }

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The `nxc` binary.
 import { run } from './main.js';
+import { HANDLED_SIGNALS } from './signals.js';
 
 function exit(code: number): void {
+  // The command is over and its outcome decided: a signal now must not kill the process with
+  // another status (a finished start would look interrupted while its nodes run).
+  for (const signal of Object.keys(HANDLED_SIGNALS)) process.on(signal, () => {});
   // Flush piped stdout/stderr before exiting (connections a flavour left open must not keep us alive).
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

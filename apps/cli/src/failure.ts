@@ -62,7 +62,7 @@ export function reportError(
   const message = error instanceof Error ? error.message : String(error);
   stderr.write(`${red('internal error:')} ${oneLine(message)}\n`);
   stderr.write(
-    `${dim('hint:')} this is a bug in nxc or a flavour plugin; rerun with --debug and report it with the output at https://github.com/oar-team/nixos-compose/issues\n`,
+    `${dim('hint:')} this is a bug in nxc or a flavour plugin; rerun with --debug and report it, with the output, to the maintainers of the plugin or of nxc\n`,
   );
   if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return EXIT.internal;

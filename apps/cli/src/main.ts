@@ -7,15 +7,18 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, reportError } from './failure.js';
 import { clearLive } from './render.js';
 import type { Runtime } from './runtime.js';
+import { installSignalHandlers } from './signals.js';
 
 const EXIT_HELP = `
 Exit codes:
-  0    success
-  1    the command ran but failed (a node failed to start, a remote command or test failed)
-  2    bad usage or input (flags, files, config); nothing was changed
-  3    environment not ready (plugin not installed, daemon down, tool missing)
-  70   internal error (a bug: rerun with --debug and report it)
-  130  interrupted (Ctrl-C); what was being created is removed
+  0      success
+  1      the command ran but failed (a node failed to start, a remote command or test failed)
+  2      bad usage or input (flags, files, config); nothing was changed
+  3      environment not ready (plugin not installed, daemon down, tool missing, project busy)
+  70     internal error (a bug: rerun with --debug and report it)
+  128+n  interrupted by signal n (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); what was being
+         created is removed (a third signal, or NXC_CLEANUP_TIMEOUT seconds, default 120,
+         quits before that: \`nxc stop\` removes the rest)
 
 Run \`nxc <command> --help\` for a command's options.`;
 
@@ -126,7 +129,13 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   );
 
   wire(
-    selection(program.command('stop').description('stop the deployment and remove its nodes'))
+    selection(
+      program
+        .command('stop')
+        .description(
+          'stop the deployment and remove its nodes (and anything else of the project still running)',
+        ),
+    )
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--json', 'print what was stopped as JSON'),
     async () => (await import('./actions/running.js')).stopAction as ActionFn,
@@ -223,7 +232,8 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
 
 /**
  * Runs nxc with `argv` (without node and script) and returns the exit code. Installs the
- * Ctrl-C handler: the first aborts the running command, the second exits at once.
+ * SIGINT/SIGTERM/SIGHUP handlers (see signals.ts): the first signal aborts the running
+ * command, which cleans up; the exit code is then 128 + the signal's number.
  */
 export async function run(argv: string[], partial: Partial<Runtime> = {}): Promise<number> {
   const controller = new AbortController();
@@ -242,20 +252,18 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
     ...partial,
   };
   const state = { exitCode: EXIT.ok as number };
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    clearLive();
-    rt.stderr.write('\ninterrupting: cleaning up (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const signals = installSignalHandlers({
+    abort: () => controller.abort(),
+    stderr: rt.stderr,
+    clear: clearLive,
+  });
   try {
     const program = buildProgram(rt, state);
     await program.parseAsync(head, { from: 'user' });
-    if (controller.signal.aborted && state.exitCode === EXIT.ok) return EXIT.interrupted;
-    return state.exitCode;
+    if (controller.signal.aborted && state.exitCode === EXIT.ok) {
+      return signals.exitCode() ?? EXIT.interrupted;
+    }
+    return signals.exitCode() ?? state.exitCode;
   } catch (error) {
     clearLive();
     if (error instanceof CommanderError) {
@@ -278,8 +286,9 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
         false,
       );
     }
-    return reportError(error, rt.stderr, rt.debug, controller.signal.aborted);
+    const code = reportError(error, rt.stderr, rt.debug, controller.signal.aborted);
+    return signals.exitCode() ?? code;
   } finally {
-    process.off('SIGINT', onSigint);
+    signals.dispose();
   }
 }

@@ -7,7 +7,7 @@ export interface Runtime {
   stdin: NodeJS.ReadStream;
   /** `--debug`: stacks on errors, verbose progress. */
   debug: boolean;
-  /** Aborted on Ctrl-C; commands clean up and the CLI exits 130. */
+  /** Aborted on SIGINT/SIGTERM/SIGHUP; commands clean up and the CLI exits 128 + the signal's number. */
   signal: AbortSignal;
   /** Arguments after `--` (nxc exec). */
   rest: string[];

@@ -41,7 +41,7 @@ describe('help', () => {
     const r = await runNxc(dir, ['--help']);
     expect(r.code).toBe(0);
     for (const v of verbs) expect(r.stdout).toMatch(new RegExp(`^  ${v} `, 'm'));
-    for (const code of ['0', '1', '2', '3', '70', '130'])
+    for (const code of ['0', '1', '2', '3', '70', '128\\+n'])
       expect(r.stdout).toMatch(new RegExp(`^  ${code} +\\S`, 'm'));
   });
 
@@ -75,7 +75,7 @@ describe('errors', () => {
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       'internal error: fake bug: cannot read properties of undefined',
       expect.stringMatching(
-        /^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it/,
+        /^hint: this is a bug in nxc or a flavour plugin; rerun with --debug and report it, with the output, to the maintainers of the plugin or of nxc$/,
       ),
     ]);
     const d = await runNxc(dir, ['start', '--debug'], env);

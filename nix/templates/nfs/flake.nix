@@ -4,10 +4,11 @@
   inputs = {
     # The NixOS release your roles are built from.
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.05";
-    # The nxc Nix library. `nxc build` replaces this input with its generated copy in
-    # .nxc/nixlib (the library plus the flavours installed in this project's node_modules);
-    # the URL is the original NixOS Compose, whose `lib.compose` takes the same arguments.
-    nxc.url = "github:oar-team/nixos-compose";
+    # nxc's Nix library: the `nix/` folder shipped in the npm package @nxc/core, here the
+    # tarball of the version that ran `nxc init`. `nxc build` always replaces this input
+    # with its generated copy, .nxc/nixlib (that library plus the NixOS modules of the
+    # flavours installed in node_modules), so this URL matters only for plain `nix build`.
+    nxc.url = "https://registry.npmjs.org/@nxc/core/-/core-@NXC_CORE_VERSION@.tgz?dir=nix";
   };
 
   outputs =

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,24 @@ describe('write/readDeploymentDocument', () => {
     await writeDeploymentDocument(project, 'composition', 'g5k-ramdisk', { ...doc, user: 'carol' });
     expect((await readDeploymentDocument(project, 'composition', 'g5k-ramdisk')).user).toBe('carol');
     expect(await readdir(join(dir, 'p1/deploy'))).toHaveLength(1);
+  });
+
+  it('is readable by its owner only: it carries the -p parameters', async () => {
+    const project = makeProject(join(dir, 'p-mode'), {
+      plugins: [],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    });
+    const doc = buildDeploymentDocument({
+      composeInfo,
+      nodes: cluster(1),
+      sshPublicKey: ed25519Line(),
+      user: 'bob',
+      parameters: { secret: 's3cr3t' },
+    });
+    const path = await writeDeploymentDocument(project, 'composition', 'docker', doc);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   it('a failed write leaves no temporary file behind', async () => {

@@ -4,12 +4,12 @@
  * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
  * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { NxcError } from './errors.js';
 import type { Project } from './project.js';
@@ -139,8 +139,9 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
 }
 
 /**
- * Writes `deploy/<composition>::<flavour>.json` atomically (temporary file + rename, so a
- * node or a concurrent reader never sees half a document). Returns its path.
+ * Writes `deploy/<composition>::<flavour>.json` atomically (written beside, flushed, renamed:
+ * a node or a concurrent reader never sees half a document, nor does a crash leave one).
+ * Returns its path.
  */
 export async function writeDeploymentDocument(
   project: Project,
@@ -155,13 +156,10 @@ export async function writeDeploymentDocument(
     'NXC_DEPLOYMENT',
     'this is a bug in the caller',
   );
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomUUID()}.tmp`;
   try {
-    await writeFile(tmp, `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path);
+    // 0600: it carries the -p parameters; nodes get it from nxc (mount, served copy), not by mode
+    await writeJsonAtomic(path, checked, { mode: 0o600 });
   } catch (error) {
-    await rm(tmp, { force: true });
     throw new NxcError(
       'NXC_IO',
       `cannot write ${displayPath(path)} (${errnoCode(error) ?? firstLine(error)})`,

@@ -23,9 +23,12 @@ export type NxcErrorCode =
   | 'NXC_NODE_FAILED' // a node failed to start / exited / never came up
   | 'NXC_NODE_UNREACHABLE' // a node does not answer
   | 'NXC_NIX' // Nix missing, too old, or a Nix build/eval failure
+  | 'NXC_NIX_ENV' // Nix is installed but cannot work here: build users, store, daemon, features, network
+  | 'NXC_GIT_UNTRACKED' // a file the flake needs exists but git does not track it (Nix only sees tracked files)
   | 'NXC_PROJECT' // not an nxc project (no flake.nix, ...)
   | 'NXC_IO' // a file we must read/write is not accessible
-  | 'NXC_TIMEOUT'
+  | 'NXC_TIMEOUT' // a daemon, tool or node did not answer in time
+  | 'NXC_BUSY' // another nxc command is changing the same project (its lock is held)
   | 'NXC_INTERRUPTED'
   | 'NXC_TEST_FAILED'; // the test script failed
 
@@ -36,11 +39,11 @@ export const ExitCode = {
   failure: 1,
   /** Bad usage or input: flags, files, config. Nothing was changed. */
   usage: 2,
-  /** The environment is not ready: tool missing, daemon down, plugin not installed. */
+  /** The environment is not ready: tool missing, daemon down, plugin not installed, project busy. */
   environment: 3,
   /** Internal error: a bug in nxc or a plugin. */
   internal: 70,
-  /** Interrupted by the user (Ctrl-C). */
+  /** Interrupted by the user (Ctrl-C); the CLI exits 128 + the signal's number (SIGTERM: 143). */
   interrupted: 130,
 } as const;
 
@@ -50,13 +53,16 @@ const defaultExit: Partial<Record<NxcErrorCode, number>> = {
   NXC_PLUGIN_API: ExitCode.environment,
   NXC_FLAVOUR_UNUSABLE: ExitCode.environment,
   NXC_NIX: ExitCode.failure,
+  NXC_NIX_ENV: ExitCode.environment,
   NXC_NODE_FAILED: ExitCode.failure,
   NXC_NODE_UNREACHABLE: ExitCode.failure,
   NXC_TIMEOUT: ExitCode.failure,
+  NXC_BUSY: ExitCode.environment,
   NXC_TEST_FAILED: ExitCode.failure,
   NXC_INTERRUPTED: ExitCode.interrupted,
 };
 
+/** What an {@link NxcError} carries besides its code and message. */
 export interface NxcErrorOptions {
   /** How to fix it, printed on its own line after the message. */
   hint?: string;

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
+import { pathExists } from './path-exists.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
 import { closest, displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
@@ -89,24 +90,18 @@ const pluginSchema = z
   })
   .passthrough();
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `pnpm add -D x` / `yarn add -D x` / `npm install -D x`, from the lockfile near the project. */
 export async function installCommand(projectRoot: string, name: string): Promise<string> {
   let dir = projectRoot;
   while (true) {
-    if (await exists(join(dir, 'pnpm-lock.yaml'))) return `pnpm add -D ${name}`;
-    if (await exists(join(dir, 'yarn.lock'))) return `yarn add -D ${name}`;
-    if ((await exists(join(dir, 'bun.lockb'))) || (await exists(join(dir, 'bun.lock'))))
+    if (await pathExists(join(dir, 'pnpm-lock.yaml'))) return `pnpm add -D ${name}`;
+    if (await pathExists(join(dir, 'yarn.lock'))) return `yarn add -D ${name}`;
+    if ((await pathExists(join(dir, 'bun.lockb'))) || (await pathExists(join(dir, 'bun.lock'))))
       return `bun add -d ${name}`;
-    if ((await exists(join(dir, 'package-lock.json'))) || (await exists(join(dir, 'npm-shrinkwrap.json')))) {
+    if (
+      (await pathExists(join(dir, 'package-lock.json'))) ||
+      (await pathExists(join(dir, 'npm-shrinkwrap.json')))
+    ) {
       return `npm install -D ${name}`;
     }
     const parent = dirname(dir);
@@ -188,7 +183,7 @@ async function packageEntry(dir: string, spec: string): Promise<Resolved> {
     target = typeof pkg.main === 'string' ? pkg.main : 'index.js';
   }
   const entry = resolve(dir, target);
-  if (!(await exists(entry))) {
+  if (!(await pathExists(entry))) {
     throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${name}": its entry ${entry} does not exist`, {
       hint: 'build the package (workspace) or reinstall it',
     });
@@ -235,7 +230,7 @@ async function resolvePlugin(
   let dir = project.root;
   while (true) {
     const candidate = join(dir, 'node_modules', spec);
-    if (await exists(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
+    if (await pathExists(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;

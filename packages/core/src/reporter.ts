@@ -10,6 +10,7 @@ export type ProgressEvent =
   | { type: 'warn'; message: string }
   | { type: 'done'; message: string };
 
+/** Receives the progress events of long operations (`start`, `build`, `stop`...). */
 export interface Reporter {
   emit(event: ProgressEvent): void;
 }

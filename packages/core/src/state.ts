@@ -5,10 +5,12 @@
  * and `.nxc/` (SSH identity, generated Nix library).
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { NxcError } from './errors.js';
+import { pathExists } from './path-exists.js';
+import { withProjectLock } from './project-lock.js';
 import type { Project } from './project.js';
 import { errnoCode } from './validation.js';
 
@@ -194,16 +196,6 @@ export interface CleanResult {
   removed: string[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
 /**
  * Removes the project's generated state: the links in `build/` (then `build/` if it is
  * empty: other files there are the user's), `deploy/`, `artifact/`, and with `all` `.nxc/` and the
@@ -212,10 +204,24 @@ async function exists(path: string): Promise<boolean> {
  * It does not check whether a deployment is still running: its documents and state files
  * are removed all the same, after which `nxc stop` can no longer find what to stop (flavours
  * look for leftovers by label where they can). Callers that care (the CLI) stop first.
+ * Holds the project lock: a start or stop running meanwhile makes it fail with `NXC_BUSY`.
  */
-export async function clean(project: Project, opts: CleanOptions = {}): Promise<CleanResult> {
+export function clean(project: Project, opts: CleanOptions = {}): Promise<CleanResult> {
+  return withProjectLock(project, 'clean', async (lock) => {
+    // deploy/ holds the lock itself: emptied now, removed when the lock is released
+    const hadDeployDir = !lock.removeDirOnRelease;
+    lock.removeDirOnRelease = true;
+    return removeState(project, opts, hadDeployDir ? lock.file : undefined);
+  });
+}
+
+async function removeState(
+  project: Project,
+  opts: CleanOptions,
+  lockFile: string | undefined,
+): Promise<CleanResult> {
   const removed: string[] = [];
-  if (await exists(project.buildDir)) {
+  if (await pathExists(project.buildDir, { followSymlinks: false })) {
     for (const entry of await readdir(project.buildDir, { withFileTypes: true })) {
       if (entry.isSymbolicLink()) {
         const path = join(project.buildDir, entry.name);
@@ -230,16 +236,18 @@ export async function clean(project: Project, opts: CleanOptions = {}): Promise<
       if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') throw error;
     }
   }
+  if (lockFile) {
+    for (const name of await readdir(project.deployDir)) {
+      const path = join(project.deployDir, name);
+      if (path !== lockFile) await rm(path, { recursive: true, force: true });
+    }
+    removed.push(project.deployDir);
+  }
   // with all: the project's folder in the user state too (its SSH key), found through .nxc/
   const stateDir = opts.all ? await projectStateDir(project).catch(() => undefined) : undefined;
-  const dirs = [
-    project.deployDir,
-    project.artifactDir,
-    ...(opts.all ? [nxcDir(project)] : []),
-    ...(stateDir ? [stateDir] : []),
-  ];
+  const dirs = [project.artifactDir, ...(opts.all ? [nxcDir(project)] : []), ...(stateDir ? [stateDir] : [])];
   for (const dir of dirs) {
-    if (await exists(dir)) {
+    if (await pathExists(dir, { followSymlinks: false })) {
       await rm(dir, { recursive: true, force: true });
       removed.push(dir);
     }

@@ -108,6 +108,25 @@ export interface RunningContext extends FlavourContext {
   saveState?(state: unknown): Promise<void>;
 }
 
+/** Context of {@link FlavourDeployer.removeLeftovers}: no document, no state, only the project. */
+export interface LeftoversContext {
+  project: Project;
+  /** The flavour asked about (one deployer may serve several flavours). */
+  flavour: string;
+  /** Only this composition's objects; every composition of the project when absent. */
+  composition?: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+/** What {@link FlavourDeployer.removeLeftovers} removed for one deployment. */
+export interface RemovedLeftovers {
+  composition: string;
+  flavour: string;
+  /** One line per object removed, for humans: `container nxc-composition-server-1a2b3c4d`. */
+  removed: string[];
+}
+
 /** Result of start. */
 export interface StartResult {
   nodes: NodeStatus[];
@@ -125,6 +144,7 @@ export interface NodeStatus {
   detail?: string;
 }
 
+/** How {@link Transport.exec} runs a command: user, stdin, streaming callbacks, timeout, env. */
 export interface ExecOptions {
   /** Run as this user (default root). */
   user?: string;
@@ -138,12 +158,14 @@ export interface ExecOptions {
   env?: Record<string, string>;
 }
 
+/** A finished command: its exit code and its whole output. */
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
 }
 
+/** How {@link Transport.shell} opens an interactive session: user, command, the local streams, TTY size. */
 export interface ShellOptions {
   user?: string;
   /** Command to run instead of a login shell. */
@@ -182,6 +204,7 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** Which lines {@link FlavourDeployer.logs} returns: follow or not, which hosts, how many from the end. */
 export interface LogsOptions {
   follow: boolean;
   /** Only these hosts (all when empty). */
@@ -191,6 +214,7 @@ export interface LogsOptions {
   signal?: AbortSignal;
 }
 
+/** One line of a node's log, with the host and the stream it came from. */
 export interface LogLine {
   host: string;
   stream: 'stdout' | 'stderr' | 'console';
@@ -228,6 +252,15 @@ export interface FlavourDeployer {
   logs?(ctx: RunningContext, options: LogsOptions): AsyncIterable<LogLine>;
   /** Optional per-node power control used by the test-script driver. */
   nodeControl?(ctx: RunningContext): Promise<NodeControl> | NodeControl;
+  /**
+   * Optional: finds what this flavour runs for the project on this machine from the platform
+   * alone (engine labels, the process table), without the deployment document or the state,
+   * and removes it. `nxc stop` calls it after `stop`, and on its own when a deployment's
+   * documents are missing or unreadable, so that any deployment of the project can be
+   * recovered. Called with the project lock held: nothing of the project is starting.
+   * Returns what it removed per deployment, `[]` when nothing was left.
+   */
+  removeLeftovers?(ctx: LeftoversContext): Promise<RemovedLeftovers[]>;
 }
 
 /** One flavour, as a plugin declares it. */

@@ -1,4 +1,4 @@
-import type { FlavourDeployer, RunningContext } from '@nxc/core';
+import type { FlavourDeployer, RunningContext } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { nodeControlOf } from './attach.js';
 

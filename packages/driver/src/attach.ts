@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import * as core from '@nxc/core';
-import { type DeploymentDocument, NxcError, type Transport } from '@nxc/core';
+import { type DeploymentDocument, NxcError } from '@nxc/core';
+import type { FlavourDeployer, RunningContext, Transport } from '@nxc/core/flavour';
 import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
 
 /** A running deployment and the means to reach it. */
@@ -165,10 +166,10 @@ export async function openProjectDeployment(
  * optional `nodeControl(ctx)` member (a proposed addition to core's FlavourDeployer).
  */
 export async function nodeControlOf(
-  deployer: core.FlavourDeployer,
-  ctx: core.RunningContext,
+  deployer: FlavourDeployer,
+  ctx: RunningContext,
 ): Promise<NodeControl | undefined> {
-  const fn = (deployer as { nodeControl?: (ctx: core.RunningContext) => Promise<NodeControl> | NodeControl })
+  const fn = (deployer as { nodeControl?: (ctx: RunningContext) => Promise<NodeControl> | NodeControl })
     .nodeControl;
   return typeof fn === 'function' ? await fn.call(deployer, ctx) : undefined;
 }

@@ -5,8 +5,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type ExecResult, NxcError, type Transport } from '@nxc/core';
-import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, shq, unitBaseName } from './shell.js';
+import { type ExecResult, NxcError } from '@nxc/core';
+import { type Transport, shellQuote } from '@nxc/core/flavour';
+import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, unitBaseName } from './shell.js';
 
 /** Default timeout of every command and wait, in seconds (as in the NixOS test driver). */
 export const DEFAULT_TIMEOUT_S = 900;
@@ -296,7 +297,7 @@ export class Machine {
   async waitForFile(file: string, options: CommandOptions = {}): Promise<void> {
     const timeout = this.timeoutS(options.timeout);
     this.log(`waiting for file ${file}`);
-    const command = `test -e ${shq(file)}`;
+    const command = `test -e ${shellQuote(file)}`;
     await this.poll(`file ${file}`, timeout, async (rem) => {
       const r = await this.run(command, rem);
       return r.exitCode === 0 ? { done: undefined } : { last: { ...r, command } };
@@ -346,7 +347,7 @@ export class Machine {
 
   private systemctlCommand(query: string, user?: string | null): string {
     if (user) {
-      return `su -l ${shq(user)} --shell /bin/sh -c ${shq(`XDG_RUNTIME_DIR=/run/user/$(id -u) systemctl --user ${query}`)}`;
+      return `su -l ${shellQuote(user)} --shell /bin/sh -c ${shellQuote(`XDG_RUNTIME_DIR=/run/user/$(id -u) systemctl --user ${query}`)}`;
     }
     return `systemctl ${query}`;
   }
@@ -379,7 +380,7 @@ export class Machine {
       if (verb === 'start' || verb === 'stop' || verb === 'restart') {
         const script = `/etc/init.d/${unitBaseName(unit)}`;
         return this.run(
-          `if [ -x ${shq(script)} ]; then ${shq(script)} ${verb}; else echo ${shq(`nxc: ${this.host} has no systemd and no ${script}`)} >&2; exit 5; fi`,
+          `if [ -x ${shellQuote(script)} ]; then ${shellQuote(script)} ${verb}; else echo ${shellQuote(`nxc: ${this.host} has no systemd and no ${script}`)} >&2; exit 5; fi`,
           this.session.defaultTimeoutS,
         );
       }
@@ -400,7 +401,7 @@ export class Machine {
   async getUnitInfo(unit: string, options: { user?: string | null } = {}): Promise<Record<string, string>> {
     const r = (await this.hasSystemd())
       ? await this.run(
-          this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user),
+          this.systemctlCommand(`--no-pager show ${shellQuote(unit)}`, options.user),
           this.session.defaultTimeoutS,
         )
       : await this.systemctl(`show ${unit}`, options);
@@ -454,7 +455,7 @@ export class Machine {
           ? { done: undefined }
           : { last: { ...r, command: `state of ${unit}: ${state}` } };
       }
-      const command = this.systemctlCommand(`--no-pager show ${shq(unit)}`, options.user);
+      const command = this.systemctlCommand(`--no-pager show ${shellQuote(unit)}`, options.user);
       const r = await this.run(command, rem);
       const state = /^ActiveState=(.*)$/m.exec(r.stdout)?.[1] ?? '';
       if (state === 'active') return { done: undefined };
@@ -486,7 +487,7 @@ export class Machine {
   async copyFromHost(source: string, target: string): Promise<void> {
     this.log(`copy ${source} -> ${target}`);
     const parent = path.posix.dirname(target);
-    await this.succeed(`mkdir -p ${shq(parent)}`);
+    await this.succeed(`mkdir -p ${shellQuote(parent)}`);
     await this.session.transport.copyTo(this.host, path.resolve(source), target);
   }
 

@@ -4,10 +4,11 @@
  * machine API over the flavour's transport. Backs `nxc driver` and `nxc start -t`.
  */
 import { spawn } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DeploymentDocument, NxcError, type Transport } from '@nxc/core';
+import { type DeploymentDocument, NxcError } from '@nxc/core';
+import { type Transport, pathExists } from '@nxc/core/flavour';
 import { type SubtestResult, writeJunit } from './junit.js';
 import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
 import { RpcServer } from './rpc.js';
@@ -138,7 +139,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
   }
   if (opts.junit) {
     const dir = path.dirname(path.resolve(opts.junit));
-    await access(dir).catch(() => {
+    if (!(await pathExists(dir))) {
       throw new NxcError(
         'NXC_IO',
         `cannot write the JUnit report ${opts.junit}: folder ${dir} does not exist`,
@@ -146,7 +147,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
           hint: 'create the folder first or give another --junit path',
         },
       );
-    });
+    }
   }
 
   const interactive = Boolean(opts.interactive);

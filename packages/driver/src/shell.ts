@@ -3,11 +3,7 @@
  * (bash, coreutils, systemd) and on the test OS (busybox sh, busybox init, no systemd,
  * a busybox `nc` without `-z`), so they use only POSIX sh, `grep -E`, `test`, `kill -0`.
  */
-
-/** Single-quotes a string for sh. */
-export function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote } from '@nxc/core/flavour';
 
 /** True when the node booted with systemd (same test as sd_booted(3)). */
 export const HAS_SYSTEMD = 'test -d /run/systemd/system';
@@ -29,7 +25,7 @@ export function unitBaseName(unit: string): string {
  */
 export function fallbackUnitStateScript(unit: string): string {
   const name = unitBaseName(unit);
-  const q = shq(name);
+  const q = shellQuote(name);
   if (unit.endsWith('.target')) {
     return 'if [ -e /run/nxc/ready ]; then echo active; else echo activating; fi';
   }
@@ -64,7 +60,7 @@ export function portOpenScript(port: number, addr = 'localhost'): string {
     const hex = procNetPort(port);
     return `cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qiE '^ *[0-9]+: [0-9A-F]+:${hex} [0-9A-F]+:[0-9A-F]+ 0A '`;
   }
-  const a = shq(addr);
+  const a = shellQuote(addr);
   return [
     `if nc -h 2>&1 | grep -q -- ' -z'; then nc -z -w 2 ${a} ${port}`,
     `else timeout 3 sh -c 'nc -w 2 "$0" "$1" </dev/null >/dev/null 2>&1' ${a} ${port}; fi`,

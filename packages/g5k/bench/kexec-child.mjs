@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const req = JSON.parse(await readFile(process.argv[2], 'utf8'));
-const core = await import(join(req.repo, 'packages/core/dist/index.js'));
+const core = await import(join(req.repo, 'packages/core/dist/flavour.js'));
 const g5k = await import(join(req.repo, 'packages/g5k/dist/index.js'));
 const composeInfo = await core.readComposeInfo(req.composeInfoFile);
 const resolved = await g5k.resolveMachines(req.machines);

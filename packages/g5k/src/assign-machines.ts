@@ -3,8 +3,8 @@
  * `$OAR_NODEFILE`), in order, one machine per node, each resolved to the address the node
  * will find itself by. Shared by every Grid'5000 flavour.
  */
-import type { PlannedNode, Reporter } from '@nxc/core';
-import { NxcError } from '@nxc/core';
+import type { PlannedNode, Reporter } from '@nxc/core/flavour';
+import { NxcError } from '@nxc/core/flavour';
 import { readMachines } from './machines.js';
 import { type Lookup, resolveMachines } from './resolve.js';
 

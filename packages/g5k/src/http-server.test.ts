@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DeploymentDocument } from '@nxc/core';
+import type { DeploymentDocument } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { serveDeployment, sourceAddressFor } from './http-server.js';
 

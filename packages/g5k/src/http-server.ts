@@ -8,7 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DeploymentDocument, NxcError, deploymentBody } from '@nxc/core';
+import { type DeploymentDocument, NxcError, deploymentBody } from '@nxc/core/flavour';
 
 /**
  * The local address this host uses to reach `address` (a UDP "connect" sends nothing; it only

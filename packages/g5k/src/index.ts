@@ -3,7 +3,8 @@
  * waiting with `-W`), host -> address resolution, an OAR client (submit, wait, hosts, reuse,
  * delete), and the kexec deployment engine (push with checksums, `kexec -l` with `deploy=`,
  * detached `kexec -e`, wait for the new boot) with a ready-made FlavourDeployer for kexec
- * flavours.
+ * flavours. The flavours' `usable()` pre-checks (frontend, OAR job, Kadeploy) are the light
+ * subpath `@nxc/g5k/usable`.
  */
 export { readMachines, machineFileFrom } from './machines.js';
 export type { MachineSource, MachineList } from './machines.js';
@@ -11,7 +12,7 @@ export { resolveMachines } from './resolve.js';
 export { assignMachines } from './assign-machines.js';
 export type { AssignedNode, AssignMachinesOptions } from './assign-machines.js';
 export type { Lookup, ResolvedMachine } from './resolve.js';
-export { Oar, localRunner, parseOarstat } from './oar.js';
+export { Oar, localRunner, parseOarstat, DEFAULT_OAR_TIMEOUT_MS } from './oar.js';
 export type { CommandRunner, OarJob, OarSubmitOptions } from './oar.js';
 export { KERNEL_CMDLINE_MAX, G5K_CONSOLES, kexecAppend, inlineDeployment } from './kernel-cmdline.js';
 export { serveDeployment, sourceAddressFor } from './http-server.js';

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import type { DeploymentDocument } from '@nxc/core';
+import type { DeploymentDocument } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_CMDLINE_MAX, inlineDeployment, kexecAppend } from './kernel-cmdline.js';
 

@@ -3,7 +3,7 @@
  * console=tty0 console=ttyS0,115200 [flavour params] [-k extras]`. x86 kernels keep 2048 bytes of it, so
  * the deployment goes inline only when it fits; otherwise nodes fetch it over HTTP.
  */
-import { DEPLOY_DIGEST_PARAM, type DeploymentDocument, encodeDeploymentForKernel } from '@nxc/core';
+import { DEPLOY_DIGEST_PARAM, type DeploymentDocument, encodeDeploymentForKernel } from '@nxc/core/flavour';
 
 /** Bytes of kernel command line an x86 kernel keeps (COMMAND_LINE_SIZE, measured here). */
 export const KERNEL_CMDLINE_MAX = 2048;

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,8 @@ import {
   type Reporter,
   type SshIdentity,
   isNxcError,
-} from '@nxc/core';
+  pathExists,
+} from '@nxc/core/flavour';
 import {
   HostKeyStore,
   SshTransport,
@@ -137,14 +138,7 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 async function firstExisting(files: string[]): Promise<string[]> {
-  for (const f of files) {
-    try {
-      await access(f);
-      return [f];
-    } catch {
-      /* next */
-    }
-  }
+  for (const f of files) if (await pathExists(f)) return [f];
   return [];
 }
 
@@ -213,9 +207,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     ['kernel', options.kernel],
     ['initrd', options.initrd],
   ] as const) {
-    try {
-      await access(file);
-    } catch {
+    if (!(await pathExists(file))) {
       throw new NxcError('NXC_COMPOSE_INFO', `the build's ${what} ${file} does not exist`, {
         hint: 'rebuild with `nxc build`',
       });
@@ -269,12 +261,18 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const firstContactStore = async (t: KexecTarget): Promise<HostKeyStore> => {
     const listed = lookupKnownHosts(knownHosts, [t.machine, t.address]);
     const remembered = await rememberedHostKey(t.machine);
-    const keys = [
-      ...listed.keys,
-      ...(remembered
-        ? [{ record: remembered.record, source: `${remembered.file} (nxc's last system there)` }]
-        : []),
-    ];
+    // nxc's record of its last system there vouches only next to known_hosts: a machine is
+    // reinstalled between jobs (standard environment, other users), so without a list of its
+    // standard keys a different key is expected, and first contact decides (with a warning)
+    const keys =
+      listed.keys.length === 0
+        ? []
+        : [
+            ...listed.keys,
+            ...(remembered
+              ? [{ record: remembered.record, source: `${remembered.file} (nxc's last system there)` }]
+              : []),
+          ];
     const store = new HostKeyStore({}, { learn: keys.length === 0 });
     store.revoke(listed.revoked);
     if (keys.length > 0) {
@@ -350,10 +348,16 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         );
       const previousKey = hostKeys.get(t.machine);
       if (hostKeys.learnt(t.machine)) {
-        reporter?.emit({
-          type: 'warn',
-          message: `${t.machine}: no known host key (${knownHostsFiles.join(', ')} do not list it): trusted ${fingerprint(previousKey ?? '')} on first contact`,
-        });
+        const rememberedKey = (await rememberedHostKey(t.machine))?.record;
+        if (rememberedKey === undefined || rememberedKey !== previousKey) {
+          const since = rememberedKey
+            ? ` nor the key of nxc's last system there (${fingerprint(rememberedKey)}; reinstalled since?)`
+            : '';
+          reporter?.emit({
+            type: 'warn',
+            message: `${t.machine}: no known host key (${knownHostsFiles.join(', ')} do not list it)${since}: trusted ${fingerprint(previousKey ?? '')} on first contact`,
+          });
+        }
       }
       const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
         const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, {

@@ -11,8 +11,8 @@ import type {
   StartContext,
   StartResult,
   Transport,
-} from '@nxc/core';
-import { NxcError } from '@nxc/core';
+} from '@nxc/core/flavour';
+import { NxcError } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
 import { assignMachines } from './assign-machines.js';
 import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';

@@ -4,9 +4,8 @@
  * file appears when the job starts). OAR lists a host once per core: duplicates collapse,
  * first-seen order is kept.
  */
-import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NxcError, readMachineFile } from '@nxc/core';
+import { NxcError, pathExists, readMachineFile } from '@nxc/core/flavour';
 
 /** Where the machine list comes from. */
 export interface MachineSource {
@@ -36,15 +35,6 @@ export function machineFileFrom(source: Pick<MachineSource, 'machineFile' | 'env
   return source.machineFile || env.OAR_NODEFILE || env.OAR_NODE_FILE || undefined;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Reads the machine list (see {@link MachineSource}). NxcError `NXC_MACHINES` when no file is
  * named, it does not exist (without `wait`), or it lists no host.
@@ -56,7 +46,7 @@ export async function readMachines(source: MachineSource = {}): Promise<MachineL
       hint: 'reserve nodes with `oarsub -I -l nodes=N` (or pass `-m FILE` listing one host per line)',
     });
   }
-  if (!(await exists(file))) {
+  if (!(await pathExists(file))) {
     if (!source.wait) {
       throw new NxcError('NXC_MACHINES', `machine file ${file} does not exist`, {
         hint: 'check the path given to -m, or add -W to wait until the OAR job creates it',
@@ -65,7 +55,7 @@ export async function readMachines(source: MachineSource = {}): Promise<MachineL
     source.onWait?.(file);
     const deadline =
       source.waitTimeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + source.waitTimeoutMs;
-    while (!(await exists(file))) {
+    while (!(await pathExists(file))) {
       if (source.signal?.aborted)
         throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for machine file ${file}`);
       if (Date.now() > deadline) {

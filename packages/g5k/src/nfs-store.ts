@@ -4,11 +4,10 @@
  * exports users' homes under /export). `NFS_STORE` (or the `nfsStore` option) overrides it.
  */
 import { lookup } from 'node:dns/promises';
-import { access } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { NxcError } from '@nxc/core';
+import { NxcError, pathExists } from '@nxc/core/flavour';
 
 export interface NfsStoreOptions {
   /** `host:/path` given explicitly (option `nfsStore`); wins over everything. */
@@ -27,15 +26,6 @@ export interface NfsStoreOptions {
   alternativeStores?: string[];
 }
 
-async function isDir(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The `nfs_store=...` kernel parameter for this frontend. */
 export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<string> {
   const env = options.env ?? process.env;
@@ -51,7 +41,7 @@ export async function nfsStoreParam(options: NfsStoreOptions = {}): Promise<stri
   const prefixes = [...(options.alternativeStores ?? [join(homedir(), '.nix')]), '/nix'];
   for (const prefix of prefixes) {
     const store = join(prefix, 'store');
-    if (await isDir(store)) {
+    if (await pathExists(store)) {
       const server = options.server ?? 'nfs';
       let address = server;
       if (!isIPv4(server)) {

@@ -14,7 +14,7 @@
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Ed25519KeyPair, generateEd25519KeyPair, isSafeName, userStateDir } from '@nxc/core';
+import { type Ed25519KeyPair, generateEd25519KeyPair, isSafeName, userStateDir } from '@nxc/core/flavour';
 
 /** A node's host key, made by nxc. */
 export interface NodeHostKey {

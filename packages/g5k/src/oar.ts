@@ -5,18 +5,32 @@
  * network namespace, as the test stand-in does).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { execa } from 'execa';
 
-/** Runs a command (argv) and reports its outcome without throwing on a non-zero exit. */
-export type CommandRunner = (argv: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+/**
+ * Runs a command (argv) and reports its outcome without throwing on a non-zero exit. With
+ * `timeoutMs`, a runner that can should kill the command then and report `timedOut`.
+ */
+export type CommandRunner = (
+  argv: string[],
+  options?: { timeoutMs?: number },
+) => Promise<{ exitCode: number; stdout: string; stderr: string; timedOut?: boolean }>;
 
-/** Runs commands on this machine (the default runner). */
-export const localRunner: CommandRunner = async (argv) => {
+/** Default bound on one OAR command (`timeoutMs` of {@link Oar}). */
+export const DEFAULT_OAR_TIMEOUT_MS = 60_000;
+
+/** Runs commands on this machine (the default runner); kills them at `timeoutMs`. */
+export const localRunner: CommandRunner = async (argv, options = {}) => {
   const [cmd, ...args] = argv;
   if (!cmd) throw new TypeError('empty argv');
   try {
-    const r = await execa(cmd, args, { reject: false, stdin: 'ignore' });
+    const r = await execa(cmd, args, {
+      reject: false,
+      stdin: 'ignore',
+      ...(options.timeoutMs ? { timeout: options.timeoutMs, forceKillAfterDelay: 2000 } : {}),
+    });
+    if (r.timedOut) return { exitCode: 124, stdout: '', stderr: '', timedOut: true };
     if (r.failed && r.exitCode === undefined) {
       const code = (r as unknown as { code?: string }).code;
       return {
@@ -78,10 +92,40 @@ function lastLine(text: string): string {
 
 /** OAR client bound to a runner. */
 export class Oar {
-  private readonly run: CommandRunner;
+  private readonly runner: CommandRunner;
+  private readonly timeoutMs: number;
 
-  constructor(options: { runner?: CommandRunner } = {}) {
-    this.run = options.runner ?? localRunner;
+  /**
+   * `timeoutMs` bounds every OAR command (default {@link DEFAULT_OAR_TIMEOUT_MS}): a frontend
+   * whose OAR server does not answer fails with `NXC_TIMEOUT` naming the command.
+   */
+  constructor(options: { runner?: CommandRunner; timeoutMs?: number } = {}) {
+    this.runner = options.runner ?? localRunner;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_OAR_TIMEOUT_MS;
+  }
+
+  /** Runs argv within the bound, whatever the runner does with it. */
+  private async run(argv: string[]): Promise<Awaited<ReturnType<CommandRunner>>> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      // a runner that cannot kill its command still gets a little more than the bound
+      timer = setTimeout(() => reject(this.timeoutError(argv)), this.timeoutMs + 3000);
+    });
+    try {
+      const r = await Promise.race([this.runner(argv, { timeoutMs: this.timeoutMs }), late]);
+      if (r.timedOut) throw this.timeoutError(argv);
+      return r;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timeoutError(argv: string[]): NxcError {
+    return new NxcError(
+      'NXC_TIMEOUT',
+      `\`${argv.join(' ')}\` did not answer within ${Math.round(this.timeoutMs / 100) / 10} s`,
+      { hint: 'the OAR server may be overloaded or unreachable: try again later, or run it by hand to see' },
+    );
   }
 
   private async call(argv: string[], what: string): Promise<string> {

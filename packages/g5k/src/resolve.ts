@@ -5,7 +5,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 
 /** Resolver signature (defaults to the system resolver, IPv4). */
 export type Lookup = (host: string) => Promise<string>;

@@ -55,8 +55,13 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+const previousStateHome = process.env.XDG_STATE_HOME;
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-host-keys-'));
+  // nxc's record of its last system on each machine lives in the user state: other test files
+  // deploy onto the same stand-in machines, so this one starts from an empty state of its own
+  process.env.XDG_STATE_HOME = join(work, 'state');
   await mkdir(join(work, 'project/deploy'), { recursive: true });
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
   identity = {
@@ -75,6 +80,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  if (previousStateHome === undefined) Reflect.deleteProperty(process.env, 'XDG_STATE_HOME');
+  else process.env.XDG_STATE_HOME = previousStateHome;
   await sim?.down();
   if (work) await rm(work, { recursive: true, force: true });
 }, 300_000);
@@ -129,6 +136,27 @@ describe("host keys of Grid'5000 machines (stand-in)", () => {
           dropbearPublic(join(sim.env.G5KSIM_STATE!, 'keys/hostkey_deployed')),
         ).replace(/[+/]/g, '\\$&')}, not the one nxc gave the node \\(SHA256:[^)]+\\): refusing it`,
       ),
+    );
+  }, 900_000);
+
+  it("accepts a machine reinstalled since nxc's last system there when no known_hosts lists it, with a warning", async () => {
+    // node-1 runs the standard environment (the first test refused it); nxc's record says its
+    // last system there had another key, and no known_hosts file lists node-1
+    const stateKeys = join(work, 'state/nxc/g5k-host-keys');
+    await mkdir(stateKeys, { recursive: true, mode: 0o700 });
+    await writeFile(join(stateKeys, 'node-1'), `${wrongKey} 10.77.0.11 server\n`, { mode: 0o600 });
+    const empty = join(work, 'empty_known_hosts');
+    await writeFile(empty, '');
+    const r = await sim.deploy({
+      ...request({ nodes: [{ role: 'server', host: 'server' }], machineList: ['node-1'] }),
+      options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts: empty },
+    });
+    expect(r.answer.error?.message, r.stderr.slice(-3000)).toBeUndefined();
+    const nodes = (r.answer.result as { nodes: { host: string; state: string }[] }).nodes;
+    expect(nodes.find((n) => n.host === 'server')?.state).toBe('running');
+    const warnings = r.events.filter((e) => e.type === 'warn').map((e) => String(e.message));
+    expect(warnings).toContainEqual(
+      `node-1: no known host key (${empty} do not list it) nor the key of nxc's last system there (${fingerprint(wrongKey)}; reinstalled since?): trusted ${fingerprint(standardKey)} on first contact`,
     );
   }, 900_000);
 });

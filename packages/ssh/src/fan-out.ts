@@ -1,5 +1,5 @@
-import { NxcError, isNxcError } from '@nxc/core';
-import type { ExecOptions, ExecResult } from '@nxc/core';
+import { NxcError, isNxcError } from '@nxc/core/flavour';
+import type { ExecOptions, ExecResult } from '@nxc/core/flavour';
 /**
  * Bounded parallel work on many nodes with one verdict per node: OK, FAILED (the node
  * answered but the work failed) or UNREACHABLE (no usable SSH connection), each with its

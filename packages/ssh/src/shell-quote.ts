@@ -1,10 +1,9 @@
 /** POSIX shell quoting for commands sent over SSH (the remote side always parses a string). */
 
-/** Quotes one word for a POSIX shell: `it's` -> `'it'\''s'`. */
-export function shellQuote(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote } from '@nxc/core/flavour';
+
+/** Core's one shell quoting, re-exported where SSH users have always found it. */
+export { shellQuote };
 
 /**
  * The command line sent to the node: a string runs under `sh -c` (so the user's login shell

@@ -6,8 +6,8 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { ExecOptions, ExecResult, ShellOptions, ShellSession, Transport } from '@nxc/core';
-import { type NodeTreeSink, NxcError, receiveFromNode } from '@nxc/core';
+import type { ExecOptions, ExecResult, ShellOptions, ShellSession, Transport } from '@nxc/core/flavour';
+import { type NodeTreeSink, NxcError, receiveFromNode } from '@nxc/core/flavour';
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { type HostKeyStore, fingerprint } from './host-keys.js';
 import { remoteCommand } from './shell-quote.js';

@@ -6,7 +6,7 @@
  * within a short time; only then is a full handshake worth trying.
  */
 import { connect } from 'node:net';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 
 export interface WaitForSshOptions {
   /** Overall deadline in ms (default 120 000). */

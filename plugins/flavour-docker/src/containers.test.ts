@@ -1,4 +1,4 @@
-import { isNxcError } from '@nxc/core';
+import { isNxcError } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import {
   type DockerExtras,

@@ -11,19 +11,23 @@ import { PassThrough } from 'node:stream';
 import {
   type DeployedNode,
   type FlavourDeployer,
+  type LeftoversContext,
   type LogLine,
   type LogsOptions,
   type NodeControl,
   type NodeStatus,
   NxcError,
+  type RemovedLeftovers,
   type RunningContext,
   type StartContext,
   type StartResult,
   type Transport,
   isNxcError,
-} from '@nxc/core';
-import Docker from 'dockerode';
+  writeFileAtomic,
+} from '@nxc/core/flavour';
+import type Docker from 'dockerode';
 import pLimit from 'p-limit';
+import { apiTimeoutMs, engineClient } from './client.js';
 import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
 import {
   type SystemdCgroups,
@@ -45,6 +49,7 @@ import {
   containerName,
   networkName,
   newDeploymentId,
+  projectHash,
   scopeFilter,
   scopeLabels,
   volumeName,
@@ -133,39 +138,71 @@ async function removeNetwork(docker: Docker, id: string, attempts = 20): Promise
   }
 }
 
+/** One engine object removed, with the deployment it belonged to (its labels). */
+export interface RemovedObject {
+  kind: 'container' | 'network' | 'volume';
+  name: string;
+  composition: string;
+  flavour: string;
+}
+
 /** What {@link removeScope} removed, and the networks the engine would not let go. */
 export interface RemovedScope {
   containers: number;
+  /** Every object removed. */
+  objects: RemovedObject[];
   /** Networks left because of the engine's stale endpoint count (see removeNetwork). */
   staleNetworks: string[];
 }
 
 /**
- * Removes every container, network and volume of a scope (labels), in parallel.
- * Idempotent.
+ * Removes every container, network and volume matching label `filters` (containers first,
+ * in parallel, then networks, then volumes). Idempotent.
  */
-export async function removeScope(
+export async function removeLabelled(
   docker: Docker,
-  scope: Scope,
+  filters: { label: string[] },
   concurrency = DEFAULT_CONCURRENCY,
 ): Promise<RemovedScope> {
-  const filters = JSON.stringify(scopeFilter(scope));
+  const json = JSON.stringify(filters);
   const limit = pLimit(concurrency);
-  const containers = await docker.listContainers({ all: true, filters });
+  const owner = (labels: Record<string, string> | undefined) => ({
+    composition: labels?.[LABEL.composition] ?? '',
+    flavour: labels?.[LABEL.flavour] ?? '',
+  });
+  const objects: RemovedObject[] = [];
+  const containers = await docker.listContainers({ all: true, filters: json });
   // force removal kills (SIGKILL) and removes in one call; `v` drops anonymous volumes.
   await Promise.all(
     containers.map((c) =>
       limit(() => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing)),
     ),
   );
-  const networks = await docker.listNetworks({ filters });
+  for (const c of containers) {
+    objects.push({ kind: 'container', name: (c.Names[0] ?? c.Id).replace(/^\//, ''), ...owner(c.Labels) });
+  }
+  const networks = await docker.listNetworks({ filters: json });
   const removed = await Promise.all(networks.map((n) => removeNetwork(docker, n.Id)));
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  networks.forEach((n, i) => {
+    if (removed[i]) objects.push({ kind: 'network', name: n.Name, ...owner(n.Labels) });
+  });
+  const volumes = (await docker.listVolumes({ filters: json })).Volumes ?? [];
   await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove().catch(ignoreMissing)));
+  for (const v of volumes) objects.push({ kind: 'volume', name: v.Name, ...owner(v.Labels ?? undefined) });
   return {
     containers: containers.length,
+    objects,
     staleNetworks: networks.filter((_, i) => !removed[i]).map((n) => n.Name),
   };
+}
+
+/** Removes every container, network and volume of a scope (labels). Idempotent. */
+export function removeScope(
+  docker: Docker,
+  scope: Scope,
+  concurrency = DEFAULT_CONCURRENCY,
+): Promise<RemovedScope> {
+  return removeLabelled(docker, scopeFilter(scope), concurrency);
 }
 
 /** The warning for networks the engine would not remove. */
@@ -183,6 +220,41 @@ function artifactDir(ctx: {
   flavour: string;
 }): string {
   return join(ctx.project.artifactDir, ctx.composition, ctx.flavour);
+}
+
+/** The client for commands on a running deployment (their options come from the config). */
+function clientFor(ctx: { project: RunningContext['project']; flavour: string }): Docker {
+  return engineClient(apiTimeoutMs(ctx.project.config.flavourOptions?.[ctx.flavour]));
+}
+
+const firstLineOf = (error: unknown): string =>
+  ((error as { message?: string })?.message ?? String(error)).split('\n')[0]!;
+
+/**
+ * The error of a start that failed and whose cleanup failed too (the daemon died or hung):
+ * both causes on one line, and how to finish the cleanup. Never swallowed: what is left runs.
+ */
+function cleanupFailed(failure: unknown, cleanup: unknown, ctx: StartContext): NxcError {
+  const key = `${ctx.composition}::${ctx.flavour}`;
+  const cause = firstLineOf(engineError(cleanup));
+  const hint = `once the Docker daemon answers, \`nxc stop -C ${key}\` removes what is left`;
+  if (isNxcError(failure)) {
+    const what = failure.code === 'NXC_INTERRUPTED' ? 'start interrupted' : failure.message;
+    return new NxcError(failure.code, `${what}; removing its containers failed: ${cause}`, {
+      ...(failure.details ? { details: failure.details } : {}),
+      hint,
+      exitCode: failure.exitCode,
+      cause: failure,
+    });
+  }
+  return new NxcError(
+    'NXC_NODE_FAILED',
+    `start of ${key} failed (${firstLineOf(failure)}); removing its containers failed: ${cause}`,
+    {
+      hint,
+      cause: failure,
+    },
+  );
 }
 
 function interrupted(): NxcError {
@@ -215,7 +287,7 @@ async function originalExtras(info: StartContext['composeInfo']): Promise<Record
 }
 
 async function start(ctx: StartContext): Promise<StartResult> {
-  const docker = new Docker();
+  const docker = engineClient(apiTimeoutMs(ctx.options));
   const scope = scopeOf(ctx);
   const info = ctx.composeInfo;
   const source = info.source;
@@ -326,7 +398,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
       // The orchestrator wrote it elsewhere (or not at all): mount our own copy.
       await mkdir(outDir, { recursive: true });
       ownDeploymentFile = join(outDir, 'deployment.json');
-      await writeFile(ownDeploymentFile, `${JSON.stringify(document, null, 2)}\n`);
+      await writeFileAtomic(ownDeploymentFile, `${JSON.stringify(document, null, 2)}\n`);
       deploymentFile = ownDeploymentFile;
     }
 
@@ -432,11 +504,22 @@ async function start(ctx: StartContext): Promise<StartResult> {
   } catch (error) {
     stopAll.abort();
     await Promise.allSettled(creations);
-    await removeScope(docker, scope, concurrency).catch(() => {});
+    let cleanupError: unknown;
+    try {
+      const removed = await removeScope(docker, scope, concurrency);
+      if (removed.staleNetworks.length > 0) {
+        ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
+      }
+    } catch (e) {
+      cleanupError = e;
+    }
     if (ownDeploymentFile) await rm(ownDeploymentFile, { force: true });
     if (composeFile) await rm(composeFile, { force: true });
-    if (ctx.signal.aborted && !(isNxcError(error) && error.code !== 'NXC_INTERRUPTED')) throw interrupted();
-    throw engineError(error);
+    const failure =
+      ctx.signal.aborted && !(isNxcError(error) && error.code !== 'NXC_INTERRUPTED')
+        ? interrupted()
+        : engineError(error);
+    throw cleanupError === undefined ? failure : cleanupFailed(failure, cleanupError, ctx);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
@@ -462,7 +545,7 @@ async function nodeError(error: unknown, outDir: string): Promise<unknown> {
 }
 
 async function stop(ctx: RunningContext): Promise<void> {
-  const docker = new Docker();
+  const docker = clientFor(ctx);
   try {
     const removed = await removeScope(docker, scopeOf(ctx));
     removeCgroupParent(scopeOf(ctx));
@@ -476,6 +559,37 @@ async function stop(ctx: RunningContext): Promise<void> {
   } catch (error) {
     throw engineError(error);
   }
+}
+
+/**
+ * Everything labelled with the project (and the composition, when given) on this engine,
+ * removed without the deployment document or state: leftovers of crashed or killed starts,
+ * deployments whose deploy/ files were deleted or corrupted.
+ */
+async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[]> {
+  const docker = clientFor(ctx);
+  const label = [`${LABEL.project}=${projectHash(ctx.project.root)}`, `${LABEL.flavour}=${ctx.flavour}`];
+  if (ctx.composition !== undefined) label.push(`${LABEL.composition}=${ctx.composition}`);
+  let removed: RemovedScope;
+  try {
+    removed = await removeLabelled(docker, { label });
+  } catch (error) {
+    throw engineError(error);
+  }
+  if (removed.staleNetworks.length > 0) {
+    ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
+  }
+  const byDeployment = new Map<string, RemovedLeftovers>();
+  for (const o of removed.objects) {
+    const key = `${o.composition}::${o.flavour}`;
+    let entry = byDeployment.get(key);
+    if (!entry) {
+      entry = { composition: o.composition, flavour: o.flavour, removed: [] };
+      byDeployment.set(key, entry);
+    }
+    entry.removed.push(`${o.kind} ${o.name}`);
+  }
+  return [...byDeployment.values()];
 }
 
 /** Containers of the scope by deployment hostname. */
@@ -506,7 +620,7 @@ function stateOf(engineState: string): NodeStatus['state'] {
 }
 
 async function status(ctx: RunningContext): Promise<NodeStatus[]> {
-  const docker = new Docker();
+  const docker = clientFor(ctx);
   try {
     const scope = scopeOf(ctx);
     const byHost = await scopeContainers(docker, scope);
@@ -538,7 +652,7 @@ async function status(ctx: RunningContext): Promise<NodeStatus[]> {
 }
 
 async function transport(ctx: RunningContext): Promise<Transport> {
-  const docker = new Docker();
+  const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   let byHost: Map<string, Docker.ContainerInfo>;
   try {
@@ -555,7 +669,7 @@ async function transport(ctx: RunningContext): Promise<Transport> {
 
 /** Merged, per-node prefixed log lines of the deployment's containers. */
 async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<LogLine> {
-  const docker = new Docker();
+  const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   const byHost = await scopeContainers(docker, scope).catch((error) => {
     throw engineError(error);
@@ -643,7 +757,7 @@ async function* logs(ctx: RunningContext, options: LogsOptions): AsyncGenerator<
 /** The docker flavour's deploy side. */
 /** Per-node power control for test scripts: stop (shutdown), kill (crash), start again. */
 function nodeControl(ctx: RunningContext): NodeControl {
-  const docker = new Docker();
+  const docker = clientFor(ctx);
   const scope = scopeOf(ctx);
   const container = async (host: string): Promise<Docker.Container> => {
     const byHost = await scopeContainers(docker, scope).catch((error) => {
@@ -701,6 +815,7 @@ export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   transport,
   logs,
   nodeControl,
+  removeLeftovers,
 };
 export default deployer;
 export { COMPOSE_FILE_NAME };

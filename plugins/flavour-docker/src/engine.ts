@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Unusable } from '@nxc/core';
+import type { Unusable } from '@nxc/core/flavour';
 
 /** Oldest Engine API nxc drives (Docker 19.03). */
 export const MIN_API_VERSION = '1.40';
@@ -108,6 +108,12 @@ export async function checkEngine(
       return {
         reason: `no permission to use the Docker daemon socket ${endpoint.display}`,
         hint: 'add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again) or run nxc as root',
+      };
+    }
+    if (code === 'ETIMEDOUT') {
+      return {
+        reason: `the Docker daemon at ${endpoint.display} did not answer GET /version within ${timeoutMs / 1000} s`,
+        hint: 'check that dockerd is alive (`docker info`) and not overloaded, or point DOCKER_HOST at a running engine',
       };
     }
     return {

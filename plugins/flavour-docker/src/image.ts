@@ -11,7 +11,7 @@ import { access, open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
 

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, type Flavour, defineFlavourPlugin } from '@nxc/core';
+import { FLAVOUR_API_VERSION, type Flavour, defineFlavourPlugin } from '@nxc/core/flavour';
 import { checkEngine } from './engine.js';
 
 /** Path of the flavour's NixOS module (shipped in the package's `nix/` folder), if present. */

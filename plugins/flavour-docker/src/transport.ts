@@ -17,7 +17,7 @@ import {
   type ShellSession,
   type Transport,
   receiveFromNode,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import tar from 'tar-fs';
 import tarStream from 'tar-stream';

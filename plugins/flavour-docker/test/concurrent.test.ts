@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ComposeInfo, FlavourDeployer } from '@nxc/core';
+import type { ComposeInfo } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { ComposeInfo, FlavourDeployer, LogLine } from '@nxc/core';
+import type { ComposeInfo, LogLine } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';

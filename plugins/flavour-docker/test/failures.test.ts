@@ -5,7 +5,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ComposeInfo, type FlavourDeployer, isNxcError } from '@nxc/core';
+import { type ComposeInfo, isNxcError } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import plugin from '../src/index.js';
 import { projectHash } from '../src/labels.js';

@@ -9,17 +9,19 @@ import { join } from 'node:path';
 import {
   type ComposeInfo,
   type DeploymentDocument,
-  type PlannedNode,
   type ProgressEvent,
   type Project,
-  type RunningContext,
-  type StartContext,
-  buildDeploymentDocument,
   makeProject,
   readDeploymentDocument,
   silentReporter,
-  writeDeploymentDocument,
 } from '@nxc/core';
+import {
+  type PlannedNode,
+  type RunningContext,
+  type StartContext,
+  buildDeploymentDocument,
+  writeDeploymentDocument,
+} from '@nxc/core/flavour';
 import Docker from 'dockerode';
 
 export function tempProject(prefix = 'nxc-docker-e2e-'): Project {

@@ -10,7 +10,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ComposeInfo, FlavourDeployer } from '@nxc/core';
+import type { ComposeInfo } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupParentFor } from '../src/containers.js';

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type StartContext, buildDeploymentDocument, isNxcError, makeProject } from '@nxc/core';
+import { makeProject } from '@nxc/core';
+import { type StartContext, buildDeploymentDocument, isNxcError } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g5kImageDeployer } from './deployer.js';
 

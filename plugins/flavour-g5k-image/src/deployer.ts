@@ -13,7 +13,7 @@
  * status / transport / stop are the kexec flavours' (@nxc/g5k), on the same state shape.
  */
 import { randomBytes } from 'node:crypto';
-import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -25,7 +25,9 @@ import {
   type StartContext,
   type StartResult,
   artifactDir,
-} from '@nxc/core';
+  pathExists,
+  writeJsonAtomic,
+} from '@nxc/core/flavour';
 import {
   type CommandRunner,
   type DeploymentServer,
@@ -69,15 +71,6 @@ function flag(options: Record<string, unknown>, ...names: string[]): boolean {
   return v === true || v === 'true' || v === 1 || v === '1';
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Where Kadeploy reads the image: `local://` path, an explicit URL, or a copy in a public folder. */
 async function publishImage(
   image: string,
@@ -91,7 +84,7 @@ async function publishImage(
   const dir = resolve(publicDir ?? join(homedir(), 'public'));
   const name = `nxc-${basename(resolve(image, '..')).slice(0, 32)}.tar.xz`;
   const target = join(dir, name);
-  if (!(await exists(target))) {
+  if (!(await pathExists(target))) {
     await mkdir(dir, { recursive: true });
     await copyFile(image, `${target}.part`);
     await rm(target, { force: true });
@@ -211,7 +204,7 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
     async start(ctx: StartContext): Promise<StartResult> {
       const o = ctx.options;
       const image = ctx.composeInfo.all.image;
-      if (!image || !(await exists(image))) {
+      if (!image || !(await pathExists(image))) {
         throw new NxcError(
           'NXC_COMPOSE_INFO',
           `${ctx.composeInfo.source} has no image (all.image${image ? ` = ${image} does not exist` : ' missing'})`,
@@ -223,9 +216,11 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
       // 1. the OAR job, the machines, their addresses
       if (!flag(o, 'skipOarCheck', 'skip-oar-check')) {
         const jobId = opt<string | number>(o, 'oarJobId', 'oar-job-id');
+        const oarTimeoutMs = Number(opt<unknown>(o, 'oarTimeoutMs', 'oar-timeout-ms'));
         await checkDeployJob({
           ...(jobId !== undefined ? { jobId } : {}),
           ...(options.oarRunner ? { runner: options.oarRunner } : {}),
+          ...(oarTimeoutMs > 0 ? { timeoutMs: oarTimeoutMs } : {}),
         });
       }
       const targets = await assignMachines({
@@ -434,7 +429,7 @@ export function g5kImageDeployer(options: G5kImageDeployerOptions = {}): Flavour
           }),
         );
         const startedAt = Math.floor(Date.now() / 1000);
-        await writeFile(lastFile, `${JSON.stringify({ nodes, startedAt } satisfies LastStart, null, 2)}\n`);
+        await writeJsonAtomic(lastFile, { nodes, startedAt } satisfies LastStart);
         const failed = targets.filter((t) => nodes[t.host]?.status !== 'up');
         const describe = (t: (typeof targets)[number]): string =>
           `${t.host} (${t.machine}, ${t.address}): ${nodes[t.host]?.reason ?? 'not deployed'}`;

@@ -18,7 +18,7 @@ import {
   decodeDeploymentParam,
   encodeDeploymentForKernel,
   isNxcError,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { KADEPLOY_ARCH, kadeployArch, kadeployEnvironment, renderEnvironment } from './environment.js';

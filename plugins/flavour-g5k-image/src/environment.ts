@@ -5,7 +5,7 @@
  * image kind tar|dd|fsa, compression gzip|bzip2|xz, partition_type a number) plus `arch`,
  * which the Grid'5000 Kadeploy requires and the original nxc writes.
  */
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { stringify } from 'yaml';
 
 /** Kadeploy architecture names of the Nix systems Grid'5000 has. */

@@ -8,12 +8,13 @@
  * runs `kadeploy3`, reports per-node OK / KO, waits for SSH; `retryFailed` redeploys only the
  * failed nodes. Flavour options (`flavourOptions["g5k-image"]` or the CLI): `retryFailed`,
  * `yes`, `kadeploy` (binary), `imageUrl`, `publicDir` / `publicUrl`, `oarJobId`,
- * `skipOarCheck`, `remoteDeploymentInfo`, `port`.
+ * `skipOarCheck`, `oarTimeoutMs`, `remoteDeploymentInfo`, `port`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import type { FlavourDeployer } from '@nxc/core/flavour';
+import { type KadeployUsableInput, kadeployUsable } from '@nxc/g5k/usable';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -22,6 +23,19 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 /** Absolute path of the flavour's NixOS module, shipped in this package's `nix/` folder. */
 export const nixModule: string = fileURLToPath(new URL('../nix/g5k-image.nix', import.meta.url));
+
+/**
+ * The options `usable()` can see: the config's (`-O` flags reach only the deploy side, which
+ * checks again).
+ */
+function usableInput(options: Record<string, unknown> | undefined): KadeployUsableInput {
+  const o = options ?? {};
+  return {
+    ...(typeof o.kadeploy === 'string' ? { kadeploy: o.kadeploy } : {}),
+    ...(typeof o.oarJobId === 'string' || typeof o.oarJobId === 'number' ? { oarJobId: o.oarJobId } : {}),
+    skipOarCheck: o.skipOarCheck === true || o.skipOarCheck === 'true',
+  };
+}
 
 /** The plugin: one flavour, `g5k-image`. */
 const plugin = defineFlavourPlugin({
@@ -32,11 +46,8 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-image',
       description: "Grid'5000 nodes deployed by Kadeploy from a disk image holding every role",
       build: { image: 'tarball', distribution: 'all-in-one', nixModule },
-      // Nothing to check before start: the OAR job and kadeploy3 are checked there, with
-      // messages that say how to get them.
-      async usable() {
-        return undefined;
-      },
+      // kadeploy3, oarstat and a job named; the job's type and state are checked at start
+      usable: ({ project }) => kadeployUsable(usableInput(project.config.flavourOptions['g5k-image'])),
       async deployer(): Promise<FlavourDeployer> {
         return (await import('./deployer.js')).deployer;
       },

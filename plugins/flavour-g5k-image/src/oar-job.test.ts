@@ -1,4 +1,7 @@
-import { isNxcError } from '@nxc/core';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isNxcError } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { checkDeployJob } from './oar-job.js';
 
@@ -50,5 +53,25 @@ describe('checkDeployJob', () => {
       42,
     );
     await expect(checkDeployJob({ jobId: 7, env: {}, runner: oarstat(['deploy']) })).resolves.toBe(7);
+  });
+});
+
+describe('checkDeployJob with an OAR that does not answer', () => {
+  it('fails with NXC_TIMEOUT naming oarstat, within its bound', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'nxc-hung-oarstat-'));
+    await writeFile(join(bin, 'oarstat'), '#!/bin/sh\nexec sleep 600\n');
+    await chmod(join(bin, 'oarstat'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const t0 = Date.now();
+      const e = await error(checkDeployJob({ jobId: 7, timeoutMs: 500 }));
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(e.code).toBe('NXC_TIMEOUT');
+      expect(e.message).toBe('`oarstat -J -j 7` did not answer within 0.5 s');
+    } finally {
+      process.env.PATH = path;
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 });

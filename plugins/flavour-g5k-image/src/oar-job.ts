@@ -2,7 +2,7 @@
  * Kadeploy only deploys nodes of an OAR job of type `deploy`: the check done before anything
  * is written, with a one-line way out when it fails.
  */
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { type CommandRunner, Oar } from '@nxc/g5k';
 
 const HOW =
@@ -13,7 +13,13 @@ const HOW =
  * Returns its id.
  */
 export async function checkDeployJob(
-  options: { jobId?: string | number; runner?: CommandRunner; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    jobId?: string | number;
+    runner?: CommandRunner;
+    env?: NodeJS.ProcessEnv;
+    /** Bound on `oarstat` (default: the OAR client's). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<number> {
   const raw = options.jobId ?? (options.env ?? process.env).OAR_JOB_ID;
   if (raw === undefined || String(raw).trim() === '') {
@@ -27,7 +33,10 @@ export async function checkDeployJob(
     throw new NxcError('NXC_FLAVOUR_UNUSABLE', `$OAR_JOB_ID is "${raw}", not a job number`, { hint: HOW });
   }
   const id = Number(String(raw).trim());
-  const oar = new Oar(options.runner ? { runner: options.runner } : {});
+  const oar = new Oar({
+    ...(options.runner ? { runner: options.runner } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
   const job = await oar.job(id);
   if (!job.types.includes('deploy')) {
     throw new NxcError(

@@ -17,9 +17,10 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 const fixtures = join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3');
 const plugin = join(repo, 'plugins/flavour-g5k-image/dist/index.js');
@@ -132,7 +133,7 @@ function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
   return sim.inNs([
     'sh',
     '-c',
-    `cd ${sh(project)} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+    `cd ${shellQuote(project)} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
   ]);
 }
 

@@ -4,7 +4,7 @@
  * frontend's Nix store read-only (computed from the frontend's store location; `NFS_STORE`
  * or the `nfsStore` option override it; `nfsServer` names another NFS server).
  */
-import type { FlavourDeployer } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { kexecFlavourDeployer, nfsStoreParam } from '@nxc/g5k';
 
 /** The g5k-nfs-store deployer (start / status / transport / stop). */

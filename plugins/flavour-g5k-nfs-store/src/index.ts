@@ -9,8 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import type { FlavourDeployer } from '@nxc/core/flavour';
+import { kexecUsable } from '@nxc/g5k/usable';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -29,11 +30,8 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-nfs-store',
       description: "Grid'5000 nodes booted by kexec, their Nix store mounted read-only over NFS (nfs_store=)",
       build: { image: 'remote-store', distribution: 'all-in-one', nixModule },
-      // Nothing to check on the frontend itself: machines (-m / $OAR_NODEFILE), the NFS store
-      // parameter and the nodes are checked at start.
-      async usable() {
-        return undefined;
-      },
+      // inside an OAR job or on a frontend; the machines themselves are checked at start
+      usable: () => kexecUsable(),
       async deployer(): Promise<FlavourDeployer> {
         return (await import('./deployer.js')).deployer;
       },

@@ -24,9 +24,14 @@ type NodeResult = { host: string; state: string; address: string; detail?: strin
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-nfs-e2e-'));
   const project = join(work, 'demo');
+  // the demo's sources only (not a developer's local deploy/, artifact/, build/, .nxc/ state,
+  // which `git add -A` would track and nxc build then refuses)
   await cp(join(repo, 'examples/demo'), project, {
     recursive: true,
-    filter: (src) => !src.includes('node_modules'),
+    filter: (src) =>
+      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
+        src.slice(join(repo, 'examples/demo').length),
+      ),
   });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');

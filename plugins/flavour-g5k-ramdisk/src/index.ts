@@ -8,8 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core';
-import type { FlavourDeployer } from '@nxc/core';
+import { FLAVOUR_API_VERSION, defineFlavourPlugin } from '@nxc/core/flavour';
+import type { FlavourDeployer } from '@nxc/core/flavour';
+import { kexecUsable } from '@nxc/g5k/usable';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -28,11 +29,8 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-ramdisk',
       description: "Grid'5000 nodes booted by kexec into a ramdisk holding every role (all in memory)",
       build: { image: 'ramdisk', distribution: 'all-in-one', nixModule },
-      // Nothing to check on the frontend itself: the machines come with -m / $OAR_NODEFILE
-      // and are checked (resolution, SSH, kexec) node by node at start.
-      async usable() {
-        return undefined;
-      },
+      // inside an OAR job or on a frontend; the machines themselves are checked at start
+      usable: () => kexecUsable(),
       async deployer(): Promise<FlavourDeployer> {
         return (await import('./deployer.js')).deployer;
       },

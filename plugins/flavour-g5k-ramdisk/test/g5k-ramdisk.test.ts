@@ -10,9 +10,16 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, repo, sh, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import {
+  type G5kSim,
+  consoleTail,
+  repo,
+  startG5kSim,
+  writeFrontendKnownHosts,
+} from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -26,15 +33,21 @@ const nodes = [
   { role: 'client', host: 'client2' },
 ];
 
+let knownHosts: string;
 type NodeResult = { host: string; state: string; address: string; detail?: string };
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-ramdisk-e2e-'));
   // the demo project, built for g5k-ramdisk by real Nix on the test OS
   const project = join(work, 'demo');
+  // the demo's sources only (not a developer's local deploy/, artifact/, build/, .nxc/ state,
+  // which `git add -A` would track and nxc build then refuses)
   await cp(join(repo, 'examples/demo'), project, {
     recursive: true,
-    filter: (src) => !src.includes('node_modules'),
+    filter: (src) =>
+      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
+        src.slice(join(repo, 'examples/demo').length),
+      ),
   });
   await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
   const pkgFile = join(project, 'package.json');
@@ -59,11 +72,13 @@ beforeAll(async () => {
   // the machines' standard environment authorizes the harness's root key (and the OAR user's):
   // tell the flavour through the project's config, as a user would set flavourOptions
   const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] } };
+  // and, as Grid'5000's frontend does, list the machines' standard host keys in known_hosts
+  knownHosts = await writeFrontendKnownHosts(sim, 3, join(work, 'ssh_known_hosts'));
+  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
   await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
   oar = new Oar({
     runner: async (argv) => {
-      const r = await sim.asUser(argv.map(sh).join(' '));
+      const r = await sim.asUser(argv.map(shellQuote).join(' '));
       return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     },
   });
@@ -85,7 +100,7 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
     nodes,
     identity,
     // the standard environment authorizes the harness's root key (and the OAR user's)
-    options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY] },
+    options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts },
     ...extra,
   };
 }
@@ -96,7 +111,7 @@ function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
   return sim.inNs([
     'sh',
     '-c',
-    `cd ${sh(join(work, 'demo'))} && ${sh(process.execPath)} ${sh(cli)} ${args.map(sh).join(' ')}`,
+    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
   ]);
 }
 
@@ -204,7 +219,12 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
         machines: undefined,
         op: 'start',
         timeoutMs: 90_000,
-        options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], remoteDeploymentInfo: true, reachTimeoutMs: 10_000 },
+        options: {
+          nodeKeys: [sim.env.G5KSIM_ROOT_KEY],
+          knownHosts,
+          remoteDeploymentInfo: true,
+          reachTimeoutMs: 10_000,
+        },
         machineList: ['node-1', 'node-2', 'node-3'],
       }),
     );

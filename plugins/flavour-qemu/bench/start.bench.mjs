@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDeploymentDocument, makeProject, readComposeInfo, writeDeploymentDocument } from '@nxc/core';
+import { makeProject, readComposeInfo } from '@nxc/core';
+import { buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
 import { buildDemo } from '../test/demo-build.mjs';
 
 const SIZES = (process.env.NXC_BENCH_SIZES ?? '1,3').split(',').map(Number);

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { homedir, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 
 /** The accelerator chosen, with why (shown by `nxc start` and saved in the state). */
 export interface AccelChoice {

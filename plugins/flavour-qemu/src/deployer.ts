@@ -6,17 +6,19 @@
  * its command line), a QMP socket for shutdown. Loaded lazily.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   type DeployedNode,
   type FlavourDeployer,
+  type LeftoversContext,
   type LogLine,
   type LogsOptions,
   type NodeStatus,
   NxcError,
+  type RemovedLeftovers,
   type RunningContext,
   type StartContext,
   type StartResult,
@@ -25,15 +27,27 @@ import {
   encodeDeploymentForKernel,
   isNxcError,
   statePath,
-} from '@nxc/core';
+  writeJsonAtomic,
+} from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { forRole, parseQemuOptions } from './options.js';
-import { findQemus, isAlive, isOurProcess, isOurQemu, uptimeSeconds } from './processes.js';
+import {
+  type LabelledProcess,
+  type ProcessLabels,
+  findLabelledProcesses,
+  findQemus,
+  isAlive,
+  isOurProcess,
+  isOurQemu,
+  isSameProcess,
+  labelledEnv,
+  uptimeSeconds,
+} from './processes.js';
 import { qemuBinary } from './qemu-binary.js';
 import { qmpCommand } from './qmp.js';
-import { makeRunDir, removeRunDirs } from './run-dir.js';
+import { isRunDir, makeRunDir, ownRunDirs, removeRunDirs } from './run-dir.js';
 import { type SegmentSwitch, startSwitch, stopSwitch } from './segment.js';
 import {
   KERNEL_CMDLINE_MAX,
@@ -88,6 +102,16 @@ function readState(raw: unknown): QemuState | undefined {
 }
 
 const namePrefix = (id: string): string => `nxc-${id}-`;
+/** File in a run folder naming the deployment it belongs to, for stop without documents. */
+const OWNER_FILE = 'nxc-owner.json';
+
+/** The labels of a deployment's processes and run folder (see PROCESS_LABEL). */
+function ownerLabels(
+  ctx: { project: { root: string }; composition: string; flavour: string },
+  extra: { host?: string; runDir?: string } = {},
+): ProcessLabels {
+  return { project: ctx.project.root, composition: ctx.composition, flavour: ctx.flavour, ...extra };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -131,9 +155,13 @@ async function consoleFailure(file: string): Promise<string | undefined> {
   return m?.[0].trim();
 }
 
-function launch(qemu: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
+function launch(
+  qemu: string,
+  args: string[],
+  labels: ProcessLabels,
+): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(qemu, args, { timeout: 30_000 }, (err, _stdout, stderr) =>
+    execFile(qemu, args, { timeout: 30_000, env: labelledEnv(labels) }, (err, _stdout, stderr) =>
       resolve({ ok: !err, stderr: String(stderr || err?.message || '') }),
     );
   });
@@ -236,6 +264,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
   const run = await makeRunDir(id);
   if (run.warning) ctx.reporter.emit({ type: 'warn', message: run.warning });
   const runDir = run.path;
+  await writeJsonAtomic(join(runDir, OWNER_FILE), ownerLabels(ctx, { runDir }), { mode: 0o600 });
   const nodes: NodeState[] = [];
   let state: QemuState | undefined;
   let segmentSwitch: SegmentSwitch | undefined;
@@ -337,7 +366,7 @@ async function start(ctx: StartContext): Promise<StartResult> {
     }
     const deployParam = mode === 'http' ? DEPLOYMENT_URL : encoded.value;
 
-    segmentSwitch = await startSwitch(runDir, id);
+    segmentSwitch = await startSwitch(runDir, id, labelledEnv(ownerLabels(ctx, { runDir })));
     const specs: VmSpec[] = nodes.map((n, i) => ({
       name: n.name,
       host: n.host,
@@ -367,7 +396,8 @@ async function start(ctx: StartContext): Promise<StartResult> {
     // a forwarded port taken between our check and QEMU's bind: retry with another one
     const launchOne = async (s: VmSpec): Promise<{ ok: boolean; stderr: string }> => {
       for (let attempt = 0; ; attempt++) {
-        const r = await launch(qemu, qemuArgs(s));
+        if (ctx.signal.aborted) return { ok: false, stderr: 'interrupted' };
+        const r = await launch(qemu, qemuArgs(s), ownerLabels(ctx, { host: s.host, runDir }));
         if (r.ok || attempt >= 2 || !/host forwarding|hostfwd/i.test(r.stderr)) return r;
         s.sshPort = await freePort();
         nodes.find((x) => x.host === s.host)!.sshPort = s.sshPort;
@@ -664,7 +694,7 @@ function nodeControl(ctx: RunningContext) {
   const save = async (): Promise<void> => {
     // later calls with the same context (status, transport) see the new pid and key
     if (ctx.state && typeof ctx.state === 'object') Object.assign(ctx.state, JSON.parse(JSON.stringify(st)));
-    await writeFile(statePath(ctx.project, ctx.composition, ctx.flavour), `${JSON.stringify(st, null, 2)}\n`);
+    await writeJsonAtomic(statePath(ctx.project, ctx.composition, ctx.flavour), st);
   };
   return {
     async shutdown(host: string): Promise<void> {
@@ -692,7 +722,7 @@ function nodeControl(ctx: RunningContext) {
           `node "${host}" cannot be started again: the deployment's run folder ${st.runDir} is gone`,
           { hint: 'restart the deployment with `nxc stop` then `nxc start`' },
         );
-      const r = await launch(st.qemu, n.argv);
+      const r = await launch(st.qemu, n.argv, ownerLabels(ctx, { host, runDir: st.runDir }));
       if (!r.ok)
         throw new NxcError(
           'NXC_NODE_FAILED',
@@ -709,6 +739,106 @@ function nodeControl(ctx: RunningContext) {
   };
 }
 
+/** QMP socket of a QEMU command line (`-qmp unix:PATH,server=on,...`), if any. */
+function qmpSocketOf(argv: string[]): string | undefined {
+  const i = argv.indexOf('-qmp');
+  const m = i >= 0 ? /^unix:([^,]+)/.exec(argv[i + 1] ?? '') : null;
+  return m?.[1];
+}
+
+/** Stops a leftover process found by its labels: QMP quit for a QEMU, else SIGTERM, then SIGKILL. */
+async function stopLabelled(p: LabelledProcess): Promise<void> {
+  const gone = async (ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (!isSameProcess(p.pid, p.startTime)) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return !isSameProcess(p.pid, p.startTime);
+  };
+  const qmp = qmpSocketOf(p.argv);
+  if (qmp && existsSync(qmp)) {
+    await qmpCommand(qmp, 'quit', 1000).catch(() => undefined);
+    if (await gone(1500)) return;
+  } else if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    if (await gone(1500)) return;
+  }
+  if (isSameProcess(p.pid, p.startTime)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await gone(3000);
+}
+
+/** Run folders whose owner file names this project (and composition/flavour when given). */
+function ownedRunDirs(match: { project: string; composition?: string; flavour?: string }): string[] {
+  const out: string[] = [];
+  for (const dir of ownRunDirs()) {
+    let owner: Partial<ProcessLabels>;
+    try {
+      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<ProcessLabels>;
+    } catch {
+      continue; // an older run folder, or a start that died before writing it
+    }
+    if (owner.project !== match.project) continue;
+    if (match.composition !== undefined && owner.composition !== match.composition) continue;
+    if (match.flavour !== undefined && owner.flavour !== match.flavour) continue;
+    out.push(dir);
+  }
+  return out;
+}
+
+/**
+ * Every VM (and process) labelled with the project on this machine, and the project's run
+ * folders, removed without the deployment document or state: what a killed `nxc start` or
+ * deleted deploy/ files left running.
+ */
+async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[]> {
+  const match = {
+    project: ctx.project.root,
+    flavour: ctx.flavour,
+    ...(ctx.composition !== undefined ? { composition: ctx.composition } : {}),
+  };
+  const found = new Map<string, RemovedLeftovers>();
+  const entry = (composition: string): RemovedLeftovers => {
+    let e = found.get(composition);
+    if (!e) {
+      e = { composition, flavour: ctx.flavour, removed: [] };
+      found.set(composition, e);
+    }
+    return e;
+  };
+  const processes = findLabelledProcesses(match);
+  await Promise.all(processes.map((p) => stopLabelled(p)));
+  const dirs = new Map<string, string>();
+  for (const p of processes) {
+    const qemu = p.argv[0]?.includes('qemu') && p.labels.host !== undefined;
+    entry(p.labels.composition).removed.push(
+      qemu ? `VM ${p.labels.host} (pid ${p.pid})` : `process ${p.argv[0]} (pid ${p.pid})`,
+    );
+    if (p.labels.runDir !== undefined && isRunDir(p.labels.runDir))
+      dirs.set(p.labels.runDir, p.labels.composition);
+  }
+  for (const dir of ownedRunDirs(match)) {
+    const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as ProcessLabels;
+    dirs.set(dir, owner.composition);
+  }
+  for (const [dir, composition] of dirs) {
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    entry(composition).removed.push(`run folder ${dir}`);
+  }
+  return [...found.values()];
+}
+
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
 export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   start,
@@ -717,4 +847,5 @@ export const deployer: FlavourDeployer & { nodeControl: typeof nodeControl } = {
   transport,
   logs,
   nodeControl,
+  removeLeftovers,
 };

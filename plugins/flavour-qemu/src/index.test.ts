@@ -1,13 +1,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ComposeInfo,
-  FLAVOUR_API_VERSION,
-  type StartContext,
-  makeProject,
-  silentReporter,
-} from '@nxc/core';
+import { makeProject } from '@nxc/core';
+import { type ComposeInfo, FLAVOUR_API_VERSION, type StartContext, silentReporter } from '@nxc/core/flavour';
 import { afterEach, describe, expect, it } from 'vitest';
 import plugin, { vmFlavour, vmRamdiskFlavour } from './index.js';
 import { deploymentId } from './vm-spec.js';

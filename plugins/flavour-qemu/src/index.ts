@@ -6,7 +6,7 @@
  * over 9p (fast rebuilds). This module stays light: the deploy side and ssh2 load lazily.
  */
 import { fileURLToPath } from 'node:url';
-import { FLAVOUR_API_VERSION, type Flavour, type Unusable, defineFlavourPlugin } from '@nxc/core';
+import { FLAVOUR_API_VERSION, type Flavour, type Unusable, defineFlavourPlugin } from '@nxc/core/flavour';
 import { qemuBinary } from './qemu-binary.js';
 
 const nixModule = (file: string): string => fileURLToPath(new URL(`../nix/${file}`, import.meta.url));

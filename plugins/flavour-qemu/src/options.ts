@@ -1,5 +1,5 @@
 /** The qemu flavours' options (`--accel`, config `flavourOptions.vm-ramdisk`...), validated. */
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { z } from 'zod';
 
 const perRole = z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]);

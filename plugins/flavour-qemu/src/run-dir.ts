@@ -80,6 +80,30 @@ export function removeRunDirs(id: string, known?: string): void {
   for (const d of dirs) if (ours(d)) rmSync(d, { recursive: true, force: true });
 }
 
+/** True when `dir` is named like a run folder and is a real folder of this user's. */
+export function isRunDir(dir: string): boolean {
+  return isAbsolute(dir) && RUN_DIR_NAME.test(basename(dir)) && ours(dir);
+}
+
+/**
+ * Every run folder of this user's, of any deployment: in the per-user base and, for the
+ * fallback, in the temporary folder (stop reads their owner files to find the project's).
+ */
+export function ownRunDirs(): string[] {
+  const out: string[] = [];
+  const base = runBase();
+  for (const dir of ours(base) ? [base, tmpdir()] : [tmpdir()]) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (isRunDir(join(dir, e))) out.push(join(dir, e));
+  }
+  return out;
+}
+
 /** Run folders of deployment `id` left in the per-user base (tests: "nothing left behind"). */
 export function leftoverRunDirs(id: string): string[] {
   const base = runBase();

@@ -9,7 +9,7 @@ import { open, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NxcError } from '@nxc/core';
+import { NxcError } from '@nxc/core/flavour';
 import { findSwitches, isOurProcess } from './processes.js';
 
 /** The switch of a running deployment, as recorded in the flavour state. */
@@ -47,8 +47,15 @@ function canConnect(socket: string): Promise<boolean> {
   });
 }
 
-/** Starts the switch of deployment `id` in `runDir`; resolves once VMs can connect. */
-export async function startSwitch(runDir: string, id: string): Promise<SegmentSwitch> {
+/**
+ * Starts the switch of deployment `id` in `runDir`; resolves once VMs can connect. `env`: the
+ * switch's environment (the deployment's process labels, so that stop finds it without state).
+ */
+export async function startSwitch(
+  runDir: string,
+  id: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SegmentSwitch> {
   const socket = join(runDir, 'segment.sock');
   if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
     throw new NxcError('NXC_USAGE', `run folder ${runDir} is too deep for a unix socket (${socket})`, {
@@ -60,6 +67,7 @@ export async function startSwitch(runDir: string, id: string): Promise<SegmentSw
   const log = await open(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [switchScript(), '--name', name, '--socket', socket], {
     detached: true,
+    env,
     stdio: ['ignore', log.fd, log.fd],
   });
   await log.close();

@@ -13,7 +13,7 @@
  * file in the 0700 run folder (`-readconfig`, section `[machine]`), not on QEMU's argv.
  */
 import { createHash } from 'node:crypto';
-import { DEPLOY_DIGEST_PARAM } from '@nxc/core';
+import { DEPLOY_DIGEST_PARAM } from '@nxc/core/flavour';
 /** Everything needed to launch one node. */
 export interface VmSpec {
   /** Deployment id + host: QEMU's `-name`, also how leftovers are found. */

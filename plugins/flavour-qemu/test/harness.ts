@@ -11,18 +11,20 @@ import { join } from 'node:path';
 import {
   type ComposeInfo,
   type DeploymentDocument,
-  type PlannedNode,
   type ProgressEvent,
   type Project,
+  makeProject,
+  readDeploymentDocument,
+  silentReporter,
+} from '@nxc/core';
+import {
+  type PlannedNode,
   type RunningContext,
   type SshIdentity,
   type StartContext,
   buildDeploymentDocument,
-  makeProject,
-  readDeploymentDocument,
-  silentReporter,
   writeDeploymentDocument,
-} from '@nxc/core';
+} from '@nxc/core/flavour';
 import { findQemus, findSwitches } from '../src/processes.js';
 import { leftoverRunDirs } from '../src/run-dir.js';
 import { switchName } from '../src/segment.js';

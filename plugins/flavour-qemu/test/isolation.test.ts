@@ -9,13 +9,8 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type ComposeInfo,
-  type FlavourDeployer,
-  buildDeploymentDocument,
-  readComposeInfo,
-  writeDeploymentDocument,
-} from '@nxc/core';
+import { type ComposeInfo, readComposeInfo } from '@nxc/core';
+import { type FlavourDeployer, buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';

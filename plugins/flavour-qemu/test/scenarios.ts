@@ -1,5 +1,6 @@
 /** The fault scenario of the end-to-end tests (any qemu flavour). */
-import { type ComposeInfo, type FlavourDeployer, type NxcError, isNxcError } from '@nxc/core';
+import { type ComposeInfo, type NxcError, isNxcError } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { expect } from 'vitest';
 import { type Harness, plan } from './harness.js';
 

@@ -6,13 +6,8 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildDeploymentDocument,
-  makeProject,
-  readComposeInfo,
-  silentReporter,
-  writeDeploymentDocument,
-} from '@nxc/core';
+import { makeProject, readComposeInfo, silentReporter } from '@nxc/core';
+import { buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
 import plugin from '../dist/index.js';
 
 const [composeInfoFile, root] = process.argv.slice(2);

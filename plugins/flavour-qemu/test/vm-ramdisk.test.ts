@@ -9,7 +9,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
+import { type ComposeInfo, readComposeInfo } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';

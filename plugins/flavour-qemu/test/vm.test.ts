@@ -5,7 +5,8 @@
  * endpoint QEMU serves to its own guest; the vm-ramdisk test covers the inline form.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type ComposeInfo, type FlavourDeployer, readComposeInfo } from '@nxc/core';
+import { type ComposeInfo, readComposeInfo } from '@nxc/core';
+import type { FlavourDeployer } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';

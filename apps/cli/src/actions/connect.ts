@@ -3,8 +3,10 @@
  * several -> a tmux window with one pane per host, each running `nxc connect HOST`.
  */
 import { spawnSync } from 'node:child_process';
-import { NxcError, connect, parseGeometry, resolveConnectHosts, tmuxLayout } from '@nxc/core';
+import { NxcError, connect, resolveConnectHosts } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import type { Runtime } from '../runtime.js';
+import { parseGeometry, tmuxLayout } from '../tmux-layout.js';
 import { project } from './common.js';
 
 interface ConnectFlags {
@@ -14,8 +16,6 @@ interface ConnectFlags {
   user?: string;
   geometry?: string;
 }
-
-const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export async function connectAction(rt: Runtime, hosts: string[], flags: ConnectFlags): Promise<number> {
   if (flags.geometry !== undefined) parseGeometry(flags.geometry, 1); // a bad -g fails before anything else
@@ -39,7 +39,7 @@ export async function connectAction(rt: Runtime, hosts: string[], flags: Connect
       ...(flags.user ? ['-l', flags.user] : []),
       ...(flags.identityFile ? ['-i', flags.identityFile] : []),
     ]
-      .map(quote)
+      .map(shellQuote)
       .join(' '),
   );
   return tmux(rt, columns, commands);

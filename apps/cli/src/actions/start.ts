@@ -1,5 +1,6 @@
 /** `nxc start`. */
-import { parseParameterFlags, readParameterFile, start } from '@nxc/core';
+import { start } from '@nxc/core';
+import { parseParameterFlags, readParameterFile } from '../parameters.js';
 import type { Runtime } from '../runtime.js';
 import { printJson, project, renderer, table } from './common.js';
 import { runDriver } from './driver.js';

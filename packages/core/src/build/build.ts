@@ -3,7 +3,8 @@
  * `packages.<system>."<composition>::<flavour>"` (a compose info JSON), with the
  * `nxc` input replaced by the project's generated copy of the Nix library
  * (`.nxc/nixlib`, holding the installed flavours' modules), out-link
- * `build/<composition>::<flavour>`.
+ * `build/<composition>::<flavour>`. The flake is read through git, or from a mirror of the
+ * project without node_modules and nxc's state (flake-source.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -14,9 +15,17 @@ import { NxcError } from '../errors.js';
 import { loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
+import { shellQuote } from '../shell-quote.js';
 import { composeInfoPath, nixLibDir } from '../state.js';
-import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
+import { type FlakeSource, prepareFlakeSource } from './flake-source.js';
+import {
+  type NixFailureContext,
+  type NixFlagSource,
+  explainNixFailure,
+  unreachableCacheWarning,
+} from './nix-environment.js';
 import type { NixProgressState } from './nix-progress.js';
+import { NIX_BASE_FLAGS, checkNix, runNix, splitFlags } from './nix.js';
 import { type NixFlavourEntry, planNixLibrary, syncNixLibrary } from './nixlib.js';
 
 /** Options of {@link build}. */
@@ -98,14 +107,35 @@ export function currentSystem(): string {
   return `${arch}-${os}`;
 }
 
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+/** The user's extra Nix flags, by origin (config, environment, command line), in that order. */
+function flagSources(project: Project, opts: BuildOptions): NixFlagSource[] {
+  const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
+  const extra =
+    opts.nixFlags === undefined
+      ? []
+      : Array.isArray(opts.nixFlags)
+        ? opts.nixFlags
+        : splitFlags(opts.nixFlags);
+  return [
+    { name: `nix.flags in ${project.configFile ?? 'the config'}`, flags: project.config.nix.flags },
+    { name: '$NXC_NIX_FLAGS', flags: env },
+    { name: '--nix-flags', flags: extra },
+  ];
 }
 
 function flagsOf(project: Project, opts: BuildOptions): string[] {
-  const env = process.env.NXC_NIX_FLAGS ? splitFlags(process.env.NXC_NIX_FLAGS) : [];
-  const extra = opts.nixFlags === undefined ? [] : Array.isArray(opts.nixFlags) ? opts.nixFlags : splitFlags(opts.nixFlags);
-  return [...project.config.nix.flags, ...env, ...extra];
+  return flagSources(project, opts).flatMap((s) => s.flags);
+}
+
+/** Recognises the machine's Nix problems in a failed run (see nix-environment.ts). */
+function explainer(project: Project, source: FlakeSource, opts: BuildOptions, what: string) {
+  const ctx: NixFailureContext = {
+    what,
+    projectRoot: project.root,
+    source,
+    flagSources: flagSources(project, opts),
+  };
+  return (state: NixProgressState) => explainNixFailure(state, ctx);
 }
 
 function requireFlake(project: Project): void {
@@ -116,7 +146,9 @@ function requireFlake(project: Project): void {
 }
 
 /** The flavours the project's plugins provide, as the Nix library's index needs them. */
-async function flavourEntries(project: Project): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
+async function flavourEntries(
+  project: Project,
+): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
   const registry = await loadFlavours(project);
   const entries = registry.list().map((f) => ({
     name: f.name,
@@ -130,7 +162,11 @@ async function flavourEntries(project: Project): Promise<{ entries: NixFlavourEn
 }
 
 /** Writes `.nxc/nixlib` (changed files only) unless dryRun; returns its path. */
-async function prepareNixLibrary(project: Project, entries: NixFlavourEntry[], dryRun: boolean): Promise<string> {
+async function prepareNixLibrary(
+  project: Project,
+  entries: NixFlavourEntry[],
+  dryRun: boolean,
+): Promise<string> {
   const dir = nixLibDir(project);
   if (!dryRun) await syncNixLibrary(dir, await planNixLibrary(entries));
   return dir;
@@ -148,9 +184,15 @@ function commonArgs(project: Project, libDir: string, opts: BuildOptions): strin
   ];
 }
 
-async function evalTargets(project: Project, libDir: string, opts: BuildOptions): Promise<CompositionTarget[]> {
+async function evalTargets(
+  project: Project,
+  libDir: string,
+  source: FlakeSource,
+  opts: BuildOptions,
+): Promise<CompositionTarget[]> {
   const system = opts.system ?? currentSystem();
   await checkNix(opts.nixBin);
+  const what = 'listing the compositions';
   const { stdout } = await runNix(
     [
       ...NIX_BASE_FLAGS,
@@ -159,11 +201,17 @@ async function evalTargets(project: Project, libDir: string, opts: BuildOptions)
       '--log-format',
       'internal-json',
       ...commonArgs(project, libDir, opts),
-      `.#packages.${system}`,
+      `${source.ref}#packages.${system}`,
       '--apply',
       'builtins.attrNames',
     ],
-    { cwd: project.root, what: 'listing the compositions', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nixBin ? { nixBin: opts.nixBin } : {}) },
+    {
+      cwd: project.root,
+      what,
+      explain: explainer(project, source, opts, what),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
+    },
   );
   const names = JSON.parse(stdout) as string[];
   return names
@@ -178,11 +226,15 @@ async function evalTargets(project: Project, libDir: string, opts: BuildOptions)
  * Lists the `<composition>::<flavour>` outputs of the project's flake (`nxc build -L`),
  * via `nix eval --json .#packages.<system> --apply builtins.attrNames`.
  */
-export async function listCompositions(project: Project, opts: Omit<BuildOptions, 'dryRun'> = {}): Promise<CompositionTarget[]> {
+export async function listCompositions(
+  project: Project,
+  opts: Omit<BuildOptions, 'dryRun'> = {},
+): Promise<CompositionTarget[]> {
   requireFlake(project);
   const { entries } = await flavourEntries(project);
   const libDir = await prepareNixLibrary(project, entries, false);
-  return evalTargets(project, libDir, opts);
+  const source = await prepareFlakeSource(project);
+  return evalTargets(project, libDir, source, opts);
 }
 
 /**
@@ -191,7 +243,9 @@ export async function listCompositions(project: Project, opts: Omit<BuildOptions
  *
  * @throws NxcError `NXC_PROJECT` (no flake.nix), `NXC_USAGE` (no flavour given),
  *   `NXC_FLAVOUR_UNKNOWN`, `NXC_COMPOSITION_UNKNOWN`, `NXC_NIX` (Nix missing/too old, or the
- *   Nix error itself, trimmed), `NXC_INTERRUPTED`.
+ *   Nix error itself, trimmed), `NXC_NIX_ENV` (the machine's Nix cannot build: no build users
+ *   group, store not writable, no daemon, features off, no network), `NXC_GIT_UNTRACKED` (a
+ *   file the flake uses is not tracked by git), `NXC_INTERRUPTED`.
  */
 export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
   const reporter = opts.reporter ?? silentReporter;
@@ -203,9 +257,13 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
     const f = compositionName.slice(i + 2);
     compositionName = compositionName.slice(0, i) || undefined;
     if (flavourName && f && f !== flavourName)
-      throw new NxcError('NXC_USAGE', `-C ${opts.composition} names flavour ${f} but -f says ${flavourName}`, {
-        hint: 'give the flavour once: either -f FLAVOUR or -C COMPOSITION::FLAVOUR',
-      });
+      throw new NxcError(
+        'NXC_USAGE',
+        `-C ${opts.composition} names flavour ${f} but -f says ${flavourName}`,
+        {
+          hint: 'give the flavour once: either -f FLAVOUR or -C COMPOSITION::FLAVOUR',
+        },
+      );
     flavourName = flavourName ?? (f || undefined);
   }
   const { entries, names, get } = await flavourEntries(project);
@@ -217,23 +275,28 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
   get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
   const flavour = flavourName;
   const libDir = await prepareNixLibrary(project, entries, opts.dryRun === true);
+  const source = await prepareFlakeSource(project, { dryRun: opts.dryRun === true });
   const system = opts.system ?? currentSystem();
 
   let compositions: string[];
   if (compositionName) compositions = [compositionName];
   else if (existsSync(join(project.root, 'compositions.nix')) && !opts.dryRun) {
-    const targets = await evalTargets(project, libDir, opts);
+    const targets = await evalTargets(project, libDir, source, opts);
     compositions = [...new Set(targets.filter((t) => t.flavour === flavour).map((t) => t.composition))];
     if (compositions.length === 0) compositions = ['composition'];
   } else compositions = ['composition'];
   if (opts.outLink && compositions.length > 1)
-    throw new NxcError('NXC_USAGE', `-o names one out-link but ${compositions.length} compositions would be built (${compositions.join(', ')})`, {
-      hint: 'choose one with -C COMPOSITION::FLAVOUR',
-    });
+    throw new NxcError(
+      'NXC_USAGE',
+      `-o names one out-link but ${compositions.length} compositions would be built (${compositions.join(', ')})`,
+      {
+        hint: 'choose one with -C COMPOSITION::FLAVOUR',
+      },
+    );
 
   const planned: BuiltTarget[] = compositions.map((composition) => {
     const link = opts.outLink ? resolve(opts.outLink) : composeInfoPath(project, composition, flavour);
-    const installable = `.#packages.${system}."${composition}::${flavour}"`;
+    const installable = `${source.ref}#packages.${system}."${composition}::${flavour}"`;
     const argv = [
       opts.nixBin ?? 'nix',
       ...NIX_BASE_FLAGS,
@@ -247,7 +310,14 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
       ...commonArgs(project, libDir, opts),
       installable,
     ];
-    return { composition, flavour, installable, argv, command: argv.map(shellQuote).join(' '), composeInfoPath: link };
+    return {
+      composition,
+      flavour,
+      installable,
+      argv,
+      command: argv.map(shellQuote).join(' '),
+      composeInfoPath: link,
+    };
   });
 
   if (opts.dryRun) {
@@ -276,10 +346,12 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
     const ticker = setInterval(emit, 1000);
     ticker.unref();
     let result: Awaited<ReturnType<typeof runNix>>;
+    const what = `building ${target.composition}::${target.flavour}`;
     try {
       result = await runNix(target.argv.slice(1), {
         cwd: project.root,
-        what: `building ${target.composition}::${target.flavour}`,
+        what,
+        explain: explainer(project, source, opts, what),
         onProgress: (s) => {
           last = s;
           emit();
@@ -288,10 +360,12 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
         ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
       });
     } catch (error) {
-      throw await explainMissingTarget(error, project, libDir, opts, target);
+      throw await explainMissingTarget(error, project, libDir, source, opts, target);
     } finally {
       clearInterval(ticker);
     }
+    const cacheWarning = unreachableCacheWarning(result.progress.warnings);
+    if (cacheWarning) reporter.emit({ type: 'warn', message: cacheWarning });
     let outPath: string | undefined;
     try {
       const parsed = JSON.parse(result.stdout) as Array<{ outputs?: { out?: string } }>;
@@ -326,6 +400,7 @@ async function explainMissingTarget(
   error: unknown,
   project: Project,
   libDir: string,
+  source: FlakeSource,
   opts: BuildOptions,
   target: BuiltTarget,
 ): Promise<unknown> {
@@ -333,20 +408,32 @@ async function explainMissingTarget(
   if (!/does not provide attribute/.test(error.message)) return error;
   let known: CompositionTarget[];
   try {
-    known = await evalTargets(project, libDir, opts);
+    known = await evalTargets(project, libDir, source, opts);
   } catch {
     return error;
   }
   const comps = [...new Set(known.map((t) => t.composition))];
   if (comps.length === 0)
-    return new NxcError('NXC_NIX', `${join(project.root, 'flake.nix')}: packages.${opts.system ?? currentSystem()} has no "<composition>::<flavour>" outputs`, {
-      hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
-    });
+    return new NxcError(
+      'NXC_NIX',
+      `${join(project.root, 'flake.nix')}: packages.${opts.system ?? currentSystem()} has no "<composition>::<flavour>" outputs`,
+      {
+        hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
+      },
+    );
   if (!comps.includes(target.composition))
-    return new NxcError('NXC_COMPOSITION_UNKNOWN', `composition ${target.composition} is not in ${join(project.root, 'flake.nix')} (compositions: ${comps.join(', ')})`, {
-      hint: `pick one with -C ${comps[0]}::${target.flavour} (nxc build -L lists them)`,
-    });
-  return new NxcError('NXC_FLAVOUR_UNKNOWN', `flavour ${target.flavour} is not built by ${join(project.root, 'flake.nix')} (it builds: ${[...new Set(known.map((t) => t.flavour))].join(', ')})`, {
-    hint: 'if the flake passes `flavours = ...` to nxc.lib.compose, drop it so the installed flavours are used',
-  });
+    return new NxcError(
+      'NXC_COMPOSITION_UNKNOWN',
+      `composition ${target.composition} is not in ${join(project.root, 'flake.nix')} (compositions: ${comps.join(', ')})`,
+      {
+        hint: `pick one with -C ${comps[0]}::${target.flavour} (nxc build -L lists them)`,
+      },
+    );
+  return new NxcError(
+    'NXC_FLAVOUR_UNKNOWN',
+    `flavour ${target.flavour} is not built by ${join(project.root, 'flake.nix')} (it builds: ${[...new Set(known.map((t) => t.flavour))].join(', ')})`,
+    {
+      hint: 'if the flake passes `flavours = ...` to nxc.lib.compose, drop it so the installed flavours are used',
+    },
+  );
 }

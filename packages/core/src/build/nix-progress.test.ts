@@ -10,7 +10,15 @@ describe('NixProgress', () => {
     p.line(at({ action: 'result', id: 1, type: 105, fields: [0, 7, 0, 0] }));
     p.line(at({ action: 'result', id: 9, type: 105, fields: [0, 42, 0, 0] })); // another activity
     p.line(at({ action: 'result', id: 1, type: 105, fields: [0, 2, 0, 0] }));
-    p.line(at({ action: 'start', id: 2, type: 105, text: "building '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-foo-system.drv'", fields: ['/nix/store/0123456789abcdfghijklmnpqrsvwxyz-foo-system.drv', '', 1, 1] }));
+    p.line(
+      at({
+        action: 'start',
+        id: 2,
+        type: 105,
+        text: "building '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-foo-system.drv'",
+        fields: ['/nix/store/0123456789abcdfghijklmnpqrsvwxyz-foo-system.drv', '', 1, 1],
+      }),
+    );
     expect(p.state.current).toBe('building foo-system');
     p.line(at({ action: 'result', id: 2, type: 101, fields: ['compiling things'] }));
     p.line(at({ action: 'stop', id: 2 }));
@@ -36,7 +44,7 @@ describe('summarizeNixError', () => {
       'error: while evaluating the attribute',
       '       … while calling something',
       '       at /nix/store/x/compose.nix:3:1:',
-      'error: attribute \'doesNotExist\' missing',
+      "error: attribute 'doesNotExist' missing",
       '       at /nix/store/y-source/composition.nix:14:52:',
       '           13|     server = { pkgs, ... }: {',
     ].join('\n');
@@ -60,13 +68,28 @@ describe('summarizeNixError', () => {
     expect(s.details).not.toContain('full logs');
   });
 
+  it('a dependency that failed: its builder failure, not "1 dependencies ... failed to build"', () => {
+    const builder = [
+      "error: builder for '/nix/store/aaa-busybox-static.drv' failed with exit code 2;",
+      '       last 2 log lines:',
+      '       > unpacking sources',
+      '       > patchelf: cannot open: No such file',
+      "       For full logs, run 'nix log /nix/store/aaa-busybox-static.drv'.",
+    ].join('\n');
+    const dependent =
+      "error: 1 dependencies of derivation '/nix/store/bbb-compose-info-composition-docker.json.drv' failed to build";
+    const s = summarizeNixError([builder, dependent], []);
+    expect(s.message).toBe("builder for '/nix/store/aaa-busybox-static.drv' failed with exit code 2");
+    expect(s.details).toContain('patchelf: cannot open');
+  });
+
   it('falls back on the log tail when Nix printed no error message', () => {
     expect(summarizeNixError([], ['first', 'error: last words']).message).toBe('last words');
   });
 
   it('derivationName strips store prefix and .drv', () => {
-    expect(derivationName('/nix/store/0123456789abcdfghijklmnpqrsvwxyz-compose-info-composition-docker.json.drv')).toBe(
-      'compose-info-composition-docker.json',
-    );
+    expect(
+      derivationName('/nix/store/0123456789abcdfghijklmnpqrsvwxyz-compose-info-composition-docker.json.drv'),
+    ).toBe('compose-info-composition-docker.json');
   });
 });

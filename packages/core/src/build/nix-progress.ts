@@ -57,7 +57,14 @@ export function derivationName(path: string): string {
 
 /** Incremental parser: feed it stderr lines; non-`@nix` lines are kept as log lines. */
 export class NixProgress {
-  readonly state: NixProgressState = { built: 0, total: 0, builtNames: [], errors: [], warnings: [], logTail: [] };
+  readonly state: NixProgressState = {
+    built: 0,
+    total: 0,
+    builtNames: [],
+    errors: [],
+    warnings: [],
+    logTail: [],
+  };
   private readonly builds = new Map<number, string>();
   private readonly activities = new Map<number, string>();
   private readonly buildsActivities = new Set<number>();
@@ -95,7 +102,11 @@ export class NixProgress {
           s.current = `building ${name}`;
           return true;
         }
-        if ((event.type === ACT_COPY_PATH || event.type === ACT_FILE_TRANSFER) && event.id !== undefined && text) {
+        if (
+          (event.type === ACT_COPY_PATH || event.type === ACT_FILE_TRANSFER) &&
+          event.id !== undefined &&
+          text
+        ) {
           this.activities.set(event.id, stripAnsi(text));
           s.current = stripAnsi(text);
           return true;
@@ -121,7 +132,12 @@ export class NixProgress {
         return false;
       }
       case 'result': {
-        if (event.type === RES_PROGRESS && Array.isArray(event.fields) && event.id !== undefined && this.buildsActivities.has(event.id)) {
+        if (
+          event.type === RES_PROGRESS &&
+          Array.isArray(event.fields) &&
+          event.id !== undefined &&
+          this.buildsActivities.has(event.id)
+        ) {
           // Progress of the Builds activity: [done, expected, running, failed]; `expected`
           // grows while Nix plans and shrinks when it finds outputs already valid.
           const [, expected] = event.fields as number[];
@@ -166,8 +182,19 @@ export class NixProgress {
  * `error:` prefix) and a few lines of detail (the builder's last log lines Nix quotes, or
  * the evaluation trace's last frames), not the whole log.
  */
-export function summarizeNixError(errors: string[], logTail: string[], maxDetail = 12): { message: string; details: string } {
-  const text = errors.length > 0 ? errors.join('\n') : logTail.join('\n');
+export function summarizeNixError(
+  errors: string[],
+  logTail: string[],
+  maxDetail = 12,
+): { message: string; details: string } {
+  // "N dependencies of derivation … failed to build" only says that a build failed earlier:
+  // the builder failure (with the log lines Nix quotes) is the error worth reading.
+  const builderFailure = errors.find((e) => /builder for '[^']+' failed/.test(e));
+  const consequence =
+    errors.length > 0 &&
+    /dependencies of derivation .* failed to build/.test(errors[errors.length - 1] as string);
+  const chosen = builderFailure && consequence ? [builderFailure] : errors;
+  const text = chosen.length > 0 ? chosen.join('\n') : logTail.join('\n');
   const lines = text
     .split('\n')
     .map((l) => l.replace(/\s+$/, ''))

@@ -4,8 +4,17 @@ import { splitFlags } from './nix.js';
 
 describe('splitFlags', () => {
   it('splits like a shell, keeping empty quoted arguments', () => {
-    expect(splitFlags("--option substituters '' --impure")).toEqual(['--option', 'substituters', '', '--impure']);
-    expect(splitFlags(`--option extra-substituters "https://a https://b"`)).toEqual(['--option', 'extra-substituters', 'https://a https://b']);
+    expect(splitFlags("--option substituters '' --impure")).toEqual([
+      '--option',
+      'substituters',
+      '',
+      '--impure',
+    ]);
+    expect(splitFlags(`--option extra-substituters "https://a https://b"`)).toEqual([
+      '--option',
+      'extra-substituters',
+      'https://a https://b',
+    ]);
     expect(splitFlags('  --a\\ b  ')).toEqual(['--a b']);
     expect(splitFlags('')).toEqual([]);
   });

@@ -43,7 +43,10 @@ export function splitFlags(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new NxcError('NXC_USAGE', `nix flags: unterminated ${quote} quote in "${text}"`, { hint: 'close the quote' });
+  if (quote)
+    throw new NxcError('NXC_USAGE', `nix flags: unterminated ${quote} quote in "${text}"`, {
+      hint: 'close the quote',
+    });
   if (inWord) out.push(cur);
   return out;
 }
@@ -79,17 +82,25 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
             hint: `install Nix ${MIN_NIX_VERSION} or newer (Debian: apt-get install nix-bin; elsewhere: https://nixos.org/download)`,
             exitCode: 3,
           });
-        throw new NxcError('NXC_NIX', `\`${nixBin} --version\` failed: ${(error as Error).message.split('\n')[0]}`, {
-          hint: 'check your Nix installation',
-          exitCode: 3,
-        });
+        throw new NxcError(
+          'NXC_NIX',
+          `\`${nixBin} --version\` failed: ${(error as Error).message.split('\n')[0]}`,
+          {
+            hint: 'check your Nix installation',
+            exitCode: 3,
+          },
+        );
       }
       const version = /(\d+\.\d+(?:\.\d+)?)/.exec(stdout)?.[1];
       if (!version || compareVersions(version, MIN_NIX_VERSION) < 0)
-        throw new NxcError('NXC_NIX', `Nix ${version ?? `(unknown version: ${stdout.trim()})`} is too old: nxc needs Nix ${MIN_NIX_VERSION} or newer`, {
-          hint: 'upgrade Nix (https://nixos.org/download)',
-          exitCode: 3,
-        });
+        throw new NxcError(
+          'NXC_NIX',
+          `Nix ${version ?? `(unknown version: ${stdout.trim()})`} is too old: nxc needs Nix ${MIN_NIX_VERSION} or newer`,
+          {
+            hint: 'upgrade Nix (https://nixos.org/download)',
+            exitCode: 3,
+          },
+        );
       return version;
     })();
     versionCache.set(nixBin, cached);
@@ -106,6 +117,11 @@ export interface RunNixOptions {
   nixBin?: string;
   /** What is being done, for error messages ("building composition::docker"). */
   what: string;
+  /**
+   * Recognises a failure that has a better explanation than Nix's message (the machine's Nix
+   * setup, an untracked file): returns the error to throw instead of `NXC_NIX`.
+   */
+  explain?: (state: NixProgressState) => NxcError | undefined;
 }
 
 /** Result of a successful {@link runNix}. */
@@ -116,7 +132,8 @@ export interface RunNixResult {
 
 /**
  * Runs `nix ARGS` (ARGS should include `--log-format internal-json -v` for progress).
- * Failure -> NxcError `NXC_NIX`: "<what>: <Nix's error line>", details = a few lines.
+ * Failure -> what `options.explain` makes of it, else NxcError `NXC_NIX`: "<what>: <Nix's
+ * error line>", details = a few lines.
  * Abort -> NxcError `NXC_INTERRUPTED` (Nix is killed).
  */
 export async function runNix(args: string[], options: RunNixOptions): Promise<RunNixResult> {
@@ -144,7 +161,9 @@ export async function runNix(args: string[], options: RunNixOptions): Promise<Ru
   const result = await child;
   if (pending) progress.line(pending);
   if (options.signal?.aborted || result.isCanceled) {
-    throw new NxcError('NXC_INTERRUPTED', `${options.what}: interrupted`, { hint: 'run the command again to resume' });
+    throw new NxcError('NXC_INTERRUPTED', `${options.what}: interrupted`, {
+      hint: 'run the command again to resume',
+    });
   }
   if (result.failed) {
     const code = (result as { code?: string }).code;
@@ -153,6 +172,8 @@ export async function runNix(args: string[], options: RunNixOptions): Promise<Ru
         hint: `install Nix ${MIN_NIX_VERSION} or newer`,
         exitCode: 3,
       });
+    const explained = options.explain?.(progress.state);
+    if (explained) throw explained;
     const { message, details } = summarizeNixError(progress.state.errors, progress.state.logTail);
     const error = new NxcError('NXC_NIX', `${options.what}: ${message}`, {
       hint: 'fix the Nix error above (add --show-trace for the evaluation trace)',

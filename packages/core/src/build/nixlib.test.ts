@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +17,13 @@ afterEach(() => {
 describe('flavour index', () => {
   it('renders names, kinds and module paths, escaping Nix strings', () => {
     const text = renderFlavourIndex([
-      { name: 'docker', image: 'docker', description: 'say "hi" ${x}', moduleRel: 'docker/docker.nix', plugin: '@nxc/flavour-docker' },
+      {
+        name: 'docker',
+        image: 'docker',
+        description: 'say "hi" ${x}',
+        moduleRel: 'docker/docker.nix',
+        plugin: '@nxc/flavour-docker',
+      },
       { name: 'bare', image: 'ramdisk', description: '' },
     ]);
     expect(text).toContain('"docker" = {');
@@ -34,8 +40,19 @@ describe('planNixLibrary / syncNixLibrary', () => {
     writeFileSync(join(plugin, 'nix', 'foo.nix'), '{ ... }: { }\n');
     writeFileSync(join(plugin, 'nix', 'helper.nix'), '{ }\n');
     const out = join(tmp(), 'nixlib');
-    const plan = await planNixLibrary([{ name: 'foo', image: 'vm', description: 'Foo', nixModule: join(plugin, 'nix', 'foo.nix') }]);
-    expect([...plan.keys()]).toEqual(expect.arrayContaining(['flake.nix', 'lib/compose.nix', 'boot/nxc-boot.sh', 'flavours/foo/foo.nix', 'flavours/foo/helper.nix', 'flavours/index.nix']));
+    const plan = await planNixLibrary([
+      { name: 'foo', image: 'vm', description: 'Foo', nixModule: join(plugin, 'nix', 'foo.nix') },
+    ]);
+    expect([...plan.keys()]).toEqual(
+      expect.arrayContaining([
+        'flake.nix',
+        'lib/compose.nix',
+        'boot/nxc-boot.sh',
+        'flavours/foo/foo.nix',
+        'flavours/foo/helper.nix',
+        'flavours/index.nix',
+      ]),
+    );
     expect(await syncNixLibrary(out, plan)).toBe(plan.size);
     expect(statSync(join(out, 'boot/nxc-boot.sh')).mode & 0o111).not.toBe(0);
     const mtime = statSync(join(out, 'flake.nix')).mtimeMs;
@@ -50,7 +67,17 @@ describe('planNixLibrary / syncNixLibrary', () => {
 
   it('a flavour whose module file is missing is an NxcError naming it', async () => {
     const plugin = tmp();
-    await expect(planNixLibrary([{ name: 'foo', image: 'vm', description: '', nixModule: join(plugin, 'nope.nix'), plugin: 'nxc-flavour-foo' }])).rejects.toMatchObject({
+    await expect(
+      planNixLibrary([
+        {
+          name: 'foo',
+          image: 'vm',
+          description: '',
+          nixModule: join(plugin, 'nope.nix'),
+          plugin: 'nxc-flavour-foo',
+        },
+      ]),
+    ).rejects.toMatchObject({
       code: 'NXC_PLUGIN_INVALID',
       message: expect.stringContaining('flavour foo: its Nix module'),
     });

@@ -6,7 +6,7 @@
  * cache) stays the same from one build to the next.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NxcError } from '../errors.js';
@@ -35,9 +35,13 @@ export function bundledNixLibrary(): string {
   const fromEnv = process.env.NXC_NIX_LIB;
   if (fromEnv) {
     if (!existsSync(join(fromEnv, 'lib', 'compose.nix')))
-      throw new NxcError('NXC_NIX', `NXC_NIX_LIB=${fromEnv} does not hold nxc's Nix library (no lib/compose.nix)`, {
-        hint: 'unset NXC_NIX_LIB, or point it at the `nix/` folder of nxc',
-      });
+      throw new NxcError(
+        'NXC_NIX',
+        `NXC_NIX_LIB=${fromEnv} does not hold nxc's Nix library (no lib/compose.nix)`,
+        {
+          hint: 'unset NXC_NIX_LIB, or point it at the `nix/` folder of nxc',
+        },
+      );
     return resolve(fromEnv);
   }
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -113,21 +117,35 @@ export async function planNixLibrary(
     try {
       moduleFiles = await listFiles(moduleDir);
     } catch {
-      throw new NxcError('NXC_PLUGIN_INVALID', `flavour ${f.name}: its Nix module ${f.nixModule} cannot be read`, {
-        hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
-      });
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `flavour ${f.name}: its Nix module ${f.nixModule} cannot be read`,
+        {
+          hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
+        },
+      );
     }
     if (!existsSync(f.nixModule))
-      throw new NxcError('NXC_PLUGIN_INVALID', `flavour ${f.name}: its Nix module ${f.nixModule} does not exist`, {
-        hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
-      });
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `flavour ${f.name}: its Nix module ${f.nixModule} does not exist`,
+        {
+          hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
+        },
+      );
     for (const rel of moduleFiles) {
       const full = join(moduleDir, rel);
-      files.set(join('flavours', f.name, rel), { content: await readFile(full), mode: (await stat(full)).mode & 0o777 });
+      files.set(join('flavours', f.name, rel), {
+        content: await readFile(full),
+        mode: (await stat(full)).mode & 0o777,
+      });
     }
     indexed.push({ ...f, moduleRel: `${f.name}/${basename(f.nixModule)}` });
   }
-  files.set(join('flavours', 'index.nix'), { content: Buffer.from(renderFlavourIndex(indexed)), mode: 0o644 });
+  files.set(join('flavours', 'index.nix'), {
+    content: Buffer.from(renderFlavourIndex(indexed)),
+    mode: 0o644,
+  });
   return files;
 }
 
@@ -135,7 +153,10 @@ export async function planNixLibrary(
  * Writes the plan into `dir`: changed or new files only, and removes files that are no
  * longer planned (a flavour uninstalled). Returns the number of files written or removed.
  */
-export async function syncNixLibrary(dir: string, plan: Map<string, { content: Buffer; mode: number }>): Promise<number> {
+export async function syncNixLibrary(
+  dir: string,
+  plan: Map<string, { content: Buffer; mode: number }>,
+): Promise<number> {
   let changes = 0;
   await mkdir(dir, { recursive: true });
   for (const [rel, { content, mode }] of plan) {

@@ -1,4 +1,4 @@
-/** `nxc connect`: which hosts, and an interactive shell on one (several: see tmux-layout.ts). */
+/** `nxc connect`: which hosts, and an interactive shell on one (several panes: the CLI lays them out with tmux). */
 import { NxcError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { ShellSession } from '../transposition.js';

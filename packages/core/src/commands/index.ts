@@ -7,8 +7,6 @@ export { exec } from './exec.js';
 export type { ExecCommandOptions, NodeExecResult } from './exec.js';
 export { connect, resolveConnectHosts } from './connect.js';
 export type { ConnectOptions } from './connect.js';
-export { parseGeometry, tmuxLayout } from './tmux-layout.js';
-export type { PaneStep } from './tmux-layout.js';
 export { logs } from './logs.js';
 export type { LogsCommandOptions } from './logs.js';
 export { listFlavours } from './flavours.js';
@@ -19,4 +17,3 @@ export { listBuilds, listDeployments, selectBuild, selectDeployment, parseSelect
 export type { StateEntry, Selector } from './select.js';
 export { resolveTargets, deploymentNodes } from './targets.js';
 export type { DeploymentNode } from './targets.js';
-export { parseParameterFlags, readParameterFile } from './parameters.js';

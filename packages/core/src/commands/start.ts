@@ -1,22 +1,27 @@
 /**
  * `nxc start`: compose info + role distribution + machines -> a flavour's start, with the
  * deployment document written through the StartContext. Every input is validated before
- * anything is written; on failure the deploy/ files this call wrote are removed.
+ * anything is written; on failure or interruption the deploy/ files this call wrote are
+ * removed. Holds the project lock from the first change to the end.
  */
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeJsonAtomic } from '../atomic-file.js';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import {
   type DeployedNode,
   type DeploymentDocument,
+  type PlannedNode,
   buildDeploymentDocument,
   writeDeploymentDocument,
 } from '../deployment.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { readMachineFile } from '../machines.js';
+import { pathExists } from '../path-exists.js';
 import { loadFlavours } from '../plugins.js';
+import { lockProject } from '../project-lock.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import {
@@ -25,9 +30,9 @@ import {
   readRoleDistributionFile,
   resolveNodes,
 } from '../role-distribution.js';
-import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
+import { type SshIdentity, ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentPath, statePath } from '../state.js';
-import type { NodeStatus, StartContext } from '../transposition.js';
+import type { FlavourDeployer, NodeStatus, RunningContext, StartContext } from '../transposition.js';
 import { readState } from './running.js';
 import { parseSelector, selectBuild } from './select.js';
 
@@ -81,19 +86,10 @@ export interface StartSummary {
 
 const RUNNING_STATES = new Set(['running', 'starting', 'unreachable']);
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
-  if (await exists(file)) return;
+  if (await pathExists(file)) return;
   reporter.emit({ type: 'step', message: `waiting for machine file ${file}` });
-  while (!(await exists(file))) {
+  while (!(await pathExists(file))) {
     if (signal.aborted) throw new NxcError('NXC_INTERRUPTED', `interrupted while waiting for ${file}`);
     await sleep(200, undefined, { signal }).catch(() => undefined);
   }
@@ -109,7 +105,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   let composeInfoFile: string;
   if (opts.composeInfoFile) {
     composeInfoFile = path.resolve(project.root, opts.composeInfoFile);
-    if (!(await exists(composeInfoFile))) {
+    if (!(await pathExists(composeInfoFile))) {
       throw new NxcError('NXC_COMPOSE_INFO', `compose info ${opts.composeInfoFile} does not exist`, {
         hint: 'check the path given to --compose-info',
       });
@@ -119,7 +115,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     composeInfoFile = entry.path;
     if (!sel.composition && entry.composition !== '') sel.composition = entry.composition;
     if (!sel.flavour) sel.flavour = entry.flavour;
-    if (!(await exists(entry.path))) {
+    if (!(await pathExists(entry.path))) {
       throw new NxcError(
         'NXC_COMPOSE_INFO',
         `${path.relative(project.root, entry.path)} is a dangling link (the store path is gone)`,
@@ -181,11 +177,62 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     ? await readIdentity(opts.identityFile)
     : await ensureProjectIdentity(project, { reporter });
   const deployer = await flavour.deployer();
+  if (signal.aborted) throw interruptedBefore(composition, flavourName);
 
+  const lock = await lockProject(project, `start ${composition}::${flavourName}`);
+  try {
+    return await startDeployment({
+      project,
+      opts,
+      composition,
+      flavourName,
+      reporter,
+      signal,
+      composeInfo,
+      nodes,
+      ...(machines ? { machines } : {}),
+      identity,
+      deployer,
+    });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** What steps 1 to 4 of {@link start} settled. */
+interface PreparedStart {
+  project: Project;
+  opts: StartOptions;
+  composition: string;
+  flavourName: string;
+  reporter: Reporter;
+  signal: AbortSignal;
+  composeInfo: ComposeInfo;
+  nodes: PlannedNode[];
+  machines?: string[];
+  identity: SshIdentity;
+  deployer: FlavourDeployer;
+}
+
+/** Steps 5 and 6 of {@link start}, with the project lock held. */
+async function startDeployment(prepared: PreparedStart): Promise<StartSummary> {
+  const {
+    project,
+    opts,
+    composition,
+    flavourName,
+    reporter,
+    signal,
+    composeInfo,
+    nodes,
+    machines,
+    identity,
+    deployer,
+  } = prepared;
   // 5. a previous deployment of the same composition::flavour
   const docPath = deploymentPath(project, composition, flavourName);
   const stPath = statePath(project, composition, flavourName);
-  if (await exists(docPath)) {
+  if (await pathExists(docPath)) {
     const { readDeploymentDocument } = await import('../deployment.js');
     let previous: DeploymentDocument | undefined;
     try {
@@ -226,6 +273,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   // 6. start
   const written: string[] = [];
   let document: DeploymentDocument | undefined;
+  let saved: unknown;
   const ctx: StartContext = {
     project,
     composition,
@@ -261,11 +309,14 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     },
     async saveState(state: unknown) {
       written.push(stPath);
-      await mkdir(path.dirname(stPath), { recursive: true });
-      await writeFile(stPath, `${JSON.stringify(state, null, 2)}\n`);
+      await writeJsonAtomic(stPath, state);
+      saved = state;
     },
   };
-  reporter.emit({ type: 'step', message: `starting ${composition}::${flavourName} (${nodes.length} nodes)` });
+  reporter.emit({
+    type: 'step',
+    message: `starting ${composition}::${flavourName} (${nodes.length} nodes)`,
+  });
   let result: Awaited<ReturnType<typeof deployer.start>>;
   try {
     result = await deployer.start(ctx);
@@ -286,6 +337,10 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   if (!document) {
     throw new Error(`flavour ${flavourName} returned from start without calling writeDeployment`);
   }
+  if (signal.aborted && !opts.retryFailed) {
+    // interrupted as the flavour finished: the caller no longer wants the deployment
+    await undo(deployer, { ...ctx, deployment: document, state: saved }, [...new Set(written)]);
+  }
   reporter.emit({
     type: 'done',
     message: `${composition}::${flavourName} started (${result.nodes.length} nodes)`,
@@ -298,4 +353,30 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     nodes: result.nodes,
     composeInfo,
   };
+}
+
+function interruptedBefore(composition: string, flavour: string): NxcError {
+  return new NxcError(
+    'NXC_INTERRUPTED',
+    `start of ${composition}::${flavour} interrupted before anything was created`,
+  );
+}
+
+/** Stops a deployment that started although the start was interrupted, then throws NXC_INTERRUPTED. */
+async function undo(deployer: FlavourDeployer, ctx: RunningContext, files: string[]): Promise<never> {
+  const key = `${ctx.composition}::${ctx.flavour}`;
+  try {
+    await deployer.stop(ctx);
+  } catch (error) {
+    throw new NxcError(
+      'NXC_INTERRUPTED',
+      `start of ${key} interrupted; removing its nodes failed: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+      {
+        hint: `remove what is left with \`nxc stop -C ${key}\``,
+        cause: error,
+      },
+    );
+  }
+  for (const file of files) await rm(file, { force: true });
+  throw new NxcError('NXC_INTERRUPTED', `start of ${key} interrupted; nodes removed`);
 }

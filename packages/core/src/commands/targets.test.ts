@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentDocument } from '../deployment.js';
-import { parseParameterFlags } from './parameters.js';
 import { parseSelector } from './select.js';
 import { resolveTargets } from './targets.js';
 
@@ -34,21 +33,6 @@ describe('resolveTargets', () => {
     expect(() => resolveTargets(doc, ['@worker'])).toThrow(
       'no node has role "worker" in the deployment (roles: server, client)',
     );
-  });
-});
-
-describe('parseParameterFlags', () => {
-  it('keeps JSON types, else strings', () => {
-    expect(parseParameterFlags(['n=3', 'name=foo', 'list=[1,2]', 'flag=true', 'eq=a=b'])).toEqual({
-      n: 3,
-      name: 'foo',
-      list: [1, 2],
-      flag: true,
-      eq: 'a=b',
-    });
-  });
-  it('rejects a flag without =', () => {
-    expect(() => parseParameterFlags(['oops'])).toThrow('-p oops: expected KEY=VALUE');
   });
 });
 

@@ -94,6 +94,22 @@ describe('init', () => {
     },
   );
 
+  it("names the running @nxc/core's npm tarball as the nxc input (its nix/ folder)", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {
+      const dir = join(work, name);
+      await init({ dir, template: name });
+      const flake = readFileSync(join(dir, 'flake.nix'), 'utf8');
+      const urls = [...flake.matchAll(/^\s*nxc\.url = "([^"]*)";/gm)].map((m) => m[1]);
+      expect(urls, name).toEqual([`https://registry.npmjs.org/@nxc/core/-/core-${version}.tgz?dir=nix`]);
+      // the comment says the URL is only for plain Nix commands
+      expect(flake, name).toContain('`nxc build` always replaces this input');
+      expect(flake, name).not.toMatch(/oar-team|@NXC_CORE_VERSION@/);
+    }
+  });
+
   it('writes Nix files that parse', async () => {
     requireNix();
     for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {

@@ -12,6 +12,12 @@ import { NxcError } from '../errors.js';
 /** Name of the index file listing the templates (name -> description), read by TS and Nix. */
 const INDEX_FILE = 'templates.json';
 
+/**
+ * Stands for the running @nxc/core's version in template files: their `nxc` flake input is
+ * that version's npm tarball, whose `nix/` folder is the library this nxc builds with.
+ */
+const CORE_VERSION_PLACEHOLDER = '@NXC_CORE_VERSION@';
+
 /** One template, as `nxc init --list` shows it. */
 export interface TemplateInfo {
   /** Name given to `-t` (e.g. `k3s`). */
@@ -22,6 +28,7 @@ export interface TemplateInfo {
   path: string;
 }
 
+/** Options of {@link init}. */
 export interface InitOptions {
   /** Directory to initialise (created when missing). */
   dir: string;
@@ -33,6 +40,7 @@ export interface InitOptions {
   templatesDir?: string;
 }
 
+/** What {@link init} wrote. */
 export interface InitResult {
   /** Absolute path of the initialised directory. */
   dir: string;
@@ -72,6 +80,30 @@ export function defaultTemplatesDir(): string {
   throw new NxcError('NXC_IO', 'cannot find the nxc project templates (nix/templates/templates.json)', {
     hint: 'reinstall @nxc/core; its nix/ folder is missing',
   });
+}
+
+/** Version of this @nxc/core: its package.json, next to `dist/` (published) or `src/` (workspace). */
+async function coreVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (manifest.name === '@nxc/core' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // no (readable) package.json at this level: look one level up
+    }
+    dir = dirname(dir);
+  }
+  throw new NxcError(
+    'NXC_IO',
+    "cannot find @nxc/core's package.json (its version names the nxc flake input)",
+    {
+      hint: 'reinstall @nxc/core',
+    },
+  );
 }
 
 /** Lists the available templates, sorted by name. */
@@ -181,6 +213,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     });
   });
   const plan = sources.map((source) => ({ source, rel: targetName(source) }));
+  const version = await coreVersion();
 
   const dirKind = await existing(dir);
   if (dirKind === 'file') {
@@ -244,7 +277,10 @@ export async function init(options: InitOptions): Promise<InitResult> {
       const target = join(dir, rel);
       const made = await mkdir(dirname(target), { recursive: true });
       if (made !== undefined) createdDirs.push(made);
-      const [content, st] = await Promise.all([readFile(from), stat(from)]);
+      const [raw, st] = await Promise.all([readFile(from), stat(from)]);
+      const content = raw.includes(CORE_VERSION_PLACEHOLDER)
+        ? raw.toString('utf8').replaceAll(CORE_VERSION_PLACEHOLDER, version)
+        : raw;
       // Sources may be read-only (installed from the Nix store): the user's copy is writable.
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
       if (!overwritten.includes(rel)) createdFiles.push(target);

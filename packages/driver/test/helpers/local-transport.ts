@@ -9,14 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type DeploymentDocument,
-  type ExecOptions,
-  type ExecResult,
-  NxcError,
-  type ShellSession,
-  type Transport,
-} from '@nxc/core';
+import { type DeploymentDocument, type ExecResult, NxcError } from '@nxc/core';
+import type { ExecOptions, ShellSession, Transport } from '@nxc/core/flavour';
 import type { NodeControl } from '../../src/machine.js';
 
 interface LocalNode {

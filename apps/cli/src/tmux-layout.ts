@@ -3,7 +3,7 @@
  * `1+3+2` = three columns of 1, 3 and 2 panes; `2*3` = two columns of 3 panes; `4` = one
  * column of 4. Pure: the CLI runs the tmux commands.
  */
-import { NxcError } from '../errors.js';
+import { NxcError } from '@nxc/core';
 
 /** Default geometry by pane count (the original's table). */
 const DEFAULT_GEOMETRY = ['1', '1+1', '1+2', '2+2', '2+3', '3+3', '3+4', '4+4'];

@@ -1,6 +1,6 @@
-/** User parameters (`-p key=value`, `-P file.json`) put into the deployment document. */
+/** `nxc start -p key=value` and `-P file.json`: the user parameters put into the deployment document. */
 import { readFile } from 'node:fs/promises';
-import { NxcError } from '../errors.js';
+import { NxcError } from '@nxc/core';
 
 /**
  * Parses `-p key=value` flags. A value that reads as JSON (`3`, `true`, `"x"`, `[1,2]`) keeps

@@ -1,0 +1,76 @@
+/**
+ * `@nxc/core/flavour`: the API for writing a flavour plugin (see docs/writing-a-flavour.md):
+ * the Transposition interface and its contexts, and the helpers flavours share so that no
+ * two plugins write them twice: errors, progress events, the deployment document, atomic
+ * writes, node file copies, SSH identities, machine files, state paths, shell quoting.
+ */
+
+// The contract.
+export { FLAVOUR_API_VERSION, defineFlavourPlugin } from '../transposition.js';
+export type {
+  ImageKind,
+  FlavourBuild,
+  Unusable,
+  FlavourContext,
+  StartContext,
+  RunningContext,
+  StartResult,
+  NodeStatus,
+  ExecOptions,
+  ExecResult,
+  ShellOptions,
+  ShellSession,
+  Transport,
+  LogsOptions,
+  LogLine,
+  FlavourDeployer,
+  NodeControl,
+  Flavour,
+  FlavourPlugin,
+  LeftoversContext,
+  RemovedLeftovers,
+} from '../transposition.js';
+export type { Project } from '../project.js';
+
+// Errors and progress events.
+export { NxcError, isNxcError, ExitCode } from '../errors.js';
+export type { NxcErrorCode, NxcErrorOptions } from '../errors.js';
+export { silentReporter } from '../reporter.js';
+export type { Reporter, ProgressEvent } from '../reporter.js';
+
+// What the build produced, and the deployment document nodes read.
+export { readComposeInfo } from '../compose-info.js';
+export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from '../compose-info.js';
+export {
+  buildDeploymentDocument,
+  writeDeploymentDocument,
+  readDeploymentDocument,
+  encodeDeploymentForKernel,
+  decodeDeploymentParam,
+  deploymentBody,
+  DEFAULT_KERNEL_DEPLOY_BUDGET,
+  DEPLOY_DIGEST_PARAM,
+} from '../deployment.js';
+export type {
+  PlannedNode,
+  DeployedNode,
+  DeploymentDocument,
+  BuildDeploymentInput,
+  KernelEncodingOptions,
+} from '../deployment.js';
+export { readMachineFile } from '../machines.js';
+
+// Files: where they live, writing them safely, copying them from nodes.
+export { statePath, deploymentPath, artifactDir, userStateDir, isSafeName, checkName } from '../state.js';
+export type { NameKind } from '../state.js';
+export { writeFileAtomic, writeJsonAtomic } from '../atomic-file.js';
+export type { AtomicWriteOptions } from '../atomic-file.js';
+export { pathExists } from '../path-exists.js';
+export type { PathExistsOptions } from '../path-exists.js';
+export { receiveFromNode } from '../node-files.js';
+export type { NodeCopy, NodeTreeSink } from '../node-files.js';
+
+// Reaching nodes.
+export { generateEd25519KeyPair } from '../ssh-identity.js';
+export type { SshIdentity, Ed25519KeyPair } from '../ssh-identity.js';
+export { shellQuote } from '../shell-quote.js';

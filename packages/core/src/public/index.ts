@@ -1,0 +1,77 @@
+/**
+ * `@nxc/core`: the library behind the `nxc` command. Everything the CLI does is one call
+ * here, so experiment scripts drive builds and deployments directly: load a project, build,
+ * start, exec, stop. Writing a flavour? See `@nxc/core/flavour`. What is not exported from a
+ * public subpath is free to change.
+ */
+
+// Errors: one line, a hint, an exit code.
+export { NxcError, isNxcError, ExitCode } from '../errors.js';
+export type { NxcErrorCode, NxcErrorOptions } from '../errors.js';
+
+// The project and its config.
+export { loadProject, makeProject } from '../project.js';
+export type { Project } from '../project.js';
+export { defineConfig } from '../config.js';
+export type { NxcConfig, NxcUserConfig } from '../config.js';
+
+// Progress events.
+export { silentReporter } from '../reporter.js';
+export type { Reporter, ProgressEvent } from '../reporter.js';
+
+// `nxc init`
+export { init, listTemplates, DEFAULT_TEMPLATE } from '../init/index.js';
+export type { InitOptions, InitResult, TemplateInfo } from '../init/index.js';
+
+// `nxc build`
+export { build, listCompositions, currentSystem, checkNix, MIN_NIX_VERSION } from '../build/index.js';
+export type {
+  BuildOptions,
+  BuildResult,
+  BuiltTarget,
+  BuildStats,
+  CompositionTarget,
+} from '../build/index.js';
+
+// The deployment commands.
+export {
+  start,
+  stop,
+  status,
+  exec,
+  connect,
+  resolveConnectHosts,
+  logs,
+  listFlavours,
+  openDeployment,
+  listBuilds,
+  listDeployments,
+  selectBuild,
+  selectDeployment,
+} from '../commands/index.js';
+export type {
+  StartOptions,
+  StartSummary,
+  StopSummary,
+  DeploymentStatus,
+  ExecCommandOptions,
+  NodeExecResult,
+  ConnectOptions,
+  LogsCommandOptions,
+  FlavourInfo,
+  RunningOptions,
+  OpenDeployment,
+  StateEntry,
+  Selector,
+  DeploymentNode,
+} from '../commands/index.js';
+export { clean } from '../state.js';
+export type { CleanOptions, CleanResult } from '../state.js';
+
+// Where a build and a deployment keep their files, and what they hold.
+export { composeInfoPath, deploymentPath, artifactDir } from '../state.js';
+export { readComposeInfo } from '../compose-info.js';
+export type { ComposeInfo, RoleBuild } from '../compose-info.js';
+export { readDeploymentDocument } from '../deployment.js';
+export type { DeploymentDocument, DeployedNode } from '../deployment.js';
+export type { NodeStatus, ExecResult, LogLine } from '../transposition.js';
