@@ -105,7 +105,7 @@ let
 
       testScript = pkgs.writeText "test-script" (spec.testScript or "");
       artifacts = images.${fl.image} {
-        inherit pkgs systems compositionName bootScript;
+        inherit nixpkgs pkgs systems compositionName bootScript;
         flavour = fl;
       };
       info = {

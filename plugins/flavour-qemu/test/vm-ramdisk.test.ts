@@ -2,7 +2,8 @@
  * The issue's end-to-end test for `vm-ramdisk`, through the real `nxc` binary in a temp copy
  * of examples/demo: `nxc build -f vm-ramdisk` (real Nix, test OS), `nxc start` of 1 server +
  * 2 clients (real QEMU, TCG), every client fetches http://server/ by hostname over the
- * private segment, the server's PID 1 is real systemd with its units active, `nxc status
+ * private segment, the server's PID 1 is real systemd with its units active, its store is the
+ * initrd's squashfs image under a tmpfs overlay, `nxc status
  * --json`, `nxc logs`, `nxc stop` leaving no QEMU process, run
  * directory or socket. Then, at library level, a fault: a node whose kernel command line is
  * broken is named with its console tail and the other VMs are stopped.
@@ -65,6 +66,24 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
     ]);
     expect(init.stdout.split('\n').filter(Boolean), init.stderr).toEqual(
       ['systemd', 'running', 'active', 'active', 'active', 'active'].map((l) => `server | ${l}`),
+    );
+
+    // the store is the initrd's squashfs image, loop-mounted by stage 1 from the role's
+    // fileSystems, under a tmpfs overlay (as NixOS's netboot)
+    const mounts = await runNxc(dir, [
+      'exec',
+      '-f',
+      'vm-ramdisk',
+      'server',
+      '--',
+      'awk',
+      '$2 == "/nix/.ro-store" || $2 == "/nix/.rw-store" || $2 == "/nix/store" || $2 == "/" { print $2, $3, (index($1, "/dev/loop") == 1) }',
+      '/proc/mounts',
+    ]);
+    expect(mounts.stdout.split('\n').filter(Boolean).sort(), mounts.stderr).toEqual(
+      ['/ tmpfs 0', '/nix/.ro-store squashfs 1', '/nix/.rw-store tmpfs 0', '/nix/store overlay 0'].map(
+        (l) => `server | ${l}`,
+      ),
     );
 
     const status = await runNxc(dir, ['status', '--json']);
