@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withRepoReachable } from './support/repo-reachable.js';
 import {
   OFFLINE_NIX_FLAGS,
   REPO,
@@ -42,28 +43,6 @@ afterAll(() => {
   for (const p of projects) p.cleanup();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/**
- * Runs `work` with every folder above the repository searchable by other users (o+x), as
- * the unprivileged user must reach nxc's code: a clone in root's 0700 home (a fresh machine's
- * /root/nxc) is not. Modes are restored afterwards.
- */
-async function withRepoReachable<T>(work: () => Promise<T>): Promise<T> {
-  const changed: [string, number][] = [];
-  for (let dir = dirname(REPO); ; dir = dirname(dir)) {
-    const mode = statSync(dir).mode & 0o7777;
-    if ((mode & 0o001) === 0) {
-      changed.push([dir, mode]);
-      chmodSync(dir, mode | 0o001);
-    }
-    if (dirname(dir) === dir) break;
-  }
-  try {
-    return await work();
-  } finally {
-    for (const [dir, mode] of changed) chmodSync(dir, mode);
-  }
-}
 
 /** The two lines a user sees, and nothing else (no stack, no Nix log). */
 function expectOneError(stderr: string, error: RegExp, hint: RegExp): void {

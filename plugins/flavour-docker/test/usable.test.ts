@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import plugin, { checkEngine, engineEndpoint } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nxc-usable-'));
@@ -72,24 +73,26 @@ describe('docker flavour usable()', () => {
     }
   });
 
-  it('says so when the user may not use the socket (run as nobody)', () => {
+  it('says so when the user may not use the socket (run as nobody)', async () => {
     const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
     expect(
       existsSync(dist),
       'build the package first (pnpm turbo run build --filter @nxc/flavour-docker...)',
     ).toBe(true);
-    const out = execFileSync(
-      'setpriv',
-      [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        '--input-type=module',
-        '-e',
-        `import { checkEngine } from ${JSON.stringify(dist)}; console.log(JSON.stringify(await checkEngine({})));`,
-      ],
-      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
+    const out = await withRepoReachable(() =>
+      execFileSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          `import { checkEngine } from ${JSON.stringify(dist)}; console.log(JSON.stringify(await checkEngine({})));`,
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
+      ),
     );
     const problem = JSON.parse(out);
     expect(problem.reason).toBe('no permission to use the Docker daemon socket /var/run/docker.sock');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type ComposeInfo, readComposeInfo } from '@nxc/core';
 import { type FlavourDeployer, buildDeploymentDocument, writeDeploymentDocument } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
 import { buildDemo } from './demo-build.mjs';
@@ -26,22 +27,26 @@ interface Finding {
 
 /** Runs the intruder as `nobody` (uid/gid 65534, no supplementary groups). */
 function asNobody(args: string[]): Promise<{ code: number; findings: Finding[]; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', '--', '/usr/bin/python3', INTRUDER, ...args],
-      { timeout: 60_000, cwd: '/' },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
-          findings: stdout
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as Finding),
-          stderr,
-        }),
-    );
-  });
+  // the intruder script is in this repository
+  return withRepoReachable(
+    () =>
+      new Promise<{ code: number; findings: Finding[]; stderr: string }>((resolve) => {
+        execFile(
+          'setpriv',
+          ['--reuid=65534', '--regid=65534', '--clear-groups', '--', '/usr/bin/python3', INTRUDER, ...args],
+          { timeout: 60_000, cwd: '/' },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+              findings: stdout
+                .split('\n')
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as Finding),
+              stderr,
+            }),
+        );
+      }),
+  );
 }
 
 describe('vm-ramdisk against another local user', () => {

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import { findQemus } from '../src/processes.js';
 import { deploymentId } from '../src/vm-spec.js';
 import { buildDemo } from './demo-build.mjs';
@@ -27,11 +28,14 @@ function as(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd =
     uid === 0 ? argv : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv];
-  return new Promise((resolve) => {
-    execFile(cmd[0]!, cmd.slice(1), { env, timeout: 120_000, cwd: '/' }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  const run = () =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(cmd[0]!, cmd.slice(1), { env, timeout: 120_000, cwd: '/' }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  // the other user runs the product's code from this repository
+  return uid === 0 ? run() : withRepoReachable(run);
 }
 
 beforeAll(() => {
