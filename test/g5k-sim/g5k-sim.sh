@@ -15,7 +15,8 @@
 #   g5k-sim.sh in CMD...          run CMD inside the namespace as root
 #   g5k-sim.sh user CMD           run the shell command CMD as the job user (login shell) inside the namespace
 #   g5k-sim.sh nfs-up [DIR]       user-space NFS server (nfs-ganesha, v3+v4, rpcbind) on the frontend
-#                                 address exporting DIR (default /nix/store) read-only, for g5k-nfs-store
+#                                 address exporting DIR (default /nix/store) read-only as /export/DIR
+#                                 (v3 and v4, as on Grid'5000; the name `nfs` resolves to it), for g5k-nfs-store
 #   g5k-sim.sh nfs-down           stop it
 #   g5k-sim.sh env                print the harness's settings as KEY=VALUE lines
 #   g5k-sim.sh deployed-initrd [OUT]  build the stand-in for a deployed system's initrd (node/deployed-rc:
@@ -121,7 +122,8 @@ net_up() {
   inns ip link set "$G5KSIM_BR" up
   mkdir -p "/etc/netns/$NS"
   { echo "127.0.0.1 localhost"; echo "127.0.0.1 $(hostname)"   # OAR resolves the frontend's own name
-    echo "$GW frontend"
+    # `nfs`: the site's NFS server, which g5k-nfs-store looks up when no store is given
+    echo "$GW frontend nfs"
     for i in $(seq 1 "$n"); do echo "$(node_ip "$i") node-$i"; done; } > "/etc/netns/$NS/hosts"
   # DHCP for the systems the nodes kexec into (G5K gives each node a fixed address by DHCP)
   { echo "interface $G5KSIM_BR"; echo "start $NET.100"; echo "end $NET.200"
@@ -269,7 +271,8 @@ nfs_up() {
     pgrep -x rpcbind | while read -r p; do [ "$(ip netns identify "$p")" = "$NS" ] && echo "$p" > "$S/nfs/rpcbind.pid"; done
   fi
   cat > "$S/nfs/ganesha.conf" <<CONF
-NFS_CORE_PARAM { Protocols = 3, 4; Bind_addr = $GW; Enable_NLM = false; Enable_RQUOTA = false; }
+NFS_CORE_PARAM { Protocols = 3, 4; Bind_addr = $GW; Enable_NLM = false; Enable_RQUOTA = false;
+                 Mount_Path_Pseudo = true; }
 NFSV4 { Graceless = true; }
 NFS_KRB5 { Active_krb5 = false; }
 EXPORT { Export_Id = 1; Path = $dir; Pseudo = /export$dir; Access_Type = RO; Squash = No_Root_Squash;
@@ -281,7 +284,7 @@ CONF
     for _ in $(seq 1 100); do listening 2049 && break; sleep 0.1; done
     listening 2049 || die "nfs-ganesha did not start (see $S/nfs/ganesha.log)"
   fi
-  log "NFS: $GW:$dir (v3) and $GW:/export$dir (v4), read-only"
+  log "NFS: $GW:/export$dir (v3 and v4, as Grid'5000's nfs server exports under /export), read-only"
 }
 
 nfs_down() {
