@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forRole, parseQemuOptions } from './options.js';
+import { DEFAULT_MEMORY_MB, forRole, parseQemuOptions, ramdiskMemoryMb } from './options.js';
 
 describe('qemu options', () => {
   it('has defaults and per-role values', () => {
@@ -15,5 +15,14 @@ describe('qemu options', () => {
       /flavour vm-ramdisk: option accel:/,
     );
     expect(() => parseQemuOptions('vm', { memory: -1 })).toThrowError(/option memory/);
+  });
+  it('sizes a ramdisk guest from its initrd: three times the initrd plus headroom, in 256 MiB steps', () => {
+    const MiB = 1024 * 1024;
+    // the demo's initrd (60 MiB): the default is enough
+    expect(ramdiskMemoryMb(60 * MiB)).toBeLessThanOrEqual(DEFAULT_MEMORY_MB);
+    // the padded test image (1 GiB of random bytes in the store): 1048 MiB of initrd
+    expect(ramdiskMemoryMb(1_099_140_488)).toBe(3840);
+    expect(ramdiskMemoryMb(1024 * MiB) % 256).toBe(0);
+    expect(ramdiskMemoryMb(1024 * MiB)).toBeGreaterThanOrEqual(3 * 1024);
   });
 });
