@@ -75,6 +75,18 @@ function launch(args: string[], env: Record<string, string> = {}) {
 }
 
 const worldNodes = async () => (await readdir(world)).map((f) => f.split('~').slice(1).join('~')).sort();
+/**
+ * The nodes of a start under way, once its deployer has made them: "starting …" is printed just
+ * before the deployer runs, so on a loaded machine the nodes may not exist yet when it is seen.
+ */
+const nodesOfRunningStart = async (count: number, timeoutMs = 10_000): Promise<string[]> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const nodes = await worldNodes();
+    if (nodes.length >= count || Date.now() > deadline) return nodes;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
 const deployFiles = async () =>
   existsSync(path.join(dir, 'deploy')) ? (await readdir(path.join(dir, 'deploy'))).sort() : [];
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -158,7 +170,7 @@ describe('signals during a start', () => {
     it(`${signal}: removes what it created, exits ${code}`, async () => {
       const start = launch(['start'], { NXC_FAKE_START_DELAY_MS: '30000' });
       await start.saw(/starting composition::fake/);
-      expect(await worldNodes()).toHaveLength(3);
+      expect(await nodesOfRunningStart(3)).toHaveLength(3);
       start.child.kill(signal);
       const r = await start.done;
       expect(r.code, r.stderr).toBe(code);
