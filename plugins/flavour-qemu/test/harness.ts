@@ -31,9 +31,6 @@ import { leftoverRunDirs } from '../src/run-dir.js';
 import { switchName } from '../src/segment.js';
 import { deploymentId } from '../src/vm-spec.js';
 
-/** Kernel parameters the test OS needs on top of the qemu boot contract (see above). */
-export const TESTOS_PARAMS = 'ip=dhcp';
-
 export function tempProject(prefix = 'nxc-qemu-e2e-'): { project: Project; identity: SshIdentity } {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const project = makeProject(root, {
@@ -89,13 +86,8 @@ export function harness(flavour: 'vm-ramdisk' | 'vm', composition = 'composition
         identity,
         wait: true,
         timeoutMs: 180_000,
-        // ip=dhcp: WORKAROUND until the test OS's stage 1 configures the first NIC (user-mode,
-        // 10.0.2.15/24) itself when nxc.ip= is given, as nix/modules/qemu-guest.nix does for
-        // real NixOS; without it the forwarded SSH port never reaches the guest.
         // parsed as core parses them: defaults filled in
-        options: qemuOptionsSchema.parse(
-          options ?? { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
-        ),
+        options: qemuOptionsSchema.parse(options ?? { accel: 'tcg', memory: 256 }),
         async writeDeployment(deployed) {
           const doc = buildDeploymentDocument({
             composeInfo: info,

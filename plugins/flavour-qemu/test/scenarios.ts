@@ -2,7 +2,7 @@
 import { type ComposeInfo, type NxcError, isNxcError } from '@nxc/core';
 import type { FlavourDeployer } from '@nxc/core/flavour';
 import { expect } from 'vitest';
-import { type Harness, TESTOS_PARAMS, plan } from './harness.js';
+import { type Harness, plan } from './harness.js';
 
 export async function faultScenario(h: Harness, deployer: FlavourDeployer, info: ComposeInfo): Promise<void> {
   // client2's kernel command line names an init that does not exist: it panics, its console says why
@@ -11,7 +11,7 @@ export async function faultScenario(h: Harness, deployer: FlavourDeployer, info:
     options: {
       accel: 'tcg',
       memory: 256,
-      kernelParams: { default: TESTOS_PARAMS, client2: 'rdinit=/nxc-broken' },
+      kernelParams: { client2: 'rdinit=/nxc-broken' },
     },
   });
   let error: NxcError | undefined;

@@ -2,7 +2,9 @@
  * The issue's end-to-end test for `vm-ramdisk`, through the real `nxc` binary in a temp copy
  * of examples/demo: `nxc build -f vm-ramdisk` (real Nix, test OS), `nxc start` of 1 server +
  * 2 clients (real QEMU, TCG), every client fetches http://server/ by hostname over the
- * private segment, `nxc status --json`, `nxc logs`, `nxc stop` leaving no QEMU process, run
+ * private segment, the server's PID 1 is real systemd with its units active, its store is the
+ * initrd's squashfs image under a tmpfs overlay, `nxc status
+ * --json`, `nxc logs`, `nxc stop` leaving no QEMU process, run
  * directory or socket. Then, at library level, a fault: a node whose kernel command line is
  * broken is named with its console tail and the other VMs are stopped.
  */
@@ -17,7 +19,7 @@ import { findQemus } from '../src/processes.js';
 import { deploymentId } from '../src/vm-spec.js';
 import { demoCopy, removeDir, runNxc } from './cli.js';
 import { buildDemo } from './demo-build.mjs';
-import { TESTOS_PARAMS, harness, plan } from './harness.js';
+import { harness, plan } from './harness.js';
 import { faultScenario } from './scenarios.js';
 
 describe('vm-ramdisk through the nxc CLI with the real demo', () => {
@@ -34,8 +36,7 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
   it('builds, starts 1 server + 2 clients reaching the server by hostname, reports status, stops leaving nothing', async () => {
     const build = await runNxc(dir, ['build', '-f', 'vm-ramdisk']);
     expect(build.code, build.stderr).toBe(0);
-    // -k: test OS workaround, see harness.ts (TESTOS_PARAMS)
-    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '-r', 'client=2', '-k', TESTOS_PARAMS]);
+    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '-r', 'client=2']);
     expect(start.code, start.stderr + start.stdout).toBe(0);
 
     const exec = await runNxc(dir, [
@@ -51,6 +52,40 @@ describe('vm-ramdisk through the nxc CLI with the real demo', () => {
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout).toContain('client1 | hello from the nxc demo server');
     expect(exec.stdout).toContain('client2 | hello from the nxc demo server');
+
+    // the demo's server runs real systemd (Debian's, on the test OS) as PID 1
+    const init = await runNxc(dir, [
+      'exec',
+      '-f',
+      'vm-ramdisk',
+      'server',
+      '--',
+      'sh',
+      '-c',
+      'cat /proc/1/comm; systemctl is-system-running --wait; systemctl is-active httpd sshd nxc-boot nxc-ready',
+    ]);
+    expect(init.stdout.split('\n').filter(Boolean), init.stderr).toEqual(
+      ['systemd', 'running', 'active', 'active', 'active', 'active'].map((l) => `server | ${l}`),
+    );
+
+    // the store is the initrd's squashfs image, loop-mounted by stage 1 from the role's
+    // fileSystems, under a tmpfs overlay (as NixOS's netboot)
+    const mounts = await runNxc(dir, [
+      'exec',
+      '-f',
+      'vm-ramdisk',
+      'server',
+      '--',
+      'awk',
+      '$2 == "/nix/.ro-store" || $2 == "/nix/.rw-store" || $2 == "/nix/store" || $2 == "/" { print $2, $3, (index($1, "/dev/loop") == 1) }',
+      '/proc/mounts',
+    ]);
+    // (stage 2 bind-mounts /nix/store on itself read-only, as NixOS's: a second entry)
+    expect([...new Set(mounts.stdout.split('\n').filter(Boolean))].sort(), mounts.stderr).toEqual(
+      ['/ tmpfs 0', '/nix/.ro-store squashfs 1', '/nix/.rw-store tmpfs 0', '/nix/store overlay 0'].map(
+        (l) => `server | ${l}`,
+      ),
+    );
 
     const status = await runNxc(dir, ['status', '--json']);
     expect(status.code, status.stderr).toBe(0);
@@ -114,7 +149,6 @@ describe('vm-ramdisk fault', () => {
         accel: 'tcg',
         memory: 256,
         kernelDeployBudget: 64,
-        kernelParams: { default: TESTOS_PARAMS },
       },
     });
     await deployer.start(ctx);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
 import { buildDemo } from './demo-build.mjs';
-import { TESTOS_PARAMS, harness, plan } from './harness.js';
+import { harness, plan } from './harness.js';
 
 const h = harness('vm');
 let deployer: FlavourDeployer;
@@ -34,7 +34,6 @@ describe('vm with the real demo build', () => {
         accel: 'tcg',
         memory: 256,
         kernelDeployBudget: 64,
-        kernelParams: { default: TESTOS_PARAMS },
       },
     });
     await deployer.start(ctx);
