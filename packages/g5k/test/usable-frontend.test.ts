@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type G5kSim, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import { Oar } from '../src/oar.js';
 
 const cli = join(repo, 'apps/cli/dist/cli.js');
@@ -96,54 +97,60 @@ describe("g5k flavours' usable() where nxc runs", () => {
     });
   });
 
-  it('inside a real OAR job of type deploy (stand-in), as the submitter: every g5k flavour is usable', async () => {
-    sim = await startG5kSim({ nodes: 1, oar: true });
-    const s = sim;
-    const oar = new Oar({
-      runner: async (argv) => {
-        const r = await s.asUser(argv.map(shellQuote).join(' '));
-        return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
-      },
-    });
-    const home = sim.env.G5KSIM_JOB_USER_HOME!;
-    const nxc = [process.execPath, cli, 'flavours', '--check', '--json'].map(shellQuote).join(' ');
-    const jobId = await oar.submit({
-      nodes: 1,
-      walltime: '0:10',
-      types: ['deploy'],
-      name: 'nxc-usable',
-      // the job script runs on the frontend with OAR's environment ($OAR_NODEFILE, $OAR_JOB_ID)
-      command: [
-        `cd ${shellQuote(project)}`,
-        // with no tool on PATH, only OAR's $OAR_NODEFILE can make the kexec flavours usable
-        `PATH=${shellQuote(join(work, 'nothing'))} ${nxc} > ~/bare.$OAR_JOB_ID 2>&1`,
-        `PATH="$PATH:${kadeployDir}" ${nxc} > ~/usable.$OAR_JOB_ID.tmp 2>&1`,
-        'mv ~/usable.$OAR_JOB_ID.tmp ~/usable.$OAR_JOB_ID',
-        'sleep 600',
-      ].join('; '),
-    });
-    try {
-      await oar.waitRunning(jobId, { timeoutMs: 60_000 });
-      const out = join(home, `usable.${jobId}`);
-      const deadline = Date.now() + 60_000;
-      let text: string | undefined;
-      while (text === undefined && Date.now() < deadline) {
-        text = await readFile(out, 'utf8').catch(() => undefined);
-        if (text === undefined) await new Promise((r) => setTimeout(r, 500));
-      }
-      expect(text, `no ${out} within 60 s`).toBeDefined();
-      expect(reasons(JSON.parse(text!) as Listed)).toEqual({
-        'g5k-ramdisk': undefined,
-        'g5k-nfs-store': undefined,
-        'g5k-image': undefined,
-      });
-      expect(reasons(JSON.parse(await readFile(join(home, `bare.${jobId}`), 'utf8')) as Listed)).toEqual({
-        'g5k-ramdisk': undefined,
-        'g5k-nfs-store': undefined,
-        'g5k-image': NO_KADEPLOY,
-      });
-    } finally {
-      await oar.del(jobId, { wait: true, timeoutMs: 60_000 });
-    }
-  }, 600_000);
+  // the submitter runs nxc from this repository
+  it(
+    'inside a real OAR job of type deploy (stand-in), as the submitter: every g5k flavour is usable',
+    () =>
+      withRepoReachable(async () => {
+        sim = await startG5kSim({ nodes: 1, oar: true });
+        const s = sim;
+        const oar = new Oar({
+          runner: async (argv) => {
+            const r = await s.asUser(argv.map(shellQuote).join(' '));
+            return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+          },
+        });
+        const home = sim.env.G5KSIM_JOB_USER_HOME!;
+        const nxc = [process.execPath, cli, 'flavours', '--check', '--json'].map(shellQuote).join(' ');
+        const jobId = await oar.submit({
+          nodes: 1,
+          walltime: '0:10',
+          types: ['deploy'],
+          name: 'nxc-usable',
+          // the job script runs on the frontend with OAR's environment ($OAR_NODEFILE, $OAR_JOB_ID)
+          command: [
+            `cd ${shellQuote(project)}`,
+            // with no tool on PATH, only OAR's $OAR_NODEFILE can make the kexec flavours usable
+            `PATH=${shellQuote(join(work, 'nothing'))} ${nxc} > ~/bare.$OAR_JOB_ID 2>&1`,
+            `PATH="$PATH:${kadeployDir}" ${nxc} > ~/usable.$OAR_JOB_ID.tmp 2>&1`,
+            'mv ~/usable.$OAR_JOB_ID.tmp ~/usable.$OAR_JOB_ID',
+            'sleep 600',
+          ].join('; '),
+        });
+        try {
+          await oar.waitRunning(jobId, { timeoutMs: 60_000 });
+          const out = join(home, `usable.${jobId}`);
+          const deadline = Date.now() + 60_000;
+          let text: string | undefined;
+          while (text === undefined && Date.now() < deadline) {
+            text = await readFile(out, 'utf8').catch(() => undefined);
+            if (text === undefined) await new Promise((r) => setTimeout(r, 500));
+          }
+          expect(text, `no ${out} within 60 s`).toBeDefined();
+          expect(reasons(JSON.parse(text!) as Listed)).toEqual({
+            'g5k-ramdisk': undefined,
+            'g5k-nfs-store': undefined,
+            'g5k-image': undefined,
+          });
+          expect(reasons(JSON.parse(await readFile(join(home, `bare.${jobId}`), 'utf8')) as Listed)).toEqual({
+            'g5k-ramdisk': undefined,
+            'g5k-nfs-store': undefined,
+            'g5k-image': NO_KADEPLOY,
+          });
+        } finally {
+          await oar.del(jobId, { wait: true, timeoutMs: 60_000 });
+        }
+      }),
+    600_000,
+  );
 });
