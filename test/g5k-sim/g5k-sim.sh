@@ -37,7 +37,11 @@ REPO=$(cd "$HERE/../.." && pwd)
 : "${G5KSIM_MEM:=320}"                             # MB per VM (kexec needs >= 192)
 : "${G5KSIM_KVER:=}"                               # Debian kernel version; newest 6.1.0-N-amd64 when empty
 : "${G5KSIM_JOB_USER:=g5kuser}"                    # OAR refuses jobs from root
-: "${G5KSIM_ACCEL:=tcg}"
+: "${G5KSIM_ACCEL:=tcg,tb-size=32}"
+# tb-size=32 (MiB of translated code), as the qemu flavour runs its VMs: with QEMU's default cache,
+# a NixOS-style stage 2 (squashfs store, zstd) on this TCG spent ~110 s in the guest kernel's
+# `rep movsb`/`rep stosb` (memcpy_erms, clear_page_erms: soft lockups, rcu stalls) before its
+# first command; with 32 MiB the same boot reaches it in 0.5 s. Real nodes have no TCG.
 : "${G5KSIM_QEMU_EXTRA:=}"
 : "${G5KSIM_WAIT_S:=180}"
 S=$G5KSIM_STATE NS=$G5KSIM_NS NET=$G5KSIM_NET GW=$G5KSIM_NET.1 C=$G5KSIM_CACHE
