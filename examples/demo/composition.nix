@@ -11,14 +11,19 @@ let
 in
 {
   roles = {
-    server = { pkgs, ... }: {
-      environment.systemPackages = [ pkgs.busybox ];
-      systemd.services.httpd = {
-        wantedBy = [ "multi-user.target" ];
-        script = "exec ${pkgs.busybox}/bin/httpd -f -p 80 -h ${webroot}";
-      };
-      networking.firewall.allowedTCPPorts = [ 80 ];
-    };
+    server = { pkgs, lib, options, ... }: lib.mkMerge [
+      {
+        environment.systemPackages = [ pkgs.busybox ];
+        systemd.services.httpd = {
+          wantedBy = [ "multi-user.target" ];
+          script = "exec ${pkgs.busybox}/bin/httpd -f -p 80 -h ${webroot}";
+        };
+        networking.firewall.allowedTCPPorts = [ 80 ];
+      }
+      # On nxc's test OS this role runs real systemd (as on NixOS) rather than the test OS's
+      # lighter service runner; the option does not exist on NixOS, hence the guard.
+      (lib.optionalAttrs (options ? testos) { testos.init = "systemd"; })
+    ];
     client = { pkgs, ... }: {
       environment.systemPackages = [ pkgs.busybox ];
     };

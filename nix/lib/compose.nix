@@ -97,8 +97,7 @@ let
           }
           (forFlavour module)
         ]
-        # The flavour's module and nxc's shared NixOS modules (nix/modules). The key lets the
-        # test OS, which cannot evaluate real NixOS modules, skip them.
+        # The flavour's module and nxc's shared NixOS modules (nix/modules), under one key.
         ++ [ { key = "nxc-flavour-module:${fl.name}"; imports = (if fl.module == null then [ ] else [ fl.module ]) ++ sharedModules; } ]
         ++ extraModules ++ extraConfigurations;
       };
@@ -106,7 +105,7 @@ let
 
       testScript = pkgs.writeText "test-script" (spec.testScript or "");
       artifacts = images.${fl.image} {
-        inherit pkgs systems compositionName bootScript;
+        inherit nixpkgs pkgs systems compositionName bootScript;
         flavour = fl;
       };
       info = {

@@ -1,9 +1,9 @@
 # Where a node's root and Nix store come from, per image kind (real NixOS only).
 #
 #   disk     the configuration's own fileSystems (g5k-image: ext4 written by Kadeploy)
-#   initramfs root on tmpfs; every role's closure is in the initrd itself (the Nix library
-#            appends it to the stage-1 initrd under /nix/store): stage 1 moves it into the
-#            new root, path by path, before switch_root empties the initramfs (ramdisk kind)
+#   initramfs root on tmpfs; every role's closure is a squashfs image in the initrd itself
+#            (/nix-store.squashfs, appended by the Nix library), loop-mounted read-only
+#            under a tmpfs overlay (ramdisk kind, as NixOS's netboot)
 #   9p       root on tmpfs; the host's /nix/store shared by QEMU (virtfs tag `nix-store`)
 #            under a tmpfs overlay (vm kind)
 #   nfs      root on tmpfs; the store exported over NFS, given at boot by `nfs_store=HOST:/path`
@@ -22,7 +22,7 @@ let
   cfg = config.nxc.store;
   inherit (lib) mkDefault mkIf mkMerge mkOption types;
 
-  # `size`: tmpfs allows half of the RAM by default; the initramfs kind keeps its store there.
+  # `size`: tmpfs allows half of the RAM by default.
   tmpfsRoot = size: {
     fileSystems."/" = lib.mkImageMediaOverride {
       fsType = "tmpfs";
@@ -95,23 +95,31 @@ in
     })
 
     (mkIf (cfg.kind == "initramfs") (mkMerge [
-      (tmpfsRoot "90%")
+      (tmpfsRoot "50%")
+      overlayStore
       {
-        # Moving (not copying) keeps one copy in memory: each path leaves the initramfs as it
-        # lands in the tmpfs. The store path holding stage 1's own tools stays where it runs.
-        boot.initrd.postMountCommands = lib.mkBefore ''
-          nxc_keep="''${extraUtils:-}"
-          nxc_tools=$(command -v mount)
-          nxc_tools=''${nxc_tools%/bin/*}
-          echo "nxc: moving the Nix store of the initrd into the root file system"
-          mkdir -p "$targetRoot/nix/store"
-          for p in /nix/store/*; do
-            [ -e "$p" ] || continue
-            if [ "$p" = "$nxc_keep" ] || [ "$p" = "$nxc_tools" ]; then continue; fi
-            [ -e "$targetRoot$p" ] || mv "$p" "$targetRoot/nix/store/" || fail
-          done
-        '';
+        # The initrd's /nix-store.squashfs (nix/lib/images/ramdisk.nix), declared as NixOS's
+        # netboot declares it: the device is relative to stage 1's working directory `/`, so
+        # stage 1 takes it from the initramfs and not from the new root (an absolute path
+        # would be read under $targetRoot).
+        fileSystems."/nix/.ro-store" = lib.mkImageMediaOverride {
+          fsType = "squashfs";
+          device = "../nix-store.squashfs";
+          options = [ "loop" ];
+          neededForBoot = true;
+        };
+        boot.initrd.availableKernelModules = [ "squashfs" ];
+        boot.initrd.kernelModules = [ "loop" ];
       }
+      # The image carries its closure's registration at its root, as NixOS's netboot image:
+      # load it so that `nix` on the node knows the store it runs from.
+      (mkIf config.nix.enable {
+        boot.postBootCommands = ''
+          if [ -f /nix/store/nix-path-registration ]; then
+            ${config.nix.package}/bin/nix-store --load-db < /nix/store/nix-path-registration
+          fi
+        '';
+      })
     ]))
 
     (mkIf (cfg.kind == "9p") (mkMerge [

@@ -15,7 +15,8 @@
 #   g5k-sim.sh in CMD...          run CMD inside the namespace as root
 #   g5k-sim.sh user CMD           run the shell command CMD as the job user (login shell) inside the namespace
 #   g5k-sim.sh nfs-up [DIR]       user-space NFS server (nfs-ganesha, v3+v4, rpcbind) on the frontend
-#                                 address exporting DIR (default /nix/store) read-only, for g5k-nfs-store
+#                                 address exporting DIR (default /nix/store) read-only as /export/DIR
+#                                 (v3 and v4, as on Grid'5000; the name `nfs` resolves to it), for g5k-nfs-store
 #   g5k-sim.sh nfs-down           stop it
 #   g5k-sim.sh env                print the harness's settings as KEY=VALUE lines
 #   g5k-sim.sh deployed-initrd [OUT]  build the stand-in for a deployed system's initrd (node/deployed-rc:
@@ -36,7 +37,11 @@ REPO=$(cd "$HERE/../.." && pwd)
 : "${G5KSIM_MEM:=320}"                             # MB per VM (kexec needs >= 192)
 : "${G5KSIM_KVER:=}"                               # Debian kernel version; newest 6.1.0-N-amd64 when empty
 : "${G5KSIM_JOB_USER:=g5kuser}"                    # OAR refuses jobs from root
-: "${G5KSIM_ACCEL:=tcg}"
+: "${G5KSIM_ACCEL:=tcg,tb-size=32}"
+# tb-size=32 (MiB of translated code), as the qemu flavour runs its VMs: with QEMU's default cache,
+# a NixOS-style stage 2 (squashfs store, zstd) on this TCG spent ~110 s in the guest kernel's
+# `rep movsb`/`rep stosb` (memcpy_erms, clear_page_erms: soft lockups, rcu stalls) before its
+# first command; with 32 MiB the same boot reaches it in 0.5 s. Real nodes have no TCG.
 : "${G5KSIM_QEMU_EXTRA:=}"
 : "${G5KSIM_WAIT_S:=180}"
 S=$G5KSIM_STATE NS=$G5KSIM_NS NET=$G5KSIM_NET GW=$G5KSIM_NET.1 C=$G5KSIM_CACHE
@@ -98,13 +103,17 @@ job_user() {   # the submitter: an account with an SSH key the nodes' standard e
   chown -R "$u:" "$h/.ssh"; chmod 700 "$h/.ssh"
 }
 
+# The standard environment's initrd, named after its sources: the state folder is one per
+# machine, shared by checkouts whose node/ files may differ (hardware, modules)
+std_initrd() { echo "$S/std-env-$(cat "$HERE"/node/* | sha256sum | cut -c1-12).initrd"; }
+
 build_initrd() {
-  local h k; k=$(kver)
+  local h k i; k=$(kver); i=$(std_initrd)
   h=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)
   cat "$S/keys/id_root.pub" "$h/.ssh/id_ed25519.pub" > "$S/authorized_keys.new"
   if cmp -s "$S/authorized_keys.new" "$S/authorized_keys"; then rm "$S/authorized_keys.new"; else mv "$S/authorized_keys.new" "$S/authorized_keys"; fi
-  if [ ! -f "$S/std-env.initrd" ] || [ -n "$(find "$HERE/node" "$S/authorized_keys" -newer "$S/std-env.initrd")" ]; then
-    G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$k "$HERE/node/mkinitrd.sh" "$S/std-env.initrd" G5K-STD-ENV "$S/authorized_keys" "$S/keys/hostkey"
+  if [ ! -f "$i" ] || [ -n "$(find "$S/authorized_keys" -newer "$i")" ]; then
+    G5KSIM_DEBS=$C/debs G5KSIM_KMOD=$C/kernel/lib/modules/$k "$HERE/node/mkinitrd.sh" "$i" G5K-STD-ENV "$S/authorized_keys" "$S/keys/hostkey"
   fi
 }
 
@@ -117,7 +126,8 @@ net_up() {
   inns ip link set "$G5KSIM_BR" up
   mkdir -p "/etc/netns/$NS"
   { echo "127.0.0.1 localhost"; echo "127.0.0.1 $(hostname)"   # OAR resolves the frontend's own name
-    echo "$GW frontend"
+    # `nfs`: the site's NFS server, which g5k-nfs-store looks up when no store is given
+    echo "$GW frontend nfs"
     for i in $(seq 1 "$n"); do echo "$(node_ip "$i") node-$i"; done; } > "/etc/netns/$NS/hosts"
   # DHCP for the systems the nodes kexec into (G5K gives each node a fixed address by DHCP)
   { echo "interface $G5KSIM_BR"; echo "start $NET.100"; echo "end $NET.200"
@@ -137,10 +147,10 @@ vm_start() {   # vm_start K
   # shellcheck disable=SC2086
   inns qemu-system-x86_64 -name "node-$i" -machine pc -accel "$G5KSIM_ACCEL" -cpu max -smp 1 -m "$G5KSIM_MEM" \
     -display none -vga none -no-user-config -nodefaults -serial "file:$S/run/node-$i.console" \
-    -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$S/std-env.initrd" \
+    -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$(std_initrd)" \
     -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off" \
-    -drive "file=$S/disks/node-$i.img,format=raw,if=virtio" \
-    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=$(node_mac "$i")" \
+    -drive "file=$S/disks/node-$i.img,format=raw,if=none,id=d0" -device ahci,id=ahci -device ide-hd,drive=d0,bus=ahci.0 \
+    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "e1000e,netdev=n0,mac=$(node_mac "$i")" \
     -pidfile "$S/run/node-$i.pid" -daemonize $G5KSIM_QEMU_EXTRA
   now_ms > "$S/run/node-$i.t0"
 }
@@ -265,7 +275,8 @@ nfs_up() {
     pgrep -x rpcbind | while read -r p; do [ "$(ip netns identify "$p")" = "$NS" ] && echo "$p" > "$S/nfs/rpcbind.pid"; done
   fi
   cat > "$S/nfs/ganesha.conf" <<CONF
-NFS_CORE_PARAM { Protocols = 3, 4; Bind_addr = $GW; Enable_NLM = false; Enable_RQUOTA = false; }
+NFS_CORE_PARAM { Protocols = 3, 4; Bind_addr = $GW; Enable_NLM = false; Enable_RQUOTA = false;
+                 Mount_Path_Pseudo = true; }
 NFSV4 { Graceless = true; }
 NFS_KRB5 { Active_krb5 = false; }
 EXPORT { Export_Id = 1; Path = $dir; Pseudo = /export$dir; Access_Type = RO; Squash = No_Root_Squash;
@@ -277,7 +288,7 @@ CONF
     for _ in $(seq 1 100); do listening 2049 && break; sleep 0.1; done
     listening 2049 || die "nfs-ganesha did not start (see $S/nfs/ganesha.log)"
   fi
-  log "NFS: $GW:$dir (v3) and $GW:/export$dir (v4), read-only"
+  log "NFS: $GW:/export$dir (v3 and v4, as Grid'5000's nfs server exports under /export), read-only"
 }
 
 nfs_down() {
@@ -350,6 +361,6 @@ case $cmd in
     echo "G5KSIM_STATE=$S"; echo "G5KSIM_CACHE=$C"; echo "G5KSIM_NS=$NS"; echo "G5KSIM_NET=$NET"
     echo "G5KSIM_JOB_USER=$G5KSIM_JOB_USER"; echo "G5KSIM_JOB_USER_HOME=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)"
     echo "G5KSIM_KERNEL=$C/kernel/boot/vmlinuz-$(kver)"; echo "G5KSIM_KMOD=$C/kernel/lib/modules/$(kver)"
-    echo "G5KSIM_INITRD=$S/std-env.initrd"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
+    echo "G5KSIM_INITRD=$(std_initrd)"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
   *) sed -n '2,27p' "$0"; exit 2 ;;
 esac

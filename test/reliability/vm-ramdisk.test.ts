@@ -25,8 +25,7 @@ import {
 } from './helpers.js';
 
 let dir: string;
-// -k ip=dhcp: the test OS's stage 1 needs it for the user-mode NIC (see plugins/flavour-qemu/test/harness.ts)
-const START = ['start', '-f', 'vm-ramdisk', '-k', 'ip=dhcp'];
+const START = ['start', '-f', 'vm-ramdisk'];
 
 beforeAll(async () => {
   dir = await demoProject({ 'vm-ramdisk': { accel: 'tcg', memory: 256 } });

@@ -1,9 +1,11 @@
 /**
- * The image kinds the demo builds really boot (QEMU, TCG): `vm` (host store over 9p) and
- * `tarball` (g5k-image: the tarball unpacked on an ext4 disk, booted with `root=`), each
- * reaching NXC_READY with the role picked from `deploy=` and serving the demo page; and a
- * node absent from the deployment stops with one NXC_BOOT_ERROR line. (vm-ramdisk and the
- * kexec kinds are booted by the qemu and g5k flavours' own end-to-end tests.)
+ * The image kinds the demo builds really boot (QEMU, TCG): `vm` (host store over 9p, the
+ * node's address from `nxc.ip=` as the qemu flavour passes it) and `tarball` (g5k-image: the
+ * tarball unpacked on an ext4 disk, booted with `root=` on G5K-like hardware, a SATA disk
+ * and an e1000e NIC, address by DHCP), each reaching NXC_READY with the role picked from
+ * `deploy=` and serving the demo page; and a node absent from the deployment stops with one
+ * NXC_BOOT_ERROR line. (vm-ramdisk and the kexec kinds are booted by the qemu and g5k
+ * flavours' own end-to-end tests.)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -124,7 +126,7 @@ describe('images boot', () => {
         '-initrd',
         info.all.initrd as string,
         '-append',
-        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server')}`,
+        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} nxc.ip=10.0.2.15/24 deploy=${deployParam('server')}`,
         '-netdev',
         `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:80`,
         '-device',
@@ -149,7 +151,7 @@ describe('images boot', () => {
         '-initrd',
         info.all.initrd as string,
         '-append',
-        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} deploy=${deployParam('server', '10.9.9.9')}`,
+        `console=ttyS0 quiet panic=-1 ${info.all.cmdline} nxc.ip=10.0.2.15/24 deploy=${deployParam('server', '10.9.9.9')}`,
         '-netdev',
         'user,id=n0',
         '-device',
@@ -185,13 +187,17 @@ describe('images boot', () => {
         '-initrd',
         join(root, 'boot/initrd'),
         '-append',
-        `console=ttyS0 quiet panic=-1 ${cmdline} root=/dev/vda deploy=${deployParam('client')}`,
+        `console=ttyS0 quiet panic=-1 ${cmdline} root=/dev/sda deploy=${deployParam('client')}`,
         '-drive',
-        `file=${disk},if=virtio,format=raw`,
+        `file=${disk},if=none,id=d0,format=raw`,
+        '-device',
+        'ahci,id=ahci',
+        '-device',
+        'ide-hd,drive=d0,bus=ahci.0',
         '-netdev',
         'user,id=n0',
         '-device',
-        'virtio-net-pci,netdev=n0',
+        'e1000e,netdev=n0',
       ],
       /NXC_READY client/,
     );

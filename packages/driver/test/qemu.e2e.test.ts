@@ -16,8 +16,7 @@ beforeAll(async () => {
   const summary = await core.start(demo.project, {
     flavour: FLAVOUR,
     timeoutMs: 240_000,
-    // ip=dhcp: the qemu plugin's own tests pass it too (test OS stage 1 and the user-mode NIC)
-    options: { accel: 'tcg', memory: 256, kernelParams: { default: 'ip=dhcp' } },
+    options: { accel: 'tcg', memory: 256 },
   });
   expect(summary.nodes.map((n) => [n.host, n.state]).sort()).toEqual([
     ['client', 'running'],

@@ -158,6 +158,8 @@ describe('node runtime', () => {
     expect(rt.capAdd).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(rt.mounts.map((m) => m.target)).not.toContain('/sys/fs/cgroup');
     expect(rt.tmpfs['/sys/fs/cgroup/systemd']).toMatch(/^rw,/);
+    // systemd mounts /run/lock itself unless it is a mount point already, and cannot here
+    expect(rt.tmpfs['/run/lock']).toMatch(/^rw,.*mode=1777/);
     const opts = toCreateOptions(rt);
     expect(opts.HostConfig).toMatchObject({
       Init: false,

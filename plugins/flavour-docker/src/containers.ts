@@ -299,6 +299,9 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     ? (input.systemdCgroups ?? { kind: 'subtree', parent: cgroupParentFor(scope) })
     : undefined;
   const tmpfs: Record<string, string> = { ...TMPFS_MOUNTS };
+  // systemd mounts /run/lock when it is not a mount point yet, and without CAP_SYS_ADMIN that
+  // failure stops it at boot ("Failed to mount API filesystems")
+  if (extras.systemd) tmpfs['/run/lock'] = 'rw,nosuid,nodev,noexec,mode=1777,size=5m';
   if (cgroups?.kind === 'host')
     mounts.push({ kind: 'bind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', readOnly: false });
   if (cgroups?.kind === 'subtree') {

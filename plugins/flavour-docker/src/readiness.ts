@@ -2,8 +2,10 @@
  * Waiting for nodes to come up, per the boot contract: a node's init prints
  * `NXC_READY <host>` on its stdout once its services run, or `NXC_BOOT_ERROR <reason>` when
  * it cannot boot. We read each container's output through an attach opened before it starts
- * (one long-lived request per node, no polling); the stream ending before the ready line
- * means the container exited.
+ * (one long-lived request per node); the stream ending before the ready line means the
+ * container exited. The contract's other signal, `/run/nxc/ready`, is looked for too, once a
+ * second: systemd as PID 1 (NixOS) keeps nothing of the output stream the engine gave it, so
+ * its ready line never reaches the container's output.
  */
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -63,6 +65,28 @@ export class NodeFailed extends Error {
 }
 
 const MAX_LINES = 5000;
+const READY_FILE_POLL_MS = 1000;
+
+/** True when the node's ready file exists (false while the container cannot run a command). */
+export async function readyFileExists(container: Docker.Container): Promise<boolean> {
+  try {
+    const exec = await container.exec({
+      Cmd: ['test', '-e', '/run/nxc/ready'],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise<void>((done) => {
+      stream.on('end', () => done());
+      stream.on('close', () => done());
+      stream.on('error', () => done());
+      stream.resume();
+    });
+    return (await exec.inspect()).ExitCode === 0;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Reads `options.stream` (from {@link attachOutput}) until `host` prints its ready line.
@@ -86,6 +110,7 @@ export async function waitReady(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(poll);
       options.signal.removeEventListener('abort', onAbort);
       stream.destroy();
       if (failure) reject(new NodeFailed({ host, lines, ...failure }));
@@ -122,6 +147,15 @@ export async function waitReady(
       () => finish({ kind: 'timeout', reason: `not ready after ${Math.round(options.timeoutMs / 1000)} s` }),
       options.timeoutMs,
     );
+    let poll: ReturnType<typeof setTimeout> | undefined;
+    const pollReadyFile = () => {
+      poll = setTimeout(async () => {
+        if (settled) return;
+        if (await readyFileExists(container)) finish();
+        else pollReadyFile();
+      }, READY_FILE_POLL_MS);
+    };
+    pollReadyFile();
     const onAbort = () => finish({ kind: 'aborted', reason: 'interrupted' });
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });

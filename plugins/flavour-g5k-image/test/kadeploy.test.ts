@@ -224,7 +224,7 @@ describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {
     expect(out.client).toMatch(/^client\n/);
     expect(out.client).toContain('"role":"client"');
     // root is the ext4 file system Kadeploy wrote on the disk
-    for (const h of ['server', 'client']) expect(out[h]).toMatch(/\/dev\/(root|vda) \/ ext4/);
+    for (const h of ['server', 'client']) expect(out[h]).toMatch(/\/dev\/(root|sda) \/ ext4/);
     const page = await nxc(['exec', 'client', '--', 'wget', '-qO-', 'http://server/']);
     expect(page.code, page.stderr).toBe(0);
     expect(page.stdout).toContain('hello from the nxc demo server');

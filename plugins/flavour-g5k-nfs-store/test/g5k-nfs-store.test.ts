@@ -1,23 +1,30 @@
 /**
- * g5k-nfs-store end to end on the Grid'5000 stand-in (test/g5k-sim): two QEMU nodes in their
- * "standard environment" kexec into the demo's small initrd built by real Nix for
- * g5k-nfs-store; each node mounts the frontend's /nix/store read-only over NFS (this
- * machine's kernel has no NFS server: the stand-in runs nfs-ganesha, a user-space NFS
- * server, with rpcbind, inside the namespace) under a writable overlay, then boots its role.
+ * g5k-nfs-store end to end on the Grid'5000 stand-in (test/g5k-sim), through the real `nxc`
+ * CLI run on the frontend (inside the stand-in's namespace): `nxc start -f g5k-nfs-store -m
+ * FILE` kexecs two QEMU nodes from their "standard environment" into the demo's small initrd
+ * built by real Nix; each node mounts the frontend's /nix/store read-only over NFS under a
+ * writable overlay, then boots its role. No NFS store is configured: the flavour finds it as
+ * on Grid'5000, the site's server `nfs` (a name the stand-in resolves) exporting the frontend's
+ * store under /export (this machine's kernel has no NFS server: the stand-in runs nfs-ganesha,
+ * a user-space NFS server, with rpcbind, inside the namespace).
  */
 import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import {
+  type G5kSim,
+  consoleTail,
+  repo,
+  startG5kSim,
+  writeFrontendKnownHosts,
+} from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
-let composeInfoFile: string;
-let identity: { privateKeyPath: string; publicKey: string };
-const plugin = join(repo, 'plugins/flavour-g5k-nfs-store/dist/index.js');
 
 type NodeResult = { host: string; state: string; address: string; detail?: string };
 
@@ -47,15 +54,17 @@ beforeAll(async () => {
     ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
     { cwd: project },
   );
-  composeInfoFile = (await build(await loadProject(project), { flavour: 'g5k-nfs-store' })).composeInfoPath;
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = {
-    privateKeyPath: join(work, 'id'),
-    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
-  };
+  await build(await loadProject(project), { flavour: 'g5k-nfs-store' });
   sim = await startG5kSim({ nodes: 2 });
   const nfs = await sim.sim('nfs-up', '/nix/store');
   if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
+  // as a user sets flavourOptions: the standard environment authorizes the harness's root key,
+  // and the frontend's ssh_known_hosts lists the machines; NO nfsStore
+  const knownHosts = await writeFrontendKnownHosts(sim, 2, join(work, 'ssh_known_hosts'));
+  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
+  json.nxc.flavourOptions = { 'g5k-nfs-store': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
+  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
+  await writeFile(join(work, 'machines'), 'node-1\nnode-2\n');
 }, 900_000);
 
 afterAll(async () => {
@@ -63,57 +72,52 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 }, 300_000);
 
-function request(extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    op: 'start',
-    plugin,
-    flavour: 'g5k-nfs-store',
-    project: join(work, 'demo'),
-    composition: 'composition',
-    composeInfoFile,
-    nodes: [
-      { role: 'server', host: 'server' },
-      { role: 'client', host: 'client' },
-    ],
-    identity,
-    ...extra,
-  };
+/** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
+function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
+  const cli = join(repo, 'apps/cli/dist/cli.js');
+  return sim.inNs([
+    'sh',
+    '-c',
+    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
+  ]);
 }
 
 describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
-  it('nodes mount the frontend store over NFS, boot their roles and reach each other', async () => {
+  it('nxc start with no NFS store configured: nodes mount nfs:/export/nix/store, boot their roles and reach each other; stop', async () => {
     const gw = `${sim.env.G5KSIM_NET}.1`;
-    const started = await sim.deploy(
-      request({
-        machineList: ['node-1', 'node-2'],
-        timeoutMs: 300_000,
-        // the initrd has no DNS: the NFS server by address (on G5K: NFS_STORE or the default nfs:/export/<store>)
-        options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], nfsStore: `${gw}:/nix/store` },
-      }),
-    );
-    if (!started.answer.ok)
+    const started = await nxc(['start', '-f', 'g5k-nfs-store', '-W', '-m', join(work, 'machines'), '--json']);
+    if (started.code !== 0)
       throw new Error(
-        `start failed: ${started.answer.error?.message}\nnode-1:\n${await consoleTail(sim.env, 1)}`,
+        `nxc start failed (${started.code}): ${started.stderr.slice(-2000)}\nnode-1:\n${await consoleTail(sim.env, 1)}`,
       );
-    const nodes = (started.answer.result as { nodes: NodeResult[] }).nodes;
-    expect(nodes.map((n) => `${n.host}:${n.state}`)).toEqual(['server:running', 'client:running']);
+    const nodes = (JSON.parse(started.stdout) as { nodes: NodeResult[] }).nodes;
+    expect(nodes.map((n) => n.state)).toEqual(['running', 'running']);
+    expect(nodes.map((n) => n.host)).toContain('server');
 
-    const r = await sim.deploy(
-      request({
-        op: 'exec',
-        hosts: ['server', 'client'],
-        command: 'hostname; grep -c " /nix/.ro-store nfs" /proc/mounts; wget -qO- http://server/',
-      }),
-    );
-    expect(r.answer.error?.message).toBeUndefined();
-    const out = r.answer.result as Record<string, { exitCode: number; stdout: string }>;
-    for (const host of ['server', 'client']) {
-      expect(out[host]?.stdout).toBe(`${host}\n1\nhello from the nxc demo server\n`);
+    const exec = await nxc([
+      'exec',
+      'all',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'hostname; grep -c " /nix/.ro-store nfs" /proc/mounts; wget -qO- http://server/; cat /proc/cmdline',
+    ]);
+    expect(exec.code, exec.stderr + exec.stdout).toBe(0);
+    const results = (
+      JSON.parse(exec.stdout) as { results: Array<{ host: string; exitCode: number; stdout: string }> }
+    ).results;
+    expect(results.map((r) => r.exitCode)).toEqual([0, 0]);
+    expect(results.map((r) => r.host).sort()).toEqual(nodes.map((n) => n.host).sort());
+    for (const r of results) {
+      const [host, mounts, page, cmdline] = r.stdout.split('\n');
+      expect([host, mounts, page]).toEqual([r.host, '1', 'hello from the nxc demo server']);
+      // the default discovery: the site's `nfs` server, resolved on the frontend, exporting
+      // the frontend's store under /export
+      expect(cmdline).toContain(`nfs_store=${gw}:/export/nix/store`);
     }
-    // the kernel command line named the NFS store
-    const cmd = await sim.deploy(request({ op: 'exec', hosts: ['client'], command: 'cat /proc/cmdline' }));
-    expect((cmd.answer.result as Record<string, { stdout: string }>).client?.stdout).toContain(
-      `nfs_store=${gw}:/nix/store`,
-    );
+
+    const stop = await nxc(['stop']);
+    expect(stop.code, stop.stderr).toBe(0);
   });
 });

@@ -174,7 +174,7 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
     console.log(`g5k-ramdisk: nxc start of 3 nodes took ${startMs} ms`);
 
     const exec = await nxc(['exec', 'all', '--json', '--', 'sh', '-c', 'hostname; wget -qO- http://server/']);
-    expect(exec.code, exec.stderr).toBe(0);
+    expect(exec.code, exec.stderr + exec.stdout).toBe(0);
     const results = (
       JSON.parse(exec.stdout) as { results: Array<{ host: string; exitCode: number; stdout: string }> }
     ).results;

@@ -78,7 +78,6 @@ async function once(n) {
     options: qemuOptionsSchema.parse({
       accel: process.env.NXC_BENCH_ACCEL ?? 'auto',
       memory: 256,
-      kernelParams: { default: 'ip=dhcp' },
     }),
     async writeDeployment(deployed) {
       const doc = buildDeploymentDocument({

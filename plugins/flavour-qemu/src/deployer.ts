@@ -32,7 +32,7 @@ import {
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { z } from 'zod';
 import { chooseAccel } from './accel.js';
-import { type QemuOptions, forRole } from './options.js';
+import { DEFAULT_MEMORY_MB, type QemuOptions, forRole, ramdiskMemoryMb } from './options.js';
 import {
   type LabelledProcess,
   type ProcessLabels,
@@ -228,6 +228,41 @@ function resolveArtifact(value: string | undefined, what: string, source: string
   return path;
 }
 
+/**
+ * Guest RAM per role. A ramdisk node holds its whole store in memory (docs: the memory rule):
+ * a role the `memory` option does not size gets what its initrd needs, and nxc says so; a
+ * role sized below it gets a warning (its kernel would fail to unpack the initrd).
+ */
+function ramdiskMemory(
+  ctx: Start,
+  kind: string,
+  initrd: string,
+  nodes: { role: string }[],
+  memory: number | Record<string, number> | undefined,
+): (role: string) => number {
+  if (kind !== 'ramdisk') return (role) => forRole(memory, role, DEFAULT_MEMORY_MB);
+  const initrdBytes = statSync(initrd).size;
+  const needMb = ramdiskMemoryMb(initrdBytes);
+  const initrdMb = Math.ceil(initrdBytes / (1024 * 1024));
+  const fallback = Math.max(DEFAULT_MEMORY_MB, needMb);
+  const roles = [...new Set(nodes.map((n) => n.role))].sort();
+  const sized = roles.filter((r) => forRole(memory, r, -1) === -1);
+  if (sized.length > 0 && needMb > DEFAULT_MEMORY_MB)
+    ctx.reporter.emit({
+      type: 'step',
+      message: `guest memory ${fallback} MiB for an initrd of ${initrdMb} MiB (the store stays in RAM; roles ${sized.join(', ')}; the memory option overrides)`,
+    });
+  for (const r of roles) {
+    const mb = forRole(memory, r, fallback);
+    if (mb < needMb)
+      ctx.reporter.emit({
+        type: 'warn',
+        message: `role ${r}: memory ${mb} MiB is less than the ${needMb} MiB an initrd of ${initrdMb} MiB needs; its kernel may fail with "Initramfs unpacking failed" (raise memory or leave it unset)`,
+      });
+  }
+  return (role) => forRole(memory, role, fallback);
+}
+
 async function start(ctx: Start): Promise<StartResult> {
   const opts = ctx.options;
   const qemu = qemuBinary(opts.qemu);
@@ -364,6 +399,7 @@ async function start(ctx: Start): Promise<StartResult> {
     }
     const deployParam = mode === 'http' ? DEPLOYMENT_URL : encoded.value;
 
+    const memoryMb = ramdiskMemory(ctx, kind, initrd, nodes, opts.memory);
     segmentSwitch = await startSwitch(runDir, id, labelledEnv(ownerLabels(ctx, { runDir })));
     const specs: VmSpec[] = nodes.map((n, i) => ({
       name: n.name,
@@ -373,7 +409,7 @@ async function start(ctx: Start): Promise<StartResult> {
       append: cmdlineFor(n, deployParam, servedSha256),
       config: join(runDir, `${n.host}.cfg`),
       accel: accel.accel,
-      memoryMb: forRole(opts.memory, n.role, 1024),
+      memoryMb: memoryMb(n.role),
       cpus: forRole(opts.cpus, n.role, 1),
       sshPort: n.sshPort,
       segment: segmentSwitch!.socket,

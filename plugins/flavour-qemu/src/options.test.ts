@@ -2,7 +2,7 @@ import { makeProject } from '@nxc/core';
 import { resolveFlavourOptions } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
 import { vmFlavour, vmRamdiskFlavour } from './index.js';
-import { forRole, qemuOptionsSchema } from './options.js';
+import { DEFAULT_MEMORY_MB, forRole, qemuOptionsSchema, ramdiskMemoryMb } from './options.js';
 
 const project = (flavourOptions: Record<string, Record<string, unknown>> = {}) =>
   makeProject('/x', {
@@ -42,5 +42,14 @@ describe('qemu options', () => {
     expect(() =>
       resolveFlavourOptions({ project: project({ vm: { memory: -1 } }), flavour: vmFlavour, installed }),
     ).toThrowError(/option memory/);
+  });
+  it('sizes a ramdisk guest from its initrd: three times the initrd plus headroom, in 256 MiB steps', () => {
+    const MiB = 1024 * 1024;
+    // the demo's initrd (60 MiB): the default is enough
+    expect(ramdiskMemoryMb(60 * MiB)).toBeLessThanOrEqual(DEFAULT_MEMORY_MB);
+    // the padded test image (1 GiB of random bytes in the store): 1048 MiB of initrd
+    expect(ramdiskMemoryMb(1_099_140_488)).toBe(3840);
+    expect(ramdiskMemoryMb(1024 * MiB) % 256).toBe(0);
+    expect(ramdiskMemoryMb(1024 * MiB)).toBeGreaterThanOrEqual(3 * 1024);
   });
 });

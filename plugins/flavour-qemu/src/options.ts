@@ -74,3 +74,22 @@ export function forRole(
   if (typeof value === 'number') return value;
   return value[role] ?? value.default ?? fallback;
 }
+
+/** Guest RAM (MiB) of a node the `memory` option does not size, for small images. */
+export const DEFAULT_MEMORY_MB = 1024;
+
+/**
+ * Guest RAM (MiB) a `vm-ramdisk` node needs for an initrd of `initrdBytes`. The kernel keeps
+ * the initrd it was given (reserved, outside the RAM it counts) while it unpacks it into the
+ * initramfs, a tmpfs capped at half of the RAM it counts; the unpacked squashfs store is as
+ * large as the initrd (it is already compressed). So half of (RAM - initrd) must hold the
+ * initrd: RAM >= 3 x initrd, plus headroom for the kernel, the unpacked stage 1 and the running
+ * system. Rounded up to 256 MiB. Measured with a 1048 MiB initrd (docs/nixos-fidelity.md).
+ */
+export function ramdiskMemoryMb(initrdBytes: number): number {
+  const initrdMb = initrdBytes / (1024 * 1024);
+  return Math.ceil((3 * initrdMb + RAMDISK_HEADROOM_MB) / 256) * 256;
+}
+
+/** Room for the kernel, the unpacked stage 1 and the running system beyond 3 x initrd. */
+export const RAMDISK_HEADROOM_MB = 512;

@@ -7,7 +7,7 @@ import { exec } from '@nxc/core';
 import { type ConformanceOptions, describeFlavour } from '@nxc/core/testing';
 import { expect, it } from 'vitest';
 import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
-import { TESTOS_PARAMS, qemuLeftovers } from './harness.js';
+import { qemuLeftovers } from './harness.js';
 
 /**
  * Registers the conformance suites of `flavour` on the demo (`server` + one `client`), with
@@ -27,7 +27,6 @@ export function describeQemuFlavour(
     env: { NXC_NIX_FLAGS: OFFLINE_NIX_FLAGS },
     roles: ['client=1'],
     start: {
-      kernelParams: TESTOS_PARAMS,
       options: { accel: 'tcg', memory: 256, ...(more.options ?? {}) },
       timeoutMs: 240_000,
     },

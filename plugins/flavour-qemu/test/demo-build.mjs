@@ -26,12 +26,15 @@ export function buildDemo(flavour) {
   const nixlib = mkdtempSync(join(tmpdir(), 'nxc-qemu-nixlib-'));
   try {
     cpSync(join(REPO, 'nix'), nixlib, { recursive: true });
+    // the flavour modules go inside the library's copy, as `nxc build` puts them: a flake
+    // evaluates purely and reads no path outside its inputs
     mkdirSync(join(nixlib, 'flavours'), { recursive: true });
+    cpSync(NIX, join(nixlib, 'flavours/qemu'), { recursive: true });
     writeFileSync(
       join(nixlib, 'flavours/index.nix'),
       `{
-  vm-ramdisk = { name = "vm-ramdisk"; image = "ramdisk"; description = "vm-ramdisk"; module = ${NIX}/vm-ramdisk.nix; };
-  vm = { name = "vm"; image = "vm"; description = "vm"; module = ${NIX}/vm.nix; };
+  vm-ramdisk = { name = "vm-ramdisk"; image = "ramdisk"; description = "vm-ramdisk"; module = ./qemu/vm-ramdisk.nix; };
+  vm = { name = "vm"; image = "vm"; description = "vm"; module = ./qemu/vm.nix; };
 }\n`,
     );
     const out = execFileSync(

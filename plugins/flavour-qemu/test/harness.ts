@@ -12,14 +12,6 @@ import { leftoverRunDirs } from '../src/run-dir.js';
 import { switchName } from '../src/segment.js';
 import { deploymentId } from '../src/vm-spec.js';
 
-/**
- * Kernel parameters the test OS needs on top of the qemu boot contract. WORKAROUND until the
- * test OS's stage 1 configures the first NIC (user-mode, 10.0.2.15/24) itself when nxc.ip=
- * is given, as nix/modules/qemu-guest.nix does for real NixOS; without it the forwarded SSH
- * port never reaches the guest.
- */
-export const TESTOS_PARAMS = 'ip=dhcp';
-
 /** What a qemu deployment of `projectRoot` left on this machine, one line each (empty: nothing). */
 export function qemuLeftovers(projectRoot: string, composition: string, flavour: string): string[] {
   const id = deploymentId(projectRoot, composition, flavour);
@@ -41,7 +33,7 @@ export function harness(flavour: 'vm-ramdisk' | 'vm'): QemuHarness {
     project: throwAwayProject({ plugins: ['@nxc/flavour-qemu'], prefix: 'nxc-qemu-e2e-' }),
     optionsSchema: qemuOptionsSchema,
     stateSchema: qemuStateSchema,
-    options: { accel: 'tcg', memory: 256, kernelParams: { default: TESTOS_PARAMS } },
+    options: { accel: 'tcg', memory: 256 },
     timeoutMs: 180_000,
   });
   return { ...h, leftovers: () => qemuLeftovers(h.project.root, 'composition', flavour) };

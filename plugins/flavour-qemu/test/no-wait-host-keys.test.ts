@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCopy, removeDir, runNxc } from './cli.js';
-import { TESTOS_PARAMS } from './harness.js';
 
 let dir: string;
 const stateFile = () => join(dir, 'deploy/composition::vm-ramdisk.state.json');
@@ -27,7 +26,7 @@ describe('host keys of a vm-ramdisk deployment started with --no-wait', () => {
   it('are saved by the first command that reaches the nodes and checked by the next ones', async () => {
     const build = await runNxc(dir, ['build', '-f', 'vm-ramdisk'], 600_000);
     expect(build.code, build.stderr).toBe(0);
-    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '--no-wait', '-k', TESTOS_PARAMS]);
+    const start = await runNxc(dir, ['start', '-f', 'vm-ramdisk', '--no-wait']);
     expect(start.code, start.stderr).toBe(0);
     expect(JSON.parse(readFileSync(stateFile(), 'utf8')).hostKeys).toEqual({});
 

@@ -3,7 +3,7 @@ import { type ComposeInfo, type NxcError, isNxcError } from '@nxc/core';
 import type { FlavourDeployer } from '@nxc/core/flavour';
 import { planNodes } from '@nxc/core/testing';
 import { expect } from 'vitest';
-import { type QemuHarness, TESTOS_PARAMS } from './harness.js';
+import type { QemuHarness } from './harness.js';
 
 export async function faultScenario(
   h: QemuHarness,
@@ -16,7 +16,7 @@ export async function faultScenario(
     options: {
       accel: 'tcg',
       memory: 256,
-      kernelParams: { default: TESTOS_PARAMS, client2: 'rdinit=/nxc-broken' },
+      kernelParams: { client2: 'rdinit=/nxc-broken' },
     },
   });
   let error: NxcError | undefined;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QemuState } from '../src/deployer.js';
 import plugin from '../src/index.js';
 import { buildDemo } from './demo-build.mjs';
-import { type QemuHarness, TESTOS_PARAMS, harness } from './harness.js';
+import { type QemuHarness, harness } from './harness.js';
 import { faultScenario } from './scenarios.js';
 
 describe('vm-ramdisk fault', () => {
@@ -60,7 +60,6 @@ describe('vm-ramdisk fault', () => {
         accel: 'tcg',
         memory: 256,
         kernelDeployBudget: 64,
-        kernelParams: { default: TESTOS_PARAMS },
       },
     });
     await deployer.start(ctx);

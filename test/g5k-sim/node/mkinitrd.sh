@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds the initrd of a stand-in Grid'5000 node's "standard environment": busybox, dropbear
-# (+ sftp-server), kexec-tools and the virtio-net modules of the Debian kernel, as a gzip'd
+# (+ sftp-server), kexec-tools and the modules of the node's hardware (as on G5K: an Intel NIC,
+# e1000e, and a SATA disk behind AHCI, drivers nxc's G5K module lists) from the Debian kernel, as a gzip'd
 # newc cpio. usage: mkinitrd.sh OUT ENV_NAME AUTHORIZED_KEYS HOST_KEY
 # env: G5KSIM_RC (the /etc/rc to use, default node/rc), G5KSIM_DEBS (dpkg-deb -x root of dropbear-bin, kexec-tools and their libraries),
 #      G5KSIM_KMOD (the kernel's lib/modules/<version>)
@@ -24,10 +25,20 @@ for b in $BINS; do if ldd "$b" | grep 'not found' >&2; then echo "mkinitrd: miss
 for b in $BINS; do ldd "$b" | awk '/=> \//{print $3} /^\t\/lib64/{print $1}'; done | sort -u | while read -r lib; do
   case $lib in /lib64/*) cp -L "$lib" "$W/lib64/" ;; *) cp -L "$lib" "$W/lib/x86_64-linux-gnu/" ;; esac
 done
-MODS="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net"
-# the local disk of a standard environment (ext4 on virtio-blk), where /tmp lives as on G5K
-[ "${G5KSIM_DISK_MODULES:-1}" = 1 ] && MODS="$MODS lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4 drivers/block/virtio_blk"
-for m in $MODS; do cp "$KMOD/$m.ko" "$W/lib/modules/"; basename "$m" >> "$W/lib/modules/order"; done
+# the NIC, and the local disk of a standard environment (ext4 on SATA), where /tmp lives as on G5K
+MODS="e1000e"
+[ "${G5KSIM_DISK_MODULES:-1}" = 1 ] && MODS="$MODS ahci sd_mod crc32c_generic ext4"
+: > "$W/lib/modules/order"
+add_mod() { # name: the module after the ones it depends on (their modinfo depends= field)
+  local path dep
+  path=$(find "$KMOD" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -n1)
+  [ -n "$path" ] || return 0 # built in
+  grep -qx "$(basename "$path" .ko)" "$W/lib/modules/order" && return 0
+  for dep in $(tr '\0' '\n' < "$path" | sed -n 's/^depends=//p' | tr , ' '); do add_mod "$dep"; done
+  cp "$path" "$W/lib/modules/"
+  basename "$path" .ko >> "$W/lib/modules/order"
+}
+for m in $MODS; do add_mod "$m"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$W/etc/passwd"
 echo 'root:*:19000:0:99999:7:::' > "$W/etc/shadow"
 echo 'root:x:0:' > "$W/etc/group"

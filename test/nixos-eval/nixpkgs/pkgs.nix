@@ -40,7 +40,7 @@ let
   busyboxBin = [ "sh" "ash" "mount" "umount" "ls" "cat" "grep" "sed" "awk" "sort" "head" "tail" "mkdir" "mv"
     "cp" "ln" "wget" "base64" "gzip" "sleep" "echo" "readlink" "chmod" "printf" ];
 
-  common = [ "bash" "bindfs" "coreutils" "curl" "e2fsprogs" "gawk" "glibc" "gnugrep" "gnused" "gnutar"
+  common = [ "bash" "bindfs" "coreutils" "cpio" "curl" "e2fsprogs" "gawk" "glibc" "gnugrep" "gnused" "gnutar"
     "gzip" "hello" "iproute2" "jq" "k3s" "kmod" "linux-firmware" "nfs-utils" "nix" "nginx" "openssh"
     "pixz" "python3" "socat" "squashfsTools" "sudo" "systemd" "util-linux" "wget" "xz" "zstd" ];
   renamed = {

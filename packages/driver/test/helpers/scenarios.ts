@@ -55,10 +55,11 @@ export async function fullScript(dir: string, flavour: string): Promise<void> {
     ['deliberate failures', true],
     ['ports open and close', true],
     ['copies', true],
+    ['real systemd', true],
   ]);
   expect(await readFile(path.join(dir, 'from-server', 'made.txt'), 'utf8')).toBe('made on the server\n');
   expect(await readFile(junit, 'utf8')).toContain(
-    `<testsuite name="composition::${flavour}" tests="5" failures="0"`,
+    `<testsuite name="composition::${flavour}" tests="6" failures="0"`,
   );
 }
 
