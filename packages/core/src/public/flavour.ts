@@ -50,6 +50,10 @@ export type { NxcErrorCode, NxcErrorOptions } from '../errors.js';
 export { silentReporter } from '../reporter.js';
 export type { Reporter, ProgressEvent } from '../reporter.js';
 
+// The launch phase of a local deployer: bounded concurrency, readiness, first failure cancels.
+export { launchNodes } from '../launch-nodes.js';
+export type { LaunchNodesOptions, LaunchNodesResult, NodeFailure } from '../launch-nodes.js';
+
 // What the build produced, and the deployment document nodes read.
 export { readComposeInfo } from '../compose-info.js';
 export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from '../compose-info.js';
