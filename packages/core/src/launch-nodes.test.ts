@@ -34,12 +34,12 @@ describe('launchNodes', () => {
     expect(peak).toBe(3);
     expect(result.failures).toEqual([]);
     expect(result.interrupted).toBe(false);
-    expect([...result.launched.entries()].sort()).toEqual(
-      nodes(7).map((n) => [n.host, `id-${n.host}`]),
-    );
+    expect([...result.launched.entries()].sort()).toEqual(nodes(7).map((n) => [n.host, `id-${n.host}`]));
     const progress = events.filter((e) => e.type === 'progress');
     expect(progress.map((e) => (e as { current: number }).current)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(progress.every((e) => e.type === 'progress' && e.total === 7 && e.task === 'nodes ready')).toBe(true);
+    expect(progress.every((e) => e.type === 'progress' && e.total === 7 && e.task === 'nodes ready')).toBe(
+      true,
+    );
     expect(events.filter((e) => e.type === 'node').map((e) => (e as { state: string }).state)).toEqual(
       Array(7).fill('ready'),
     );

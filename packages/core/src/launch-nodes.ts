@@ -33,7 +33,7 @@ export interface LaunchNodesOptions<N extends { host: string }, L> {
    * Resolves once the launched node is ready; throws if it will never be. Absent: nodes are
    * not waited on (start without `--wait`) and no ready event is emitted.
    */
-  ready?(node: N, launched: L, signal: AbortSignal): Promise<void>;
+  ready?: ((node: N, launched: L, signal: AbortSignal) => Promise<unknown>) | undefined;
   /** Receives `node … ready` and `progress` events as nodes become ready. */
   reporter?: Reporter;
   /** The task named by the progress events. Default: `nodes ready`. */

@@ -3,7 +3,6 @@
  * Engine API through dockerode. Loaded only when a command deploys (index.ts imports it
  * lazily), so dockerode never slows `nxc --help` down.
  */
-import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
   type StartResult,
   type Transport,
   isNxcError,
+  launchNodes,
   writeFileAtomic,
 } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
@@ -354,13 +354,6 @@ async function start(ctx: Start): Promise<StartResult> {
   const outDir = artifactDir(ctx);
   let ownDeploymentFile: string | undefined;
   let composeFile: string | undefined;
-  // Internal abort: first failure or Ctrl-C stops every pending creation and wait.
-  const stopAll = new AbortController();
-  // one listener per node waiting on it: not a leak
-  setMaxListeners(0, stopAll.signal);
-  const onAbort = () => stopAll.abort();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const creations: Array<Promise<unknown>> = [];
 
   try {
     const leftovers = await removeScope(docker, scope, concurrency);
@@ -377,7 +370,7 @@ async function start(ctx: Start): Promise<StartResult> {
       source,
       onImport: () => ctx.reporter.emit({ type: 'step', message: `importing base image ${tarball}` }),
     });
-    if (stopAll.signal.aborted) throw interrupted();
+    if (ctx.signal.aborted) throw interrupted();
 
     // Named per start, so that a network the engine failed to release never blocks the next one.
     const network = await createDeploymentNetwork(
@@ -433,18 +426,18 @@ async function start(ctx: Start): Promise<StartResult> {
       nodes: runtimes,
     });
 
-    const total = runtimes.length;
-    let ready = 0;
-    const limit = pLimit(concurrency);
-    const ids: Record<string, string> = {};
-    const readies = runtimes.map((rt) => {
-      const creation = limit(async () => {
-        if (stopAll.signal.aborted) return undefined;
+    const launch = await launchNodes({
+      nodes: runtimes,
+      concurrency,
+      signal: ctx.signal,
+      reporter: ctx.reporter,
+      progressTask: 'nodes ready',
+      isCancellation: (error) => error instanceof NodeFailed && error.failure.kind === 'aborted',
+      launch: async (rt) => {
         let container: Docker.Container;
         let output: OutputStream | undefined;
         try {
           container = await docker.createContainer(toCreateOptions(rt));
-          ids[rt.host] = container.id;
           if (ctx.wait) output = await attachOutput(container);
           await container.start();
         } catch (error) {
@@ -459,39 +452,31 @@ async function start(ctx: Start): Promise<StartResult> {
         }
         ctx.reporter.emit({ type: 'node', host: rt.host, state: 'started', detail: rt.name });
         return { container, output };
-      });
-      creations.push(creation.catch(() => undefined));
-      const waited = creation.then(async (created) => {
-        if (!created?.output) return;
-        await waitReady(docker, created.container, rt.host, {
-          timeoutMs: ctx.timeoutMs,
-          signal: stopAll.signal,
-          stream: created.output,
-        });
-        ready++;
-        ctx.reporter.emit({ type: 'node', host: rt.host, state: 'ready' });
-        ctx.reporter.emit({ type: 'progress', task: 'nodes ready', current: ready, total });
-      });
-      // Fail fast: the first failure stops everyone else.
-      waited.catch(() => stopAll.abort());
-      return waited;
+      },
+      ready: ctx.wait
+        ? async (rt, created, signal) => {
+            await waitReady(docker, created.container, rt.host, {
+              timeoutMs: ctx.timeoutMs,
+              signal,
+              // attached before the start whenever the deployer waits
+              stream: created.output!,
+            });
+          }
+        : undefined,
     });
-    const results = await Promise.allSettled(readies);
-    if (ctx.signal.aborted) throw interrupted();
-    const failures = results
-      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-      .map((r) => r.reason as unknown);
+    if (launch.interrupted) throw interrupted();
     // Report the root cause, not the nodes we stopped waiting for because of it.
-    const root =
-      failures.find((f) => !(f instanceof NodeFailed && f.failure.kind === 'aborted')) ?? failures[0];
-    if (root !== undefined) throw await nodeError(root, outDir);
+    const failures = launch.failures.sort((a, b) => a.index - b.index);
+    const root = failures.find((f) => !f.cancellation) ?? failures[0];
+    if (root) throw await nodeError(root.error, outDir);
+    const idOf = (host: string): string => launch.launched.get(host)!.container.id;
 
     const state: DockerState = {
       deploymentId,
       network: { id: network.id, name: network.name, subnet: network.subnet, gateway: network.gateway },
       volumes,
       containers: Object.fromEntries(
-        runtimes.map((rt) => [rt.host, { id: ids[rt.host]!, name: rt.name, address: rt.address }]),
+        runtimes.map((rt) => [rt.host, { id: idOf(rt.host), name: rt.name, address: rt.address }]),
       ),
       composeFile,
     };
@@ -502,12 +487,10 @@ async function start(ctx: Start): Promise<StartResult> {
         role: rt.role,
         address: rt.address,
         state: ctx.wait ? 'running' : 'starting',
-        detail: `${rt.name} ${ids[rt.host]!.slice(0, 12)}`,
+        detail: `${rt.name} ${idOf(rt.host).slice(0, 12)}`,
       })),
     };
   } catch (error) {
-    stopAll.abort();
-    await Promise.allSettled(creations);
     let cleanupError: unknown;
     try {
       const removed = await removeScope(docker, scope, concurrency);
@@ -524,8 +507,6 @@ async function start(ctx: Start): Promise<StartResult> {
         ? interrupted()
         : engineError(error);
     throw cleanupError === undefined ? failure : cleanupFailed(failure, cleanupError, ctx);
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import {
   type DeployedNode,
   type FlavourDeployer,
+  type LaunchNodesResult,
   type LeftoversContext,
   type LogLine,
   type LogsOptions,
@@ -26,6 +27,7 @@ import {
   deploymentBody,
   encodeDeploymentForKernel,
   isNxcError,
+  launchNodes,
   statePath,
   writeJsonAtomic,
 } from '@nxc/core/flavour';
@@ -516,70 +518,62 @@ async function waitAllReady(
     hostKeys,
     connectTimeoutMs: 20_000,
   });
-  const abort = new AbortController();
-  const onOuterAbort = (): void => abort.abort();
-  ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
-  if (ctx.signal.aborted) abort.abort();
   const deadline = Date.now() + ctx.timeoutMs;
-  let ready = 0;
-  const failures: { node: NodeState; reason: string }[] = [];
+  const stopped = (): NxcError =>
+    new NxcError('NXC_INTERRUPTED', `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`);
+  let result: LaunchNodesResult<NodeState, NodeState>;
   try {
-    await Promise.all(
-      nodes.map(async (n) => {
+    result = await launchNodes({
+      nodes,
+      signal: ctx.signal,
+      reporter: ctx.reporter,
+      progressTask: 'VMs ready',
+      isCancellation: (e) => isNxcError(e) && e.code === 'NXC_INTERRUPTED',
+      // already running: only their readiness is waited on here
+      launch: async (n) => n,
+      ready: async (n, _n, signal) => {
         const check = async (): Promise<string | undefined> => {
           if (!n.pid || !isAlive(n.pid)) return 'QEMU exited';
           const bad = await consoleFailure(n.consoleLog);
           return bad ? `boot failed: ${bad}` : undefined;
         };
-        try {
-          await waitForSsh('127.0.0.1', n.sshPort, {
-            timeoutMs: Math.max(1, deadline - Date.now()),
-            check,
-            signal: abort.signal,
-            name: `vm "${n.host}"`,
-          });
-          for (;;) {
-            if (abort.signal.aborted) return;
-            const reason = await check();
-            if (reason) throw new Error(reason);
-            if (Date.now() > deadline)
-              throw new Error(
-                `not ready within ${Math.round(ctx.timeoutMs / 1000)} s (SSH answers, /run/nxc/ready missing)`,
-              );
-            try {
-              const r = await transport.exec(n.host, 'test -e /run/nxc/ready', {
-                timeoutMs: 15_000,
-                signal: abort.signal,
-              });
-              if (r.exitCode === 0) break;
-            } catch (e) {
-              if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') return;
-              if (isNxcError(e) && e.message.includes('host key')) throw e;
-              // sshd up but keys or services not yet there: retry
-            }
-            await new Promise((r) => setTimeout(r, 300));
+        await waitForSsh('127.0.0.1', n.sshPort, {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          check,
+          signal,
+          name: `vm "${n.host}"`,
+        });
+        for (;;) {
+          if (signal.aborted) throw stopped();
+          const reason = await check();
+          if (reason) throw new Error(reason);
+          if (Date.now() > deadline)
+            throw new Error(
+              `not ready within ${Math.round(ctx.timeoutMs / 1000)} s (SSH answers, /run/nxc/ready missing)`,
+            );
+          try {
+            const r = await transport.exec(n.host, 'test -e /run/nxc/ready', { timeoutMs: 15_000, signal });
+            if (r.exitCode === 0) return;
+          } catch (e) {
+            if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') throw e;
+            if (isNxcError(e) && e.message.includes('host key')) throw e;
+            // sshd up but keys or services not yet there: retry
           }
-          ready++;
-          ctx.reporter.emit({ type: 'node', host: n.host, state: 'ready' });
-          ctx.reporter.emit({ type: 'progress', task: 'VMs ready', current: ready, total: nodes.length });
-        } catch (e) {
-          if (abort.signal.aborted && !failures.length && ctx.signal.aborted) return;
-          if (isNxcError(e) && e.code === 'NXC_INTERRUPTED') return;
-          const msg = e instanceof Error ? e.message.replace(`vm "${n.host}": `, '') : String(e);
-          failures.push({ node: n, reason: msg });
-          abort.abort();
+          await new Promise((r) => setTimeout(r, 300));
         }
-      }),
-    );
+      },
+    });
   } finally {
-    ctx.signal.removeEventListener('abort', onOuterAbort);
     await transport.close();
   }
-  if (ctx.signal.aborted)
-    throw new NxcError(
-      'NXC_INTERRUPTED',
-      `start of ${ctx.composition}::${ctx.flavour} interrupted; VMs stopped`,
-    );
+  const failures = result.failures
+    .filter((f) => !f.cancellation)
+    .map((f) => ({
+      node: f.node,
+      reason:
+        f.error instanceof Error ? f.error.message.replace(`vm "${f.node.host}": `, '') : String(f.error),
+    }));
+  if (result.interrupted) throw stopped();
   if (failures.length > 0) {
     const first = failures[0]!;
     const others = failures.slice(1).map((f) => f.node.host);
