@@ -143,6 +143,8 @@ describe('two commands at once in one project', () => {
   it('a lock left by a killed command (SIGKILL) does not block the next one', async () => {
     const start = launch(['start'], { NXC_FAKE_START_DELAY_MS: '30000' });
     await start.saw(/starting composition::fake/);
+    // the fake engine creates nodes one by one after that line: kill once all three exist
+    expect(await nodesOfRunningStart(3)).toHaveLength(3);
     start.child.kill('SIGKILL');
     await start.done;
     expect(await deployFiles()).toContain('.lock');

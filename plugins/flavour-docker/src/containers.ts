@@ -255,6 +255,12 @@ export function chooseSystemdCgroups(
   );
 }
 
+/**
+ * Stop signal of the containers whose init is systemd (its clean halt). A container inspected
+ * with it runs systemd as PID 1, which is how `nxc logs` knows to read the node's journal.
+ */
+export const SYSTEMD_STOP_SIGNAL = 'SIGRTMIN+3';
+
 /** In-memory mounts of every node (what systemd and NixOS activation expect to be fresh). */
 export const TMPFS_MOUNTS: Readonly<Record<string, string>> = {
   '/run': 'rw,exec,mode=755',
@@ -339,7 +345,7 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
     init: !extras.systemd,
     hostCgroupns: extras.systemd,
     ...(cgroups?.kind === 'subtree' ? { cgroupParent: cgroups.parent } : {}),
-    ...(extras.systemd ? { stopSignal: 'SIGRTMIN+3' } : {}),
+    ...(extras.systemd ? { stopSignal: SYSTEMD_STOP_SIGNAL } : {}),
     ports: (extras.dockerPorts[node.role] ?? []).map((p) => ({
       ...p,
       hostIp: p.hostIp ?? input.publishAddress ?? DEFAULT_PUBLISH_ADDRESS,

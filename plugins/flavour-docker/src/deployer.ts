@@ -55,6 +55,7 @@ import {
   volumeName,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';
+import { nodeLogs } from './node-logs.js';
 import { DEFAULT_CONCURRENCY, type DockerOptions, configuredDockerOptions } from './options.js';
 import { LineSplitter, NodeFailed, type OutputStream, attachOutput, waitReady } from './readiness.js';
 import { DockerTransport } from './transport.js';
@@ -671,71 +672,11 @@ async function* logs(ctx: Running, options: LogsOptions): AsyncGenerator<LogLine
       );
     }
   }
-  const queue: LogLine[] = [];
-  let wake: (() => void) | undefined;
-  let open = wanted.length;
-  const streams: Array<{ destroy(): void }> = [];
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const onAbort = () => {
-    for (const s of streams) s.destroy();
-    open = 0;
-    notify();
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const containers = new Map(wanted.map((host) => [host, byHost.get(host)!.Id] as const));
   try {
-    await Promise.all(
-      wanted.map(async (host) => {
-        const container = docker.getContainer(byHost.get(host)!.Id);
-        const opts = {
-          stdout: true,
-          stderr: true,
-          ...(options.tail === undefined ? {} : { tail: options.tail }),
-        };
-        const stream = (
-          options.follow
-            ? await container.logs({ ...opts, follow: true })
-            : await container.logs({ ...opts, follow: false })
-        ) as unknown;
-        const out = new PassThrough();
-        const err = new PassThrough();
-        const push = (kind: 'stdout' | 'stderr', splitter: LineSplitter) => (d: Buffer) => {
-          for (const line of splitter.push(d)) queue.push({ host, stream: kind, line });
-          notify();
-        };
-        out.on('data', push('stdout', new LineSplitter()));
-        err.on('data', push('stderr', new LineSplitter()));
-        if (Buffer.isBuffer(stream)) {
-          // Non-follow logs come back as one buffer of multiplexed frames.
-          const source = new PassThrough();
-          docker.modem.demuxStream(source, out, err);
-          source.end(stream);
-          await new Promise((r) => setImmediate(r));
-          open--;
-          notify();
-          return;
-        }
-        const readable = stream as NodeJS.ReadableStream & { destroy(): void };
-        streams.push(readable);
-        docker.modem.demuxStream(readable, out, err);
-        readable.on('end', () => {
-          open--;
-          notify();
-        });
-      }),
-    );
-    while (true) {
-      while (queue.length > 0) yield queue.shift()!;
-      if (open <= 0 || options.signal?.aborted) break;
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    }
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    for (const s of streams) s.destroy();
+    yield* nodeLogs(docker, containers, options);
+  } catch (error) {
+    throw engineError(error);
   }
 }
 

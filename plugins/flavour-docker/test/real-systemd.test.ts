@@ -4,15 +4,16 @@
  * NixOS configuration as NixOS generates them). Under the flavour's confinement (no
  * CAP_SYS_ADMIN, a name=systemd cgroup subtree of its own) systemd boots to `running`, the
  * role's units and nxc's are active, the node becomes ready although systemd keeps nothing of
- * the container's output stream, and a stop is systemd's clean halt, quick, leaving nothing.
+ * the container's output stream, `nxc logs` shows its journal after that stream, and a stop is
+ * systemd's clean halt, quick, leaving nothing.
  */
 import { existsSync } from 'node:fs';
-import { type Project, build, exec, loadProject, start, stop } from '@nxc/core';
+import { type Project, build, exec, loadProject, logs, start, stop } from '@nxc/core';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { cgroupParentFor } from '../src/containers.js';
 import { containerName, projectHash } from '../src/labels.js';
-import { OFFLINE_NIX_FLAGS, demoProject } from './demo-build.mjs';
 import { engineObjects } from './harness.js';
 
 const savedFlags = process.env.NXC_NIX_FLAGS;
@@ -58,6 +59,40 @@ describe('docker flavour, systemd mode, real systemd', () => {
     // no SSH server on docker nodes (nxc.ssh.enable is false there): systemd knows no such unit
     expect(lines[5]).toBe('inactive');
     expect(lines.slice(6).join('\n')).toContain('server');
+
+    // its log: what stage 2 printed before systemd, then the journal, where NXC_READY went
+    const log: string[] = [];
+    for await (const line of logs(project, ['server'], { flavour: 'docker' })) log.push(line.line);
+    const text = log.join('\n');
+    expect(text).toContain('starting systemd');
+    expect(text).toMatch(/nxc-ready\[\d+\]: NXC_READY server$/m);
+    expect(text.indexOf('starting systemd')).toBeLessThan(text.indexOf('NXC_READY server'));
+    // following it follows the journal, and an abort ends it with nothing left in the node
+    const ac = new AbortController();
+    const followed: string[] = [];
+    const follow = (async () => {
+      for await (const line of logs(project, ['server'], {
+        flavour: 'docker',
+        follow: true,
+        signal: ac.signal,
+      })) {
+        followed.push(line.line);
+        if (line.line.includes('nxc-follow-probe')) ac.abort();
+      }
+    })().catch((error) => {
+      if (!ac.signal.aborted) throw error;
+    });
+    const deadline = Date.now() + 20_000;
+    while (!followed.some((l) => l.includes('NXC_READY server')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await exec(project, ['server'], 'logger -t probe nxc-follow-probe', { flavour: 'docker' });
+    const timer = setTimeout(() => ac.abort(), 20_000);
+    await follow;
+    clearTimeout(timer);
+    expect(followed.join('\n')).toMatch(/probe.*: nxc-follow-probe$/m);
+    await new Promise((r) => setTimeout(r, 1000));
+    const [ps] = await exec(project, ['server'], 'cat /proc/[0-9]*/comm', { flavour: 'docker' });
+    expect(ps?.stdout.split('\n')).not.toContain('journalctl');
 
     const parentCgroup = `/sys/fs/cgroup/systemd${cgroupParentFor(scope)}`;
     expect(existsSync(parentCgroup)).toBe(true);
