@@ -80,16 +80,13 @@ describe('attach({ deployment, transport })', () => {
       parameters: { rate: 5, mode: 'x' },
     };
     withIdentity.deployment['10.0.0.4']!.parameters = { rate: 20 };
+    // not closed: it shares the transport, which afterAll closes
     const other = await attach({ transport, deployment: withIdentity });
-    try {
-      const c2 = other.node('client2');
-      expect([c2.role, c2.index, c2.globalIndex, c2.uuid]).toEqual(['client', 2, 12, uuids[2]]);
-      expect(c2.parameters).toEqual({ rate: 20, mode: 'x' });
-      expect(other.node('client1').index).toBe(3);
-      expect(other.node('server').parameters).toEqual({ rate: 5, mode: 'x' });
-    } finally {
-      await other.close();
-    }
+    const c2 = other.node('client2');
+    expect([c2.role, c2.index, c2.globalIndex, c2.uuid]).toEqual(['client', 2, 12, uuids[2]]);
+    expect(c2.parameters).toEqual({ rate: 20, mode: 'x' });
+    expect(other.node('client1').index).toBe(3);
+    expect(other.node('server').parameters).toEqual({ rate: 5, mode: 'x' });
   });
 
   it('succeed / fail / execute', async () => {
