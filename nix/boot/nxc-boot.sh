@@ -10,7 +10,8 @@
 #    <base64 JSON>, http(s)://URL: its SHA-256 must equal `deploy_sha256=` when that is
 #    given), else /etc/nxc/deployment.json;
 # 2. own entry: by one of the node's addresses, else by hostname;
-# 3. hostname, /etc/hosts (IP-keyed entries), root's authorized_keys, /etc/nxc/node.json;
+# 3. hostname, /etc/hosts (IP-keyed entries), root's authorized_keys, /etc/nxc/node.json
+#    (role, host, address, index, globalIndex, uuid, composition, flavour, parameters);
 # 4. the role's init: the entry's `init`, else the image's role map ($NXC_ROLES).
 # Failures print ONE line `NXC_BOOT_ERROR <reason>` and exit 1; as PID 1 (the all-in-one
 # images' `init=`), where exiting would panic the kernel and scroll the reason away, the line
@@ -170,8 +171,17 @@ if [ -n "$pub" ]; then
   chmod 600 "$ak"
 fi
 
-jq -c --arg k "$key" '{ role: .deployment[$k].role, host: .deployment[$k].host, address: $k,
-  composition: (.composition // null), flavour: (.flavour // null) }' "$DOC" > "$R/etc/nxc/node.json" ||
+# The node's identity. A document without it (the original nxc's) gets the indexes nxc would
+# have given: rank within the role from 1, rank in the document from 0; no UUID. Parameters:
+# the global ones, overridden by the node's own (its role's and its own, resolved by nxc).
+jq -c --arg k "$key" '(.deployment | to_entries) as $all | .deployment[$k] as $e
+  | [$all[] | select(.value.role == $e.role) | .key] as $peers
+  | { role: $e.role, host: $e.host, address: $k,
+      index: ($e.index // ([range(0; $peers | length) | select($peers[.] == $k)][0] + 1)),
+      globalIndex: ($e.globalIndex // [range(0; $all | length) | select($all[.].key == $k)][0]),
+      uuid: ($e.uuid // null),
+      composition: (.composition // null), flavour: (.flavour // null),
+      parameters: ((.parameters // {}) + ($e.parameters // {})) }' "$DOC" > "$R/etc/nxc/node.json" ||
   fail "cannot write /etc/nxc/node.json"
 echo "nxc-boot: $host is a $role ($key)"
 

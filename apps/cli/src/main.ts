@@ -99,7 +99,11 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-I, --interactive', "open the driver's Python REPL once started")
       .option('-k, --kernel-params <params>', 'extra kernel parameters (kexec/VM flavours)')
       .option('-i, --identity-file <key>', 'SSH private key nodes authorize (default: the project key)')
-      .option('-p, --parameter <key=value>', 'parameter added to the deployment (repeatable)', collect)
+      .option(
+        '-p, --parameter <key=value>',
+        'parameter for the nodes (repeatable): key=v for all, ROLE.key=v, HOST.key=v',
+        collect,
+      )
       .option('-P, --parameter-file <file>', 'JSON file of parameters added to the deployment')
       .option('--compose-info <file>', 'use this compose info instead of build/')
       .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))

@@ -275,6 +275,20 @@ const cases: Case[] = [
     message: /^-p iterations: expected KEY=VALUE$/,
   },
   {
+    name: '-p with a misspelt role prefix',
+    args: ['start', '-r', 'client=2', '-p', 'clinet.rate=10'],
+    code: 2,
+    message:
+      /^parameter "clinet\.rate": "clinet" is neither a role nor a node of this deployment \(roles: server, client; nodes: server, client1, client2\)$/,
+    hint: /did you mean "client\.rate"\?/,
+  },
+  {
+    name: '-p for a node the distribution does not have',
+    args: ['start', '-r', 'client=2', '-p', 'client3.rate=10'],
+    code: 2,
+    message: /^parameter "client3\.rate": "client3" is neither a role nor a node/,
+  },
+  {
     name: '-P not JSON',
     args: ['start', '-P', 'params.json'],
     files: { 'params.json': '{oops' },

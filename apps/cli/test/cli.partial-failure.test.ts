@@ -9,6 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, composeInfo, fakeFlavour, makeProject, runNxc } from './helpers.js';
 
 let dir: string;
+/** Node UUIDs by host after the first start. */
+let firstUuids: Record<string, string>;
+
+async function uuidsByHost(): Promise<Record<string, string>> {
+  const doc = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.json'), 'utf8'));
+  return Object.fromEntries(
+    Object.values(doc.deployment as Record<string, { host: string; uuid: string }>).map((n) => [
+      n.host,
+      n.uuid,
+    ]),
+  );
+}
 
 beforeAll(async () => {
   assertBuilt();
@@ -38,6 +50,8 @@ describe('nxc start with a node that failed', () => {
       'client1',
       'client2',
     ]);
+    firstUuids = await uuidsByHost();
+    expect(new Set(Object.values(firstUuids)).size).toBe(3);
   });
 
   it('a plain start again is refused while the others run', async () => {
@@ -69,6 +83,8 @@ describe('nxc start with a node that failed', () => {
     expect(r.code, r.stderr).toBe(0);
     const state = JSON.parse(await readFile(path.join(dir, 'deploy/composition::fake.state.json'), 'utf8'));
     expect(state.retried).toBe(true);
+    // the same deployment: the redeployed node and the kept ones keep their UUIDs
+    expect(await uuidsByHost()).toEqual(firstUuids);
     expect(state.options).toEqual({
       yes: true,
       pushPath: '/tmp/k',

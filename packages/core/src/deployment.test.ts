@@ -11,6 +11,7 @@ import {
   buildDeploymentDocument,
   decodeDeploymentParam,
   encodeDeploymentForKernel,
+  nodeIdentities,
   readDeploymentDocument,
   writeDeploymentDocument,
 } from './deployment.js';
@@ -18,6 +19,7 @@ import { NxcError } from './errors.js';
 import { makeProject } from './project.js';
 
 const S = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const composeInfo: ComposeInfo = {
   source: '/p/build/composition::g5k-ramdisk',
   format: 'nxc',
@@ -65,7 +67,7 @@ function catchSync(fn: () => unknown): NxcError {
 }
 
 describe('buildDeploymentDocument', () => {
-  it('keys nodes by address with role, host and init', () => {
+  it('keys nodes by address with role, host, init and identity', () => {
     const doc = buildDeploymentDocument({
       composeInfo,
       nodes: [
@@ -78,8 +80,22 @@ describe('buildDeploymentDocument', () => {
     });
     expect(doc).toEqual({
       deployment: {
-        '10.0.0.2': { role: 'server', host: 'server', init: `${S}-server/init` },
-        '10.0.0.3': { role: 'agent', host: 'agent', init: '/nix/store/custom/init' },
+        '10.0.0.2': {
+          role: 'server',
+          host: 'server',
+          init: `${S}-server/init`,
+          index: 1,
+          globalIndex: 0,
+          uuid: expect.stringMatching(UUID_V4),
+        },
+        '10.0.0.3': {
+          role: 'agent',
+          host: 'agent',
+          init: '/nix/store/custom/init',
+          index: 1,
+          globalIndex: 1,
+          uuid: expect.stringMatching(UUID_V4),
+        },
       },
       'ssh_key.pub': 'ssh-ed25519 AAAA nxc',
       composition: 'composition',
@@ -88,6 +104,69 @@ describe('buildDeploymentDocument', () => {
       user: 'alice',
       parameters: { n: 3 },
     });
+  });
+
+  it('indexes nodes within their role from 1 (agent3 is 3) and in the deployment from 0', () => {
+    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(4), sshPublicKey: 'k' });
+    expect(Object.values(doc.deployment).map((n) => [n.host, n.index, n.globalIndex])).toEqual([
+      ['server', 1, 0],
+      ['agent1', 1, 1],
+      ['agent2', 2, 2],
+      ['agent3', 3, 3],
+    ]);
+  });
+
+  it('gives every node its own random UUID, new at each build of the document', () => {
+    const first = buildDeploymentDocument({ composeInfo, nodes: cluster(5), sshPublicKey: 'k' });
+    const second = buildDeploymentDocument({ composeInfo, nodes: cluster(5), sshPublicKey: 'k' });
+    const uuids = Object.values(first.deployment).map((n) => n.uuid);
+    expect(new Set(uuids).size).toBe(5);
+    for (const uuid of uuids) expect(uuid).toMatch(UUID_V4);
+    expect(Object.values(second.deployment).map((n) => n.uuid)).not.toContain(uuids[0]);
+  });
+
+  it('reuses the UUIDs it is given by host, and generates the others', () => {
+    const known = {
+      server: '1B4E28BA-2FA1-41D2-883F-0016D3CCA427',
+      agent2: '6fa459ea-ee8a-4ca4-894e-db77e160355e',
+      gone: '16fd2706-8baf-433b-82eb-8c7fada847da',
+    };
+    const doc = buildDeploymentDocument({ composeInfo, nodes: cluster(3), sshPublicKey: 'k', uuids: known });
+    const byHost = Object.fromEntries(Object.values(doc.deployment).map((n) => [n.host, n.uuid]));
+    expect(byHost.server).toBe('1b4e28ba-2fa1-41d2-883f-0016d3cca427');
+    expect(byHost.agent2).toBe(known.agent2);
+    expect(byHost.agent1).toMatch(UUID_V4);
+    expect(Object.values(byHost)).not.toContain(known.gone);
+  });
+
+  it('refuses a given UUID that is not one', () => {
+    const error = catchSync(() =>
+      buildDeploymentDocument({
+        composeInfo,
+        nodes: cluster(2),
+        sshPublicKey: 'k',
+        uuids: { agent1: 'abc' },
+      }),
+    );
+    expect(error.code).toBe('NXC_USAGE');
+    expect(error.message).toBe('node "agent1": "abc" is not a UUID');
+  });
+
+  it('keeps global parameters at the top and puts per-role and per-node values in the entries', () => {
+    const doc = buildDeploymentDocument({
+      composeInfo,
+      nodes: cluster(3),
+      sshPublicKey: 'k',
+      parameters: { rate: 5, 'agent.rate': 10, 'agent2.rate': 20, 'server.mode': 'lead', 'db.url': 'x' },
+    });
+    expect(doc.parameters).toEqual({ rate: 5, 'db.url': 'x' });
+    const own = Object.fromEntries(Object.values(doc.deployment).map((n) => [n.host, n.parameters]));
+    expect(own).toEqual({ server: { mode: 'lead' }, agent1: { rate: 10 }, agent2: { rate: 20 } });
+    expect(nodeIdentities(doc).map((n) => [n.host, n.parameters])).toEqual([
+      ['server', { rate: 5, 'db.url': 'x', mode: 'lead' }],
+      ['agent1', { rate: 10, 'db.url': 'x' }],
+      ['agent2', { rate: 20, 'db.url': 'x' }],
+    ]);
   });
 
   it('defaults the user to the current one', () => {
@@ -204,6 +283,74 @@ describe('write/readDeploymentDocument', () => {
     expect((doc as unknown as Record<string, unknown>).compositions_info_path).toBe(`${S}-ci.json`);
   });
 
+  it('gives the nodes of an original document their indexes by position, and no UUID', async () => {
+    const project = makeProject(join(dir, 'p-old'), {
+      plugins: [],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    });
+    await mkdir(project.deployDir, { recursive: true });
+    const original = {
+      'ssh_key.pub': 'ssh-rsa AAAA user@host',
+      deployment: {
+        '10.0.2.15': { role: 'server', host: 'server', vm_id: 0 },
+        '10.0.2.16': { role: 'node', host: 'node1', vm_id: 1 },
+        '10.0.2.17': { role: 'node', host: 'node2', vm_id: 2 },
+      },
+      parameters: { 'server.port': 80 },
+    };
+    await writeFile(join(project.deployDir, 'composition::vm.json'), JSON.stringify(original));
+    const doc = await readDeploymentDocument(project, 'composition', 'vm');
+    expect(nodeIdentities(doc)).toEqual([
+      {
+        address: '10.0.2.15',
+        role: 'server',
+        host: 'server',
+        index: 1,
+        globalIndex: 0,
+        parameters: { 'server.port': 80 },
+      },
+      {
+        address: '10.0.2.16',
+        role: 'node',
+        host: 'node1',
+        index: 1,
+        globalIndex: 1,
+        parameters: { 'server.port': 80 },
+      },
+      {
+        address: '10.0.2.17',
+        role: 'node',
+        host: 'node2',
+        index: 2,
+        globalIndex: 2,
+        parameters: { 'server.port': 80 },
+      },
+    ]);
+  });
+
+  it('nodeIdentities reads the identity a built document carries', () => {
+    const doc = buildDeploymentDocument({
+      composeInfo,
+      nodes: cluster(3),
+      sshPublicKey: 'k',
+      uuids: { agent2: '6fa459ea-ee8a-4ca4-894e-db77e160355e' },
+    });
+    // Reordered entries (a document edited by hand): the recorded indexes win over positions.
+    const reordered = { ...doc, deployment: Object.fromEntries(Object.entries(doc.deployment).reverse()) };
+    const agent2 = nodeIdentities(reordered)[0]!;
+    expect(agent2).toEqual({
+      address: '172.16.20.3',
+      role: 'agent',
+      host: 'agent2',
+      index: 2,
+      globalIndex: 2,
+      uuid: '6fa459ea-ee8a-4ca4-894e-db77e160355e',
+      parameters: {},
+    });
+  });
+
   it.each([
     [
       'missing',
@@ -216,6 +363,12 @@ describe('write/readDeploymentDocument', () => {
       'bad field',
       '{"deployment": {"1.2.3.4": {"role": "a"}}, "ssh_key.pub": "k"}',
       /composition::docker.json: deployment\["1.2.3.4"\].host: missing/,
+      /nxc stop/,
+    ],
+    [
+      'bad uuid',
+      '{"deployment": {"1.2.3.4": {"role": "a", "host": "a", "uuid": "x"}}, "ssh_key.pub": "k"}',
+      /composition::docker.json: deployment\["1.2.3.4"\].uuid: expected a UUID/,
       /nxc stop/,
     ],
   ])('%s -> NXC_DEPLOYMENT', async (_name, content, expected, hint) => {
@@ -238,10 +391,11 @@ describe('write/readDeploymentDocument', () => {
 });
 
 describe('kernel command line encoding', () => {
-  it('32 nodes with realistic addresses, hostnames and an ed25519 key fit in the default budget', () => {
+  // Measured: a node's UUID costs ~31 bytes there (random hex does not compress); 28 nodes fit.
+  it('24 nodes with realistic addresses, hostnames, UUIDs and an ed25519 key fit in the default budget', () => {
     const doc = buildDeploymentDocument({
       composeInfo,
-      nodes: cluster(32),
+      nodes: cluster(24),
       sshPublicKey: ed25519Line(),
       user: 'alice',
     });
@@ -267,22 +421,30 @@ describe('kernel command line encoding', () => {
     expect(encodeDeploymentForKernel(doc, { budget: length - 1 }).fits).toBe(false);
   });
 
-  it('gz: round-trips without all and per-node init', () => {
+  it('gz: round-trips without all and per-node init, with the identity and per-node parameters', () => {
     const doc = buildDeploymentDocument({
       composeInfo,
       nodes: cluster(4),
       sshPublicKey: ed25519Line(),
       user: 'alice',
-      parameters: { mode: 'bench' },
+      parameters: { mode: 'bench', 'agent3.mode': 'idle' },
     });
     const decoded = decodeDeploymentParam(encodeDeploymentForKernel(doc).value);
     expect(decoded.all).toBeUndefined();
-    expect(decoded.deployment['172.16.20.1']).toEqual({ role: 'server', host: 'server' });
+    const server = doc.deployment['172.16.20.1']!;
+    expect(decoded.deployment['172.16.20.1']).toEqual({
+      role: 'server',
+      host: 'server',
+      index: 1,
+      globalIndex: 0,
+      uuid: server.uuid,
+    });
+    expect(decoded.deployment['172.16.20.4']?.parameters).toEqual({ mode: 'idle' });
     expect(decoded).toEqual({
       ...doc,
       all: undefined,
       deployment: Object.fromEntries(
-        Object.entries(doc.deployment).map(([a, n]) => [a, { role: n.role, host: n.host }]),
+        Object.entries(doc.deployment).map(([a, { init: _init, ...n }]) => [a, n]),
       ),
     });
     expect(decodeDeploymentParam(`deploy=${encodeDeploymentForKernel(doc).value}`).user).toBe('alice');
@@ -304,7 +466,13 @@ describe('kernel command line encoding', () => {
       },
     );
     expect(JSON.parse(json)).toEqual(decodeDeploymentParam(value));
-    expect(JSON.parse(json).deployment['172.16.20.32']).toEqual({ role: 'agent', host: 'agent31' });
+    expect(JSON.parse(json).deployment['172.16.20.32']).toEqual({
+      role: 'agent',
+      host: 'agent31',
+      index: 31,
+      globalIndex: 31,
+      uuid: doc.deployment['172.16.20.32']!.uuid,
+    });
   });
 
   it('decodes the original plain base64 JSON', () => {

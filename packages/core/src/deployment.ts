@@ -4,7 +4,7 @@
  * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
  * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { NxcError } from './errors.js';
+import { routeParameters } from './node-parameters.js';
 import type { Project } from './project.js';
 import { deploymentKey, deploymentPath } from './state.js';
 import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
@@ -32,12 +33,32 @@ export interface DeployedNode extends PlannedNode {
 }
 
 /**
+ * A node's entry in the deployment document. `role`, `host` and `init` are the original nxc's;
+ * the identity fields are ours and absent from documents the original wrote (see
+ * {@link nodeIdentities} for what a reader assumes then).
+ */
+export interface DeploymentEntry {
+  role: string;
+  host: string;
+  init?: string;
+  /** 1-based rank of the node within its role (client2 -> 2; a single-node role -> 1). */
+  index?: number;
+  /** 0-based rank of the node in the deployment (its position in the document). */
+  globalIndex?: number;
+  /** Random UUID (v4) of the node in this deployment; kept when the deployment is redone. */
+  uuid?: string;
+  /** This node's own parameter values (its role's, then its own), over the global `parameters`. */
+  parameters?: Record<string, unknown>;
+}
+
+/**
  * The document nodes read, in the original nxc's field names:
  * `{"deployment": {ADDRESS: {role, host, init}}, "ssh_key.pub", "composition", "all", "user", "parameters"}`
- * plus `flavour`.
+ * plus `flavour` and the per-node identity ({@link DeploymentEntry}). `parameters` holds the
+ * global parameters only; per-role and per-node values are in the entries.
  */
 export interface DeploymentDocument {
-  deployment: Record<string, { role: string; host: string; init?: string }>;
+  deployment: Record<string, DeploymentEntry>;
   'ssh_key.pub': string;
   composition: string;
   flavour: string;
@@ -45,6 +66,8 @@ export interface DeploymentDocument {
   user: string;
   parameters?: Record<string, unknown>;
 }
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Schema of the document. Reading is lenient with what the original nxc wrote (no `flavour`,
@@ -54,7 +77,15 @@ const documentSchema = z
   .object({
     deployment: z.record(
       z
-        .object({ role: z.string().min(1), host: z.string().min(1), init: z.string().optional() })
+        .object({
+          role: z.string().min(1),
+          host: z.string().min(1),
+          init: z.string().optional(),
+          index: z.number().int().positive().optional(),
+          globalIndex: z.number().int().nonnegative().optional(),
+          uuid: z.string().regex(UUID_PATTERN, 'expected a UUID').optional(),
+          parameters: z.record(z.unknown()).optional(),
+        })
         .passthrough(),
     ),
     'ssh_key.pub': z.string(),
@@ -94,21 +125,36 @@ export interface BuildDeploymentInput {
   sshPublicKey: string;
   /** User name recorded for the nodes (G5K NFS paths); default: the current user. */
   user?: string;
-  /** User parameters (`-p/-P`). */
+  /**
+   * User parameters (`-p/-P`) as given: `key`, `role.key`, `host.key` (routed by
+   * {@link routeParameters}: the document keeps the global ones in `parameters`, and each
+   * node's own values in its entry).
+   */
   parameters?: Record<string, unknown>;
+  /**
+   * Known node UUIDs by hostname (a redeployment, a replay): used for those nodes instead of
+   * new random ones. Hosts not in `nodes` are ignored.
+   */
+  uuids?: Record<string, string>;
 }
 
 /**
- * Builds the deployment document: nodes keyed by address, each with its role, hostname and
- * the role's init from the compose info (unless the node brings its own).
+ * Builds the deployment document: nodes keyed by address in the order given, each with its
+ * role, hostname, the role's init from the compose info (unless the node brings its own),
+ * its index within its role (1-based, by order among that role's nodes: with the role
+ * distribution's order, client2 is 2), its global index (0-based position), a UUID (given in
+ * `uuids`, else random v4) and its own parameters.
  *
  * @throws NxcError `NXC_DEPLOYMENT` when two nodes share an address or a node's role is not
- *   in the compose info.
+ *   in the compose info; `NXC_USAGE` for a given UUID that is not one, or a parameter
+ *   {@link routeParameters} refuses.
  */
 export function buildDeploymentDocument(input: BuildDeploymentInput): DeploymentDocument {
   const { composeInfo, nodes } = input;
   const deployment: DeploymentDocument['deployment'] = {};
-  for (const node of nodes) {
+  const routed = input.parameters === undefined ? undefined : routeParameters(input.parameters, nodes);
+  const perRole = new Map<string, number>();
+  for (const [globalIndex, node] of nodes.entries()) {
     const existing = deployment[node.address];
     if (existing) {
       throw new NxcError(
@@ -125,7 +171,18 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
         { hint: 'rebuild with `nxc build`, or use one of the built roles' },
       );
     }
-    deployment[node.address] = { role: node.role, host: node.host, init };
+    const index = (perRole.get(node.role) ?? 0) + 1;
+    perRole.set(node.role, index);
+    const own = routed?.byHost[node.host];
+    deployment[node.address] = {
+      role: node.role,
+      host: node.host,
+      init,
+      index,
+      globalIndex,
+      uuid: knownUuid(input.uuids, node.host) ?? randomUUID(),
+      ...(own ? { parameters: own } : {}),
+    };
   }
   return {
     deployment,
@@ -134,8 +191,57 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
     flavour: composeInfo.flavour.name,
     all: { ...composeInfo.all },
     user: input.user ?? currentUser(),
-    ...(input.parameters === undefined ? {} : { parameters: input.parameters }),
+    ...(routed === undefined ? {} : { parameters: routed.global }),
   };
+}
+
+function knownUuid(uuids: Record<string, string> | undefined, host: string): string | undefined {
+  if (!uuids || !Object.hasOwn(uuids, host)) return undefined;
+  const uuid = uuids[host]!;
+  if (!UUID_PATTERN.test(uuid)) {
+    throw new NxcError('NXC_USAGE', `node "${host}": "${uuid}" is not a UUID`, {
+      hint: 'give UUIDs as 8-4-4-4-12 hexadecimal digits, as a previous deployment document has them',
+      exitCode: 2,
+    });
+  }
+  return uuid.toLowerCase();
+}
+
+/** A node of a deployment as it knows itself: see {@link nodeIdentities}. */
+export interface NodeIdentity {
+  address: string;
+  role: string;
+  host: string;
+  /** 1-based rank within the role. */
+  index: number;
+  /** 0-based rank in the deployment. */
+  globalIndex: number;
+  /** Absent for a document written without one (the original nxc's). */
+  uuid?: string;
+  /** Resolved parameters: the global ones, overridden by the node's own. */
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * Every node of a document with its identity, in document order. For a document written
+ * without identity fields (the original nxc's), the indexes are those positions (as
+ * {@link buildDeploymentDocument} assigns them) and there is no UUID.
+ */
+export function nodeIdentities(doc: DeploymentDocument): NodeIdentity[] {
+  const perRole = new Map<string, number>();
+  return Object.entries(doc.deployment).map(([address, entry], position) => {
+    const rank = (perRole.get(entry.role) ?? 0) + 1;
+    perRole.set(entry.role, rank);
+    return {
+      address,
+      role: entry.role,
+      host: entry.host,
+      index: entry.index ?? rank,
+      globalIndex: entry.globalIndex ?? position,
+      ...(entry.uuid === undefined ? {} : { uuid: entry.uuid }),
+      parameters: { ...doc.parameters, ...entry.parameters },
+    };
+  });
 }
 
 /**
@@ -226,7 +332,8 @@ export const DEFAULT_KERNEL_DEPLOY_BUDGET = 2048 - 512;
 
 /**
  * Encodes the document for the kernel command line as `gz:<base64(gzip(minified JSON))>`,
- * leaving out `all` and the per-node `init` (all-in-one images know each role's init).
+ * leaving out `all` and the per-node `init` (all-in-one images know each role's init). The
+ * identity fields stay: a UUID costs about 25 bytes per node (random, it does not compress).
  * `length` is the length of the whole `deploy=<value>` parameter; `fits` says whether it is
  * within the budget. When it does not fit, serve the full document over HTTP instead.
  */
@@ -235,9 +342,17 @@ export function encodeDeploymentForKernel(
   opts: KernelEncodingOptions = {},
 ): { value: string; fits: boolean; length: number } {
   const budget = opts.budget ?? DEFAULT_KERNEL_DEPLOY_BUDGET;
-  const deployment: Record<string, { role: string; host: string }> = {};
-  for (const [address, node] of Object.entries(doc.deployment))
-    deployment[address] = { role: node.role, host: node.host };
+  const deployment: Record<string, DeploymentEntry> = {};
+  for (const [address, node] of Object.entries(doc.deployment)) {
+    deployment[address] = {
+      role: node.role,
+      host: node.host,
+      ...(node.index === undefined ? {} : { index: node.index }),
+      ...(node.globalIndex === undefined ? {} : { globalIndex: node.globalIndex }),
+      ...(node.uuid === undefined ? {} : { uuid: node.uuid }),
+      ...(node.parameters === undefined ? {} : { parameters: node.parameters }),
+    };
+  }
   const compact: Omit<DeploymentDocument, 'all'> = {
     deployment,
     'ssh_key.pub': doc['ssh_key.pub'],

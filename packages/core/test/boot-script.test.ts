@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploymentBody, encodeDeploymentForKernel } from '../src/deployment.js';
+import { buildDeploymentDocument, deploymentBody, encodeDeploymentForKernel } from '../src/deployment.js';
 import type { DeploymentDocument } from '../src/deployment.js';
 import { REPO } from './demo-project.js';
 
@@ -208,15 +208,66 @@ for (const [shellName, shell] of SHELLS) {
       expect(readFileSync(join(r.root, 'root/.ssh/authorized_keys'), 'utf8')).toBe(
         `${doc()['ssh_key.pub']}\n`,
       );
+      // a document without identity fields (as the original nxc writes): indexes by position
       expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toEqual({
         role: 'client',
         host: 'client1',
         address: '10.0.0.2',
+        index: 1,
+        globalIndex: 1,
+        uuid: null,
         composition: 'composition',
         flavour: 'vm-ramdisk',
+        parameters: {},
       });
       // the decoded document is left for tools on the node
       expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/deployment.json'), 'utf8')).user).toBe('alice');
+    });
+
+    it('node.json carries the identity and resolved parameters of a document nxc built', async () => {
+      const built = buildDeploymentDocument({
+        composeInfo: {
+          source: 'ci.json',
+          format: 'nxc',
+          composition: 'composition',
+          flavour: { name: 'vm-ramdisk' },
+          roles: {
+            server: { init: '/nix/store/x-server/init' },
+            client: { init: '/nix/store/x-client/init' },
+          },
+          all: {},
+          extra: {},
+        },
+        nodes: [
+          { address: '10.0.0.1', role: 'server', host: 'server' },
+          { address: '10.0.0.4', role: 'client', host: 'client1' },
+          { address: '10.0.0.2', role: 'client', host: 'client2' },
+          { address: '10.0.0.3', role: 'client', host: 'client3' },
+        ],
+        sshPublicKey: doc()['ssh_key.pub'],
+        parameters: { rate: 5, mode: 'x', 'client.rate': 10, 'client2.mode': 'y', 'client3.rate': 30 },
+      });
+      // inline on the kernel command line: the compact form keeps the identity
+      const { value } = encodeDeploymentForKernel(built);
+      const r = await run(shell, { cmdline: `deploy=${value}` });
+      expect(r.code, r.stdout).toBe(0);
+      expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'))).toEqual({
+        role: 'client',
+        host: 'client2',
+        address: '10.0.0.2',
+        index: 2,
+        globalIndex: 2,
+        uuid: built.deployment['10.0.0.2']!.uuid,
+        composition: 'composition',
+        flavour: 'vm-ramdisk',
+        parameters: { rate: 10, mode: 'y' },
+      });
+      // the document as a file (docker): the same identity
+      const fromFile = await run(shell, { file: built, args: ['--setup-only'] });
+      expect(fromFile.code, fromFile.stdout).toBe(0);
+      expect(readFileSync(join(fromFile.root, 'etc/nxc/node.json'), 'utf8')).toBe(
+        readFileSync(join(r.root, 'etc/nxc/node.json'), 'utf8'),
+      );
     });
 
     it("deploy=<base64 JSON> (the original nxc's): the entry's init wins over the role map", async () => {

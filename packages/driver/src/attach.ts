@@ -78,9 +78,7 @@ export async function attach(
     outDir: options.outDir,
     signal: options.signal,
   };
-  const nodes = Object.entries(opened.deployment.deployment).map(
-    ([address, n]) => new Machine({ host: n.host, role: n.role, address }, session),
-  );
+  const nodes = core.nodeIdentities(opened.deployment).map((n) => new Machine(n, session));
   const byHost = new Map(nodes.map((m) => [m.host, m]));
   let closed = false;
   return {

@@ -118,6 +118,20 @@ export interface CommandOptions {
 /** Result of {@link Machine.execute}. */
 export interface CommandResult extends ExecResult {}
 
+/** What a {@link Machine} is built from: a node of the deployment (core's `NodeIdentity`). */
+export interface MachineNode {
+  host: string;
+  role: string;
+  address?: string;
+  /** 1-based rank within the role; default 1. */
+  index?: number;
+  /** 0-based rank in the deployment; default 0. */
+  globalIndex?: number;
+  uuid?: string;
+  /** Resolved parameters (global, then the role's, then the node's own). */
+  parameters?: Record<string, unknown>;
+}
+
 /** One node of a running deployment. */
 export class Machine {
   /** Deployment hostname. */
@@ -125,13 +139,25 @@ export class Machine {
   readonly role: string;
   /** Address the node has in the deployment document. */
   readonly address: string;
+  /** 1-based rank of the node within its role (client2 -> 2), as in /etc/nxc/node.json. */
+  readonly index: number;
+  /** 0-based rank of the node in the deployment: `machines[globalIndex]` is this node. */
+  readonly globalIndex: number;
+  /** The node's UUID in this deployment; undefined for a document written without (original nxc). */
+  readonly uuid: string | undefined;
+  /** The `-p/-P` parameters as this node sees them (global < role < node). */
+  readonly parameters: Readonly<Record<string, unknown>>;
   private readonly session: MachineSession;
   private systemd: boolean | undefined;
 
-  constructor(node: { host: string; role: string; address?: string }, session: MachineSession) {
+  constructor(node: MachineNode, session: MachineSession) {
     this.host = node.host;
     this.role = node.role;
     this.address = node.address ?? '';
+    this.index = node.index ?? 1;
+    this.globalIndex = node.globalIndex ?? 0;
+    this.uuid = node.uuid;
+    this.parameters = node.parameters ?? {};
     this.session = session;
   }
 

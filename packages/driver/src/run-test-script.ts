@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DeploymentDocument, NxcError } from '@nxc/core';
+import { type DeploymentDocument, NxcError, nodeIdentities } from '@nxc/core';
 import { type Transport, pathExists } from '@nxc/core/flavour';
 import { type SubtestResult, writeJunit } from './junit.js';
 import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
@@ -173,9 +173,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     outDir: opts.outDir,
     signal: commands.signal,
   };
-  const machines = Object.entries(opts.deployment.deployment).map(
-    ([address, n]) => new Machine({ host: n.host, role: n.role, address }, session),
-  );
+  const machines = nodeIdentities(opts.deployment).map((n) => new Machine(n, session));
   const byHost = new Map(machines.map((m) => [m.host, m]));
 
   const subtests: SubtestResult[] = [];
@@ -197,6 +195,10 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
               host: m.host,
               role: m.role,
               address: m.address,
+              index: m.index,
+              globalIndex: m.globalIndex,
+              uuid: m.uuid ?? null,
+              parameters: m.parameters,
               name: pythonName(m.host),
             })),
             composition: opts.deployment.composition,

@@ -53,6 +53,42 @@ describe('attach({ deployment, transport })', () => {
     );
   });
 
+  it('a document without identity fields (original nxc): indexes by position, no UUID', () => {
+    expect(d.nodes.map((n) => [n.host, n.index, n.globalIndex, n.uuid])).toEqual([
+      ['server', 1, 0, undefined],
+      ['client1', 1, 1, undefined],
+      ['client2', 2, 2, undefined],
+      ['nixos', 1, 3, undefined],
+    ]);
+  });
+
+  it("machines carry the document's identity and their resolved parameters", async () => {
+    const doc = transport.deployment({ server: 'server', client1: 'client', client2: 'client' });
+    const uuids = [
+      '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
+      '6fa459ea-ee8a-4ca4-894e-db77e160355e',
+      '16fd2706-8baf-433b-82eb-8c7fada847da',
+    ];
+    // listed in another order than the indexes: the recorded identity wins over positions
+    const entries = Object.entries(doc.deployment).map(([address, n], i) => [
+      address,
+      { ...n, index: n.role === 'client' ? 3 - i + 1 : 1, globalIndex: 10 + i, uuid: uuids[i] },
+    ]);
+    const withIdentity = {
+      ...doc,
+      deployment: Object.fromEntries(entries),
+      parameters: { rate: 5, mode: 'x' },
+    };
+    withIdentity.deployment['10.0.0.4']!.parameters = { rate: 20 };
+    // not closed: it shares the transport, which afterAll closes
+    const other = await attach({ transport, deployment: withIdentity });
+    const c2 = other.node('client2');
+    expect([c2.role, c2.index, c2.globalIndex, c2.uuid]).toEqual(['client', 2, 12, uuids[2]]);
+    expect(c2.parameters).toEqual({ rate: 20, mode: 'x' });
+    expect(other.node('client1').index).toBe(3);
+    expect(other.node('server').parameters).toEqual({ rate: 5, mode: 'x' });
+  });
+
   it('succeed / fail / execute', async () => {
     await d.startAll();
     expect(await d.node('server').succeed('hostname')).toBe('server\n');

@@ -187,6 +187,32 @@ log.info("done")
     expect(r.result.error?.message).toMatch(/^test-script.py line 1: server: command .*timed out after/);
   });
 
+  it("machines carry the node's index, global index, UUID and resolved parameters", async () => {
+    const doc = transport.deployment(roles);
+    const uuid = '6fa459ea-ee8a-4ca4-894e-db77e160355e';
+    const deployment = {
+      ...doc,
+      parameters: { rate: 5 },
+      deployment: Object.fromEntries(
+        Object.entries(doc.deployment).map(([address, n]) => [
+          address,
+          n.host === 'client-2' ? { ...n, index: 2, globalIndex: 2, uuid, parameters: { rate: 20 } } : n,
+        ]),
+      ),
+    };
+    const script = `
+assert (client_2.index, client_2.global_index, client_2.uuid) == (2, 2, "${uuid}"), vars(client_2)
+assert machines[client_2.global_index] is client_2
+assert client_2.parameters == {"rate": 20}, client_2.parameters
+# a node whose entry has no identity: indexes by position, no UUID, the global parameters
+assert (client_1.index, client_1.global_index, client_1.uuid) == (1, 1, None)
+assert client_1.parameters == {"rate": 5}
+assert roles["client"][client_2.index - 1] is client_2
+`;
+    const r = await run(script, { deployment });
+    expect(r.result.ok, r.out + r.err).toBe(true);
+  });
+
   it('an unknown node name says which nodes and roles exist', async () => {
     const r = await run('start_all()\nclient.succeed("true")\n');
     expect(r.result.error?.message).toBe("test-script.py line 2: NameError: name 'client' is not defined");

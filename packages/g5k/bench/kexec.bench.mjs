@@ -2,6 +2,7 @@
 // into connect, push, kexec -l + kexec -e, and boot-to-ready; plus how many nodes' deployment
 // fits the kernel command line. Needs root, qemu, nix (see scripts/setup.sh); ~3-6 minutes.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,14 @@ const doc = (n) => ({
   deployment: Object.fromEntries(
     Array.from({ length: n }, (_, i) => [
       `172.16.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-      { role: i ? 'client' : 'server', host: i ? `client${i}` : 'server' },
+      // the identity nxc writes: a random UUID does not compress (~31 bytes a node)
+      {
+        role: i ? 'client' : 'server',
+        host: i ? `client${i}` : 'server',
+        index: i || 1,
+        globalIndex: i,
+        uuid: randomUUID(),
+      },
     ]),
   ),
   'ssh_key.pub':

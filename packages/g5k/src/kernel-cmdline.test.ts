@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { DeploymentDocument } from '@nxc/core/flavour';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,10 @@ function doc(n: number): DeploymentDocument {
       role: i === 1 ? 'server' : 'client',
       host: i === 1 ? 'server' : `client${i - 1}`,
       init: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nixos-system-client/init',
+      // the identity nxc writes: random UUIDs are what does not compress
+      index: i === 1 ? 1 : i - 1,
+      globalIndex: i - 1,
+      uuid: randomUUID(),
     };
   }
   return {
@@ -40,15 +45,22 @@ describe('kernel command line', () => {
   });
 
   it('compact form drops all and per-node init, and decodes back', () => {
-    const value = inlineDeployment(doc(2))!.append.split(' ')[0]!.slice('deploy='.length);
+    const doc2 = doc(2);
+    const value = inlineDeployment(doc2)!.append.split(' ')[0]!.slice('deploy='.length);
     expect(value.startsWith('gz:')).toBe(true);
     const back = JSON.parse(gunzipSync(Buffer.from(value.slice(3), 'base64')).toString());
     expect(back.all).toBeUndefined();
-    expect(back.deployment['172.16.0.11']).toEqual({ role: 'server', host: 'server' });
+    expect(back.deployment['172.16.0.11']).toEqual({
+      role: 'server',
+      host: 'server',
+      index: 1,
+      globalIndex: 0,
+      uuid: doc2.deployment['172.16.0.11']!.uuid,
+    });
     expect(back['ssh_key.pub']).toContain('ssh-ed25519');
   });
 
-  it('32 nodes fit the 2048-byte x86 command line inline', () => {
+  it('32 nodes with their UUIDs fit the 2048-byte x86 command line inline', () => {
     const r = inlineDeployment(doc(32), {
       flavourParams: 'nfs_store=nfs.nancy.grid5000.fr:/export/nix/store',
     });

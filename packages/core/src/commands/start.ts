@@ -20,6 +20,7 @@ import {
 import { NxcError, isNxcError } from '../errors.js';
 import { resolveFlavourOptions } from '../flavour-options.js';
 import { readMachineFile } from '../machines.js';
+import { routeParameters } from '../node-parameters.js';
 import { pathExists } from '../path-exists.js';
 import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { lockProject } from '../project-lock.js';
@@ -129,6 +130,8 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   const { composeInfo, composition, flavourName } = await locateComposeInfo(project, opts);
   const { flavour, deployer, options } = early ?? (await chooseFlavour(project, flavourName, opts));
   const { nodes, machines } = await planNodes(composeInfo, opts, reporter, signal);
+  // A misrouted -p key is refused now, not when the flavour writes the deployment.
+  if (opts.parameters) routeParameters(opts.parameters, nodes);
   const identity = await checkEnvironment(project, flavour, opts, reporter);
   if (signal.aborted) throw interruptedBefore(composition, flavourName);
   const run: PreparedStart = {
@@ -364,12 +367,15 @@ function startContext(run: PreparedStart, written: Written): StartContext {
     timeoutMs: opts.timeoutMs ?? 300_000,
     options: run.options,
     async writeDeployment(deployed: DeployedNode[]) {
+      // A retry redeploys some nodes of the same deployment: they keep their UUIDs.
+      const uuids = opts.retryFailed ? await previousUuids(project, composition, flavourName) : undefined;
       const doc = buildDeploymentDocument({
         composeInfo,
         nodes: deployed,
         sshPublicKey: identity.publicKey,
         user: userInfo().username,
         ...(ctx.parameters ? { parameters: ctx.parameters } : {}),
+        ...(uuids ? { uuids } : {}),
       });
       written.files.add(deploymentPath(project, composition, flavourName));
       written.files.add(await writeDeploymentDocument(project, composition, flavourName, doc));
@@ -383,6 +389,19 @@ function startContext(run: PreparedStart, written: Written): StartContext {
     },
   };
   return ctx;
+}
+
+/** The node UUIDs by host of the current deployment document, if there is a readable one. */
+async function previousUuids(
+  project: Project,
+  composition: string,
+  flavour: string,
+): Promise<Record<string, string> | undefined> {
+  const previous = await readDeploymentDocument(project, composition, flavour).catch(() => undefined);
+  if (!previous) return undefined;
+  const uuids: Record<string, string> = {};
+  for (const node of Object.values(previous.deployment)) if (node.uuid) uuids[node.host] = node.uuid;
+  return uuids;
 }
 
 /**

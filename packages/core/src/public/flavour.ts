@@ -64,6 +64,7 @@ export {
   encodeDeploymentForKernel,
   decodeDeploymentParam,
   deploymentBody,
+  nodeIdentities,
   DEFAULT_KERNEL_DEPLOY_BUDGET,
   DEPLOY_DIGEST_PARAM,
 } from '../deployment.js';
@@ -71,6 +72,8 @@ export type {
   PlannedNode,
   DeployedNode,
   DeploymentDocument,
+  DeploymentEntry,
+  NodeIdentity,
   BuildDeploymentInput,
   KernelEncodingOptions,
 } from '../deployment.js';

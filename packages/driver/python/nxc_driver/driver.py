@@ -75,7 +75,17 @@ class Driver:
         self.label = hello.get("scriptLabel") or "testScript"
         self.interactive = bool(hello.get("interactive"))
         self.machines = [
-            Machine(channel, n["host"], n.get("role", ""), n.get("address", ""), n.get("name"))
+            Machine(
+                channel,
+                n["host"],
+                n.get("role", ""),
+                n.get("address", ""),
+                n.get("name"),
+                index=n.get("index", 1),
+                global_index=n.get("globalIndex", 0),
+                uuid=n.get("uuid"),
+                parameters=n.get("parameters"),
+            )
             for n in hello["nodes"]
         ]
         self.roles = {}

@@ -34,14 +34,21 @@ _VM_ONLY = {
 
 class Machine:
     """A node: ``server.succeed("...")``. ``name`` is the Python name (dashes become
-    underscores), ``host`` the deployment hostname, ``role`` its role."""
+    underscores), ``host`` the deployment hostname, ``role`` its role, ``index`` its rank
+    within the role (from 1: client2 is 2), ``global_index`` its rank in the deployment
+    (from 0: ``machines[m.global_index] is m``), ``uuid`` its UUID in this deployment (None
+    for a document without one) and ``parameters`` the -p values it sees (global < role < node)."""
 
-    def __init__(self, channel, host, role, address="", name=None):
+    def __init__(self, channel, host, role, address="", name=None, index=1, global_index=0, uuid=None, parameters=None):
         self._channel = channel
         self.host = host
         self.name = name or host.replace("-", "_")
         self.role = role
         self.address = address
+        self.index = index
+        self.global_index = global_index
+        self.uuid = uuid
+        self.parameters = parameters if parameters is not None else {}
 
     def __repr__(self):
         return f"<Machine '{self.host}' role={self.role}>"
