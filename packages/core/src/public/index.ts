@@ -76,5 +76,15 @@ export { composeInfoPath, deploymentPath, artifactDir } from '../state.js';
 export { readComposeInfo } from '../compose-info.js';
 export type { ComposeInfo, RoleBuild } from '../compose-info.js';
 export { readDeploymentDocument } from '../deployment.js';
+export { listRecords, readRecord, RECORD_VERSION } from '../records.js';
+export type {
+  DeploymentRecord,
+  RecordedNode,
+  RecordedFlake,
+  LockedInput,
+  RecordSummary,
+  RecordProblem,
+  RecordList,
+} from '../records.js';
 export type { DeploymentDocument, DeployedNode } from '../deployment.js';
 export type { NodeStatus, ExecResult, LogLine } from '../transposition.js';
