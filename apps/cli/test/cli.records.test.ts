@@ -101,12 +101,18 @@ describe('deployment records (fake flavour)', () => {
       wait: true,
     });
     expect(
-      rec.nodes.map((n: { host: string; address: string; state: string }) => [n.host, n.address, n.state]),
+      rec.nodes.map((n: { host: string; address: string; machine: string; state: string }) => [
+        n.host,
+        n.address,
+        n.machine,
+        n.state,
+      ]),
     ).toEqual([
-      ['server', '10.254.0.2', 'running'],
-      ['client1', '10.254.0.3', 'running'],
-      ['client2', '10.254.0.4', 'running'],
+      ['server', '10.254.0.2', 'machine-1', 'running'],
+      ['client1', '10.254.0.3', 'machine-2', 'running'],
+      ['client2', '10.254.0.4', 'machine-3', 'running'],
     ]);
+    expect(rec.platform).toEqual({ job: 'fake-job-1' });
     const t0 = Date.parse(rec.startedAt);
     expect(t0).toBeGreaterThanOrEqual(before - 1000);
     for (const n of rec.nodes) {
@@ -145,7 +151,7 @@ describe('deployment records (fake flavour)', () => {
     const human = await runNxc(dir, ['records', 'show', id]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^deployment {2}composition::fake$/m);
-    expect(human.stdout).toMatch(/^client2\s+client\s+10\.254\.0\.4\s+-\s+running\s+\d{4}-/m);
+    expect(human.stdout).toMatch(/^client2\s+client\s+10\.254\.0\.4\s+machine-3\s+running\s+\d{4}-/m);
   });
 
   it('a second start adds a record, newest first', async () => {

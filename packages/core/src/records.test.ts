@@ -213,6 +213,15 @@ describe('lockedInputs and readFlakeLock', () => {
     expect(flake.inputs.nixpkgs?.rev).toBe('a'.repeat(40));
     expect(flake.lock).toEqual(lock);
   });
+  it("records the config's input overrides", async () => {
+    const root = await mkdtemp(join(base, 'override-'));
+    const project = makeProject(root, {
+      ...config,
+      nix: { flags: [], overrideInputs: { nixpkgs: '/src/os' } },
+    });
+    expect((await readFlakeLock(project)).overrideInputs).toEqual({ nixpkgs: '/src/os' });
+    expect(await readFlakeLock(makeProject(root, config))).not.toHaveProperty('overrideInputs');
+  });
 });
 
 describe('composeInfoStorePaths', () => {

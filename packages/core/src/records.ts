@@ -46,6 +46,8 @@ export interface RecordedFlake {
   lock: unknown;
   /** Why `lock` is null (e.g. `no flake.lock in the project`). */
   note?: string;
+  /** Inputs the config replaced (`nix.overrideInputs`: name -> flake reference), when any. */
+  overrideInputs?: Record<string, string>;
 }
 
 /** One node of a recorded deployment. */
@@ -169,6 +171,7 @@ const recordSchema = z.object({
     inputs: z.record(lockedInput),
     lock: z.unknown(),
     note: z.string().optional(),
+    overrideInputs: z.record(z.string()).optional(),
   }),
   composeInfo: z.object({
     file: z.string(),
@@ -296,8 +299,18 @@ export function lockedInputs(lock: unknown): Record<string, LockedInput> {
   return out;
 }
 
-/** The project's flake.lock, summarized; a missing lock is recorded as such, not an error. */
+/**
+ * The project's flake.lock, summarized, and the config's input overrides; a missing lock is
+ * recorded as such, not an error.
+ */
 export async function readFlakeLock(project: Project): Promise<RecordedFlake> {
+  const overrides = project.config.nix.overrideInputs;
+  const withOverrides = (flake: RecordedFlake): RecordedFlake =>
+    Object.keys(overrides).length > 0 ? { ...flake, overrideInputs: { ...overrides } } : flake;
+  return withOverrides(await readLock(project));
+}
+
+async function readLock(project: Project): Promise<RecordedFlake> {
   const file = join(project.root, 'flake.lock');
   let text: string;
   try {
@@ -346,8 +359,9 @@ export function composeInfoStorePaths(info: ComposeInfo): string[] {
 /** Per host: when the flavour reported it launched and ready. */
 export type NodeTimings = Map<string, { launchedAt?: string; readyAt?: string }>;
 
-// The node states flavours emit (docker `started`, qemu/g5k `booting`, launchNodes `ready`, g5k `up`).
-const LAUNCHED_STATES = new Set(['launched', 'created', 'started', 'starting', 'booting']);
+// The node states flavours emit (docker `started`, qemu/g5k-image `booting`, kexec `rebooting`,
+// launchNodes `ready`, g5k `up`).
+const LAUNCHED_STATES = new Set(['launched', 'created', 'started', 'starting', 'booting', 'rebooting']);
 const READY_STATES = new Set(['ready', 'up', 'running']);
 
 /**
@@ -423,7 +437,7 @@ export function buildRecord(input: RecordInput): DeploymentRecord {
       ...(timing.launchedAt ? { launchedAt: timing.launchedAt } : {}),
       ...(timing.readyAt ? { readyAt: timing.readyAt } : {}),
     });
-    (distribution[n.role] ??= []).push(n.host);
+    distribution[n.role] = [...(distribution[n.role] ?? []), n.host];
   }
   const roles: DeploymentRecord['composeInfo']['roles'] = {};
   for (const [role, r] of Object.entries(info.roles)) {
