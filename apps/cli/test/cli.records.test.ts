@@ -58,7 +58,7 @@ describe('deployment records (fake flavour)', () => {
   let id = '';
   it('start writes a 0600 record with the versions, lock, store paths, nodes, parameters and timings', async () => {
     const before = Date.now();
-    const r = await runNxc(dir, ['start', '-p', 'rate=10', '-k', 'quiet', '-O', 'speed=3'], {
+    const r = await runNxc(dir, ['start', '-p', 'rate=10', '-k', 'quiet', '-O', 'speed=3', '--json'], {
       NXC_FAKE_NODE_EVENTS: '1',
     });
     expect(r.stderr).not.toMatch(/warning|error/);
@@ -72,6 +72,8 @@ describe('deployment records (fake flavour)', () => {
     const rec = JSON.parse(await readFile(file, 'utf8'));
     expect(JSON.parse(await readFile(running, 'utf8'))).toEqual(rec);
     id = rec.id;
+    // start --json names the record
+    expect(JSON.parse(r.stdout)).toMatchObject({ record: id, recordFile: file });
     expect(files[0]).toBe(`${id}.json`);
     const core = JSON.parse(
       await readFile(path.join(__dirname, '../../../packages/core/package.json'), 'utf8'),
