@@ -205,11 +205,23 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   wire(
     program
       .command('clean')
-      .description('remove build/, deploy/ and artifact/ state of the project')
-      .option('--all', 'also remove .nxc/ (project SSH key, generated Nix library)')
+      .description('remove build/, deploy/ and artifact/ state of the project (deployment records are kept)')
+      .option('--records', 'also remove the deployment records (artifact/*/*/records/)')
+      .option('--all', 'also remove .nxc/ (project SSH key, generated Nix library) and the records')
       .option('--force', 'clean even if a deployment still runs')
       .option('--json', 'print what was removed as JSON'),
     async () => (await import('./actions/init.js')).cleanAction as ActionFn,
+  );
+
+  wire(
+    program
+      .command('records')
+      .description('deployment records, newest first; `nxc records show ID` prints one')
+      .usage('[options] | show ID')
+      .argument('[show]', '"show": print one record')
+      .argument('[id]', 'record id, its last 8 hex digits, or a unique prefix')
+      .option('--json', 'print as JSON'),
+    async () => (await import('./actions/records.js')).recordsAction as ActionFn,
   );
 
   wire(

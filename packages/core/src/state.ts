@@ -189,6 +189,11 @@ export function nixLibDir(project: Project): string {
 export interface CleanOptions {
   /** Also remove `.nxc/` (project id, generated Nix library) and the project's SSH identity. */
   all?: boolean;
+  /**
+   * Also remove the deployment records (`artifact/<composition>/<flavour>/records/`). Without
+   * it they are kept: they are the experiments' account, and cost little.
+   */
+  records?: boolean;
 }
 
 /** What {@link clean} removed (absolute paths). */
@@ -198,8 +203,9 @@ export interface CleanResult {
 
 /**
  * Removes the project's generated state: the links in `build/` (then `build/` if it is
- * empty: other files there are the user's), `deploy/`, `artifact/`, and with `all` `.nxc/` and the
- * project's folder in the user state (its SSH identity: the next start makes a new one).
+ * empty: other files there are the user's), `deploy/`, `artifact/` except the deployment
+ * records (unless `records`, or `all`), and with `all` `.nxc/` and the project's folder in
+ * the user state (its SSH identity: the next start makes a new one).
  *
  * It does not check whether a deployment is still running: its documents and state files
  * are removed all the same, after which `nxc stop` can no longer find what to stop (flavours
@@ -245,7 +251,13 @@ async function removeState(
   }
   // with all: the project's folder in the user state too (its SSH key), found through .nxc/
   const stateDir = opts.all ? await projectStateDir(project).catch(() => undefined) : undefined;
-  const dirs = [project.artifactDir, ...(opts.all ? [nxcDir(project)] : []), ...(stateDir ? [stateDir] : [])];
+  const keepRecords = !opts.records && !opts.all && (await hasRecords(project.artifactDir));
+  if (keepRecords) removed.push(...(await removeArtifactsButRecords(project.artifactDir)));
+  const dirs = [
+    ...(keepRecords ? [] : [project.artifactDir]),
+    ...(opts.all ? [nxcDir(project)] : []),
+    ...(stateDir ? [stateDir] : []),
+  ];
   for (const dir of dirs) {
     if (await pathExists(dir, { followSymlinks: false })) {
       await rm(dir, { recursive: true, force: true });
@@ -253,4 +265,64 @@ async function removeState(
     }
   }
   return { removed };
+}
+
+/** True when some `artifact/<composition>/<flavour>/records/` folder exists. */
+async function hasRecords(artifacts: string): Promise<boolean> {
+  const dirs = async (dir: string) =>
+    (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory());
+  for (const c of await dirs(artifacts)) {
+    for (const f of await dirs(join(artifacts, c.name))) {
+      if ((await dirs(join(artifacts, c.name, f.name))).some((e) => e.name === 'records')) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Empties `artifact/` but for `<composition>/<flavour>/records/` folders; folders left empty
+ * go. Returns what it removed.
+ */
+async function removeArtifactsButRecords(artifacts: string): Promise<string[]> {
+  const removed: string[] = [];
+  const entries = async (dir: string) =>
+    readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw error;
+    });
+  const removeIfEmpty = async (dir: string) => {
+    try {
+      await rmdir(dir);
+      removed.push(dir);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST' && errnoCode(error) !== 'ENOENT')
+        throw error;
+    }
+  };
+  for (const composition of await entries(artifacts)) {
+    const cdir = join(artifacts, composition.name);
+    if (!composition.isDirectory()) {
+      await rm(cdir, { recursive: true, force: true });
+      removed.push(cdir);
+      continue;
+    }
+    for (const flavour of await entries(cdir)) {
+      const fdir = join(cdir, flavour.name);
+      if (!flavour.isDirectory()) {
+        await rm(fdir, { recursive: true, force: true });
+        removed.push(fdir);
+        continue;
+      }
+      for (const item of await entries(fdir)) {
+        if (item.name === 'records' && item.isDirectory()) continue;
+        const path = join(fdir, item.name);
+        await rm(path, { recursive: true, force: true });
+        removed.push(path);
+      }
+      await removeIfEmpty(fdir);
+    }
+    await removeIfEmpty(cdir);
+  }
+  await removeIfEmpty(artifacts);
+  return removed;
 }

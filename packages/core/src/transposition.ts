@@ -176,6 +176,11 @@ export interface RemovedLeftovers {
 /** Result of start. */
 export interface StartResult {
   nodes: NodeStatus[];
+  /**
+   * What the deployment ran on, for its record (`nxc records`): JSON values only, e.g.
+   * `{ oarJobId: 123456, site: 'grenoble' }`. Optional.
+   */
+  platform?: Record<string, unknown>;
 }
 
 /** One node as `nxc status` shows it. */
@@ -183,6 +188,8 @@ export interface NodeStatus {
   host: string;
   role: string;
   address: string;
+  /** The machine the node runs on, when the flavour deploys onto machines (g5k). */
+  machine?: string;
   state: 'running' | 'starting' | 'stopped' | 'exited' | 'unreachable' | 'unknown';
   /** Seconds since the node started, when known. */
   uptimeSeconds?: number;

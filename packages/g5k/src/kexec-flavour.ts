@@ -137,11 +137,15 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
       }
       await ctx.saveState(state);
       for (const n of failed) ctx.reporter.emit({ type: 'warn', message: describe(n) });
+      const jobId = process.env.OAR_JOB_ID;
       return {
+        // for the deployment record: the machines, and the OAR job they belong to when known
+        ...(jobId ? { platform: { oarJobId: jobId } } : {}),
         nodes: result.nodes.map((n) => ({
           host: n.host,
           role: n.role,
           address: n.address,
+          machine: n.machine,
           state: n.status === 'up' ? 'running' : n.status === 'unreachable' ? 'unreachable' : 'exited',
           detail:
             n.status === 'up'

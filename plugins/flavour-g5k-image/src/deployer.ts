@@ -433,13 +433,17 @@ async function deploy(ctx: Start, options: G5kImageDeployerOptions, retry: boole
         type: 'warn',
         message: `${describe(t)} (redeploy only the failed nodes with --retry-failed)`,
       });
+    const jobId = o.oarJobId ?? process.env.OAR_JOB_ID;
     return {
+      // for the deployment record: the machines, and the OAR job they belong to when known
+      ...(jobId !== undefined ? { platform: { oarJobId: jobId } } : {}),
       nodes: targets.map((t): NodeStatus => {
         const n = nodes[t.host]!;
         return {
           host: t.host,
           role: t.role,
           address: t.address,
+          machine: t.machine,
           state: n.status === 'up' ? 'running' : 'exited',
           detail:
             n.status === 'up'

@@ -106,12 +106,13 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
-function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
+function nxc(args: string[], env: Record<string, string> = {}): ReturnType<G5kSim['inNs']> {
   const cli = join(repo, 'apps/cli/dist/cli.js');
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)} `);
   return sim.inNs([
     'sh',
     '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
+    `cd ${shellQuote(join(work, 'demo'))} && ${vars.join('')}${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
   ]);
 }
 
@@ -140,17 +141,21 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
 
     // `nxc start -f g5k-ramdisk -r client=2 -W -m $OAR_NODEFILE`, on the frontend (inside the namespace)
     const t0 = Date.now();
-    const started = await nxc([
-      'start',
-      '-f',
-      'g5k-ramdisk',
-      '-r',
-      'client=2',
-      '-W',
-      '-m',
-      `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`,
-      '--json',
-    ]);
+    const started = await nxc(
+      [
+        'start',
+        '-f',
+        'g5k-ramdisk',
+        '-r',
+        'client=2',
+        '-W',
+        '-m',
+        `${sim.env.G5KSIM_JOB_USER_HOME}/nodefile.${jobId}`,
+        '--json',
+      ],
+      // as on a frontend inside the job: the deployment record names it
+      { OAR_JOB_ID: String(jobId) },
+    );
     const startMs = Date.now() - t0;
     if (started.code !== 0) {
       throw new Error(
@@ -172,6 +177,20 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
       expect(started.stderr.match(new RegExp(`"state":"${state}"`, 'g'))).toHaveLength(3);
     expect(started.stderr).toContain('"task":"nodes up","current":3,"total":3');
     console.log(`g5k-ramdisk: nxc start of 3 nodes took ${startMs} ms`);
+
+    // the deployment record: each node's machine and address, the OAR job, the ready times
+    const record = JSON.parse(
+      await readFile(join(work, 'demo/deploy/composition::g5k-ramdisk.record.json'), 'utf8'),
+    ) as {
+      platform?: { oarJobId?: string };
+      nodes: { host: string; machine?: string; address: string; readyAt?: string }[];
+    };
+    expect(record.platform).toEqual({ oarJobId: String(jobId) });
+    expect(record.nodes.map((n) => n.machine).sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const n of record.nodes) {
+      expect(result.nodes.find((r) => r.host === n.host)?.address).toBe(n.address);
+      expect(Date.parse(n.readyAt ?? '')).toBeGreaterThanOrEqual(t0);
+    }
 
     const exec = await nxc(['exec', 'all', '--json', '--', 'sh', '-c', 'hostname; wget -qO- http://server/']);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);

@@ -29,12 +29,13 @@ export async function initAction(
 }
 
 /**
- * Removes build/, deploy/, artifact/ (and .nxc/ with --all). Refuses while a recorded
+ * Removes build/, deploy/, artifact/ but the deployment records (those too with --records or
+ * --all; .nxc/ with --all). Refuses while a recorded
  * deployment still has nodes up, since its documents are how `nxc stop` finds them.
  */
 export async function cleanAction(
   rt: Runtime,
-  flags: { all?: boolean; force?: boolean; json?: boolean },
+  flags: { all?: boolean; records?: boolean; force?: boolean; json?: boolean },
 ): Promise<number> {
   const proj = await project(rt);
   if (!flags.force) {
@@ -60,7 +61,7 @@ export async function cleanAction(
       }
     }
   }
-  const result = await clean(proj, { all: flags.all === true });
+  const result = await clean(proj, { all: flags.all === true, records: flags.records === true });
   if (flags.json) printJson(rt, result);
   else
     rt.stdout.write(

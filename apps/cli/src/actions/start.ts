@@ -64,6 +64,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
       composition: result.composition,
       flavour: result.flavour,
       deploymentFile: result.deploymentFile,
+      ...(result.record ? { record: result.record.id, recordFile: result.recordFile } : {}),
       nodes: result.nodes,
     });
   } else {

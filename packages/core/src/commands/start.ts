@@ -25,6 +25,18 @@ import { pathExists } from '../path-exists.js';
 import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { lockProject } from '../project-lock.js';
 import type { Project } from '../project.js';
+import {
+  type DeploymentRecord,
+  type NodeTimings,
+  buildRecord,
+  composeInfoStorePath,
+  newRecordId,
+  readCoreVersion,
+  readFlakeLock,
+  removeRunningRecord,
+  timingReporter,
+  writeRecord,
+} from '../records.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import {
   mergeRoleDistributions,
@@ -99,6 +111,10 @@ export interface StartSummary {
   deployment: DeploymentDocument;
   nodes: NodeStatus[];
   composeInfo: ComposeInfo;
+  /** The deployment record written (see `nxc records`); absent when it could not be written. */
+  record?: DeploymentRecord;
+  /** Its file in `artifact/<composition>/<flavour>/records/`. */
+  recordFile?: string;
 }
 
 const RUNNING_STATES = new Set(['running', 'starting', 'unreachable']);
@@ -119,7 +135,9 @@ async function waitForFile(file: string, reporter: Reporter, signal: AbortSignal
  * a previous deployment of the same composition::flavour is cleared and the flavour starts.
  */
 export async function start(project: Project, opts: StartOptions = {}): Promise<StartSummary> {
-  const reporter = opts.reporter ?? silentReporter;
+  const startedAt = new Date();
+  // node events timed as they pass, for the record
+  const { reporter, timings } = timingReporter(opts.reporter ?? silentReporter);
   const signal = opts.signal ?? new AbortController().signal;
   // An installed flavour named with -f/-C: its options and flags are the user's first mistake
   // to report, before the build is looked for (else `-f docker --accel kvm` in an unbuilt
@@ -145,8 +163,11 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     nodes,
     ...(machines ? { machines } : {}),
     identity,
+    flavour,
     deployer,
     options,
+    startedAt,
+    timings,
   };
   const lock = await lockProject(project, `start ${composition}::${flavourName}`);
   try {
@@ -293,9 +314,13 @@ interface PreparedStart {
   nodes: PlannedNode[];
   machines?: string[];
   identity: SshIdentity;
+  flavour: LoadedFlavour;
   deployer: FlavourDeployer;
   /** The flavour's options, parsed by its schema. */
   options: unknown;
+  startedAt: Date;
+  /** Per host: when the flavour's node events said launched and ready. */
+  timings: NodeTimings;
 }
 
 /**
@@ -339,6 +364,7 @@ async function clearPrevious(run: PreparedStart): Promise<void> {
   await deployer.stop(running).catch(() => undefined);
   await rm(docPath, { force: true });
   await rm(statePath(project, composition, flavourName), { force: true });
+  await removeRunningRecord(project, composition, flavourName);
 }
 
 /** What the flavour wrote through its {@link StartContext}, for cleanup and the summary. */
@@ -442,6 +468,7 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
     // interrupted as the flavour finished: the caller no longer wants the deployment
     await undo(deployer, { ...ctx, deployment: document, state: written.state }, [...written.files]);
   }
+  const recorded = await record(run, document, result);
   reporter.emit({
     type: 'done',
     message: `${composition}::${flavourName} started (${result.nodes.length} nodes)`,
@@ -453,7 +480,57 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
     deployment: document,
     nodes: result.nodes,
     composeInfo,
+    ...recorded,
   };
+}
+
+/**
+ * Phase 7: the deployment record of the start that succeeded. The nodes run whatever happens
+ * here: a record that cannot be written is a warning, not a failed start.
+ */
+async function record(
+  run: PreparedStart,
+  document: DeploymentDocument,
+  result: StartResult,
+): Promise<{ record?: DeploymentRecord; recordFile?: string }> {
+  const { project, opts, composition, flavourName, composeInfo, flavour } = run;
+  try {
+    const storePath = await composeInfoStorePath(composeInfo.source);
+    const rec = buildRecord({
+      id: newRecordId(run.startedAt),
+      project,
+      composition,
+      flavour: flavourName,
+      retry: opts.retryFailed === true,
+      startedAt: run.startedAt,
+      endedAt: new Date(),
+      coreVersion: await readCoreVersion(),
+      plugin: {
+        name: flavour.plugin.name,
+        spec: flavour.plugin.spec,
+        ...(flavour.plugin.version ? { version: flavour.plugin.version } : {}),
+      },
+      flake: await readFlakeLock(project),
+      composeInfo,
+      ...(storePath ? { composeInfoStorePath: storePath } : {}),
+      deployment: document.deployment,
+      nodes: result.nodes,
+      timings: run.timings,
+      ...(run.machines ? { machines: run.machines } : {}),
+      ...(opts.parameters ? { parameters: opts.parameters } : {}),
+      ...(opts.kernelParams ? { kernelParams: opts.kernelParams } : {}),
+      flavourOptions: run.options,
+      ...(result.platform ? { platform: result.platform } : {}),
+      wait: opts.wait ?? true,
+    });
+    return { record: rec, recordFile: await writeRecord(project, rec) };
+  } catch (error) {
+    run.reporter.emit({
+      type: 'warn',
+      message: `the deployment record could not be written: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+    });
+    return {};
+  }
 }
 
 function interruptedBefore(composition: string, flavour: string): NxcError {

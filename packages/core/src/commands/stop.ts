@@ -11,6 +11,7 @@ import { NxcError, isNxcError } from '../errors.js';
 import { type LoadedFlavour, loadFlavours } from '../plugins.js';
 import { withProjectLock } from '../project-lock.js';
 import type { Project } from '../project.js';
+import { removeRunningRecord } from '../records.js';
 import { silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentKey, deploymentPath, statePath } from '../state.js';
@@ -161,6 +162,8 @@ async function stopDocumented(
   await deployer.stop(ctx);
   await rm(deploymentPath(project, entry.composition, entry.flavour), { force: true });
   await rm(statePath(project, entry.composition, entry.flavour), { force: true });
+  // its kept copy in artifact/…/records/ stays: the account outlives the deployment
+  await removeRunningRecord(project, entry.composition, entry.flavour);
   reporter.emit({ type: 'done', message: `${key} stopped` });
   return { hosts: Object.values(ctx.deployment.deployment).map((n) => n.host) };
 }

@@ -80,4 +80,14 @@ export type { DeploymentDocument, DeploymentEntry, DeployedNode, NodeIdentity } 
 // -p/-P per role and per node: how a key reaches the nodes.
 export { routeParameters } from '../node-parameters.js';
 export type { RoutedParameters, ParameterTarget } from '../node-parameters.js';
+export { listRecords, readRecord, RECORD_VERSION } from '../records.js';
+export type {
+  DeploymentRecord,
+  RecordedNode,
+  RecordedFlake,
+  LockedInput,
+  RecordSummary,
+  RecordProblem,
+  RecordList,
+} from '../records.js';
 export type { NodeStatus, ExecResult, LogLine } from '../transposition.js';
