@@ -89,7 +89,13 @@ function input(over: Partial<RecordInput> = {}): RecordInput {
     composeInfo: info,
     deployment: {
       '10.0.0.2': { role: 'server', host: 'server' },
-      '10.0.0.3': { role: 'client', host: 'client1' },
+      '10.0.0.3': {
+        role: 'client',
+        host: 'client1',
+        index: 1,
+        globalIndex: 1,
+        uuid: '0b7e7a52-5f0e-4d5e-9a59-2f3c9f1c6a01',
+      },
       '10.0.0.4': { role: 'client', host: 'client2' },
     },
     nodes: [
@@ -123,6 +129,13 @@ describe('buildRecord', () => {
       readyAt: '2026-12-01T02:38:39.000Z',
     });
     expect(r.nodes[1]).not.toHaveProperty('readyAt');
+    // the node's identity from the document, which a replay gives it again
+    expect(r.nodes[1]).toMatchObject({
+      index: 1,
+      globalIndex: 1,
+      uuid: '0b7e7a52-5f0e-4d5e-9a59-2f3c9f1c6a01',
+    });
+    expect(r.nodes[2]).not.toHaveProperty('uuid');
     expect(r.distribution).toEqual({ server: ['server'], client: ['client1', 'client2'] });
     expect(r.composeInfo.storePaths).toEqual([
       `${S}-client/init`,

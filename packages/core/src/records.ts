@@ -55,6 +55,12 @@ export interface RecordedNode {
   host: string;
   role: string;
   address: string;
+  /** Rank within its role, from 1 (the deployment document's `index`). */
+  index?: number;
+  /** Position in the deployment document, from 0. */
+  globalIndex?: number;
+  /** The node's per-deployment UUID, which a replay gives it again. */
+  uuid?: string;
   /** The machine it ran on, when the flavour deploys onto machines (g5k). */
   machine?: string;
   /** The node's state when the start returned (`running`, `starting`, `exited`...). */
@@ -190,6 +196,9 @@ const recordSchema = z.object({
       host: z.string().min(1),
       role: z.string().min(1),
       address: z.string(),
+      index: z.number().int().positive().optional(),
+      globalIndex: z.number().int().nonnegative().optional(),
+      uuid: z.string().uuid().optional(),
       machine: z.string().optional(),
       state: z.string(),
       launchedAt: iso.optional(),
@@ -406,8 +415,11 @@ export interface RecordInput {
   flake: RecordedFlake;
   composeInfo: ComposeInfo;
   composeInfoStorePath?: string;
-  /** The deployment document's nodes: address -> role and host. */
-  deployment: Record<string, { role: string; host: string }>;
+  /** The deployment document's nodes: address -> role, host and identity. */
+  deployment: Record<
+    string,
+    { role: string; host: string; index?: number; globalIndex?: number; uuid?: string }
+  >;
   /** The nodes as the flavour's start returned them. */
   nodes: { host: string; role: string; address: string; state: string; machine?: string }[];
   timings: NodeTimings;
@@ -432,6 +444,9 @@ export function buildRecord(input: RecordInput): DeploymentRecord {
       host: n.host,
       role: n.role,
       address,
+      ...(n.index === undefined ? {} : { index: n.index }),
+      ...(n.globalIndex === undefined ? {} : { globalIndex: n.globalIndex }),
+      ...(n.uuid === undefined ? {} : { uuid: n.uuid }),
       ...(status?.machine ? { machine: status.machine } : {}),
       state: status?.state ?? 'unknown',
       ...(timing.launchedAt ? { launchedAt: timing.launchedAt } : {}),

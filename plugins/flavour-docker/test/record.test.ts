@@ -62,6 +62,12 @@ describe('docker: the deployment record of the real demo', () => {
     expect(record.distribution).toEqual({ client: ['client'], server: ['server'] });
     const addresses = Object.keys(summary.deployment.deployment).sort();
     expect(record.nodes.map((n) => n.address).sort()).toEqual(addresses);
+    // each node's identity, as the document gave it to the node
+    for (const n of record.nodes) {
+      const entry = summary.deployment.deployment[n.address];
+      expect(n.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect([n.uuid, n.index, n.globalIndex]).toEqual([entry?.uuid, entry?.index, entry?.globalIndex]);
+    }
     for (const n of record.nodes) {
       const launched = Date.parse(n.launchedAt as string);
       const ready = Date.parse(n.readyAt as string);
