@@ -55,7 +55,11 @@ async function expectWhole(): Promise<void> {
   const ids = containerDeployments();
   expect(ids).toHaveLength(3);
   expect(new Set(ids).size).toBe(1);
-  expect(deployFiles(dir)).toEqual(['composition::docker.json', 'composition::docker.state.json']);
+  expect(deployFiles(dir)).toEqual([
+    'composition::docker.json',
+    'composition::docker.record.json',
+    'composition::docker.state.json',
+  ]);
   const state = JSON.parse(readFileSync(path.join(dir, 'deploy/composition::docker.state.json'), 'utf8'));
   expect(state.deploymentId).toBe(ids[0]);
   const exec = await nxc(dir, ['exec', 'all', '--', 'true']);

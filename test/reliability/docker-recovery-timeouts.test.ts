@@ -188,7 +188,11 @@ describe('a Docker daemon that does not answer', () => {
           'm',
         ),
       );
-      expect(deployFiles(dir)).toEqual(['composition::docker.json', 'composition::docker.state.json']);
+      expect(deployFiles(dir)).toEqual([
+        'composition::docker.json',
+        'composition::docker.record.json',
+        'composition::docker.state.json',
+      ]);
     } finally {
       await close();
     }

@@ -51,7 +51,11 @@ function expectNothingLeft(where: string): void {
 }
 
 async function expectUp(): Promise<void> {
-  expect(deployFiles(dir)).toEqual(['composition::vm-ramdisk.json', 'composition::vm-ramdisk.state.json']);
+  expect(deployFiles(dir)).toEqual([
+    'composition::vm-ramdisk.json',
+    'composition::vm-ramdisk.record.json',
+    'composition::vm-ramdisk.state.json',
+  ]);
   const exec = await nxc(dir, ['exec', 'all', '--', 'true']);
   expect(exec.code, exec.stderr).toBe(0);
   expect(processLeftovers(dir).filter((p) => p.includes('qemu-system'))).toHaveLength(2);
