@@ -4,9 +4,11 @@
  * engine: any container, network or volume labelled with the project.
  */
 import { rmSync } from 'node:fs';
-import type { Project } from '@nxc/core';
+import { type Project, build, loadProject, stop } from '@nxc/core';
 import { type FlavourHarness, flavourHarness, planNodes, throwAwayProject } from '@nxc/core/testing';
 import Docker from 'dockerode';
+import { afterAll, beforeAll } from 'vitest';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { dockerStateSchema } from '../src/deployer.js';
 import { dockerOptionsSchema } from '../src/options.js';
 
@@ -49,4 +51,31 @@ export async function engineObjects(
   const networks = (await docker.listNetworks({ filters })).map((n) => n.Name);
   const volumes = ((await docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name);
   return { containers, networks, volumes };
+}
+
+/**
+ * Registers vitest hooks that copy the real demo into a throw-away project, build it for docker
+ * with real Nix (offline flags), and afterwards stop what runs and remove the copy. Returns the
+ * project once `beforeAll` has run.
+ */
+export function useBuiltDemo(prefix: string): () => Project {
+  const savedFlags = process.env.NXC_NIX_FLAGS;
+  let demo: ReturnType<typeof demoProject> | undefined;
+  let project: Project | undefined;
+  beforeAll(async () => {
+    process.env.NXC_NIX_FLAGS = OFFLINE_NIX_FLAGS;
+    demo = demoProject(prefix);
+    project = await loadProject(demo.dir);
+    await build(project, { flavour: 'docker' });
+  });
+  afterAll(async () => {
+    if (project) await stop(project).catch(() => {});
+    demo?.cleanup();
+    if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
+    else process.env.NXC_NIX_FLAGS = savedFlags;
+  });
+  return () => {
+    if (!project) throw new Error('the demo project is built in beforeAll');
+    return project;
+  };
 }

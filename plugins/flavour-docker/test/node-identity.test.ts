@@ -3,32 +3,16 @@
  * `nxc exec client2 -- cat /etc/nxc/node.json` shows (written by the boot script on the
  * node) is the role, indexes, UUID and resolved parameters of the deployment document.
  */
-import { type Project, build, exec, loadProject, start, stop } from '@nxc/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
+import { exec, start, stop } from '@nxc/core';
+import { describe, expect, it } from 'vitest';
 import { projectHash } from '../src/labels.js';
-import { engineObjects } from './harness.js';
+import { engineObjects, useBuiltDemo } from './harness.js';
 
-const savedFlags = process.env.NXC_NIX_FLAGS;
-let demo: ReturnType<typeof demoProject>;
-let project: Project;
-
-beforeAll(async () => {
-  process.env.NXC_NIX_FLAGS = OFFLINE_NIX_FLAGS;
-  demo = demoProject('nxc-docker-identity-');
-  project = await loadProject(demo.dir);
-  await build(project, { flavour: 'docker' });
-});
-
-afterAll(async () => {
-  if (project) await stop(project).catch(() => {});
-  demo?.cleanup();
-  if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
-  else process.env.NXC_NIX_FLAGS = savedFlags;
-});
+const demo = useBuiltDemo('nxc-docker-identity-');
 
 describe('docker: each node knows who it is', () => {
   it('node.json on client1 and client2 equals their entries in the deployment document', async () => {
+    const project = demo();
     const summary = await start(project, {
       flavour: 'docker',
       roleFlags: ['client=2'],

@@ -8,34 +8,18 @@
  * systemd's clean halt, quick, leaving nothing.
  */
 import { existsSync } from 'node:fs';
-import { type Project, build, exec, loadProject, logs, start, stop } from '@nxc/core';
+import { exec, logs, start, stop } from '@nxc/core';
 import Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
+import { describe, expect, it } from 'vitest';
 import { cgroupParentFor } from '../src/containers.js';
 import { containerName, projectHash } from '../src/labels.js';
-import { engineObjects } from './harness.js';
+import { engineObjects, useBuiltDemo } from './harness.js';
 
-const savedFlags = process.env.NXC_NIX_FLAGS;
-let demo: ReturnType<typeof demoProject>;
-let project: Project;
-
-beforeAll(async () => {
-  process.env.NXC_NIX_FLAGS = OFFLINE_NIX_FLAGS;
-  demo = demoProject('nxc-docker-systemd-');
-  project = await loadProject(demo.dir);
-  await build(project, { flavour: 'docker' });
-});
-
-afterAll(async () => {
-  if (project) await stop(project).catch(() => {});
-  demo?.cleanup();
-  if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
-  else process.env.NXC_NIX_FLAGS = savedFlags;
-});
+const demo = useBuiltDemo('nxc-docker-systemd-');
 
 describe('docker flavour, systemd mode, real systemd', () => {
   it('boots systemd as PID 1 under the confinement, runs the units, stops with a clean halt', async () => {
+    const project = demo();
     const summary = await start(project, { flavour: 'docker', timeoutMs: 180_000 });
     expect(summary.nodes.map((n) => `${n.host}:${n.state}`).sort()).toEqual([
       'client:running',

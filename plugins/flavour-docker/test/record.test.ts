@@ -5,32 +5,16 @@
  * stays after stop.
  */
 import { access, stat } from 'node:fs/promises';
-import { type Project, build, listRecords, loadProject, readRecord, start, stop } from '@nxc/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
+import { listRecords, readRecord, start, stop } from '@nxc/core';
+import { describe, expect, it } from 'vitest';
 import { projectHash } from '../src/labels.js';
-import { engineObjects } from './harness.js';
+import { engineObjects, useBuiltDemo } from './harness.js';
 
-const savedFlags = process.env.NXC_NIX_FLAGS;
-let demo: ReturnType<typeof demoProject>;
-let project: Project;
-
-beforeAll(async () => {
-  process.env.NXC_NIX_FLAGS = OFFLINE_NIX_FLAGS;
-  demo = demoProject('nxc-docker-record-');
-  project = await loadProject(demo.dir);
-  await build(project, { flavour: 'docker' });
-});
-
-afterAll(async () => {
-  if (project) await stop(project).catch(() => {});
-  demo?.cleanup();
-  if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
-  else process.env.NXC_NIX_FLAGS = savedFlags;
-});
+const demo = useBuiltDemo('nxc-docker-record-');
 
 describe('docker: the deployment record of the real demo', () => {
   it('names existing store paths and the two nodes with ready times, and outlives stop', async () => {
+    const project = demo();
     const began = Date.now();
     const summary = await start(project, { flavour: 'docker', parameters: { rate: 5 } });
     expect(summary.recordFile).toBeDefined();
