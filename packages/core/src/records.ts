@@ -401,13 +401,25 @@ export function timingReporter(
   };
 }
 
-/** Everything {@link buildRecord} puts together; the start knows all of it. */
-export interface RecordInput {
-  id: string;
+/**
+ * Everything {@link buildRecord} puts together; the start knows all of it. The fields the
+ * record keeps as given are the record's own.
+ */
+export interface RecordInput
+  extends Pick<
+    DeploymentRecord,
+    | 'id'
+    | 'composition'
+    | 'flavour'
+    | 'retry'
+    | 'machines'
+    | 'parameters'
+    | 'kernelParams'
+    | 'flavourOptions'
+    | 'platform'
+    | 'wait'
+  > {
   project: Project;
-  composition: string;
-  flavour: string;
-  retry: boolean;
   startedAt: Date;
   endedAt: Date;
   coreVersion: string;
@@ -423,12 +435,6 @@ export interface RecordInput {
   /** The nodes as the flavour's start returned them. */
   nodes: { host: string; role: string; address: string; state: string; machine?: string }[];
   timings: NodeTimings;
-  machines?: string[];
-  parameters?: Record<string, unknown>;
-  kernelParams?: string;
-  flavourOptions: unknown;
-  platform?: Record<string, unknown>;
-  wait: boolean;
 }
 
 /** The record of a start (pure: no I/O). Nodes come in the document's order. */
