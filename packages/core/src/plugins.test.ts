@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_FLAVOUR_PACKAGES, installCommand, isFlavourPackageName, loadFlavours } from './plugins.js';
+import {
+  BUILTIN_FLAVOUR_PACKAGES,
+  installCommand,
+  isFlavourPackageName,
+  loadFlavour,
+  loadFlavours,
+} from './plugins.js';
 import { makeProject } from './project.js';
 
 let base: string;
@@ -92,5 +98,64 @@ describe('loadFlavours on a shared machine', () => {
       ),
     });
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('loadFlavour (commands on a running deployment)', () => {
+  /** A project with plugins ./alpha.mjs (flavour alpha) and ./beta.mjs (beta); each import leaves a marker. */
+  async function twoPlugins() {
+    const dir = await mkdtemp(join(base, 'two-'));
+    const markers = join(dir, 'imported');
+    await mkdir(markers);
+    for (const name of ['alpha', 'beta']) {
+      await writeFile(
+        join(dir, `${name}.mjs`),
+        `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(join(markers, name))}, '');
+export default {
+  apiVersion: 2,
+  name: '${name}-plugin',
+  flavours: [{ name: '${name}', description: '${name}', build: { image: 'docker' }, deployer: async () => ({}) }],
+};
+`,
+      );
+    }
+    const project = makeProject(dir, {
+      plugins: ['./alpha.mjs', './beta.mjs'],
+      composition: 'composition.nix',
+      nix: { flags: [], overrideInputs: {} },
+      flavourOptions: {},
+    });
+    return { project, imported: async () => (await readdir(markers)).sort() };
+  }
+
+  it('imports only the plugin that started the deployment', async () => {
+    const { project, imported } = await twoPlugins();
+    const flavour = await loadFlavour(project, 'beta', './beta.mjs');
+    expect(flavour.name).toBe('beta');
+    expect(flavour.plugin.spec).toBe('./beta.mjs');
+    expect(await imported()).toEqual(['beta']);
+  });
+
+  it('imports every plugin when the recorded one no longer provides the flavour', async () => {
+    const { project, imported } = await twoPlugins();
+    const flavour = await loadFlavour(project, 'beta', './alpha.mjs');
+    expect(flavour.plugin.spec).toBe('./beta.mjs');
+    expect(await imported()).toEqual(['alpha', 'beta']);
+  });
+
+  it('imports every plugin when the recorded one is no longer listed, or none is known', async () => {
+    for (const spec of ['./gone.mjs', undefined]) {
+      const { project, imported } = await twoPlugins();
+      expect((await loadFlavour(project, 'alpha', spec)).plugin.spec).toBe('./alpha.mjs');
+      expect(await imported()).toEqual(['alpha', 'beta']);
+    }
+  });
+
+  it('an unknown flavour is the usual error', async () => {
+    const { project } = await twoPlugins();
+    await expect(loadFlavour(project, 'gamma', './alpha.mjs')).rejects.toMatchObject({
+      code: 'NXC_FLAVOUR_UNKNOWN',
+    });
   });
 });

@@ -481,6 +481,24 @@ export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
   };
 }
 
+/**
+ * The flavour `name`, importing as little as possible: when `spec` (the plugin that started a
+ * deployment, from its record) is still one of the project's plugins and provides `name`, only
+ * that plugin is imported; otherwise every plugin, as {@link loadFlavours} does (same errors).
+ * Commands on a running deployment use it so that they do not pay for every installed plugin.
+ */
+export async function loadFlavour(project: Project, name: string, spec?: string): Promise<LoadedFlavour> {
+  if (spec !== undefined) {
+    const { specs, listedIn, discovered } = await pluginSpecs(project);
+    if (specs.includes(spec)) {
+      const { plugin, source } = await importPlugin(await resolvePlugin(spec, project, listedIn, discovered));
+      const flavour = plugin.flavours.find((f) => f.name === name);
+      if (flavour) return delegate(flavour, source);
+    }
+  }
+  return (await loadFlavours(project)).get(name);
+}
+
 /** Exposed for `nxc flavours --json` style listings and tests: the plugin name pattern of discovery. */
 export function isFlavourPackageName(name: string): boolean {
   return PLUGIN_NAME.test(name);

@@ -6,7 +6,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NxcError } from '@nxc/core/flavour';
-import { execa } from 'execa';
 
 /**
  * Runs a command (argv) and reports its outcome without throwing on a non-zero exit. With
@@ -24,6 +23,8 @@ export const DEFAULT_OAR_TIMEOUT_MS = 60_000;
 export const localRunner: CommandRunner = async (argv, options = {}) => {
   const [cmd, ...args] = argv;
   if (!cmd) throw new TypeError('empty argv');
+  // execa loads in ~100 ms: imported on the first OAR command, not with the flavour
+  const { execa } = await import('execa');
   try {
     const r = await execa(cmd, args, {
       reject: false,

@@ -70,6 +70,14 @@ export {
 export type { KadeployEnvironment, EnvironmentInput } from './environment.js';
 export { parseKadeployOutput } from './kadeploy-output.js';
 export type { KadeployOutcome } from './kadeploy-output.js';
-export { checkDeployJob } from './oar-job.js';
+/**
+ * Checks that an OAR job can be deployed onto with Kadeploy (a `deploy` job). Loaded on call:
+ * the OAR client it uses is not part of the plugin's light entry, which every nxc command imports.
+ */
+export async function checkDeployJob(
+  ...args: Parameters<typeof import('./oar-job.js').checkDeployJob>
+): ReturnType<typeof import('./oar-job.js').checkDeployJob> {
+  return (await import('./oar-job.js')).checkDeployJob(...args);
+}
 export { g5kImageOptionsSchema, g5kImageFlags } from './options.js';
 export type { G5kImageOptions } from './options.js';

@@ -3,7 +3,6 @@
  * runner that streams `--log-format internal-json` progress and turns failures into
  * one-line NxcErrors.
  */
-import { execa } from 'execa';
 import { NxcError } from '../errors.js';
 import { NixProgress, type NixProgressState, summarizeNixError } from './nix-progress.js';
 
@@ -61,6 +60,14 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * execa, imported when Nix is first run: it takes ~100 ms to load, which every command that
+ * does not run Nix (status, exec, stop…) would otherwise pay.
+ */
+async function loadExeca(): Promise<typeof import('execa').execa> {
+  return (await import('execa')).execa;
+}
+
 const versionCache = new Map<string, Promise<string>>();
 
 /**
@@ -73,7 +80,7 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
     cached = (async () => {
       let stdout: string;
       try {
-        ({ stdout } = await execa(nixBin, ['--version']));
+        ({ stdout } = await (await loadExeca())(nixBin, ['--version']));
       } catch (error) {
         versionCache.delete(nixBin);
         const code = (error as { code?: string }).code;
@@ -138,6 +145,7 @@ export interface RunNixResult {
  */
 export async function runNix(args: string[], options: RunNixOptions): Promise<RunNixResult> {
   const progress = new NixProgress();
+  const execa = await loadExeca();
   const child = execa(options.nixBin ?? 'nix', args, {
     cwd: options.cwd,
     reject: false,

@@ -7,8 +7,9 @@ import { writeJsonAtomic } from '../atomic-file.js';
 import { readDeploymentDocument } from '../deployment.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { configuredOptions } from '../flavour-options.js';
-import { type LoadedFlavour, loadFlavours } from '../plugins.js';
+import { type LoadedFlavour, loadFlavour } from '../plugins.js';
 import type { Project } from '../project.js';
+import { runningRecordPath } from '../records.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentKey, statePath } from '../state.js';
@@ -128,6 +129,26 @@ export function runningOptions(
   }
 }
 
+/**
+ * The plugin (as the project names it) that started the running deployment, from its record;
+ * undefined when there is no readable record (then every plugin is loaded to find the flavour).
+ */
+async function startingPlugin(
+  project: Project,
+  composition: string,
+  flavour: string,
+): Promise<string | undefined> {
+  try {
+    const record = JSON.parse(await readFile(runningRecordPath(project, composition, flavour), 'utf8')) as {
+      versions?: { plugin?: { spec?: unknown } };
+    };
+    const spec = record.versions?.plugin?.spec;
+    return typeof spec === 'string' ? spec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Finds the deployment the options select and prepares its context and deployer. */
 export async function openDeployment(project: Project, opts: RunningOptions = {}): Promise<OpenDeployment> {
   const sel: Selector = parseSelector(opts);
@@ -141,8 +162,11 @@ export async function openEntry(
   entry: StateEntry,
   opts: RunningOptions = {},
 ): Promise<OpenDeployment> {
-  const registry = await loadFlavours(project);
-  const flavour = registry.get(entry.flavour);
+  const flavour = await loadFlavour(
+    project,
+    entry.flavour,
+    await startingPlugin(project, entry.composition, entry.flavour),
+  );
   const reporter = opts.reporter ?? silentReporter;
   const options = runningOptions(project, flavour, reporter, opts.lenientOptions);
   const deployer = await loadDeployer(flavour);

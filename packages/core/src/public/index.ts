@@ -66,7 +66,7 @@ export type {
   DeploymentNode,
 } from '../commands/index.js';
 // The flavours the project's plugins provide (and the flags they add to `nxc start`).
-export { loadFlavours } from '../plugins.js';
+export { loadFlavours, loadFlavour } from '../plugins.js';
 export type { FlavourRegistry, LoadedFlavour, PluginSource } from '../plugins.js';
 export { clean } from '../state.js';
 export type { CleanOptions, CleanResult } from '../state.js';
