@@ -6,7 +6,7 @@
 //   launch  `qemu -daemonize` of every VM (QEMU's own start-up, before the guest runs)
 //   post    last node ready -> start() returns (host keys saved, state written)
 //   stop    stop() until no QEMU process is left
-// Target: overhead (prep + post) under 300 ms per node.
+// Targets: overhead (prep + post) under 300 ms per node; stop of 3 VMs under 1 s (issue #17).
 // Needs the package built (`pnpm turbo run build --filter @nxc/flavour-qemu...`), qemu, nix.
 // NXC_BENCH_SIZES=1,3 NXC_BENCH_RUNS=2 NXC_BENCH_FLAVOUR=vm-ramdisk|vm
 import { execFileSync } from 'node:child_process';
@@ -127,6 +127,7 @@ try {
       `${n} VM${n > 1 ? 's' : ' '}: start-to-SSH-ready ${ms(m('total'))} (guest boot ${ms(m('guest'))}) | nxc overhead ${ms(overhead)} = ${ms(overhead / n)}/node (prep ${ms(m('prep'))}, post ${ms(m('post'))}) | qemu launch ${ms(m('launch'))} | stop ${ms(m('stop'))}`,
     );
     if (overhead / n > 300) console.log('  !! overhead above the 300 ms/node target');
+    console.log(`  stop ${ms(m('stop'))}: ${m('stop') < 1000 ? 'within' : 'OVER'} the 1 s stop target`);
   }
 } catch (e) {
   console.log(`FAILED: ${e.message}${e.details ? `\n${e.details}` : ''}`);

@@ -19,8 +19,13 @@ export const qemuOptionsSchema = z
     cpus: perRole.optional(),
     /** QEMU binary (default `qemu-system-x86_64` on PATH, or `$NXC_QEMU`). */
     qemu: z.string().optional(),
-    /** How long `stop` lets guests power down over QMP before killing them (ms). */
-    stopTimeoutMs: z.number().int().nonnegative().default(3000),
+    /**
+     * How long `stop` lets guests power down over QMP before quitting QEMU (ms). Default 0: a VM
+     * keeps nothing (its root is in RAM, the store it shares is read-only, its run folder is
+     * removed at stop), so nothing is lost by quitting at once. Set it for guests that must
+     * shut down cleanly (a service that tells its peers it leaves, say).
+     */
+    stopTimeoutMs: z.number().int().nonnegative().default(0),
     /** Time allowed to the KVM probe guest (ms). */
     kvmProbeTimeoutMs: z.number().int().positive().default(2000),
     /** First three octets of the private segment's /24 (nodes get .11, .12, ...). */
