@@ -112,38 +112,54 @@ case $deploy in
     printf '%s' "$deploy" | base64 -d > "$DOC" 2>/dev/null && [ -s "$DOC" ] || fail "deploy=…: not valid base64"
     ;;
 esac
-jq -e '.deployment | type == "object"' "$DOC" >/dev/null 2>&1 ||
-  fail "$src: not a JSON deployment document (no \"deployment\" object)"
-[ -e "$R/etc/nxc/deployment.json" ] || cp "$DOC" "$R/etc/nxc/deployment.json" 2>/dev/null
-
-# ---- 2. own entry ----
+# ---- 2. own entry, and 3.'s inputs: ONE jq pass over the document ----
+# (a node reads the whole document once, whatever the number of nodes: jq processes are what
+# a node's boot pays for on a shared CPU, not the size of the JSON)
 if [ "${NXC_ADDRESSES+set}" = set ]; then
   addrs=$NXC_ADDRESSES
 else
   addrs=$(ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); if (a[1] != "127.0.0.1" && a[1] != "::1") print a[1] }')
 fi
+if [ "${NXC_HOSTNAME+set}" = set ]; then hn=$NXC_HOSTNAME
+else hn=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null); fi
+# Prints shell assignments (every value quoted by jq's @sh): ok, key, and for the entry found
+# role, host, init, pub, hosts (the IP-keyed entries as /etc/hosts lines) and node (node.json).
+# The node's identity: a document without it (the original nxc's) gets the indexes nxc would
+# have given: rank within the role from 1, rank in the document from 0; no UUID. Parameters:
+# the global ones, overridden by the node's own (its role's and its own, resolved by nxc).
+vars=$(jq -r --arg addrs "$(echo $addrs)" --arg hn "$hn" '
+  def str: if . == null then "" else tostring end;
+  if (.deployment | type) != "object" then "ok=" else
+  (.deployment | to_entries) as $all
+  | ($addrs | [splits(" +")] | map(select(. != ""))) as $mine
+  | ([$mine[] as $a | $all[] | select(.key == $a) | .key][0]
+     // (if $hn == "" then null else [$all[] | select(.key == $hn or .value.host == $hn) | .key][0] end))
+    as $k
+  | if $k == null then "ok=1", "key=" else
+    .deployment[$k] as $e
+    | [$all[] | select(.value.role == $e.role) | .key] as $peers
+    | [$all[] | select(.key | test("^[0-9.]+$") or test(":")) | "\(.key) \(.value.host)"] as $iphosts
+    | "ok=1",
+      "key=\($k | @sh)",
+      "role=\($e.role | str | @sh)",
+      "host=\($e.host | str | @sh)",
+      "init=\($e.init | str | @sh)",
+      "pub=\(.["ssh_key.pub"] | str | @sh)",
+      "hosts=\($iphosts | join("\n") | @sh)",
+      "node=\({ role: $e.role, host: $e.host, address: $k,
+        index: ($e.index // ([range(0; $peers | length) | select($peers[.] == $k)][0] + 1)),
+        globalIndex: ($e.globalIndex // [range(0; $all | length) | select($all[.].key == $k)][0]),
+        uuid: ($e.uuid // null),
+        composition: (.composition // null), flavour: (.flavour // null),
+        parameters: ((.parameters // {}) + ($e.parameters // {})) } | tojson | @sh)"
+    end
+  end' "$DOC" 2>/dev/null) || vars="ok="
+ok=
 key=
-for a in $addrs; do
-  if jq -e --arg a "$a" '.deployment | has($a)' "$DOC" >/dev/null 2>&1; then
-    key=$a
-    break
-  fi
-done
-hn=
-if [ -z "$key" ]; then
-  if [ "${NXC_HOSTNAME+set}" = set ]; then hn=$NXC_HOSTNAME
-  else hn=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null); fi
-  if [ -n "$hn" ]; then
-    key=$(jq -r --arg h "$hn" \
-      '[.deployment | to_entries[] | select(.key == $h or .value.host == $h) | .key][0] // empty' "$DOC")
-  fi
-fi
+eval "$vars"
+[ -n "$ok" ] || fail "$src: not a JSON deployment document (no \"deployment\" object)"
+[ -e "$R/etc/nxc/deployment.json" ] || cp "$DOC" "$R/etc/nxc/deployment.json" 2>/dev/null
 [ -n "$key" ] || fail "no entry for this node in the deployment ($src): addresses [$(echo $addrs)], hostname '$hn'"
-
-entry() { jq -r --arg k "$key" ".deployment[\$k].$1 // empty | tostring" "$DOC"; }
-role=$(entry role)
-host=$(entry host)
-init=$(entry init)
 [ -n "$role" ] || fail "deployment entry $key has no role"
 [ -n "$host" ] || fail "deployment entry $key has no host"
 if [ -n "${NXC_EXPECT_ROLE:-}" ] && [ "$NXC_EXPECT_ROLE" != "$role" ]; then
@@ -155,15 +171,11 @@ printf '%s\n' "$host" > "$R/etc/hostname" 2>/dev/null
 [ -n "$R" ] || hostname "$host" 2>/dev/null || true
 
 # Rewrite /etc/hosts only when the deployment has IP addresses (docker resolves names itself).
-if jq -e '[.deployment | keys[] | select(test("^[0-9.]+$") or test(":"))] | length > 0' "$DOC" >/dev/null; then
-  {
-    echo "127.0.0.1 localhost"
-    echo "::1 localhost"
-    jq -r '.deployment | to_entries[] | select(.key | test("^[0-9.]+$") or test(":")) | "\(.key) \(.value.host)"' "$DOC"
-  } > "$R/run/nxc/hosts" && cat "$R/run/nxc/hosts" > "$R/etc/hosts" || fail "cannot write /etc/hosts"
+if [ -n "$hosts" ]; then
+  printf '127.0.0.1 localhost\n::1 localhost\n%s\n' "$hosts" > "$R/run/nxc/hosts" &&
+    cat "$R/run/nxc/hosts" > "$R/etc/hosts" || fail "cannot write /etc/hosts"
 fi
 
-pub=$(jq -r '."ssh_key.pub" // empty' "$DOC")
 if [ -n "$pub" ]; then
   mkdir -p "$R/root/.ssh" && chmod 700 "$R/root/.ssh" || fail "cannot create /root/.ssh"
   ak=$R/root/.ssh/authorized_keys
@@ -171,18 +183,7 @@ if [ -n "$pub" ]; then
   chmod 600 "$ak"
 fi
 
-# The node's identity. A document without it (the original nxc's) gets the indexes nxc would
-# have given: rank within the role from 1, rank in the document from 0; no UUID. Parameters:
-# the global ones, overridden by the node's own (its role's and its own, resolved by nxc).
-jq -c --arg k "$key" '(.deployment | to_entries) as $all | .deployment[$k] as $e
-  | [$all[] | select(.value.role == $e.role) | .key] as $peers
-  | { role: $e.role, host: $e.host, address: $k,
-      index: ($e.index // ([range(0; $peers | length) | select($peers[.] == $k)][0] + 1)),
-      globalIndex: ($e.globalIndex // [range(0; $all | length) | select($all[.].key == $k)][0]),
-      uuid: ($e.uuid // null),
-      composition: (.composition // null), flavour: (.flavour // null),
-      parameters: ((.parameters // {}) + ($e.parameters // {})) }' "$DOC" > "$R/etc/nxc/node.json" ||
-  fail "cannot write /etc/nxc/node.json"
+printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/node.json"
 echo "nxc-boot: $host is a $role ($key)"
 
 [ "$MODE" = --setup-only ] && exit 0

@@ -270,6 +270,47 @@ for (const [shellName, shell] of SHELLS) {
       );
     });
 
+    it('reads the document with one jq process, whatever the number of nodes (O(1) per node)', async () => {
+      // a jq on the PATH that counts its runs, then runs the real one
+      const bin = join(scratch, `jq-counter-${shellName.replace(/ /g, '-')}`);
+      mkdirSync(bin, { recursive: true });
+      const count = join(bin, 'count');
+      const realJq = execFileSync('sh', ['-c', 'command -v jq']).toString().trim();
+      writeFileSync(join(bin, 'jq'), `#!/bin/sh\necho x >> ${count}\nexec ${realJq} "$@"\n`);
+      chmodSync(join(bin, 'jq'), 0o755);
+      for (const n of [3, 100]) {
+        const nodes = Array.from({ length: n }, (_, i) => ({
+          address: `10.0.${Math.floor(i / 200)}.${(i % 200) + 1}`,
+          role: i === 0 ? 'server' : 'client',
+          host: i === 0 ? 'server' : `client${i}`,
+        }));
+        const big = buildDeploymentDocument({
+          composeInfo: {
+            source: 'ci.json',
+            format: 'nxc',
+            composition: 'composition',
+            flavour: { name: 'vm-ramdisk' },
+            roles: { server: { init: '/nix/store/x-server/init' }, client: { init: '/nix/store/x-client/init' } },
+            all: {},
+            extra: {},
+          },
+          nodes,
+          sshPublicKey: doc()['ssh_key.pub'],
+        });
+        rmSync(count, { force: true });
+        const r = await run(shell, {
+          file: big,
+          args: ['--setup-only'],
+          env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+        });
+        expect(r.code, r.stdout).toBe(0);
+        expect(r.stdout).toContain('nxc-boot: client1 is a client (10.0.0.2)');
+        // `command -v jq` runs none; the document is read once
+        expect(readFileSync(count, 'utf8').trim().split('\n'), `${n} nodes`).toHaveLength(1);
+        expect(readFileSync(join(r.root, 'etc/hosts'), 'utf8').split('\n').filter(Boolean)).toHaveLength(n + 2);
+      }
+    });
+
     it("deploy=<base64 JSON> (the original nxc's): the entry's init wins over the role map", async () => {
       const d = doc({}, true);
       const r = await run(shell, { cmdline: `deploy=${Buffer.from(JSON.stringify(d)).toString('base64')}` });
