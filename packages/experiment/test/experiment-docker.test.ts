@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isNxcError, loadProject, readRecord } from '@nxc/core';
+import { isNxcError, loadProject, readRecord, stop } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_NIX_FLAGS, REPO, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import { type ExperimentManifest, experiment } from '../src/index.js';
@@ -28,7 +28,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await run('docker', ['rm', '-f', ...(await containers())]).catch(() => undefined);
+  // whatever a failed test left (containers, network): nxc stop finds it from the engine's labels
+  if (demo) await stop(await loadProject(demo.dir)).catch(() => undefined);
   demo?.cleanup();
   if (scratch) await rm(scratch, { recursive: true, force: true });
   if (savedFlags === undefined) Reflect.deleteProperty(process.env, 'NXC_NIX_FLAGS');
