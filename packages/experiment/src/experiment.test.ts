@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,8 @@ describe('checkExperiment: mistakes refused before anything is done (exit 2)', (
     [{ steps: [{ name: 'a', run: 'true', collect: '/x' }] }, /step 1 \(a\): has both run and collect/],
     [{ steps: [{ name: 'a', collect: 'tmp/x' }] }, /collect path "tmp\/x" is not absolute/],
     [{ oar: { name: 'j' }, start: { machineFile: 'm' } }, /both oar and start\.machineFile/],
+    [{ steps: undefined }, /steps is not a list/],
+    [{ steps: [{ name: 'a', call: 'echo' }] }, /step 1 \(a\): call is not a function/],
   ])('%#', async (extra, message) => {
     const opts = base(extra as Partial<ExperimentOptions>);
     const error = await checkExperiment(opts).catch((e: unknown) => e);
@@ -41,9 +43,7 @@ describe('checkExperiment: mistakes refused before anything is done (exit 2)', (
 
   it('a results folder that is not empty is refused, and left as it was', async () => {
     const results = join(scratch, 'used');
-    await writeFile(join(scratch, 'placeholder'), '');
-    await rm(results, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.mkdir(results));
+    await mkdir(results);
     await writeFile(join(results, 'old.txt'), 'old');
     await expect(experiment(base({ results }))).rejects.toMatchObject({
       code: 'NXC_USAGE',

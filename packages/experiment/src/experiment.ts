@@ -206,8 +206,11 @@ export async function checkExperiment(options: ExperimentOptions): Promise<strin
   if (options.oar && options.start?.machineFile) {
     throw usage('experiment: both oar and start.machineFile name the machines', 'give one of them');
   }
+  if (!Array.isArray(options.steps)) {
+    throw usage('experiment: steps is not a list', 'give steps: [{ name, run | collect | call }, ...]');
+  }
   const seen = new Set<string>();
-  for (const [i, step] of (options.steps ?? []).entries()) {
+  for (const [i, step] of options.steps.entries()) {
     const label = `experiment step ${i + 1}`;
     if (!step || typeof step.name !== 'string' || !SAFE_STEP.test(step.name) || RESERVED.has(step.name)) {
       throw usage(

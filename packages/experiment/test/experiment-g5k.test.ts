@@ -133,5 +133,5 @@ describe("experiment on the Grid'5000 stand-in (g5k-ramdisk)", () => {
       await sleep(1000);
     }
     expect(['Terminated', 'Error']).toContain(state);
-  });
+  }, 1_500_000);
 });
