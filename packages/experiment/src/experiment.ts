@@ -289,6 +289,18 @@ async function listFiles(dir: string): Promise<string[]> {
  */
 export async function experiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const dir = await checkExperiment(options);
+  // Some waits below rest on sockets and unref'd timers only (e.g. while Grid'5000 machines
+  // reboot into the new system); a script has nothing else keeping Node's event loop alive,
+  // and Node would end it silently (exit 13) in the middle. Held until the experiment returns.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    return await runExperiment(options, dir);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runExperiment(options: ExperimentOptions, dir: string): Promise<ExperimentResult> {
   const reporter = options.reporter ?? silentReporter;
   const signal = options.signal ?? new AbortController().signal;
   const project =

@@ -86,7 +86,7 @@ describe("experiment on the Grid'5000 stand-in (g5k-ramdisk)", () => {
     };
     if (!answer.ok) {
       throw new Error(
-        `experiment failed: ${answer.error?.message ?? child.stderr.slice(-3000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`,
+        `experiment failed (child exit ${child.code}): ${answer.error?.message ?? child.stderr.slice(-3000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`,
       );
     }
     const manifest = JSON.parse(

@@ -8,6 +8,8 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+// a silent end (e.g. exit 13: Node's event loop emptied while a promise was pending) says so
+process.on('exit', (code) => process.stderr.write(`g5k-child: exit ${code}\n`));
 const req = JSON.parse(await readFile(process.argv[2], 'utf8'));
 const { experiment } = await import(join(req.repo, 'packages/experiment/dist/index.js'));
 const { shellQuote } = await import(join(req.repo, 'packages/core/dist/flavour.js'));
