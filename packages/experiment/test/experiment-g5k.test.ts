@@ -50,6 +50,19 @@ beforeAll(async () => {
       return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     },
   });
+  // OAR's server may refuse the first submission just after it started ("Cannot connect to
+  // executor localhost:6666. Job is killed."): a probe job, until one is accepted
+  for (let i = 0; ; i++) {
+    const probe = await oar
+      .submit({ nodes: 1, walltime: '0:05', name: 'probe', command: 'true' })
+      .catch((e) => e);
+    if (typeof probe === 'number') {
+      await oar.del(probe, { wait: true, timeoutMs: 60_000 });
+      break;
+    }
+    if (i >= 20) throw probe;
+    await sleep(2000);
+  }
 }, 1_200_000);
 
 afterAll(async () => {
