@@ -365,14 +365,16 @@ async function runExperiment(options: ExperimentOptions, dir: string): Promise<E
     }
     if (signal.aborted) throw interrupted();
     const summary = await timed('start', () =>
-      start(project, {
-        ...options.start,
-        ...(machineFile ? { machineFile } : {}),
-        flavour: options.flavour,
-        ...(options.composition ? { composition: options.composition } : {}),
-        reporter,
-        signal,
-      }),
+      withOarJobId(manifest.oarJob?.id, () =>
+        start(project, {
+          ...options.start,
+          ...(machineFile ? { machineFile } : {}),
+          flavour: options.flavour,
+          ...(options.composition ? { composition: options.composition } : {}),
+          reporter,
+          signal,
+        }),
+      ),
     );
     started = { composition: summary.composition, flavour: summary.flavour };
     manifest.composition = summary.composition;
@@ -444,6 +446,20 @@ async function runExperiment(options: ExperimentOptions, dir: string): Promise<E
   }
   reporter.emit({ type: 'done', message: `experiment ${manifest.name} done; results in ${dir}` });
   return { dir, manifest };
+}
+
+/**
+ * Runs `work` with `$OAR_JOB_ID` naming the experiment's job, as inside `oarsub -I`: the
+ * Grid'5000 flavours report it for the deployment record. A job id already set is kept.
+ */
+async function withOarJobId<T>(id: number | undefined, work: () => Promise<T>): Promise<T> {
+  if (id === undefined || process.env.OAR_JOB_ID) return work();
+  process.env.OAR_JOB_ID = String(id);
+  try {
+    return await work();
+  } finally {
+    Reflect.deleteProperty(process.env, 'OAR_JOB_ID');
+  }
 }
 
 /** Runs the steps in order; a failure skips the rest but the `always` ones, then is thrown. */
