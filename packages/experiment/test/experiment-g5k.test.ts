@@ -51,10 +51,11 @@ beforeAll(async () => {
     },
   });
   // OAR's server may refuse the first submission just after it started ("Cannot connect to
-  // executor localhost:6666. Job is killed."): a probe job, until one is accepted
+  // executor localhost:6666. Job is killed."): a probe job until one is accepted, of type deploy
+  // as every job here (the machines run no OAR node daemon for a default job's cpuset)
   for (let i = 0; ; i++) {
     const probe = await oar
-      .submit({ nodes: 1, walltime: '0:05', name: 'probe', command: 'true' })
+      .submit({ nodes: 1, walltime: '0:05', name: 'probe', types: ['deploy'], command: 'true' })
       .catch((e) => e);
     if (typeof probe === 'number') {
       await oar.del(probe, { wait: true, timeoutMs: 60_000 });
