@@ -4,7 +4,7 @@
  * time the results folder holds the deployment record and the manifest, and nothing of the
  * project is left on the engine.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,46 @@ describe('experiment on docker', () => {
     expect(record.nodes.map((n) => n.host).sort()).toEqual(['client1', 'client2', 'server']);
     expect(record.nodes.find((n) => n.host === 'client2')?.uuid).toBe(identity.uuid);
 
+    expect(await containers()).toEqual([]);
+  });
+
+  it('the example, Ctrl-C during a step: the deployment is stopped, the manifest written, exit 130', async () => {
+    const results = join(scratch, 'ctrl-c');
+    const child = spawn(
+      process.execPath,
+      [
+        EXAMPLE,
+        '--project',
+        demo.dir,
+        '--results',
+        results,
+        '--requests',
+        '1000000',
+        '--no-build',
+        '-c',
+        '1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('step fetch\n') && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/SIGINT: stopping the deployment/);
+    expect(stderr).toMatch(/^error: experiment demo-fetch-1000000 interrupted$/m);
+    const manifest = await readJson<ExperimentManifest>(join(results, 'experiment.json'));
+    expect(manifest.outcome).toBe('interrupted');
+    expect(manifest.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      'server-up:ok',
+      'fetch:failed',
+      'counts:skipped',
+      'identity:skipped',
+    ]);
+    expect(manifest.files).toContain('record.json');
+    expect(manifest.stopped).toBe(true);
     expect(await containers()).toEqual([]);
   });
 
