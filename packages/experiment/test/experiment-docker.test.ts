@@ -199,6 +199,25 @@ describe('experiment on docker', () => {
     expect(await containers()).toEqual([]);
   });
 
+  it('keep: the deployment stays up after the experiment, with its results; nxc stop removes it', async () => {
+    const results = join(scratch, 'kept');
+    const { manifest } = await experiment({
+      project: demo.dir,
+      flavour: 'docker',
+      build: false,
+      results,
+      keep: true,
+      start: { roleFlags: ['client=1'] },
+      steps: [{ name: 'hello', on: 'server', run: 'hostname' }],
+    });
+    expect([manifest.outcome, manifest.stopped]).toEqual(['succeeded', false]);
+    expect(manifest.phases.stop).toBeUndefined();
+    expect(await readFile(join(results, 'hello/server.stdout'), 'utf8')).toBe('server\n');
+    expect((await containers()).length).toBe(2);
+    await stop(await loadProject(demo.dir));
+    expect(await containers()).toEqual([]);
+  });
+
   it('interrupted during a step (the signal aborts): the deployment is stopped, the manifest says interrupted', async () => {
     const results = join(scratch, 'interrupted');
     const controller = new AbortController();
