@@ -40,6 +40,7 @@ function run(cmd: string, args: string[], opts: Parameters<typeof execFileAsync>
 const PUBLISHED = [
   'packages/core',
   'packages/driver',
+  'packages/experiment',
   'packages/g5k',
   'packages/ssh',
   'plugins/flavour-docker',
