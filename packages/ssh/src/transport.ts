@@ -436,7 +436,9 @@ export class SshTransport implements Transport {
           await new Promise<void>((resolve) => {
             c.once('close', () => resolve());
             c.end();
-            setTimeout(resolve, 1000).unref();
+            // not unref'd: a connection that already closed never emits again, and a script
+            // awaiting close() with nothing else to keep Node alive would end silently (exit 13)
+            setTimeout(resolve, 1000);
           });
         } catch {
           /* never connected */
