@@ -132,9 +132,21 @@ function condensed(error: NxcError, project: Project, source: FlakeSource): stri
   return `${error.message} (at ${displayPath(join(root, at[2] as string))}:${at[3]}:${at[4]})`;
 }
 
-/** The roles and default distribution named by an evaluated compose info's text. */
-function rolesOf(text: string): { roles: string[]; defaults?: Record<string, unknown> } {
-  const info = JSON.parse(text) as { roles?: Record<string, unknown>; roles_distribution?: unknown };
+/**
+ * The roles and default distribution named by an evaluated compose info's text.
+ * @throws NxcError `NXC_COMPOSE_INFO` when the flake output is not nxc's compose info.
+ */
+function rolesOf(text: string, target: string): { roles: string[]; defaults?: Record<string, unknown> } {
+  let info: { nxc_compose_info?: unknown; roles?: Record<string, unknown>; roles_distribution?: unknown };
+  try {
+    info = JSON.parse(text);
+  } catch {
+    info = {};
+  }
+  if (info.nxc_compose_info !== 1 || typeof info.roles !== 'object' || info.roles === null)
+    throw new NxcError('NXC_COMPOSE_INFO', `${target}: the flake's output is not an nxc compose info`, {
+      hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
+    });
   const defaults = info.roles_distribution;
   return {
     roles: Object.keys(info.roles ?? {}),
@@ -223,7 +235,11 @@ export async function check(project: Project, opts: CheckOptions = {}): Promise<
         }
       });
       if (!evaluated) continue;
-      const { roles, defaults } = rolesOf(evaluated.text);
+      const found = await attempt(problems, () =>
+        rolesOf(evaluated.text, `${composition}::${selection.flavour}`),
+      );
+      if (!found) continue;
+      const { roles, defaults } = found;
       const prefix = (compositions?.length ?? 0) > 1 ? `${composition}::${selection.flavour}: ` : '';
       const collectFor = (error: unknown) => {
         const problem = problemOf(error);
