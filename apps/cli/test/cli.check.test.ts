@@ -158,6 +158,24 @@ describe('nxc check on the demo (real Nix)', () => {
     expect(existsSync(path.join(demo.dir, 'build'))).toBe(false);
   });
 
+  it('a distribution file, -p and -P mistakes are reported with the others', async () => {
+    const roles = path.join(demo.dir, 'roles.yaml');
+    writeFileSync(roles, 'server: 0\nclinet: 2\n');
+    const params = path.join(demo.dir, 'params.json');
+    writeFileSync(params, '[1, 2]\n');
+    const r = await nxc('check', '-f', 'docker', roles, '-p', 'novalue', '-P', params);
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(/params\.json: expected a JSON object of parameters$/),
+      'error: -p novalue: expected KEY=VALUE',
+      expect.stringMatching(/roles\.yaml: role "server": count 0 is not a positive integer$/),
+      expect.stringMatching(
+        /roles\.yaml: role "clinet" is not in the composition \(roles: client, server\)$/,
+      ),
+    ]);
+    expect(r.stderr).toContain('hint: did you mean "client"?');
+  });
+
   it('a syntax error in the composition is one error naming the file and line, exit 2', async () => {
     const file = path.join(demo.dir, 'composition.nix');
     const good = readFileSync(file, 'utf8');
