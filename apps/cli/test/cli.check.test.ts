@@ -191,6 +191,11 @@ describe('nxc check on the demo (real Nix)', () => {
         ),
       ]);
       expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(2); // error + hint
+      // --show-trace: the same line, then Nix's trace under it
+      const traced = await nxc('check', '-f', 'docker', '--show-trace');
+      expect(traced.code).toBe(2);
+      expect(errorLines(traced.stderr)).toEqual(errors);
+      expect(traced.stderr).toMatch(/… (from call site|while evaluating)/);
     } finally {
       writeFileSync(file, good);
       demo.commit('fixed');

@@ -76,6 +76,8 @@ export async function checkAction(rt: Runtime, file: string | undefined, flags: 
         code: p.code,
         exitCode: p.exitCode,
         ...(p.hint ? { hint: p.hint } : {}),
+        // Nix's excerpt or trace under its line only when asked: each problem stays one line
+        ...(flags.showTrace && p.details ? { details: p.details } : {}),
       }),
       rt.stderr,
       false,

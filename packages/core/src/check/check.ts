@@ -7,6 +7,7 @@
  * the flavour's schema checks its options. Each problem is collected through the validators'
  * `onProblem` instead of stopping at the first.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BuildOptions,
@@ -68,6 +69,8 @@ export interface CheckProblem {
   message: string;
   /** How to fix it. */
   hint?: string;
+  /** More lines (Nix's error with its source excerpt, or its trace with `showTrace`). */
+  details?: string;
   /** The exit code the problem alone would give (2: bad input; 3: environment). */
   exitCode: number;
 }
@@ -107,6 +110,7 @@ function problemOf(error: unknown): CheckProblem {
     code: error.code,
     message: error.message,
     ...(error.hint ? { hint: error.hint } : {}),
+    ...(error.details ? { details: error.details } : {}),
     exitCode: error.exitCode,
   };
 }
@@ -122,14 +126,22 @@ async function attempt<T>(problems: CheckProblem[], fn: () => Promise<T> | T): P
 }
 
 /**
- * Nix's evaluation error on one line: its message and the first source location Nix quotes,
- * mapped from the store copy of the flake back to the project's file.
+ * Nix's evaluation error on one line: its message and the first source location Nix quotes
+ * that is a file of the project, mapped from the store copy of the flake back to that file
+ * (locations in nxc's library or nixpkgs are left out).
  */
 function condensed(error: NxcError, project: Project, source: FlakeSource): string {
-  const at = /\bat (\/nix\/store\/[a-z0-9]{32}-source)\/([^:\s]+):(\d+):(\d+)/.exec(error.details ?? '');
-  if (!at || /:\d+:\d+/.test(error.message)) return error.message;
+  if (/:\d+:\d+/.test(error.message)) return error.message;
+  const text = [
+    ...((error as NxcError & { nixErrors?: string[] }).nixErrors ?? []),
+    error.details ?? '',
+  ].join('\n');
   const root = source.kind === 'mirror' ? project.root : source.root;
-  return `${error.message} (at ${displayPath(join(root, at[2] as string))}:${at[3]}:${at[4]})`;
+  for (const at of text.matchAll(/\bat \/nix\/store\/[a-z0-9]{32}-source\/([^:\s]+):(\d+):(\d+)/g)) {
+    const file = join(root, at[1] as string);
+    if (existsSync(file)) return `${error.message} (at ${displayPath(file)}:${at[2]}:${at[3]})`;
+  }
+  return error.message;
 }
 
 /**
@@ -227,6 +239,7 @@ export async function check(project: Project, opts: CheckOptions = {}): Promise<
           // A Nix evaluation error is a mistake in the composition (bad input), not a failed job.
           if (isNxcError(error) && error.code === 'NXC_NIX' && error.exitCode === ExitCode.failure)
             throw new NxcError('NXC_NIX', condensed(error, project, plan.source), {
+              ...(error.details ? { details: error.details } : {}),
               hint: `fix the composition there, then run \`nxc check\` again (add --show-trace for Nix's evaluation trace)`,
               exitCode: ExitCode.usage,
               cause: error,
