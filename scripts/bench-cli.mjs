@@ -56,8 +56,7 @@ const rows = [
 if (existsSync(demo)) {
   rows.push(measure('nxc status (examples/demo)', [nxc, 'status'], demo));
   rows.push(measure('nxc flavours (examples/demo)', [nxc, 'flavours'], demo));
-}
-else console.log('(examples/demo missing: nxc flavours not measured)');
+} else console.log('(examples/demo missing: nxc flavours not measured)');
 
 const f = (x) => (x === undefined ? '-' : x.toFixed(1)).padStart(8);
 console.log(

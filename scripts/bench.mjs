@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
 
-const benches = [join(root, 'scripts/bench-cli.mjs'), join(root, 'scripts/bench-build.mjs')];
+const benches = [
+  join(root, 'scripts/bench-cli.mjs'),
+  join(root, 'scripts/bench-check.mjs'),
+  join(root, 'scripts/bench-build.mjs'),
+];
 for (const group of ['plugins', 'packages']) {
   for (const pkg of readdirSync(join(root, group))) {
     const dir = join(root, group, pkg, 'bench');

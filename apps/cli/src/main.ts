@@ -90,6 +90,35 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   );
 
   wire(
+    selection(
+      program
+        .command('check')
+        .description(
+          'check a composition for a flavour without building: Nix evaluation, role distribution, parameters, machines, flavour options (every problem at once)',
+        ),
+    )
+      .argument('[role-distribution-file]', 'YAML/JSON file: role -> count or hostnames (as nxc start)')
+      .option('-r, --role-distribution <role=N|role=h1,h2>', 'nodes of a role (repeatable)', collect)
+      .option('-m, --machine-file <file>', 'machines to deploy on: enough for the nodes?')
+      .option(
+        '-p, --parameter <key=value>',
+        'parameter for the nodes (repeatable): key=v for all, ROLE.key=v, HOST.key=v',
+        collect,
+      )
+      .option('-P, --parameter-file <file>', 'JSON file of parameters')
+      .option(
+        '-O, --flavour-option <key=value>',
+        "flavour option, over the config's flavourOptions (repeatable)",
+        collect,
+      )
+      .option('--fast', 'no network lookups for unlocked flake inputs (nix --offline)')
+      .option('--show-trace', 'show Nix evaluation traces')
+      .option('--nix-flags <flags>', 'extra flags for nix eval, e.g. "--impure"')
+      .option('--json', 'print { ok, problems, ... } as JSON'),
+    async () => (await import('./actions/check.js')).checkAction as ActionFn,
+  );
+
+  wire(
     selection(program.command('start').description('start nodes from the last build'))
       .argument('[role-distribution-file]', 'YAML/JSON file: role -> count or hostnames')
       .option('-r, --role-distribution <role=N|role=h1,h2>', 'nodes of a role (repeatable)', collect)

@@ -129,3 +129,37 @@ describe('flavour options', () => {
     expect(resolveFlavourOptions({ project: project(), flavour: bare, installed })).toEqual({});
   });
 });
+
+describe('flavour options, collecting every problem (nxc check)', () => {
+  it('reports each unknown option, ill-typed value and bad flag, and returns undefined', () => {
+    const problems: string[] = [];
+    const result = resolveFlavourOptions({
+      project: project({ vm: { acel: 'kvm' } }),
+      flavour: vm,
+      installed,
+      options: { memory: 'lots', reuse: 'yes' },
+      flags: { '--nope': true },
+      onProblem: (p) => problems.push(p.message),
+    });
+    expect(result).toBeUndefined();
+    expect(problems).toEqual([
+      'unknown option --nope for flavour vm',
+      expect.stringMatching(/unknown option "acel" .*did you mean "accel"/),
+      expect.stringMatching(/option memory: .*\(in -O\)/),
+      expect.stringMatching(/option reuse: .*\(in -O\)/),
+    ]);
+  });
+
+  it('returns the parsed options and reports nothing when all is good', () => {
+    const problems: string[] = [];
+    const result = resolveFlavourOptions({
+      project: project(),
+      flavour: vm,
+      installed,
+      options: { memory: 512 },
+      onProblem: (p) => problems.push(p.message),
+    });
+    expect(problems).toEqual([]);
+    expect(result).toEqual({ accel: 'auto', memory: 512, reuse: false });
+  });
+});

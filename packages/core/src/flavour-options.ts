@@ -50,6 +50,20 @@ export interface FlavourOptionsInput {
   options?: Record<string, unknown>;
   /** Flavour flags given on the command line, by long name: `{ '--accel': 'kvm', '--reuse': true }`. */
   flags?: Record<string, string | boolean>;
+  /**
+   * Collects every problem instead of throwing the first: each is passed here (every unknown
+   * option, every ill-typed value) and the options at fault are left out.
+   */
+  onProblem?: (problem: NxcError) => void;
+}
+
+type Fail = (problem: NxcError) => void;
+
+function failer(onProblem: ((problem: NxcError) => void) | undefined): Fail {
+  return (problem) => {
+    if (!onProblem) throw problem;
+    onProblem(problem);
+  };
 }
 
 function configOrigin(project: Project, flavour: string): string {
@@ -82,7 +96,7 @@ function flagValue(spec: FlavourFlag, long: string, raw: string | boolean): unkn
 }
 
 /** Options set by flags, refusing a flag the flavour does not have. */
-function fromFlags(input: FlavourOptionsInput, origin: Origin): Record<string, unknown> {
+function fromFlags(input: FlavourOptionsInput, origin: Origin, fail: Fail): Record<string, unknown> {
   const { flavour } = input;
   const out: Record<string, unknown> = {};
   for (const [long, raw] of Object.entries(input.flags ?? {})) {
@@ -90,17 +104,28 @@ function fromFlags(input: FlavourOptionsInput, origin: Origin): Record<string, u
     if (!spec) {
       const owners = input.installed.filter((f) => f.flags?.some((g) => flagSpelling(g.flag).long === long));
       if (owners.length > 0) {
-        throw usage(
-          `${long} is an option of flavour${owners.length > 1 ? 's' : ''} ${owners.map((f) => f.name).join(', ')}, not of ${flavour.name}`,
-          `drop ${long}, or start ${owners.length > 1 ? 'one of those flavours' : 'that flavour'} (-f ${owners[0]!.name}); \`nxc start -f ${flavour.name} --help\` lists ${flavour.name}'s flags`,
+        fail(
+          usage(
+            `${long} is an option of flavour${owners.length > 1 ? 's' : ''} ${owners.map((f) => f.name).join(', ')}, not of ${flavour.name}`,
+            `drop ${long}, or start ${owners.length > 1 ? 'one of those flavours' : 'that flavour'} (-f ${owners[0]!.name}); \`nxc start -f ${flavour.name} --help\` lists ${flavour.name}'s flags`,
+          ),
         );
+        continue;
       }
-      throw usage(
-        `unknown option ${long} for flavour ${flavour.name}`,
-        `\`nxc start -f ${flavour.name} --help\` lists its flags`,
+      fail(
+        usage(
+          `unknown option ${long} for flavour ${flavour.name}`,
+          `\`nxc start -f ${flavour.name} --help\` lists its flags`,
+        ),
       );
+      continue;
     }
-    out[spec.option] = flagValue(spec, long, raw);
+    try {
+      out[spec.option] = flagValue(spec, long, raw);
+    } catch (error) {
+      fail(error as NxcError);
+      continue;
+    }
     origin.set(spec.option, long);
   }
   return out;
@@ -136,17 +161,27 @@ function describeIssue(
  *
  * @throws NxcError `NXC_USAGE` (exit 2): a flag of another flavour (naming its owners), an
  *   unknown option (with a did-you-mean), an ill-typed value, options for a flavour that
- *   takes none.
+ *   takes none. With `onProblem`, every such problem goes there instead, and the result is
+ *   undefined when there was one.
  */
 export function resolveFlavourOptions(input: FlavourOptionsInput): unknown {
   const { project, flavour } = input;
+  let failed = false;
+  const fail = failer(
+    input.onProblem &&
+      ((problem) => {
+        failed = true;
+        input.onProblem?.(problem);
+      }),
+  );
   const origin: Origin = new Map();
   const fromConfig = project.config.flavourOptions[flavour.name] ?? {};
   for (const key of Object.keys(fromConfig)) origin.set(key, configOrigin(project, flavour.name));
   for (const key of Object.keys(input.options ?? {})) origin.set(key, '-O');
-  const flags = fromFlags(input, origin);
+  const flags = fromFlags(input, origin, fail);
   const merged = { ...fromConfig, ...(input.options ?? {}), ...flags };
-  return parseOptions(flavour, merged, origin);
+  const parsed = parseOptions(flavour, merged, origin, fail);
+  return failed ? undefined : parsed;
 }
 
 /**
@@ -158,35 +193,40 @@ export function configuredOptions(project: Project, flavour: Flavour): unknown {
   const origin: Origin = new Map(
     Object.keys(fromConfig).map((k) => [k, configOrigin(project, flavour.name)]),
   );
-  return parseOptions(flavour, fromConfig, origin);
+  return parseOptions(flavour, fromConfig, origin, failer(undefined));
 }
 
-function parseOptions(flavour: Flavour, merged: Record<string, unknown>, origin: Origin): unknown {
+function parseOptions(flavour: Flavour, given: Record<string, unknown>, origin: Origin, fail: Fail): unknown {
   const schema = flavour.options;
   const names = optionNames(schema);
   if (!schema) {
-    const key = Object.keys(merged)[0];
-    if (key !== undefined) {
-      throw usage(
-        `flavour ${flavour.name} takes no option, got "${key}" (in ${origin.get(key) ?? 'the options'})`,
-        'remove it',
+    for (const key of Object.keys(given)) {
+      fail(
+        usage(
+          `flavour ${flavour.name} takes no option, got "${key}" (in ${origin.get(key) ?? 'the options'})`,
+          'remove it',
+        ),
       );
     }
     return {};
   }
   // Unknown keys are refused even when a schema lets them through: a typo must not pass.
+  const merged = { ...given };
   if (names) {
-    const unknown = Object.keys(merged).find((k) => !names.includes(k));
-    if (unknown !== undefined) {
-      throw describeIssue(
-        { code: 'unrecognized_keys', keys: [unknown], path: [], message: '' },
-        flavour,
-        origin,
-        names,
+    for (const unknown of Object.keys(given).filter((k) => !names.includes(k))) {
+      fail(
+        describeIssue(
+          { code: 'unrecognized_keys', keys: [unknown], path: [], message: '' },
+          flavour,
+          origin,
+          names,
+        ),
       );
+      delete merged[unknown];
     }
   }
   const parsed = schema.safeParse(merged);
-  if (!parsed.success) throw describeIssue(parsed.error.issues[0]!, flavour, origin, names);
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) fail(describeIssue(issue, flavour, origin, names));
+  return undefined;
 }

@@ -82,3 +82,24 @@ describe('routeParameters', () => {
     expect(error.message).toBe('parameter "cache.size": "cache" is both a node (of role front) and a role');
   });
 });
+
+describe('routeParameters, collecting every problem (nxc check)', () => {
+  it('reports each misrouted key, leaves it out and routes the others', () => {
+    const nodes = [
+      { role: 'server', host: 'server' },
+      { role: 'client', host: 'client1' },
+      { role: 'client', host: 'client2' },
+    ];
+    const problems: string[] = [];
+    const routed = routeParameters(
+      { 'clent.rate': 1, 'client.': 2, 'client2.rate': 3, rate: 4 },
+      nodes,
+      (p) => problems.push(p.message),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^parameter "clent.rate": "clent" is neither a role nor a node/),
+      'parameter "client.": no parameter name after "client."',
+    ]);
+    expect(routed).toEqual({ global: { rate: 4 }, byHost: { client2: { rate: 3 } } });
+  });
+});

@@ -37,10 +37,12 @@ function parameterError(key: string, message: string, hint: string): NxcError {
  * that the distribution does not have) -> refused; otherwise the key is global, dots and all.
  *
  * @throws NxcError `NXC_USAGE` (exit 2) for an ambiguous or misspelt prefix, or an empty NAME.
+ *   With `onProblem`, each such key is passed there and left out instead.
  */
 export function routeParameters(
   parameters: Record<string, unknown>,
   nodes: readonly ParameterTarget[],
+  onProblem?: (problem: NxcError) => void,
 ): RoutedParameters {
   const roles = new Set(nodes.map((n) => n.role));
   const roleOf = new Map(nodes.map((n) => [n.host, n.role]));
@@ -51,6 +53,10 @@ export function routeParameters(
     const values = map.get(name) ?? {};
     values[key] = value;
     map.set(name, values);
+  };
+  const fail = (problem: NxcError): void => {
+    if (!onProblem) throw problem;
+    onProblem(problem);
   };
   for (const [key, value] of Object.entries(parameters)) {
     const dot = key.indexOf('.');
@@ -65,28 +71,33 @@ export function routeParameters(
     if (hostRole === undefined && !isRole) {
       const guess = closest(prefix, [...roles, ...roleOf.keys()]);
       if (guess !== undefined && prefix !== '') {
-        throw parameterError(
-          key,
-          `"${prefix}" is neither a role nor a node of this deployment (roles: ${[...roles].join(', ')}; nodes: ${[...roleOf.keys()].join(', ')})`,
-          `did you mean "${guess}.${name}"? (a dotted key that looks like a role or node is refused rather than made global: rename it)`,
+        fail(
+          parameterError(
+            key,
+            `"${prefix}" is neither a role nor a node of this deployment (roles: ${[...roles].join(', ')}; nodes: ${[...roleOf.keys()].join(', ')})`,
+            `did you mean "${guess}.${name}"? (a dotted key that looks like a role or node is refused rather than made global: rename it)`,
+          ),
         );
+        continue;
       }
       global[key] = value;
       continue;
     }
     if (name === '') {
-      throw parameterError(
-        key,
-        `no parameter name after "${prefix}."`,
-        `write it like \`-p ${prefix}.rate=10\``,
+      fail(
+        parameterError(key, `no parameter name after "${prefix}."`, `write it like \`-p ${prefix}.rate=10\``),
       );
+      continue;
     }
     if (hostRole !== undefined && isRole && hostRole !== prefix) {
-      throw parameterError(
-        key,
-        `"${prefix}" is both a node (of role ${hostRole}) and a role`,
-        'rename the node or the role so that per-node and per-role parameters cannot be confused',
+      fail(
+        parameterError(
+          key,
+          `"${prefix}" is both a node (of role ${hostRole}) and a role`,
+          'rename the node or the role so that per-node and per-role parameters cannot be confused',
+        ),
       );
+      continue;
     }
     if (hostRole !== undefined) add(ownByHost, prefix, name, value);
     else add(byRole, prefix, name, value);

@@ -318,3 +318,50 @@ describe('isValidHostname', () => {
     expect(isValidHostname(name)).toBe(ok);
   });
 });
+
+describe('collecting every problem (nxc check)', () => {
+  const roles = ['server', 'agent'];
+
+  it('resolveNodes reports an unknown role, too few machines and a clash, and plans the rest', () => {
+    const problems: NxcError[] = [];
+    const spec = mergeRoleDistributions(parseRoleFlags(['agnt=2', 'server=node-a,agent', 'agent=1']));
+    const nodes = resolveNodes({ roles, spec, machineCount: 1, onProblem: (p) => problems.push(p) });
+    expect(problems.map((p) => [p.code, p.message, p.hint])).toEqual([
+      [
+        'NXC_DISTRIBUTION',
+        '-r agnt=2: role "agnt" is not in the composition (roles: server, agent)',
+        'did you mean "agent"?',
+      ],
+      ['NXC_MACHINES', 'the role distribution needs 3 machines but only 1 is available', expect.any(String)],
+      [
+        'NXC_DISTRIBUTION',
+        '-r agent=1: hostname "agent" is used by roles "server" and "agent"',
+        expect.any(String),
+      ],
+    ]);
+    expect(nodes.map((n) => `${n.role}:${n.host}`)).toEqual(['server:node-a', 'server:agent']);
+  });
+
+  it('parseRoleFlags reports each bad flag and keeps the good ones', () => {
+    const problems: string[] = [];
+    const spec = parseRoleFlags(['server=0', 'agent', 'agent=2'], (p) => problems.push(p.message));
+    expect(problems).toEqual([
+      expect.stringMatching(/^-r server=0: role "server": count 0/),
+      '-r agent: expected ROLE=COUNT or ROLE=HOST1,HOST2',
+    ]);
+    expect(spec).toEqual({ agent: 2 });
+  });
+
+  it('readRoleDistributionFile reports each bad entry', async () => {
+    const file = join(dir, 'two-bad.yaml');
+    await writeFile(file, 'server: 0\nagent: [Bad_Name]\nother: 2\n');
+    const problems: string[] = [];
+    const spec = await readRoleDistributionFile(file, { onProblem: (p) => problems.push(p.message) });
+    expect(problems).toHaveLength(2);
+    expect(spec).toEqual({ other: 2 });
+  });
+
+  it('without a collector, the first problem is thrown as before', () => {
+    expect(() => resolveNodes({ roles, spec: { agnt: 1 }, machineCount: 0 })).toThrow(/role "agnt"/);
+  });
+});

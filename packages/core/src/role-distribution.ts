@@ -43,6 +43,12 @@ export interface ResolveNodesInput {
   machineCount?: number;
   /** Where `spec` came from, for messages (default: where each entry was read). */
   source?: string;
+  /**
+   * Collects every problem instead of throwing the first: each is passed here, the entry at
+   * fault is left out (an unknown role, a bad default) or kept as given (too few machines,
+   * a hostname used twice), and the nodes that could be planned are returned.
+   */
+  onProblem?: (problem: NxcError) => void;
 }
 
 /** Where each role's entry of a spec was read (file path, `-r`), for messages. */
@@ -155,13 +161,17 @@ class DefaultRoleTag {
 
 /**
  * Reads a role distribution file: YAML (with the `!DefaultRole n` tag of the original nxc)
- * or JSON (by extension `.json`).
+ * or JSON (by extension `.json`). With `onProblem`, a bad entry is passed there and left
+ * out instead of thrown (a file that cannot be read or parsed still throws).
  *
  * @throws NxcError `NXC_DISTRIBUTION` when the file is missing, unreadable, empty, not a
  *   mapping, or an entry is not a positive count, a list of valid distinct hostnames or a
  *   default role.
  */
-export async function readRoleDistributionFile(file: string): Promise<RoleDistributionSpec> {
+export async function readRoleDistributionFile(
+  file: string,
+  opts: { onProblem?: (problem: NxcError) => void } = {},
+): Promise<RoleDistributionSpec> {
   const where = displayPath(file);
   const text = await readUserFile(file, {
     code: 'NXC_DISTRIBUTION',
@@ -212,7 +222,14 @@ export async function readRoleDistributionFile(file: string): Promise<RoleDistri
     throw distributionError(where, `expected a mapping of role names, got ${describe(data)}`, FILE_HINT);
   }
   const spec: RoleDistributionSpec = {};
-  for (const [role, value] of Object.entries(data)) spec[role] = toQuantity(value, role, where);
+  for (const [role, value] of Object.entries(data)) {
+    try {
+      spec[role] = toQuantity(value, role, where);
+    } catch (error) {
+      if (!opts.onProblem) throw error;
+      opts.onProblem(error as NxcError);
+    }
+  }
   return recordSource(spec, where);
 }
 
@@ -221,36 +238,49 @@ export async function readRoleDistributionFile(file: string): Promise<RoleDistri
  * one). A role given twice is an error.
  *
  * @throws NxcError `NXC_DISTRIBUTION` on bad syntax, a count < 1, an invalid hostname.
+ *   With `onProblem`, each bad flag is passed there and left out instead.
  */
-export function parseRoleFlags(flags: string[]): RoleDistributionSpec {
+export function parseRoleFlags(
+  flags: string[],
+  onProblem?: (problem: NxcError) => void,
+): RoleDistributionSpec {
   const spec: RoleDistributionSpec = {};
   const from = new Map<string, string>();
   for (const flag of flags) {
-    const where = `-r ${flag}`;
-    const eq = flag.indexOf('=');
-    const role = eq > 0 ? flag.slice(0, eq).trim() : '';
-    const value = eq > 0 ? flag.slice(eq + 1).trim() : '';
-    if (role === '' || value === '') {
-      throw new NxcError('NXC_USAGE', `${where}: expected ROLE=COUNT or ROLE=HOST1,HOST2`, {
-        hint: 'e.g. -r agent=3 or -r server=foo,bar',
-      });
+    try {
+      parseRoleFlag(flag, spec, from);
+    } catch (error) {
+      if (!onProblem) throw error;
+      onProblem(error as NxcError);
     }
-    if (role in spec) {
-      throw new NxcError('NXC_USAGE', `${where}: role "${role}" is given twice`, {
-        hint: 'give each role once',
-      });
-    }
-    // Anything that looks like a number is a count (so `0`, `-1`, `1.5` are rejected, not hostnames).
-    spec[role] = /^[+-]?\d+(\.\d*)?$/.test(value)
-      ? toQuantity(Number(value), role, where)
-      : toQuantity(
-          value.split(',').map((h) => h.trim()),
-          role,
-          where,
-        );
-    from.set(role, where);
   }
   return recordSource(spec, from);
+}
+
+function parseRoleFlag(flag: string, spec: RoleDistributionSpec, from: Map<string, string>): void {
+  const where = `-r ${flag}`;
+  const eq = flag.indexOf('=');
+  const role = eq > 0 ? flag.slice(0, eq).trim() : '';
+  const value = eq > 0 ? flag.slice(eq + 1).trim() : '';
+  if (role === '' || value === '') {
+    throw new NxcError('NXC_USAGE', `${where}: expected ROLE=COUNT or ROLE=HOST1,HOST2`, {
+      hint: 'e.g. -r agent=3 or -r server=foo,bar',
+    });
+  }
+  if (role in spec) {
+    throw new NxcError('NXC_USAGE', `${where}: role "${role}" is given twice`, {
+      hint: 'give each role once',
+    });
+  }
+  // Anything that looks like a number is a count (so `0`, `-1`, `1.5` are rejected, not hostnames).
+  spec[role] = /^[+-]?\d+(\.\d*)?$/.test(value)
+    ? toQuantity(Number(value), role, where)
+    : toQuantity(
+        value.split(',').map((h) => h.trim()),
+        role,
+        where,
+      );
+  from.set(role, where);
 }
 
 /**
@@ -303,15 +333,21 @@ function hintFor(role: string, roles: string[]): string {
  */
 export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
   const { roles, spec = {}, defaults = {}, machineCount } = input;
+  const fail = (problem: NxcError): void => {
+    if (!input.onProblem) throw problem;
+    input.onProblem(problem);
+  };
   const known = new Set(roles);
   const knownList = roles.join(', ');
   const fallback = input.source ?? 'role distribution';
   for (const role of Object.keys(spec)) {
     if (!known.has(role)) {
-      throw distributionError(
-        input.source ?? sourceOf(spec, role, fallback),
-        `role "${role}" is not in the composition (roles: ${knownList})`,
-        hintFor(role, roles),
+      fail(
+        distributionError(
+          input.source ?? sourceOf(spec, role, fallback),
+          `role "${role}" is not in the composition (roles: ${knownList})`,
+          hintFor(role, roles),
+        ),
       );
     }
   }
@@ -321,10 +357,13 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
     if (role in spec) {
       quantities.set(role, { quantity: spec[role]!, where: input.source ?? sourceOf(spec, role, fallback) });
     } else if (role in defaults) {
-      quantities.set(role, {
-        quantity: toQuantity(defaults[role], role, defaultsWhere),
-        where: defaultsWhere,
-      });
+      let quantity: RoleQuantity = 1;
+      try {
+        quantity = toQuantity(defaults[role], role, defaultsWhere);
+      } catch (error) {
+        fail(error as NxcError);
+      }
+      quantities.set(role, { quantity, where: defaultsWhere });
     } else {
       quantities.set(role, { quantity: 1, where: fallback });
     }
@@ -337,11 +376,18 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
     else if (Array.isArray(quantity)) fixed += quantity.length;
     else {
       if (defaultRole !== undefined) {
-        throw distributionError(
-          where,
-          `roles "${defaultRole}" and "${role}" are both !DefaultRole`,
-          'only one role can take the machines left over',
+        fail(
+          distributionError(
+            where,
+            `roles "${defaultRole}" and "${role}" are both !DefaultRole`,
+            'only one role can take the machines left over',
+          ),
         );
+        // collecting: the second default role gets its minimum, as a count
+        const { min } = quantity as DefaultRoleQuantity;
+        quantities.set(role, { quantity: min, where });
+        fixed += min;
+        continue;
       }
       defaultRole = role;
     }
@@ -352,39 +398,53 @@ export function resolveNodes(input: ResolveNodesInput): PlannedNode[] {
     const { min } = quantities.get(defaultRole)!.quantity as DefaultRoleQuantity;
     leftover = machineCount === undefined ? min : machineCount - fixed;
     if (leftover < min) {
-      throw new NxcError(
-        'NXC_MACHINES',
-        `${quantities.get(defaultRole)!.where}: role "${defaultRole}" needs at least ${min} machine${min === 1 ? '' : 's'} left over, but ${machineCount} machine${machineCount === 1 ? '' : 's'} minus ${fixed} for the other roles leaves ${Math.max(leftover, 0)}`,
-        { hint: "reserve more machines or lower the other roles' counts" },
+      fail(
+        new NxcError(
+          'NXC_MACHINES',
+          `${quantities.get(defaultRole)!.where}: role "${defaultRole}" needs at least ${min} machine${min === 1 ? '' : 's'} left over, but ${machineCount} machine${machineCount === 1 ? '' : 's'} minus ${fixed} for the other roles leaves ${Math.max(leftover, 0)}`,
+          { hint: "reserve more machines or lower the other roles' counts" },
+        ),
       );
+      leftover = Math.max(leftover, min);
     }
   } else if (machineCount !== undefined && fixed > machineCount) {
-    throw new NxcError(
-      'NXC_MACHINES',
-      `the role distribution needs ${fixed} machines but only ${machineCount} ${machineCount === 1 ? 'is' : 'are'} available`,
-      { hint: 'reserve more machines or lower the role counts (-r role=N)' },
+    fail(
+      new NxcError(
+        'NXC_MACHINES',
+        `the role distribution needs ${fixed} machines but only ${machineCount} ${machineCount === 1 ? 'is' : 'are'} available`,
+        { hint: 'reserve more machines or lower the role counts (-r role=N)' },
+      ),
     );
   }
 
   const nodes: PlannedNode[] = [];
   const owner = new Map<string, string>();
   for (const [role, { quantity, where }] of quantities) {
-    const hosts =
-      typeof quantity === 'number'
-        ? generatedNames(role, quantity, where)
-        : Array.isArray(quantity)
-          ? (quantity as string[])
-          : leftover === 0
-            ? []
-            : generatedNames(role, leftover, where);
+    let hosts: string[];
+    try {
+      hosts =
+        typeof quantity === 'number'
+          ? generatedNames(role, quantity, where)
+          : Array.isArray(quantity)
+            ? (quantity as string[])
+            : leftover === 0
+              ? []
+              : generatedNames(role, leftover, where);
+    } catch (error) {
+      fail(error as NxcError);
+      continue;
+    }
     for (const host of hosts) {
       const previous = owner.get(host.toLowerCase());
       if (previous !== undefined) {
-        throw distributionError(
-          where,
-          `hostname "${host}" is used by roles "${previous}" and "${role}"`,
-          'give each node its own hostname (role names with a count, or explicit lists)',
+        fail(
+          distributionError(
+            where,
+            `hostname "${host}" is used by roles "${previous}" and "${role}"`,
+            'give each node its own hostname (role names with a count, or explicit lists)',
+          ),
         );
+        continue;
       }
       owner.set(host.toLowerCase(), role);
       nodes.push({ role, host });

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import { nixOverrideInputArgs } from '../config.js';
 import { NxcError } from '../errors.js';
-import { loadFlavours } from '../plugins.js';
+import { configuredOptions } from '../flavour-options.js';
+import { type FlavourRegistry, type LoadedFlavour, loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import { shellQuote } from '../shell-quote.js';
@@ -148,7 +149,7 @@ function requireFlake(project: Project): void {
 /** The flavours the project's plugins provide, as the Nix library's index needs them. */
 async function flavourEntries(
   project: Project,
-): Promise<{ entries: NixFlavourEntry[]; names: string[]; get: (n: string) => void }> {
+): Promise<{ entries: NixFlavourEntry[]; names: string[]; registry: FlavourRegistry }> {
   const registry = await loadFlavours(project);
   const entries = registry.list().map((f) => ({
     name: f.name,
@@ -158,7 +159,7 @@ async function flavourEntries(
     ...(f.build.nixModule ? { nixModule: resolve(f.build.nixModule) } : {}),
     plugin: f.plugin.name,
   }));
-  return { entries, names: entries.map((e) => e.name), get: (n: string) => void registry.get(n) };
+  return { entries, names: entries.map((e) => e.name), registry };
 }
 
 /** Writes `.nxc/nixlib` (changed files only) unless dryRun; returns its path. */
@@ -247,8 +248,31 @@ export async function listCompositions(
  *   group, store not writable, no daemon, features off, no network), `NXC_GIT_UNTRACKED` (a
  *   file the flake uses is not tracked by git), `NXC_INTERRUPTED`.
  */
-export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
-  const reporter = opts.reporter ?? silentReporter;
+/**
+ * Internal: the composition and flavour named (`-C`, `-f`, the config's default), checked
+ * against the installed flavours, without Nix and without writing anything. Shared by
+ * `nxc build` and `nxc check`.
+ */
+export interface NixTargetSelection {
+  /** The composition named with `-C`, if any. */
+  composition?: string;
+  flavour: string;
+  /** The flavour's plugin side (its options schema...). */
+  loaded: LoadedFlavour;
+  /** Every installed flavour. */
+  installed: LoadedFlavour[];
+  /** The Nix library's index of the installed flavours. */
+  entries: NixFlavourEntry[];
+}
+
+/**
+ * Internal: resolves `-C`/`-f` (see {@link NixTargetSelection}).
+ * @throws NxcError `NXC_PROJECT`, `NXC_USAGE`, `NXC_FLAVOUR_UNKNOWN` as {@link build}.
+ */
+export async function selectNixTarget(
+  project: Project,
+  opts: BuildOptions = {},
+): Promise<NixTargetSelection> {
   requireFlake(project);
   let compositionName = opts.composition;
   let flavourName = opts.flavour;
@@ -266,25 +290,147 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
       );
     flavourName = flavourName ?? (f || undefined);
   }
-  const { entries, names, get } = await flavourEntries(project);
+  const { entries, names, registry } = await flavourEntries(project);
   flavourName = flavourName ?? project.config.defaultFlavour;
   if (!flavourName)
     throw new NxcError('NXC_USAGE', 'no flavour given and the config names no default flavour', {
       hint: `pass -f FLAVOUR (installed: ${names.join(', ') || 'none'})`,
     });
-  get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
-  const flavour = flavourName;
-  const libDir = await prepareNixLibrary(project, entries, opts.dryRun === true);
-  const source = await prepareFlakeSource(project, { dryRun: opts.dryRun === true });
-  const system = opts.system ?? currentSystem();
+  const loaded = registry.get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
+  return {
+    ...(compositionName ? { composition: compositionName } : {}),
+    flavour: flavourName,
+    loaded,
+    installed: registry.list(),
+    entries,
+  };
+}
 
-  let compositions: string[];
-  if (compositionName) compositions = [compositionName];
-  else if (existsSync(join(project.root, 'compositions.nix')) && !opts.dryRun) {
-    const targets = await evalTargets(project, libDir, source, opts);
-    compositions = [...new Set(targets.filter((t) => t.flavour === flavour).map((t) => t.composition))];
-    if (compositions.length === 0) compositions = ['composition'];
-  } else compositions = ['composition'];
+/** Internal: a selection made ready for Nix: the Nix library and the flake source. */
+export interface NixTargetPlan {
+  composition?: string;
+  flavour: string;
+  libDir: string;
+  source: FlakeSource;
+  system: string;
+}
+
+/**
+ * Internal: unless `dryRun`, writes the Nix library (`.nxc/nixlib`) and the flake mirror of
+ * a selection; returns where they are.
+ */
+export async function prepareNixTarget(
+  project: Project,
+  selection: NixTargetSelection,
+  opts: BuildOptions = {},
+): Promise<NixTargetPlan> {
+  const libDir = await prepareNixLibrary(project, selection.entries, opts.dryRun === true);
+  const source = await prepareFlakeSource(project, { dryRun: opts.dryRun === true });
+  return {
+    ...(selection.composition ? { composition: selection.composition } : {}),
+    flavour: selection.flavour,
+    libDir,
+    source,
+    system: opts.system ?? currentSystem(),
+  };
+}
+
+/**
+ * Internal: the compositions a plan covers: the one named, else `composition` (a
+ * single-composition project), else every composition of a `compositions.nix` project that
+ * the flake builds for the flavour (one Nix evaluation; skipped with dryRun).
+ */
+export async function planCompositions(
+  project: Project,
+  plan: NixTargetPlan,
+  opts: BuildOptions = {},
+): Promise<string[]> {
+  if (plan.composition) return [plan.composition];
+  if (existsSync(join(project.root, 'compositions.nix')) && !opts.dryRun) {
+    const targets = await evalTargets(project, plan.libDir, plan.source, opts);
+    const compositions = [
+      ...new Set(targets.filter((t) => t.flavour === plan.flavour).map((t) => t.composition)),
+    ];
+    return compositions.length > 0 ? compositions : ['composition'];
+  }
+  return ['composition'];
+}
+
+/** What {@link evalComposeInfo} learns from Nix without building. */
+export interface EvaluatedTarget {
+  composition: string;
+  flavour: string;
+  /** The compose info's derivation (instantiated, not built). */
+  drvPath: string;
+  /** The compose info's JSON text as it will be built (store paths named, not realised). */
+  text: string;
+}
+
+/**
+ * Internal: evaluates `<composition>::<flavour>` of the project's flake (the compose info's
+ * derivation and its text) with `nix eval`, exactly as {@link build} would build it, and
+ * builds nothing. An evaluation error is NxcError `NXC_NIX` with Nix's message, trimmed.
+ */
+export async function evalComposeInfo(
+  project: Project,
+  plan: NixTargetPlan,
+  composition: string,
+  opts: BuildOptions = {},
+): Promise<EvaluatedTarget> {
+  await checkNix(opts.nixBin);
+  const installable = `${plan.source.ref}#packages.${plan.system}."${composition}::${plan.flavour}"`;
+  const what = `evaluating ${composition}::${plan.flavour}`;
+  try {
+    const { stdout } = await runNix(
+      [
+        ...NIX_BASE_FLAGS,
+        'eval',
+        '--json',
+        '--log-format',
+        'internal-json',
+        ...commonArgs(project, plan.libDir, opts),
+        installable,
+        '--apply',
+        'd: { drvPath = d.drvPath; text = d.text or ""; }',
+      ],
+      {
+        cwd: project.root,
+        what,
+        explain: explainer(project, plan.source, opts, what),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
+      },
+    );
+    const value = JSON.parse(stdout) as { drvPath: string; text: string };
+    return { composition, flavour: plan.flavour, drvPath: value.drvPath, text: value.text };
+  } catch (error) {
+    throw await explainMissingTarget(error, project, plan.libDir, plan.source, opts, {
+      composition,
+      flavour: plan.flavour,
+    });
+  }
+}
+
+/**
+ * Builds `<composition>::<flavour>` with Nix and returns the compose info(s). Progress
+ * (derivations built/total, current activity, elapsed) goes to `opts.reporter`. Before Nix
+ * runs, the flavour's options in the config (`flavourOptions`) are checked with its schema.
+ *
+ * @throws NxcError `NXC_PROJECT` (no flake.nix), `NXC_USAGE` (no flavour given, a bad
+ *   flavour option in the config), `NXC_FLAVOUR_UNKNOWN`, `NXC_COMPOSITION_UNKNOWN`,
+ *   `NXC_NIX` (Nix missing/too old, or the
+ *   Nix error itself, trimmed), `NXC_NIX_ENV` (the machine's Nix cannot build: no build users
+ *   group, store not writable, no daemon, features off, no network), `NXC_GIT_UNTRACKED` (a
+ *   file the flake uses is not tracked by git), `NXC_INTERRUPTED`.
+ */
+export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
+  const reporter = opts.reporter ?? silentReporter;
+  const selection = await selectNixTarget(project, opts);
+  // The flavour's options in the config are checked before Nix starts (as `nxc check` does).
+  configuredOptions(project, selection.loaded);
+  const plan = await prepareNixTarget(project, selection, opts);
+  const { flavour, libDir, source, system } = plan;
+  const compositions = await planCompositions(project, plan, opts);
   if (opts.outLink && compositions.length > 1)
     throw new NxcError(
       'NXC_USAGE',
@@ -402,7 +548,7 @@ async function explainMissingTarget(
   libDir: string,
   source: FlakeSource,
   opts: BuildOptions,
-  target: BuiltTarget,
+  target: CompositionTarget,
 ): Promise<unknown> {
   if (!(error instanceof NxcError) || error.code !== 'NXC_NIX') return error;
   if (!/does not provide attribute/.test(error.message)) return error;

@@ -33,6 +33,10 @@ export type {
   CompositionTarget,
 } from '../build/index.js';
 
+// `nxc check`: every problem of a composition, its flavour and the start inputs, without building.
+export { check } from '../check/index.js';
+export type { CheckOptions, CheckProblem, CheckResult, CheckedTarget } from '../check/index.js';
+
 // The deployment commands.
 export {
   start,
