@@ -6,6 +6,7 @@ import {
   canonicalJson,
   diffComposeInfo,
   diffLockedInputs,
+  diffOverrides,
   lockPins,
   lockedRef,
   planReplay,
@@ -219,6 +220,21 @@ describe('lock pinning', () => {
     ).toEqual([
       'input extra: absent (recorded) -> type=path path=/e (now)',
       `input nixpkgs: type=github owner=NixOS repo=nixpkgs rev=${'a'.repeat(12)} narHash=sha256-A= (recorded) -> type=github owner=NixOS repo=nixpkgs rev=${'c'.repeat(12)} narHash=sha256-A= (now)`,
+    ]);
+  });
+});
+
+describe('diffOverrides', () => {
+  it('names the overrides that differ from the config and the path ones (not locked)', () => {
+    expect(
+      diffOverrides(
+        { nixpkgs: '../testos', lib: 'github:o/lib' },
+        { nixpkgs: '../testos', lib: 'github:o/lib' },
+      ),
+    ).toEqual(['override nixpkgs: ../testos is a path, not locked: the rebuild used what it holds now']);
+    expect(diffOverrides({ lib: 'github:o/lib/abc' }, { lib: 'github:o/lib', x: '/x' })).toEqual([
+      'override lib: github:o/lib/abc (recorded) -> github:o/lib (config now); the rebuild used the recorded one',
+      'override x: (none) (recorded) -> /x (config now); the rebuild used the recorded one',
     ]);
   });
 });

@@ -277,6 +277,39 @@ export function lockPins(
   return { pins, unpinnable: unpinnable.sort() };
 }
 
+function isPathReference(value: string): boolean {
+  return (
+    value.startsWith('./') ||
+    value.startsWith('../') ||
+    value === '.' ||
+    value === '..' ||
+    value.startsWith('/') ||
+    value.startsWith('path:')
+  );
+}
+
+/**
+ * The recorded `nix.overrideInputs` against the config's now: one line per input that differs
+ * (the rebuild uses the recorded one), and one per recorded path override, which no lock pins
+ * (what is at the path now is what the rebuild used).
+ */
+export function diffOverrides(recorded: Record<string, string>, now: Record<string, string>): string[] {
+  const names = [...new Set([...Object.keys(recorded), ...Object.keys(now)])].sort();
+  const lines: string[] = [];
+  for (const n of names) {
+    if (recorded[n] !== now[n]) {
+      lines.push(
+        `override ${n}: ${recorded[n] ?? '(none)'} (recorded) -> ${now[n] ?? '(none)'} (config now); the rebuild used the recorded one`,
+      );
+    }
+    const value = recorded[n];
+    if (value !== undefined && isPathReference(value)) {
+      lines.push(`override ${n}: ${value} is a path, not locked: the rebuild used what it holds now`);
+    }
+  }
+  return lines;
+}
+
 /**
  * How a rebuilt compose info differs from the recorded one: one line per changed store path
  * (the compose info itself, each role's init and system, each shared artifact).

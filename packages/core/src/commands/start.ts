@@ -46,6 +46,7 @@ import {
   canonicalJson,
   diffComposeInfo,
   diffLockedInputs,
+  diffOverrides,
   lockPins,
   planReplay,
 } from '../replay.js';
@@ -368,7 +369,7 @@ async function replayComposeInfo(
       ...diffLockedInputs(record.flake.inputs, current.inputs).map(
         (l) => `${l}; the rebuild used the recorded one`,
       ),
-      ...overrideChanges(overrides, project.config.nix.overrideInputs),
+      ...diffOverrides(overrides, project.config.nix.overrideInputs),
       ...unpinnable.map(
         (n) =>
           `input ${n}: changed since the record and not pinnable (no locked reference); the rebuild used the current one`,
@@ -385,17 +386,6 @@ async function replayComposeInfo(
     );
   }
   return { composeInfo, origin: 'rebuilt' };
-}
-
-/** `nix.overrideInputs` of the record vs the config now, one line per input that differs. */
-function overrideChanges(recorded: Record<string, string>, now: Record<string, string>): string[] {
-  const names = [...new Set([...Object.keys(recorded), ...Object.keys(now)])].sort();
-  return names
-    .filter((n) => recorded[n] !== now[n])
-    .map(
-      (n) =>
-        `override ${n}: ${recorded[n] ?? '(none)'} (recorded) -> ${now[n] ?? '(none)'} (config now); the rebuild used the recorded one`,
-    );
 }
 
 /** Phase 1: the compose info (`--compose-info`, else `build/`), the composition and the flavour. */
