@@ -5,7 +5,9 @@
  * on a replay makes a replication; a flag that conflicts with the record is refused before
  * anything is created.
  */
-import { exec, isNxcError, readRecord, start, stop } from '@nxc/core';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { artifactDir, exec, isNxcError, readRecord, start, stop } from '@nxc/core';
 import { describe, expect, it } from 'vitest';
 import { projectHash } from '../src/labels.js';
 import { engineObjects, useBuiltDemo } from './harness.js';
@@ -35,6 +37,11 @@ describe('docker: nxc start --replay', () => {
     expect(original.identity).toEqual({ kind: 'project' });
     expect(original.replayOf).toBeUndefined();
     const before = await nodeJson(project, ['client1', 'client2', 'server']);
+    const written = async () => ({
+      document: await readFile(first.deploymentFile, 'utf8'),
+      compose: await readFile(join(artifactDir(project, 'composition', 'docker'), 'docker-compose.json'), 'utf8'),
+    });
+    const firstFiles = await written();
     await stop(project, { flavour: 'docker' });
 
     const again = await start(project, { replay: original.id.slice(-8) });
@@ -59,6 +66,9 @@ describe('docker: nxc start --replay', () => {
       expect(after[host]?.parameters).toEqual(before[host]?.parameters);
     }
     expect(after.client2?.parameters).toEqual({ rate: 20 });
+    // determinism: with the same inputs, what nxc wrote is byte-identical (the deployment
+    // document the nodes read, the docker-compose file of the engine objects)
+    expect(await written()).toEqual(firstFiles);
     // the replay's record is a record like any other (listed, readable by its id)
     expect((await readRecord(project, replayed.id)).record).toEqual(replayed);
     await stop(project, { flavour: 'docker' });
