@@ -79,7 +79,8 @@ describe('deployment records (fake flavour)', () => {
       await readFile(path.join(__dirname, '../../../packages/core/package.json'), 'utf8'),
     ) as { version: string };
     expect(rec).toMatchObject({
-      recordVersion: 1,
+      recordVersion: 2,
+      identity: { kind: 'project' },
       composition: 'composition',
       flavour: 'fake',
       retry: false,
@@ -162,6 +163,33 @@ describe('deployment records (fake flavour)', () => {
     const json = JSON.parse((await runNxc(dir, ['records', '--json'])).stdout) as { id: string }[];
     expect(json).toHaveLength(2);
     expect(json[1]!.id).toBe(id);
+  });
+
+  it('start --replay: a flag that conflicts with the record is one error line (exit 2), nothing is started', async () => {
+    const short = id.slice(-8);
+    const cases: Array<[string[], string]> = [
+      [
+        ['-r', 'client=3'],
+        'error: --replay: -r client=3 conflicts with the record (a replay deploys the recorded nodes: server, client1, client2)',
+      ],
+      [['-k', 'debug'], 'error: --replay: -k "debug" conflicts with the record (-k "quiet")'],
+      [
+        ['-O', 'speed=4'],
+        'error: --replay: flavour options conflict with record ' + id + ' (speed: 3 recorded, 4 now)',
+      ],
+      [['--retry-failed'], 'error: --replay and --retry-failed cannot be combined'],
+    ];
+    for (const [flags, line] of cases) {
+      const r = await runNxc(dir, ['start', '--replay', short, ...flags]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(line);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const unknown = await runNxc(dir, ['start', '--replay', 'cafecafe']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: no deployment record "cafecafe" in /m);
+    await expect(stat(path.join(dir, 'deploy/composition::fake.json'))).rejects.toThrow(/ENOENT/);
+    expect(await records()).toHaveLength(2);
   });
 
   it('a corrupt record is one line naming the file; the others still list', async () => {
