@@ -4,6 +4,7 @@
  * lists it (table and --json), `records show` prints it, a corrupt record file is one line,
  * a failed start writes none, clean keeps them unless --records.
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,9 +214,28 @@ describe('deployment records (fake flavour)', () => {
     await rm(bad);
   });
 
+  it('-m and -i are recorded (the key file, never the key); a replay of it without -m is refused naming the machines', async () => {
+    await writeFile(path.join(dir, 'machines.txt'), 'm1\nm2\nm3\n');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+    const r = await runNxc(dir, ['start', '-m', 'machines.txt', '-i', 'key', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(r.stdout).recordFile as string;
+    const text = await readFile(file, 'utf8');
+    const rec = JSON.parse(text);
+    expect(rec.machines).toEqual(['m1', 'm2', 'm3']);
+    expect(rec.identity).toEqual({ kind: 'file', file: path.join(dir, 'key') });
+    expect(text).not.toMatch(/PRIVATE KEY/);
+    expect((await runNxc(dir, ['stop'])).code).toBe(0);
+    const replay = await runNxc(dir, ['start', '--replay', rec.id]);
+    expect(replay.code).toBe(2);
+    expect(replay.stderr.split('\n')[0]).toBe(
+      `error: --replay: record ${rec.id} deployed onto 3 machine(s) (m1, m2, m3) and no -m file is given`,
+    );
+  });
+
   it('clean keeps the records; clean --records removes them', async () => {
     expect((await runNxc(dir, ['clean'])).code).toBe(0);
-    expect(await records()).toHaveLength(2);
+    expect(await records()).toHaveLength(3);
     expect((await runNxc(dir, ['clean', '--records'])).code).toBe(0);
     expect(await records()).toHaveLength(0);
   });

@@ -98,9 +98,12 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     return 1;
   }
   if (flags.testScript || flags.interactive) {
+    // a replay authorized the recorded identity file when no -i was given
+    const recorded = result.record?.identity;
+    const identityFile = flags.identityFile ?? (recorded?.kind === 'file' ? recorded.file : undefined);
     return runDriver(rt, {
       composition: `${result.composition}::${result.flavour}`,
-      ...(flags.identityFile ? { identityFile: flags.identityFile } : {}),
+      ...(identityFile ? { identityFile } : {}),
       ...(flags.testScript ? { testScript: true } : {}),
       ...(flags.interactive ? { interactive: true } : {}),
     });
