@@ -155,6 +155,7 @@ describe('deployment records (fake flavour)', () => {
     const human = await runNxc(dir, ['records', 'show', id]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^deployment {2}composition::fake$/m);
+    expect(human.stdout).toMatch(/^identity {4}the project identity$/m);
     expect(human.stdout).toMatch(/^client2\s+client\s+10\.254\.0\.4\s+machine-3\s+running\s+\d{4}-/m);
   });
 
