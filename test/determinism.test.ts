@@ -55,6 +55,7 @@ function inputs() {
       server: { init: `${S}-server/init`, toplevel: `${S}-server` },
     },
     all: { kernel: `${S}-kernel/bzImage`, initrd: `${S}-initrd/initrd`, cmdline: 'quiet' },
+    extra: {},
   };
   const nodes = [
     { role: 'client', host: 'client1', address: '10.0.0.2' },

@@ -240,9 +240,10 @@ describe('diffOverrides', () => {
 });
 
 describe('diffComposeInfo', () => {
-  const rebuilt = (over: Partial<ComposeInfo> = {}): ComposeInfo => ({
+  const rebuilt = (over: Pick<Partial<ComposeInfo>, 'roles' | 'all'> = {}): ComposeInfo => ({
     source: `${S}-other.json`,
     format: 'nxc',
+    extra: {},
     composition: 'composition',
     flavour: { name: 'docker', image: 'docker' },
     roles: {

@@ -49,10 +49,10 @@ import {
   containerName,
   networkName,
   newDeploymentId,
-  stableDeploymentId,
   projectHash,
   scopeFilter,
   scopeLabels,
+  stableDeploymentId,
   volumeName,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';

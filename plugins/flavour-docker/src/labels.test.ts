@@ -5,10 +5,10 @@ import {
   nameFragment,
   networkName,
   newDeploymentId,
-  stableDeploymentId,
   nodeLabels,
   projectHash,
   scopeFilter,
+  stableDeploymentId,
   volumeName,
 } from './labels.js';
 
@@ -64,7 +64,12 @@ describe('labels and names', () => {
     ];
     const id = stableDeploymentId(scope, nodes);
     expect(id).toMatch(/^[0-9a-f]{12}$/);
-    expect(stableDeploymentId({ ...scope }, nodes.map((n) => ({ ...n })))).toBe(id);
+    expect(
+      stableDeploymentId(
+        { ...scope },
+        nodes.map((n) => ({ ...n })),
+      ),
+    ).toBe(id);
     expect(stableDeploymentId(scope, [nodes[1]!, nodes[0]!])).not.toBe(id);
     expect(stableDeploymentId({ ...scope, projectRoot: '/other' }, nodes)).not.toBe(id);
     expect(stableDeploymentId(scope, [{ host: 'client', role: 'server' }, nodes[1]!])).not.toBe(id);

@@ -80,10 +80,18 @@ export const anyNxcFilter = { label: [LABEL.project] };
  * docker-compose.json) is byte-identical from one start to the next. A start whose network of
  * that name is stale (the engine did not release it) takes {@link newDeploymentId} instead.
  */
-export function stableDeploymentId(scope: Scope, nodes: ReadonlyArray<{ host: string; role: string }>): string {
+export function stableDeploymentId(
+  scope: Scope,
+  nodes: ReadonlyArray<{ host: string; role: string }>,
+): string {
   return createHash('sha256')
     .update(
-      JSON.stringify([scope.projectRoot, scope.composition, scope.flavour, nodes.map((n) => [n.host, n.role])]),
+      JSON.stringify([
+        scope.projectRoot,
+        scope.composition,
+        scope.flavour,
+        nodes.map((n) => [n.host, n.role]),
+      ]),
     )
     .digest('hex')
     .slice(0, 12);

@@ -39,7 +39,10 @@ describe('docker: nxc start --replay', () => {
     const before = await nodeJson(project, ['client1', 'client2', 'server']);
     const written = async () => ({
       document: await readFile(first.deploymentFile, 'utf8'),
-      compose: await readFile(join(artifactDir(project, 'composition', 'docker'), 'docker-compose.json'), 'utf8'),
+      compose: await readFile(
+        join(artifactDir(project, 'composition', 'docker'), 'docker-compose.json'),
+        'utf8',
+      ),
     });
     const firstFiles = await written();
     await stop(project, { flavour: 'docker' });
