@@ -162,6 +162,14 @@ describe('planReplay', () => {
     ]);
   });
 
+  it('too few machines for the recorded nodes: refused, naming the missing one', () => {
+    const r = record({ machines: ['m1', 'm2', 'm3'] });
+    r.nodes = r.nodes.map((n, i) => ({ ...n, machine: `m${i + 1}` }));
+    expect(refusal(() => planReplay(r, { machines: ['m1', 'm3'] }))).toBe(
+      '--replay: the machine file lists 2 machine(s) for the 3 recorded nodes (machine m2 is not in the machine file (it ran client1))',
+    );
+  });
+
   it('a record deployed onto machines needs -m', () => {
     expect(refusal(() => planReplay(record({ machines: ['m1'] }), {}))).toMatch(
       /deployed onto 1 machine\(s\) \(m1\) and no -m file is given/,

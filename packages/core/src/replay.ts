@@ -139,6 +139,13 @@ export function planReplay(record: DeploymentRecord, req: ReplayRequest): Replay
 
   const changes: string[] = [];
   const machines = planMachines(record, req.machines, changes);
+  if (machines && machines.length < nodes.length) {
+    throw new NxcError(
+      'NXC_MACHINES',
+      `--replay: the machine file lists ${machines.length} machine(s) for the ${nodes.length} recorded nodes${changes.length > 0 ? ` (${changes.join('; ')})` : ''}`,
+      { hint: 'give a machine file with one machine per recorded node', exitCode: 2 },
+    );
+  }
 
   const recordedIdentity: RecordedIdentity = record.identity ?? { kind: 'project' };
   let identity = recordedIdentity;
