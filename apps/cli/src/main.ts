@@ -146,6 +146,10 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
         '--retry-failed',
         'redeploy only the nodes that failed in the running deployment (flavours that can)',
       )
+      .option(
+        '--replay <record>',
+        'deploy a recorded deployment again (record id, short id or path; -p makes it a replication)',
+      )
       .option('--json', 'print the started nodes as JSON')
       .addHelpText('after', '\nEach flavour adds its own flags: `nxc start -f FLAVOUR --help` lists them.'),
     async () => (await import('./actions/start.js')).startAction as ActionFn,

@@ -4,6 +4,7 @@
  * lists it (table and --json), `records show` prints it, a corrupt record file is one line,
  * a failed start writes none, clean keeps them unless --records.
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +80,8 @@ describe('deployment records (fake flavour)', () => {
       await readFile(path.join(__dirname, '../../../packages/core/package.json'), 'utf8'),
     ) as { version: string };
     expect(rec).toMatchObject({
-      recordVersion: 1,
+      recordVersion: 2,
+      identity: { kind: 'project' },
       composition: 'composition',
       flavour: 'fake',
       retry: false,
@@ -153,6 +155,7 @@ describe('deployment records (fake flavour)', () => {
     const human = await runNxc(dir, ['records', 'show', id]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^deployment {2}composition::fake$/m);
+    expect(human.stdout).toMatch(/^identity {4}the project identity$/m);
     expect(human.stdout).toMatch(/^client2\s+client\s+10\.254\.0\.4\s+machine-3\s+running\s+\d{4}-/m);
   });
 
@@ -162,6 +165,33 @@ describe('deployment records (fake flavour)', () => {
     const json = JSON.parse((await runNxc(dir, ['records', '--json'])).stdout) as { id: string }[];
     expect(json).toHaveLength(2);
     expect(json[1]!.id).toBe(id);
+  });
+
+  it('start --replay: a flag that conflicts with the record is one error line (exit 2), nothing is started', async () => {
+    const short = id.slice(-8);
+    const cases: Array<[string[], string]> = [
+      [
+        ['-r', 'client=3'],
+        'error: --replay: -r client=3 conflicts with the record (a replay deploys the recorded nodes: server, client1, client2)',
+      ],
+      [['-k', 'debug'], 'error: --replay: -k "debug" conflicts with the record (-k "quiet")'],
+      [
+        ['-O', 'speed=4'],
+        'error: --replay: flavour options conflict with record ' + id + ' (speed: 3 recorded, 4 now)',
+      ],
+      [['--retry-failed'], 'error: --replay and --retry-failed cannot be combined'],
+    ];
+    for (const [flags, line] of cases) {
+      const r = await runNxc(dir, ['start', '--replay', short, ...flags]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(line);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const unknown = await runNxc(dir, ['start', '--replay', 'cafecafe']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: no deployment record "cafecafe" in /m);
+    await expect(stat(path.join(dir, 'deploy/composition::fake.json'))).rejects.toThrow(/ENOENT/);
+    expect(await records()).toHaveLength(2);
   });
 
   it('a corrupt record is one line naming the file; the others still list', async () => {
@@ -185,9 +215,28 @@ describe('deployment records (fake flavour)', () => {
     await rm(bad);
   });
 
+  it('-m and -i are recorded (the key file, never the key); a replay of it without -m is refused naming the machines', async () => {
+    await writeFile(path.join(dir, 'machines.txt'), 'm1\nm2\nm3\n');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+    const r = await runNxc(dir, ['start', '-m', 'machines.txt', '-i', 'key', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(r.stdout).recordFile as string;
+    const text = await readFile(file, 'utf8');
+    const rec = JSON.parse(text);
+    expect(rec.machines).toEqual(['m1', 'm2', 'm3']);
+    expect(rec.identity).toEqual({ kind: 'file', file: path.join(dir, 'key') });
+    expect(text).not.toMatch(/PRIVATE KEY/);
+    expect((await runNxc(dir, ['stop'])).code).toBe(0);
+    const replay = await runNxc(dir, ['start', '--replay', rec.id]);
+    expect(replay.code).toBe(2);
+    expect(replay.stderr.split('\n')[0]).toBe(
+      `error: --replay: record ${rec.id} deployed onto 3 machine(s) (m1, m2, m3) and no -m file is given`,
+    );
+  });
+
   it('clean keeps the records; clean --records removes them', async () => {
     expect((await runNxc(dir, ['clean'])).code).toBe(0);
-    expect(await records()).toHaveLength(2);
+    expect(await records()).toHaveLength(3);
     expect((await runNxc(dir, ['clean', '--records'])).code).toBe(0);
     expect(await records()).toHaveLength(0);
   });

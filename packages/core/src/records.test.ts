@@ -118,7 +118,7 @@ function input(over: Partial<RecordInput> = {}): RecordInput {
 describe('buildRecord', () => {
   it('puts the start together: nodes in document order, distribution, store paths, timings', () => {
     const r = buildRecord(input());
-    expect(r.recordVersion).toBe(1);
+    expect(r.recordVersion).toBe(2);
     expect(r.nodes.map((n) => [n.host, n.role, n.address, n.state, n.machine])).toEqual([
       ['server', 'server', '10.0.0.2', 'running', 'dahu-1'],
       ['client1', 'client', '10.0.0.3', 'running', undefined],
@@ -185,14 +185,59 @@ describe('parseRecord', () => {
   it('refuses another record version, naming it', () => {
     const error = (() => {
       try {
-        parseRecord({ ...good(), recordVersion: 2 }, 'r.json');
+        parseRecord({ ...good(), recordVersion: 3 }, 'r.json');
       } catch (e) {
         return e;
       }
     })();
     expect(isNxcError(error) && error.message).toBe(
-      'r.json: record version 2 is not supported (this nxc reads 1)',
+      'r.json: record version 3 is not supported (this nxc reads 1 and 2)',
     );
+  });
+  it('reads a version-1 record as main wrote it (no identity, no replay fields)', () => {
+    const v1 = good();
+    v1.recordVersion = 1;
+    for (const k of [
+      'identity',
+      'replayOf',
+      'replication',
+      'changedParameters',
+      'composeInfoOrigin',
+      'replayChanges',
+    ])
+      delete v1[k];
+    const r = parseRecord(v1, 'r.json');
+    expect(r.recordVersion).toBe(1);
+    expect(r.identity).toBeUndefined();
+    expect(r.nodes.map((n) => n.host)).toEqual(['server', 'client1', 'client2']);
+  });
+  it('keeps the identity choice and the replay fields', () => {
+    const r = buildRecord(
+      input({
+        identity: { kind: 'file', file: '/home/u/.ssh/id_ed25519' },
+        replayOf: '20261201T010000Z-00000000',
+        replication: true,
+        changedParameters: ['rate'],
+        composeInfoOrigin: 'recorded',
+        replayChanges: ['machine dahu-2 is new (not in the record)'],
+      }),
+    );
+    const back = parseRecord(JSON.parse(JSON.stringify(r)), 'r.json');
+    expect(back).toEqual(r);
+    expect([
+      back.recordVersion,
+      back.identity,
+      back.replayOf,
+      back.replication,
+      back.changedParameters,
+    ]).toEqual([
+      2,
+      { kind: 'file', file: '/home/u/.ssh/id_ed25519' },
+      '20261201T010000Z-00000000',
+      true,
+      ['rate'],
+    ]);
+    expect(() => parseRecord({ ...back, identity: { kind: 'key', key: 'x' } }, 'r.json')).toThrow(/identity/);
   });
   it('names the first wrong field', () => {
     const bad = good();

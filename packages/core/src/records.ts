@@ -18,8 +18,17 @@ import type { ProgressEvent, Reporter } from './reporter.js';
 import { artifactDir, deploymentKey } from './state.js';
 import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
-/** The version of the record format this nxc writes and reads. */
-export const RECORD_VERSION = 1;
+/**
+ * The version of the record format this nxc writes. It reads it and version 1 (records
+ * written before replays: no `identity`, no `replayOf`).
+ */
+export const RECORD_VERSION = 2;
+
+/** The record versions this nxc reads. */
+export const READABLE_RECORD_VERSIONS: readonly number[] = [1, 2];
+
+/** Which SSH identity the nodes authorized: the project's, or a `-i` file (its path, never the key). */
+export type RecordedIdentity = { kind: 'project' } | { kind: 'file'; file: string };
 
 /** One locked flake input, as flake.lock has it (fields the lock lacks are absent). */
 export interface LockedInput {
@@ -73,7 +82,8 @@ export interface RecordedNode {
 
 /** The account of one successful `nxc start` (format version {@link RECORD_VERSION}). */
 export interface DeploymentRecord {
-  recordVersion: 1;
+  /** 2 for records this nxc writes; 1 for older ones (read as they are). */
+  recordVersion: 1 | 2;
   /** `<UTC timestamp>-<8 hex digits>`, the record's file name without `.json`. */
   id: string;
   composition: string;
@@ -115,6 +125,18 @@ export interface DeploymentRecord {
   /** What the flavour reported of its platform (e.g. the OAR job), when it does. */
   platform?: Record<string, unknown>;
   wait: boolean;
+  /** The SSH identity the nodes authorized (absent from version-1 records). */
+  identity?: RecordedIdentity;
+  /** `nxc start --replay`: the id of the record this start replayed. */
+  replayOf?: string;
+  /** A replay whose parameters differ from the replayed record's (`-p`/`-P`). */
+  replication?: boolean;
+  /** The parameter keys a replication changed, sorted. */
+  changedParameters?: string[];
+  /** A replay: whether the recorded compose info was used as it was or rebuilt from the recorded lock. */
+  composeInfoOrigin?: 'recorded' | 'rebuilt';
+  /** A replay: what differed from the replayed record (machines, identity), one line each. */
+  replayChanges?: string[];
 }
 
 /** One line of {@link listRecords}: what `nxc records` shows. */
@@ -160,7 +182,7 @@ const lockedInput = z
   .passthrough();
 
 const recordSchema = z.object({
-  recordVersion: z.literal(RECORD_VERSION),
+  recordVersion: z.union([z.literal(1), z.literal(2)]),
   id: z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/),
   composition: z.string().min(1),
   flavour: z.string().min(1),
@@ -211,6 +233,17 @@ const recordSchema = z.object({
   flavourOptions: z.unknown(),
   platform: z.record(z.unknown()).optional(),
   wait: z.boolean(),
+  identity: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('project') }),
+      z.object({ kind: z.literal('file'), file: z.string().min(1) }),
+    ])
+    .optional(),
+  replayOf: z.string().optional(),
+  replication: z.boolean().optional(),
+  changedParameters: z.array(z.string()).optional(),
+  composeInfoOrigin: z.enum(['recorded', 'rebuilt']).optional(),
+  replayChanges: z.array(z.string()).optional(),
 });
 
 /**
@@ -219,10 +252,15 @@ const recordSchema = z.object({
  */
 export function parseRecord(data: unknown, where: string): DeploymentRecord {
   const version = (data as { recordVersion?: unknown } | null)?.recordVersion;
-  if (typeof data === 'object' && data !== null && version !== undefined && version !== RECORD_VERSION) {
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    version !== undefined &&
+    !READABLE_RECORD_VERSIONS.includes(version as number)
+  ) {
     throw new NxcError(
       'NXC_DEPLOYMENT',
-      `${where}: record version ${JSON.stringify(version)} is not supported (this nxc reads ${RECORD_VERSION})`,
+      `${where}: record version ${JSON.stringify(version)} is not supported (this nxc reads ${READABLE_RECORD_VERSIONS.join(' and ')})`,
       { hint: 'read it with the nxc that wrote it' },
     );
   }
@@ -418,6 +456,12 @@ export interface RecordInput
     | 'flavourOptions'
     | 'platform'
     | 'wait'
+    | 'identity'
+    | 'replayOf'
+    | 'replication'
+    | 'changedParameters'
+    | 'composeInfoOrigin'
+    | 'replayChanges'
   > {
   project: Project;
   startedAt: Date;
@@ -494,6 +538,14 @@ export function buildRecord(input: RecordInput): DeploymentRecord {
     flavourOptions: input.flavourOptions ?? null,
     ...(input.platform ? { platform: input.platform } : {}),
     wait: input.wait,
+    ...(input.identity ? { identity: input.identity } : {}),
+    ...(input.replayOf ? { replayOf: input.replayOf } : {}),
+    ...(input.replayOf ? { replication: input.replication === true } : {}),
+    ...(input.changedParameters && input.changedParameters.length > 0
+      ? { changedParameters: input.changedParameters }
+      : {}),
+    ...(input.composeInfoOrigin ? { composeInfoOrigin: input.composeInfoOrigin } : {}),
+    ...(input.replayChanges && input.replayChanges.length > 0 ? { replayChanges: input.replayChanges } : {}),
   };
 }
 

@@ -52,6 +52,7 @@ import {
   projectHash,
   scopeFilter,
   scopeLabels,
+  stableDeploymentId,
   volumeName,
 } from './labels.js';
 import { createDeploymentNetwork } from './network.js';
@@ -350,14 +351,20 @@ async function start(ctx: Start): Promise<StartResult> {
   const concurrency = ctx.options.concurrency;
   if (ctx.signal.aborted) throw interrupted();
 
-  const deploymentId = newDeploymentId();
-  const labels = scopeLabels(scope, deploymentId);
+  // The same nodes in the same scope: the same id, hence the same names, labels and compose
+  // file at every start; a fresh one when a network of that name is stale (see below).
+  let deploymentId = stableDeploymentId(scope, ctx.nodes);
+  let labels = scopeLabels(scope, deploymentId);
   const outDir = artifactDir(ctx);
   let ownDeploymentFile: string | undefined;
   let composeFile: string | undefined;
 
   try {
     const leftovers = await removeScope(docker, scope, concurrency);
+    if (leftovers.staleNetworks.includes(networkName(scope, deploymentId))) {
+      deploymentId = newDeploymentId();
+      labels = scopeLabels(scope, deploymentId);
+    }
     if (leftovers.containers > 0) {
       ctx.reporter.emit({
         type: 'warn',
@@ -373,7 +380,7 @@ async function start(ctx: Start): Promise<StartResult> {
     });
     if (ctx.signal.aborted) throw interrupted();
 
-    // Named per start, so that a network the engine failed to release never blocks the next one.
+    // Named by the deployment id: a network the engine failed to release never blocks the next start.
     const network = await createDeploymentNetwork(
       docker,
       networkName(scope, deploymentId),

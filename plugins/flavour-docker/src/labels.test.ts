@@ -8,6 +8,7 @@ import {
   nodeLabels,
   projectHash,
   scopeFilter,
+  stableDeploymentId,
   volumeName,
 } from './labels.js';
 
@@ -54,5 +55,25 @@ describe('labels and names', () => {
 
   it('gives distinct deployment ids', () => {
     expect(newDeploymentId(1)).not.toBe(newDeploymentId(1));
+  });
+
+  it('the deployment id of the same nodes in the same scope is the same at every start', () => {
+    const nodes = [
+      { host: 'client', role: 'client' },
+      { host: 'server', role: 'server' },
+    ];
+    const id = stableDeploymentId(scope, nodes);
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
+    expect(
+      stableDeploymentId(
+        { ...scope },
+        nodes.map((n) => ({ ...n })),
+      ),
+    ).toBe(id);
+    expect(stableDeploymentId(scope, [nodes[1]!, nodes[0]!])).not.toBe(id);
+    expect(stableDeploymentId({ ...scope, projectRoot: '/other' }, nodes)).not.toBe(id);
+    expect(stableDeploymentId(scope, [{ host: 'client', role: 'server' }, nodes[1]!])).not.toBe(id);
+    // its network name keeps the whole id
+    expect(networkName(scope, id).endsWith(`-${id}`)).toBe(true);
   });
 });

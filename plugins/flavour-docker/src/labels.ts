@@ -74,6 +74,29 @@ export function scopeFilter(scope: Scope): { label: string[] } {
 /** Filter matching every object nxc created on this engine, all projects included. */
 export const anyNxcFilter = { label: [LABEL.project] };
 
+/**
+ * The deployment id of a start of these nodes (hosts and roles, in order) in this scope: the
+ * same at every start with the same inputs, so what a start writes (network name, labels,
+ * docker-compose.json) is byte-identical from one start to the next. A start whose network of
+ * that name is stale (the engine did not release it) takes {@link newDeploymentId} instead.
+ */
+export function stableDeploymentId(
+  scope: Scope,
+  nodes: ReadonlyArray<{ host: string; role: string }>,
+): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        scope.projectRoot,
+        scope.composition,
+        scope.flavour,
+        nodes.map((n) => [n.host, n.role]),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 12);
+}
+
 /** A fresh deployment id: time-ordered, unique enough for one engine. */
 export function newDeploymentId(now = Date.now()): string {
   return `${now.toString(36)}-${createHash('sha256').update(`${now}${Math.random()}`).digest('hex').slice(0, 6)}`;

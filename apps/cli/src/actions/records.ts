@@ -68,6 +68,17 @@ function describe(r: DeploymentRecord, file: string): string {
   lines.push(
     `inputs      ${r.flake.lock === null ? (r.flake.note ?? 'no lock') : inputs.join(', ') || '(none)'}`,
   );
+  if (r.replayOf) {
+    const how = r.replication
+      ? `replication (${(r.changedParameters ?? []).join(', ')} changed)`
+      : 'repetition';
+    lines.push(
+      `replay of   ${r.replayOf}: ${how}, compose info ${r.composeInfoOrigin === 'rebuilt' ? 'rebuilt with the recorded lock' : 'as recorded'}`,
+    );
+    for (const change of r.replayChanges ?? []) lines.push(`            ${change}`);
+  }
+  if (r.identity)
+    lines.push(`identity    ${r.identity.kind === 'file' ? r.identity.file : 'the project identity'}`);
   if (r.parameters) lines.push(`parameters  ${JSON.stringify(r.parameters)}`);
   if (r.kernelParams) lines.push(`kernel      ${r.kernelParams}`);
   if (r.platform) lines.push(`platform    ${JSON.stringify(r.platform)}`);

@@ -23,6 +23,7 @@ interface StartFlags {
   wait: boolean;
   flavourOption?: string[];
   retryFailed?: boolean;
+  replay?: string;
   json?: boolean;
   /** The flavours' own flags (see flavour-flags.ts). */
   [flavourFlag: string]: unknown;
@@ -53,6 +54,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(Object.keys(options).length ? { options } : {}),
     ...(Object.keys(flavourFlags).length ? { flags: flavourFlags } : {}),
     ...(flags.retryFailed ? { retryFailed: true } : {}),
+    ...(flags.replay ? { replay: flags.replay } : {}),
     wait: flags.wait,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     reporter,
@@ -65,6 +67,15 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
       flavour: result.flavour,
       deploymentFile: result.deploymentFile,
       ...(result.record ? { record: result.record.id, recordFile: result.recordFile } : {}),
+      ...(result.record?.replayOf
+        ? {
+            replayOf: result.record.replayOf,
+            replication: result.record.replication === true,
+            ...(result.record.changedParameters
+              ? { changedParameters: result.record.changedParameters }
+              : {}),
+          }
+        : {}),
       nodes: result.nodes,
     });
   } else {
@@ -87,9 +98,12 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     return 1;
   }
   if (flags.testScript || flags.interactive) {
+    // a replay authorized the recorded identity file when no -i was given
+    const recorded = result.record?.identity;
+    const identityFile = flags.identityFile ?? (recorded?.kind === 'file' ? recorded.file : undefined);
     return runDriver(rt, {
       composition: `${result.composition}::${result.flavour}`,
-      ...(flags.identityFile ? { identityFile: flags.identityFile } : {}),
+      ...(identityFile ? { identityFile } : {}),
       ...(flags.testScript ? { testScript: true } : {}),
       ...(flags.interactive ? { interactive: true } : {}),
     });

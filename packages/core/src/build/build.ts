@@ -54,6 +54,12 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Nix binary (default `nix` on the PATH). */
   nixBin?: string;
+  /**
+   * Flake inputs to replace (name -> flake reference or path relative to the project), used
+   * instead of the config's `nix.overrideInputs` (a replay passes the recorded ones, plus
+   * locked references pinning inputs back to a recorded lock).
+   */
+  overrideInputs?: Record<string, string>;
 }
 
 /** Nix work done for one target, from Nix's own log. */
@@ -178,7 +184,7 @@ function commonArgs(project: Project, libDir: string, opts: BuildOptions): strin
     '--override-input',
     'nxc',
     `path:${libDir}`,
-    ...nixOverrideInputArgs(project.root, project.config.nix.overrideInputs),
+    ...nixOverrideInputArgs(project.root, opts.overrideInputs ?? project.config.nix.overrideInputs),
     ...(opts.showTrace ? ['--show-trace'] : []),
     ...(opts.fast ? ['--offline'] : []),
     ...flagsOf(project, opts),

@@ -4,10 +4,12 @@
  * anything is written; on failure or interruption the deploy/ files this call wrote are
  * removed. Holds the project lock from the first change to the end.
  */
-import { rm } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from '../build/build.js';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import {
   type DeployedNode,
@@ -28,15 +30,26 @@ import type { Project } from '../project.js';
 import {
   type DeploymentRecord,
   type NodeTimings,
+  type RecordedIdentity,
   buildRecord,
   composeInfoStorePath,
   newRecordId,
   readCoreVersion,
   readFlakeLock,
+  readRecord,
   removeRunningRecord,
   timingReporter,
   writeRecord,
 } from '../records.js';
+import {
+  type ReplayPlan,
+  canonicalJson,
+  diffComposeInfo,
+  diffLockedInputs,
+  diffOverrides,
+  lockPins,
+  planReplay,
+} from '../replay.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import {
   mergeRoleDistributions,
@@ -98,6 +111,12 @@ export interface StartOptions {
    * is done, for a flavour without that capability.
    */
   retryFailed?: boolean;
+  /**
+   * `--replay RECORD` (id, short id, unique prefix or path, as `nxc records show`): deploy the
+   * recorded deployment again (see replay.ts). `parameters` are then merged over the recorded
+   * ones (a replication); flags that would deploy something else are refused.
+   */
+  replay?: string;
   reporter?: Reporter;
   signal?: AbortSignal;
 }
@@ -139,6 +158,10 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   // node events timed as they pass, for the record
   const { reporter, timings } = timingReporter(opts.reporter ?? silentReporter);
   const signal = opts.signal ?? new AbortController().signal;
+  if (opts.replay !== undefined) {
+    const run = await prepareReplay(project, opts, opts.replay, reporter, signal, startedAt, timings);
+    return await locked(run);
+  }
   // An installed flavour named with -f/-C: its options and flags are the user's first mistake
   // to report, before the build is looked for (else `-f docker --accel kvm` in an unbuilt
   // project would say "no build found"). Otherwise the build says which flavour, and why not.
@@ -169,13 +192,200 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
     startedAt,
     timings,
   };
-  const lock = await lockProject(project, `start ${composition}::${flavourName}`);
+  return await locked(run);
+}
+
+/** Phases 5 to 7, with the project lock held. */
+async function locked(run: PreparedStart): Promise<StartSummary> {
+  const lock = await lockProject(run.project, `start ${run.composition}::${run.flavourName}`);
   try {
-    if (!opts.retryFailed) await clearPrevious(run);
+    if (!run.opts.retryFailed) await clearPrevious(run);
     return await runFlavour(run);
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Phases 1 to 4 of a replay: the record, what the user's flags change of it, the flavour with
+ * the recorded options, the compose info (the recorded store path when it is valid, else a
+ * rebuild from the recorded lock that must give the same store path) and the identity.
+ */
+async function prepareReplay(
+  project: Project,
+  opts: StartOptions,
+  id: string,
+  reporter: Reporter,
+  signal: AbortSignal,
+  startedAt: Date,
+  timings: NodeTimings,
+): Promise<PreparedStart> {
+  const { record } = await readRecord(project, id);
+  let given: string[] | undefined;
+  if (opts.waitMachineFile && !opts.machineFile) {
+    throw new NxcError('NXC_USAGE', '-W needs a machine file to wait for', { hint: 'add `-m FILE`' });
+  }
+  if (opts.machineFile) {
+    if (opts.waitMachineFile) await waitForFile(opts.machineFile, reporter, signal);
+    given = await readMachineFile(opts.machineFile);
+  }
+  const plan = planReplay(record, {
+    ...(opts.composition ? { composition: opts.composition } : {}),
+    ...(opts.flavour ? { flavour: opts.flavour } : {}),
+    ...(opts.composeInfoFile ? { composeInfoFile: opts.composeInfoFile } : {}),
+    ...(opts.roleDistributionFile ? { roleDistributionFile: opts.roleDistributionFile } : {}),
+    ...(opts.roleFlags ? { roleFlags: opts.roleFlags } : {}),
+    ...(opts.retryFailed ? { retryFailed: true } : {}),
+    ...(opts.kernelParams !== undefined ? { kernelParams: opts.kernelParams } : {}),
+    ...(opts.parameters ? { parameters: opts.parameters } : {}),
+    ...(given ? { machines: given } : {}),
+    ...(opts.identityFile ? { identityFile: path.resolve(opts.identityFile) } : {}),
+  });
+  const recordedOptions =
+    typeof record.flavourOptions === 'object' && record.flavourOptions !== null
+      ? (record.flavourOptions as Record<string, unknown>)
+      : {};
+  const { flavour, deployer, options } = await chooseFlavour(project, record.flavour, {
+    ...opts,
+    options: { ...recordedOptions, ...opts.options },
+  });
+  if (canonicalJson(options ?? null) !== canonicalJson(record.flavourOptions ?? null)) {
+    const now = (options ?? {}) as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(recordedOptions), ...Object.keys(now)])]
+      .filter((k) => canonicalJson(recordedOptions[k]) !== canonicalJson(now[k]))
+      .sort();
+    throw new NxcError(
+      'NXC_USAGE',
+      `--replay: flavour options conflict with record ${record.id} (${keys
+        .map((k) => `${k}: ${JSON.stringify(recordedOptions[k])} recorded, ${JSON.stringify(now[k])} now`)
+        .join('; ')})`,
+      { hint: 'drop the -O and flavour flags: a replay uses the recorded flavour options', exitCode: 2 },
+    );
+  }
+  if (plan.parameters) routeParameters(plan.parameters, plan.nodes);
+  const { composeInfo, origin } = await replayComposeInfo(project, record, reporter, signal);
+  for (const change of plan.changes) reporter.emit({ type: 'warn', message: `replay: ${change}` });
+  const effective: StartOptions = {
+    ...opts,
+    composition: record.composition,
+    flavour: record.flavour,
+    ...(plan.parameters ? { parameters: plan.parameters } : {}),
+    ...(plan.kernelParams ? { kernelParams: plan.kernelParams } : {}),
+  };
+  if (plan.identity.kind === 'file') effective.identityFile = plan.identity.file;
+  else Reflect.deleteProperty(effective, 'identityFile');
+  const identity = await checkEnvironment(project, flavour, effective, reporter);
+  if (signal.aborted) throw interruptedBefore(record.composition, record.flavour);
+  return {
+    project,
+    opts: effective,
+    composition: record.composition,
+    flavourName: record.flavour,
+    reporter,
+    signal,
+    composeInfo,
+    nodes: plan.nodes,
+    ...(plan.machines ? { machines: plan.machines } : {}),
+    identity,
+    flavour,
+    deployer,
+    options,
+    startedAt,
+    timings,
+    replay: { record, plan, origin },
+  };
+}
+
+const runFile = (file: string, args: string[]) =>
+  new Promise<{ code: number | string }>((resolve) => {
+    execFile(file, args, (error) => {
+      resolve({ code: error ? ((error as NodeJS.ErrnoException).code ?? 1) : 0 });
+    });
+  });
+
+/** The path is a valid store path (`nix-store --check-validity`; without Nix: it exists). */
+async function validStorePath(storePath: string): Promise<boolean> {
+  if (!(await pathExists(storePath))) return false;
+  const { code } = await runFile('nix-store', ['--check-validity', storePath]);
+  return code === 0 || code === 'ENOENT';
+}
+
+/**
+ * The compose info of a replay: the recorded store path when it is valid; otherwise the
+ * composition rebuilt with the recorded lock (the recorded `nix.overrideInputs`, and each root
+ * input whose lock changed since pinned back with `--override-input` to its recorded locked
+ * reference). A rebuild that gives another store path is refused with the differences.
+ */
+async function replayComposeInfo(
+  project: Project,
+  record: DeploymentRecord,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<{ composeInfo: ComposeInfo; origin: 'recorded' | 'rebuilt' }> {
+  const recorded = record.composeInfo.storePath;
+  if (recorded && (await validStorePath(recorded))) {
+    return {
+      composeInfo: await readComposeInfo(recorded, { composition: record.composition }),
+      origin: 'recorded',
+    };
+  }
+  const key = `${record.composition}::${record.flavour}`;
+  reporter.emit({
+    type: 'step',
+    message: `${recorded ?? 'the recorded compose info'} is not in the Nix store: rebuilding ${key} with the recorded lock`,
+  });
+  const current = await readFlakeLock(project);
+  const overrides = record.flake.overrideInputs ?? {};
+  const { pins, unpinnable } = lockPins(record.flake.inputs, current.inputs, [
+    ...Object.keys(overrides),
+    'nxc',
+  ]);
+  const tmp = await mkdtemp(path.join(tmpdir(), 'nxc-replay-'));
+  let outPath: string | undefined;
+  let composeInfo: ComposeInfo;
+  try {
+    const built = await build(project, {
+      composition: record.composition,
+      flavour: record.flavour,
+      outLink: path.join(tmp, 'compose-info'),
+      overrideInputs: { ...overrides, ...pins },
+      nixFlags: ['--no-write-lock-file'],
+      reporter,
+      signal,
+    });
+    outPath = built.targets[0]?.outPath;
+    composeInfo = await readComposeInfo(outPath ?? built.composeInfoPath, {
+      composition: record.composition,
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const differences = diffComposeInfo(record.composeInfo, composeInfo, outPath).filter(
+    (line) => recorded !== undefined || !line.startsWith('compose info:'),
+  );
+  if (differences.length > 0) {
+    const lines = [
+      ...differences,
+      ...diffLockedInputs(record.flake.inputs, current.inputs).map(
+        (l) => `${l}; the rebuild used the recorded one`,
+      ),
+      ...diffOverrides(overrides, project.config.nix.overrideInputs),
+      ...unpinnable.map(
+        (n) =>
+          `input ${n}: changed since the record and not pinnable (no locked reference); the rebuild used the current one`,
+      ),
+    ];
+    throw new NxcError(
+      'NXC_USAGE',
+      `--replay: rebuilding ${key} with the lock of record ${record.id} gives other store paths (${differences.length} difference${differences.length === 1 ? '' : 's'})`,
+      {
+        details: lines.join('\n'),
+        hint: 'the project (its sources or an overridden input) changed since the record: restore it, or start without --replay',
+        exitCode: 2,
+      },
+    );
+  }
+  return { composeInfo, origin: 'rebuilt' };
 }
 
 /** Phase 1: the compose info (`--compose-info`, else `build/`), the composition and the flavour. */
@@ -321,6 +531,8 @@ interface PreparedStart {
   startedAt: Date;
   /** Per host: when the flavour's node events said launched and ready. */
   timings: NodeTimings;
+  /** `--replay`: the replayed record, the plan made from it, and where the compose info came from. */
+  replay?: { record: DeploymentRecord; plan: ReplayPlan; origin: 'recorded' | 'rebuilt' };
 }
 
 /**
@@ -394,7 +606,12 @@ function startContext(run: PreparedStart, written: Written): StartContext {
     options: run.options,
     async writeDeployment(deployed: DeployedNode[]) {
       // A retry redeploys some nodes of the same deployment: they keep their UUIDs.
-      const uuids = opts.retryFailed ? await previousUuids(project, composition, flavourName) : undefined;
+      // A replay gives each node its recorded UUID again.
+      const uuids = run.replay
+        ? run.replay.plan.uuids
+        : opts.retryFailed
+          ? await previousUuids(project, composition, flavourName)
+          : undefined;
       const doc = buildDeploymentDocument({
         composeInfo,
         nodes: deployed,
@@ -438,7 +655,11 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
   const { project, opts, composition, flavourName, reporter, signal, composeInfo, deployer } = run;
   const written: Written = { files: new Set() };
   const ctx = startContext(run, written);
-  const verb = opts.retryFailed ? 'retrying the failed nodes of' : 'starting';
+  const verb = opts.retryFailed
+    ? 'retrying the failed nodes of'
+    : run.replay
+      ? `replaying record ${run.replay.record.id}${run.replay.plan.replication ? ` (a replication: ${run.replay.plan.changedParameters.join(', ')} changed)` : ''}:`
+      : 'starting';
   reporter.emit({
     type: 'step',
     message: `${verb} ${composition}::${flavourName} (${run.nodes.length} nodes)`,
@@ -522,6 +743,16 @@ async function record(
       flavourOptions: run.options,
       ...(result.platform ? { platform: result.platform } : {}),
       wait: opts.wait ?? true,
+      identity: recordedIdentity(opts),
+      ...(run.replay
+        ? {
+            replayOf: run.replay.record.id,
+            replication: run.replay.plan.replication,
+            changedParameters: run.replay.plan.changedParameters,
+            composeInfoOrigin: run.replay.origin,
+            replayChanges: run.replay.plan.changes,
+          }
+        : {}),
     });
     return { record: rec, recordFile: await writeRecord(project, rec) };
   } catch (error) {
@@ -531,6 +762,11 @@ async function record(
     });
     return {};
   }
+}
+
+/** The identity choice a record keeps: the `-i` file's absolute path (never the key), or the project's. */
+function recordedIdentity(opts: StartOptions): RecordedIdentity {
+  return opts.identityFile ? { kind: 'file', file: path.resolve(opts.identityFile) } : { kind: 'project' };
 }
 
 function interruptedBefore(composition: string, flavour: string): NxcError {

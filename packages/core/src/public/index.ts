@@ -84,11 +84,14 @@ export type { DeploymentDocument, DeploymentEntry, DeployedNode, NodeIdentity } 
 // -p/-P per role and per node: how a key reaches the nodes.
 export { routeParameters } from '../node-parameters.js';
 export type { RoutedParameters, ParameterTarget } from '../node-parameters.js';
-export { listRecords, readRecord, RECORD_VERSION } from '../records.js';
+export { listRecords, readRecord, RECORD_VERSION, READABLE_RECORD_VERSIONS } from '../records.js';
+export { planReplay, diffComposeInfo, diffLockedInputs, lockPins, lockedRef } from '../replay.js';
+export type { ReplayPlan, ReplayRequest } from '../replay.js';
 export type {
   DeploymentRecord,
   RecordedNode,
   RecordedFlake,
+  RecordedIdentity,
   LockedInput,
   RecordSummary,
   RecordProblem,
