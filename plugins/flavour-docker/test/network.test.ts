@@ -5,7 +5,7 @@
  * where the host kernel has no sch_netem; `nxc stop` leaves no state file behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { net, exec, netApply, netHeal, start, status, stop } from '@nxc/core';
@@ -96,6 +96,32 @@ describe('docker: network conditions between nodes', () => {
     } else {
       expect(delay.status).toBe(3);
       expect(delay.stderr).toMatch(/not supported by the docker flavour yet/);
+    }
+    expect((await net(project)).conditions).toEqual([]);
+    expect(nxcRoutes(project.root, 'client1')).toBe('');
+
+    // a driver script: block()/unblock(), then partition()/heal()
+    const script = join(project.root, 'net-script.py');
+    writeFileSync(
+      script,
+      [
+        'client1.block()',
+        'client1.fail("wget -qO- http://server/")',
+        'client2.succeed("wget -qO- http://server/")',
+        'client1.unblock()',
+        'client1.succeed("wget -qO- http://server/")',
+        'partition([client1], ["@server"])',
+        'client1.fail("wget -qO- http://server/")',
+        'client2.succeed("wget -qO- http://server/")',
+        'heal()',
+        'client1.succeed("wget -qO- http://server/")',
+        '',
+      ].join('\n'),
+    );
+    const driven = cli(project.root, ['driver', script]);
+    expect(driven.status, `${driven.stdout}\n${driven.stderr}`).toBe(0);
+    for (const line of ['client1: block', 'client1: must fail: wget', 'client1: unblock']) {
+      expect(driven.stdout + driven.stderr).toContain(line);
     }
     expect((await net(project)).conditions).toEqual([]);
     expect(nxcRoutes(project.root, 'client1')).toBe('');
