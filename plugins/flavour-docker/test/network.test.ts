@@ -75,6 +75,7 @@ describe('docker: network conditions between nodes', () => {
     const part = cli(project.root, ['net', 'partition', '@server', '--', 'client1']);
     expect(part.status, part.stderr).toBe(0);
     expect(part.stdout).toContain('server <-> client1  partitioned');
+    expect(cli(project.root, ['status']).stdout).toContain('network: server <-> client1 partitioned');
     const shown = cli(project.root, ['net', '--json']);
     expect(JSON.parse(shown.stdout).conditions).toHaveLength(1);
     expect((await reach(project)).client2).toBe(0);
