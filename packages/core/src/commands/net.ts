@@ -128,7 +128,7 @@ export async function netApply(
   const o = await openDeployment(project, opts);
   const a = resolveTargets(o.ctx.deployment, sideA);
   const b = resolveTargets(o.ctx.deployment, sideB);
-  const both = a.filter((n) => b.includes(n)).map((n) => n.host);
+  const both = a.filter((n) => b.some((m) => m.host === n.host)).map((n) => n.host);
   if (both.length > 0) {
     throw new NxcError('NXC_USAGE', `node ${both.join(', ')} is on both sides of the ${request.kind}`, {
       hint: 'name each node on one side only',
