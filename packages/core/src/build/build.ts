@@ -304,7 +304,11 @@ export async function selectNixTarget(
     });
   // only the plugin providing the flavour is imported (all of them when it is unknown:
   // NXC_FLAVOUR_UNKNOWN with the install hint)
-  const loaded = await loadFlavour(project, flavourName, described.find((f) => f.name === flavourName)?.plugin.spec);
+  const loaded = await loadFlavour(
+    project,
+    flavourName,
+    described.find((f) => f.name === flavourName)?.plugin.spec,
+  );
   return {
     ...(compositionName ? { composition: compositionName } : {}),
     flavour: flavourName,
