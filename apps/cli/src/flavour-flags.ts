@@ -1,7 +1,7 @@
 /**
  * The flavours' own `nxc start` flags (`--accel`, `--push-path`...): read from the installed
- * plugins' manifests (light entries for a plugin without one) and added to the start command before argv is parsed, so that they
- * parse as typed and `nxc start -f vm --help` lists vm's. Core validates their values and
+ * plugins' manifests (their light entries for a plugin without one) and added to the start
+ * command before argv is parsed, so that they parse as typed and `nxc start -f vm --help` lists vm's. Core validates their values and
  * refuses a flag of another flavour; the CLI only carries them.
  */
 import type { Command } from 'commander';
