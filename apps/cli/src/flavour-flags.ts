@@ -1,7 +1,7 @@
 /**
  * The flavours' own `nxc start` flags (`--accel`, `--push-path`...): read from the installed
- * plugins' light entries and added to the start command before argv is parsed, so that they
- * parse as typed and `nxc start -f vm --help` lists vm's. Core validates their values and
+ * plugins' manifests (their light entries for a plugin without one) and added to the start
+ * command before argv is parsed, so that they parse as typed and `nxc start -f vm --help` lists vm's. Core validates their values and
  * refuses a flag of another flavour; the CLI only carries them.
  */
 import type { Command } from 'commander';
@@ -31,18 +31,19 @@ function selectedFlavour(argv: string[]): string | undefined {
  * Throws what loading the project or its plugins throws.
  */
 export async function addFlavourFlags(start: Command, rt: Runtime, argv: string[]): Promise<void> {
-  const { loadFlavours, loadProject } = await import('@nxc/core');
+  const { describeFlavours, loadProject } = await import('@nxc/core');
   const { flagSpelling } = await import('@nxc/core/flavour');
-  const registry = await loadFlavours(await loadProject(rt.cwd));
+  // read from the plugins' manifests: no plugin with a manifest is imported here
+  const flavours = await describeFlavours(await loadProject(rt.cwd));
   const selected = selectedFlavour(argv);
   const owners = new Map<string, string[]>();
-  for (const flavour of registry.list()) {
+  for (const flavour of flavours) {
     for (const flag of flavour.flags ?? []) {
       const { long } = flagSpelling(flag.flag);
       owners.set(long, [...(owners.get(long) ?? []), flavour.name]);
     }
   }
-  for (const flavour of registry.list()) {
+  for (const flavour of flavours) {
     for (const flag of flavour.flags ?? []) {
       const { long, short } = flagSpelling(flag.flag);
       if (added.has(long)) continue;
@@ -58,9 +59,9 @@ export async function addFlavourFlags(start: Command, rt: Runtime, argv: string[
       added.set(long, option.attributeName());
     }
   }
-  const flavour = selected && registry.has(selected) ? registry.get(selected) : undefined;
+  const flavour = selected ? flavours.find((f) => f.name === selected) : undefined;
   if (flavour) {
-    const names = Object.keys((flavour.options as { shape?: object } | undefined)?.shape ?? {});
+    const names = flavour.options;
     start.addHelpText(
       'after',
       `\nFlavour ${flavour.name} (${flavour.plugin.name}): ${names.length > 0 ? `options ${names.join(', ')}; set them with its flags above, -O key=value, or flavourOptions["${flavour.name}"] in the config` : 'takes no option'}.`,

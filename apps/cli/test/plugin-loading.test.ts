@@ -66,3 +66,71 @@ describe('plugin loading on a running deployment', () => {
     expect(existsSync(marker())).toBe(true);
   });
 });
+
+describe('listing flavours reads plugin manifests', () => {
+  let listed: string;
+  const listedMarker = () => path.join(listed, 'listed/imported');
+  beforeAll(async () => {
+    listed = await makeProject({
+      'nxc.config.json': { plugins: ['./listed'] },
+      'listed/package.json': {
+        name: 'listed',
+        version: '1.0.0',
+        type: 'module',
+        exports: { '.': { import: './index.js' } },
+        nxcPlugin: {
+          apiVersion: 2,
+          name: 'listed',
+          flavours: {
+            listed: {
+              description: 'a flavour listed from its manifest',
+              image: 'docker',
+              options: ['speed'],
+              flags: [{ flag: '--speed <n>', option: 'speed', type: 'number', description: 'how fast' }],
+            },
+          },
+        },
+      },
+      'listed/index.js': `import { writeFileSync } from 'node:fs';
+writeFileSync(new URL('./imported', import.meta.url), '');
+export default {
+  apiVersion: 2,
+  name: 'listed',
+  flavours: [{
+    name: 'listed',
+    description: 'a flavour listed from its manifest',
+    build: { image: 'docker' },
+    options: { shape: { speed: {} }, safeParse: (v) => ({ success: true, data: v }) },
+    flags: [{ flag: '--speed <n>', option: 'speed', type: 'number', description: 'how fast' }],
+    usable: () => undefined,
+    deployer: async () => ({}),
+  }],
+};
+`,
+    });
+  });
+  afterAll(async () => {
+    if (listed) await rm(listed, { recursive: true, force: true });
+  });
+
+  it.each([
+    [['flavours']],
+    [['flavours', '--json']],
+    [['start', '--help']],
+    [['start', '-f', 'listed', '--help']],
+  ])('nxc %j does not import a plugin that has a manifest', async (args) => {
+    const r = await runNxc(listed, args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(args[0] === 'flavours' ? /a flavour listed from its manifest/ : /--speed <n>/);
+    expect(existsSync(listedMarker())).toBe(false);
+  });
+
+  it('nxc flavours --check imports it (usable() is code)', async () => {
+    const r = await runNxc(listed, ['flavours', '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/listed .* yes/);
+    expect(existsSync(listedMarker())).toBe(true);
+    await rm(listedMarker());
+  });
+});

@@ -45,7 +45,7 @@ export interface FlavourOptionsInput {
   /** The flavour being started. */
   flavour: Flavour;
   /** Every installed flavour: a flag of another one is refused naming its owners. */
-  installed: readonly Flavour[];
+  installed: readonly Pick<Flavour, 'name' | 'flags'>[];
   /** `-O key=value` (already parsed) and options given by library callers. */
   options?: Record<string, unknown>;
   /** Flavour flags given on the command line, by long name: `{ '--accel': 'kvm', '--reuse': true }`. */

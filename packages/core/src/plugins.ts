@@ -4,8 +4,8 @@
  * project's package.json) from the PROJECT's node_modules, so a globally installed CLI and
  * pnpm's isolated layout both work. Plugins are imported only when {@link loadFlavours} runs.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
@@ -13,7 +13,7 @@ import { untrustedFile } from './file-trust.js';
 import { flagSpelling, optionNames } from './flavour-options.js';
 import { pathExists } from './path-exists.js';
 import type { Project } from './project.js';
-import { FLAVOUR_API_VERSION, type Flavour, type FlavourPlugin } from './transposition.js';
+import { FLAVOUR_API_VERSION, type Flavour, type FlavourFlag, type FlavourPlugin } from './transposition.js';
 import { closest, displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
 /** Where a loaded plugin came from. */
@@ -189,11 +189,137 @@ interface Resolved {
   entry: string;
   name?: string;
   version?: string;
+  /** The package's static manifest (package.json `nxcPlugin`), when it has one. */
+  manifest?: PluginManifest;
+  /** The package's directory (relative `nixModule` paths of the manifest start there). */
+  dir?: string;
+}
+
+/**
+ * What a plugin package declares about its flavours in its package.json (`nxcPlugin`), so
+ * that listing them (`nxc flavours`, `nxc start --help`, the Nix library of `nxc build`)
+ * imports no plugin code. It must equal what the module exports ({@link pluginManifest}):
+ * when the plugin is imported and they disagree, loading fails with `NXC_PLUGIN_INVALID`.
+ */
+export interface PluginManifest {
+  /** The flavour API the module was written for. */
+  apiVersion: number;
+  /** The plugin's `name`. */
+  name: string;
+  /** Per flavour, in the module's order. */
+  flavours: Record<string, FlavourManifest>;
+}
+
+/** One flavour of a {@link PluginManifest}. */
+export interface FlavourManifest {
+  description: string;
+  image: Flavour['build']['image'];
+  distribution?: 'per-role' | 'all-in-one';
+  /** Path of the flavour's NixOS module, relative to the package directory (`nix/docker.nix`). */
+  nixModule?: string;
+  /** Names of the flavour's options (keys of its `options` schema). */
+  options?: string[];
+  /** Its `nxc start` flags, as in the module. */
+  flags?: FlavourFlag[];
+}
+
+/** A flavour as listing needs it: read from a manifest, or from the imported module. */
+export interface FlavourDescription {
+  name: string;
+  description: string;
+  build: { image: Flavour['build']['image']; distribution?: 'per-role' | 'all-in-one'; nixModule?: string };
+  /** Names of its options. */
+  options: string[];
+  flags?: FlavourFlag[];
+  plugin: PluginSource;
+}
+
+const manifestSchema = z
+  .object({
+    apiVersion: z.number().int(),
+    name: z.string().min(1),
+    flavours: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
+      z
+        .object({
+          description: z.string(),
+          image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
+          distribution: z.enum(['per-role', 'all-in-one']).optional(),
+          nixModule: z.string().optional(),
+          options: z.array(z.string()).optional(),
+          flags: z
+            .array(
+              z
+                .object({
+                  flag: z.string(),
+                  option: z.string(),
+                  type: z.enum(['boolean', 'string', 'number']),
+                  description: z.string(),
+                })
+                .strict(),
+            )
+            .optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/**
+ * The manifest of a plugin as its module defines it: what a plugin package puts in its
+ * package.json under `nxcPlugin` (`packageDir` makes `nixModule` paths relative).
+ */
+export function pluginManifest(plugin: FlavourPlugin, packageDir: string): PluginManifest {
+  const flavours: Record<string, FlavourManifest> = {};
+  for (const f of plugin.flavours) {
+    const options = optionNames(f.options);
+    flavours[f.name] = {
+      description: f.description,
+      image: f.build.image,
+      ...(f.build.distribution ? { distribution: f.build.distribution } : {}),
+      ...(f.build.nixModule
+        ? { nixModule: relative(packageDir, resolve(packageDir, f.build.nixModule)).split(sep).join('/') }
+        : {}),
+      ...(options && options.length > 0 ? { options: [...options] } : {}),
+      ...(f.flags && f.flags.length > 0
+        ? {
+            flags: f.flags.map((g) => ({
+              flag: g.flag,
+              option: g.option,
+              type: g.type,
+              description: g.description,
+            })),
+          }
+        : {}),
+    };
+  }
+  return { apiVersion: plugin.apiVersion, name: plugin.name, flavours };
+}
+
+/** The first difference between two manifests (a path and both values), or undefined. */
+function manifestDifference(a: unknown, b: unknown, path: string): string | undefined {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    if (Array.isArray(a) !== Array.isArray(b)) return path;
+    const ka = Object.keys(a).join(',');
+    const kb = Object.keys(b).join(',');
+    if (!Array.isArray(a) && path === 'flavours' && ka !== kb) return `${path} (${ka} vs ${kb})`;
+    for (const k of keys) {
+      const d = manifestDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      );
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return a === b ? undefined : path;
 }
 
 /** Entry module of the package in `dir` (package.json `exports["."]`, else `main`, else index.js). */
 async function packageEntry(dir: string, spec: string): Promise<Resolved> {
-  let pkg: { name?: unknown; version?: unknown; exports?: unknown; main?: unknown };
+  let pkg: { name?: unknown; version?: unknown; exports?: unknown; main?: unknown; nxcPlugin?: unknown };
   try {
     pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as typeof pkg;
   } catch (error) {
@@ -227,7 +353,25 @@ async function packageEntry(dir: string, spec: string): Promise<Resolved> {
       hint: 'build the package (workspace) or reinstall it',
     });
   }
-  return { spec, entry, name, ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}) };
+  let manifest: PluginManifest | undefined;
+  if (pkg.nxcPlugin !== undefined) {
+    const checked = manifestSchema.safeParse(pkg.nxcPlugin);
+    if (!checked.success)
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `plugin "${name}": ${join(dir, 'package.json')}: nxcPlugin: ${formatZodError(checked.error)}`,
+        { hint: 'report it to the plugin authors (the manifest is generated from the module)' },
+      );
+    manifest = checked.data as PluginManifest;
+  }
+  return {
+    spec,
+    entry,
+    name,
+    dir,
+    ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}),
+    ...(manifest ? { manifest } : {}),
+  };
 }
 
 function isPathSpec(spec: string): boolean {
@@ -363,6 +507,19 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
       );
     }
   }
+  if (resolved.manifest && resolved.dir) {
+    // Node imports the real file: its import.meta.url, hence its nixModule, is the real path
+    const dir = await realpath(resolved.dir).catch(() => resolved.dir as string);
+    const diff = manifestDifference(resolved.manifest, pluginManifest(plugin, dir), '');
+    if (diff)
+      throw new NxcError(
+        'NXC_PLUGIN_INVALID',
+        `plugin "${label}": the manifest in its package.json (nxcPlugin) disagrees with its module at ${diff}`,
+        {
+          hint: 'reinstall the package; for its authors: regenerate the manifest from the built module (pluginManifest() of @nxc/core)',
+        },
+      );
+  }
   return {
     plugin,
     source: {
@@ -479,6 +636,75 @@ export async function loadFlavours(project: Project): Promise<FlavourRegistry> {
       });
     },
   };
+}
+
+function describeLoaded(f: LoadedFlavour): FlavourDescription {
+  return {
+    name: f.name,
+    description: f.description,
+    build: {
+      image: f.build.image,
+      ...(f.build.distribution ? { distribution: f.build.distribution } : {}),
+      ...(f.build.nixModule ? { nixModule: f.build.nixModule } : {}),
+    },
+    options: optionNames(f.options) ?? [],
+    ...(f.flags ? { flags: f.flags } : {}),
+    plugin: f.plugin,
+  };
+}
+
+/**
+ * The project's flavours as listing needs them (name, description, image, Nix module,
+ * options, flags), without importing the plugins that declare a manifest in their
+ * package.json (`nxcPlugin`, see {@link PluginManifest}); the others are imported as
+ * {@link loadFlavours} does. Same errors as {@link loadFlavours}, except that a manifest
+ * that disagrees with its module is only noticed when the module is imported.
+ */
+export async function describeFlavours(project: Project): Promise<FlavourDescription[]> {
+  const { specs, listedIn, discovered } = await pluginSpecs(project);
+  const resolved = await Promise.all(specs.map((spec) => resolvePlugin(spec, project, listedIn, discovered)));
+  const unique = [...new Map(resolved.map((r) => [r.entry, r])).values()];
+  const described = await Promise.all(
+    unique.map(async (r): Promise<FlavourDescription[]> => {
+      const m = r.manifest;
+      // a manifest of another flavour API: importing says what to do about it
+      if (!m || !r.dir || m.apiVersion !== FLAVOUR_API_VERSION) {
+        const { plugin, source } = await importPlugin(r);
+        return plugin.flavours.map((f) => describeLoaded(delegate(f, source)));
+      }
+      const dir = r.dir;
+      const source: PluginSource = {
+        name: r.name ?? m.name,
+        ...(r.version === undefined ? {} : { version: r.version }),
+        spec: r.spec,
+        entry: r.entry,
+      };
+      return Object.entries(m.flavours).map(([name, f]) => ({
+        name,
+        description: f.description,
+        build: {
+          image: f.image,
+          ...(f.distribution ? { distribution: f.distribution } : {}),
+          ...(f.nixModule ? { nixModule: resolve(dir, f.nixModule) } : {}),
+        },
+        options: f.options ?? [],
+        ...(f.flags ? { flags: f.flags } : {}),
+        plugin: source,
+      }));
+    }),
+  );
+  const byName = new Map<string, FlavourDescription>();
+  for (const f of described.flat()) {
+    const other = byName.get(f.name);
+    if (other)
+      throw new NxcError(
+        'NXC_FLAVOUR_CONFLICT',
+        `flavour "${f.name}" is provided by both ${describePlugin(other.plugin, f.plugin)} and ${describePlugin(f.plugin, other.plugin)}`,
+        { hint: `keep only one of them in ${listedIn}` },
+      );
+    byName.set(f.name, f);
+  }
+  return [...byName.values()];
 }
 
 /**

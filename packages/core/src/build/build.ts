@@ -13,7 +13,7 @@ import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import { nixOverrideInputArgs } from '../config.js';
 import { NxcError } from '../errors.js';
 import { configuredOptions } from '../flavour-options.js';
-import { type FlavourRegistry, type LoadedFlavour, loadFlavours } from '../plugins.js';
+import { type FlavourDescription, type LoadedFlavour, describeFlavours, loadFlavour } from '../plugins.js';
 import type { Project } from '../project.js';
 import { type Reporter, silentReporter } from '../reporter.js';
 import { shellQuote } from '../shell-quote.js';
@@ -155,9 +155,9 @@ function requireFlake(project: Project): void {
 /** The flavours the project's plugins provide, as the Nix library's index needs them. */
 async function flavourEntries(
   project: Project,
-): Promise<{ entries: NixFlavourEntry[]; names: string[]; registry: FlavourRegistry }> {
-  const registry = await loadFlavours(project);
-  const entries = registry.list().map((f) => ({
+): Promise<{ entries: NixFlavourEntry[]; names: string[]; described: FlavourDescription[] }> {
+  const described = await describeFlavours(project);
+  const entries = described.map((f) => ({
     name: f.name,
     image: f.build.image,
     description: f.description,
@@ -165,7 +165,7 @@ async function flavourEntries(
     ...(f.build.nixModule ? { nixModule: resolve(f.build.nixModule) } : {}),
     plugin: f.plugin.name,
   }));
-  return { entries, names: entries.map((e) => e.name), registry };
+  return { entries, names: entries.map((e) => e.name), described };
 }
 
 /** Writes `.nxc/nixlib` (changed files only) unless dryRun; returns its path. */
@@ -266,7 +266,7 @@ export interface NixTargetSelection {
   /** The flavour's plugin side (its options schema...). */
   loaded: LoadedFlavour;
   /** Every installed flavour. */
-  installed: LoadedFlavour[];
+  installed: FlavourDescription[];
   /** The Nix library's index of the installed flavours. */
   entries: NixFlavourEntry[];
 }
@@ -296,18 +296,24 @@ export async function selectNixTarget(
       );
     flavourName = flavourName ?? (f || undefined);
   }
-  const { entries, names, registry } = await flavourEntries(project);
+  const { entries, names, described } = await flavourEntries(project);
   flavourName = flavourName ?? project.config.defaultFlavour;
   if (!flavourName)
     throw new NxcError('NXC_USAGE', 'no flavour given and the config names no default flavour', {
       hint: `pass -f FLAVOUR (installed: ${names.join(', ') || 'none'})`,
     });
-  const loaded = registry.get(flavourName); // NXC_FLAVOUR_UNKNOWN with the install hint
+  // only the plugin providing the flavour is imported (all of them when it is unknown:
+  // NXC_FLAVOUR_UNKNOWN with the install hint)
+  const loaded = await loadFlavour(
+    project,
+    flavourName,
+    described.find((f) => f.name === flavourName)?.plugin.spec,
+  );
   return {
     ...(compositionName ? { composition: compositionName } : {}),
     flavour: flavourName,
     loaded,
-    installed: registry.list(),
+    installed: described,
     entries,
   };
 }
@@ -431,6 +437,9 @@ export async function evalComposeInfo(
  */
 export async function build(project: Project, opts: BuildOptions = {}): Promise<BuildResult> {
   const reporter = opts.reporter ?? silentReporter;
+  // `nix --version` runs while the plugins and the sources are prepared (its result is cached;
+  // a failure is reported by the checkNix call below)
+  if (!opts.dryRun) checkNix(opts.nixBin).catch(() => undefined);
   const selection = await selectNixTarget(project, opts);
   // The flavour's options in the config are checked before Nix starts (as `nxc check` does).
   configuredOptions(project, selection.loaded);

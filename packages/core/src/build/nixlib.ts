@@ -100,11 +100,11 @@ export async function planNixLibrary(
     const st = await stat(src).catch(() => undefined);
     if (!st) continue;
     const rels = st.isDirectory() ? (await listFiles(src)).map((r) => join(part, r)) : [part];
-    for (const rel of rels) {
-      if (rel.endsWith('.test.ts')) continue;
-      const full = join(library, rel);
-      files.set(rel, { content: await readFile(full), mode: (await stat(full)).mode & 0o777 });
-    }
+    // read in parallel (a no-op build reads every file of the library), inserted in order
+    const read = await Promise.all(
+      rels.filter((rel) => !rel.endsWith('.test.ts')).map((rel) => readPlanned(join(library, rel))),
+    );
+    rels.filter((rel) => !rel.endsWith('.test.ts')).forEach((rel, i) => files.set(rel, read[i] as Planned));
   }
   const indexed: Array<NixFlavourEntry & { moduleRel?: string }> = [];
   for (const f of flavours) {
@@ -133,13 +133,8 @@ export async function planNixLibrary(
           hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
         },
       );
-    for (const rel of moduleFiles) {
-      const full = join(moduleDir, rel);
-      files.set(join('flavours', f.name, rel), {
-        content: await readFile(full),
-        mode: (await stat(full)).mode & 0o777,
-      });
-    }
+    const read = await Promise.all(moduleFiles.map((rel) => readPlanned(join(moduleDir, rel))));
+    moduleFiles.forEach((rel, i) => files.set(join('flavours', f.name, rel), read[i] as Planned));
     indexed.push({ ...f, moduleRel: `${f.name}/${basename(f.nixModule)}` });
   }
   files.set(join('flavours', 'index.nix'), {
@@ -147,6 +142,13 @@ export async function planNixLibrary(
     mode: 0o644,
   });
   return files;
+}
+
+type Planned = { content: Buffer; mode: number };
+
+async function readPlanned(full: string): Promise<Planned> {
+  const [content, st] = await Promise.all([readFile(full), stat(full)]);
+  return { content, mode: st.mode & 0o777 };
 }
 
 /**
@@ -159,9 +161,11 @@ export async function syncNixLibrary(
 ): Promise<number> {
   let changes = 0;
   await mkdir(dir, { recursive: true });
-  for (const [rel, { content, mode }] of plan) {
+  const planned = [...plan];
+  const currents = await Promise.all(planned.map(([rel]) => readFile(join(dir, rel)).catch(() => undefined)));
+  for (const [i, [rel, { content, mode }]] of planned.entries()) {
     const target = join(dir, rel);
-    const current = await readFile(target).catch(() => undefined);
+    const current = currents[i];
     if (current?.equals(content)) continue;
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, content);

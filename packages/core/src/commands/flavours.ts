@@ -1,5 +1,5 @@
 /** `nxc flavours`: the flavours the project's plugins provide. */
-import { loadFlavours } from '../plugins.js';
+import { describeFlavours, loadFlavours } from '../plugins.js';
 import type { Project } from '../project.js';
 
 /** One installed flavour. */
@@ -16,6 +16,14 @@ export interface FlavourInfo {
 
 /** Lists installed flavours; with `check`, runs each one's `usable()` pre-check too. */
 export async function listFlavours(project: Project, opts: { check?: boolean } = {}): Promise<FlavourInfo[]> {
+  // without `check`, plugins that declare a manifest are not imported
+  if (!opts.check)
+    return (await describeFlavours(project)).map((f) => ({
+      name: f.name,
+      description: f.description,
+      image: f.build.image,
+      plugin: f.plugin.name,
+    }));
   const registry = await loadFlavours(project);
   const out: FlavourInfo[] = [];
   for (const f of registry.list()) {

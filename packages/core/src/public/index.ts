@@ -76,8 +76,15 @@ export type {
   NetRequest,
 } from '../commands/index.js';
 // The flavours the project's plugins provide (and the flags they add to `nxc start`).
-export { loadFlavours, loadFlavour } from '../plugins.js';
-export type { FlavourRegistry, LoadedFlavour, PluginSource } from '../plugins.js';
+export { loadFlavours, loadFlavour, describeFlavours, pluginManifest } from '../plugins.js';
+export type {
+  FlavourRegistry,
+  LoadedFlavour,
+  PluginSource,
+  PluginManifest,
+  FlavourManifest,
+  FlavourDescription,
+} from '../plugins.js';
 export { clean } from '../state.js';
 export type { CleanOptions, CleanResult } from '../state.js';
 
