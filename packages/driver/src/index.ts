@@ -13,6 +13,13 @@ export { driverCommand, composeTestScript } from './command.js';
 export type { DriverCommandOptions } from './command.js';
 export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.js';
 export { Machine, CommandError, DEFAULT_TIMEOUT_S, formatOutput } from './machine.js';
-export type { NodeControl, MachineSession, MachineNode, CommandOptions, CommandResult } from './machine.js';
+export type {
+  NodeControl,
+  MachineSession,
+  MachineNode,
+  MachineDisk,
+  CommandOptions,
+  CommandResult,
+} from './machine.js';
 export { junitXml, writeJunit } from './junit.js';
 export type { JunitReport, SubtestResult } from './junit.js';

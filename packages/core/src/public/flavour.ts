@@ -56,7 +56,7 @@ export type { LaunchNodesOptions, LaunchNodesResult, NodeFailure } from '../laun
 
 // What the build produced, and the deployment document nodes read.
 export { readComposeInfo } from '../compose-info.js';
-export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from '../compose-info.js';
+export type { ComposeInfo, RoleBuild, RoleDisk, ReadComposeInfoOptions } from '../compose-info.js';
 export {
   buildDeploymentDocument,
   writeDeploymentDocument,
@@ -74,6 +74,7 @@ export type {
   DeploymentDocument,
   DeploymentEntry,
   NodeIdentity,
+  NodeDisk,
   BuildDeploymentInput,
   KernelEncodingOptions,
 } from '../deployment.js';
