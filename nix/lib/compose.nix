@@ -39,7 +39,11 @@ let
         in
         if m == null then throw "${where}: disk ${id}: size \"${d.size}\" is not a size (write a positive integer with an optional K, M, G or T suffix, e.g. \"4G\")"
         else if builtins.match "[A-Za-z0-9_-]{1,20}" id == null then throw "${where}: disk id \"${id}\" is not valid (1 to 20 letters, digits, '_' or '-')"
-        else { inherit id; size = d.size; bytes = (builtins.fromJSON (builtins.elemAt m 0)) * units.${builtins.elemAt m 1}; };
+        else
+          let n = builtins.fromJSON (builtins.elemAt m 0); unit = units.${builtins.elemAt m 1}; in
+          # JSON readers keep integers exact up to 2^53 - 1
+          if n > builtins.div 9007199254740991 unit then throw "${where}: disk ${id}: size \"${d.size}\" is too large"
+          else { inherit id; size = d.size; bytes = n * unit; };
       list = builtins.genList (i: one i (builtins.elemAt disks i)) (builtins.length disks);
       ids = map (d: d.id) list;
       dup = filter (id: builtins.length (filter (x: x == id) ids) > 1) ids;

@@ -21,7 +21,10 @@ function composition(name: string, disks: string): string {
 
 describe('nxc.disks', () => {
   it('exports each role’s disks (default ids disk<i>, sizes in bytes) in the compose info', async () => {
-    const file = composition('valid', '[ { size = "4G"; id = "data"; } { size = "512M"; } { size = "1024"; } ]');
+    const file = composition(
+      'valid',
+      '[ { size = "4G"; id = "data"; } { size = "512M"; } { size = "1024"; } ]',
+    );
     const out = (await evaluate({ composition: file, only: 'vm-ramdisk' })) as Record<string, Evaluated>;
     const roles = out['composition::vm-ramdisk']?.info.roles as Record<string, { disks?: unknown }>;
     expect(roles.node?.disks).toEqual([
@@ -36,6 +39,7 @@ describe('nxc.disks', () => {
     ['4 GB', /role node: nxc.disks: disk disk0: size "4 GB" is not a size/],
     ['0G', /size "0G" is not a size/],
     ['G', /size "G" is not a size/],
+    ['9000T', /size "9000T" is too large/],
   ])('refuses size %s', async (size, error) => {
     const file = composition(`bad-size-${size.replace(/\W/g, '')}`, `[ { size = "${size}"; } ]`);
     const failure = await evaluate({ composition: file, only: 'vm-ramdisk' }).catch((e: unknown) => e);

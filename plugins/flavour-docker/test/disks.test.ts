@@ -41,6 +41,10 @@ describe('docker: nxc.disks', () => {
     ]);
     expect(existsSync(join(demo.dir, 'deploy/composition::docker.json'))).toBe(false);
     const project = await loadProject(demo.dir);
-    expect(await engineObjects(projectHash(project.root))).toEqual({ containers: [], networks: [], volumes: [] });
+    expect(await engineObjects(projectHash(project.root))).toEqual({
+      containers: [],
+      networks: [],
+      volumes: [],
+    });
   }, 180_000);
 });

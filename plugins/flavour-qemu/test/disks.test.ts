@@ -5,7 +5,7 @@
  * client none; the disk files are sparse, 0600, in the run folder, and gone after stop; the
  * deployment document and the record carry each node's disks.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type DeploymentDocument,
@@ -111,4 +111,28 @@ describe('vm-ramdisk: nxc.disks', () => {
     expect(() => statSync(join(state.runDir, 'server.disk-data.raw'))).toThrow();
     expect(qemuLeftovers(demo.dir, 'composition', 'vm-ramdisk')).toEqual([]);
   }, 120_000);
+
+  it('disks larger than the free space of the run folder: one line, exit 3, nothing left', async () => {
+    const file = join(demo.dir, 'composition.nix');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('size = "64M"; id = "data";', 'size = "1000T"; id = "data";'),
+    );
+    demo.commit('a disk larger than any free space here');
+    const project = await loadProject(demo.dir);
+    await build(project, { flavour: 'vm-ramdisk' });
+    const error = await start(project, {
+      flavour: 'vm-ramdisk',
+      roleFlags: ['client=1'],
+      options: { accel: 'tcg', memory: 256 },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      exitCode: 3,
+      message: expect.stringMatching(
+        /^nxc\.disks: the 2 disks of this deployment need 1000\.0 TiB but the file system of \S+ has [\d.]+ \w+ free$/,
+      ),
+    });
+    expect(existsSync(join(demo.dir, 'deploy/composition::vm-ramdisk.json'))).toBe(false);
+    expect(qemuLeftovers(demo.dir, 'composition', 'vm-ramdisk')).toEqual([]);
+  }, 300_000);
 });
