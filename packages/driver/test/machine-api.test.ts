@@ -89,7 +89,7 @@ describe('attach({ deployment, transport })', () => {
     expect(other.node('server').parameters).toEqual({ rate: 5, mode: 'x' });
   });
 
-  it('machine.disks: the node\'s block devices from the deployment ([] when none)', async () => {
+  it("machine.disks: the node's block devices from the deployment ([] when none)", async () => {
     const doc = transport.deployment({ server: 'server', client1: 'client' });
     const disk = { id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' };
     doc.deployment['10.0.0.2']!.disks = [disk];
