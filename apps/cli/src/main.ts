@@ -202,6 +202,46 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     async () => (await import('./actions/exec.js')).execAction as ActionFn,
   );
 
+  const net = selection(
+    program
+      .command('net')
+      .description('network conditions between nodes: show (default), partition, heal, delay, loss'),
+  ).option('--json', 'print as JSON');
+  wire(net, async () => (await import('./actions/net.js')).netShowAction as ActionFn);
+  wire(
+    selection(
+      net
+        .command('partition')
+        .description('cut every node of one side off from every node of the other: A... -- B...')
+        .usage('[options] TARGET... -- TARGET...'),
+    )
+      .argument('<target...>', 'one side: hostnames, @role, or all (the other side after --)')
+      .option('--json', 'print the conditions in force as JSON'),
+    async () => (await import('./actions/net.js')).netPartitionAction as ActionFn,
+  );
+  wire(
+    selection(
+      net.command('heal').description('remove the conditions nxc put in force (all, or those of TARGETs)'),
+    )
+      .argument('[target...]', 'only conditions touching these nodes (default: every condition)')
+      .option('--json', 'print the conditions left as JSON'),
+    async () => (await import('./actions/net.js')).netHealAction as ActionFn,
+  );
+  for (const [kind, what, example] of [
+    ['delay', 'add latency between two sets of nodes', '50ms'],
+    ['loss', 'drop a share of the packets between two sets of nodes', '5%'],
+  ] as const) {
+    wire(
+      selection(net.command(kind).description(`${what}, e.g. nxc net ${kind} client1 @server ${example}`))
+        .argument('<a>', 'hostname, @role or all')
+        .argument('<b>', 'hostname, @role or all')
+        .argument('<value>', kind === 'delay' ? 'delay: 50ms, 1s' : 'loss in percent: 5%')
+        .option('--json', 'print the conditions in force as JSON'),
+      async () =>
+        (await import('./actions/net.js'))[kind === 'delay' ? 'netDelayAction' : 'netLossAction'] as ActionFn,
+    );
+  }
+
   wire(
     selection(program.command('logs').description('node logs (container output, consoles)'), false)
       .argument('[node...]', 'hostnames or @role (default: every node)')

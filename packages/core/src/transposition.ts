@@ -287,6 +287,39 @@ export interface NodeControl {
   start?(host: string, signal?: AbortSignal): Promise<void>;
 }
 
+/** One end of a network condition: a node of the deployment. */
+export interface NetworkEnd {
+  host: string;
+  /** The node's address in the deployment (what the other node reaches it at). */
+  address: string;
+}
+
+/**
+ * A network condition between two nodes, both directions. `partition`: no packet passes.
+ * `delay`/`loss`/`rate`: traffic shaping (delay in ms, loss in percent, rate in kbit/s).
+ */
+export type NetworkCondition =
+  | { kind: 'partition'; a: NetworkEnd; b: NetworkEnd }
+  | { kind: 'delay'; a: NetworkEnd; b: NetworkEnd; delayMs: number }
+  | { kind: 'loss'; a: NetworkEnd; b: NetworkEnd; percent: number }
+  | { kind: 'rate'; a: NetworkEnd; b: NetworkEnd; kbitPerSecond: number };
+
+/**
+ * How a flavour imposes network conditions between nodes (`nxc net`, the driver's
+ * `block()`/`partition()`), preferably without the nodes' cooperation. Core resolves the
+ * targets, validates the conditions and records those in force; the flavour only acts.
+ */
+export interface NetworkControl {
+  /**
+   * Puts the conditions in force. All or nothing: when one cannot be applied (a kernel
+   * feature missing on the host...), undo what this call added and throw one NxcError
+   * naming what is missing and where (exit code 3).
+   */
+  apply(conditions: NetworkCondition[]): Promise<void>;
+  /** Removes exactly these conditions (previously applied); missing ones are not an error. */
+  clear(conditions: NetworkCondition[]): Promise<void>;
+}
+
 /**
  * Deploy side of a flavour, loaded lazily by {@link Flavour.deployer}. `Options` is what
  * {@link Flavour.options} parses to, `State` what {@link stateSchema} parses to. Optional
@@ -321,6 +354,11 @@ export interface FlavourDeployer<Options = unknown, State = unknown> {
   logs?(ctx: RunningContext<Options, State>, options: LogsOptions): AsyncIterable<LogLine>;
   /** Optional capability: per-node power control used by the test-script driver. */
   nodeControl?(ctx: RunningContext<Options, State>): Promise<NodeControl> | NodeControl;
+  /**
+   * Optional capability behind `nxc net` and the driver's `block()`/`partition()`: network
+   * conditions between nodes. Absent: core refuses in one line (exit 3), nothing applied.
+   */
+  network?(ctx: RunningContext<Options, State>): Promise<NetworkControl> | NetworkControl;
   /**
    * Optional: finds what this flavour runs for the project on this machine from the platform
    * alone (engine labels, the process table), without the deployment document or the state,

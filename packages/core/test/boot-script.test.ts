@@ -312,7 +312,10 @@ for (const [shellName, shell] of SHELLS) {
             format: 'nxc',
             composition: 'composition',
             flavour: { name: 'vm-ramdisk' },
-            roles: { server: { init: '/nix/store/x-server/init' }, client: { init: '/nix/store/x-client/init' } },
+            roles: {
+              server: { init: '/nix/store/x-server/init' },
+              client: { init: '/nix/store/x-client/init' },
+            },
             all: {},
             extra: {},
           },
@@ -329,7 +332,9 @@ for (const [shellName, shell] of SHELLS) {
         expect(r.stdout).toContain('nxc-boot: client1 is a client (10.0.0.2)');
         // `command -v jq` runs none; the document is read once
         expect(readFileSync(count, 'utf8').trim().split('\n'), `${n} nodes`).toHaveLength(1);
-        expect(readFileSync(join(r.root, 'etc/hosts'), 'utf8').split('\n').filter(Boolean)).toHaveLength(n + 2);
+        expect(readFileSync(join(r.root, 'etc/hosts'), 'utf8').split('\n').filter(Boolean)).toHaveLength(
+          n + 2,
+        );
       }
     });
 

@@ -6,7 +6,13 @@ import path from 'node:path';
 import * as core from '@nxc/core';
 import { type DeploymentDocument, NxcError } from '@nxc/core';
 import type { FlavourDeployer, RunningContext, Transport } from '@nxc/core/flavour';
-import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
+import {
+  DEFAULT_TIMEOUT_S,
+  Machine,
+  type MachineSession,
+  type NetworkHandle,
+  type NodeControl,
+} from './machine.js';
 
 /** A running deployment and the means to reach it. */
 export interface AttachTarget {
@@ -14,6 +20,8 @@ export interface AttachTarget {
   transport: Transport;
   /** What the flavour can do beyond commands (shutdown, crash). */
   control?: NodeControl;
+  /** Network conditions between nodes (`block()`, `partition()`), when the flavour can. */
+  network?: NetworkHandle;
 }
 
 /** Options of {@link attach}. */
@@ -48,6 +56,10 @@ export interface AttachedDeployment {
   startAll(): Promise<void>;
   /** Sets the default timeout (seconds) of later commands and waits. */
   setDefaultTimeout(seconds: number): void;
+  /** Cuts every node of `a` off from every node of `b` (hostnames, `@role`, `all`). */
+  partition(a: string[], b: string[]): Promise<void>;
+  /** Removes the network conditions nxc put in force (those touching `targets` when given). */
+  heal(targets?: string[]): Promise<void>;
   /** Releases the transport (connections). */
   close(): Promise<void>;
 }
@@ -73,6 +85,8 @@ export async function attach(
     transport: opened.transport,
     flavour: opened.deployment.flavour,
     control: opened.control,
+    network: opened.network,
+    hosts: core.nodeIdentities(opened.deployment).map((n) => n.host),
     defaultTimeoutS: options.timeoutS ?? DEFAULT_TIMEOUT_S,
     log: options.log,
     outDir: options.outDir,
@@ -111,6 +125,14 @@ export async function attach(
       }
       return ms;
     },
+    async partition(a, b) {
+      if (!opened.network) throw unsupportedNetwork(opened.deployment);
+      await opened.network.partition(a, b);
+    },
+    async heal(targets = []) {
+      if (!opened.network) throw unsupportedNetwork(opened.deployment);
+      await opened.network.heal(targets);
+    },
     async startAll() {
       await Promise.all(nodes.map((m) => m.start()));
     },
@@ -123,6 +145,36 @@ export async function attach(
       if (closed) return;
       closed = true;
       await opened.transport.close();
+    },
+  };
+}
+
+function unsupportedNetwork(doc: DeploymentDocument): NxcError {
+  return new NxcError(
+    'NXC_USAGE',
+    'network conditions need a project deployment (attach by project folder)',
+    {
+      hint: `attach(projectDir) instead of a ready transport for ${describe(doc)}`,
+    },
+  );
+}
+
+/** Core's `nxc net` on the selected deployment, as the driver calls it. */
+export function projectNetwork(
+  project: core.Project,
+  selection: { composition?: string; flavour?: string; signal?: AbortSignal },
+): NetworkHandle {
+  const sel = {
+    ...(selection.composition ? { composition: selection.composition } : {}),
+    ...(selection.flavour ? { flavour: selection.flavour } : {}),
+    ...(selection.signal ? { signal: selection.signal } : {}),
+  };
+  return {
+    async partition(a, b) {
+      await core.netApply(project, a, b, { kind: 'partition' }, sel);
+    },
+    async heal(targets = []) {
+      await core.netHeal(project, targets, sel);
     },
   };
 }
@@ -153,6 +205,11 @@ export async function openProjectDeployment(
     deployment: ctx.deployment,
     transport,
     ...(control ? { control } : {}),
+    network: projectNetwork(project, {
+      composition: ctx.composition,
+      flavour: ctx.flavour,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
     project,
     composition: ctx.composition,
     flavour: ctx.flavour,

@@ -49,6 +49,7 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
       transport: opened.transport,
       deployment: opened.deployment,
       control: opened.control,
+      ...(opened.network ? { network: opened.network } : {}),
       scriptPath,
       interactive,
       junit: opts.junit,

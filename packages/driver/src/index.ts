@@ -8,16 +8,22 @@
  */
 export { runTestScript, pythonName, PYTHON_DIR } from './run-test-script.js';
 export type { RunTestScriptOptions, TestScriptResult } from './run-test-script.js';
-export { attach, nodeControlOf } from './attach.js';
+export { attach, nodeControlOf, projectNetwork } from './attach.js';
 export { driverCommand, composeTestScript } from './command.js';
 export type { DriverCommandOptions } from './command.js';
 export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.js';
 export { Machine, CommandError, DEFAULT_TIMEOUT_S, formatOutput } from './machine.js';
 export type {
   NodeControl,
+export type {
+  NodeControl,
+  NetworkHandle,
   MachineSession,
   MachineNode,
   MachineDisk,
+  CommandOptions,
+  CommandResult,
+} from './machine.js';
   CommandOptions,
   CommandResult,
 } from './machine.js';

@@ -25,12 +25,28 @@ export interface NodeControl {
   start?(host: string, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Network conditions between the deployment's nodes (core's `nxc net`), for
+ * `machine.block()`/`unblock()` and the top-level `partition()`/`heal()`. Targets are
+ * hostnames, `@role` or `all`.
+ */
+export interface NetworkHandle {
+  /** Cuts every node of `a` off from every node of `b` (both directions). */
+  partition(a: string[], b: string[]): Promise<void>;
+  /** Removes the conditions touching `targets` (every condition when empty). */
+  heal(targets?: string[]): Promise<void>;
+}
+
 /** Options shared by every node of a driver session. */
 export interface MachineSession {
   transport: Transport;
   /** Flavour name, for messages. */
   flavour?: string;
   control?: NodeControl;
+  /** Network conditions (absent: `block()`/`unblock()` fail with a clear error). */
+  network?: NetworkHandle;
+  /** Every hostname of the deployment (whom `block()` cuts this node off from). */
+  hosts?: string[];
   /** Current default timeout in seconds (mutable: `set_default_timeout`). */
   defaultTimeoutS: number;
   /** Receives one line per action (`server: must succeed: true`). */
@@ -598,6 +614,27 @@ export class Machine {
     if (!fn) throw this.unsupported('crash');
     this.log('crash');
     await fn.call(this.session.control, this.host, this.session.signal);
+  }
+
+  /**
+   * Cuts this node off from every other node of the deployment (NixOS test driver's
+   * `block()`), from outside the node where the flavour can (docker: host-side routes).
+   */
+  async block(): Promise<void> {
+    const net = this.session.network;
+    if (!net) throw this.unsupported('block');
+    const others = (this.session.hosts ?? []).filter((h) => h !== this.host);
+    if (others.length === 0) return;
+    this.log('block');
+    await net.partition([this.host], others);
+  }
+
+  /** Undoes {@link block} (and any other condition touching this node). */
+  async unblock(): Promise<void> {
+    const net = this.session.network;
+    if (!net) throw this.unsupported('unblock');
+    this.log('unblock');
+    await net.heal([this.host]);
   }
 
   /** Waits until the node no longer answers. */

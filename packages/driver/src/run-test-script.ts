@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { type DeploymentDocument, NxcError, nodeIdentities } from '@nxc/core';
 import { type Transport, pathExists } from '@nxc/core/flavour';
 import { type SubtestResult, writeJunit } from './junit.js';
-import { DEFAULT_TIMEOUT_S, Machine, type MachineSession, type NodeControl } from './machine.js';
+import {
+  DEFAULT_TIMEOUT_S,
+  Machine,
+  type MachineSession,
+  type NetworkHandle,
+  type NodeControl,
+} from './machine.js';
 import { RpcServer } from './rpc.js';
 
 /** Folder holding the `nxc_driver` Python package (shipped with @nxc/driver). */
@@ -37,6 +43,8 @@ export interface RunTestScriptOptions {
   timeoutS?: number;
   /** What the flavour can do beyond commands (shutdown, crash). */
   control?: NodeControl;
+  /** Network conditions (`block()`, `partition()`), when the flavour can. */
+  network?: NetworkHandle;
   /** Where the script's output and the command log go (default: process.stdout / stderr). */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
@@ -168,6 +176,8 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     transport: opts.transport,
     flavour: opts.deployment.flavour,
     control: opts.control,
+    network: opts.network,
+    hosts: nodeIdentities(opts.deployment).map((n) => n.host),
     defaultTimeoutS: opts.timeoutS ?? DEFAULT_TIMEOUT_S,
     log: (line) => stdout.write(`${line}\n`),
     outDir: opts.outDir,
@@ -209,6 +219,15 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
             interactive: Boolean(opts.interactive),
             defaultTimeout: session.defaultTimeoutS,
           };
+        case 'partition': {
+          if (!session.network) throw new NxcError('NXC_USAGE', 'partition() needs a project deployment');
+          await session.network.partition((p.a as unknown[]).map(String), (p.b as unknown[]).map(String));
+          return null;
+        }
+        case 'heal':
+          if (!session.network) throw new NxcError('NXC_USAGE', 'heal() needs a project deployment');
+          await session.network.heal(((p.targets as unknown[] | undefined) ?? []).map(String));
+          return null;
         case 'start_all':
           await Promise.all(machines.map((m) => m.start()));
           return null;
@@ -442,6 +461,10 @@ async function callNode(m: Machine, op: string, a: Record<string, unknown>): Pro
       return m.shutdown();
     case 'crash':
       return m.crash();
+    case 'block':
+      return m.block();
+    case 'unblock':
+      return m.unblock();
     case 'wait_for_shutdown':
       return m.waitForShutdown({ timeout });
     case 'sleep':

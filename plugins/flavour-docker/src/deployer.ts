@@ -55,6 +55,7 @@ import {
   stableDeploymentId,
   volumeName,
 } from './labels.js';
+import { dockerNetwork } from './net-conditions.js';
 import { createDeploymentNetwork } from './network.js';
 import { nodeLogs } from './node-logs.js';
 import { DEFAULT_CONCURRENCY, type DockerOptions, configuredDockerOptions } from './options.js';
@@ -741,6 +742,25 @@ function nodeControl(ctx: Running): NodeControl {
   };
 }
 
+/** Network conditions from the host, in the containers' network namespaces. */
+function network(ctx: Running) {
+  const docker = clientFor(ctx);
+  const scope = scopeOf(ctx);
+  return dockerNetwork(async (host) => {
+    const byHost = await scopeContainers(docker, scope).catch((error) => {
+      throw engineError(error);
+    });
+    const c = byHost.get(host);
+    const info = c ? await docker.getContainer(c.Id).inspect() : undefined;
+    if (!info?.State.Running || !info.State.Pid) {
+      throw new NxcError('NXC_NODE_UNKNOWN', `node "${host}" has no running container in this deployment`, {
+        hint: 'start it again (`nxc start`) or leave it out',
+      });
+    }
+    return info.State.Pid;
+  });
+}
+
 export const deployer: FlavourDeployer<DockerOptions, DockerState> & { nodeControl: typeof nodeControl } = {
   stateSchema: dockerStateSchema,
   start,
@@ -749,6 +769,7 @@ export const deployer: FlavourDeployer<DockerOptions, DockerState> & { nodeContr
   transport,
   logs,
   nodeControl,
+  network,
   removeLeftovers,
 };
 export default deployer;

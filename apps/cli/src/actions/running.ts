@@ -43,6 +43,17 @@ export async function statusAction(rt: Runtime, flags: SelectFlags): Promise<num
         ...d.nodes.map((n) => [`  ${n.host}`, n.role, n.address, n.state, n.detail ?? '']),
       ])}\n`,
     );
+    for (const c of d.network ?? []) {
+      const what =
+        c.kind === 'partition'
+          ? 'partitioned'
+          : c.kind === 'delay'
+            ? `delay ${c.delayMs}ms`
+            : c.kind === 'loss'
+              ? `loss ${c.percent}%`
+              : `rate ${c.kbitPerSecond}kbit/s`;
+      rt.stdout.write(`  network: ${c.a.host} <-> ${c.b.host} ${what}\n`);
+    }
   }
   return 0;
 }

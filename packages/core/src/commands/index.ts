@@ -17,3 +17,5 @@ export { listBuilds, listDeployments, selectBuild, selectDeployment, parseSelect
 export type { StateEntry, Selector } from './select.js';
 export { resolveTargets, deploymentNodes } from './targets.js';
 export type { DeploymentNode } from './targets.js';
+export { net, netApply, netHeal, parseDelay, readNetConditions } from './net.js';
+export type { NetStatus, NetRequest } from './net.js';

@@ -15,7 +15,8 @@ import { removeRunningRecord } from '../records.js';
 import { silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentKey, deploymentPath, statePath } from '../state.js';
-import type { NodeStatus, RemovedLeftovers, RunningContext } from '../transposition.js';
+import type { NetworkCondition, NodeStatus, RemovedLeftovers, RunningContext } from '../transposition.js';
+import { netPath, readNetConditions } from './net.js';
 import { type RunningOptions, loadDeployer, openEntry, readState, runningOptions } from './running.js';
 import {
   type Selector,
@@ -162,6 +163,8 @@ async function stopDocumented(
   await deployer.stop(ctx);
   await rm(deploymentPath(project, entry.composition, entry.flavour), { force: true });
   await rm(statePath(project, entry.composition, entry.flavour), { force: true });
+  // the conditions went with the nodes
+  await rm(netPath(project, entry.composition, entry.flavour), { force: true });
   // its kept copy in artifact/…/records/ stays: the account outlives the deployment
   await removeRunningRecord(project, entry.composition, entry.flavour);
   reporter.emit({ type: 'done', message: `${key} stopped` });
@@ -213,6 +216,8 @@ export interface DeploymentStatus {
   composition: string;
   flavour: string;
   nodes: NodeStatus[];
+  /** Network conditions nxc put in force (`nxc net`); absent when none. */
+  network?: NetworkCondition[];
 }
 
 /**
@@ -228,7 +233,13 @@ export async function status(project: Project, opts: RunningOptions = {}): Promi
   const out: DeploymentStatus[] = [];
   for (const entry of entries) {
     const { ctx, deployer } = await openEntry(project, entry, opts);
-    out.push({ composition: entry.composition, flavour: entry.flavour, nodes: await deployer.status(ctx) });
+    const network = await readNetConditions(project, entry.composition, entry.flavour);
+    out.push({
+      composition: entry.composition,
+      flavour: entry.flavour,
+      nodes: await deployer.status(ctx),
+      ...(network.length > 0 ? { network } : {}),
+    });
   }
   return out;
 }

@@ -52,6 +52,10 @@ export {
   listDeployments,
   selectBuild,
   selectDeployment,
+  net,
+  netApply,
+  netHeal,
+  parseDelay,
 } from '../commands/index.js';
 export type {
   StartOptions,
@@ -68,6 +72,8 @@ export type {
   StateEntry,
   Selector,
   DeploymentNode,
+  NetStatus,
+  NetRequest,
 } from '../commands/index.js';
 // The flavours the project's plugins provide (and the flags they add to `nxc start`).
 export { loadFlavours, loadFlavour } from '../plugins.js';

@@ -36,6 +36,13 @@ class Logger:
         yield
 
 
+def _targets(items):
+    """Machines, hostnames or "@role" strings -> target strings (one item may stand alone)."""
+    if isinstance(items, (str, Machine)):
+        items = [items]
+    return [getattr(i, "host", None) or str(i) for i in items]
+
+
 def retry(fn, timeout=900):
     """Call ``fn(last_try)`` every second until it returns True; raise after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -108,6 +115,14 @@ class Driver:
         """Timeout of every wait and command that is not given one (default 900 s)."""
         self.channel.call("set_timeout", seconds=seconds)
 
+    def partition(self, a, b):
+        """Cut every node of `a` off from every node of `b`: machines, hostnames or "@role"."""
+        self.channel.call("partition", a=_targets(a), b=_targets(b))
+
+    def heal(self, *targets):
+        """Remove the network conditions nxc put in force (those touching `targets` if given)."""
+        self.channel.call("heal", targets=_targets(list(targets)))
+
     @contextmanager
     def subtest(self, name):
         name = str(name)
@@ -144,6 +159,8 @@ class Driver:
             subtest=self.subtest,
             retry=retry,
             set_default_timeout=self.set_default_timeout,
+            partition=self.partition,
+            heal=self.heal,
             serial_stdout_on=lambda: None,
             serial_stdout_off=lambda: None,
             Machine=Machine,

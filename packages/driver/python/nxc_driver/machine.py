@@ -156,6 +156,14 @@ class Machine:
         """Stop the node abruptly (when the flavour can)."""
         self._call("crash")
 
+    def block(self):
+        """Cut this node off from every other node (when the flavour can; docker: from the host)."""
+        self._call("block")
+
+    def unblock(self):
+        """Undo block(): remove the network conditions touching this node."""
+        self._call("unblock")
+
     def wait_for_shutdown(self, timeout=None):
         self._call("wait_for_shutdown", timeout=timeout)
 
