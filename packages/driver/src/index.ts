@@ -15,15 +15,10 @@ export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.j
 export { Machine, CommandError, DEFAULT_TIMEOUT_S, formatOutput } from './machine.js';
 export type {
   NodeControl,
-export type {
-  NodeControl,
   NetworkHandle,
   MachineSession,
   MachineNode,
   MachineDisk,
-  CommandOptions,
-  CommandResult,
-} from './machine.js';
   CommandOptions,
   CommandResult,
 } from './machine.js';
