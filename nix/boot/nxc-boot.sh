@@ -184,6 +184,17 @@ if [ -n "$pub" ]; then
 fi
 
 printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/node.json"
+
+# Block devices (nxc.disks) are virtio disks whose serial is their id: name them
+# /dev/disk/by-id/virtio-<id> as udev does, for systems where udev does not run (yet); a
+# running udev keeps or replaces the same links.
+for d in $(ls "$R/sys/block" 2>/dev/null); do
+  case "$d" in vd*) ;; *) continue ;; esac
+  s=$(cat "$R/sys/block/$d/serial" 2>/dev/null) || continue
+  case "$s" in '' | */* | .* | *[!A-Za-z0-9_-]*) continue ;; esac
+  l="$R/dev/disk/by-id/virtio-$s"
+  [ -e "$l" ] || [ -L "$l" ] || { mkdir -p "$R/dev/disk/by-id" && ln -s "../../$d" "$l"; } 2>/dev/null || true
+done
 echo "nxc-boot: $host is a $role ($key)"
 
 [ "$MODE" = --setup-only ] && exit 0

@@ -27,6 +27,29 @@ let
   compositionHelpers = helpers.compositionHelpers pkgs;
   modulesPath = "${nixpkgs}/nixos/modules";
   evalConfig = import "${nixpkgs}/nixos/lib/eval-config.nix";
+  # nxc.disks of one role -> [ { id, size, bytes } ], checked: size syntax, id syntax, unique ids.
+  normalizeDisks = compositionName: role: disks:
+    let
+      where = "nxc: composition ${compositionName}, role ${role}: nxc.disks";
+      units = { "" = 1; K = 1024; M = 1048576; G = 1073741824; T = 1099511627776; };
+      one = i: d:
+        let
+          id = if d.id == null then "disk${toString i}" else d.id;
+          m = builtins.match "([1-9][0-9]{0,12})([KMGT]?)" d.size;
+        in
+        if m == null then throw "${where}: disk ${id}: size \"${d.size}\" is not a size (write a positive integer with an optional K, M, G or T suffix, e.g. \"4G\")"
+        else if builtins.match "[A-Za-z0-9_-]{1,20}" id == null then throw "${where}: disk id \"${id}\" is not valid (1 to 20 letters, digits, '_' or '-')"
+        else
+          let n = builtins.fromJSON (builtins.elemAt m 0); unit = units.${builtins.elemAt m 1}; in
+          # JSON readers keep integers exact up to 2^53 - 1
+          if n > builtins.div 9007199254740991 unit then throw "${where}: disk ${id}: size \"${d.size}\" is too large"
+          else { inherit id; size = d.size; bytes = n * unit; };
+      list = builtins.genList (i: one i (builtins.elemAt disks i)) (builtins.length disks);
+      ids = map (d: d.id) list;
+      dup = filter (id: builtins.length (filter (x: x == id) ids) > 1) ids;
+    in
+    if dup != [ ] then throw "${where}: disk id \"${builtins.head dup}\" is declared twice (ids must be unique in a role)"
+    else list;
   sharedModules = if builtins.pathExists ../modules/default.nix then [ ../modules ] else [ ];
 
   compositionSet =
@@ -116,7 +139,10 @@ let
         roles = mapAttrs (r: s: {
           init = "${s.config.system.build.toplevel}/init";
           toplevel = "${s.config.system.build.toplevel}";
-        }) systems;
+        } // (
+          let disks = normalizeDisks compositionName r (s.config.nxc.disks or [ ]); in
+          optionalAttrs (disks != [ ]) { inherit disks; }
+        )) systems;
         all = artifacts.all;
         # Composition attributes of the original nxc's docker flavour reach the deploy side.
         extra =

@@ -97,6 +97,35 @@ describe('readComposeInfo: our format', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it("reads a role's disks (nxc.disks); a role without any has none", async () => {
+    const disks = [
+      { id: 'data', size: '4G', bytes: 4 * 1024 ** 3 },
+      { id: 'disk1', size: '1M', bytes: 1024 ** 2 },
+    ];
+    const info = await readComposeInfo(
+      await put('disks.json', { ...ours, roles: { ...ours.roles, server: { ...ours.roles.server, disks } } }),
+    );
+    expect(info.roles.server?.disks).toEqual(disks);
+    expect(info.roles.agent).not.toHaveProperty('disks');
+  });
+
+  it.each([
+    [
+      'a disk id the guest cannot name',
+      { id: 'a/b', size: '1G', bytes: 1 },
+      'roles.server.disks[0].id: expected 1 to 20',
+    ],
+    ['a disk without bytes', { id: 'a', size: '1G' }, 'roles.server.disks[0].bytes: missing'],
+  ])('refuses %s, naming the field', async (_name, disk, expected) => {
+    const file = await put('bad-disk::vm', {
+      ...ours,
+      roles: { server: { init: `${S}-server/init`, disks: [disk] } },
+    });
+    const error = await failure(readComposeInfo(file));
+    expect(error.message).toContain(expected);
+    expect(error.message).not.toContain('\n');
+  });
+
   it('refuses another format version', async () => {
     const error = await failure(readComposeInfo(await put('v2.json', { ...ours, nxc_compose_info: 2 })));
     expect(error.message).toMatch(/nxc_compose_info: version 2 is not supported/);

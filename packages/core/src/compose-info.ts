@@ -17,6 +17,18 @@ export interface RoleBuild {
   init: string;
   /** Store path of the role's system (toplevel) when known. */
   toplevel?: string;
+  /** Block devices every node of the role gets (`nxc.disks`), in declaration order; absent when none. */
+  disks?: RoleDisk[];
+}
+
+/** One declared block device of a role (`nxc.disks`). */
+export interface RoleDisk {
+  /** Unique in the role; the guest sees it as /dev/disk/by-id/virtio-<id>. */
+  id: string;
+  /** Size as declared, e.g. `4G`. */
+  size: string;
+  /** Size in bytes. */
+  bytes: number;
 }
 
 /** Normalized compose info for ONE composition x flavour. */
@@ -75,7 +87,21 @@ const nxcSchema = z.object({
     description: z.string().optional(),
   }),
   system: z.string().optional(),
-  roles: z.record(z.object({ init: storePath, toplevel: storePath.optional() })),
+  roles: z.record(
+    z.object({
+      init: storePath,
+      toplevel: storePath.optional(),
+      disks: z
+        .array(
+          z.object({
+            id: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'expected 1 to 20 letters, digits, _ or -'),
+            size: z.string().min(1),
+            bytes: z.number().int().positive(),
+          }),
+        )
+        .optional(),
+    }),
+  ),
   roles_distribution: rolesDistribution.optional(),
   test_script: storePath.optional(),
   all: z.record(z.string()).optional(),
@@ -195,8 +221,11 @@ function fromNxc(file: string, data: unknown, opts: ReadComposeInfoOptions): Com
   checkComposition(file, opts.composition, info.composition);
   const roles: Record<string, RoleBuild> = {};
   for (const [name, role] of Object.entries(info.roles)) {
-    roles[name] =
-      role.toplevel === undefined ? { init: role.init } : { init: role.init, toplevel: role.toplevel };
+    roles[name] = {
+      init: role.init,
+      ...(role.toplevel === undefined ? {} : { toplevel: role.toplevel }),
+      ...(role.disks && role.disks.length > 0 ? { disks: role.disks } : {}),
+    };
   }
   return {
     source: file,

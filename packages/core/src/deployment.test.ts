@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComposeInfo } from './compose-info.js';
 import {
@@ -310,6 +311,7 @@ describe('write/readDeploymentDocument', () => {
         index: 1,
         globalIndex: 0,
         parameters: { 'server.port': 80 },
+        disks: [],
       },
       {
         address: '10.0.2.16',
@@ -318,6 +320,7 @@ describe('write/readDeploymentDocument', () => {
         index: 1,
         globalIndex: 1,
         parameters: { 'server.port': 80 },
+        disks: [],
       },
       {
         address: '10.0.2.17',
@@ -326,6 +329,7 @@ describe('write/readDeploymentDocument', () => {
         index: 2,
         globalIndex: 2,
         parameters: { 'server.port': 80 },
+        disks: [],
       },
     ]);
   });
@@ -348,7 +352,28 @@ describe('write/readDeploymentDocument', () => {
       globalIndex: 2,
       uuid: '6fa459ea-ee8a-4ca4-894e-db77e160355e',
       parameters: {},
+      disks: [],
     });
+  });
+
+  it("gives each node its role's disks with the device the guest names them by; not on the kernel command line", () => {
+    const withDisks: ComposeInfo = {
+      ...composeInfo,
+      roles: {
+        ...composeInfo.roles,
+        agent: { init: `${S}-agent/init`, disks: [{ id: 'data', size: '4G', bytes: 4 * 1024 ** 3 }] },
+      },
+    };
+    const doc = buildDeploymentDocument({ composeInfo: withDisks, nodes: cluster(3), sshPublicKey: 'k' });
+    const ids = nodeIdentities(doc);
+    expect(ids.filter((n) => n.role === 'agent').map((n) => n.disks)).toEqual([
+      [{ id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' }],
+      [{ id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' }],
+    ]);
+    expect(ids.find((n) => n.role === 'server')?.disks).toEqual([]);
+    expect(Object.values(doc.deployment).find((e) => e.role === 'server')).not.toHaveProperty('disks');
+    const { value } = encodeDeploymentForKernel(doc);
+    expect(gunzipSync(Buffer.from(value.slice(3), 'base64')).toString()).not.toContain('disks');
   });
 
   it.each([

@@ -49,6 +49,20 @@ export interface DeploymentEntry {
   uuid?: string;
   /** This node's own parameter values (its role's, then its own), over the global `parameters`. */
   parameters?: Record<string, unknown>;
+  /** The block devices the node has (its role's `nxc.disks`); absent when none. */
+  disks?: NodeDisk[];
+}
+
+/** One block device of a node (declared by its role's `nxc.disks`). */
+export interface NodeDisk {
+  /** Id, unique in the role. */
+  id: string;
+  /** Size as declared, e.g. `4G`. */
+  size: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Device path in the node: `/dev/disk/by-id/virtio-<id>`. */
+  device: string;
 }
 
 /**
@@ -85,6 +99,16 @@ const documentSchema = z
           globalIndex: z.number().int().nonnegative().optional(),
           uuid: z.string().regex(UUID_PATTERN, 'expected a UUID').optional(),
           parameters: z.record(z.unknown()).optional(),
+          disks: z
+            .array(
+              z.object({
+                id: z.string().min(1),
+                size: z.string().min(1),
+                bytes: z.number().int().positive(),
+                device: z.string().min(1),
+              }),
+            )
+            .optional(),
         })
         .passthrough(),
     ),
@@ -174,6 +198,12 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
     const index = (perRole.get(node.role) ?? 0) + 1;
     perRole.set(node.role, index);
     const own = routed?.byHost[node.host];
+    const disks = (composeInfo.roles[node.role]?.disks ?? []).map((d) => ({
+      id: d.id,
+      size: d.size,
+      bytes: d.bytes,
+      device: `/dev/disk/by-id/virtio-${d.id}`,
+    }));
     deployment[node.address] = {
       role: node.role,
       host: node.host,
@@ -182,6 +212,7 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
       globalIndex,
       uuid: knownUuid(input.uuids, node.host) ?? randomUUID(),
       ...(own ? { parameters: own } : {}),
+      ...(disks.length > 0 ? { disks } : {}),
     };
   }
   return {
@@ -220,6 +251,8 @@ export interface NodeIdentity {
   uuid?: string;
   /** Resolved parameters: the global ones, overridden by the node's own. */
   parameters: Record<string, unknown>;
+  /** The node's block devices (its role's `nxc.disks`), `[]` when none. */
+  disks: NodeDisk[];
 }
 
 /**
@@ -240,6 +273,7 @@ export function nodeIdentities(doc: DeploymentDocument): NodeIdentity[] {
       globalIndex: entry.globalIndex ?? position,
       ...(entry.uuid === undefined ? {} : { uuid: entry.uuid }),
       parameters: { ...doc.parameters, ...entry.parameters },
+      disks: entry.disks ?? [],
     };
   });
 }

@@ -112,6 +112,7 @@ const flavourSchema = z
       )
       .optional(),
     usable: isFunction('usable').optional(),
+    disks: z.boolean().optional(),
     deployer: isFunction('deployer'),
   })
   .passthrough();
@@ -575,6 +576,7 @@ function delegate(flavour: Flavour, plugin: PluginSource): LoadedFlavour {
     build: flavour.build,
     ...(flavour.options ? { options: flavour.options } : {}),
     ...(flavour.flags ? { flags: flavour.flags } : {}),
+    ...(flavour.disks ? { disks: true } : {}),
     ...(usable ? { usable: (ctx: { project: Project }) => usable.call(flavour, ctx) } : {}),
     deployer: () => flavour.deployer(),
     plugin,

@@ -174,6 +174,18 @@ describe('buildRecord', () => {
     expect(r.nodes.every((n) => n.launchedAt === undefined && n.readyAt === undefined)).toBe(true);
   });
 
+  it("records each node's disks from the deployment document, and reads them back", () => {
+    const disk = { id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' };
+    const base = input();
+    const r = buildRecord({
+      ...base,
+      deployment: { ...base.deployment, '10.0.0.2': { role: 'server', host: 'server', disks: [disk] } },
+    });
+    expect(r.nodes.find((n) => n.host === 'server')?.disks).toEqual([disk]);
+    expect(r.nodes.find((n) => n.host === 'client1')).not.toHaveProperty('disks');
+    expect(parseRecord(JSON.parse(JSON.stringify(r)), 'x.json')).toEqual(r);
+  });
+
   it('writes what the schema reads back', () => {
     const r = buildRecord(input());
     expect(parseRecord(JSON.parse(JSON.stringify(r)), 'x.json')).toEqual(r);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
+import type { NodeDisk } from './deployment.js';
 import { NxcError } from './errors.js';
 import type { Project } from './project.js';
 import type { ProgressEvent, Reporter } from './reporter.js';
@@ -74,6 +75,8 @@ export interface RecordedNode {
   machine?: string;
   /** The node's state when the start returned (`running`, `starting`, `exited`...). */
   state: string;
+  /** The node's block devices (its role's `nxc.disks`), absent when none. */
+  disks?: NodeDisk[];
   /** When the flavour reported the node launched (created, booting), ISO 8601. */
   launchedAt?: string;
   /** When the flavour reported the node ready, ISO 8601 (absent with `--no-wait`). */
@@ -223,6 +226,16 @@ const recordSchema = z.object({
       uuid: z.string().uuid().optional(),
       machine: z.string().optional(),
       state: z.string(),
+      disks: z
+        .array(
+          z.object({
+            id: z.string().min(1),
+            size: z.string().min(1),
+            bytes: z.number().int().positive(),
+            device: z.string().min(1),
+          }),
+        )
+        .optional(),
       launchedAt: iso.optional(),
       readyAt: iso.optional(),
     }),
@@ -474,7 +487,7 @@ export interface RecordInput
   /** The deployment document's nodes: address -> role, host and identity. */
   deployment: Record<
     string,
-    { role: string; host: string; index?: number; globalIndex?: number; uuid?: string }
+    { role: string; host: string; index?: number; globalIndex?: number; uuid?: string; disks?: NodeDisk[] }
   >;
   /** The nodes as the flavour's start returned them. */
   nodes: { host: string; role: string; address: string; state: string; machine?: string }[];
@@ -499,6 +512,7 @@ export function buildRecord(input: RecordInput): DeploymentRecord {
       ...(n.uuid === undefined ? {} : { uuid: n.uuid }),
       ...(status?.machine ? { machine: status.machine } : {}),
       state: status?.state ?? 'unknown',
+      ...(n.disks && n.disks.length > 0 ? { disks: n.disks.map((d) => ({ ...d })) } : {}),
       ...(timing.launchedAt ? { launchedAt: timing.launchedAt } : {}),
       ...(timing.readyAt ? { readyAt: timing.readyAt } : {}),
     });

@@ -392,6 +392,12 @@ export interface Flavour<Options = unknown, State = unknown> {
   /** The `nxc start` flags that set options (each names its option). */
   flags?: FlavourFlag[];
   /**
+   * The flavour gives nodes the block devices their role declares (`nxc.disks`, in
+   * {@link RoleBuild.disks}). Absent or false: core refuses to start a composition whose
+   * started roles declare disks, before anything is created (exit 3).
+   */
+  disks?: boolean;
+  /**
    * Cheap pre-check run before start (docker daemon up, qemu present, OAR job present).
    * Returns undefined when usable. Must not create anything.
    */

@@ -11,6 +11,8 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -222,6 +224,26 @@ for (const [shellName, shell] of SHELLS) {
       });
       // the decoded document is left for tools on the node
       expect(JSON.parse(readFileSync(join(r.root, 'etc/nxc/deployment.json'), 'utf8')).user).toBe('alice');
+    });
+
+    it('names virtio disks by serial: /dev/disk/by-id/virtio-<id>, an existing link kept', async () => {
+      const root = join(scratch, `root-${++runCount}`);
+      for (const [dev, serial] of [
+        ['vda', 'data'],
+        ['vdb', 'disk1'],
+        ['vdc', ''],
+      ] as const) {
+        mkdirSync(join(root, 'sys/block', dev), { recursive: true });
+        writeFileSync(join(root, 'sys/block', dev, 'serial'), serial);
+      }
+      mkdirSync(join(root, 'dev/disk/by-id'), { recursive: true });
+      symlinkSync('../../udev-made', join(root, 'dev/disk/by-id/virtio-disk1'));
+      const { value } = encodeDeploymentForKernel(doc());
+      const r = await run(shell, { cmdline: `deploy=${value}`, root });
+      expect(r.code, r.stdout).toBe(0);
+      expect(readlinkSync(join(root, 'dev/disk/by-id/virtio-data'))).toBe('../../vda');
+      expect(readlinkSync(join(root, 'dev/disk/by-id/virtio-disk1'))).toBe('../../udev-made');
+      expect(readdirSync(join(root, 'dev/disk/by-id')).sort()).toEqual(['virtio-data', 'virtio-disk1']);
     });
 
     it('node.json carries the identity and resolved parameters of a document nxc built', async () => {

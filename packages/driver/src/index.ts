@@ -18,6 +18,7 @@ export type {
   NetworkHandle,
   MachineSession,
   MachineNode,
+  MachineDisk,
   CommandOptions,
   CommandResult,
 } from './machine.js';

@@ -146,6 +146,20 @@ export interface MachineNode {
   uuid?: string;
   /** Resolved parameters (global, then the role's, then the node's own). */
   parameters?: Record<string, unknown>;
+  /** Block devices of the node (its role's `nxc.disks`). */
+  disks?: MachineDisk[];
+}
+
+/** One block device of a node, as its role declares it (`nxc.disks`). */
+export interface MachineDisk {
+  /** Id, unique in the role. */
+  id: string;
+  /** Size as declared, e.g. `4G`. */
+  size: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Device path in the node: `/dev/disk/by-id/virtio-<id>`. */
+  device: string;
 }
 
 /** One node of a running deployment. */
@@ -163,6 +177,8 @@ export class Machine {
   readonly uuid: string | undefined;
   /** The `-p/-P` parameters as this node sees them (global < role < node). */
   readonly parameters: Readonly<Record<string, unknown>>;
+  /** The node's block devices (its role's `nxc.disks`, in declaration order); `[]` when none. */
+  readonly disks: readonly MachineDisk[];
   private readonly session: MachineSession;
   private systemd: boolean | undefined;
 
@@ -174,6 +190,7 @@ export class Machine {
     this.globalIndex = node.globalIndex ?? 0;
     this.uuid = node.uuid;
     this.parameters = node.parameters ?? {};
+    this.disks = (node.disks ?? []).map((d) => ({ ...d }));
     this.session = session;
   }
 

@@ -209,6 +209,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
               globalIndex: m.globalIndex,
               uuid: m.uuid ?? null,
               parameters: m.parameters,
+              disks: m.disks,
               name: pythonName(m.host),
             })),
             composition: opts.deployment.composition,

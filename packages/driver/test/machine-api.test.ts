@@ -89,6 +89,16 @@ describe('attach({ deployment, transport })', () => {
     expect(other.node('server').parameters).toEqual({ rate: 5, mode: 'x' });
   });
 
+  it("machine.disks: the node's block devices from the deployment ([] when none)", async () => {
+    const doc = transport.deployment({ server: 'server', client1: 'client' });
+    const disk = { id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' };
+    doc.deployment['10.0.0.2']!.disks = [disk];
+    // not closed: it shares the transport, which afterAll closes
+    const other = await attach({ transport, deployment: doc });
+    expect(other.node('server').disks).toEqual([disk]);
+    expect(other.node('client1').disks).toEqual([]);
+  });
+
   it('succeed / fail / execute', async () => {
     await d.startAll();
     expect(await d.node('server').succeed('hostname')).toBe('server\n');

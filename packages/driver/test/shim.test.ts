@@ -213,6 +213,27 @@ assert roles["client"][client_2.index - 1] is client_2
     expect(r.result.ok, r.out + r.err).toBe(true);
   });
 
+  it("machine.disks lists the node's block devices (empty when none)", async () => {
+    const doc = transport.deployment(roles);
+    const disk = { id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-id/virtio-data' };
+    const deployment = {
+      ...doc,
+      deployment: Object.fromEntries(
+        Object.entries(doc.deployment).map(([address, n]) => [
+          address,
+          n.host === 'server' ? { ...n, disks: [disk] } : n,
+        ]),
+      ),
+    };
+    const script = `
+assert server.disks == [{"id": "data", "size": "4G", "bytes": ${4 * 1024 ** 3}, "device": "/dev/disk/by-id/virtio-data"}], server.disks
+assert server.disks[0]["device"] == "/dev/disk/by-id/virtio-data"
+assert client_1.disks == [], client_1.disks
+`;
+    const r = await run(script, { deployment });
+    expect(r.result.ok, r.out + r.err).toBe(true);
+  });
+
   it('an unknown node name says which nodes and roles exist', async () => {
     const r = await run('start_all()\nclient.succeed("true")\n');
     expect(r.result.error?.message).toBe("test-script.py line 2: NameError: name 'client' is not defined");

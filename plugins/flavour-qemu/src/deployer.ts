@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, statfs, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -98,6 +98,55 @@ export const qemuStateSchema = z.object({
 /** What the qemu flavours save in `deploy/<composition>::<flavour>.state.json`. */
 export type QemuState = z.infer<typeof qemuStateSchema>;
 type NodeState = z.infer<typeof nodeStateSchema>;
+
+/**
+ * The block devices the nodes' roles declare (`nxc.disks`): one sparse raw file (0600) per
+ * disk per node in the run folder, removed with it at stop. Their declared sizes together must
+ * fit in the free space of the run folder's file system, checked before any file is created.
+ */
+async function createDisks(ctx: Start, runDir: string): Promise<Map<string, { id: string; file: string }[]>> {
+  const wanted = ctx.nodes.flatMap((n) =>
+    (ctx.composeInfo.roles[n.role]?.disks ?? []).map((d) => ({ host: n.host, role: n.role, ...d })),
+  );
+  const out = new Map<string, { id: string; file: string }[]>();
+  if (wanted.length === 0) return out;
+  const total = wanted.reduce((sum, d) => sum + d.bytes, 0);
+  const fs = await statfs(runDir);
+  const free = fs.bavail * fs.bsize;
+  if (total > free) {
+    throw new NxcError(
+      'NXC_FLAVOUR_UNUSABLE',
+      `nxc.disks: the ${wanted.length} disks of this deployment need ${formatBytes(total)} but the file system of ${runDir} has ${formatBytes(free)} free`,
+      {
+        hint: 'declare smaller disks, start fewer nodes, or set XDG_RUNTIME_DIR to a folder on a larger file system',
+        exitCode: 3,
+      },
+    );
+  }
+  for (const d of wanted) {
+    const file = join(runDir, `${d.host}.disk-${d.id}.raw`);
+    const handle = await open(file, 'wx', 0o600);
+    try {
+      await handle.truncate(d.bytes);
+    } finally {
+      await handle.close();
+    }
+    out.set(d.host, [...(out.get(d.host) ?? []), { id: d.id, file }]);
+    ctx.reporter.emit({ type: 'step', message: `${d.host}: disk ${d.id} (${d.size}) at ${file}` });
+  }
+  return out;
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
 type Start = StartContext<QemuOptions, QemuState>;
 type Running = RunningContext<QemuOptions, QemuState>;
 
@@ -323,6 +372,7 @@ async function start(ctx: Start): Promise<StartResult> {
   };
 
   try {
+    const diskFiles = await createDisks(ctx, runDir);
     const used = new Set<number>();
     for (const [i, n] of ctx.nodes.entries()) {
       let port = await freePort();
@@ -421,6 +471,7 @@ async function start(ctx: Start): Promise<StartResult> {
       pidFile: join(runDir, `${n.host}.pid`),
       shareStore: kind === 'vm',
       ...(guestfwd ? { guestfwd } : {}),
+      ...(diskFiles.has(n.host) ? { disks: diskFiles.get(n.host)! } : {}),
     }));
     for (const s of specs) {
       await writeFile(s.config, vmConfig(s), { mode: 0o600 });

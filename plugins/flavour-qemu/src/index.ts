@@ -30,6 +30,7 @@ export const vmRamdiskFlavour = defineFlavour({
   build: { image: 'ramdisk', distribution: 'all-in-one', nixModule: nixModule('vm-ramdisk.nix') },
   options: qemuOptionsSchema,
   flags: qemuFlags,
+  disks: true,
   usable,
   deployer,
 });
@@ -41,6 +42,7 @@ export const vmFlavour = defineFlavour({
   build: { image: 'vm', distribution: 'all-in-one', nixModule: nixModule('vm.nix') },
   options: qemuOptionsSchema,
   flags: qemuFlags,
+  disks: true,
   usable,
   deployer,
 });

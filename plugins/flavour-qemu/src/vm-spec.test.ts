@@ -64,6 +64,24 @@ describe('qemuArgs', () => {
     const fits = 'y'.repeat(1023);
     expect(vmConfig({ ...spec, append: fits })).toContain(`append = "${fits}"`);
   });
+  it('attaches each declared disk as raw virtio-blk whose serial is its id (commas in paths escaped)', () => {
+    const a = qemuArgs({
+      ...spec,
+      disks: [
+        { id: 'data', file: '/r/server.disk-data.raw' },
+        { id: 'disk1', file: '/r,x/server.disk-disk1.raw' },
+      ],
+    });
+    const joined = a.join(' ');
+    expect(joined).toContain(
+      '-drive file=/r/server.disk-data.raw,if=none,id=disk0,format=raw,cache=writeback,discard=unmap -device virtio-blk-pci,drive=disk0,serial=data',
+    );
+    expect(joined).toContain(
+      '-drive file=/r,,x/server.disk-disk1.raw,if=none,id=disk1,format=raw,cache=writeback,discard=unmap -device virtio-blk-pci,drive=disk1,serial=disk1',
+    );
+    expect(qemuArgs(spec)).not.toContain('-drive');
+  });
+
   it('shares the store over 9p for the vm kind and serves the deployment with guestfwd', () => {
     const a = qemuArgs({
       ...spec,

@@ -41,6 +41,8 @@ export interface VmSpec {
   shareStore: boolean;
   /** Extra `guestfwd` rule serving the deployment document (see deployment-server.ts). */
   guestfwd?: string;
+  /** Block devices (`nxc.disks`): raw files attached as virtio-blk with `serial=<id>`. */
+  disks?: { id: string; file: string }[];
 }
 
 /** MAC of NIC `nic` (0 user, 1 segment) of node `index`: locally administered, unique per node. */
@@ -124,6 +126,15 @@ export function qemuArgs(spec: VmSpec): string[] {
     spec.pidFile,
     '-daemonize',
   ];
+  for (const [i, d] of (spec.disks ?? []).entries()) {
+    // the serial names the disk in the guest: /dev/disk/by-id/virtio-<id>
+    args.push(
+      '-drive',
+      `file=${d.file.replace(/,/g, ',,')},if=none,id=disk${i},format=raw,cache=writeback,discard=unmap`,
+      '-device',
+      `virtio-blk-pci,drive=disk${i},serial=${d.id}`,
+    );
+  }
   if (spec.shareStore) {
     args.push('-virtfs', 'local,path=/nix/store,mount_tag=nix-store,security_model=none,readonly=on');
   }

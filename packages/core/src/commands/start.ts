@@ -173,6 +173,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   const { nodes, machines } = await planNodes(composeInfo, opts, reporter, signal);
   // A misrouted -p key is refused now, not when the flavour writes the deployment.
   if (opts.parameters) routeParameters(opts.parameters, nodes);
+  checkDisks(flavour, composeInfo, nodes);
   const identity = await checkEnvironment(project, flavour, opts, reporter);
   if (signal.aborted) throw interruptedBefore(composition, flavourName);
   const run: PreparedStart = {
@@ -264,6 +265,7 @@ async function prepareReplay(
   }
   if (plan.parameters) routeParameters(plan.parameters, plan.nodes);
   const { composeInfo, origin } = await replayComposeInfo(project, record, reporter, signal);
+  checkDisks(flavour, composeInfo, plan.nodes);
   for (const change of plan.changes) reporter.emit({ type: 'warn', message: `replay: ${change}` });
   const effective: StartOptions = {
     ...opts,
@@ -490,6 +492,20 @@ async function planNodes(
     ...(machines ? { machineCount: machines.length } : {}),
   });
   return { nodes, ...(machines ? { machines } : {}) };
+}
+
+/**
+ * A flavour that does not declare {@link Flavour.disks} cannot give nodes the block devices
+ * their role declares: refused rather than silently ignored.
+ */
+function checkDisks(flavour: LoadedFlavour, composeInfo: ComposeInfo, nodes: PlannedNode[]): void {
+  if (flavour.disks) return;
+  const role = nodes.map((n) => n.role).find((r) => (composeInfo.roles[r]?.disks?.length ?? 0) > 0);
+  if (role === undefined) return;
+  throw new NxcError(
+    'NXC_FLAVOUR_UNUSABLE',
+    `flavour ${flavour.name} does not support nxc.disks yet (role ${role} declares disks); use flavour vm or vm-ramdisk, or remove nxc.disks`,
+  );
 }
 
 /** Phase 4: the flavour can run here (`usable`), and the identity nodes will authorize. */

@@ -59,7 +59,7 @@ export type { LaunchNodesOptions, LaunchNodesResult, NodeFailure } from '../laun
 
 // What the build produced, and the deployment document nodes read.
 export { readComposeInfo } from '../compose-info.js';
-export type { ComposeInfo, RoleBuild, ReadComposeInfoOptions } from '../compose-info.js';
+export type { ComposeInfo, RoleBuild, RoleDisk, ReadComposeInfoOptions } from '../compose-info.js';
 export {
   buildDeploymentDocument,
   writeDeploymentDocument,
@@ -77,6 +77,7 @@ export type {
   DeploymentDocument,
   DeploymentEntry,
   NodeIdentity,
+  NodeDisk,
   BuildDeploymentInput,
   KernelEncodingOptions,
 } from '../deployment.js';

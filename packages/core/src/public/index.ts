@@ -91,9 +91,15 @@ export type { CleanOptions, CleanResult } from '../state.js';
 // Where a build and a deployment keep their files, and what they hold.
 export { composeInfoPath, deploymentPath, artifactDir } from '../state.js';
 export { readComposeInfo } from '../compose-info.js';
-export type { ComposeInfo, RoleBuild } from '../compose-info.js';
+export type { ComposeInfo, RoleBuild, RoleDisk } from '../compose-info.js';
 export { readDeploymentDocument, nodeIdentities } from '../deployment.js';
-export type { DeploymentDocument, DeploymentEntry, DeployedNode, NodeIdentity } from '../deployment.js';
+export type {
+  DeploymentDocument,
+  DeploymentEntry,
+  DeployedNode,
+  NodeDisk,
+  NodeIdentity,
+} from '../deployment.js';
 // -p/-P per role and per node: how a key reaches the nodes.
 export { routeParameters } from '../node-parameters.js';
 export type { RoutedParameters, ParameterTarget } from '../node-parameters.js';

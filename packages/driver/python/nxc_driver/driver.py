@@ -92,6 +92,7 @@ class Driver:
                 global_index=n.get("globalIndex", 0),
                 uuid=n.get("uuid"),
                 parameters=n.get("parameters"),
+                disks=n.get("disks"),
             )
             for n in hello["nodes"]
         ]

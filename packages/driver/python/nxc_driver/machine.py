@@ -37,9 +37,11 @@ class Machine:
     underscores), ``host`` the deployment hostname, ``role`` its role, ``index`` its rank
     within the role (from 1: client2 is 2), ``global_index`` its rank in the deployment
     (from 0: ``machines[m.global_index] is m``), ``uuid`` its UUID in this deployment (None
-    for a document without one) and ``parameters`` the -p values it sees (global < role < node)."""
+    for a document without one), ``parameters`` the -p values it sees (global < role < node)
+    and ``disks`` its block devices (its role's nxc.disks): a list of dicts with ``id``,
+    ``size``, ``bytes`` and ``device`` (/dev/disk/by-id/virtio-<id>), empty when none."""
 
-    def __init__(self, channel, host, role, address="", name=None, index=1, global_index=0, uuid=None, parameters=None):
+    def __init__(self, channel, host, role, address="", name=None, index=1, global_index=0, uuid=None, parameters=None, disks=None):
         self._channel = channel
         self.host = host
         self.name = name or host.replace("-", "_")
@@ -49,6 +51,7 @@ class Machine:
         self.global_index = global_index
         self.uuid = uuid
         self.parameters = parameters if parameters is not None else {}
+        self.disks = disks if disks is not None else []
 
     def __repr__(self):
         return f"<Machine '{self.host}' role={self.role}>"
