@@ -66,6 +66,20 @@ function doc(over: Partial<DeploymentDocument> = {}, withInit = false): Deployme
   return d;
 }
 
+/** The compose info of a server + client composition, for documents built by nxc. */
+const serverClientInfo = {
+  source: 'ci.json',
+  format: 'nxc',
+  composition: 'composition',
+  flavour: { name: 'vm-ramdisk' },
+  roles: {
+    server: { init: '/nix/store/x-server/init' },
+    client: { init: '/nix/store/x-client/init' },
+  },
+  all: {},
+  extra: {},
+} satisfies Parameters<typeof buildDeploymentDocument>[0]['composeInfo'];
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -248,18 +262,7 @@ for (const [shellName, shell] of SHELLS) {
 
     it('node.json carries the identity and resolved parameters of a document nxc built', async () => {
       const built = buildDeploymentDocument({
-        composeInfo: {
-          source: 'ci.json',
-          format: 'nxc',
-          composition: 'composition',
-          flavour: { name: 'vm-ramdisk' },
-          roles: {
-            server: { init: '/nix/store/x-server/init' },
-            client: { init: '/nix/store/x-client/init' },
-          },
-          all: {},
-          extra: {},
-        },
+        composeInfo: serverClientInfo,
         nodes: [
           { address: '10.0.0.1', role: 'server', host: 'server' },
           { address: '10.0.0.4', role: 'client', host: 'client1' },
@@ -307,18 +310,7 @@ for (const [shellName, shell] of SHELLS) {
           host: i === 0 ? 'server' : `client${i}`,
         }));
         const big = buildDeploymentDocument({
-          composeInfo: {
-            source: 'ci.json',
-            format: 'nxc',
-            composition: 'composition',
-            flavour: { name: 'vm-ramdisk' },
-            roles: {
-              server: { init: '/nix/store/x-server/init' },
-              client: { init: '/nix/store/x-client/init' },
-            },
-            all: {},
-            extra: {},
-          },
+          composeInfo: serverClientInfo,
           nodes,
           sshPublicKey: doc()['ssh_key.pub'],
         });
