@@ -81,6 +81,14 @@ export interface DeploymentDocument {
   parameters?: Record<string, unknown>;
 }
 
+/** A node's block device as the deployment document and the record keep it ({@link NodeDisk}). */
+export const nodeDiskSchema = z.object({
+  id: z.string().min(1),
+  size: z.string().min(1),
+  bytes: z.number().int().positive(),
+  device: z.string().min(1),
+});
+
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -99,16 +107,7 @@ const documentSchema = z
           globalIndex: z.number().int().nonnegative().optional(),
           uuid: z.string().regex(UUID_PATTERN, 'expected a UUID').optional(),
           parameters: z.record(z.unknown()).optional(),
-          disks: z
-            .array(
-              z.object({
-                id: z.string().min(1),
-                size: z.string().min(1),
-                bytes: z.number().int().positive(),
-                device: z.string().min(1),
-              }),
-            )
-            .optional(),
+          disks: z.array(nodeDiskSchema).optional(),
         })
         .passthrough(),
     ),

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
-import type { NodeDisk } from './deployment.js';
+import { type NodeDisk, nodeDiskSchema } from './deployment.js';
 import { NxcError } from './errors.js';
 import type { Project } from './project.js';
 import type { ProgressEvent, Reporter } from './reporter.js';
@@ -226,16 +226,7 @@ const recordSchema = z.object({
       uuid: z.string().uuid().optional(),
       machine: z.string().optional(),
       state: z.string(),
-      disks: z
-        .array(
-          z.object({
-            id: z.string().min(1),
-            size: z.string().min(1),
-            bytes: z.number().int().positive(),
-            device: z.string().min(1),
-          }),
-        )
-        .optional(),
+      disks: z.array(nodeDiskSchema).optional(),
       launchedAt: iso.optional(),
       readyAt: iso.optional(),
     }),
