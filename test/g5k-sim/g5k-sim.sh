@@ -179,6 +179,22 @@ pg_ver() { ls /usr/lib/postgresql | sort -n | tail -1; }
 setconf() { if grep -q "^$1=" $OARC; then sed -i "s|^$1=.*|$1=\"$2\"|" $OARC; else echo "$1=\"$2\"" >> $OARC; fi; }
 listening() { inns ss -Hltn "sport = :$1" | grep -q .; }
 
+# The resources' `host` property (a varchar column), added once per database. The listing is read
+# whole before it is searched (no `| grep -q` under pipefail: an early exit of grep can fail the
+# pipeline), and a database that is still waking up gets a few more tries; the last answer is shown.
+oar_host_property() {
+  local out try
+  for try in $(seq 1 10); do
+    if out=$(inns oarproperty -l 2>&1); then
+      grep -qx host <<<"$out" && return 0
+      out=$(inns oarproperty -a host -c 2>&1) && return 0
+      grep -q 'column "host" of relation "resources" already exists' <<<"$out" && return 0
+    fi
+    sleep 0.5
+  done
+  die "cannot add the OAR resource property host after $try tries: $out (see /var/log/oar.log)"
+}
+
 oar_up() {
   local n=$1 v pgpid i h
   mkdir -p "$S/oar"
@@ -211,7 +227,7 @@ oar_up() {
   if ! kill -0 "$(cat "$S/oar/oar-node-sshd.pid" 2>/dev/null)" 2>/dev/null; then
     inns /usr/sbin/sshd -f /etc/oar/sshd_config -o "PidFile=$S/oar/oar-node-sshd.pid"
   fi
-  inns oarproperty -l 2>/dev/null | grep -qx host || inns oarproperty -a host -c >&2 || inns oarproperty -l | grep -qx host
+  oar_host_property
   for i in $(seq 1 "$n"); do
     inns oarnodes -s "node-$i" 2>/dev/null | grep -q ':' || inns oarnodesetting -a -h "node-$i" >/dev/null
     inns oarnodesetting -h "node-$i" -p "host=node-$i" -p deploy=YES >/dev/null
@@ -226,6 +242,17 @@ oar_up() {
     rm -f /var/run/oar-server.pid; inns /usr/sbin/oar-server
     for _ in $(seq 1 100); do listening 6666 && break; sleep 0.1; done
     listening 6666 || die "OAR server did not start (see /var/log/oar.log)"
+    # oarsub tells the server about a new job the way this probe does (a "Term" line to localhost:6666,
+    # OAR's own scheduling nudge); a first job was once refused with "Cannot connect to executor",
+    # so `up` returns only once such a notification goes through, twice in a row.
+    local ok=0
+    for _ in $(seq 1 100); do
+      if inns perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "localhost", PeerPort => 6666, Proto => "tcp") or exit 1; print $s "Term\n" or exit 1; close $s or exit 1'; then
+        ok=$((ok + 1)); [ "$ok" -ge 2 ] && break
+      else ok=0; fi
+      sleep 0.2
+    done
+    [ "$ok" -ge 2 ] || die "the OAR server listens on 6666 but does not take notifications (see /var/log/oar.log)"
     cp /var/run/oar-server.pid "$S/oar/oar-server.pid"
   fi
   log "OAR up with node-1..node-$n"
