@@ -278,6 +278,8 @@ oar_disks() {
       inns oarnodesetting -r "$id" -s Alive >/dev/null
     done
   done
+  # (not machines: no network_address, as on Grid'5000)
+  su - postgres -c "psql -tA -d oar -c \"update resources set network_address='' where type='disk' and network_address <> ''\"" >/dev/null 2>&1 || true
   # disks beyond what each node has now (an earlier `up` with more nodes or disks)
   su - postgres -c "psql -tA -d oar -c \"select resource_id || ' ' || disk from resources where type='disk' and state <> 'Absent'\"" 2>/dev/null |
     while read -r id d; do
