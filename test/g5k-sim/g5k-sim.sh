@@ -269,10 +269,12 @@ oar_disks() {
       d=disk$j.node-$k
       id=$(oar_disk_id "$d")
       if [ -z "$id" ]; then
-        inns oarnodesetting -a -h '' -p type=disk -p "host=node-$k" -p "disk=$d" \
+        inns oarnodesetting -a -h "$d" -p type=disk -p "host=node-$k" -p "disk=$d" \
           -p "diskpath=$(spare_diskpath "$j")" -p deploy=YES >/dev/null
         id=$(oar_disk_id "$d")
         [ -n "$id" ] || die "could not create the OAR disk resource $d"
+        # created under a placeholder name (oarnodesetting -a wants one); a disk is no machine
+        su - postgres -c "psql -tA -d oar -c \"update resources set network_address='' where resource_id=$id\"" >/dev/null
       fi
       inns oarnodesetting -r "$id" -p "diskpath=$(spare_diskpath "$j")" -p deploy=YES >/dev/null
       inns oarnodesetting -r "$id" -s Alive >/dev/null

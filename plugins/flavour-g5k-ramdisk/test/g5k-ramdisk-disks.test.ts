@@ -118,13 +118,13 @@ async function machineFile(name: string, machines: string[]): Promise<string> {
 
 describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spare SATA disks)", () => {
   it('a machine with too few reserved disks is refused before anything is deployed', async () => {
-    // server -> node-1, client1 (2 disks) -> node-2, which has 1
-    const machines = await machineFile('machines-short', ['node-1', 'node-2']);
+    // nodes in the composition's role order (client, server): client (2 disks) -> node-2, which has 1
+    const machines = await machineFile('machines-short', ['node-2', 'node-1']);
     const r = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=1', '-m', machines]);
     expect(r.code, r.stderr).toBe(2);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors).toEqual([
-      'error: node client1 (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
+      'error: node client (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
     ]);
     expect(r.stderr).toMatch(/^hint: reserve the machines with their disks/m);
     // nothing deployed: both machines still run their standard environment, no deployment left
@@ -139,19 +139,19 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
   });
 
   it('the 2 declared disks of a role are 2 block devices of its machine, of at least the declared sizes, by id', async () => {
-    // server -> node-2, client1 (2 disks) -> node-1, which has 2 (1 GiB each)
-    const machines = await machineFile('machines', ['node-2', 'node-1']);
+    // client (2 disks) -> node-1, which has 2 (1 GiB each); server -> node-2
+    const machines = await machineFile('machines', ['node-1', 'node-2']);
     const r = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=1', '-m', machines, '--json']);
     if (r.code !== 0) {
       throw new Error(
         `nxc start failed (${r.code}): ${r.stderr.slice(-2000)}\nnode-1 console:\n${await consoleTail(sim.env, 1)}`,
       );
     }
-    // the deployment document gives client1 its disks by their by-nxc names
+    // the deployment document gives the client its disks by their by-nxc names
     const doc = JSON.parse(
       await readFile(join(work, 'demo/deploy/composition::g5k-ramdisk.json'), 'utf8'),
     ) as { deployment: Record<string, { host: string; disks?: Array<{ id: string; device: string }> }> };
-    const client = Object.values(doc.deployment).find((e) => e.host === 'client1');
+    const client = Object.values(doc.deployment).find((e) => e.host === 'client');
     expect(client?.disks?.map((d) => `${d.id}:${d.device}`)).toEqual([
       'data:/dev/disk/by-nxc/data',
       'disk1:/dev/disk/by-nxc/disk1',
@@ -159,7 +159,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     // in the node: two distinct block devices of 1 GiB, neither holding a mounted file system
     const exec = await nxc([
       'exec',
-      'client1',
+      'client',
       '--json',
       '--',
       'sh',
@@ -177,7 +177,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     // writable, and what is written is read back (the whole device is the node's)
     const rw = await nxc([
       'exec',
-      'client1',
+      'client',
       '--',
       'sh',
       '-c',
