@@ -57,11 +57,13 @@ DOC=$R/run/nxc/deployment.json
 cmdline_file=${NXC_CMDLINE:-/proc/cmdline}
 deploy=
 digest=
+disks=
 if [ -r "$cmdline_file" ]; then
   for p in $(cat "$cmdline_file"); do
     case $p in
       deploy=*) deploy=${p#deploy=} ;;
       deploy_sha256=*) digest=${p#deploy_sha256=} ;;
+      nxc_disks=*) disks=${p#nxc_disks=} ;;
     esac
   done
 fi
@@ -185,15 +187,43 @@ fi
 
 printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/node.json"
 
-# Block devices (nxc.disks) are virtio disks whose serial is their id: name them
-# /dev/disk/by-id/virtio-<id> as udev does, for systems where udev does not run (yet); a
-# running udev keeps or replaces the same links.
+# Block devices (nxc.disks), named /dev/disk/by-nxc/<id> on every flavour (made here, for
+# systems where udev does not run, or not yet; udev leaves these links alone).
+# - QEMU flavours: virtio disks whose serial is their id, also /dev/disk/by-id/virtio-<id> as
+#   udev names them (a running udev keeps or replaces those links);
+# - Grid'5000: `nxc_disks=<id>=<by-dir>/<name>,...` on the kernel command line names the spare
+#   disk each id maps onto by its /dev/disk/by-path name on the machine; the link points there
+#   (udev makes that name), or, when nothing made it yet, to the disk the sysfs path of a
+#   `pci-<PCI address>-ata-<port>` name designates.
+nxc_disk_link() { # nxc_disk_link ID TARGET (relative to /dev/disk/by-nxc)
+  mkdir -p "$R/dev/disk/by-nxc" 2>/dev/null && ln -sfn "$2" "$R/dev/disk/by-nxc/$1" 2>/dev/null || true
+}
 for d in $(ls "$R/sys/block" 2>/dev/null); do
   case "$d" in vd*) ;; *) continue ;; esac
   s=$(cat "$R/sys/block/$d/serial" 2>/dev/null) || continue
   case "$s" in '' | */* | .* | *[!A-Za-z0-9_-]*) continue ;; esac
   l="$R/dev/disk/by-id/virtio-$s"
   [ -e "$l" ] || [ -L "$l" ] || { mkdir -p "$R/dev/disk/by-id" && ln -s "../../$d" "$l"; } 2>/dev/null || true
+  nxc_disk_link "$s" "../../$d"
+done
+for pair in $(printf '%s\n' "$disks" | tr ',' ' '); do
+  id=${pair%%=*} name=${pair#*=}
+  case "$id" in '' | *[!A-Za-z0-9_-]*) continue ;; esac
+  case "$name" in by-[a-z]*/[A-Za-z0-9]* ) ;; *) continue ;; esac
+  case "$name" in */*/* | *..* | *[!A-Za-z0-9:._+/-]*) continue ;; esac
+  target=../$name
+  if ! [ -e "$R/dev/disk/$name" ]; then
+    # pci-0000:00:1f.2-ata-3 (or ...-ata-3.0): the disk below that controller's ATA port 3
+    pci=$(printf '%s\n' "$name" | sed -n 's|^by-path/pci-\([0-9a-f:.]*\)-ata-\([0-9]*\)\(\.0\)\{0,1\}$|\1 \2|p')
+    if [ -n "$pci" ]; then
+      for b in $(ls "$R/sys/block" 2>/dev/null); do
+        case "$(readlink -f "$R/sys/block/$b/device" 2>/dev/null)" in
+          */"${pci% *}"/ata"${pci#* }"/*) target=../../$b ;;
+        esac
+      done
+    fi
+  fi
+  nxc_disk_link "$id" "$target"
 done
 echo "nxc-boot: $host is a $role ($key)"
 

@@ -44,6 +44,12 @@ REPO=$(cd "$HERE/../.." && pwd)
 # first command; with 32 MiB the same boot reaches it in 0.5 s. Real nodes have no TCG.
 : "${G5KSIM_QEMU_EXTRA:=}"
 : "${G5KSIM_WAIT_S:=180}"
+# Reservable spare disks, as some G5K clusters have (OAR resources of type `disk`): how many per
+# node, one number for every node or a comma list (node-1 first, nodes past its end: 0), at most
+# 5; each a sparse raw file of G5KSIM_SPARE_DISK_SIZE on the node's SATA controller (ports 1..),
+# named by the standard environment /dev/disk/by-path/pci-0000:00:1f.0-ata-<port+1>.
+: "${G5KSIM_SPARE_DISKS:=0}"
+: "${G5KSIM_SPARE_DISK_SIZE:=1G}"
 S=$G5KSIM_STATE NS=$G5KSIM_NS NET=$G5KSIM_NET GW=$G5KSIM_NET.1 C=$G5KSIM_CACHE
 APT="apt-get -o DPkg::Lock::Timeout=600 -q"
 export DEBIAN_FRONTEND=noninteractive
@@ -53,6 +59,17 @@ inns() { ip netns exec "$NS" "$@"; }
 now_ms() { date +%s%3N; }
 node_ip() { echo "$NET.$((10 + $1))"; }
 node_mac() { printf '52:54:00:77:00:%02x' "$1"; }
+spare_disks() {   # spare_disks K: how many spare disks node-K has
+  local n
+  n=$(echo "$G5KSIM_SPARE_DISKS" | tr ',' '\n' | sed -n "${1}p")
+  if ! echo "$G5KSIM_SPARE_DISKS" | grep -q ,; then n=$G5KSIM_SPARE_DISKS; fi
+  n=${n:-0}
+  case $n in '' | *[!0-9]*) die "G5KSIM_SPARE_DISKS=$G5KSIM_SPARE_DISKS: expected a number or a comma list of numbers" ;; esac
+  [ "$n" -le 5 ] || die "G5KSIM_SPARE_DISKS: at most 5 spare disks per node (the SATA controller has 6 ports)"
+  echo "$n"
+}
+AHCI_PCI=0000:00:1f.0                               # the SATA controller's PCI address in the VMs
+spare_diskpath() { echo "/dev/disk/by-path/pci-$AHCI_PCI-ata-$(($1 + 1))"; }   # spare_diskpath J (port J)
 
 kver() {
   if [ -n "$G5KSIM_KVER" ]; then echo "$G5KSIM_KVER"; return; fi
@@ -144,12 +161,18 @@ vm_start() {   # vm_start K
   inns ip link set "$tap" master "$G5KSIM_BR"; inns ip link set "$tap" up
   rm -f "$S/run/node-$i.console"
   mkdir -p "$S/disks"; [ -f "$S/disks/node-$i.img" ] || truncate -s 1G "$S/disks/node-$i.img"
+  local spare j drives=""
+  spare=$(spare_disks "$i")
+  for j in $(seq 1 "$spare"); do
+    [ -f "$S/disks/node-$i.spare$j.img" ] || truncate -s "$G5KSIM_SPARE_DISK_SIZE" "$S/disks/node-$i.spare$j.img"
+    drives="$drives -drive file=$S/disks/node-$i.spare$j.img,format=raw,if=none,id=d$j -device ide-hd,drive=d$j,bus=ahci.$j"
+  done
   # shellcheck disable=SC2086
   inns qemu-system-x86_64 -name "node-$i" -machine pc -accel "$G5KSIM_ACCEL" -cpu max -smp 1 -m "$G5KSIM_MEM" \
     -display none -vga none -no-user-config -nodefaults -serial "file:$S/run/node-$i.console" \
     -kernel "$C/kernel/boot/vmlinuz-$(kver)" -initrd "$(std_initrd)" \
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off" \
-    -drive "file=$S/disks/node-$i.img,format=raw,if=none,id=d0" -device ahci,id=ahci -device ide-hd,drive=d0,bus=ahci.0 \
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 ip=$(node_ip "$i")::$GW:255.255.255.0:node-$i:eth0:off g5ksim_disks=$spare" \
+    -drive "file=$S/disks/node-$i.img,format=raw,if=none,id=d0" -device ahci,id=ahci,addr=0x1f -device ide-hd,drive=d0,bus=ahci.0 $drives \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "e1000e,netdev=n0,mac=$(node_mac "$i")" \
     -pidfile "$S/run/node-$i.pid" -daemonize $G5KSIM_QEMU_EXTRA
   now_ms > "$S/run/node-$i.t0"
@@ -236,6 +259,7 @@ oar_up() {
   for h in $(inns oarnodes -s 2>/dev/null | sed -n 's/^\(node-[0-9]*\):*$/\1/p' | sort -u); do
     if [ "${h#node-}" -gt "$n" ]; then inns oarnodesetting -h "$h" -p deploy=NO -s Absent >/dev/null 2>&1 || true; fi
   done
+  oar_disks "$n"
   touch /var/log/oar.log; chown oar /var/log/oar.log
   if ! kill -0 "$(cat "$S/oar/oar-server.pid" 2>/dev/null)" 2>/dev/null; then
     listening 6666 && die "port 6666 is taken in $NS: another OAR server runs there"
@@ -257,6 +281,42 @@ oar_up() {
   fi
   log "OAR up with node-1..node-$n"
 }
+
+# The spare disks as Grid'5000 declares reservable disks: one OAR resource of type `disk` per disk,
+# with the node's `host`, `disk` = diskJ.node-K and `diskpath` = its /dev/disk/by-path name on the
+# node (no network_address: they are not machines). Reserve them with the node:
+#   oarsub -t deploy -l "{type='default' or type='disk'}/host=1" ...   (the node and all its disks)
+# Disk resources of disks a node no longer has are set Absent.
+oar_disks() {
+  local n=$1 k j want id d
+  for p in disk diskpath; do inns oarproperty -l 2>/dev/null | grep -qx "$p" || inns oarproperty -a "$p" -c >&2; done
+  for k in $(seq 1 "$n"); do
+    want=$(spare_disks "$k")
+    for j in $(seq 1 "$want"); do
+      d=disk$j.node-$k
+      id=$(oar_disk_id "$d")
+      if [ -z "$id" ]; then
+        inns oarnodesetting -a -h "$d" -p type=disk -p "host=node-$k" -p "disk=$d" \
+          -p "diskpath=$(spare_diskpath "$j")" -p deploy=YES >/dev/null
+        id=$(oar_disk_id "$d")
+        [ -n "$id" ] || die "could not create the OAR disk resource $d"
+        # created under a placeholder name (oarnodesetting -a wants one); a disk is no machine
+        su - postgres -c "psql -tA -d oar -c \"update resources set network_address='' where resource_id=$id\"" >/dev/null
+      fi
+      inns oarnodesetting -r "$id" -p "diskpath=$(spare_diskpath "$j")" -p deploy=YES >/dev/null
+      inns oarnodesetting -r "$id" -s Alive >/dev/null
+    done
+  done
+  # (not machines: no network_address, as on Grid'5000)
+  su - postgres -c "psql -tA -d oar -c \"update resources set network_address='' where type='disk' and network_address <> ''\"" >/dev/null 2>&1 || true
+  # disks beyond what each node has now (an earlier `up` with more nodes or disks)
+  su - postgres -c "psql -tA -d oar -c \"select resource_id || ' ' || disk from resources where type='disk' and state <> 'Absent'\"" 2>/dev/null |
+    while read -r id d; do
+      k=${d##*.node-}; j=${d%%.node-*}; j=${j#disk}
+      if [ "$k" -gt "$n" ] || [ "$j" -gt "$(spare_disks "$k")" ]; then inns oarnodesetting -r "$id" -s Absent >/dev/null 2>&1 || true; fi
+    done
+}
+oar_disk_id() { su - postgres -c "psql -tA -d oar -c \"select resource_id from resources where type='disk' and disk='$1'\"" 2>/dev/null | head -1; }
 
 stop_pgid() {
   local pg=$1
@@ -356,7 +416,7 @@ case $cmd in
     N=${1:?usage: up N [--oar]}; OAR=0; [ "${2:-}" = --oar ] && OAR=1
     for p in "$S"/run/node-*.pid; do [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null && die "nodes already run: '$0 down' first"; done
     prepare; job_user; build_initrd
-    rm -f "$S"/run/node-*
+    rm -f "$S"/run/node-* "$S"/disks/node-*.spare*.img
     net_up "$N"
     echo "$N" > "$S/run/nodes"
     for i in $(seq 1 "$N"); do vm_start "$i"; done

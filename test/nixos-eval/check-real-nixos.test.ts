@@ -41,7 +41,7 @@ describe('scripts/check-real-nixos.sh', () => {
     ],
     [
       ['--template', 'nope'],
-      /^check-real-nixos: --template nope: no such template \(basic client-server k3s nfs\)$/,
+      /^check-real-nixos: --template nope: no such template \(basic client-server dfs k3s nfs\)$/,
     ],
   ])('bad arguments %j: one line, exit 2', (args, message) => {
     const r = check(...args);

@@ -376,6 +376,31 @@ describe('write/readDeploymentDocument', () => {
     expect(gunzipSync(Buffer.from(value.slice(3), 'base64')).toString()).not.toContain('disks');
   });
 
+  it("a flavour may name the disks its own way per node (diskDevices, e.g. /dev/disk/by-nxc/<id> on Grid'5000)", () => {
+    const withDisks: ComposeInfo = {
+      ...composeInfo,
+      roles: {
+        ...composeInfo.roles,
+        agent: {
+          init: `${S}-agent/init`,
+          disks: [
+            { id: 'data', size: '4G', bytes: 4 * 1024 ** 3 },
+            { id: 'logs', size: '1G', bytes: 1024 ** 3 },
+          ],
+        },
+      },
+    };
+    const nodes = cluster(2).map((n) =>
+      n.role === 'agent' ? { ...n, diskDevices: { data: '/dev/disk/by-nxc/data' } } : n,
+    );
+    const doc = buildDeploymentDocument({ composeInfo: withDisks, nodes, sshPublicKey: 'k' });
+    const agent = nodeIdentities(doc).find((n) => n.role === 'agent');
+    expect(agent?.disks.map((d) => d.device)).toEqual([
+      '/dev/disk/by-nxc/data',
+      '/dev/disk/by-id/virtio-logs',
+    ]);
+  });
+
   it.each([
     [
       'missing',

@@ -30,6 +30,12 @@ export interface DeployedNode extends PlannedNode {
   address: string;
   /** Store path of the role's init (filled from the compose info when omitted). */
   init?: string;
+  /**
+   * Device path of each of the node's disks in the node, by disk id, for flavours that do not
+   * attach them as virtio disks (default `/dev/disk/by-id/virtio-<id>`), e.g. the Grid'5000
+   * flavours' `/dev/disk/by-nxc/<id>`.
+   */
+  diskDevices?: Record<string, string>;
 }
 
 /**
@@ -61,7 +67,7 @@ export interface NodeDisk {
   size: string;
   /** Size in bytes. */
   bytes: number;
-  /** Device path in the node: `/dev/disk/by-id/virtio-<id>`. */
+  /** Device path in the node: `/dev/disk/by-id/virtio-<id>` on the QEMU flavours, `/dev/disk/by-nxc/<id>` on Grid'5000. */
   device: string;
 }
 
@@ -201,7 +207,7 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
       id: d.id,
       size: d.size,
       bytes: d.bytes,
-      device: `/dev/disk/by-id/virtio-${d.id}`,
+      device: node.diskDevices?.[d.id] ?? `/dev/disk/by-id/virtio-${d.id}`,
     }));
     deployment[node.address] = {
       role: node.role,

@@ -260,6 +260,48 @@ for (const [shellName, shell] of SHELLS) {
       expect(readdirSync(join(root, 'dev/disk/by-id')).sort()).toEqual(['virtio-data', 'virtio-disk1']);
     });
 
+    it("names every disk /dev/disk/by-nxc/<id>: virtio by serial, Grid'5000 by nxc_disks= (by-path link, else the ATA port in sysfs)", async () => {
+      const root = join(scratch, `root-${++runCount}`);
+      mkdirSync(join(root, 'sys/block/vda'), { recursive: true });
+      writeFileSync(join(root, 'sys/block/vda/serial'), 'cache');
+      // sdb on port 3 of the SATA controller 0000:00:1f.0, sdc on port 2; no udev: no by-path
+      for (const [dev, port] of [
+        ['sdb', 3],
+        ['sdc', 2],
+      ] as const) {
+        const dir = join(
+          root,
+          `sys/devices/pci0000:00/0000:00:1f.0/ata${port}/host${port}/target${port}:0:0/${port}:0:0:0`,
+        );
+        mkdirSync(dir, { recursive: true });
+        mkdirSync(join(root, 'sys/block', dev), { recursive: true });
+        symlinkSync(dir, join(root, 'sys/block', dev, 'device'));
+      }
+      // udev already named this one
+      mkdirSync(join(root, 'dev/disk/by-path'), { recursive: true });
+      symlinkSync('../../sdz', join(root, 'dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0'));
+      const { value } = encodeDeploymentForKernel(doc());
+      const r = await run(shell, {
+        cmdline: `deploy=${value} nxc_disks=data=by-path/pci-0000:00:1f.0-ata-3,logs=by-path/pci-0000:00:1f.0-ata-2.0,big=by-path/pci-0000:03:00.0-scsi-0:0:1:0,bad=../../etc/passwd,x=by-path/none`,
+        root,
+      });
+      expect(r.code, r.stdout).toBe(0);
+      const link = (id: string) => readlinkSync(join(root, 'dev/disk/by-nxc', id));
+      expect(link('cache')).toBe('../../vda');
+      expect(link('data')).toBe('../../sdb');
+      expect(link('logs')).toBe('../../sdc');
+      expect(link('big')).toBe('../by-path/pci-0000:03:00.0-scsi-0:0:1:0');
+      // a name nothing made yet: left for udev to make
+      expect(link('x')).toBe('../by-path/none');
+      expect(readdirSync(join(root, 'dev/disk/by-nxc')).sort()).toEqual([
+        'big',
+        'cache',
+        'data',
+        'logs',
+        'x',
+      ]);
+    });
+
     it('node.json carries the identity and resolved parameters of a document nxc built', async () => {
       const built = buildDeploymentDocument({
         composeInfo: serverClientInfo,

@@ -36,6 +36,14 @@ import {
   waitForSsh,
 } from '@nxc/ssh';
 import pLimit from 'p-limit';
+import {
+  type AssignedDisk,
+  diskProbeCommand,
+  diskProbeProblems,
+  disksError,
+  disksKernelParam,
+  nxcDiskDevice,
+} from './disks.js';
 import { type DeploymentServer, serveDeployment, sourceAddressFor } from './http-server.js';
 import { inlineDeployment, kexecAppend } from './kernel-cmdline.js';
 import {
@@ -55,6 +63,12 @@ export interface KexecTarget {
   /** Role and hostname it takes. */
   role: string;
   host: string;
+  /**
+   * The reserved spare disks the node's declared disks map onto (`nxc.disks`, see
+   * ./disks.ts): checked on the machine before any machine is kexec'd, named on the node's
+   * kernel command line (`nxc_disks=`).
+   */
+  disks?: AssignedDisk[];
 }
 
 /** Input of {@link kexecDeploy}. */
@@ -216,15 +230,33 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
 
   // 1. the deployment document and how nodes get it
   const document = await options.writeDeployment(
-    options.targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
+    options.targets.map((t) => ({
+      role: t.role,
+      host: t.host,
+      address: t.address,
+      ...(t.disks && t.disks.length > 0
+        ? { diskDevices: Object.fromEntries(t.disks.map((d) => [d.id, nxcDiskDevice(d.id)])) }
+        : {}),
+    })),
+  );
+  // each node's own parameters (its disks) go after the shared ones: the inline deployment's
+  // budget keeps room for the longest
+  const nodeParams = new Map(options.targets.map((t) => [t, disksKernelParam(t.disks ?? [])]));
+  const longestNodeParam = [...nodeParams.values()].reduce<string>(
+    (a, p) => ((p?.length ?? 0) > a.length ? (p ?? '') : a),
+    '',
   );
   const extra = { flavourParams: options.flavourParams, kernelParams: options.kernelParams };
+  const budgetExtra = {
+    flavourParams: [options.flavourParams, longestNodeParam].filter(Boolean).join(' ') || undefined,
+    kernelParams: options.kernelParams,
+  };
   let server: DeploymentServer | undefined;
   let append: string;
   let deployParam: KexecDeployResult['deployParam'];
-  const inline = options.remoteDeploymentInfo ? undefined : inlineDeployment(document, extra);
+  const inline = options.remoteDeploymentInfo ? undefined : inlineDeployment(document, budgetExtra);
   if (inline) {
-    append = inline.append;
+    append = inlineDeployment(document, extra)?.append ?? inline.append;
     deployParam = { kind: 'inline', length: inline.length };
   } else {
     const first = options.targets[0];
@@ -286,10 +318,24 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     return store;
   };
 
+  // nxc.disks: every machine's reserved disks are checked before any machine is kexec'd
+  const checkDisks = options.targets.some((t) => (t.disks?.length ?? 0) > 0);
+  const diskProblems: string[] = [];
+  let checked = 0;
+  let releaseChecked: () => void = () => undefined;
+  const allChecked = new Promise<void>((resolve) => {
+    releaseChecked = resolve;
+  });
+  const arrive = (): void => {
+    checked++;
+    if (checked >= options.targets.length) releaseChecked();
+  };
+
   const nodeKeys = new Map<KexecTarget, NodeHostKey>(options.targets.map((t) => [t, newNodeHostKey(t.host)]));
   const total = options.targets.length;
   let upCount = 0;
-  const limit = pLimit(Math.max(1, options.concurrency ?? 32));
+  // with disks every node waits for the others' check while holding its slot: no limit then
+  const limit = pLimit(Math.max(1, options.concurrency ?? 32, checkDisks ? options.targets.length : 0));
   const nodeEvent = (t: KexecTarget, state: string, detail?: string): void =>
     reporter?.emit({
       type: 'node',
@@ -301,6 +347,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const deployOne = async (t: KexecTarget): Promise<KexecNodeResult> => {
     const result: KexecNodeResult = { ...t, status: 'failed', pushedBytes: 0, timings: {} };
     let transport: SshTransport | undefined;
+    let arrived = !checkDisks;
     try {
       if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
       // connect
@@ -383,6 +430,17 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         const m = /^([0-9a-f]{64})\s+\*?(\S+)$/.exec(line.trim());
         if (m?.[1] && m[2]) remoteSums.set(m[2], m[1]);
       }
+      if (t.disks && t.disks.length > 0) {
+        const answer = await run('connect', diskProbeCommand(t.disks.map((d) => d.diskpath)));
+        diskProblems.push(...diskProbeProblems(t.host, t.machine, t.disks, answer));
+      }
+      if (!arrived) {
+        arrived = true;
+        arrive();
+        await allChecked;
+        if (diskProblems.length > 0)
+          throw new StepError('connect', 'not deployed: the reserved disks do not fit the composition');
+      }
       result.timings.connectMs = Date.now() - t0;
 
       // push
@@ -440,7 +498,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         );
       await run(
         'kexec',
-        `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${own}`)} ${q(`--append=${append}`)}; rc=$?; rm -f ${q(own)}; exit $rc`,
+        `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${own}`)} ${q(`--append=${[append, nodeParams.get(t)].filter(Boolean).join(' ')}`)}; rc=$?; rm -f ${q(own)}; exit $rc`,
       );
       // detached: a process started over SSH dies with its channel otherwise
       await run(
@@ -494,6 +552,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       }
       nodeEvent(t, result.status, `${result.step}: ${result.reason}`);
     } finally {
+      if (!arrived) arrive();
       await closeQuietly(transport);
     }
     return result;
@@ -503,6 +562,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const keepAlive = setInterval(() => undefined, 60_000);
   try {
     const nodes = await Promise.all(options.targets.map((t) => limit(() => deployOne(t))));
+    if (diskProblems.length > 0) throw disksError(diskProblems);
     return { nodes, document, deployParam };
   } finally {
     clearInterval(keepAlive);

@@ -16,6 +16,7 @@ import { NxcError } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
 import { z } from 'zod';
 import { assignMachines } from './assign-machines.js';
+import { planNodeDisks } from './disks.js';
 import { type KexecNodeResult, kexecDeploy } from './kexec-deploy.js';
 import type { KexecOptions } from './options.js';
 import type { Lookup } from './resolve.js';
@@ -88,6 +89,9 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
         signal: ctx.signal,
         ...(flavourOptions.lookup ? { lookup: flavourOptions.lookup } : {}),
       });
+      // nxc.disks: each node's declared disks onto its machine's reserved spare disks (checked
+      // here for the count, on the machines for the sizes, before any machine is touched)
+      const nodeDisks = await planNodeDisks(ctx.composeInfo.roles, targets, { flavour: name });
       // the image's own parameters (e.g. `init=` of an all-in-one ramdisk), then the flavour's
       const flavourParams = [ctx.composeInfo.all.cmdline, await flavourOptions.flavourParams?.(ctx)]
         .filter(Boolean)
@@ -98,7 +102,10 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
       });
       const { pushPath, nodeKeys, knownHosts } = o;
       const result = await kexecDeploy({
-        targets,
+        targets: targets.map((t) => {
+          const disks = nodeDisks.get(t.host);
+          return disks ? { ...t, disks } : t;
+        }),
         kernel,
         initrd,
         identity: ctx.identity,

@@ -33,6 +33,8 @@ const plugin = defineFlavourPlugin({
       description: "Grid'5000 nodes booted by kexec, their Nix store mounted read-only over NFS (nfs_store=)",
       build: { image: 'remote-store', distribution: 'all-in-one', nixModule },
       // inside an OAR job or on a frontend; the machines themselves are checked at start
+      // nxc.disks: onto the spare disks the OAR job reserved (docs/disks.md)
+      disks: true,
       usable: () => kexecUsable(),
       options: nfsStoreOptionsSchema,
       flags: kexecFlags,

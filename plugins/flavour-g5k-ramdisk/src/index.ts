@@ -32,6 +32,8 @@ const plugin = defineFlavourPlugin({
       description: "Grid'5000 nodes booted by kexec into a ramdisk holding every role (all in memory)",
       build: { image: 'ramdisk', distribution: 'all-in-one', nixModule },
       // inside an OAR job or on a frontend; the machines themselves are checked at start
+      // nxc.disks: onto the spare disks the OAR job reserved (docs/disks.md)
+      disks: true,
       usable: () => kexecUsable(),
       options: kexecOptionsSchema,
       flags: kexecFlags,

@@ -47,7 +47,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('listTemplates', () => {
   it('lists the shipped templates with one-line descriptions', async () => {
     const templates = await listTemplates();
-    expect(templates.map((t) => t.name)).toEqual(['basic', 'client-server', 'k3s', 'nfs']);
+    expect(templates.map((t) => t.name)).toEqual(['basic', 'client-server', 'dfs', 'k3s', 'nfs']);
     for (const t of templates) {
       expect(t.description).toMatch(/^\S.*\S$/);
       expect(t.description).not.toContain('\n');
@@ -62,7 +62,7 @@ describe('listTemplates', () => {
 });
 
 describe('init', () => {
-  it.each(['basic', 'client-server', 'k3s', 'nfs'])(
+  it.each(['basic', 'client-server', 'dfs', 'k3s', 'nfs'])(
     'copies template %s into a new directory',
     async (name) => {
       const dir = join(work, 'project', name);
@@ -98,7 +98,7 @@ describe('init', () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
-    for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {
+    for (const name of ['basic', 'client-server', 'dfs', 'k3s', 'nfs']) {
       const dir = join(work, name);
       await init({ dir, template: name });
       const flake = readFileSync(join(dir, 'flake.nix'), 'utf8');
@@ -112,7 +112,7 @@ describe('init', () => {
 
   it('writes Nix files that parse', async () => {
     requireNix();
-    for (const name of ['basic', 'client-server', 'k3s', 'nfs']) {
+    for (const name of ['basic', 'client-server', 'dfs', 'k3s', 'nfs']) {
       const dir = join(work, name);
       await init({ dir, template: name });
       for (const file of ['flake.nix', 'composition.nix']) {
@@ -129,6 +129,7 @@ describe('init', () => {
     const expected: Record<string, { roles: string[]; distribution?: Record<string, number> }> = {
       basic: { roles: ['node'] },
       'client-server': { roles: ['client', 'server'] },
+      dfs: { roles: ['client', 'storage'], distribution: { client: 1, storage: 3 } },
       k3s: { roles: ['agent', 'server'], distribution: { agent: 2 } },
       nfs: { roles: ['client', 'server'], distribution: { client: 2 } },
     };
@@ -259,7 +260,7 @@ describe('init', () => {
     const error = await rejection(init({ dir: join(work, 'p'), template: 'k8s' }));
     expect(isNxcError(error)).toBe(true);
     expect((error as Error).message).toBe(
-      'unknown template "k8s" (templates: basic, client-server, k3s, nfs)',
+      'unknown template "k8s" (templates: basic, client-server, dfs, k3s, nfs)',
     );
     expect(existsSync(join(work, 'p'))).toBe(false);
   });

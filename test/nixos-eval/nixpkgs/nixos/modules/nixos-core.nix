@@ -49,7 +49,24 @@ let
   };
 in
 {
+  # Services of nixpkgs used by nxc's templates and declared by neither nxc nor the test OS
+  # (which refuses them: the test OS cannot run them), with nixpkgs' types and defaults.
+  # nixos/modules/services/network-filesystems/glusterfs.nix (the dfs template)
+  options.services.glusterfs.enable = lib.mkOption {
+    type = lib.types.bool;
+    default = false;
+  };
+
   config = mkMerge [
+    # nixos/modules/services/network-filesystems/glusterfs.nix: glusterd as a systemd service
+    (mkIf cfg.services.glusterfs.enable {
+      environment.systemPackages = [ pkgs.glusterfs ];
+      systemd.services.glusterd = {
+        wantedBy = [ "multi-user.target" ];
+        after = [ "network.target" ];
+        serviceConfig.ExecStart = "${pkgs.glusterfs}/sbin/glusterd --no-daemon";
+      };
+    })
     {
       # nixos/modules/config/users-groups.nix (2025): the accounts and groups NixOS defines
       # (ids from nixos/modules/misc/ids.nix) and the assertions a composition's users meet.
