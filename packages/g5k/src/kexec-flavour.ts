@@ -117,6 +117,7 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
         ...(o.remoteDeploymentInfo ? { remoteDeploymentInfo: true } : {}),
         ...(o.port !== undefined ? { httpPort: o.port } : {}),
         ...(o.reachTimeoutMs !== undefined ? { reachTimeoutMs: o.reachTimeoutMs } : {}),
+        ...(o.distribution ? { distribution: o.distribution } : {}),
       });
       const state: KexecState = { kind: 'g5k-kexec', nodes: {}, startedAt: Math.floor(Date.now() / 1000) };
       for (const n of result.nodes) {
