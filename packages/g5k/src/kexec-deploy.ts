@@ -421,7 +421,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     from: Live,
     to: Live,
   ): Promise<{ ok: true } | { ok: false; senderOk: boolean; receiverOk: boolean; reason: string }> => {
-    for (const a of to.missing) {
+    for (const a of [...to.missing]) {
       const port = randomInt(20_000, 60_000);
       const part = partOf(to, a.name);
       const fifo = `${pushPath}/.relay-${to.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}-${port}`;
@@ -480,6 +480,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       if (received && sent) {
         try {
           await verifyPart(to, a);
+          // a fallback push sends only what is still missing
+          to.missing = to.missing.filter((m) => m !== a);
           continue;
         } catch (e) {
           return { ok: false, senderOk: true, receiverOk: true, reason: reasonOf(e) };
@@ -572,7 +574,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   /** The machine copies each missing artifact from the frontend's path(s); its SHA-256 decides. */
   const readShared = async (n: Live, paths: Map<string, string[]>): Promise<string | undefined> => {
     let via: string | undefined;
-    for (const a of n.missing) {
+    for (const a of [...n.missing]) {
       const part = partOf(n, a.name);
       const tries = (paths.get(a.name) ?? [])
         .map(
@@ -592,6 +594,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         return undefined;
       }
       via = via ?? line;
+      n.missing = n.missing.filter((m) => m !== a);
     }
     return via;
   };
