@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '@nxc/ssh';
 import { describe, expect, it } from 'vitest';
 import { DistributionPlan, parseNetcat, receiverCommand, senderCommand } from './distribute.js';
+import { sharedCandidates } from './kexec-deploy.js';
 
 const node = (id: string, relayCapable = true) => ({ id, relayCapable });
 
@@ -100,6 +101,36 @@ describe('relay commands (real busybox netcat on the loopback)', () => {
         expect(await Promise.all([receiving, sending])).toEqual([0, 0]);
         expect((await readFile(part)).equals(data)).toBe(true);
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sharedCandidates (which frontend paths a machine may read from the shared home)', () => {
+  it('the path as given and the file it resolves to; refused when writable by others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-shared-'));
+    try {
+      await chmod(dir, 0o755);
+      await mkdir(join(dir, 'store'), { mode: 0o755 });
+      await writeFile(join(dir, 'store/initrd'), 'x', { mode: 0o644 });
+      await symlink(join(dir, 'store/initrd'), join(dir, 'initrd'));
+      const artifacts = [{ name: 'initrd', local: join(dir, 'initrd') }];
+      expect(await sharedCandidates(artifacts)).toEqual(
+        new Map([['initrd', [join(dir, 'initrd'), join(dir, 'store/initrd')]]]),
+      );
+      // a file others may write
+      await chmod(join(dir, 'store/initrd'), 0o664);
+      expect(await sharedCandidates(artifacts)).toBeUndefined();
+      await chmod(join(dir, 'store/initrd'), 0o644);
+      // a folder anyone may write, without the sticky bit: anyone may swap the file
+      await chmod(join(dir, 'store'), 0o777);
+      expect(await sharedCandidates(artifacts)).toBeUndefined();
+      // with the sticky bit (as /tmp): only the owner may replace it
+      await chmod(join(dir, 'store'), 0o1777);
+      expect((await sharedCandidates(artifacts))?.get('initrd')).toHaveLength(2);
+      // a missing file
+      expect(await sharedCandidates([{ name: 'kernel', local: join(dir, 'nope') }])).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
