@@ -18,6 +18,8 @@
 #                                 address exporting DIR (default /nix/store) read-only as /export/DIR
 #                                 (v3 and v4, as on Grid'5000; the name `nfs` resolves to it), for g5k-nfs-store
 #   g5k-sim.sh nfs-down           stop it
+#   g5k-sim.sh home-up DIR        the user's home as on Grid'5000: DIR exported by NFS (nfs-up DIR) and mounted
+#                                 at the same path DIR on every running node (read-only, NFSv4)
 #   g5k-sim.sh env                print the harness's settings as KEY=VALUE lines
 #   g5k-sim.sh deployed-initrd [OUT]  build the stand-in for a deployed system's initrd (node/deployed-rc:
 #                                 a minimal boot contract), for engine tests that do not need the demo build
@@ -444,10 +446,19 @@ case $cmd in
     echo "$OUT" ;;
   nfs-up) nfs_up "$@" ;;
   nfs-down) nfs_down ;;
+  home-up)
+    D=${1:?usage: home-up DIR}; nfs_up "$D"; rc=0
+    for p in "$S"/run/node-*.pid; do
+      [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null || continue
+      i=${p##*/node-}; i=${i%.pid}
+      inns ssh -F "$S/ssh_config" -o BatchMode=yes "node-$i" \
+        "mkdir -p '$D' && { grep -q ' $D nfs' /proc/mounts || mount -t nfs4 -o ro,addr=$GW '$GW:/export$D' '$D'; }" || { log "node-$i: cannot mount $D"; rc=1; }
+    done
+    exit $rc ;;
   env)
     echo "G5KSIM_STATE=$S"; echo "G5KSIM_CACHE=$C"; echo "G5KSIM_NS=$NS"; echo "G5KSIM_NET=$NET"
     echo "G5KSIM_JOB_USER=$G5KSIM_JOB_USER"; echo "G5KSIM_JOB_USER_HOME=$(getent passwd "$G5KSIM_JOB_USER" | cut -d: -f6)"
     echo "G5KSIM_KERNEL=$C/kernel/boot/vmlinuz-$(kver)"; echo "G5KSIM_KMOD=$C/kernel/lib/modules/$(kver)"
     echo "G5KSIM_INITRD=$(std_initrd)"; echo "G5KSIM_ROOT_KEY=$S/keys/id_root" ;;
-  *) sed -n '2,27p' "$0"; exit 2 ;;
+  *) sed -n '2,29p' "$0"; exit 2 ;;
 esac

@@ -61,6 +61,8 @@ export interface G5kSim {
   deploy(
     request: Record<string, unknown>,
     timeoutMs?: number,
+    /** Called with each reporter event as it arrives (e.g. to break a node mid-deployment). */
+    onEvent?: (event: Record<string, unknown>) => void,
   ): Promise<{
     answer: { ok: boolean; result?: unknown; error?: { code?: string; message: string } };
     events: Array<Record<string, unknown>>;
@@ -99,7 +101,8 @@ export async function startG5kSim(options: {
     sim,
     inNs,
     asUser: (command) => inNs(['su', '-', env.G5KSIM_JOB_USER ?? 'g5kuser', '-c', command]),
-    async deploy(request, timeoutMs = 900_000) {
+    async deploy(request, timeout, onEvent) {
+      const timeoutMs = timeout ?? 900_000;
       const dir = await mkdtemp(join(tmpdir(), 'nxc-g5k-req-'));
       try {
         const file = join(dir, 'request.json');
@@ -114,8 +117,21 @@ export async function startG5kSim(options: {
         child.stdout.on('data', (d) => {
           stdout += d;
         });
+        let pending = '';
         child.stderr.on('data', (d) => {
           stderr += d;
+          if (!onEvent) return;
+          pending += d;
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const l of lines) {
+            if (!l.startsWith('{')) continue;
+            try {
+              onEvent(JSON.parse(l) as Record<string, unknown>);
+            } catch {
+              /* not an event */
+            }
+          }
         });
         const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
         await new Promise((resolve) => child.on('close', resolve));

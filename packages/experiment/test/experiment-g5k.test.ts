@@ -137,7 +137,7 @@ describe("experiment on the Grid'5000 stand-in (g5k-ramdisk)", () => {
     };
     expect([record.id, record.flavour]).toEqual([manifest.record?.id, 'g5k-ramdisk']);
     // the OAR job, as the flavour reports it inside a job
-    expect(record.platform).toEqual({ oarJobId: String(manifest.oarJob?.id) });
+    expect(record.platform).toMatchObject({ oarJobId: String(manifest.oarJob?.id) });
     expect([...record.machines].sort()).toEqual(['node-1', 'node-2']);
     expect(record.nodes.map((n) => n.machine).sort()).toEqual(['node-1', 'node-2']);
     expect(manifest.stopped).toBe(true);

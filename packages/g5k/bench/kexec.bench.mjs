@@ -118,7 +118,7 @@ try {
     const nodes = JSON.parse(r.stdout.trim().split('\n').pop());
     const max = (k) => Math.max(...nodes.map((x) => x.timings[k] ?? 0));
     console.log(
-      `${n} node(s): total ${(total / 1000).toFixed(1)} s | slowest node: connect ${max('connectMs')} ms, push ${max('pushMs')} ms (${nodes[0].pushedBytes} bytes/node), kexec ${max('kexecMs')} ms, boot-to-ready ${max('bootMs')} ms | ${nodes.map((x) => `${x.machine}:${x.status}`).join(' ')}`,
+      `${n} node(s): total ${(total / 1000).toFixed(1)} s | slowest node: connect ${max('connectMs')} ms, kernel + initrd ${max('pushMs')} ms (frontend sent ${nodes.reduce((s, x) => s + x.pushedBytes, 0)} bytes; ${nodes.map((x) => `${x.machine}:${x.source ?? '-'}`).join(' ')}), kexec ${max('kexecMs')} ms, boot-to-ready ${max('bootMs')} ms | ${nodes.map((x) => `${x.machine}:${x.status}`).join(' ')}`,
     );
   }
   console.log(

@@ -3,15 +3,17 @@
  * machine, in parallel and independently,
  *   1. connect as root (the key of the site's standard environment, else the deployment's
  *      identity: a node still running a previous nxc deployment),
- *   2. push kernel + initrd unless the node already holds files with the same SHA-256,
+ *   2. get kernel + initrd onto it unless it already holds files with the same SHA-256: read
+ *      from the shared home, relayed by another machine, or pushed by the frontend (see
+ *      distribute.ts); every copy is checked by its SHA-256 computed on the machine,
  *   3. `kexec -l` them with `deploy=...` on the command line, then a detached `kexec -e`,
  *   4. wait for SSH on the node's address until a NEW boot (boot id changed) authorizes the
  *      deployment's key and reports `/run/nxc/ready`.
  * A node that fails any step is reported with the step and the reason; the others go on.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +46,14 @@ import {
   disksKernelParam,
   nxcDiskDevice,
 } from './disks.js';
+import {
+  DistributionPlan,
+  NETCAT_PROBE,
+  type Netcat,
+  parseNetcat,
+  receiverCommand,
+  senderCommand,
+} from './distribute.js';
 import { type DeploymentServer, serveDeployment, sourceAddressFor } from './http-server.js';
 import { inlineDeployment, kexecAppend } from './kernel-cmdline.js';
 import {
@@ -109,8 +119,18 @@ export interface KexecDeployOptions {
   reachTimeoutMs?: number;
   /** Per-node deadline from `kexec -e` to ready (default 300 s). */
   bootTimeoutMs?: number;
-  /** Machines worked on at once (default 32). */
+  /** SSH logins, and pushes from the frontend, at once (default 32). */
   concurrency?: number;
+  /**
+   * How kernel and initrd reach the machines (default `auto`): `auto` lets a machine read them
+   * from the shared home when it sees the same bytes there (SHA-256 computed on the machine),
+   * else relays them from machine to machine (the frontend sends one copy, to the first one),
+   * with a direct push from the frontend as the fallback; `direct`: the frontend pushes to every
+   * machine.
+   */
+  distribution?: 'auto' | 'direct';
+  /** A relay whose receiver gets no new byte for this long is abandoned (default 15 s). */
+  relayStallMs?: number;
   reporter?: Reporter;
   signal?: AbortSignal;
 }
@@ -121,8 +141,22 @@ export interface KexecNodeResult extends KexecTarget {
   /** Step that failed. */
   step?: 'connect' | 'push' | 'kexec' | 'boot';
   reason?: string;
-  /** Bytes of kernel/initrd sent to this node (0 when it already held them). */
+  /**
+   * Bytes of kernel/initrd the frontend sent to this node, counted as its SFTP server
+   * acknowledged them (0 when it already held them, read them from the shared home, or got
+   * them from another machine).
+   */
   pushedBytes: number;
+  /**
+   * Where its kernel and initrd came from: `cached` (it already held them), `shared` (read by
+   * the machine from the frontend's path, on the shared home), `relay` (from another machine),
+   * `frontend` (pushed by the frontend). Unset when it failed before.
+   */
+  source?: 'cached' | 'shared' | 'relay' | 'frontend';
+  /** The machine it was relayed from (`relay`), or the path it read (`shared`). */
+  from?: string;
+  /** Why it fell back to a push from the frontend (its relay failed). */
+  fallback?: string;
   /** Milliseconds per step. */
   timings: { connectMs?: number; pushMs?: number; kexecMs?: number; bootMs?: number };
   /**
@@ -138,6 +172,13 @@ export interface KexecDeployResult {
   document: DeploymentDocument;
   /** How the deployment reached the nodes. */
   deployParam: { kind: 'inline'; length: number } | { kind: 'http'; url: string };
+  /**
+   * Bytes of kernel/initrd the frontend sent in this deployment, all nodes together (the sum
+   * of the nodes' `pushedBytes`): about `artifactBytes` with a relay, 0 from the shared home.
+   */
+  frontendBytes: number;
+  /** Size of kernel + initrd (one copy). */
+  artifactBytes: number;
 }
 
 const DEFAULT_PUSH_PATH = '/tmp/nxc-kexec';
@@ -334,8 +375,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const nodeKeys = new Map<KexecTarget, NodeHostKey>(options.targets.map((t) => [t, newNodeHostKey(t.host)]));
   const total = options.targets.length;
   let upCount = 0;
-  // with disks every node waits for the others' check while holding its slot: no limit then
-  const limit = pLimit(Math.max(1, options.concurrency ?? 32, checkDisks ? options.targets.length : 0));
+  // SSH logins and frontend pushes; the wait for the other machines' disk check holds no slot
+  const limit = pLimit(Math.max(1, options.concurrency ?? 32));
   const nodeEvent = (t: KexecTarget, state: string, detail?: string): void =>
     reporter?.emit({
       type: 'node',
@@ -344,55 +385,327 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       detail: detail ? `${t.machine}: ${detail}` : t.machine,
     });
 
+  // 5. distribution of kernel + initrd (see distribute.ts)
+  const mode = options.distribution ?? 'auto';
+  const stallMs = options.relayStallMs ?? 15_000;
+  const artifactBytes = kernelSize + initrdSize;
+  const shared = mode === 'auto' ? await sharedCandidates(artifacts) : undefined;
+  const plan = new DistributionPlan(mode);
+  let frontendBytes = 0;
+  let settledCount = 0;
+  let haveCount = 0;
+  let allSettled: () => void = () => undefined;
+  const settledAll = new Promise<void>((resolve) => {
+    allSettled = resolve;
+  });
+  if (total === 0) allSettled();
+
+  /** A machine logged into and probed, during its distribution. */
+  interface Live {
+    t: KexecTarget;
+    transport: SshTransport;
+    result: KexecNodeResult;
+    nc: Netcat;
+    missing: typeof artifacts;
+    run(step: StepError['step'], command: string, timeoutMs?: number): Promise<string>;
+    obtained?: { resolve(): void; reject(e: unknown): void };
+    /** Why it cannot go on (it failed while relaying). */
+    dead?: string;
+  }
+  const live = new Map<string, Live>();
+  const distNode = (n: Live) => ({ id: n.t.machine, relayCapable: n.nc !== 'none' });
+  const partOf = (n: Live, name: string) =>
+    `${pushPath}/${name}.part-${n.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  const alive = (n: Live): Promise<boolean> =>
+    withTimeout(n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000 }), 10_000, 'SSH')
+      .then((r) => r.exitCode === 0)
+      .catch(() => false);
+  const reportHave = (n: Live): void => {
+    haveCount++;
+    reporter?.emit({
+      type: 'progress',
+      task: 'artifacts',
+      current: haveCount,
+      total,
+      detail: `${n.t.machine} (${n.result.source}${n.result.from ? ` from ${n.result.from}` : ''}); the frontend sent ${frontendBytes} bytes so far`,
+    });
+  };
+
+  /** Checks a copy at `part` on the node and moves it in place. */
+  const verifyPart = async (n: Live, a: (typeof artifacts)[number]): Promise<void> => {
+    const part = partOf(n, a.name);
+    const got = (await n.run('push', `sha256sum ${q(part)}`)).trim().split(/\s+/)[0];
+    if (got !== a.sum) {
+      await n.run('push', `rm -f ${q(part)}`).catch(() => undefined);
+      throw new StepError(
+        'push',
+        `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
+      );
+    }
+    await n.run('push', `mv -f ${q(part)} ${q(`${pushPath}/${a.name}`)}`);
+  };
+
+  const pushDirect = async (n: Live): Promise<void> => {
+    for (const a of n.missing) {
+      const part = partOf(n, a.name);
+      try {
+        await n.transport.copyTo(n.t.machine, a.local, part, {
+          onBytes: (b) => {
+            n.result.pushedBytes += b;
+            frontendBytes += b;
+          },
+        });
+      } catch (e) {
+        throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
+      }
+      await verifyPart(n, a);
+    }
+  };
+
+  /** Relays `to`'s missing artifacts from `from`; says which end failed when it does. */
+  const relay = async (
+    from: Live,
+    to: Live,
+  ): Promise<{ ok: true } | { ok: false; senderOk: boolean; receiverOk: boolean; reason: string }> => {
+    for (const a of [...to.missing]) {
+      const port = randomInt(20_000, 60_000);
+      const part = partOf(to, a.name);
+      const fifo = `${pushPath}/.relay-${to.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}-${port}`;
+      const abort = new AbortController();
+      const both = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+      let why = '';
+      const stop = (reason: string): void => {
+        if (!why) why = reason;
+        abort.abort();
+      };
+      const end = (side: string) => (r: { exitCode: number; stderr: string }) => {
+        if (r.exitCode !== 0)
+          stop(
+            `${side} exited ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`,
+          );
+        return r.exitCode === 0;
+      };
+      const receiving = to.transport
+        .exec(to.t.machine, PATH_PREFIX + receiverCommand(to.nc, port, q(part), q(fifo)), { signal: both })
+        .then(end(`the receiving netcat on ${to.t.machine}`), (e: unknown) => {
+          stop(reasonOf(e));
+          return false;
+        });
+      const sending = from.transport
+        .exec(
+          from.t.machine,
+          PATH_PREFIX + senderCommand(from.nc, to.t.address, port, q(`${pushPath}/${a.name}`)),
+          { signal: both },
+        )
+        .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
+          stop(reasonOf(e));
+          return false;
+        });
+      // a receiver that gets nothing new for stallMs: one end is gone (a TCP peer that vanished
+      // sends no reset, and netcat would wait for ever)
+      let size = -1;
+      let progressAt = Date.now();
+      const watch = setInterval(() => {
+        void withTimeout(
+          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null`, { timeoutMs: 5000 }),
+          6000,
+          'size of the part',
+        )
+          .then((r) => Number(r.stdout.trim().split(/\s+/)[4] ?? -1))
+          .catch(() => -1)
+          .then((now) => {
+            if (now > size) {
+              size = now;
+              progressAt = Date.now();
+            } else if (Date.now() - progressAt > stallMs) {
+              stop(`no byte arrived for ${Math.round(stallMs / 1000)} s`);
+            }
+          });
+      }, 2000);
+      const [received, sent] = await Promise.all([receiving, sending]).finally(() => clearInterval(watch));
+      if (received && sent) {
+        try {
+          await verifyPart(to, a);
+          // a fallback push sends only what is still missing
+          to.missing = to.missing.filter((m) => m !== a);
+          continue;
+        } catch (e) {
+          return { ok: false, senderOk: true, receiverOk: true, reason: reasonOf(e) };
+        }
+      }
+      if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
+      const [senderOk, receiverOk] = await Promise.all([alive(from), alive(to)]);
+      return { ok: false, senderOk, receiverOk, reason: why || 'the relay failed' };
+    }
+    return { ok: true };
+  };
+
+  const startTransfers = (): void => {
+    for (const { to, assignment } of plan.next()) {
+      const n = live.get(to);
+      if (!n) continue;
+      void (async () => {
+        if (assignment.kind === 'frontend') {
+          nodeEvent(n.t, 'pushing', `${n.missing.map((a) => a.name).join(' + ')} from the frontend`);
+          try {
+            await limit(() => pushDirect(n));
+            n.result.source = 'frontend';
+            plan.finished(to, true);
+            n.obtained?.resolve();
+          } catch (e) {
+            plan.finished(to, false);
+            n.obtained?.reject(e);
+          }
+        } else {
+          const p = live.get(assignment.from);
+          if (!p) return;
+          nodeEvent(n.t, 'receiving', `${n.missing.map((a) => a.name).join(' + ')} from ${p.t.machine}`);
+          try {
+            const r = await relay(p, n);
+            if (r.ok) {
+              n.result.source = 'relay';
+              n.result.from = p.t.machine;
+              plan.finished(to, true, { id: p.t.machine, ok: true });
+              n.obtained?.resolve();
+            } else {
+              plan.finished(to, false, { id: p.t.machine, ok: r.senderOk });
+              if (!r.senderOk)
+                p.dead = `stopped answering while relaying the artifacts to ${n.t.machine} (${r.reason})`;
+              if (r.receiverOk) {
+                n.result.fallback = `the relay from ${p.t.machine} failed (${r.reason})${r.senderOk ? '' : `: ${p.t.machine} does not answer any more`}`;
+                nodeEvent(n.t, 'fallback', `${n.result.fallback}; pushing from the frontend`);
+                plan.want(distNode(n), true);
+              } else {
+                n.obtained?.reject(
+                  new StepError(
+                    'push',
+                    `stopped answering while receiving the artifacts from ${p.t.machine} (${r.reason})`,
+                  ),
+                );
+              }
+            }
+          } catch (e) {
+            plan.finished(to, false, { id: p.t.machine, ok: true });
+            n.obtained?.reject(e);
+          }
+        }
+        startTransfers();
+      })();
+    }
+  };
+
+  /** Gets kernel + initrd onto a probed machine (resolves when it holds verified copies). */
+  const obtain = async (n: Live): Promise<void> => {
+    if (n.missing.length === 0) {
+      n.result.source = 'cached';
+      plan.holds(distNode(n));
+      return;
+    }
+    if (shared) {
+      const via = await readShared(n, shared);
+      if (via) {
+        n.result.source = 'shared';
+        n.result.from = via;
+        plan.holds(distNode(n));
+        return;
+      }
+    }
+    await new Promise<void>((resolve, reject) => {
+      n.obtained = { resolve, reject };
+      plan.want(distNode(n));
+      startTransfers();
+    });
+  };
+
+  /** The machine copies each missing artifact from the frontend's path(s); its SHA-256 decides. */
+  const readShared = async (n: Live, paths: Map<string, string[]>): Promise<string | undefined> => {
+    let via: string | undefined;
+    for (const a of [...n.missing]) {
+      const part = partOf(n, a.name);
+      const tries = (paths.get(a.name) ?? [])
+        .map(
+          (p) =>
+            `if [ -f ${q(p)} ] && [ "$(ls -lnL ${q(p)} | awk '{print $5}')" = ${a.size} ] && cat ${q(p)} > ${q(part)} && [ "$(sha256sum ${q(part)} | cut -c1-64)" = ${a.sum} ]; then mv -f ${q(part)} ${q(`${pushPath}/${a.name}`)}; echo NXC-SHARED:${p}; exit 0; fi`,
+        )
+        .join('; ');
+      const r = await n.transport
+        .exec(n.t.machine, `${PATH_PREFIX}${tries}; rm -f ${q(part)}; exit 3`, {
+          timeoutMs: 600_000,
+          ...(signal ? { signal } : {}),
+        })
+        .catch(() => undefined);
+      const line = r?.exitCode === 0 ? /NXC-SHARED:(.*)/.exec(r.stdout)?.[1] : undefined;
+      if (!line) {
+        if (via) nodeEvent(n.t, 'shared', `reads the kernel from ${via} but not the ${a.name}`);
+        return undefined;
+      }
+      via = via ?? line;
+      n.missing = n.missing.filter((m) => m !== a);
+    }
+    return via;
+  };
+
   const deployOne = async (t: KexecTarget): Promise<KexecNodeResult> => {
     const result: KexecNodeResult = { ...t, status: 'failed', pushedBytes: 0, timings: {} };
     let transport: SshTransport | undefined;
     let arrived = !checkDisks;
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      settledCount++;
+      if (settledCount === total) allSettled();
+    };
     try {
       if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
       // connect
       let t0 = Date.now();
-      nodeEvent(t, 'connecting');
-      try {
-        await waitForSsh(t.address, 22, {
-          timeoutMs: options.reachTimeoutMs ?? 20_000,
-          probeTimeoutMs: 2000,
-          name: t.machine,
-          ...(signal ? { signal } : {}),
-        });
-      } catch (e) {
-        throw new StepError(
-          'connect',
-          `no SSH server answers on ${t.address}:22 (${reasonOf(e).replace(/^.*?: /, '')})`,
-          true,
-        );
-      }
-      let lastAuthError = '';
-      const hostKeys = await firstContactStore(t);
-      for (const key of keys) {
-        const candidate = new SshTransport({
-          nodes: { [t.machine]: { address: t.address } },
-          privateKey: key,
-          hostKeys,
-          connectTimeoutMs: 20_000,
-        });
+      const connected = await limit(async () => {
+        nodeEvent(t, 'connecting');
         try {
-          await withTimeout(candidate.connection(t.machine), 30_000, 'SSH login');
-          transport = candidate;
-          break;
+          await waitForSsh(t.address, 22, {
+            timeoutMs: options.reachTimeoutMs ?? 20_000,
+            probeTimeoutMs: 2000,
+            name: t.machine,
+            ...(signal ? { signal } : {}),
+          });
         } catch (e) {
-          await closeQuietly(candidate);
-          // a key nothing vouches for: no other login key changes that
-          if (hostKeys.mismatch(t.machine)) throw new StepError('connect', reasonOf(e));
-          lastAuthError = reasonOf(e);
+          throw new StepError(
+            'connect',
+            `no SSH server answers on ${t.address}:22 (${reasonOf(e).replace(/^.*?: /, '')})`,
+            true,
+          );
         }
-      }
-      if (!transport)
-        throw new StepError(
-          'connect',
-          `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`,
-          true,
-        );
+        let lastAuthError = '';
+        const hostKeys = await firstContactStore(t);
+        for (const key of keys) {
+          const candidate = new SshTransport({
+            nodes: { [t.machine]: { address: t.address } },
+            privateKey: key,
+            hostKeys,
+            connectTimeoutMs: 20_000,
+          });
+          try {
+            await withTimeout(candidate.connection(t.machine), 30_000, 'SSH login');
+            transport = candidate;
+            break;
+          } catch (e) {
+            await closeQuietly(candidate);
+            // a key nothing vouches for: no other login key changes that
+            if (hostKeys.mismatch(t.machine)) throw new StepError('connect', reasonOf(e));
+            lastAuthError = reasonOf(e);
+          }
+        }
+        if (!transport)
+          throw new StepError(
+            'connect',
+            `root login refused with every key tried (${keys.join(', ')}): ${lastAuthError}`,
+            true,
+          );
+        return { transport, hostKeys };
+      });
+      const hostKeys = connected.hostKeys;
+      const tr = connected.transport;
       const previousKey = hostKeys.get(t.machine);
       if (hostKeys.learnt(t.machine)) {
         const rememberedKey = (await rememberedHostKey(t.machine))?.record;
@@ -407,7 +720,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         }
       }
       const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
-        const r = await (transport as SshTransport).exec(t.machine, PATH_PREFIX + command, {
+        const r = await tr.exec(t.machine, PATH_PREFIX + command, {
           timeoutMs,
           ...(signal ? { signal } : {}),
         });
@@ -422,7 +735,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       };
       const probe = await run(
         'connect',
-        `cat /proc/sys/kernel/random/boot_id; mkdir -p ${q(pushPath)} && cd ${q(pushPath)} && { sha256sum kernel initrd 2>/dev/null || true; }`,
+        `cat /proc/sys/kernel/random/boot_id; ${mode === 'auto' ? `${NETCAT_PROBE}; ` : ''}mkdir -p ${q(pushPath)} && cd ${q(pushPath)} && { sha256sum kernel initrd 2>/dev/null || true; }`,
       );
       const [bootId = '', ...sumLines] = probe.trim().split('\n');
       const remoteSums = new Map<string, string>();
@@ -443,38 +756,36 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       }
       result.timings.connectMs = Date.now() - t0;
 
-      // push
+      // kernel + initrd
       t0 = Date.now();
-      const missing = artifacts.filter((a) => remoteSums.get(a.name) !== a.sum);
-      if (missing.length > 0) nodeEvent(t, 'pushing', missing.map((a) => a.name).join(' + '));
-      for (const a of missing) {
-        const remote = `${pushPath}/${a.name}`;
-        // per-machine temporary name: a push path on shared storage (NFS home) is written by many nodes
-        const part = `${remote}.part-${t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-        try {
-          await transport.copyTo(t.machine, a.local, part);
-        } catch (e) {
-          throw new StepError('push', `cannot upload the ${a.name}: ${reasonOf(e)}`);
-        }
-        result.pushedBytes += a.size;
-        const got = (await run('push', `sha256sum ${q(part)}`)).trim().split(/\s+/)[0];
-        if (got !== a.sum)
-          throw new StepError(
-            'push',
-            `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
-          );
-        await run('push', `mv -f ${q(part)} ${q(remote)}`);
-      }
+      const n: Live = {
+        t,
+        transport: tr,
+        result,
+        nc: mode === 'auto' ? parseNetcat(probe) : 'none',
+        missing: artifacts.filter((a) => remoteSums.get(a.name) !== a.sum),
+        run,
+      };
+      live.set(t.machine, n);
+      await obtain(n);
       result.timings.pushMs = Date.now() - t0;
+      reportHave(n);
       nodeEvent(
         t,
         'pushed',
-        missing.length > 0 ? `${result.pushedBytes} bytes` : 'already up to date, 0 bytes',
+        n.result.source === 'cached'
+          ? 'already up to date, 0 bytes'
+          : `${n.result.source}${n.result.from ? ` from ${n.result.from}` : ''}, ${result.pushedBytes} bytes from the frontend`,
       );
+      settle();
+      // it may serve other machines until every machine holds the artifacts or failed
+      await settledAll;
+      plan.drop(t.machine);
+      if (n.dead) throw new StepError('push', n.dead);
 
       // kexec
       t0 = Date.now();
-      const hasKexec = await transport.exec(t.machine, `${PATH_PREFIX}command -v kexec`, {
+      const hasKexec = await tr.exec(t.machine, `${PATH_PREFIX}command -v kexec`, {
         timeoutMs: 30_000,
       });
       if (hasKexec.exitCode !== 0)
@@ -482,7 +793,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       // the node's own host key, appended to its initrd over this verified connection; the
       // combined file exists only until kexec -l has loaded it
       const own = `${pushPath}/initrd.${t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-      const delivered = await transport.exec(
+      const delivered = await tr.exec(
         t.machine,
         `${PATH_PREFIX}umask 077; cat > ${q(`${own}.key`)} && cat ${q(`${pushPath}/initrd`)} ${q(`${own}.key`)} > ${q(own)}; rc=$?; rm -f ${q(`${own}.key`)}; exit $rc`,
         {
@@ -507,7 +818,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       );
       result.timings.kexecMs = Date.now() - t0;
       nodeEvent(t, 'rebooting');
-      await closeQuietly(transport);
+      live.delete(t.machine);
+      await closeQuietly(tr);
       transport = undefined;
 
       // wait for the new system
@@ -541,6 +853,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       nodeEvent(t, 'up', `${t.address}, ready ${Math.round(result.timings.bootMs / 100) / 10} s after kexec`);
       reporter?.emit({ type: 'progress', task: 'nodes up', current: upCount, total });
     } catch (e) {
+      settle();
+      plan.drop(t.machine);
       if (e instanceof StepError) {
         result.step = e.step;
         result.reason = e.message;
@@ -553,6 +867,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       nodeEvent(t, result.status, `${result.step}: ${result.reason}`);
     } finally {
       if (!arrived) arrive();
+      live.delete(t.machine);
       await closeQuietly(transport);
     }
     return result;
@@ -561,12 +876,64 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   // keeps the process alive while only unsettled network promises are pending (see withTimeout)
   const keepAlive = setInterval(() => undefined, 60_000);
   try {
-    const nodes = await Promise.all(options.targets.map((t) => limit(() => deployOne(t))));
+    const nodes = await Promise.all(options.targets.map((t) => deployOne(t)));
     if (diskProblems.length > 0) throw disksError(diskProblems);
-    return { nodes, document, deployParam };
+    reporter?.emit({
+      type: 'step',
+      message: `artifacts: the frontend sent ${frontendBytes} bytes (${(artifactBytes > 0 ? frontendBytes / artifactBytes : 0).toFixed(2)} × kernel + initrd, ${artifactBytes} bytes) for ${total} machine(s)`,
+    });
+    return { nodes, document, deployParam, frontendBytes, artifactBytes };
   } finally {
     clearInterval(keepAlive);
     await server?.close();
+  }
+}
+
+/**
+ * The paths, per artifact, where a machine may find the frontend's kernel and initrd: the path
+ * given and the file it resolves to, when the file is the user's (or root's) and writable by no
+ * one else, and no folder above it is writable by others without the sticky bit. Undefined when
+ * an artifact has no such path.
+ */
+export async function sharedCandidates(
+  artifacts: Array<{ name: string; local: string }>,
+): Promise<Map<string, string[]> | undefined> {
+  const uid = process.getuid?.() ?? 0;
+  const out = new Map<string, string[]>();
+  for (const a of artifacts) {
+    const real = await realpath(a.local).catch(() => undefined);
+    if (!real) return undefined;
+    const paths = [...new Set([posix.resolve(a.local), real])];
+    const ok: string[] = [];
+    for (const p of paths) if (await safeToShare(p, real, uid)) ok.push(p);
+    if (ok.length === 0) return undefined;
+    out.set(a.name, ok);
+  }
+  return out;
+}
+
+async function safeToShare(path: string, real: string, uid: number): Promise<boolean> {
+  try {
+    const f = await stat(real);
+    if (!f.isFile() || (f.uid !== uid && f.uid !== 0) || (f.mode & 0o022) !== 0) return false;
+    // every folder above the path as given and above the file it resolves to
+    const dirs = new Set<string>();
+    for (const p of [path, real]) {
+      let d = posix.dirname(p);
+      for (;;) {
+        dirs.add(d);
+        if (d === '/') break;
+        d = posix.dirname(d);
+      }
+    }
+    for (const d of dirs) {
+      const s = await stat(d);
+      if (s.uid !== uid && s.uid !== 0) return false;
+      if ((s.mode & 0o002) !== 0 && (s.mode & 0o1000) === 0) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }
 

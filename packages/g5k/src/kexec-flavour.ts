@@ -124,6 +124,7 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
         ...(o.remoteDeploymentInfo ? { remoteDeploymentInfo: true } : {}),
         ...(o.port !== undefined ? { httpPort: o.port } : {}),
         ...(o.reachTimeoutMs !== undefined ? { reachTimeoutMs: o.reachTimeoutMs } : {}),
+        ...(o.distribution ? { distribution: o.distribution } : {}),
       });
       const state: KexecState = { kind: 'g5k-kexec', nodes: {}, startedAt: Math.floor(Date.now() / 1000) };
       for (const n of result.nodes) {
@@ -145,9 +146,26 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
       await ctx.saveState(state);
       for (const n of failed) ctx.reporter.emit({ type: 'warn', message: describe(n) });
       const jobId = process.env.OAR_JOB_ID;
+      const sources: Record<string, number> = {};
+      for (const n of result.nodes) if (n.source) sources[n.source] = (sources[n.source] ?? 0) + 1;
       return {
-        // for the deployment record: the machines, and the OAR job they belong to when known
-        ...(jobId ? { platform: { oarJobId: jobId } } : {}),
+        // for the deployment record: the machines, the OAR job they belong to when known, and
+        // what the frontend sent
+        platform: {
+          ...(jobId ? { oarJobId: jobId } : {}),
+          artifacts: {
+            frontendBytes: result.frontendBytes,
+            artifactBytes: result.artifactBytes,
+            sources,
+            ...(result.nodes.some((n) => n.fallback)
+              ? {
+                  fallbacks: Object.fromEntries(
+                    result.nodes.filter((n) => n.fallback).map((n) => [n.machine, n.fallback]),
+                  ),
+                }
+              : {}),
+          },
+        },
         nodes: result.nodes.map((n) => ({
           host: n.host,
           role: n.role,
@@ -156,7 +174,7 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
           state: n.status === 'up' ? 'running' : n.status === 'unreachable' ? 'unreachable' : 'exited',
           detail:
             n.status === 'up'
-              ? `${n.machine}, pushed ${n.pushedBytes} bytes`
+              ? `${n.machine}, kernel + initrd: ${n.source}${n.from ? ` from ${n.from}` : ''}${n.fallback ? ` (fallback: ${n.fallback})` : ''}, pushed ${n.pushedBytes} bytes`
               : `${n.machine}: ${n.step}: ${n.reason}`,
         })),
       };

@@ -24,6 +24,12 @@ export const kexecOptionsShape = {
   knownHosts: oneOrMany.optional(),
   /** How long a machine may take to answer SSH before kexec, in ms. */
   reachTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * How kernel and initrd reach the machines: `auto` (from the shared home when a machine sees
+   * the same bytes there, else relayed between machines, the frontend sending one copy) or
+   * `direct` (the frontend pushes to every machine).
+   */
+  distribution: z.enum(['auto', 'direct']).default('auto'),
 };
 
 /** Options of g5k-ramdisk. */
@@ -67,4 +73,10 @@ export const kexecFlags: FlavourFlag[] = [
     description: 'serve the deployment over HTTP, not on the kernel command line',
   },
   { flag: '--port <port>', option: 'port', type: 'number', description: 'port of that HTTP server' },
+  {
+    flag: '--distribution <mode>',
+    option: 'distribution',
+    type: 'string',
+    description: 'how kernel and initrd reach the machines: auto (shared home, then relay) or direct',
+  },
 ];

@@ -386,8 +386,18 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** Copies a local file or directory (recursively) to `remotePath` on the node. */
-  async copyTo(host: string, localPath: string, remotePath: string): Promise<void> {
+  /**
+   * Copies a local file or directory (recursively) to `remotePath` on the node.
+   * `options.onBytes` is called with the number of file bytes written to the node's SFTP
+   * server each time a chunk is acknowledged (what the caller's link actually carried, also
+   * when the copy fails part-way).
+   */
+  async copyTo(
+    host: string,
+    localPath: string,
+    remotePath: string,
+    options: { onBytes?(bytes: number): void } = {},
+  ): Promise<void> {
     let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(localPath);
@@ -396,7 +406,7 @@ export class SshTransport implements Transport {
     }
     const sftp = await this.sftp(host);
     try {
-      await putTree(sftp, localPath, remotePath, st.isDirectory(), host);
+      await putTree(sftp, localPath, remotePath, st.isDirectory(), host, options.onBytes);
     } finally {
       await endSftp(sftp);
     }
@@ -470,11 +480,17 @@ async function putTree(
   remote: string,
   isDir: boolean,
   host: string,
+  onBytes?: (bytes: number) => void,
 ): Promise<void> {
   const st = await stat(local);
   if (!isDir) {
+    let reported = 0;
+    const step = (total: number): void => {
+      if (total > reported) onBytes?.(total - reported);
+      reported = Math.max(reported, total);
+    };
     await sftpCall<void>((cb) =>
-      sftp.fastPut(local, remote, { mode: st.mode & 0o7777 }, (e) => cb(e, undefined)),
+      sftp.fastPut(local, remote, { mode: st.mode & 0o7777, step }, (e) => cb(e, undefined)),
     ).catch((e: Error) => {
       throw new NxcError('NXC_IO', `cannot write ${host}:${remote}: ${e.message}`);
     });
@@ -492,7 +508,7 @@ async function putTree(
   for (const entry of await readdir(local, { withFileTypes: true })) {
     const child = join(local, entry.name);
     const childStat = await stat(child);
-    await putTree(sftp, child, posix.join(remote, entry.name), childStat.isDirectory(), host);
+    await putTree(sftp, child, posix.join(remote, entry.name), childStat.isDirectory(), host, onBytes);
   }
 }
 

@@ -182,10 +182,12 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
     const record = JSON.parse(
       await readFile(join(work, 'demo/deploy/composition::g5k-ramdisk.record.json'), 'utf8'),
     ) as {
-      platform?: { oarJobId?: string };
+      platform?: { oarJobId?: string; artifacts?: { frontendBytes: number; artifactBytes: number } };
       nodes: { host: string; machine?: string; address: string; readyAt?: string }[];
     };
-    expect(record.platform).toEqual({ oarJobId: String(jobId) });
+    expect(record.platform).toMatchObject({ oarJobId: String(jobId) });
+    // 3 fresh machines: the frontend sent one copy, the machines relayed the others
+    expect(record.platform?.artifacts?.frontendBytes).toBe(record.platform?.artifacts?.artifactBytes);
     expect(record.nodes.map((n) => n.machine).sort()).toEqual(['node-1', 'node-2', 'node-3']);
     for (const n of record.nodes) {
       expect(result.nodes.find((r) => r.host === n.host)?.address).toBe(n.address);
@@ -254,7 +256,10 @@ describe("g5k-ramdisk on the Grid'5000 stand-in", () => {
     const byHost = Object.fromEntries(
       (started.answer.result as { nodes: NodeResult[] }).nodes.map((n) => [n.host, n]),
     );
-    expect(byHost.server).toMatchObject({ state: 'running', detail: 'node-1, pushed 0 bytes' });
+    expect(byHost.server).toMatchObject({
+      state: 'running',
+      detail: 'node-1, kernel + initrd: cached, pushed 0 bytes',
+    });
     expect(byHost.client1?.state).toBe('exited');
     expect(byHost.client1?.detail).toMatch(/^node-2: boot: did not come back within 150 s after kexec/);
     expect(byHost.client2?.state).toBe('unreachable');

@@ -28,6 +28,8 @@ done
 # the NIC, and the local disk of a standard environment (ext4 on SATA), where /tmp lives as on G5K
 MODS="e1000e"
 [ "${G5KSIM_DISK_MODULES:-1}" = 1 ] && MODS="$MODS ahci sd_mod crc32c_generic ext4"
+# the NFS client, as a G5K standard environment mounts the user's home (g5k-sim.sh home-up)
+[ "${G5KSIM_DISK_MODULES:-1}" = 1 ] && MODS="$MODS nfsv4"
 : > "$W/lib/modules/order"
 add_mod() { # name: the module after the ones it depends on (their modinfo depends= field)
   local path dep

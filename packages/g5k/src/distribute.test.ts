@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shellQuote } from '@nxc/ssh';
+import { describe, expect, it } from 'vitest';
+import { DistributionPlan, parseNetcat, receiverCommand, senderCommand } from './distribute.js';
+import { sharedCandidates } from './kexec-deploy.js';
+
+const node = (id: string, relayCapable = true) => ({ id, relayCapable });
+
+describe('DistributionPlan', () => {
+  it('the frontend seeds one machine; then every holder serves one machine at a time (a doubling tree)', () => {
+    const plan = new DistributionPlan('auto');
+    for (const id of ['a', 'b', 'c', 'd', 'e']) plan.want(node(id));
+    expect(plan.next()).toEqual([{ to: 'a', assignment: { kind: 'frontend', fallback: false } }]);
+    // nothing else while the seed is in flight
+    expect(plan.next()).toEqual([]);
+    plan.finished('a', true);
+    expect(plan.next()).toEqual([{ to: 'b', assignment: { kind: 'relay', from: 'a' } }]);
+    plan.finished('b', true, { id: 'a', ok: true });
+    expect(plan.next()).toEqual([
+      { to: 'c', assignment: { kind: 'relay', from: 'a' } },
+      { to: 'd', assignment: { kind: 'relay', from: 'b' } },
+    ]);
+    plan.finished('c', true, { id: 'a', ok: true });
+    expect(plan.next()).toEqual([{ to: 'e', assignment: { kind: 'relay', from: 'a' } }]);
+    expect(plan.pending).toBe(0);
+  });
+
+  it('a machine whose parent failed falls back to the frontend; the failed parent serves no more', () => {
+    const plan = new DistributionPlan('auto');
+    plan.holds(node('a'));
+    plan.want(node('b'));
+    plan.want(node('c'));
+    expect(plan.next()).toEqual([{ to: 'b', assignment: { kind: 'relay', from: 'a' } }]);
+    plan.finished('b', false, { id: 'a', ok: false });
+    plan.want(node('b'), true);
+    // c: no holder and a push in flight to a relay-capable machine? b's fallback is a push:
+    // c waits for b rather than costing the frontend a second copy
+    expect(plan.next()).toEqual([{ to: 'b', assignment: { kind: 'frontend', fallback: true } }]);
+    plan.finished('b', true);
+    expect(plan.next()).toEqual([{ to: 'c', assignment: { kind: 'relay', from: 'b' } }]);
+  });
+
+  it('machines without netcat, and the direct mode, get pushes from the frontend', () => {
+    const plan = new DistributionPlan('auto');
+    plan.holds(node('a'));
+    plan.want(node('b', false));
+    expect(plan.next()).toEqual([{ to: 'b', assignment: { kind: 'frontend', fallback: false } }]);
+    const direct = new DistributionPlan('direct');
+    direct.holds(node('a'));
+    direct.want(node('b'));
+    direct.want(node('c'));
+    expect(direct.next().map((x) => x.assignment.kind)).toEqual(['frontend', 'frontend']);
+  });
+
+  it('a dropped holder (it left to kexec) is not used', () => {
+    const plan = new DistributionPlan('auto');
+    plan.holds(node('a'));
+    plan.drop('a');
+    plan.want(node('b'));
+    expect(plan.next()).toEqual([{ to: 'b', assignment: { kind: 'frontend', fallback: false } }]);
+  });
+});
+
+/** busybox's shell with a PATH holding busybox and a few applets, but no `nc`. */
+function sh(bin: string, script: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = execFile('/bin/busybox', ['sh', '-c', script], { env: { PATH: bin } });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+describe('relay commands (real busybox netcat on the loopback)', () => {
+  it('parses the netcat probe', () => {
+    expect(parseNetcat('x\nNXC-NC:busybox\n')).toBe('busybox');
+    expect(parseNetcat('NXC-NC:openbsd')).toBe('openbsd');
+    expect(parseNetcat('nothing')).toBe('none');
+  });
+
+  it('the receiver gets exactly what the sender sends, with busybox only (no nc on PATH), whatever starts first', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
+    try {
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep'])
+        await symlink('/bin/busybox', join(bin, applet));
+      const data = randomBytes(3_000_000);
+      await writeFile(join(dir, 'src'), data);
+      for (const [i, senderFirst] of [false, true].entries()) {
+        const port = 41_000 + Math.floor(Math.random() * 10_000) + i;
+        const part = join(dir, `part${i}`);
+        const recv = receiverCommand('busybox', port, shellQuote(part), shellQuote(join(dir, `fifo${i}`)));
+        const send = senderCommand('busybox', '127.0.0.1', port, shellQuote(join(dir, 'src')));
+        let sending: Promise<number> | undefined;
+        if (senderFirst) sending = sh(bin, `sleep 0.5; ${send}`);
+        const receiving = sh(bin, recv);
+        sending ??= sh(bin, send);
+        expect(await Promise.all([receiving, sending])).toEqual([0, 0]);
+        expect((await readFile(part)).equals(data)).toBe(true);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sharedCandidates (which frontend paths a machine may read from the shared home)', () => {
+  it('the path as given and the file it resolves to; refused when writable by others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-shared-'));
+    try {
+      await chmod(dir, 0o755);
+      await mkdir(join(dir, 'store'), { mode: 0o755 });
+      await writeFile(join(dir, 'store/initrd'), 'x', { mode: 0o644 });
+      await symlink(join(dir, 'store/initrd'), join(dir, 'initrd'));
+      const artifacts = [{ name: 'initrd', local: join(dir, 'initrd') }];
+      expect(await sharedCandidates(artifacts)).toEqual(
+        new Map([['initrd', [join(dir, 'initrd'), join(dir, 'store/initrd')]]]),
+      );
+      // a file others may write
+      await chmod(join(dir, 'store/initrd'), 0o664);
+      expect(await sharedCandidates(artifacts)).toBeUndefined();
+      await chmod(join(dir, 'store/initrd'), 0o644);
+      // a folder anyone may write, without the sticky bit: anyone may swap the file
+      await chmod(join(dir, 'store'), 0o777);
+      expect(await sharedCandidates(artifacts)).toBeUndefined();
+      // with the sticky bit (as /tmp): only the owner may replace it
+      await chmod(join(dir, 'store'), 0o1777);
+      expect((await sharedCandidates(artifacts))?.get('initrd')).toHaveLength(2);
+      // a missing file
+      expect(await sharedCandidates([{ name: 'kernel', local: join(dir, 'nope') }])).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
