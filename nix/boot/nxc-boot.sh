@@ -190,6 +190,8 @@ printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/no
 # running udev keeps or replaces the same links.
 for d in $(ls "$R/sys/block" 2>/dev/null); do
   case "$d" in vd*) ;; *) continue ;; esac
+  # a container sees the host's /sys/block: only the node's own devices are named
+  [ -e "$R/dev/$d" ] || continue
   s=$(cat "$R/sys/block/$d/serial" 2>/dev/null) || continue
   case "$s" in '' | */* | .* | *[!A-Za-z0-9_-]*) continue ;; esac
   l="$R/dev/disk/by-id/virtio-$s"
