@@ -96,7 +96,7 @@ export function loopProblem(p: LoopProbe, role: string): NxcError | undefined {
   if (p.endpoint.kind !== 'unix') {
     return fail(
       `the Docker engine is not on this host (DOCKER_HOST=${p.endpoint.display})`,
-      'run nxc on the engine’s machine (unset DOCKER_HOST), or use flavour vm or vm-ramdisk',
+      "run nxc on the engine's machine (unset DOCKER_HOST), or use flavour vm or vm-ramdisk",
     );
   }
   if (p.loopControl === 'missing') {
@@ -114,7 +114,7 @@ export function loopProblem(p: LoopProbe, role: string): NxcError | undefined {
   if (!p.losetup) {
     return fail(
       'losetup is not on the PATH',
-      'install util-linux’s losetup (Debian/Ubuntu: `apt-get install mount`) or add its folder to PATH',
+      "install util-linux's losetup (Debian/Ubuntu: `apt-get install mount`) or add its folder to PATH",
     );
   }
   return undefined;

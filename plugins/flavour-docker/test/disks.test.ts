@@ -68,7 +68,7 @@ describe('docker: nxc.disks', () => {
     // (a progress line comes first: the flavour checks the host when the start reaches it)
     expect(r.stderr.split('\n').filter((l) => /^(error|hint):/.test(l))).toEqual([
       'error: role client declares nxc.disks, which the docker flavour gives nodes as loop devices of this host, but losetup is not on the PATH',
-      expect.stringMatching(/^hint: install util-linux’s losetup .*apt-get install mount/),
+      expect.stringMatching(/^hint: install util-linux's losetup .*apt-get install mount/),
     ]);
     expect(existsSync(join(demo.dir, 'deploy/composition::docker.json'))).toBe(false);
     const project = await loadProject(demo.dir);
