@@ -5,7 +5,8 @@
  * devices of the declared sizes at /dev/disk/by-id/virtio-<id>, its own (what one node writes
  * the other does not read), on which it makes a file system; the backing files are sparse, 0600,
  * in a private 0700 folder; after `nxc stop` no loop device, backing file or folder remains.
- * Disks larger than the free space: one line, exit 3, nothing left.
+ * Disks larger than the free space: one line, exit 3, nothing left. Loop devices a crashed
+ * start left are found and detached by `nxc stop` without a deployment document.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { type DeploymentDocument, build, exec, loadProject, nodeIdentities, start, stop } from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_NIX_FLAGS, REPO, demoProject } from '../../../test/fixtures/demo-project.mjs';
-import { diskDir } from '../src/disks.js';
+import { attachDisks, diskDir } from '../src/disks.js';
 import { projectHash } from '../src/labels.js';
 import { engineObjects } from './harness.js';
 
@@ -161,6 +162,27 @@ describe('docker: nxc.disks', () => {
       networks: [],
       volumes: [],
     });
+  }, 120_000);
+
+  it('stop without a deployment detaches the loop devices a crashed start left (leftovers)', async () => {
+    const project = await loadProject(demo.dir);
+    // what a start killed after attaching the disks leaves: loop devices, files, no document
+    const attached = await attachDisks(
+      { ...scope, projectRoot: project.root },
+      [{ host: 'client1', id: 'data', size: '1M', bytes: MiB }],
+      () => {},
+    );
+    expect(loopsIn(dir)).toEqual([attached[0]!.loop]);
+    const summary = await stop(project, { flavour: 'docker' });
+    expect(summary.recovered).toEqual([
+      {
+        composition: 'composition',
+        flavour: 'docker',
+        removed: [`loop device ${attached[0]!.loop}`, `disk folder ${dir}`],
+      },
+    ]);
+    expect(loopsIn(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   }, 120_000);
 
   it('disks larger than the free space of the folder: one line, exit 3, nothing left', async () => {

@@ -3,8 +3,6 @@
  * real Nix (examples/demo on the test OS), small TCG guests, leftovers judged by
  * `qemuLeftovers` (the process table and the run folders).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { exec } from '@nxc/core';
 import { type ConformanceOptions, describeFlavour } from '@nxc/core/testing';
 import { expect, it } from 'vitest';
@@ -18,21 +16,12 @@ import { qemuLeftovers } from './harness.js';
  */
 export function describeQemuFlavour(
   flavour: 'vm-ramdisk' | 'vm',
-  more: Pick<ConformanceOptions, 'sharedDeploymentChecks'> & {
-    options?: Record<string, unknown>;
-    /** Changes the demo's composition.nix (committed) before anything is built. */
-    composition?: (text: string) => string;
-  } = {},
+  more: Pick<ConformanceOptions, 'sharedDeploymentChecks'> & { options?: Record<string, unknown> } = {},
 ): void {
   describeFlavour({
     flavour,
     project() {
       const demo = demoProject(`nxc-${flavour}-conformance-`);
-      if (more.composition) {
-        const file = join(demo.dir, 'composition.nix');
-        writeFileSync(file, more.composition(readFileSync(file, 'utf8')));
-        demo.commit('composition changed by the test');
-      }
       return { root: demo.dir, cleanup: demo.cleanup };
     },
     env: { NXC_NIX_FLAGS: OFFLINE_NIX_FLAGS },

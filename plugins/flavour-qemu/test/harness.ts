@@ -39,28 +39,7 @@ export function harness(flavour: 'vm-ramdisk' | 'vm'): QemuHarness {
   return { ...h, leftovers: () => qemuLeftovers(h.project.root, 'composition', flavour) };
 }
 
-/**
- * Run on a node whose role declares the disks `data` and `disk1` (the demo's server in the
- * disk tests): on each, a file system (labelled `nxc-<id>`), mounted, a file written,
- * unmounted, mounted read-only again and read back. Prints, per disk, `<host> wrote <id>` and
- * the label blkid reads.
- */
-export const DISK_ROUND_TRIP = [
-  'set -e',
-  'for id in data disk1; do d=/dev/disk/by-id/virtio-$id; m=/mnt/nxc-$id',
-  '  mke2fs -q -L nxc-$id $d >/dev/null; mkdir -p $m; mount $d $m',
-  '  echo "$(hostname) wrote $id" > $m/proof; umount $m',
-  '  mount -o ro $d $m; cat $m/proof; umount $m',
-  `  blkid $d | grep -o 'LABEL="[^"]*"'`,
-  'done',
-].join('\n');
-
-/** What {@link DISK_ROUND_TRIP} prints on `host`. */
-export function diskRoundTripOutput(host: string): string[] {
-  return [`${host} wrote data`, 'LABEL="nxc-data"', `${host} wrote disk1`, 'LABEL="nxc-disk1"'];
-}
-
-/** The composition text with the server declaring the disks {@link DISK_ROUND_TRIP} uses (64M `data`, 40M `disk1`). */
+/** The demo's composition text with the server declaring two disks (64M `data`, 40M `disk1`). */
 export function withServerDisks(text: string): string {
   const out = text.replace(
     'environment.systemPackages = [ pkgs.busybox ];\n        systemd.services.httpd',
