@@ -191,6 +191,7 @@ printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/no
 # systems where udev does not run, or not yet; udev leaves these links alone).
 # - QEMU flavours: virtio disks whose serial is their id, also /dev/disk/by-id/virtio-<id> as
 #   udev names them (a running udev keeps or replaces those links);
+# - docker: the device node the engine made at /dev/disk/by-id/virtio-<id>;
 # - Grid'5000: `nxc_disks=<id>=<by-dir>/<name>,...` on the kernel command line names the spare
 #   disk each id maps onto by its /dev/disk/by-path name on the machine; the link points there
 #   (udev makes that name), or, when nothing made it yet, to the disk the sysfs path of a
@@ -200,11 +201,20 @@ nxc_disk_link() { # nxc_disk_link ID TARGET (relative to /dev/disk/by-nxc)
 }
 for d in $(ls "$R/sys/block" 2>/dev/null); do
   case "$d" in vd*) ;; *) continue ;; esac
+  # a container sees the host's /sys/block: only the node's own devices are named
+  [ -e "$R/dev/$d" ] || continue
   s=$(cat "$R/sys/block/$d/serial" 2>/dev/null) || continue
   case "$s" in '' | */* | .* | *[!A-Za-z0-9_-]*) continue ;; esac
   l="$R/dev/disk/by-id/virtio-$s"
   [ -e "$l" ] || [ -L "$l" ] || { mkdir -p "$R/dev/disk/by-id" && ln -s "../../$d" "$l"; } 2>/dev/null || true
   nxc_disk_link "$s" "../../$d"
+done
+# docker: the engine puts each disk at /dev/disk/by-id/virtio-<id> itself (a device node, no udev)
+for l in "$R"/dev/disk/by-id/virtio-*; do
+  [ -b "$l" ] && ! [ -L "$l" ] || continue
+  s=${l##*/virtio-}
+  case "$s" in '' | *[!A-Za-z0-9_-]*) continue ;; esac
+  [ -e "$R/dev/disk/by-nxc/$s" ] || nxc_disk_link "$s" "../by-id/virtio-$s"
 done
 for pair in $(printf '%s\n' "$disks" | tr ',' ' '); do
   id=${pair%%=*} name=${pair#*=}

@@ -242,15 +242,18 @@ for (const [shellName, shell] of SHELLS) {
 
     it('names virtio disks by serial: /dev/disk/by-id/virtio-<id>, an existing link kept', async () => {
       const root = join(scratch, `root-${++runCount}`);
-      for (const [dev, serial] of [
-        ['vda', 'data'],
-        ['vdb', 'disk1'],
-        ['vdc', ''],
+      mkdirSync(join(root, 'dev/disk/by-id'), { recursive: true });
+      for (const [dev, serial, own] of [
+        ['vda', 'data', true],
+        ['vdb', 'disk1', true],
+        ['vdc', '', true],
+        // a container sees the host's /sys/block but has no such device of its own
+        ['vdd', 'hostdisk', false],
       ] as const) {
         mkdirSync(join(root, 'sys/block', dev), { recursive: true });
         writeFileSync(join(root, 'sys/block', dev, 'serial'), serial);
+        if (own) writeFileSync(join(root, 'dev', dev), '');
       }
-      mkdirSync(join(root, 'dev/disk/by-id'), { recursive: true });
       symlinkSync('../../udev-made', join(root, 'dev/disk/by-id/virtio-disk1'));
       const { value } = encodeDeploymentForKernel(doc());
       const r = await run(shell, { cmdline: `deploy=${value}`, root });

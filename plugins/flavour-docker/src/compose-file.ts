@@ -48,6 +48,7 @@ export function composeDocument(input: ComposeFileInput): Record<string, unknown
         ...(p.hostPort === undefined ? {} : { published: p.hostPort }),
         ...(p.hostIp === undefined ? {} : { host_ip: p.hostIp }),
       })),
+      ...(rt.devices.length > 0 ? { devices: rt.devices.map((d) => `${d.host}:${d.container}:rwm`) } : {}),
       networks: { nxc: { aliases: [rt.network.alias], ipv4_address: rt.network.ipv4 } },
     };
   }

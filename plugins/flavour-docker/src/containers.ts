@@ -207,6 +207,8 @@ export interface NodeRuntime {
   stopSignal?: string;
   ports: PortMapping[];
   network: { name: string; alias: string; ipv4: string };
+  /** Host block devices the container gets (`nxc.disks`: loop devices), rw. */
+  devices: Array<{ host: string; container: string }>;
 }
 
 export interface NodeRuntimeInput {
@@ -226,6 +228,8 @@ export interface NodeRuntimeInput {
   systemdCgroups?: SystemdCgroups;
   /** Host address published ports bind when the composition names none (default 127.0.0.1). */
   publishAddress?: string;
+  /** The node's disks: host loop device and device path in the container. */
+  devices?: Array<{ host: string; container: string }>;
 }
 
 /**
@@ -351,6 +355,7 @@ export function nodeRuntime(input: NodeRuntimeInput): NodeRuntime {
       hostIp: p.hostIp ?? input.publishAddress ?? DEFAULT_PUBLISH_ADDRESS,
     })),
     network: { name: input.network, alias: node.host, ipv4: node.address },
+    devices: (input.devices ?? []).map((d) => ({ ...d })),
   };
 }
 
@@ -396,6 +401,15 @@ export function toCreateOptions(rt: NodeRuntime): Docker.ContainerCreateOptions 
       Tmpfs: rt.tmpfs,
       NetworkMode: rt.network.name,
       PortBindings: bindings,
+      ...(rt.devices.length > 0
+        ? {
+            Devices: rt.devices.map((d) => ({
+              PathOnHost: d.host,
+              PathInContainer: d.container,
+              CgroupPermissions: 'rwm',
+            })),
+          }
+        : {}),
     },
     NetworkingConfig: {
       EndpointsConfig: {

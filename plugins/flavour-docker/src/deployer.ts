@@ -41,6 +41,15 @@ import {
   removeCgroupParent,
   toCreateOptions,
 } from './containers.js';
+import {
+  type AttachedDisk,
+  type WantedDisk,
+  attachDisks,
+  detachDisks,
+  detachProjectDisks,
+  loopProblem,
+  probeLoop,
+} from './disks.js';
 import { engineEndpoint } from './engine.js';
 import { ensureImage } from './image.js';
 import {
@@ -339,6 +348,14 @@ async function start(ctx: Start): Promise<StartResult> {
     defaultSystemd: info.format === 'nxc-python-docker',
   });
   checkPorts(ctx.nodes, extras, source);
+  const wantedDisks: WantedDisk[] = ctx.nodes.flatMap((n) =>
+    (info.roles[n.role]?.disks ?? []).map((d) => ({ host: n.host, id: d.id, size: d.size, bytes: d.bytes })),
+  );
+  if (wantedDisks.length > 0) {
+    const role = ctx.nodes.find((n) => n.host === wantedDisks[0]!.host)!.role;
+    const problem = loopProblem(probeLoop(engineEndpoint()), role);
+    if (problem) throw problem;
+  }
   const publishAddress = ctx.options.publishAddress;
   let systemdCgroups: SystemdCgroups | undefined;
   if (extras.systemd) {
@@ -375,6 +392,12 @@ async function start(ctx: Start): Promise<StartResult> {
     if (leftovers.staleNetworks.length > 0) {
       ctx.reporter.emit({ type: 'warn', message: staleWarning(leftovers.staleNetworks) });
     }
+    // loop devices a crashed start left, then this start's
+    await detachDisks(scope);
+    const disks: AttachedDisk[] = await attachDisks(scope, wantedDisks, (message) =>
+      ctx.reporter.emit({ type: 'step', message }),
+    );
+    if (ctx.signal.aborted) throw interrupted();
     const image = await ensureImage(docker, tarball, {
       source,
       onImport: () => ctx.reporter.emit({ type: 'step', message: `importing base image ${tarball}` }),
@@ -426,6 +449,9 @@ async function start(ctx: Start): Promise<StartResult> {
         extras,
         publishAddress,
         ...(systemdCgroups ? { systemdCgroups } : {}),
+        devices: disks
+          .filter((d) => d.host === node.host)
+          .map((d) => ({ host: d.loop, container: d.device })),
       }),
     );
     composeFile = await writeComposeFile(outDir, {
@@ -509,6 +535,10 @@ async function start(ctx: Start): Promise<StartResult> {
     } catch (e) {
       cleanupError = e;
     }
+    // after the containers: a loop device in use is only marked for detaching
+    await detachDisks(scope).catch((e: unknown) => {
+      cleanupError ??= e;
+    });
     if (ownDeploymentFile) await rm(ownDeploymentFile, { force: true });
     if (composeFile) await rm(composeFile, { force: true });
     const failure =
@@ -543,12 +573,13 @@ async function stop(ctx: Running): Promise<void> {
   try {
     const removed = await removeScope(docker, scopeOf(ctx));
     removeCgroupParent(scopeOf(ctx));
+    const loops = await detachDisks(scopeOf(ctx));
     if (removed.staleNetworks.length > 0) {
       ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
     }
     ctx.reporter.emit({
       type: 'done',
-      message: `removed ${removed.containers} container(s) of ${ctx.composition}`,
+      message: `removed ${removed.containers} container(s) of ${ctx.composition}${loops.length > 0 ? ` and detached ${loops.length} loop device(s)` : ''}`,
     });
   } catch (error) {
     throw engineError(error);
@@ -574,14 +605,19 @@ async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[
     ctx.reporter.emit({ type: 'warn', message: staleWarning(removed.staleNetworks) });
   }
   const byDeployment = new Map<string, RemovedLeftovers>();
-  for (const o of removed.objects) {
-    const key = `${o.composition}::${o.flavour}`;
+  const add = (composition: string, flavour: string, what: string): void => {
+    const key = `${composition}::${flavour}`;
     let entry = byDeployment.get(key);
     if (!entry) {
-      entry = { composition: o.composition, flavour: o.flavour, removed: [] };
+      entry = { composition, flavour, removed: [] };
       byDeployment.set(key, entry);
     }
-    entry.removed.push(`${o.kind} ${o.name}`);
+    entry.removed.push(what);
+  };
+  for (const o of removed.objects) add(o.composition, o.flavour, `${o.kind} ${o.name}`);
+  // after the containers, which held them
+  for (const d of await detachProjectDisks(ctx.project.root, ctx.flavour, ctx.composition)) {
+    for (const what of d.removed) add(d.composition, ctx.flavour, what);
   }
   return [...byDeployment.values()];
 }

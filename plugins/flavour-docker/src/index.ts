@@ -26,6 +26,7 @@ export const dockerFlavour = defineFlavour({
   description: 'one container per node on a local Docker engine (shares the host /nix/store)',
   build: { image: 'docker', distribution: 'per-role', ...(nixModule ? { nixModule } : {}) },
   options: dockerOptionsSchema,
+  disks: true,
   usable: () => checkEngine(),
   deployer: async () => (await import('./deployer.js')).deployer,
 });

@@ -21,7 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_NIX_FLAGS, demoProject } from '../../../test/fixtures/demo-project.mjs';
 import type { QemuState } from '../src/deployer.js';
-import { qemuLeftovers } from './harness.js';
+import { qemuLeftovers, withServerDisks } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,10 +32,7 @@ describe('vm-ramdisk: nxc.disks', () => {
   beforeAll(async () => {
     process.env.NXC_NIX_FLAGS = OFFLINE_NIX_FLAGS;
     const file = join(demo.dir, 'composition.nix');
-    const text = readFileSync(file, 'utf8').replace(
-      'environment.systemPackages = [ pkgs.busybox ];\n        systemd.services.httpd',
-      'nxc.disks = [ { size = "64M"; id = "data"; } { size = "40M"; } ];\n        environment.systemPackages = [ pkgs.busybox ];\n        systemd.services.httpd',
-    );
+    const text = withServerDisks(readFileSync(file, 'utf8'));
     expect(text).toContain('nxc.disks');
     writeFileSync(file, text);
     demo.commit('server declares two disks');

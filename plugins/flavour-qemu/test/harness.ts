@@ -38,3 +38,13 @@ export function harness(flavour: 'vm-ramdisk' | 'vm'): QemuHarness {
   });
   return { ...h, leftovers: () => qemuLeftovers(h.project.root, 'composition', flavour) };
 }
+
+/** The demo's composition text with the server declaring two disks (64M `data`, 40M `disk1`). */
+export function withServerDisks(text: string): string {
+  const out = text.replace(
+    'environment.systemPackages = [ pkgs.busybox ];\n        systemd.services.httpd',
+    'nxc.disks = [ { size = "64M"; id = "data"; } { size = "40M"; } ];\n        environment.systemPackages = [ pkgs.busybox ];\n        systemd.services.httpd',
+  );
+  if (out === text) throw new Error('the demo composition changed: cannot add nxc.disks to its server');
+  return out;
+}

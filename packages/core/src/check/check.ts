@@ -19,6 +19,7 @@ import {
 } from '../build/build.js';
 import type { FlakeSource } from '../build/flake-source.js';
 import type { PlannedNode } from '../deployment.js';
+import { unsupportedDisks } from '../disk-support.js';
 import { ExitCode, NxcError, type NxcErrorCode, isNxcError } from '../errors.js';
 import { resolveFlavourOptions } from '../flavour-options.js';
 import { readMachineFile } from '../machines.js';
@@ -148,7 +149,10 @@ function condensed(error: NxcError, project: Project, source: FlakeSource): stri
  * The roles and default distribution named by an evaluated compose info's text.
  * @throws NxcError `NXC_COMPOSE_INFO` when the flake output is not nxc's compose info.
  */
-function rolesOf(text: string, target: string): { roles: string[]; defaults?: Record<string, unknown> } {
+function rolesOf(
+  text: string,
+  target: string,
+): { roles: string[]; defaults?: Record<string, unknown>; disks: Record<string, number> } {
   let info: { nxc_compose_info?: unknown; roles?: Record<string, unknown>; roles_distribution?: unknown };
   try {
     info = JSON.parse(text);
@@ -160,8 +164,14 @@ function rolesOf(text: string, target: string): { roles: string[]; defaults?: Re
       hint: 'the flake should set `packages.${system} = nxc.lib.compose { inherit nixpkgs system; composition = ./composition.nix; };`',
     });
   const defaults = info.roles_distribution;
+  const disks: Record<string, number> = {};
+  for (const [role, build] of Object.entries(info.roles)) {
+    const list = (build as { disks?: unknown } | null)?.disks;
+    if (Array.isArray(list) && list.length > 0) disks[role] = list.length;
+  }
   return {
     roles: Object.keys(info.roles ?? {}),
+    disks,
     ...(defaults && typeof defaults === 'object' && !Array.isArray(defaults)
       ? { defaults: defaults as Record<string, unknown> }
       : {}),
@@ -252,7 +262,7 @@ export async function check(project: Project, opts: CheckOptions = {}): Promise<
         rolesOf(evaluated.text, `${composition}::${selection.flavour}`),
       );
       if (!found) continue;
-      const { roles, defaults } = found;
+      const { roles, defaults, disks } = found;
       const prefix = (compositions?.length ?? 0) > 1 ? `${composition}::${selection.flavour}: ` : '';
       const collectFor = (error: unknown) => {
         const problem = problemOf(error);
@@ -266,6 +276,8 @@ export async function check(project: Project, opts: CheckOptions = {}): Promise<
         onProblem: collectFor,
       });
       if (opts.parameters) routeParameters(opts.parameters, nodes, collectFor);
+      const noDisks = unsupportedDisks(selection.loaded, nodes, (r) => disks[r] ?? 0);
+      if (noDisks) collectFor(noDisks);
       targets.push({
         composition,
         flavour: selection.flavour,

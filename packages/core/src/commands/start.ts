@@ -1,9 +1,3 @@
-/**
- * `nxc start`: compose info + role distribution + machines -> a flavour's start, with the
- * deployment document written through the StartContext. Every input is validated before
- * anything is written; on failure or interruption the deploy/ files this call wrote are
- * removed. Holds the project lock from the first change to the end.
- */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -19,6 +13,13 @@ import {
   readDeploymentDocument,
   writeDeploymentDocument,
 } from '../deployment.js';
+/**
+ * `nxc start`: compose info + role distribution + machines -> a flavour's start, with the
+ * deployment document written through the StartContext. Every input is validated before
+ * anything is written; on failure or interruption the deploy/ files this call wrote are
+ * removed. Holds the project lock from the first change to the end.
+ */
+import { unsupportedDisks } from '../disk-support.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { resolveFlavourOptions } from '../flavour-options.js';
 import { readMachineFile } from '../machines.js';
@@ -499,13 +500,8 @@ async function planNodes(
  * their role declares: refused rather than silently ignored.
  */
 function checkDisks(flavour: LoadedFlavour, composeInfo: ComposeInfo, nodes: PlannedNode[]): void {
-  if (flavour.disks) return;
-  const role = nodes.map((n) => n.role).find((r) => (composeInfo.roles[r]?.disks?.length ?? 0) > 0);
-  if (role === undefined) return;
-  throw new NxcError(
-    'NXC_FLAVOUR_UNUSABLE',
-    `flavour ${flavour.name} does not support nxc.disks yet (role ${role} declares disks); use flavour vm or vm-ramdisk, or remove nxc.disks`,
-  );
+  const problem = unsupportedDisks(flavour, nodes, (r) => composeInfo.roles[r]?.disks?.length ?? 0);
+  if (problem) throw problem;
 }
 
 /** Phase 4: the flavour can run here (`usable`), and the identity nodes will authorize. */
