@@ -114,7 +114,10 @@ try {
     let lastUp = 0;
     let upCount = 0;
     for (let k = 1; k <= n; k++) {
-      const text = readFileSync(join(simEnv.SCALESIM_STATE, 'machines', machine(k), 'console'), 'utf8');
+      let text = ''; // a powered-off machine has no console
+      try {
+        text = readFileSync(join(simEnv.SCALESIM_STATE, 'machines', machine(k), 'console'), 'utf8');
+      } catch {}
       const m = /^UP \S+ (\d+)$/m.exec(text);
       if (m) {
         upCount++;
