@@ -105,11 +105,10 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
       ],
       project.dir,
     );
-    const results = JSON.parse(r.stdout) as Record<
-      string,
-      { exitCode: number; stdout: string; stderr: string }
-    >;
-    const ok = Object.entries(results).filter(([, v]) => v.exitCode === 0);
+    const { results } = JSON.parse(r.stdout) as {
+      results: Array<{ host: string; exitCode: number; stdout: string; stderr: string }>;
+    };
+    const ok = results.filter((v) => v.exitCode === 0).map((v) => [v.host, v] as const);
     expect(ok.map(([h]) => h).sort(), r.stdout + r.stderr).toHaveLength(MACHINES - FAILING);
     for (const [host, v] of ok) {
       const [name, bootId, ready] = v.stdout.trim().split('\n');
@@ -118,7 +117,7 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
       expect(ready).toBe('READY');
     }
     // the hosts that failed are not pretended up
-    const failedHosts = Object.entries(results).filter(([, v]) => v.exitCode !== 0);
+    const failedHosts = results.filter((v) => v.exitCode !== 0);
     expect(failedHosts).toHaveLength(FAILING);
   });
 
