@@ -146,6 +146,9 @@ try {
         )}): ${upCount} up, failures named ${failedOk ? 'yes' : 'NO'} | nxc start ${wall.toFixed(1)} s, last good machine up at ${ready.toFixed(1)} s | frontend sent ${(sent / 1e6).toFixed(0)} MB = ${(sent / artifacts).toFixed(1)} x the artifacts`,
     );
     if (!failedOk) console.log(start.stderr.split('\n').slice(-15).join('\n'));
+    // forget it (the next size starts afresh)
+    const stop = spawnSync(process.execPath, [cli, 'stop'], { cwd: project, env, encoding: 'utf8' });
+    if (stop.status !== 0) throw new Error(`nxc stop failed:\n${stop.stderr}`);
   }
 } finally {
   sim('down');
@@ -153,8 +156,9 @@ try {
 }
 
 const row = (n) => rows.find((r) => r.n === n);
-const r10 = row(10);
-const r100 = row(100);
+const valid = (r) => (r?.failedOk && r.upCount > 0 ? r : undefined);
+const r10 = valid(row(10));
+const r100 = valid(row(100));
 const goals = [];
 if (r100) {
   goals.push(
