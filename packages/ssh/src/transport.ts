@@ -404,9 +404,14 @@ export class SshTransport implements Transport {
     } catch {
       throw new NxcError('NXC_IO', `cannot copy ${localPath} to ${host}: no such file or directory`);
     }
+    const client = await this.connection(host);
     const sftp = await this.sftp(host);
     try {
-      await putTree(sftp, localPath, remotePath, st.isDirectory(), host, options.onBytes);
+      await unlessClosed(
+        [client, sftp],
+        putTree(sftp, localPath, remotePath, st.isDirectory(), host, options.onBytes),
+        `${host}:${remotePath}`,
+      );
     } finally {
       await endSftp(sftp);
     }
@@ -467,6 +472,30 @@ function endSftp(sftp: SFTPWrapper): Promise<void> {
       resolve();
     });
     sftp.end();
+  });
+}
+
+/**
+ * `work`, or a rejection as soon as one of `emitters` (the connection, the SFTP channel) closes
+ * first: ssh2's fastPut never calls back when the connection dies mid-transfer (a machine that
+ * drops off the network, a keepalive timeout), which would leave the copy pending forever.
+ */
+function unlessClosed<T>(
+  emitters: Array<{
+    once(e: 'close', f: () => void): unknown;
+    removeListener(e: 'close', f: () => void): unknown;
+  }>,
+  work: Promise<T>,
+  what: string,
+): Promise<T> {
+  let onClose: () => void = () => undefined;
+  const closed = new Promise<never>((_, reject) => {
+    onClose = () =>
+      reject(new NxcError('NXC_IO', `cannot write ${what}: the connection closed during the copy`));
+    for (const e of emitters) e.once('close', onClose);
+  });
+  return Promise.race([work, closed]).finally(() => {
+    for (const e of emitters) e.removeListener('close', onClose);
   });
 }
 

@@ -1,0 +1,217 @@
+// The kexec deployment (g5k-ramdisk) at scale, on the scale simulation (test/scale-sim): the real
+// `nxc start -m MACHINEFILE` of the demo built by real Nix, from a simulated frontend onto 10, 50
+// and 100 simulated machines of which 5% fail on purpose (unreachable, push cut, never back after
+// kexec). Per size: wall time of `nxc start`, time until the last good machine is up, and the
+// bytes the frontend sent on its link (its veth counters: right whatever the distribution), with
+// the issue's goals next to them. Updates its section of bench/RESULTS.md. Needs root, nix,
+// dropbear (scripts/setup.sh); ~5-10 minutes. SCALE_BENCH_SIZES=10,50 to run other sizes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const script = join(repo, 'test/scale-sim/scale-sim.sh');
+const cli = join(repo, 'apps/cli/dist/cli.js');
+const sizes = (process.env.SCALE_BENCH_SIZES ?? '10,50,100').split(',').map(Number);
+const BOOT_TIMEOUT_S = 60;
+const sim = (...args) => spawnSync(script, args, { encoding: 'utf8' });
+const machine = (k) => `m-${String(k).padStart(3, '0')}`;
+
+/** 5% of n (at least 1), spread over the three kinds; machines spread over the list. */
+function faultsFor(n) {
+  const count = Math.max(1, Math.round(n * 0.05));
+  const kinds = ['unreachable', 'push-cut', 'no-boot'];
+  const faults = {};
+  for (let i = 0; i < count; i++) faults[machine(Math.floor(((i + 0.5) * n) / count) + 1)] = kinds[i % 3];
+  return faults;
+}
+
+if (process.getuid?.() !== 0) {
+  console.log('kexec scale simulation: needs root (network namespaces): not run');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'nxc-scale-bench-'));
+const rows = [];
+try {
+  // the demo, built for g5k-ramdisk by real Nix on the offline test OS
+  const project = join(work, 'demo');
+  cpSync(join(repo, 'examples/demo'), project, {
+    recursive: true,
+    filter: (s) =>
+      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(s.slice(join(repo, 'examples/demo').length)),
+  });
+  symlinkSync(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
+  const pkgFile = join(project, 'package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  pkg.nxc.nix.overrideInputs = { nixpkgs: join(repo, 'test/fixtures/testos') };
+  writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+  writeFileSync(join(project, '.gitignore'), 'node_modules\nbuild\ndeploy\nartifact\n.nxc\n');
+  execFileSync(
+    'sh',
+    ['-c', 'git init -q && git add -A && git -c user.email=b@e -c user.name=b commit -qm demo'],
+    {
+      cwd: project,
+    },
+  );
+  const env = { ...process.env, XDG_STATE_HOME: join(work, 'state'), NO_COLOR: '1' };
+  const build = spawnSync(process.execPath, [cli, 'build', '-f', 'g5k-ramdisk'], {
+    cwd: project,
+    env,
+    encoding: 'utf8',
+  });
+  if (build.status !== 0) throw new Error(`nxc build -f g5k-ramdisk failed:\n${build.stderr.slice(-3000)}`);
+  const info = JSON.parse(readFileSync(join(project, 'build/composition::g5k-ramdisk'), 'utf8'));
+  const artifacts = statSync(info.all.kernel).size + statSync(info.all.initrd).size;
+  console.log(`artifacts: kernel + initrd = ${(artifacts / 1e6).toFixed(1)} MB`);
+
+  for (const n of sizes) {
+    const faults = faultsFor(n);
+    sim('down');
+    const up = sim('up', String(n), ...Object.entries(faults).flatMap(([m, f]) => ['--fault', `${m}=${f}`]));
+    if (up.status !== 0) throw new Error(`scale-sim up ${n} failed:\n${up.stderr.slice(-3000)}`);
+    const simEnv = Object.fromEntries(
+      sim('env')
+        .stdout.trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    const tx0 = Number(sim('tx').stdout);
+    const t0 = Date.now();
+    const start = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        simEnv.SCALESIM_FE_NS,
+        process.execPath,
+        cli,
+        'start',
+        '-f',
+        'g5k-ramdisk',
+        '-m',
+        simEnv.SCALESIM_MACHINE_FILE,
+        '-r',
+        'server=1',
+        '-r',
+        `client=${n - 1}`,
+        '-O',
+        `nodeKeys=${simEnv.SCALESIM_ROOT_KEY}`,
+        '-O',
+        `knownHosts=${simEnv.SCALESIM_KNOWN_HOSTS}`,
+        '-O',
+        'reachTimeoutMs=5000',
+        '--timeout',
+        String(BOOT_TIMEOUT_S),
+      ],
+      { cwd: project, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    const wall = (Date.now() - t0) / 1000;
+    const sent = Number(sim('tx').stdout) - tx0;
+    // when the last good machine was up (its init's `UP <host> <ms>` line)
+    let lastUp = 0;
+    let upCount = 0;
+    for (let k = 1; k <= n; k++) {
+      let text = ''; // a powered-off machine has no console
+      try {
+        text = readFileSync(join(simEnv.SCALESIM_STATE, 'machines', machine(k), 'console'), 'utf8');
+      } catch {}
+      const m = /^UP \S+ (\d+)$/m.exec(text);
+      if (m) {
+        upCount++;
+        lastUp = Math.max(lastUp, Number(m[1]));
+      }
+    }
+    const ready = lastUp ? (lastUp - t0) / 1000 : Number.NaN;
+    const warnings = start.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    const named = Object.keys(faults).filter((m) => warnings.some((w) => w.includes(`(${m}, `)));
+    const failedOk = start.status === 1 && named.length === Object.keys(faults).length;
+    rows.push({
+      n,
+      faults: Object.keys(faults).length,
+      upCount,
+      wall,
+      ready,
+      sent,
+      ratio: sent / artifacts,
+      failedOk,
+    });
+    console.log(
+      `${n} machines (${Object.keys(faults).length} failing: ${Object.entries(faults)
+        .map(([m, f]) => `${m}=${f}`)
+        .join(
+          ' ',
+        )}): ${upCount} up, failures named ${failedOk ? 'yes' : 'NO'} | nxc start ${wall.toFixed(1)} s, last good machine up at ${ready.toFixed(1)} s | frontend sent ${(sent / 1e6).toFixed(0)} MB = ${(sent / artifacts).toFixed(1)} x the artifacts`,
+    );
+    if (!failedOk) console.log(start.stderr.split('\n').slice(-15).join('\n'));
+    // forget it (the next size starts afresh)
+    const stop = spawnSync(process.execPath, [cli, 'stop'], { cwd: project, env, encoding: 'utf8' });
+    if (stop.status !== 0) throw new Error(`nxc stop failed:\n${stop.stderr}`);
+  }
+} finally {
+  sim('down');
+  rmSync(work, { recursive: true, force: true });
+}
+
+const row = (n) => rows.find((r) => r.n === n);
+const valid = (r) => (r?.failedOk && r.upCount > 0 ? r : undefined);
+const r10 = valid(row(10));
+const r100 = valid(row(100));
+const goals = [];
+if (r100) {
+  goals.push(
+    `frontend bytes at 100 machines: ${r100.ratio.toFixed(1)} x the artifacts (goal <= 3 x): ${r100.ratio <= 3 ? 'MET' : 'NOT MET'}`,
+  );
+}
+if (r10 && r100) {
+  const wr = r100.wall / r10.wall;
+  const rr = r100.ready / r10.ready;
+  goals.push(
+    `wall(100) / wall(10) = ${wr.toFixed(2)} (goal <= 2): ${wr <= 2 ? 'MET' : 'NOT MET'}; last-good-up(100) / last-good-up(10) = ${rr.toFixed(2)}: ${rr <= 2 ? 'MET' : 'NOT MET'}`,
+  );
+}
+for (const g of goals) console.log(g);
+
+// bench/RESULTS.md: this bench's section, the last run with the machine it ran on
+const cpu =
+  (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? 'unknown CPU';
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+} catch {}
+const section = [
+  '<!-- kexec-scale:begin -->',
+  '## kexec deployment at scale (g5k-ramdisk on test/scale-sim)',
+  '',
+  `Last run ${new Date().toISOString().slice(0, 16)}Z, commit ${commit}, \`node packages/g5k/bench/kexec-scale.bench.mjs\`;`,
+  `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free at the end), Linux ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, Node.js ${process.versions.node}.`,
+  'Real `nxc start -m` of the demo (real Nix build, kernel + initrd pushed as the product does);',
+  'simulated machines (netns + dropbear + kexec stand-in, 2 s simulated boot), 5% failing on purpose;',
+  `bytes = the frontend veth's tx counter during \`nxc start\`; boot timeout ${BOOT_TIMEOUT_S} s (the "never back" machines cost that much wall time).`,
+  '',
+  '| machines | failing (named) | up | nxc start wall | last good machine up | frontend sent | × artifacts | goal |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${r.n} | ${r.faults} (${r.failedOk ? 'yes' : 'NO'}) | ${r.upCount} | ${r.wall.toFixed(1)} s | ${r.ready.toFixed(1)} s | ${(r.sent / 1e6).toFixed(0)} MB | ${r.ratio.toFixed(1)} | ${r.n === 100 ? '≤ 3 ×; wall ≤ 2 × wall(10)' : ''} |`,
+  ),
+  '',
+  ...goals.map((g) => `- ${g}`),
+  '<!-- kexec-scale:end -->',
+].join('\n');
+const resultsFile = join(repo, 'bench/RESULTS.md');
+let results = '';
+try {
+  results = readFileSync(resultsFile, 'utf8');
+} catch {
+  results = '# Benchmark results\n\nEach bench updates its own section (`pnpm bench`).\n';
+}
+results = /<!-- kexec-scale:begin -->[\s\S]*<!-- kexec-scale:end -->/.test(results)
+  ? results.replace(/<!-- kexec-scale:begin -->[\s\S]*<!-- kexec-scale:end -->/, section)
+  : `${results.trimEnd()}\n\n${section}\n`;
+execFileSync('mkdir', ['-p', join(repo, 'bench')]);
+writeFileSync(resultsFile, results);
+console.log(`(bench/RESULTS.md updated)`);
+process.exit(rows.length === sizes.length && rows.every((r) => r.failedOk) ? 0 : 1);

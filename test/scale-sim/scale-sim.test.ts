@@ -1,0 +1,168 @@
+/**
+ * The kexec deployment at (small CI) scale: the real `nxc start -m MACHINEFILE -f g5k-ramdisk`
+ * on the demo built by real Nix, from a simulated frontend, onto 20 simulated machines
+ * (test/scale-sim: network namespaces on one bridge, dropbear, a kexec stand-in, the product's
+ * node boot script) of which 4 fail on purpose: one unreachable, one whose push is cut (its sshd
+ * dies), one whose link goes dead mid-push (no FIN/RST: SSH keepalive must notice), one that
+ * never comes back after kexec. They must be reported by machine name with the step that
+ * failed, and the 16 others must be usable (`nxc exec`). The 100-machine run is the bench
+ * (packages/g5k/bench/kexec-scale.bench.mjs).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type UserProject, messages, prerequisites, runNxc, userProject } from '../support/user-project.js';
+import { type ScaleSim, leftovers, startScaleSim } from './harness.js';
+
+const MACHINES = 20;
+const FAULTS = {
+  'm-004': 'unreachable',
+  'm-007': 'push-stall',
+  'm-011': 'push-cut',
+  'm-017': 'no-boot',
+} as const;
+const FAILING = Object.keys(FAULTS).length;
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+let project: UserProject;
+let sim: ScaleSim | undefined;
+let kernel: string;
+let initrd: string;
+let start: Awaited<ReturnType<ScaleSim['nxc']>>;
+let txStart = 0;
+let txAfter = 0;
+
+beforeAll(async () => {
+  prerequisites();
+  project = userProject({ git: true, prefix: 'nxc-scale-sim-e2e-' });
+  const built = await runNxc(project.dir, ['build', '-f', 'g5k-ramdisk']);
+  if (built.code !== 0)
+    throw new Error(`nxc build -f g5k-ramdisk failed:\n${messages(built.stderr).join('\n')}`);
+  const info = JSON.parse(readFileSync(join(project.dir, 'build', 'composition::g5k-ramdisk'), 'utf8'));
+  kernel = info.all.kernel;
+  initrd = info.all.initrd;
+  sim = await startScaleSim({ machines: MACHINES, faults: FAULTS });
+  txStart = await sim.txBytes();
+  start = await sim.nxc(
+    [
+      'start',
+      '-f',
+      'g5k-ramdisk',
+      '-m',
+      sim.machineFile,
+      '-r',
+      'server=1',
+      '-r',
+      `client=${MACHINES - 1}`,
+      ...sim.flavourOptions,
+      '-O',
+      'reachTimeoutMs=5000',
+      '--timeout',
+      '40',
+    ],
+    project.dir,
+    { env: { NO_COLOR: '1' } },
+  );
+  txAfter = await sim.txBytes();
+}, 900_000);
+
+afterAll(async () => {
+  await sim?.down();
+  project?.cleanup();
+});
+
+describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).length} failing`, () => {
+  it('reports each failed machine by name with the step that failed, and exits 1', async () => {
+    const out = start.stdout + start.stderr;
+    expect(start.code, out).toBe(1);
+    const warnings = start.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    const line = (m: string) => warnings.find((l) => l.includes(`(${m}, `)) ?? '';
+    expect(line('m-004'), out).toMatch(/UNREACHABLE at connect: no SSH server answers/);
+    expect(line('m-007'), out).toMatch(
+      /FAILED at push: cannot upload the (kernel|initrd): .*connection closed/,
+    );
+    expect(line('m-011'), out).toMatch(/FAILED at push: cannot upload the (kernel|initrd)/);
+    expect(line('m-017'), out).toMatch(/FAILED at boot: did not come back within 40 s after kexec/);
+    expect(warnings, out).toHaveLength(FAILING);
+    // the summary names the three too
+    const summary =
+      start.stderr.split('\n').find((l) => l.startsWith(`error: ${FAILING} of ${MACHINES} node(s) failed`)) ??
+      '';
+    for (const m of Object.keys(FAULTS)) expect(summary, out).toContain(`${m}:`);
+  });
+
+  it('the 16 others are up and usable: nxc exec runs on each, in the deployed system', async () => {
+    if (!sim) throw new Error('no simulation');
+    const r = await sim.nxc(
+      [
+        'exec',
+        '--json',
+        'all',
+        '--',
+        'hostname; cat /proc/sys/kernel/random/boot_id; test -e /run/nxc/ready && echo READY',
+      ],
+      project.dir,
+    );
+    const { results } = JSON.parse(r.stdout) as {
+      results: Array<{ host: string; exitCode: number; stdout: string; stderr: string }>;
+    };
+    const ok = results.filter((v) => v.exitCode === 0).map((v) => [v.host, v] as const);
+    expect(ok.map(([h]) => h).sort(), r.stdout + r.stderr).toHaveLength(MACHINES - FAILING);
+    for (const [host, v] of ok) {
+      const [name, bootId, ready] = v.stdout.trim().split('\n');
+      expect(name).toBe(host); // the hostname the deployment gave it
+      expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(ready).toBe('READY');
+    }
+    // the hosts that failed are not pretended up
+    const failedHosts = results.filter((v) => v.exitCode !== 0);
+    expect(failedHosts).toHaveLength(FAILING);
+  });
+
+  it("each booted machine's kexec stand-in got the build's kernel, its initrd plus its own host key, and deploy=", async () => {
+    if (!sim) throw new Error('no simulation');
+    const kernelSum = sha256(kernel);
+    const initrdSize = statSync(initrd).size;
+    for (const m of sim.machines) {
+      const calls = await sim.kexecCalls(m);
+      if (m === 'm-004' || m === 'm-007' || m === 'm-011') {
+        expect(calls, m).toEqual([]);
+        continue;
+      }
+      const load = calls.find((c) => c.op === 'load');
+      expect(load?.kernelSha256, m).toBe(kernelSum);
+      expect(load?.initrdSize, m).toBeGreaterThan(initrdSize);
+      expect(load?.appendedFiles, m).toContain('nxc/dropbear_ed25519_host_key');
+      expect(load?.append, m).toMatch(/^deploy=(gz:|http:\/\/)/);
+      expect(calls.at(-1)?.op, m).toBe('exec');
+      const console = await sim.console(m);
+      if (m === 'm-017') expect(console).toContain('FAULT no-boot');
+      else expect(console, m).toMatch(/\nUP (server|client\d+) \d+\n/);
+    }
+  });
+
+  it("the frontend's link carried at most one copy of kernel + initrd per machine", () => {
+    const artifacts = statSync(kernel).size + statSync(initrd).size;
+    const sent = txAfter - txStart;
+    console.log(
+      `frontend sent ${sent} bytes for ${MACHINES} machines: ${(sent / artifacts).toFixed(2)} x the artifacts (${artifacts} bytes)`,
+    );
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(MACHINES * artifacts * 1.1);
+  });
+
+  it('nxc stop forgets it; taking the simulation down leaves no namespace nor process', async () => {
+    if (!sim) throw new Error('no simulation');
+    const stop = await sim.nxc(['stop'], project.dir);
+    expect(stop.code, stop.stderr).toBe(0);
+    const state = sim.env.SCALESIM_STATE ?? '';
+    await sim.down();
+    expect(await leftovers()).toEqual([]);
+    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(
+      ps.split('\n').filter((l) => l.includes('test/scale-sim/machine.sh') || l.includes(state)),
+    ).toEqual([]);
+  });
+});
