@@ -6,10 +6,12 @@
 import * as core from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoProject, demoProject } from './helpers/demo.js';
+import { DECLARED_DELAY, networkScenario } from './helpers/network.js';
 import { demoTestScript, failingScript, fullScript, typescriptApi } from './helpers/scenarios.js';
 
 const FLAVOUR = 'vm-ramdisk';
 let demo: DemoProject;
+let recordFile: string | undefined;
 
 beforeAll(async () => {
   demo = await demoProject(FLAVOUR);
@@ -17,7 +19,10 @@ beforeAll(async () => {
     flavour: FLAVOUR,
     timeoutMs: 240_000,
     options: { accel: 'tcg', memory: 256 },
+    // a declared condition (as `nxc start --net FILE`): applied once the nodes are up
+    network: DECLARED_DELAY,
   });
+  recordFile = summary.recordFile;
   expect(summary.nodes.map((n) => [n.host, n.state]).sort()).toEqual([
     ['client', 'running'],
     ['server', 'running'],
@@ -40,4 +45,6 @@ describe('driver on vm-ramdisk (qemu)', () => {
     failingScript(demo.dir, FLAVOUR));
   it('TypeScript API (a user vitest suite): clients reach the server, failures reject with output', () =>
     typescriptApi(demo.dir, FLAVOUR));
+  it('network: the declared 50 ms delay measured by `nxc net check`; a driver script partitions and heals; loss/rate in the guests', () =>
+    networkScenario(demo.dir, demo.project, FLAVOUR, recordFile));
 });
