@@ -94,7 +94,12 @@ export function guestNetScript(setting: GuestNetSetting): string {
     setting.shaped.forEach((s, i) => {
       const cls = (0x10 + i).toString(16);
       const addr = shellQuote(s.address);
-      const rate = s.kbitPerSecond !== undefined ? `${num(s.kbitPerSecond)}kbit` : '100gbit';
+      // no rate asked: a class fast enough never to hold packets (an explicit burst: tc's
+      // default one rounds to 0 at such rates)
+      const rate =
+        s.kbitPerSecond !== undefined
+          ? `${num(s.kbitPerSecond)}kbit ceil ${num(s.kbitPerSecond)}kbit`
+          : '10gbit ceil 10gbit burst 1mb cburst 1mb quantum 60000';
       const netem: string[] = [];
       if (s.delayMs !== undefined) {
         netem.push('delay', `${num(s.delayMs)}ms`);
@@ -105,10 +110,10 @@ export function guestNetScript(setting: GuestNetSetting): string {
         `d=$(ip -o route get ${addr} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p' | head -n 1)`,
         `[ -n "$d" ] || failed "no route to ${s.address}"`,
         'case " $devs " in *" $d "*) ;; *)',
-        `  t sch_htb qdisc add dev "$d" root handle ${m}: htb default 1`,
-        `  t sch_htb class add dev "$d" parent ${m}: classid ${m}:1 htb rate 100gbit`,
+        // default 0: what no filter selects is sent directly, unshaped
+        `  t sch_htb qdisc add dev "$d" root handle ${m}: htb default 0`,
         '  devs="$devs $d" ;; esac',
-        `t sch_htb class add dev "$d" parent ${m}: classid ${m}:${cls} htb rate ${rate} ceil ${rate}`,
+        `t sch_htb class add dev "$d" parent ${m}: classid ${m}:${cls} htb rate ${rate}`,
         ...(netem.length > 0
           ? [`t sch_netem qdisc add dev "$d" parent ${m}:${cls} handle ${cls}: netem ${netem.join(' ')}`]
           : []),

@@ -35,7 +35,7 @@ async function nxcSetting(project: core.Project, flavour: string, host: string):
     [
       'sh',
       '-c',
-      'PATH=/run/current-system/sw/bin:$PATH; tc qdisc show; tc class show dev eth1 2>/dev/null; ip route show proto 208',
+      'PATH=/run/current-system/sw/bin:$PATH; tc qdisc show; for d in $(ls /sys/class/net); do tc class show dev $d; done; ip route show proto 208',
     ],
     { flavour },
   );
