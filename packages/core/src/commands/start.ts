@@ -870,10 +870,14 @@ async function applyDeclaredNetwork(
     written.files.add(netPath(run.project, run.composition, run.flavourName));
     await writeConditions(run.project, target, conditions);
   } catch (error) {
-    await run.deployer.stop(running).catch(() => undefined);
-    for (const file of written.files) await rm(file, { force: true });
+    // a retry keeps the nodes that were up before it: they are not stopped
+    if (!run.opts.retryFailed) {
+      await run.deployer.stop(running).catch(() => undefined);
+      for (const file of written.files) await rm(file, { force: true });
+    }
     if (isNxcError(error)) {
-      throw new NxcError(error.code, `${error.message}; the nodes were stopped`, {
+      const what = run.opts.retryFailed ? 'the nodes keep running' : 'the nodes were stopped';
+      throw new NxcError(error.code, `${error.message}; ${what}`, {
         ...(error.hint ? { hint: error.hint } : {}),
         exitCode: error.exitCode,
         cause: error,
