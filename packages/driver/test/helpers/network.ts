@@ -60,7 +60,7 @@ export async function networkScenario(
   const status = cli(dir, ['status']);
   expect(status.stdout).toContain('network: client <-> server delay 50ms');
   expect(await nxcSetting(project, flavour, 'client')).toMatch(
-    /qdisc netem [0-9a-f]+: parent 208:10 .*delay 50ms/,
+    /qdisc netem [0-9a-f]+: (dev \S+ )?parent 208:10 .*delay 50ms/,
   );
 
   // the check, from the nodes: 50 ms ± 20 % one way, both ways
