@@ -277,13 +277,17 @@ async function prepareReplay(
   const { composeInfo, origin } = await replayComposeInfo(project, record, reporter, signal);
   checkDisks(flavour, composeInfo, plan.nodes);
   for (const change of plan.changes) reporter.emit({ type: 'warn', message: `replay: ${change}` });
+  // the recorded conditions again (by hostname: addresses may differ), then the user's --net
+  const network = [...(record.network ?? []).map(declaredFromRecorded), ...(opts.network ?? [])];
   const effective: StartOptions = {
     ...opts,
     composition: record.composition,
     flavour: record.flavour,
     ...(plan.parameters ? { parameters: plan.parameters } : {}),
     ...(plan.kernelParams ? { kernelParams: plan.kernelParams } : {}),
+    ...(network.length > 0 ? { network } : {}),
   };
+  checkDeclaredNetwork(record.flavour, deployer, composeInfo, plan.nodes, effective);
   if (plan.identity.kind === 'file') effective.identityFile = plan.identity.file;
   else Reflect.deleteProperty(effective, 'identityFile');
   const identity = await checkEnvironment(project, flavour, effective, reporter);
@@ -790,6 +794,21 @@ async function record(
       message: `the deployment record could not be written: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
     });
     return {};
+  }
+}
+
+/** A recorded condition as a declared one between the same hosts (what a replay applies again). */
+function declaredFromRecorded(c: NetworkCondition): Record<string, unknown> {
+  const ends = { from: c.a.host, to: c.b.host };
+  switch (c.kind) {
+    case 'partition':
+      return { ...ends, partition: true };
+    case 'delay':
+      return { ...ends, delay: c.delayMs, ...(c.jitterMs ? { jitter: c.jitterMs } : {}) };
+    case 'loss':
+      return { ...ends, loss: c.percent };
+    case 'rate':
+      return { ...ends, rate: c.kbitPerSecond };
   }
 }
 
