@@ -38,6 +38,9 @@ afterAll(async () => {
 });
 
 describe('driver on vm-ramdisk (qemu)', () => {
+  // first: the shared script below restarts the server, which drops what the kernel had in force
+  it('network: the declared 50 ms delay measured by `nxc net check`; a driver script partitions and heals; loss/rate in the guests', () =>
+    networkScenario(demo.dir, demo.project, FLAVOUR, recordFile));
   it("`nxc driver -t`: the demo's own testScript passes unchanged", () => demoTestScript(demo.dir, FLAVOUR));
   it('the shared script (subtests, waits, fail(), units, ports, copies) passes, JUnit written', () =>
     fullScript(demo.dir, FLAVOUR));
@@ -45,6 +48,4 @@ describe('driver on vm-ramdisk (qemu)', () => {
     failingScript(demo.dir, FLAVOUR));
   it('TypeScript API (a user vitest suite): clients reach the server, failures reject with output', () =>
     typescriptApi(demo.dir, FLAVOUR));
-  it('network: the declared 50 ms delay measured by `nxc net check`; a driver script partitions and heals; loss/rate in the guests', () =>
-    networkScenario(demo.dir, demo.project, FLAVOUR, recordFile));
 });
