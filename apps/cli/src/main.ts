@@ -66,7 +66,12 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       rt.debug = globals.debug === true;
       const action = await load();
       // commander passes (...positionals, options, command)
-      const code = await action(rt, ...args.slice(0, -1));
+      const passed = args.slice(0, -1);
+      // `nxc net check --json`: the parent `nxc net` declares --json too and takes it first
+      if (cmd.parent?.name() === 'net' && passed.length > 0) {
+        passed[passed.length - 1] = { ...cmd.parent.opts(), ...(passed.at(-1) as object) };
+      }
+      const code = await action(rt, ...passed);
       state.exitCode = code ?? EXIT.ok;
     });
     return cmd;
