@@ -155,7 +155,14 @@ let
           else a;
       }
       // optionalAttrs (spec ? rolesDistribution) { roles_distribution = spec.rolesDistribution; }
-      // optionalAttrs (spec ? testScript) { test_script = "${testScript}"; };
+      // optionalAttrs (spec ? testScript) { test_script = "${testScript}"; }
+      # Declared network conditions between roles/nodes, applied by `nxc start` once the
+      # nodes are up (checked there against the deployment: see docs/network.md).
+      // optionalAttrs (spec ? network) (
+        if !builtins.isList spec.network
+        then throw "nxc: composition ${compositionName}: `network` must be a list of { from; to; delay/jitter/loss/rate/partition; } sets"
+        else optionalAttrs (spec.network != [ ]) { inherit (spec) network; }
+      );
     in
     pkgs.writeText "compose-info-${compositionName}-${fl.name}.json" (toJSON info);
 in

@@ -87,6 +87,19 @@ in
     # Kadeploy and the frontend probe ports; nodes of a composition talk freely.
     networking.firewall.enable = mkDefault false;
 
+    # Network conditions (`nxc net`, a composition's `network` list) are applied on the node
+    # over SSH: ip, tc, modprobe and ping in the system's closure, and the kernel modules named.
+    environment.systemPackages = [
+      pkgs.iproute2
+      pkgs.iputils
+      pkgs.kmod
+    ];
+    boot.kernelModules = [
+      "sch_htb"
+      "sch_netem"
+      "cls_u32"
+    ];
+
     systemd.services.nxc-g5k-home = mkIf cfg.mountHome {
       description = "nxc: mount the deploying user's Grid'5000 home";
       wantedBy = [ "multi-user.target" ];

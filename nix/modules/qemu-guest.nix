@@ -80,6 +80,18 @@ in
 
     # Little RAM in test VMs: no generated caches or manuals.
     documentation.man.enable = mkDefault false;
-    environment.systemPackages = [ pkgs.iproute2 ];
+    # Network conditions (`nxc net`, a composition's `network` list) are applied inside the
+    # guest: ip (prohibit routes), tc (htb + netem), modprobe, and ping for `nxc net check`,
+    # all in the system's closure; the kernel modules are named so that they are in it too.
+    environment.systemPackages = [
+      pkgs.iproute2
+      pkgs.iputils
+      pkgs.kmod
+    ];
+    boot.kernelModules = [
+      "sch_htb"
+      "sch_netem"
+      "cls_u32"
+    ];
   };
 }

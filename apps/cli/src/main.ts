@@ -66,7 +66,12 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       rt.debug = globals.debug === true;
       const action = await load();
       // commander passes (...positionals, options, command)
-      const code = await action(rt, ...args.slice(0, -1));
+      const passed = args.slice(0, -1);
+      // `nxc net check --json`: the parent `nxc net` declares --json too and takes it first
+      if (cmd.parent?.name() === 'net' && passed.length > 0) {
+        passed[passed.length - 1] = { ...cmd.parent.opts(), ...(passed.at(-1) as object) };
+      }
+      const code = await action(rt, ...passed);
       state.exitCode = code ?? EXIT.ok;
     });
     return cmd;
@@ -135,6 +140,10 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       )
       .option('-P, --parameter-file <file>', 'JSON file of parameters added to the deployment')
       .option('--compose-info <file>', 'use this compose info instead of build/')
+      .option(
+        '--net <file>',
+        'network conditions to apply once the nodes are up (JSON/YAML list of {from, to, delay, jitter, loss, rate, partition})',
+      )
       .addOption(new Option('--timeout <seconds>', 'per-node readiness timeout').argParser(seconds))
       .option('--no-wait', 'return once nodes are launched, without waiting for them to be ready')
       .option(
@@ -205,7 +214,9 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
   const net = selection(
     program
       .command('net')
-      .description('network conditions between nodes: show (default), partition, heal, delay, loss'),
+      .description(
+        'network conditions between nodes: show (default), partition, heal, delay, loss, rate, check',
+      ),
   ).option('--json', 'print as JSON');
   wire(net, async () => (await import('./actions/net.js')).netShowAction as ActionFn);
   wire(
@@ -227,20 +238,52 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--json', 'print the conditions left as JSON'),
     async () => (await import('./actions/net.js')).netHealAction as ActionFn,
   );
-  for (const [kind, what, example] of [
-    ['delay', 'add latency between two sets of nodes', '50ms'],
-    ['loss', 'drop a share of the packets between two sets of nodes', '5%'],
+  for (const [kind, what, example, value, action] of [
+    [
+      'delay',
+      'add latency (each way) between two sets of nodes',
+      '50ms',
+      'delay: 50ms, 1s',
+      'netDelayAction',
+    ],
+    [
+      'loss',
+      'drop a share of the packets between two sets of nodes',
+      '5%',
+      'loss in percent: 5%',
+      'netLossAction',
+    ],
+    [
+      'rate',
+      'limit the bandwidth (each way) between two sets of nodes',
+      '10mbit',
+      'rate: 512kbit, 10mbit, 1gbit',
+      'netRateAction',
+    ],
   ] as const) {
-    wire(
-      selection(net.command(kind).description(`${what}, e.g. nxc net ${kind} client1 @server ${example}`))
-        .argument('<a>', 'hostname, @role or all')
-        .argument('<b>', 'hostname, @role or all')
-        .argument('<value>', kind === 'delay' ? 'delay: 50ms, 1s' : 'loss in percent: 5%')
-        .option('--json', 'print the conditions in force as JSON'),
-      async () =>
-        (await import('./actions/net.js'))[kind === 'delay' ? 'netDelayAction' : 'netLossAction'] as ActionFn,
-    );
+    const cmd = selection(
+      net.command(kind).description(`${what}, e.g. nxc net ${kind} client1 @server ${example}`),
+    )
+      .argument('<a>', 'hostname, @role or all')
+      .argument('<b>', 'hostname, @role or all')
+      .argument('<value>', value)
+      .option('--json', 'print the conditions in force as JSON');
+    if (kind === 'delay') cmd.option('--jitter <delay>', 'random variation of the delay, e.g. 5ms');
+    wire(cmd, async () => (await import('./actions/net.js'))[action] as ActionFn);
   }
+  wire(
+    selection(
+      net
+        .command('check')
+        .description(
+          'measure round trips and reachability between nodes (ping from the nodes), next to what is asked',
+        ),
+    )
+      .option('--all', 'every pair of nodes, not only those with a condition')
+      .addOption(new Option('--count <n>', 'pings each way (default 10)').argParser((v) => Number(v)))
+      .option('--json', 'print the measures as JSON'),
+    async () => (await import('./actions/net.js')).netCheckAction as ActionFn,
+  );
 
   wire(
     selection(program.command('logs').description('node logs (container output, consoles)'), false)

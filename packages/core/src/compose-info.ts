@@ -52,6 +52,11 @@ export interface ComposeInfo {
   /** Store path of the test script file, if the composition has one. */
   testScript?: string;
   /**
+   * The composition's `network` list: conditions between roles or nodes applied once the
+   * nodes are up (raw, checked by start against the deployment; see docs/network.md).
+   */
+  network?: unknown[];
+  /**
    * Shared artifacts: `kernel`, `initrd`, `image`, `qemu_script`, `docker_image`,
    * `docker-compose-file`, `cmdline`, ... (store paths or strings).
    */
@@ -104,6 +109,7 @@ const nxcSchema = z.object({
   ),
   roles_distribution: rolesDistribution.optional(),
   test_script: storePath.optional(),
+  network: z.array(z.unknown()).optional(),
   all: z.record(z.string()).optional(),
   extra: z.record(z.unknown()).optional(),
 });
@@ -236,6 +242,7 @@ function fromNxc(file: string, data: unknown, opts: ReadComposeInfoOptions): Com
     roles,
     ...(info.roles_distribution === undefined ? {} : { rolesDistribution: info.roles_distribution }),
     ...(info.test_script === undefined ? {} : { testScript: info.test_script }),
+    ...(info.network === undefined || info.network.length === 0 ? {} : { network: info.network }),
     all: info.all ?? {},
     extra: info.extra ?? {},
   };

@@ -14,9 +14,11 @@ import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { type NodeDisk, nodeDiskSchema } from './deployment.js';
 import { NxcError } from './errors.js';
+import { conditionSchema } from './net-schema.js';
 import type { Project } from './project.js';
 import type { ProgressEvent, Reporter } from './reporter.js';
 import { artifactDir, deploymentKey } from './state.js';
+import type { NetworkCondition } from './transposition.js';
 import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
 /**
@@ -128,6 +130,8 @@ export interface DeploymentRecord {
   /** What the flavour reported of its platform (e.g. the OAR job), when it does. */
   platform?: Record<string, unknown>;
   wait: boolean;
+  /** The declared network conditions put in force once the nodes were up (composition, `--net`). */
+  network?: NetworkCondition[];
   /** The SSH identity the nodes authorized (absent from version-1 records). */
   identity?: RecordedIdentity;
   /** `nxc start --replay`: the id of the record this start replayed. */
@@ -237,6 +241,7 @@ const recordSchema = z.object({
   flavourOptions: z.unknown(),
   platform: z.record(z.unknown()).optional(),
   wait: z.boolean(),
+  network: z.array(conditionSchema).optional(),
   identity: z
     .discriminatedUnion('kind', [
       z.object({ kind: z.literal('project') }),
@@ -460,6 +465,7 @@ export interface RecordInput
     | 'flavourOptions'
     | 'platform'
     | 'wait'
+    | 'network'
     | 'identity'
     | 'replayOf'
     | 'replication'
@@ -543,6 +549,7 @@ export function buildRecord(input: RecordInput): DeploymentRecord {
     flavourOptions: input.flavourOptions ?? null,
     ...(input.platform ? { platform: input.platform } : {}),
     wait: input.wait,
+    ...(input.network && input.network.length > 0 ? { network: input.network } : {}),
     ...(input.identity ? { identity: input.identity } : {}),
     ...(input.replayOf ? { replayOf: input.replayOf } : {}),
     ...(input.replayOf ? { replication: input.replication === true } : {}),

@@ -296,11 +296,13 @@ export interface NetworkEnd {
 
 /**
  * A network condition between two nodes, both directions. `partition`: no packet passes.
- * `delay`/`loss`/`rate`: traffic shaping (delay in ms, loss in percent, rate in kbit/s).
+ * `delay`/`loss`/`rate`: traffic shaping, each applied to the packets each end sends to the
+ * other (delay in ms one way, so the round trip grows by twice `delayMs`; `jitterMs` the
+ * random variation of that delay; loss in percent per direction; rate in kbit/s per direction).
  */
 export type NetworkCondition =
   | { kind: 'partition'; a: NetworkEnd; b: NetworkEnd }
-  | { kind: 'delay'; a: NetworkEnd; b: NetworkEnd; delayMs: number }
+  | { kind: 'delay'; a: NetworkEnd; b: NetworkEnd; delayMs: number; jitterMs?: number }
   | { kind: 'loss'; a: NetworkEnd; b: NetworkEnd; percent: number }
   | { kind: 'rate'; a: NetworkEnd; b: NetworkEnd; kbitPerSecond: number };
 
@@ -315,9 +317,13 @@ export interface NetworkControl {
    * feature missing on the host...), undo what this call added and throw one NxcError
    * naming what is missing and where (exit code 3).
    */
-  apply(conditions: NetworkCondition[]): Promise<void>;
-  /** Removes exactly these conditions (previously applied); missing ones are not an error. */
-  clear(conditions: NetworkCondition[]): Promise<void>;
+  apply(conditions: NetworkCondition[], inForce?: NetworkCondition[]): Promise<void>;
+  /**
+   * Removes exactly these conditions (previously applied); missing ones are not an error.
+   * `inForce` (given by core, to both calls): every condition in force once the call has
+   * succeeded, for flavours that rebuild a node's whole setting (a qdisc tree) at each change.
+   */
+  clear(conditions: NetworkCondition[], inForce?: NetworkCondition[]): Promise<void>;
 }
 
 /**

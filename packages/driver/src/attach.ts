@@ -60,6 +60,12 @@ export interface AttachedDeployment {
   partition(a: string[], b: string[]): Promise<void>;
   /** Removes the network conditions nxc put in force (those touching `targets` when given). */
   heal(targets?: string[]): Promise<void>;
+  /** Adds latency (ms, each way; optional jitter) between every node of `a` and every node of `b`. */
+  delay(a: string[], b: string[], delayMs: number, jitterMs?: number): Promise<void>;
+  /** Drops `percent` % of the packets each way between `a` and `b`. */
+  loss(a: string[], b: string[], percent: number): Promise<void>;
+  /** Limits the bandwidth each way between `a` and `b` (kbit/s). */
+  rate(a: string[], b: string[], kbitPerSecond: number): Promise<void>;
   /** Releases the transport (connections). */
   close(): Promise<void>;
 }
@@ -133,6 +139,22 @@ export async function attach(
       if (!opened.network) throw unsupportedNetwork(opened.deployment);
       await opened.network.heal(targets);
     },
+    async delay(a, b, delayMs, jitterMs) {
+      if (!opened.network?.shape) throw unsupportedNetwork(opened.deployment);
+      await opened.network.shape(a, b, {
+        kind: 'delay',
+        delayMs,
+        ...(jitterMs !== undefined ? { jitterMs } : {}),
+      });
+    },
+    async loss(a, b, percent) {
+      if (!opened.network?.shape) throw unsupportedNetwork(opened.deployment);
+      await opened.network.shape(a, b, { kind: 'loss', percent });
+    },
+    async rate(a, b, kbitPerSecond) {
+      if (!opened.network?.shape) throw unsupportedNetwork(opened.deployment);
+      await opened.network.shape(a, b, { kind: 'rate', kbitPerSecond });
+    },
     async startAll() {
       await Promise.all(nodes.map((m) => m.start()));
     },
@@ -175,6 +197,9 @@ export function projectNetwork(
     },
     async heal(targets = []) {
       await core.netHeal(project, targets, sel);
+    },
+    async shape(a, b, request) {
+      await core.netApply(project, a, b, request, sel);
     },
   };
 }

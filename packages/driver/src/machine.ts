@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type ExecResult, NxcError } from '@nxc/core';
+import { type ExecResult, type NetRequest, NxcError } from '@nxc/core';
 import { type Transport, shellQuote } from '@nxc/core/flavour';
 import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, unitBaseName } from './shell.js';
 
@@ -35,6 +35,11 @@ export interface NetworkHandle {
   partition(a: string[], b: string[]): Promise<void>;
   /** Removes the conditions touching `targets` (every condition when empty). */
   heal(targets?: string[]): Promise<void>;
+  /**
+   * Puts a shaping condition (delay with optional jitter, loss, rate) in force between every
+   * node of `a` and every node of `b`, both directions (see core's `netApply`).
+   */
+  shape?(a: string[], b: string[], request: NetRequest): Promise<void>;
 }
 
 /** Options shared by every node of a driver session. */

@@ -7,7 +7,15 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DeploymentDocument, NxcError, nodeIdentities } from '@nxc/core';
+import {
+  type DeploymentDocument,
+  type NetRequest,
+  NxcError,
+  nodeIdentities,
+  parseDelay,
+  parseLoss,
+  parseRate,
+} from '@nxc/core';
 import { type Transport, pathExists } from '@nxc/core/flavour';
 import { type SubtestResult, writeJunit } from './junit.js';
 import {
@@ -222,6 +230,16 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
         case 'partition': {
           if (!session.network) throw new NxcError('NXC_USAGE', 'partition() needs a project deployment');
           await session.network.partition((p.a as unknown[]).map(String), (p.b as unknown[]).map(String));
+          return null;
+        }
+        case 'shape': {
+          if (!session.network?.shape)
+            throw new NxcError('NXC_USAGE', `${String(p.kind)}() needs a project deployment`);
+          await session.network.shape(
+            (p.a as unknown[]).map(String),
+            (p.b as unknown[]).map(String),
+            shapeRequest(p),
+          );
           return null;
         }
         case 'heal':
@@ -471,5 +489,26 @@ async function callNode(m: Machine, op: string, a: Record<string, unknown>): Pro
       return m.sleep(Number(a.seconds));
     default:
       throw new Error(`unknown node operation ${op}`);
+  }
+}
+
+/** A `delay()` / `loss()` / `rate()` call of a test script as core's request (values as typed: "50ms", 5, "10mbit"). */
+function shapeRequest(p: Record<string, unknown>): NetRequest {
+  const text = (v: unknown, unit: string) => (typeof v === 'number' ? `${v}${unit}` : String(v));
+  switch (p.kind) {
+    case 'delay':
+      return {
+        kind: 'delay',
+        delayMs: parseDelay(text(p.value, 'ms')),
+        ...(p.jitter !== undefined && p.jitter !== null
+          ? { jitterMs: parseDelay(text(p.jitter, 'ms')) }
+          : {}),
+      };
+    case 'loss':
+      return { kind: 'loss', percent: parseLoss(text(p.value, '%')) };
+    case 'rate':
+      return { kind: 'rate', kbitPerSecond: parseRate(text(p.value, 'kbit')) };
+    default:
+      throw new NxcError('NXC_USAGE', `unknown network condition ${String(p.kind)}`);
   }
 }

@@ -6,10 +6,12 @@
 import * as core from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoProject, demoProject } from './helpers/demo.js';
+import { DECLARED_DELAY, networkScenario } from './helpers/network.js';
 import { demoTestScript, failingScript, fullScript, typescriptApi } from './helpers/scenarios.js';
 
 const FLAVOUR = 'vm-ramdisk';
 let demo: DemoProject;
+let recordFile: string | undefined;
 
 beforeAll(async () => {
   demo = await demoProject(FLAVOUR);
@@ -17,7 +19,10 @@ beforeAll(async () => {
     flavour: FLAVOUR,
     timeoutMs: 240_000,
     options: { accel: 'tcg', memory: 256 },
+    // a declared condition (as `nxc start --net FILE`): applied once the nodes are up
+    network: DECLARED_DELAY,
   });
+  recordFile = summary.recordFile;
   expect(summary.nodes.map((n) => [n.host, n.state]).sort()).toEqual([
     ['client', 'running'],
     ['server', 'running'],
@@ -33,6 +38,9 @@ afterAll(async () => {
 });
 
 describe('driver on vm-ramdisk (qemu)', () => {
+  // first: the shared script below restarts the server, which drops what the kernel had in force
+  it('network: the declared 50 ms delay measured by `nxc net check`; a driver script partitions and heals; loss/rate in the guests', () =>
+    networkScenario(demo.dir, demo.project, FLAVOUR, recordFile));
   it("`nxc driver -t`: the demo's own testScript passes unchanged", () => demoTestScript(demo.dir, FLAVOUR));
   it('the shared script (subtests, waits, fail(), units, ports, copies) passes, JUnit written', () =>
     fullScript(demo.dir, FLAVOUR));

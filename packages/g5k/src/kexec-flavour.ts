@@ -6,13 +6,14 @@
  */
 import type {
   FlavourDeployer,
+  NetworkControl,
   NodeStatus,
   RunningContext,
   StartContext,
   StartResult,
   Transport,
 } from '@nxc/core/flavour';
-import { NxcError } from '@nxc/core/flavour';
+import { NxcError, guestNetwork } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
 import { z } from 'zod';
 import { assignMachines } from './assign-machines.js';
@@ -183,13 +184,14 @@ export function kexecFlavourDeployer<Options extends KexecOptions = KexecOptions
 }
 
 /**
- * stop / status / transport of a deployment whose state is a {@link KexecState} (the kexec
- * flavours and g5k-image): they read the state, never the options.
+ * stop / status / transport / network of a deployment whose state is a {@link KexecState}
+ * (the kexec flavours and g5k-image): they read the state, never the options. Network
+ * conditions are applied on the nodes themselves over SSH (core's guestNetwork).
  */
 export function kexecRunning(
   name: string,
-): Pick<FlavourDeployer<unknown, KexecState>, 'stop' | 'status' | 'transport'> {
-  return {
+): Pick<FlavourDeployer<unknown, KexecState>, 'stop' | 'status' | 'transport' | 'network'> {
+  const running = {
     async stop(ctx: RunningContext<unknown, KexecState>): Promise<void> {
       // Nothing runs on our side: the machines belong to the OAR job until it ends.
       ctx.reporter.emit({
@@ -241,7 +243,12 @@ export function kexecRunning(
         hostKeys: new HostKeyStore(keys),
       });
     },
+
+    network(ctx: RunningContext<unknown, KexecState>): NetworkControl {
+      return guestNetwork(() => running.transport(ctx), "Grid'5000 node");
+    },
   };
+  return running;
 }
 
 function describe(n: KexecNodeResult): string {

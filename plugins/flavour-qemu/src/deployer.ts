@@ -17,6 +17,7 @@ import {
   type LeftoversContext,
   type LogLine,
   type LogsOptions,
+  type NetworkControl,
   type NodeStatus,
   NxcError,
   type RemovedLeftovers,
@@ -26,6 +27,7 @@ import {
   artifactDir,
   deploymentBody,
   encodeDeploymentForKernel,
+  guestNetwork,
   isNxcError,
   launchNodes,
   statePath,
@@ -918,6 +920,14 @@ async function removeLeftovers(ctx: LeftoversContext): Promise<RemovedLeftovers[
   return [...found.values()];
 }
 
+/**
+ * Network conditions between VMs, applied inside the guests over SSH (`ip route` prohibit
+ * routes, `tc` htb + netem): the host kernel need not have netem. See docs/network.md.
+ */
+function network(ctx: Running): NetworkControl {
+  return guestNetwork(() => transport(ctx), 'VM');
+}
+
 /** The deployer shared by `vm-ramdisk` and `vm` (the image kind decides the 9p store share). */
 export const deployer: FlavourDeployer<QemuOptions, QemuState> & { nodeControl: typeof nodeControl } = {
   stateSchema: qemuStateSchema,
@@ -927,5 +937,6 @@ export const deployer: FlavourDeployer<QemuOptions, QemuState> & { nodeControl: 
   transport,
   logs,
   nodeControl,
+  network,
   removeLeftovers,
 };

@@ -41,7 +41,7 @@ let
     "cp" "ln" "wget" "base64" "gzip" "sleep" "echo" "readlink" "chmod" "printf" ];
 
   common = [ "bash" "bindfs" "coreutils" "cpio" "curl" "e2fsprogs" "gawk" "glibc" "gnugrep" "gnused" "gnutar"
-    "glusterfs" "gzip" "hello" "iproute2" "jq" "k3s" "kmod" "linux-firmware" "nfs-utils" "nix" "nginx" "openssh"
+    "glusterfs" "gzip" "hello" "iproute2" "iputils" "jq" "k3s" "kmod" "linux-firmware" "nfs-utils" "nix" "nginx" "openssh"
     "pixz" "python3" "socat" "squashfsTools" "sudo" "systemd" "util-linux" "wget" "xfsprogs" "xz" "zstd" ];
   renamed = {
     # NixOS/nixpkgs: pkgs/top-level/aliases.nix `nettools = net-tools;`

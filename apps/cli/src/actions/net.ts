@@ -1,5 +1,16 @@
 /** `nxc net`: show, partition, heal, delay, loss (logic in @nxc/core's net commands). */
-import { net, type NetRequest, type NetStatus, netApply, netHeal, parseDelay } from '@nxc/core';
+import {
+  net,
+  type NetCheckReport,
+  type NetRequest,
+  type NetStatus,
+  netApply,
+  netCheck,
+  netHeal,
+  parseDelay,
+  parseLoss,
+  parseRate,
+} from '@nxc/core';
 import { UsageError } from '../failure.js';
 import type { Runtime } from '../runtime.js';
 import { printJson, project } from './common.js';
@@ -9,6 +20,9 @@ interface NetFlags {
   flavour?: string;
   identityFile?: string;
   json?: boolean;
+  jitter?: string;
+  all?: boolean;
+  count?: number;
 }
 
 const sel = (f: NetFlags) => ({
@@ -22,7 +36,7 @@ function describe(c: NetStatus['conditions'][number]): string {
     case 'partition':
       return `${pair}  partitioned`;
     case 'delay':
-      return `${pair}  delay ${c.delayMs}ms`;
+      return `${pair}  delay ${c.delayMs}ms${c.jitterMs ? ` ±${c.jitterMs}ms` : ''}`;
     case 'loss':
       return `${pair}  loss ${c.percent}%`;
     case 'rate':
@@ -73,11 +87,63 @@ async function shape(rt: Runtime, a: string, b: string, request: NetRequest, fla
 }
 
 export async function netDelayAction(rt: Runtime, a: string, b: string, value: string, flags: NetFlags) {
-  return shape(rt, a, b, { kind: 'delay', delayMs: parseDelay(value) }, flags);
+  return shape(
+    rt,
+    a,
+    b,
+    {
+      kind: 'delay',
+      delayMs: parseDelay(value),
+      ...(flags.jitter !== undefined ? { jitterMs: parseDelay(flags.jitter) } : {}),
+    },
+    flags,
+  );
 }
 
 export async function netLossAction(rt: Runtime, a: string, b: string, value: string, flags: NetFlags) {
-  const m = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
-  if (!m) throw new UsageError(`nxc net loss: "${value}" is not a percentage`, 'write it like 5%');
-  return shape(rt, a, b, { kind: 'loss', percent: Number(m[1]) }, flags);
+  return shape(rt, a, b, { kind: 'loss', percent: parseLoss(value) }, flags);
+}
+
+export async function netRateAction(rt: Runtime, a: string, b: string, value: string, flags: NetFlags) {
+  return shape(rt, a, b, { kind: 'rate', kbitPerSecond: parseRate(value) }, flags);
+}
+
+function askedText(p: NetCheckReport['pairs'][number]): string {
+  const a = p.asked;
+  const parts = [
+    ...(a.partition ? ['partitioned'] : []),
+    ...(a.delayMs !== undefined ? [`delay ${a.delayMs}ms${a.jitterMs ? ` ±${a.jitterMs}ms` : ''}`] : []),
+    ...(a.lossPercent !== undefined ? [`loss ${a.lossPercent}%`] : []),
+    ...(a.kbitPerSecond !== undefined ? [`rate ${a.kbitPerSecond}kbit/s`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', ') : 'nothing';
+}
+
+/** `nxc net check`: exit 0 when every pair agrees with what is asked, 1 otherwise. */
+export async function netCheckAction(rt: Runtime, flags: NetFlags): Promise<number> {
+  if (flags.count !== undefined && !Number.isInteger(flags.count)) {
+    throw new UsageError('nxc net check: --count must be a whole number', 'e.g. --count 20');
+  }
+  const r = await netCheck(await project(rt), {
+    ...sel(flags),
+    ...(flags.all ? { all: true } : {}),
+    ...(flags.count !== undefined ? { count: flags.count } : {}),
+    signal: rt.signal,
+  });
+  if (flags.json) {
+    printJson(rt, r);
+    return r.ok ? 0 : 1;
+  }
+  rt.stdout.write(`${r.composition}::${r.flavour}\n`);
+  for (const p of r.pairs) {
+    rt.stdout.write(`  ${p.a.host} <-> ${p.b.host}  asked: ${askedText(p)}  ${p.ok ? 'ok' : 'MISMATCH'}\n`);
+    for (const m of p.measured) {
+      const rtt = m.rttMs
+        ? `rtt ${m.rttMs.avg.toFixed(1)}ms (one way ${m.oneWayMs?.toFixed(1)}ms), loss ${m.lossPercent}%`
+        : `unreachable${m.error ? ` (${m.error})` : ''}`;
+      rt.stdout.write(`    ${m.from} -> ${m.to}: ${rtt}\n`);
+    }
+    for (const problem of p.problems) rt.stdout.write(`    ! ${problem}\n`);
+  }
+  return r.ok ? 0 : 1;
 }

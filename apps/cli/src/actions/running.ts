@@ -48,7 +48,7 @@ export async function statusAction(rt: Runtime, flags: SelectFlags): Promise<num
         c.kind === 'partition'
           ? 'partitioned'
           : c.kind === 'delay'
-            ? `delay ${c.delayMs}ms`
+            ? `delay ${c.delayMs}ms${c.jitterMs ? ` ±${c.jitterMs}ms` : ''}`
             : c.kind === 'loss'
               ? `loss ${c.percent}%`
               : `rate ${c.kbitPerSecond}kbit/s`;

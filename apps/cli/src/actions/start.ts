@@ -1,5 +1,5 @@
 /** `nxc start`. */
-import { start } from '@nxc/core';
+import { readNetworkFile, start } from '@nxc/core';
 import { givenFlavourFlags } from '../flavour-flags.js';
 import { parseParameterFlags, readParameterFile } from '../parameters.js';
 import type { Runtime } from '../runtime.js';
@@ -24,6 +24,7 @@ interface StartFlags {
   flavourOption?: string[];
   retryFailed?: boolean;
   replay?: string;
+  net?: string;
   json?: boolean;
   /** The flavours' own flags (see flavour-flags.ts). */
   [flavourFlag: string]: unknown;
@@ -36,6 +37,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(flags.parameterFile ? await readParameterFile(flags.parameterFile) : {}),
     ...parseParameterFlags(flags.parameter ?? []),
   };
+  const network = flags.net ? await readNetworkFile(flags.net) : undefined;
   const options = parseParameterFlags(flags.flavourOption ?? [], '-O');
   const flavourFlags = givenFlavourFlags(flags);
   const proj = await project(rt);
@@ -55,6 +57,7 @@ export async function startAction(rt: Runtime, file: string | undefined, flags: 
     ...(Object.keys(flavourFlags).length ? { flags: flavourFlags } : {}),
     ...(flags.retryFailed ? { retryFailed: true } : {}),
     ...(flags.replay ? { replay: flags.replay } : {}),
+    ...(network ? { network } : {}),
     wait: flags.wait,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     reporter,

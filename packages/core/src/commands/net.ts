@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../atomic-file.js';
 import { NxcError } from '../errors.js';
+import { conditionSchema } from '../net-schema.js';
 import { withProjectLock } from '../project-lock.js';
 import type { Project } from '../project.js';
 import { deploymentKey } from '../state.js';
@@ -23,13 +24,6 @@ export function netPath(project: Project, composition: string, flavour: string):
   return join(project.deployDir, `${deploymentKey(composition, flavour)}.net.json`);
 }
 
-const end = z.object({ host: z.string(), address: z.string() }).strict();
-const conditionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('partition'), a: end, b: end }).strict(),
-  z.object({ kind: z.literal('delay'), a: end, b: end, delayMs: z.number() }).strict(),
-  z.object({ kind: z.literal('loss'), a: end, b: end, percent: z.number() }).strict(),
-  z.object({ kind: z.literal('rate'), a: end, b: end, kbitPerSecond: z.number() }).strict(),
-]);
 const netFileSchema = z.object({ conditions: z.array(conditionSchema) }).strict();
 
 /** The conditions nxc put in force on one deployment, as `nxc net` shows them. */
@@ -68,7 +62,12 @@ export async function readNetConditions(
   return result.data.conditions as NetworkCondition[];
 }
 
-async function writeConditions(project: Project, o: OpenDeployment, conditions: NetworkCondition[]) {
+/** Writes the conditions in force (removes the file when there are none). */
+export async function writeConditions(
+  project: Project,
+  o: { entry: { composition: string; flavour: string } },
+  conditions: NetworkCondition[],
+) {
   const file = netPath(project, o.entry.composition, o.entry.flavour);
   if (conditions.length === 0) await rm(file, { force: true });
   else await writeJsonAtomic(file, { conditions }, { mode: 0o600 });
@@ -103,7 +102,7 @@ export async function net(project: Project, opts: RunningOptions = {}): Promise<
 /** A condition asked for between two sets of nodes. */
 export type NetRequest =
   | { kind: 'partition' }
-  | { kind: 'delay'; delayMs: number }
+  | { kind: 'delay'; delayMs: number; jitterMs?: number }
   | { kind: 'loss'; percent: number }
   | { kind: 'rate'; kbitPerSecond: number };
 
@@ -150,7 +149,7 @@ export async function netApply(
     }
     const ctl = await control(o);
     if (asked.length > 0) {
-      await ctl.apply(asked);
+      await ctl.apply(asked, [...recorded, ...asked]);
       await writeConditions(project, o, [...recorded, ...asked]);
     }
     return {
@@ -175,19 +174,27 @@ export async function netHeal(
     const gone = recorded.filter((c) => hosts.has(c.a.host) || hosts.has(c.b.host));
     const kept = recorded.filter((c) => !gone.includes(c));
     if (gone.length > 0) {
-      await (await control(o)).clear(gone);
+      await (await control(o)).clear(gone, kept);
       await writeConditions(project, o, kept);
     }
     return { composition: o.entry.composition, flavour: o.entry.flavour, conditions: kept };
   });
 }
 
-function checkValue(r: NetRequest): void {
+/** Checks the value of a request (exit 2 naming it when out of range). */
+export function checkValue(r: NetRequest): void {
   const bad = (what: string, hint: string) => {
     throw new NxcError('NXC_USAGE', `nxc net ${r.kind}: ${what}`, { hint });
   };
   if (r.kind === 'delay' && !(Number.isFinite(r.delayMs) && r.delayMs > 0 && r.delayMs <= 60_000)) {
     bad(`delay ${r.delayMs} ms is out of range`, 'give a delay between 1ms and 60s, e.g. 50ms');
+  }
+  if (
+    r.kind === 'delay' &&
+    r.jitterMs !== undefined &&
+    !(Number.isFinite(r.jitterMs) && r.jitterMs >= 0 && r.jitterMs <= r.delayMs)
+  ) {
+    bad(`jitter ${r.jitterMs} ms is out of range`, 'give a jitter between 0 and the delay, e.g. 5ms');
   }
   if (r.kind === 'loss' && !(Number.isFinite(r.percent) && r.percent > 0 && r.percent <= 100)) {
     bad(`loss ${r.percent}% is out of range`, 'give a loss between 0 and 100 percent, e.g. 5%');
@@ -207,4 +214,30 @@ export function parseDelay(text: string): number {
     throw new NxcError('NXC_USAGE', `"${text}" is not a delay`, { hint: 'write it like 50ms or 1s' });
   }
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+
+/**
+ * Parses a rate as users type it: a number with `bit`, `kbit`, `mbit` or `gbit` (per second),
+ * e.g. `10mbit`; returns kbit/s.
+ * @throws NxcError `NXC_USAGE` naming the text.
+ */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)(?:\/s|ps)?$/i.exec(text.trim());
+  if (!m) {
+    throw new NxcError('NXC_USAGE', `"${text}" is not a rate`, {
+      hint: 'write it like 10mbit, 512kbit or 1gbit',
+    });
+  }
+  const unit = { bit: 0.001, kbit: 1, mbit: 1000, gbit: 1_000_000 }[m[2]!.toLowerCase() as 'kbit'];
+  return Number(m[1]) * unit;
+}
+
+/**
+ * Parses a loss as users type it (`5%` or `5`), in percent.
+ * @throws NxcError `NXC_USAGE` naming the text.
+ */
+export function parseLoss(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
+  if (!m) throw new NxcError('NXC_USAGE', `"${text}" is not a percentage`, { hint: 'write it like 5%' });
+  return Number(m[1]);
 }

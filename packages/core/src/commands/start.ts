@@ -62,11 +62,14 @@ import { type SshIdentity, ensureProjectIdentity, readIdentity } from '../ssh-id
 import { deploymentPath, statePath } from '../state.js';
 import type {
   FlavourDeployer,
+  NetworkCondition,
   NodeStatus,
   RunningContext,
   StartContext,
   StartResult,
 } from '../transposition.js';
+import { resolveDeclared } from './net-declared.js';
+import { netPath, writeConditions } from './net.js';
 import { loadDeployer, readState, writeState } from './running.js';
 import { type Selector, parseSelector, selectBuild } from './select.js';
 
@@ -118,6 +121,12 @@ export interface StartOptions {
    * ones (a replication); flags that would deploy something else are refused.
    */
   replay?: string;
+  /**
+   * `--net FILE`, already read (see readNetworkFile): network conditions to put in force once
+   * the nodes are up, after the composition's own `network` list (a later entry for the same
+   * kind and pair of nodes wins). See docs/network.md.
+   */
+  network?: unknown[];
   reporter?: Reporter;
   signal?: AbortSignal;
 }
@@ -175,6 +184,7 @@ export async function start(project: Project, opts: StartOptions = {}): Promise<
   // A misrouted -p key is refused now, not when the flavour writes the deployment.
   if (opts.parameters) routeParameters(opts.parameters, nodes);
   checkDisks(flavour, composeInfo, nodes);
+  checkDeclaredNetwork(flavourName, deployer, composeInfo, nodes, opts);
   const identity = await checkEnvironment(project, flavour, opts, reporter);
   if (signal.aborted) throw interruptedBefore(composition, flavourName);
   const run: PreparedStart = {
@@ -268,13 +278,17 @@ async function prepareReplay(
   const { composeInfo, origin } = await replayComposeInfo(project, record, reporter, signal);
   checkDisks(flavour, composeInfo, plan.nodes);
   for (const change of plan.changes) reporter.emit({ type: 'warn', message: `replay: ${change}` });
+  // the recorded conditions again (by hostname: addresses may differ), then the user's --net
+  const network = [...(record.network ?? []).map(declaredFromRecorded), ...(opts.network ?? [])];
   const effective: StartOptions = {
     ...opts,
     composition: record.composition,
     flavour: record.flavour,
     ...(plan.parameters ? { parameters: plan.parameters } : {}),
     ...(plan.kernelParams ? { kernelParams: plan.kernelParams } : {}),
+    ...(network.length > 0 ? { network } : {}),
   };
+  checkDeclaredNetwork(record.flavour, deployer, composeInfo, plan.nodes, effective);
   if (plan.identity.kind === 'file') effective.identityFile = plan.identity.file;
   else Reflect.deleteProperty(effective, 'identityFile');
   const identity = await checkEnvironment(project, flavour, effective, reporter);
@@ -701,7 +715,8 @@ async function runFlavour(run: PreparedStart): Promise<StartSummary> {
     // interrupted as the flavour finished: the caller no longer wants the deployment
     await undo(deployer, { ...ctx, deployment: document, state: written.state }, [...written.files]);
   }
-  const recorded = await record(run, document, result);
+  const network = await applyDeclaredNetwork(run, ctx, document, written);
+  const recorded = await record(run, document, result, network);
   reporter.emit({
     type: 'done',
     message: `${composition}::${flavourName} started (${result.nodes.length} nodes)`,
@@ -725,6 +740,7 @@ async function record(
   run: PreparedStart,
   document: DeploymentDocument,
   result: StartResult,
+  network: NetworkCondition[] = [],
 ): Promise<{ record?: DeploymentRecord; recordFile?: string }> {
   const { project, opts, composition, flavourName, composeInfo, flavour } = run;
   try {
@@ -755,6 +771,7 @@ async function record(
       flavourOptions: run.options,
       ...(result.platform ? { platform: result.platform } : {}),
       wait: opts.wait ?? true,
+      ...(network.length > 0 ? { network } : {}),
       identity: recordedIdentity(opts),
       ...(run.replay
         ? {
@@ -774,6 +791,116 @@ async function record(
     });
     return {};
   }
+}
+
+/** A recorded condition as a declared one between the same hosts (what a replay applies again). */
+function declaredFromRecorded(c: NetworkCondition): Record<string, unknown> {
+  const ends = { from: c.a.host, to: c.b.host };
+  switch (c.kind) {
+    case 'partition':
+      return { ...ends, partition: true };
+    case 'delay':
+      return { ...ends, delay: c.delayMs, ...(c.jitterMs ? { jitter: c.jitterMs } : {}) };
+    case 'loss':
+      return { ...ends, loss: c.percent };
+    case 'rate':
+      return { ...ends, rate: c.kbitPerSecond };
+  }
+}
+
+/** The declared conditions: the composition's `network` list, then `--net FILE`'s. */
+function declaredLists(composeInfo: ComposeInfo, opts: StartOptions): Array<[string, unknown[]]> {
+  const lists: Array<[string, unknown[]]> = [];
+  if (composeInfo.network && composeInfo.network.length > 0) {
+    lists.push([`composition ${composeInfo.composition}: network`, composeInfo.network]);
+  }
+  if (opts.network && opts.network.length > 0) lists.push(['--net', opts.network]);
+  return lists;
+}
+
+/**
+ * Phase 3b: declared network conditions name existing roles and nodes and valid values, and
+ * the flavour can put them in force, before anything is created (nodes are resolved by
+ * hostname and role; addresses are not known yet).
+ */
+function checkDeclaredNetwork(
+  flavourName: string,
+  deployer: FlavourDeployer,
+  composeInfo: ComposeInfo,
+  nodes: PlannedNode[],
+  opts: StartOptions,
+): void {
+  const lists = declaredLists(composeInfo, opts);
+  if (lists.length === 0) return;
+  const planned: DeploymentDocument = {
+    deployment: Object.fromEntries(nodes.map((n) => [n.host, { host: n.host, role: n.role }])),
+  } as unknown as DeploymentDocument;
+  for (const [where, list] of lists) resolveDeclared(planned, list, where);
+  if (!deployer.network) {
+    throw new NxcError(
+      'NXC_FLAVOUR_UNUSABLE',
+      `network conditions are not supported by the ${flavourName} flavour yet (${lists.map(([w]) => w).join(' and ')} declares some)`,
+      {
+        hint: 'see docs/network.md for what each flavour supports, or remove the declared conditions',
+        exitCode: 3,
+      },
+    );
+  }
+}
+
+/**
+ * Phase 6b: the declared network conditions, put in force once the nodes are up and recorded
+ * in the net state file. When they cannot be, the nodes are stopped and the start fails (an
+ * experiment must not run under conditions other than those declared). `--no-wait`: nodes
+ * may not be up, so nothing is applied (a warning says so).
+ */
+async function applyDeclaredNetwork(
+  run: PreparedStart,
+  ctx: StartContext,
+  document: DeploymentDocument,
+  written: Written,
+): Promise<NetworkCondition[]> {
+  const lists = declaredLists(run.composeInfo, run.opts);
+  if (lists.length === 0 || !run.deployer.network) return [];
+  if (!ctx.wait) {
+    run.reporter.emit({
+      type: 'warn',
+      message:
+        'declared network conditions are not applied with --no-wait (the nodes may not be up): apply them with `nxc net`',
+    });
+    return [];
+  }
+  const merged = new Map<string, NetworkCondition>();
+  for (const [where, list] of lists) {
+    for (const c of resolveDeclared(document, list, where)) {
+      merged.set(`${c.kind}\0${[c.a.host, c.b.host].sort().join('\0')}`, c);
+    }
+  }
+  const conditions = [...merged.values()];
+  const running: RunningContext = { ...ctx, deployment: document, state: written.state };
+  run.reporter.emit({ type: 'step', message: `applying ${conditions.length} declared network condition(s)` });
+  try {
+    await (await run.deployer.network(running)).apply(conditions, conditions);
+    const target = { entry: { composition: run.composition, flavour: run.flavourName } };
+    written.files.add(netPath(run.project, run.composition, run.flavourName));
+    await writeConditions(run.project, target, conditions);
+  } catch (error) {
+    // a retry keeps the nodes that were up before it: they are not stopped
+    if (!run.opts.retryFailed) {
+      await run.deployer.stop(running).catch(() => undefined);
+      for (const file of written.files) await rm(file, { force: true });
+    }
+    if (isNxcError(error)) {
+      const what = run.opts.retryFailed ? 'the nodes keep running' : 'the nodes were stopped';
+      throw new NxcError(error.code, `${error.message}; ${what}`, {
+        ...(error.hint ? { hint: error.hint } : {}),
+        exitCode: error.exitCode,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return conditions;
 }
 
 /** The identity choice a record keeps: the `-i` file's absolute path (never the key), or the project's. */

@@ -97,3 +97,6 @@ export type { NodeCopy, NodeTreeSink } from '../node-files.js';
 export { generateEd25519KeyPair } from '../ssh-identity.js';
 export type { SshIdentity, Ed25519KeyPair } from '../ssh-identity.js';
 export { shellQuote } from '../shell-quote.js';
+// Network conditions applied inside the nodes over the flavour's transport (QEMU, Grid'5000).
+export { guestNetwork, guestNetScript, guestSetting, NXC_NET_MARK } from '../guest-network.js';
+export type { GuestNetSetting } from '../guest-network.js';

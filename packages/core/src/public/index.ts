@@ -56,6 +56,10 @@ export {
   netApply,
   netHeal,
   parseDelay,
+  parseLoss,
+  parseRate,
+  netCheck,
+  readNetworkFile,
 } from '../commands/index.js';
 export type {
   StartOptions,
@@ -74,6 +78,12 @@ export type {
   DeploymentNode,
   NetStatus,
   NetRequest,
+  NetCheckReport,
+  NetCheckPair,
+  NetCheckOptions,
+  MeasuredPath,
+  AskedConditions,
+  DeclaredCondition,
 } from '../commands/index.js';
 // The flavours the project's plugins provide (and the flags they add to `nxc start`).
 export { loadFlavours, loadFlavour, describeFlavours, pluginManifest } from '../plugins.js';

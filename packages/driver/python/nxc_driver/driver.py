@@ -119,6 +119,18 @@ class Driver:
         """Cut every node of `a` off from every node of `b`: machines, hostnames or "@role"."""
         self.channel.call("partition", a=_targets(a), b=_targets(b))
 
+    def delay(self, a, b, delay, jitter=None):
+        """Add latency (each way) between `a` and `b`: "50ms", "1s" or a number of ms; jitter alike."""
+        self.channel.call("shape", kind="delay", a=_targets(a), b=_targets(b), value=delay, jitter=jitter)
+
+    def loss(self, a, b, percent):
+        """Drop a share of the packets (each way) between `a` and `b`: "5%" or 5."""
+        self.channel.call("shape", kind="loss", a=_targets(a), b=_targets(b), value=percent)
+
+    def rate(self, a, b, rate):
+        """Limit the bandwidth (each way) between `a` and `b`: "10mbit", "512kbit" or a number of kbit/s."""
+        self.channel.call("shape", kind="rate", a=_targets(a), b=_targets(b), value=rate)
+
     def heal(self, *targets):
         """Remove the network conditions nxc put in force (those touching `targets` if given)."""
         self.channel.call("heal", targets=_targets(list(targets)))
@@ -161,6 +173,9 @@ class Driver:
             set_default_timeout=self.set_default_timeout,
             partition=self.partition,
             heal=self.heal,
+            delay=self.delay,
+            loss=self.loss,
+            rate=self.rate,
             serial_stdout_on=lambda: None,
             serial_stdout_off=lambda: None,
             Machine=Machine,
