@@ -204,20 +204,20 @@ pg_ver() { ls /usr/lib/postgresql | sort -n | tail -1; }
 setconf() { if grep -q "^$1=" $OARC; then sed -i "s|^$1=.*|$1=\"$2\"|" $OARC; else echo "$1=\"$2\"" >> $OARC; fi; }
 listening() { inns ss -Hltn "sport = :$1" | grep -q .; }
 
-# The resources' `host` property (a varchar column), added once per database. The listing is read
-# whole before it is searched (no `| grep -q` under pipefail: an early exit of grep can fail the
+# A resources property (a varchar column), added once per database. The listing is read whole
+# before it is searched (no `| grep -q` under pipefail: an early exit of grep can fail the
 # pipeline), and a database that is still waking up gets a few more tries; the last answer is shown.
-oar_host_property() {
+oar_property() {
   local out try
   for try in $(seq 1 10); do
     if out=$(inns oarproperty -l 2>&1); then
-      grep -qx host <<<"$out" && return 0
-      out=$(inns oarproperty -a host -c 2>&1) && return 0
-      grep -q 'column "host" of relation "resources" already exists' <<<"$out" && return 0
+      grep -qx "$1" <<<"$out" && return 0
+      out=$(inns oarproperty -a "$1" -c 2>&1) && return 0
+      grep -q "column \"$1\" of relation \"resources\" already exists" <<<"$out" && return 0
     fi
     sleep 0.5
   done
-  die "cannot add the OAR resource property host after $try tries: $out (see /var/log/oar.log)"
+  die "cannot add the OAR resource property $1 after $try tries: $out (see /var/log/oar.log)"
 }
 
 oar_up() {
@@ -252,7 +252,7 @@ oar_up() {
   if ! kill -0 "$(cat "$S/oar/oar-node-sshd.pid" 2>/dev/null)" 2>/dev/null; then
     inns /usr/sbin/sshd -f /etc/oar/sshd_config -o "PidFile=$S/oar/oar-node-sshd.pid"
   fi
-  oar_host_property
+  oar_property host
   for i in $(seq 1 "$n"); do
     inns oarnodes -s "node-$i" 2>/dev/null | grep -q ':' || inns oarnodesetting -a -h "node-$i" >/dev/null
     inns oarnodesetting -h "node-$i" -p "host=node-$i" -p deploy=YES >/dev/null
@@ -288,10 +288,11 @@ oar_up() {
 # with the node's `host`, `disk` = diskJ.node-K and `diskpath` = its /dev/disk/by-path name on the
 # node (no network_address: they are not machines). Reserve them with the node:
 #   oarsub -t deploy -l "{type='default' or type='disk'}/host=1" ...   (the node and all its disks)
-# Disk resources of disks a node no longer has are set Absent.
+# Disk resources of disks a node no longer has are removed: an Absent disk of a machine left its
+# host unschedulable for `{type='default' or type='disk'}/host=N` (no_matching_slot).
 oar_disks() {
   local n=$1 k j want id d
-  for p in disk diskpath; do inns oarproperty -l 2>/dev/null | grep -qx "$p" || inns oarproperty -a "$p" -c >&2; done
+  oar_property disk; oar_property diskpath
   for k in $(seq 1 "$n"); do
     want=$(spare_disks "$k")
     for j in $(seq 1 "$want"); do
@@ -312,10 +313,13 @@ oar_disks() {
   # (not machines: no network_address, as on Grid'5000)
   su - postgres -c "psql -tA -d oar -c \"update resources set network_address='' where type='disk' and network_address <> ''\"" >/dev/null 2>&1 || true
   # disks beyond what each node has now (an earlier `up` with more nodes or disks)
-  su - postgres -c "psql -tA -d oar -c \"select resource_id || ' ' || disk from resources where type='disk' and state <> 'Absent'\"" 2>/dev/null |
+  su - postgres -c "psql -tA -d oar -c \"select resource_id || ' ' || disk from resources where type='disk'\"" 2>/dev/null |
     while read -r id d; do
       k=${d##*.node-}; j=${d%%.node-*}; j=${j#disk}
-      if [ "$k" -gt "$n" ] || [ "$j" -gt "$(spare_disks "$k")" ]; then inns oarnodesetting -r "$id" -s Absent >/dev/null 2>&1 || true; fi
+      if [ "$k" -gt "$n" ] || [ "$j" -gt "$(spare_disks "$k")" ]; then
+        inns oarnodesetting -r "$id" -s Dead >/dev/null 2>&1 || true
+        inns oarremoveresource "$id" >/dev/null 2>&1 || die "could not remove the OAR disk resource $d ($id), which node-$k no longer has"
+      fi
     done
 }
 oar_disk_id() { su - postgres -c "psql -tA -d oar -c \"select resource_id from resources where type='disk' and disk='$1'\"" 2>/dev/null | head -1; }
