@@ -218,8 +218,11 @@ export class Machine {
   readonly disks: readonly MachineDisk[];
   private readonly session: MachineSession;
   private systemd: boolean | undefined;
-  /** Console lines already consumed by {@link waitForConsoleText}. */
-  private consoleCursor = 0;
+  /**
+   * What {@link waitForConsoleText} consumed: the last line it read and how many characters
+   * of it (the console's last line may be incomplete, e.g. a prompt, and grow later).
+   */
+  private consoleCursor = { line: 0, column: 0 };
 
   constructor(node: MachineNode, session: MachineSession) {
     this.host = node.host;
@@ -710,11 +713,12 @@ export class Machine {
     let seen = '';
     await this.poll(`${re.source} to appear on the console`, timeout, async () => {
       const lines = await read.call(this.session.console, this.host, this.session.signal);
-      const fresh = lines.slice(this.consoleCursor);
-      const text = fresh.join('\n');
+      const { line, column } = this.consoleCursor;
+      const text = [(lines[line] ?? '').slice(column), ...lines.slice(line + 1)].join('\n');
       seen = text;
       if (re.test(text)) {
-        this.consoleCursor = lines.length;
+        const last = Math.max(0, lines.length - 1);
+        this.consoleCursor = { line: last, column: (lines[last] ?? '').length };
         return { done: undefined };
       }
       return { last: { command: 'console', stdout: seen.split('\n').slice(-20).join('\n') } };

@@ -297,6 +297,11 @@ describe('console, keyboard, UNIX sockets, port forwarding', () => {
     });
     setTimeout(() => lines.push('login: ', 'NXC_READY again'), 500);
     await node.waitForConsoleText('NXC_READY again', { timeout: 5 });
+    // an incomplete last line (a prompt) that grows: what was added after the match is new
+    lines.push('~ # ');
+    await node.waitForConsoleText('~ #', { timeout: 5 });
+    lines[lines.length - 1] = '~ # echo mark';
+    await node.waitForConsoleText('^echo mark$', { timeout: 5 });
     await node.sendChars('Hi!\n', { delay: 0 });
     expect(keys).toEqual(['shift-h', 'i', 'shift-1', 'ret']);
     await expect(node.sendChars('ok€')).rejects.toMatchObject({ code: 'NXC_USAGE' });
