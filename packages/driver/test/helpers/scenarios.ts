@@ -129,15 +129,18 @@ async function freePort(): Promise<number> {
 export async function consoleScript(dir: string, flavour: string): Promise<void> {
   const hostPort = await freePort();
   const vm = flavour !== 'docker';
+  const con = vm ? 'server' : 'client';
   const script = path.join(dir, `console_test_${flavour}.py`);
   const lines = [
     'import urllib.request',
     'start_all()',
     'with subtest("console"):',
-    '    server.wait_for_console_text("NXC_READY server", timeout=120)',
+    // docker: the client, whose PID 1 (the test OS's init) writes to the container's output
+    // (the server runs systemd, whose own output goes to its journal)
+    `    ${con}.wait_for_console_text("NXC_READY ${con}", timeout=120)`,
     '    # what a match read is consumed: the mark printed now is found after it',
-    `    server.succeed("echo nxc-console-mark-7 > ${vm ? '/dev/ttyS0' : '/proc/1/fd/1'}")`,
-    '    server.wait_for_console_text(r"nxc-console-mark-(?P<n>\\d)", timeout=60)',
+    `    ${con}.succeed("echo nxc-console-mark-7 > ${vm ? '/dev/ttyS0' : '/proc/1/fd/1'}")`,
+    `    ${con}.wait_for_console_text(r"nxc-console-mark-(?P<n>\\d)", timeout=60)`,
     'with subtest("unix socket"):',
     '    server.succeed("syslogd -O /tmp/syslog.txt")',
     '    server.wait_for_open_unix_socket("/dev/log", is_datagram=True, timeout=60)',
