@@ -68,15 +68,18 @@ export function portOpenScript(port: number, addr = 'localhost'): string {
 }
 
 /**
- * Exits 0 when a process listens on the UNIX-domain socket `file` on the node: a stream
+ * Exits 0 when a process listens on the UNIX-domain socket `file` (links followed) on the node: a stream
  * socket in the listening state, or (datagram) a bound one. Reads /proc/net/unix (fields:
  * Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = listening; Type 0001
  * stream, 0002 datagram), so no `nc -U` is needed (busybox has none).
  */
 export function unixSocketOpenScript(file: string, datagram = false): string {
   const want = datagram ? '$5 == "0002"' : '$5 == "0001" && $4 == "00010000"';
+  const q = shellQuote(file);
+  // the kernel lists the path a socket was bound at: follow links (/dev/log -> journald's)
   return [
-    `awk -v want=${shellQuote(file)} '{ p = $0; for (i = 0; i < 7; i++) sub(/^[^ ]+ +/, "", p) }`,
+    `f=$(readlink -f ${q} 2>/dev/null); [ -n "$f" ] || f=${q};`,
+    `awk -v want="$f" '{ p = $0; for (i = 0; i < 7; i++) sub(/^[^ ]+ +/, "", p) }`,
     `p == want && ${want} { found = 1 } END { exit found ? 0 : 1 }' /proc/net/unix`,
   ].join(' ');
 }

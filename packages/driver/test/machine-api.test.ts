@@ -2,7 +2,7 @@
  * The TypeScript machine API, used the way a user's vitest suite would, against a real
  * transport (Linux namespaces standing for nodes, see helpers/).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -239,6 +239,9 @@ describe('console, keyboard, UNIX sockets, port forwarding', () => {
       await new Promise<void>((r) => setTimeout(r, 1500));
       await new Promise<void>((r) => server.listen(file, r));
       await waiting;
+      // through a link, as /dev/log -> /run/systemd/journal/dev-log
+      await symlink(file, path.join(dir, 'link.sock'));
+      await node.waitForOpenUnixSocket(path.join(dir, 'link.sock'), { timeout: 5 });
       // a stream socket is not a datagram one
       await expect(node.waitForOpenUnixSocket(file, { isDatagram: true, timeout: 1 })).rejects.toMatchObject({
         code: 'NXC_TIMEOUT',
