@@ -287,6 +287,27 @@ export interface NodeControl {
   start?(host: string, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * What a node's console and its machine monitor offer test scripts beyond commands (the
+ * NixOS test driver's `send_key`/`send_chars`, `forward_port`). Every member is optional: a
+ * flavour offers what its platform can do; the driver refuses the others in one line naming
+ * the call and the flavour.
+ */
+export interface NodeMonitor {
+  /**
+   * Presses one key (or chord) on the node's keyboard, QEMU `sendkey` names: `a`, `shift-a`,
+   * `ret`, `spc`, `ctrl-alt-delete`, `0x0C`.
+   */
+  sendKey?(host: string, key: string): Promise<void>;
+  /**
+   * Makes TCP `127.0.0.1:hostPort` on the machine running nxc reach the node's `guestPort`,
+   * for as long as the node runs (QEMU) or until {@link close} (a relay in the nxc process).
+   */
+  forwardPort?(host: string, hostPort: number, guestPort: number): Promise<void>;
+  /** Releases what this monitor holds in the nxc process (relays). Idempotent. */
+  close?(): Promise<void>;
+}
+
 /** One end of a network condition: a node of the deployment. */
 export interface NetworkEnd {
   host: string;
@@ -360,6 +381,11 @@ export interface FlavourDeployer<Options = unknown, State = unknown> {
   logs?(ctx: RunningContext<Options, State>, options: LogsOptions): AsyncIterable<LogLine>;
   /** Optional capability: per-node power control used by the test-script driver. */
   nodeControl?(ctx: RunningContext<Options, State>): Promise<NodeControl> | NodeControl;
+  /**
+   * Optional capability: the node's keyboard and port forwarding, for the test-script driver
+   * (`send_chars`, `forward_port`). Absent: the driver refuses those calls in one line.
+   */
+  monitor?(ctx: RunningContext<Options, State>): Promise<NodeMonitor> | NodeMonitor;
   /**
    * Optional capability behind `nxc net` and the driver's `block()`/`partition()`: network
    * conditions between nodes. Absent: core refuses in one line (exit 3), nothing applied.

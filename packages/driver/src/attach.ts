@@ -11,6 +11,7 @@ import {
   Machine,
   type MachineSession,
   type NetworkHandle,
+  type NodeConsole,
   type NodeControl,
 } from './machine.js';
 
@@ -22,6 +23,8 @@ export interface AttachTarget {
   control?: NodeControl;
   /** Network conditions between nodes (`block()`, `partition()`), when the flavour can. */
   network?: NetworkHandle;
+  /** Console, keyboard and port forwarding (`wait_for_console_text`, `send_chars`, `forward_port`). */
+  console?: NodeConsole;
 }
 
 /** Options of {@link attach}. */
@@ -92,6 +95,7 @@ export async function attach(
     flavour: opened.deployment.flavour,
     control: opened.control,
     network: opened.network,
+    console: opened.console,
     hosts: core.nodeIdentities(opened.deployment).map((n) => n.host),
     defaultTimeoutS: options.timeoutS ?? DEFAULT_TIMEOUT_S,
     log: options.log,
@@ -166,7 +170,11 @@ export async function attach(
     async close() {
       if (closed) return;
       closed = true;
-      await opened.transport.close();
+      try {
+        await opened.console?.close?.();
+      } finally {
+        await opened.transport.close();
+      }
     },
   };
 }
@@ -226,10 +234,12 @@ export async function openProjectDeployment(
   });
   const transport = await deployer.transport(ctx);
   const control = await nodeControlOf(deployer, ctx);
+  const console = await consoleOf(deployer, ctx);
   return {
     deployment: ctx.deployment,
     transport,
     ...(control ? { control } : {}),
+    console,
     network: projectNetwork(project, {
       composition: ctx.composition,
       flavour: ctx.flavour,
@@ -252,4 +262,33 @@ export async function nodeControlOf(
   const fn = (deployer as { nodeControl?: (ctx: RunningContext) => Promise<NodeControl> | NodeControl })
     .nodeControl;
   return typeof fn === 'function' ? await fn.call(deployer, ctx) : undefined;
+}
+
+/**
+ * A node's console for the driver, from the flavour's optional capabilities: `logs` (the
+ * console lines: QEMU serial console, container output) and `monitor` (keyboard, port
+ * forwarding). Members the flavour lacks stay absent, and the driver's calls that need them
+ * fail in one line naming the flavour.
+ */
+export async function consoleOf(deployer: FlavourDeployer, ctx: RunningContext): Promise<NodeConsole> {
+  const monitor = deployer.monitor ? await deployer.monitor(ctx) : undefined;
+  const out: NodeConsole = {};
+  const logs = deployer.logs;
+  if (logs) {
+    out.consoleLines = async (host, signal) => {
+      const lines: string[] = [];
+      for await (const l of logs.call(deployer, ctx, {
+        follow: false,
+        hosts: [host],
+        ...(signal ? { signal } : {}),
+      })) {
+        if (l.host === host) lines.push(l.line);
+      }
+      return lines;
+    };
+  }
+  if (monitor?.sendKey) out.sendKey = monitor.sendKey.bind(monitor);
+  if (monitor?.forwardPort) out.forwardPort = monitor.forwardPort.bind(monitor);
+  if (monitor?.close) out.close = monitor.close.bind(monitor);
+  return out;
 }

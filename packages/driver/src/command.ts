@@ -49,6 +49,7 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
       transport: opened.transport,
       deployment: opened.deployment,
       control: opened.control,
+      ...(opened.console ? { console: opened.console } : {}),
       ...(opened.network ? { network: opened.network } : {}),
       scriptPath,
       interactive,
@@ -62,7 +63,11 @@ export async function driverCommand(opts: DriverCommandOptions): Promise<TestScr
       outDir: opts.outDir,
     });
   } finally {
-    await opened.transport.close();
+    try {
+      await opened.console?.close?.();
+    } finally {
+      await opened.transport.close();
+    }
   }
 }
 

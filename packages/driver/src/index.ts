@@ -8,13 +8,14 @@
  */
 export { runTestScript, pythonName, PYTHON_DIR } from './run-test-script.js';
 export type { RunTestScriptOptions, TestScriptResult } from './run-test-script.js';
-export { attach, nodeControlOf, projectNetwork } from './attach.js';
+export { attach, consoleOf, nodeControlOf, projectNetwork } from './attach.js';
 export { driverCommand, composeTestScript } from './command.js';
 export type { DriverCommandOptions } from './command.js';
 export type { AttachTarget, AttachOptions, AttachedDeployment } from './attach.js';
 export { Machine, CommandError, DEFAULT_TIMEOUT_S, formatOutput } from './machine.js';
 export type {
   NodeControl,
+  NodeConsole,
   NetworkHandle,
   MachineSession,
   MachineNode,
@@ -23,4 +24,5 @@ export type {
   CommandResult,
 } from './machine.js';
 export { junitXml, writeJunit } from './junit.js';
+export { keyForChar, pythonRegex } from './keys.js';
 export type { JunitReport, SubtestResult } from './junit.js';

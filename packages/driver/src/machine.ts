@@ -7,7 +7,16 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type ExecResult, type NetRequest, NxcError } from '@nxc/core';
 import { type Transport, shellQuote } from '@nxc/core/flavour';
-import { HAS_SYSTEMD, fallbackUnitStateScript, portOpenScript, unitBaseName } from './shell.js';
+import { keyForChar, pythonRegex } from './keys.js';
+import {
+  HAS_SYSTEMD,
+  NO_VCS_EXIT,
+  fallbackUnitStateScript,
+  portOpenScript,
+  ttyTextScript,
+  unitBaseName,
+  unixSocketOpenScript,
+} from './shell.js';
 
 /** Default timeout of every command and wait, in seconds (as in the NixOS test driver). */
 export const DEFAULT_TIMEOUT_S = 900;
@@ -42,6 +51,22 @@ export interface NetworkHandle {
   shape?(a: string[], b: string[], request: NetRequest): Promise<void>;
 }
 
+/**
+ * A node's console, keyboard and port forwarding, as the flavour offers them (its `logs`
+ * and `monitor` capabilities; see {@link consoleOf}). Every member is optional: a missing
+ * one makes the matching call fail in one line naming the call and the flavour.
+ */
+export interface NodeConsole {
+  /** Every line the node's console printed so far (QEMU: serial console; docker: container output). */
+  consoleLines?(host: string, signal?: AbortSignal): Promise<string[]>;
+  /** Presses one key or chord (QEMU `sendkey` names: `a`, `shift-a`, `ret`, `ctrl-alt-delete`). */
+  sendKey?(host: string, key: string): Promise<void>;
+  /** Makes TCP 127.0.0.1:hostPort on this machine reach the node's guestPort. */
+  forwardPort?(host: string, hostPort: number, guestPort: number): Promise<void>;
+  /** Releases what the console holds in this process (port relays). */
+  close?(): Promise<void>;
+}
+
 /** Options shared by every node of a driver session. */
 export interface MachineSession {
   transport: Transport;
@@ -50,6 +75,8 @@ export interface MachineSession {
   control?: NodeControl;
   /** Network conditions (absent: `block()`/`unblock()` fail with a clear error). */
   network?: NetworkHandle;
+  /** Console, keyboard, port forwarding (absent: those calls fail with a clear error). */
+  console?: NodeConsole;
   /** Every hostname of the deployment (whom `block()` cuts this node off from). */
   hosts?: string[];
   /** Current default timeout in seconds (mutable: `set_default_timeout`). */
@@ -130,6 +157,16 @@ function interrupted(): NxcError {
   return new NxcError('NXC_INTERRUPTED', 'interrupted');
 }
 
+const NO_KEYBOARD_HINT =
+  'nodes of this flavour have no keyboard; use a QEMU flavour (vm-ramdisk, vm) for console tests';
+
+/** `delay` of send_key/send_chars in milliseconds (seconds, default 0.01; null: none). */
+function delayMs(delay: number | null | undefined): number {
+  if (delay === null) return 0;
+  const s = delay === undefined ? 0.01 : Number(delay);
+  return s > 0 ? Math.round(s * 1000) : 0;
+}
+
 /** Options of a single command. */
 export interface CommandOptions {
   /** Seconds; default: the session's default timeout (900 s). */
@@ -186,6 +223,11 @@ export class Machine {
   readonly disks: readonly MachineDisk[];
   private readonly session: MachineSession;
   private systemd: boolean | undefined;
+  /**
+   * What {@link waitForConsoleText} consumed: the last line it read and how many characters
+   * of it (the console's last line may be incomplete, e.g. a prompt, and grow later).
+   */
+  private consoleCursor = { line: 0, column: 0 };
 
   constructor(node: MachineNode, session: MachineSession) {
     this.host = node.host;
@@ -597,11 +639,13 @@ export class Machine {
     }
   }
 
-  private unsupported(what: string): NxcError {
+  private unsupported(what: string, hint?: string): NxcError {
     return new NxcError(
       'NXC_USAGE',
       `${this.host}: ${what}() is not supported by the ${this.session.flavour ?? 'current'} flavour`,
-      { hint: 'run `nxc stop` to stop the whole deployment, or use a flavour that can (docker, qemu)' },
+      {
+        hint: hint ?? 'run `nxc stop` to stop the whole deployment, or use a flavour that can (docker, qemu)',
+      },
     );
   }
 
@@ -653,5 +697,162 @@ export class Machine {
   /** Sleeps in the node's time (`sleep N` on the node). */
   async sleep(seconds: number): Promise<void> {
     await this.succeed(`sleep ${Number(seconds)}`, { timeout: Number(seconds) + 60 });
+  }
+
+  /**
+   * Waits until the node's console output matches `regex` (NixOS `wait_for_console_text`):
+   * QEMU's serial console, a container's output. The first call searches everything since
+   * boot; each later call searches what came after the lines an earlier match consumed.
+   * A Python regular expression is translated (see {@link pythonRegex}).
+   */
+  async waitForConsoleText(regex: string | RegExp, options: CommandOptions = {}): Promise<void> {
+    const read = this.session.console?.consoleLines;
+    if (!read)
+      throw this.unsupported(
+        'wait_for_console_text',
+        'the flavour offers no console log; wait for a file or a command instead (wait_until_succeeds)',
+      );
+    const re = pythonRegex(regex, `${this.host}: wait_for_console_text`);
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for ${re.source} to appear on the console`);
+    let seen = '';
+    await this.poll(`${re.source} to appear on the console`, timeout, async () => {
+      const lines = await read.call(this.session.console, this.host, this.session.signal);
+      const { line, column } = this.consoleCursor;
+      const text = [(lines[line] ?? '').slice(column), ...lines.slice(line + 1)].join('\n');
+      seen = text;
+      if (re.test(text)) {
+        const last = Math.max(0, lines.length - 1);
+        this.consoleCursor = { line: last, column: (lines[last] ?? '').length };
+        return { done: undefined };
+      }
+      return { last: { command: 'console', stdout: seen.split('\n').slice(-20).join('\n') } };
+    });
+  }
+
+  /** Presses one key or chord (QEMU names: `ctrl-alt-delete`, `shift-a`, `ret`; a single character is mapped). */
+  async sendKey(key: string, options: { delay?: number | null } = {}): Promise<void> {
+    const send = this.session.console?.sendKey;
+    if (!send) throw this.unsupported('send_key', NO_KEYBOARD_HINT);
+    const name = key.length === 1 ? keyForChar(key) : key;
+    this.log(`sending key ${name}`);
+    await send.call(this.session.console, this.host, name);
+    await sleep(delayMs(options.delay), this.session.signal);
+  }
+
+  /**
+   * Types `chars` on the node's keyboard, one key press per character (US layout), `delay`
+   * seconds apart (default 0.01). Every character is checked before the first is sent.
+   */
+  async sendChars(chars: string, options: { delay?: number | null } = {}): Promise<void> {
+    const send = this.session.console?.sendKey;
+    if (!send) throw this.unsupported('send_chars', NO_KEYBOARD_HINT);
+    const keys = [...chars].map((c) => keyForChar(c));
+    this.log(`sending keys ${JSON.stringify(chars)}`);
+    const ms = delayMs(options.delay);
+    for (const key of keys) {
+      await send.call(this.session.console, this.host, key);
+      await sleep(ms, this.session.signal);
+    }
+  }
+
+  private ttyNumber(tty: number | string, what: string): number {
+    const n = Number(tty);
+    if (!Number.isInteger(n) || n < 1 || n > 63)
+      throw new NxcError('NXC_USAGE', `${this.host}: ${what}: tty must be a number from 1 to 63, got ${tty}`);
+    return n;
+  }
+
+  /**
+   * The text on virtual terminal `tty` (1 for tty1), one line per screen row, read inside
+   * the node from `/dev/vcs<tty>` (NixOS `get_tty_text`). Nodes without virtual terminals
+   * (containers) fail naming the flavour.
+   */
+  async getTtyText(tty: number | string): Promise<string> {
+    const n = this.ttyNumber(tty, 'get_tty_text');
+    const r = await this.run(ttyTextScript(n), this.session.defaultTimeoutS);
+    if (r.exitCode === NO_VCS_EXIT)
+      throw this.unsupported(
+        'get_tty_text',
+        `the node has no /dev/vcs${n} (no virtual terminal); use a QEMU flavour for console tests`,
+      );
+    if (r.exitCode !== 0)
+      throw new CommandError(
+        'NXC_TEST_FAILED',
+        `${this.host}: reading tty${n} failed (exit code ${r.exitCode})`,
+        {
+          host: this.host,
+          command: `cat /dev/vcs${n}`,
+          ...r,
+        },
+      );
+    const nl = r.stdout.indexOf('\n');
+    const cols = Math.max(1, Number(r.stdout.slice(0, nl)) || 80);
+    const screen = r.stdout.slice(nl + 1);
+    const rows: string[] = [];
+    for (let i = 0; i < screen.length; i += cols) rows.push(screen.slice(i, i + cols));
+    return rows.map((row) => `${row}\n`).join('');
+  }
+
+  /** Waits until the text on virtual terminal `tty` matches `regex` (see {@link getTtyText}). */
+  async waitUntilTtyMatches(
+    tty: number | string,
+    regex: string | RegExp,
+    options: CommandOptions = {},
+  ): Promise<void> {
+    const n = this.ttyNumber(tty, 'wait_until_tty_matches');
+    const re = pythonRegex(regex, `${this.host}: wait_until_tty_matches`);
+    const timeout = this.timeoutS(options.timeout);
+    this.log(`waiting for ${re.source} to appear on tty${n}`);
+    await this.poll(`${re.source} to appear on tty${n}`, timeout, async () => {
+      const text = await this.getTtyText(n);
+      return re.test(text)
+        ? { done: undefined }
+        : { last: { command: `tty${n}`, stdout: text.replace(/ +\n/g, '\n') } };
+    });
+  }
+
+  /**
+   * Waits until a process listens on the UNIX-domain socket `file` (stream; with
+   * `isDatagram`, a bound datagram socket), read from the node's /proc/net/unix.
+   */
+  async waitForOpenUnixSocket(
+    file: string,
+    options: CommandOptions & { isDatagram?: boolean } = {},
+  ): Promise<void> {
+    const timeout = this.timeoutS(options.timeout);
+    const kind = options.isDatagram ? 'datagram' : 'stream';
+    const command = unixSocketOpenScript(file, options.isDatagram);
+    this.log(`waiting for UNIX-domain ${kind} socket ${file}`);
+    await this.poll(`UNIX-domain ${kind} socket ${file} to open`, timeout, async (rem) => {
+      const r = await this.run(command, rem);
+      return r.exitCode === 0 ? { done: undefined } : { last: { ...r, command } };
+    });
+  }
+
+  /**
+   * Makes TCP `127.0.0.1:hostPort` on the machine running nxc reach the node's `guestPort`
+   * (NixOS `forward_port`, default 8080 -> 80). QEMU: a user-mode forward that lives as long
+   * as the VM; docker: a relay in the nxc process that lives until the driver session ends.
+   */
+  async forwardPort(hostPort = 8080, guestPort = 80): Promise<void> {
+    const forward = this.session.console?.forwardPort;
+    if (!forward)
+      throw this.unsupported(
+        'forward_port',
+        'reach the node at its deployment address instead (machine.address)',
+      );
+    for (const [name, port] of [
+      ['host_port', hostPort],
+      ['guest_port', guestPort],
+    ] as const) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new NxcError(
+          'NXC_USAGE',
+          `${this.host}: forward_port: ${name} ${port} is not a TCP port (1-65535)`,
+        );
+    }
+    this.log(`forwarding 127.0.0.1:${hostPort} to port ${guestPort}`);
+    await forward.call(this.session.console, this.host, hostPort, guestPort);
   }
 }

@@ -23,6 +23,7 @@ import {
   Machine,
   type MachineSession,
   type NetworkHandle,
+  type NodeConsole,
   type NodeControl,
 } from './machine.js';
 import { RpcServer } from './rpc.js';
@@ -53,6 +54,8 @@ export interface RunTestScriptOptions {
   control?: NodeControl;
   /** Network conditions (`block()`, `partition()`), when the flavour can. */
   network?: NetworkHandle;
+  /** Console, keyboard and port forwarding, when the flavour offers them (the caller closes it). */
+  console?: NodeConsole;
   /** Where the script's output and the command log go (default: process.stdout / stderr). */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
@@ -185,6 +188,7 @@ export async function runTestScript(opts: RunTestScriptOptions): Promise<TestScr
     flavour: opts.deployment.flavour,
     control: opts.control,
     network: opts.network,
+    console: opts.console,
     hosts: nodeIdentities(opts.deployment).map((n) => n.host),
     defaultTimeoutS: opts.timeoutS ?? DEFAULT_TIMEOUT_S,
     log: (line) => stdout.write(`${line}\n`),
@@ -487,6 +491,20 @@ async function callNode(m: Machine, op: string, a: Record<string, unknown>): Pro
       return m.waitForShutdown({ timeout });
     case 'sleep':
       return m.sleep(Number(a.seconds));
+    case 'wait_for_console_text':
+      return m.waitForConsoleText(String(a.regex), { timeout });
+    case 'send_key':
+      return m.sendKey(String(a.key), { delay: a.delay as number | null | undefined });
+    case 'send_chars':
+      return m.sendChars(String(a.chars), { delay: a.delay as number | null | undefined });
+    case 'get_tty_text':
+      return m.getTtyText(a.tty as number | string);
+    case 'wait_until_tty_matches':
+      return m.waitUntilTtyMatches(a.tty as number | string, String(a.regex), { timeout });
+    case 'wait_for_open_unix_socket':
+      return m.waitForOpenUnixSocket(String(a.path), { timeout, isDatagram: Boolean(a.isDatagram) });
+    case 'forward_port':
+      return m.forwardPort(Number(a.hostPort), Number(a.guestPort));
     default:
       throw new Error(`unknown node operation ${op}`);
   }

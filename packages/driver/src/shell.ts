@@ -66,3 +66,38 @@ export function portOpenScript(port: number, addr = 'localhost'): string {
     `else timeout 3 sh -c 'nc -w 2 "$0" "$1" </dev/null >/dev/null 2>&1' ${a} ${port}; fi`,
   ].join('\n');
 }
+
+/**
+ * Exits 0 when a process listens on the UNIX-domain socket `file` (links followed) on the node: a stream
+ * socket in the listening state, or (datagram) a bound one. Reads /proc/net/unix (fields:
+ * Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = listening; Type 0001
+ * stream, 0002 datagram), so no `nc -U` is needed (busybox has none).
+ */
+export function unixSocketOpenScript(file: string, datagram = false): string {
+  const want = datagram ? '$5 == "0002"' : '$5 == "0001" && $4 == "00010000"';
+  const q = shellQuote(file);
+  // the kernel lists the path a socket was bound at: follow links (/dev/log -> journald's)
+  return [
+    `f=$(readlink -f ${q} 2>/dev/null); [ -n "$f" ] || f=${q};`,
+    `awk -v want="$f" '{ p = $0; for (i = 0; i < 7; i++) sub(/^[^ ]+ +/, "", p) }`,
+    `p == want && ${want} { found = 1 } END { exit found ? 0 : 1 }' /proc/net/unix`,
+  ].join(' ');
+}
+
+/** Exit code of {@link ttyTextScript} when the node has no such virtual terminal. */
+export const NO_VCS_EXIT = 97;
+
+/**
+ * Prints the width of virtual terminal `tty` on the first line (`stty size`, 80 when it
+ * cannot be read), then the raw text of its screen (`/dev/vcs<tty>`: rows without newlines).
+ * Exits {@link NO_VCS_EXIT} when the node has no `/dev/vcs<tty>` (containers).
+ */
+export function ttyTextScript(tty: number): string {
+  return [
+    `[ -e /dev/vcs${tty} ] || { echo "no /dev/vcs${tty} on this node" >&2; exit ${NO_VCS_EXIT}; }`,
+    `cols=$(stty -F /dev/tty${tty} size 2>/dev/null | awk '{ print $2 }')`,
+    'case "$cols" in ""|*[!0-9]*|0) cols=80 ;; esac',
+    'echo "$cols"',
+    `cat /dev/vcs${tty}`,
+  ].join('\n');
+}

@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process';
 import * as core from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoProject, demoProject } from './helpers/demo.js';
-import { demoTestScript, failingScript, fullScript, typescriptApi } from './helpers/scenarios.js';
+import {
+  consoleScript,
+  demoTestScript,
+  failingScript,
+  fullScript,
+  typescriptApi,
+} from './helpers/scenarios.js';
 
 let demo: DemoProject;
 let containerNames: string[] = [];
@@ -44,4 +50,6 @@ describe('driver on docker', () => {
     failingScript(demo.dir, 'docker'));
   it('TypeScript API (a user vitest suite): clients reach the server, failures reject with output', () =>
     typescriptApi(demo.dir, 'docker'));
+  it('NixOS driver console calls: console text, UNIX socket, forward_port, tty text and keyboard (or one clear refusal)', () =>
+    consoleScript(demo.dir, 'docker'));
 });

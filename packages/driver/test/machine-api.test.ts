@@ -2,7 +2,8 @@
  * The TypeScript machine API, used the way a user's vitest suite would, against a real
  * transport (Linux namespaces standing for nodes, see helpers/).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +225,96 @@ chmod +x /run/bin/systemctl`,
       code: 'NXC_USAGE',
       message: 'server: crash() is not supported by the local flavour',
     });
+  });
+});
+
+describe('console, keyboard, UNIX sockets, port forwarding', () => {
+  it('wait_for_open_unix_socket: a listening stream socket, a bound datagram one, NXC_TIMEOUT otherwise', async () => {
+    const dir = await mkdtemp(path.join('/var/tmp', 'nxc-unix-'));
+    const file = path.join(dir, 'app.sock');
+    const server = createServer();
+    try {
+      const node = d.node('server');
+      const waiting = node.waitForOpenUnixSocket(file, { timeout: 20 });
+      await new Promise<void>((r) => setTimeout(r, 1500));
+      await new Promise<void>((r) => server.listen(file, r));
+      await waiting;
+      // through a link, as /dev/log -> /run/systemd/journal/dev-log
+      await symlink(file, path.join(dir, 'link.sock'));
+      await node.waitForOpenUnixSocket(path.join(dir, 'link.sock'), { timeout: 5 });
+      // a stream socket is not a datagram one
+      await expect(node.waitForOpenUnixSocket(file, { isDatagram: true, timeout: 1 })).rejects.toMatchObject({
+        code: 'NXC_TIMEOUT',
+        message: `server: timed out after 1 s waiting for UNIX-domain datagram socket ${file} to open (last exit code 1)`,
+      });
+      // nothing at that path
+      await expect(
+        node.waitForOpenUnixSocket(path.join(dir, 'missing.sock'), { timeout: 1 }),
+      ).rejects.toMatchObject({ code: 'NXC_TIMEOUT' });
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a flavour without console, keyboard or forwarding: one NXC_USAGE line naming the call and the flavour', async () => {
+    const node = d.node('server');
+    await expect(node.waitForConsoleText('x', { timeout: 1 })).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: wait_for_console_text() is not supported by the local flavour',
+    });
+    await expect(node.sendChars('ls\n')).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: send_chars() is not supported by the local flavour',
+      hint: expect.stringContaining('no keyboard'),
+    });
+    await expect(node.forwardPort(8080, 80)).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: forward_port() is not supported by the local flavour',
+    });
+  });
+
+  it('wait_for_console_text consumes what it matched; send_chars maps characters to keys', async () => {
+    const lines = ['boot', 'NXC_READY server'];
+    const keys: string[] = [];
+    const forwards: number[][] = [];
+    const c = await attach({
+      transport,
+      deployment: transport.deployment({ server: 'server' }),
+      console: {
+        consoleLines: async () => [...lines],
+        sendKey: async (_host, key) => {
+          keys.push(key);
+        },
+        forwardPort: async (_h, a, b) => {
+          forwards.push([a, b]);
+        },
+      },
+    });
+    const node = c.node('server');
+    await node.waitForConsoleText('(?i)nxc_ready (?P<h>\\w+)', { timeout: 5 });
+    // the lines that matched are consumed: the same text must be printed again
+    await expect(node.waitForConsoleText('NXC_READY', { timeout: 1 })).rejects.toMatchObject({
+      code: 'NXC_TIMEOUT',
+      message: 'server: timed out after 1 s waiting for NXC_READY to appear on the console',
+    });
+    setTimeout(() => lines.push('login: ', 'NXC_READY again'), 500);
+    await node.waitForConsoleText('NXC_READY again', { timeout: 5 });
+    // an incomplete last line (a prompt) that grows: what was added after the match is new
+    lines.push('~ # ');
+    await node.waitForConsoleText('~ #', { timeout: 5 });
+    lines[lines.length - 1] = '~ # echo mark';
+    await node.waitForConsoleText('^echo mark$', { timeout: 5 });
+    await node.sendChars('Hi!\n', { delay: 0 });
+    expect(keys).toEqual(['shift-h', 'i', 'shift-1', 'ret']);
+    await expect(node.sendChars('ok€')).rejects.toMatchObject({ code: 'NXC_USAGE' });
+    expect(keys).toHaveLength(4); // nothing sent when one character has no key
+    await node.forwardPort(18080, 80);
+    await expect(node.forwardPort(0, 80)).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: forward_port: host_port 0 is not a TCP port (1-65535)',
+    });
+    expect(forwards).toEqual([[18080, 80]]);
   });
 });
 

@@ -7,7 +7,13 @@ import * as core from '@nxc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoProject, demoProject } from './helpers/demo.js';
 import { DECLARED_DELAY, networkScenario } from './helpers/network.js';
-import { demoTestScript, failingScript, fullScript, typescriptApi } from './helpers/scenarios.js';
+import {
+  consoleScript,
+  demoTestScript,
+  failingScript,
+  fullScript,
+  typescriptApi,
+} from './helpers/scenarios.js';
 
 const FLAVOUR = 'vm-ramdisk';
 let demo: DemoProject;
@@ -48,4 +54,6 @@ describe('driver on vm-ramdisk (qemu)', () => {
     failingScript(demo.dir, FLAVOUR));
   it('TypeScript API (a user vitest suite): clients reach the server, failures reject with output', () =>
     typescriptApi(demo.dir, FLAVOUR));
+  it('NixOS driver console calls: console text, UNIX socket, forward_port, tty text and keyboard (or one clear refusal)', () =>
+    consoleScript(demo.dir, FLAVOUR));
 });

@@ -269,6 +269,42 @@ assert client_1.disks == [], client_1.disks
     }
   });
 
+  it('console calls reach the flavour console; display calls are an AttributeError', async () => {
+    const keys: string[] = [];
+    const forwards: number[][] = [];
+    const { result, out } = await run(
+      [
+        'import re',
+        'server.wait_for_console_text(re.compile(r"NXC_READY (?P<h>\\w+)"), timeout=5)',
+        'server.send_key("ctrl-alt-delete")',
+        'server.send_chars("ls -l\\n", delay=None)',
+        'server.forward_port(18081, 22)',
+        'server.wait_for_open_unix_socket("/nonexistent.sock", timeout=1)',
+      ].join('\n'),
+      {
+        console: {
+          consoleLines: async () => ['NXC_READY server'],
+          sendKey: async (_h, k) => {
+            keys.push(k);
+          },
+          forwardPort: async (_h, a, b) => {
+            forwards.push([a, b]);
+          },
+        },
+      },
+    );
+    expect(keys).toEqual(['ctrl-alt-delete', 'l', 's', 'spc', 'minus', 'l', 'ret']);
+    expect(forwards).toEqual([[18081, 22]]);
+    expect(out).toContain('server: waiting for NXC_READY (?<h>\\w+) to appear on the console');
+    expect(result.error?.message).toBe(
+      'test-script.py line 6: server: timed out after 1 s waiting for UNIX-domain stream socket /nonexistent.sock to open (last exit code 1)',
+    );
+    const shot = await run('server.screenshot("x")');
+    expect(shot.result.error?.message).toMatch(
+      /^test-script.py line 1: AttributeError: server.screenshot\(\) is a VM console feature of the NixOS test driver that nxc does not provide/,
+    );
+  });
+
   it('-I opens a Python REPL with the same globals', async () => {
     const stdin = new PassThrough();
     stdin.end('print("REPL:" + server.succeed("hostname").strip())\nclient_2.fail("true")\n');

@@ -14,6 +14,7 @@ import {
   type LogLine,
   type LogsOptions,
   type NodeControl,
+  type NodeMonitor,
   type NodeStatus,
   NxcError,
   type RemovedLeftovers,
@@ -23,6 +24,7 @@ import {
   type Transport,
   isNxcError,
   launchNodes,
+  nodeIdentities,
   writeFileAtomic,
 } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
@@ -68,6 +70,7 @@ import { dockerNetwork } from './net-conditions.js';
 import { createDeploymentNetwork } from './network.js';
 import { nodeLogs } from './node-logs.js';
 import { DEFAULT_CONCURRENCY, type DockerOptions, configuredDockerOptions } from './options.js';
+import { PortRelays } from './port-relay.js';
 import { LineSplitter, NodeFailed, type OutputStream, attachOutput, waitReady } from './readiness.js';
 import { DockerTransport } from './transport.js';
 
@@ -778,6 +781,27 @@ function nodeControl(ctx: Running): NodeControl {
   };
 }
 
+/**
+ * `forward_port` for test scripts: a relay in the nxc process to the container's address
+ * (see port-relay.ts). Containers have no keyboard: no `sendKey`.
+ */
+function monitor(ctx: Running): NodeMonitor {
+  const relays = new PortRelays();
+  const nodes = nodeIdentities(ctx.deployment);
+  return {
+    async forwardPort(host, hostPort, guestPort) {
+      const node = nodes.find((n) => n.host === host);
+      if (!node)
+        throw new NxcError(
+          'NXC_NODE_UNKNOWN',
+          `node "${host}" is not in this deployment (nodes: ${nodes.map((n) => n.host).join(', ')})`,
+        );
+      await relays.open(host, node.address, hostPort, guestPort);
+    },
+    close: () => relays.close(),
+  };
+}
+
 /** Network conditions from the host, in the containers' network namespaces. */
 function network(ctx: Running) {
   const docker = clientFor(ctx);
@@ -805,6 +829,7 @@ export const deployer: FlavourDeployer<DockerOptions, DockerState> & { nodeContr
   transport,
   logs,
   nodeControl,
+  monitor,
   network,
   removeLeftovers,
 };

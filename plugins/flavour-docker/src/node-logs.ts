@@ -39,6 +39,21 @@ export function journalCommand(options: Pick<LogsOptions, 'follow' | 'tail'>): s
 type Destroyable = NodeJS.ReadableStream & { destroy(): void };
 
 /**
+ * The frames of a non-TTY container's log (the engine's multiplexed format: 1 byte stream
+ * type, 3 zero bytes, 4 bytes big-endian length, then the payload), in order.
+ */
+export function demuxFrames(buf: Buffer): ['stdout' | 'stderr', Buffer][] {
+  const out: ['stdout' | 'stderr', Buffer][] = [];
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const size = buf.readUInt32BE(at + 4);
+    out.push([buf[at] === 2 ? 'stderr' : 'stdout', buf.subarray(at + 8, at + 8 + size)]);
+    at += 8 + size;
+  }
+  return out;
+}
+
+/**
  * Merged log lines of the given containers (host -> container id); each node's lines keep
  * their order. Ends when every stream has ended, or when `options.signal` aborts.
  */
@@ -109,12 +124,17 @@ export async function* nodeLogs(
           track(stream);
           return;
         }
-        // Non-follow logs come back as one buffer of multiplexed frames.
+        // Non-follow logs come back as one buffer of multiplexed frames: split here, at once
+        // (through streams, the last lines could arrive after this node counts as done).
         const frames = await container.logs({ ...opts, follow: false });
-        const source = new PassThrough();
-        docker.modem.demuxStream(source, out, err);
-        source.end(frames);
-        await new Promise((r) => setImmediate(r));
+        const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+        for (const [kind, chunk] of demuxFrames(frames as unknown as Buffer)) {
+          for (const line of splitters[kind].push(chunk)) queue.push({ host, stream: kind, line });
+        }
+        for (const kind of ['stdout', 'stderr'] as const) {
+          for (const line of splitters[kind].flush()) queue.push({ host, stream: kind, line });
+        }
+        notify();
         if (!journal) {
           open--;
           notify();

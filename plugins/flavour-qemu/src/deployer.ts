@@ -18,6 +18,7 @@ import {
   type LogLine,
   type LogsOptions,
   type NetworkControl,
+  type NodeMonitor,
   type NodeStatus,
   NxcError,
   type RemovedLeftovers,
@@ -50,7 +51,7 @@ import {
   uptimeSeconds,
 } from './processes.js';
 import { qemuBinary } from './qemu-binary.js';
-import { qmpCommand } from './qmp.js';
+import { hmpCommand, qmpCommand } from './qmp.js';
 import { isRunDir, makeRunDir, ownRunDirs, removeRunDirs } from './run-dir.js';
 import { type SegmentSwitch, startSwitch, stopSwitch } from './segment.js';
 import {
@@ -820,6 +821,59 @@ function nodeControl(ctx: Running) {
   };
 }
 
+/**
+ * The VM's keyboard and port forwarding for the test-script driver, through its QMP socket:
+ * `sendkey` (the PS/2 keyboard of the `pc` machine: keys reach the guest's active virtual
+ * terminal) and `hostfwd_add` on the user-mode NIC `n0` (bound to 127.0.0.1, as the SSH
+ * forward; the rule lives as long as the VM).
+ */
+function monitor(ctx: Running): NodeMonitor {
+  const st = stateOrThrow(ctx);
+  const qmpOf = (host: string): string => {
+    const n = st.nodes.find((x) => x.host === host);
+    if (!n)
+      throw new NxcError(
+        'NXC_NODE_UNKNOWN',
+        `node "${host}" is not in this deployment (nodes: ${st.nodes.map((x) => x.host).join(', ')})`,
+      );
+    if (!n.pid || !isOurQemu(n.pid, n.name) || !existsSync(n.qmpSocket))
+      throw new NxcError('NXC_NODE_UNREACHABLE', `vm "${host}" is not running (no QEMU monitor)`, {
+        hint: 'start it again (`machine.start()`, or `nxc start`)',
+      });
+    return n.qmpSocket;
+  };
+  const hmp = async (host: string, line: string): Promise<string> => {
+    try {
+      return (await hmpCommand(qmpOf(host), line, 5000)).trim();
+    } catch (error) {
+      if (error instanceof NxcError) throw error;
+      throw new NxcError('NXC_NODE_UNREACHABLE', `vm "${host}": QEMU monitor: ${(error as Error).message}`);
+    }
+  };
+  return {
+    async sendKey(host, key) {
+      if (!/^[A-Za-z0-9_-]+$/.test(key))
+        throw new NxcError('NXC_USAGE', `vm "${host}": "${key}" is not a QEMU key name`, {
+          hint: 'use names such as a, shift-a, ret, spc, ctrl-alt-delete, 0x0C',
+        });
+      const out = await hmp(host, `sendkey ${key}`);
+      if (out)
+        throw new NxcError('NXC_USAGE', `vm "${host}": QEMU refused key "${key}": ${out.split('\n')[0]}`, {
+          hint: 'use names such as a, shift-a, ret, spc, ctrl-alt-delete, 0x0C',
+        });
+    },
+    async forwardPort(host, hostPort, guestPort) {
+      const out = await hmp(host, `hostfwd_add n0 tcp:127.0.0.1:${hostPort}-:${guestPort}`);
+      if (out)
+        throw new NxcError(
+          'NXC_USAGE',
+          `vm "${host}": cannot forward 127.0.0.1:${hostPort} to its port ${guestPort}: ${out.split('\n')[0]}`,
+          { hint: `is port ${hostPort} already in use on this machine? pick another host port` },
+        );
+    },
+  };
+}
+
 /** QMP socket of a QEMU command line (`-qmp unix:PATH,server=on,...`), if any. */
 function qmpSocketOf(argv: string[]): string | undefined {
   const i = argv.indexOf('-qmp');
@@ -938,5 +992,6 @@ export const deployer: FlavourDeployer<QemuOptions, QemuState> & { nodeControl: 
   logs,
   nodeControl,
   network,
+  monitor,
   removeLeftovers,
 };

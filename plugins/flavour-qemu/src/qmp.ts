@@ -5,7 +5,12 @@ import { connect } from 'node:net';
  * Sends one command (after the capabilities handshake) and resolves with its `return`,
  * or rejects on error / timeout. `quit` may close the socket before answering: that counts as done.
  */
-export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000): Promise<unknown> {
+export function qmpCommand(
+  socketPath: string,
+  execute: string,
+  timeoutMs = 3000,
+  args?: Record<string, unknown>,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
@@ -47,7 +52,7 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
           sock.write(`${JSON.stringify({ execute: 'qmp_capabilities' })}\n`);
         } else if (stage === 'caps' && 'return' in msg) {
           stage = 'cmd';
-          sock.write(`${JSON.stringify({ execute })}\n`);
+          sock.write(`${JSON.stringify(args ? { execute, arguments: args } : { execute })}\n`);
         } else if (stage === 'cmd' && 'return' in msg) {
           finish(undefined, msg.return);
         } else if ('error' in msg) {
@@ -56,4 +61,13 @@ export function qmpCommand(socketPath: string, execute: string, timeoutMs = 3000
       }
     });
   });
+}
+
+/**
+ * Runs a human monitor (HMP) command through QMP (`human-monitor-command`) and returns its
+ * text. HMP reports most failures as text, not as a QMP error: callers check the text.
+ */
+export async function hmpCommand(socketPath: string, commandLine: string, timeoutMs = 3000): Promise<string> {
+  const r = await qmpCommand(socketPath, 'human-monitor-command', timeoutMs, { 'command-line': commandLine });
+  return typeof r === 'string' ? r : '';
 }

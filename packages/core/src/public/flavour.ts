@@ -27,6 +27,7 @@ export type {
   LogLine,
   FlavourDeployer,
   NodeControl,
+  NodeMonitor,
   NetworkControl,
   NetworkCondition,
   NetworkEnd,

