@@ -317,7 +317,8 @@ oar_disks() {
     while read -r id d; do
       k=${d##*.node-}; j=${d%%.node-*}; j=${j#disk}
       if [ "$k" -gt "$n" ] || [ "$j" -gt "$(spare_disks "$k")" ]; then
-        inns oarnodesetting -r "$id" -s Dead >/dev/null 2>&1 || true
+        # (oarnodesetting -s only asks the server for the change; oarremoveresource wants it done)
+        su - postgres -c "psql -tA -d oar -c \"update resources set state='Dead', next_state='UnChanged' where resource_id=$id\"" >/dev/null
         inns oarremoveresource "$id" >/dev/null 2>&1 || die "could not remove the OAR disk resource $d ($id), which node-$k no longer has"
       fi
     done
