@@ -19,6 +19,8 @@ export function unsupportedDisks(
   return new NxcError(
     'NXC_FLAVOUR_UNUSABLE',
     `flavour ${flavour.name} does not support nxc.disks (role ${role} declares disks)`,
-    { hint: 'use a flavour that does (docker, vm, vm-ramdisk, g5k-ramdisk, g5k-nfs-store: see docs/disks.md), or remove nxc.disks' },
+    {
+      hint: 'use a flavour that does (docker, vm, vm-ramdisk, g5k-ramdisk, g5k-nfs-store: see docs/disks.md), or remove nxc.disks',
+    },
   );
 }

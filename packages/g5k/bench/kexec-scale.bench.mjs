@@ -213,5 +213,5 @@ results = /<!-- kexec-scale:begin -->[\s\S]*<!-- kexec-scale:end -->/.test(resul
   : `${results.trimEnd()}\n\n${section}\n`;
 execFileSync('mkdir', ['-p', join(repo, 'bench')]);
 writeFileSync(resultsFile, results);
-console.log(`(bench/RESULTS.md updated)`);
+console.log('(bench/RESULTS.md updated)');
 process.exit(rows.length === sizes.length && rows.every((r) => r.failedOk) ? 0 : 1);
