@@ -210,11 +210,13 @@ for d in $(ls "$R/sys/block" 2>/dev/null); do
   nxc_disk_link "$s" "../../$d"
 done
 # docker: the engine puts each disk at /dev/disk/by-id/virtio-<id> itself (a device node, no udev)
-for l in "$R"/dev/disk/by-id/virtio-*; do
-  [ -b "$l" ] && ! [ -L "$l" ] || continue
-  s=${l##*/virtio-}
+# (listed with ls: this script runs with globbing off)
+for f in $(ls "$R/dev/disk/by-id" 2>/dev/null); do
+  case "$f" in virtio-*) ;; *) continue ;; esac
+  s=${f#virtio-}
   case "$s" in '' | *[!A-Za-z0-9_-]*) continue ;; esac
-  [ -e "$R/dev/disk/by-nxc/$s" ] || nxc_disk_link "$s" "../by-id/virtio-$s"
+  [ -b "$R/dev/disk/by-id/$f" ] && ! [ -L "$R/dev/disk/by-id/$f" ] || continue
+  [ -e "$R/dev/disk/by-nxc/$s" ] || nxc_disk_link "$s" "../by-id/$f"
 done
 for pair in $(printf '%s\n' "$disks" | tr ',' ' '); do
   id=${pair%%=*} name=${pair#*=}

@@ -263,10 +263,26 @@ for (const [shellName, shell] of SHELLS) {
       expect(readdirSync(join(root, 'dev/disk/by-id')).sort()).toEqual(['virtio-data', 'virtio-disk1']);
     });
 
+    it('docker: names /dev/disk/by-nxc/<id> after the device node the engine made at /dev/disk/by-id/virtio-<id>', async () => {
+      const root = join(scratch, `root-${++runCount}`);
+      mkdirSync(join(root, 'dev/disk/by-id'), { recursive: true });
+      // as the engine makes it (a block device node, no udev); needs root, as the docker flavour does
+      execFileSync('mknod', [join(root, 'dev/disk/by-id/virtio-data'), 'b', '7', '250']);
+      writeFileSync(join(root, 'dev/disk/by-id/virtio-notadevice'), '');
+      const { value } = encodeDeploymentForKernel(doc());
+      const r = await run(shell, { cmdline: `deploy=${value}`, root });
+      expect(r.code, r.stdout).toBe(0);
+      expect(readdirSync(join(root, 'dev/disk/by-nxc'))).toEqual(['data']);
+      expect(readlinkSync(join(root, 'dev/disk/by-nxc/data'))).toBe('../by-id/virtio-data');
+    });
+
     it("names every disk /dev/disk/by-nxc/<id>: virtio by serial, Grid'5000 by nxc_disks= (by-path link, else the ATA port in sysfs)", async () => {
       const root = join(scratch, `root-${++runCount}`);
       mkdirSync(join(root, 'sys/block/vda'), { recursive: true });
       writeFileSync(join(root, 'sys/block/vda/serial'), 'cache');
+      // the node's own device (a container sees the host's /sys/block: only devices in /dev count)
+      mkdirSync(join(root, 'dev'), { recursive: true });
+      writeFileSync(join(root, 'dev/vda'), '');
       // sdb on port 3 of the SATA controller 0000:00:1f.0, sdc on port 2; no udev: no by-path
       for (const [dev, port] of [
         ['sdb', 3],
