@@ -23,6 +23,9 @@ mkdir -p /run/sim /run/nxc-sim-bin
 mount --bind "$M/root" /root
 mount --bind "$M/tmp" /tmp
 mount --bind "$M/etc-hosts" /etc/hosts
+# a Grid'5000 machine does not see the frontend's Nix store: without this, every machine would
+# read kernel + initrd from /nix/store as from a shared home (0 bytes sent, nothing measured)
+if [ -d /nix ]; then mount -t tmpfs -o mode=755,size=1m tmpfs /nix || err "cannot hide /nix"; fi
 # its own boot id: the kexec engine recognises a new boot by it
 mount --bind "$M/boot_id" /proc/sys/kernel/random/boot_id || err "cannot bind a boot id over /proc/sys/kernel/random/boot_id"
 # the kexec stand-in, first on every PATH the sessions and the frontend use (/usr/sbin = /sbin);

@@ -80,10 +80,10 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
     const warnings = start.stderr.split('\n').filter((l) => l.startsWith('warning:'));
     const line = (m: string) => warnings.find((l) => l.includes(`(${m}, `)) ?? '';
     expect(line('m-004'), out).toMatch(/UNREACHABLE at connect: no SSH server answers/);
-    expect(line('m-007'), out).toMatch(
-      /FAILED at push: cannot upload the (kernel|initrd): .*connection closed/,
-    );
-    expect(line('m-011'), out).toMatch(/FAILED at push: cannot upload the (kernel|initrd)/);
+    // m-007's sshd dies and m-011's link stalls while it transfers: which transfer that is (a push
+    // from the frontend, a relay from another machine) and so the step and message depend on timing
+    for (const m of ['m-007', 'm-011'])
+      expect(line(m), out).toMatch(/(FAILED|UNREACHABLE) at (connect|push): \S/);
     expect(line('m-017'), out).toMatch(/FAILED at boot: did not come back within 40 s after kexec/);
     expect(warnings, out).toHaveLength(FAILING);
     // the summary names the three too
@@ -143,14 +143,16 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
     }
   });
 
-  it("the frontend's link carried at most one copy of kernel + initrd per machine", () => {
+  it("the frontend's link carried less than 3 copies of kernel + initrd for 20 machines (relay between machines)", () => {
     const artifacts = statSync(kernel).size + statSync(initrd).size;
     const sent = txAfter - txStart;
     console.log(
       `frontend sent ${sent} bytes for ${MACHINES} machines: ${(sent / artifacts).toFixed(2)} x the artifacts (${artifacts} bytes)`,
     );
     expect(sent).toBeGreaterThan(0);
-    expect(sent).toBeLessThan(MACHINES * artifacts * 1.1);
+    // one copy to the first machine, the machines relay it to each other; the frontend pushes
+    // again only to a machine whose relay failed (here m-007's sshd dies, m-011's link stalls)
+    expect(sent).toBeLessThan(3 * artifacts);
   });
 
   it('nxc stop forgets it; taking the simulation down leaves no namespace nor process', async () => {
