@@ -1,11 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '@nxc/ssh';
 import { describe, expect, it } from 'vitest';
-import { DistributionPlan, parseNetcat, receiverCommand, senderCommand } from './distribute.js';
+import {
+  DistributionPlan,
+  LISTENING_MARK,
+  parseNetcat,
+  receiverCommand,
+  senderCommand,
+} from './distribute.js';
 import { sharedCandidates } from './kexec-deploy.js';
 
 const node = (id: string, relayCapable = true) => ({ id, relayCapable });
@@ -80,12 +87,49 @@ describe('relay commands (real busybox netcat on the loopback)', () => {
     expect(parseNetcat('nothing')).toBe('none');
   });
 
+  it('the receiver says when it listens (the kernel shows the port), before any sender', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
+    try {
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep', 'grep'])
+        await symlink('/bin/busybox', join(bin, applet));
+      const data = randomBytes(100_000);
+      await writeFile(join(dir, 'src'), data);
+      const port = 41_000 + Math.floor(Math.random() * 10_000);
+      const part = join(dir, 'part');
+      const child = execFile(
+        '/bin/busybox',
+        ['sh', '-c', receiverCommand('busybox', port, shellQuote(part), shellQuote(join(dir, 'fifo')))],
+        { env: { PATH: bin } },
+      );
+      const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes(LISTENING_MARK)) resolve();
+        });
+        child.on('close', () => reject(new Error(`the receiver ended without ${LISTENING_MARK}: ${out}`)));
+      });
+      // listening for real: a plain TCP connection (no retry) gets through at once
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(data, resolve));
+        socket.on('error', reject);
+      });
+      expect(await closed).toBe(0);
+      expect((await readFile(part)).equals(data)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the receiver gets exactly what the sender sends, with busybox only (no nc on PATH), whatever starts first', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
     try {
       const bin = join(dir, 'bin');
       await mkdir(bin);
-      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep'])
+      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep', 'grep'])
         await symlink('/bin/busybox', join(bin, applet));
       const data = randomBytes(3_000_000);
       await writeFile(join(dir, 'src'), data);

@@ -35,19 +35,27 @@ function ncDefinition(nc: Netcat): string {
     : 'ncx() { nc "$@"; }';
 }
 
+/** The line {@link receiverCommand} prints once its netcat listens (the sender may start). */
+export const LISTENING_MARK = 'NXC-LISTENING';
+
 /**
  * Receiving end: listens once on `port` and writes what arrives to `part` (quoted already).
  * netcat's stdin is a FIFO the shell holds open without writing: an empty or closed stdin makes
- * some netcats stop before the sender is done.
+ * some netcats stop before the sender is done. Prints {@link LISTENING_MARK} once the kernel
+ * shows the port listening (`/proc/net/tcp`, state 0A), so the sender starts only then and its
+ * retries do not have to outlast a slow start (a loaded machine, a slow SSH session).
  */
 export function receiverCommand(nc: Netcat, port: number, part: string, fifo: string): string {
   const listen = nc === 'openbsd' ? `-l ${port}` : `-l -p ${port}`;
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
   return [
     ncDefinition(nc),
     `rm -f ${fifo} ${part}`,
     `mkfifo ${fifo} || exit 1`,
     `ncx ${listen} < ${fifo} > ${part} & p=$!`,
     `exec 3> ${fifo}`,
+    `until grep -q ':${hex} [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do kill -0 $p 2>/dev/null || break; sleep 0.05 2>/dev/null || sleep 1; done`,
+    `echo ${LISTENING_MARK}`,
     'wait $p; rc=$?',
     'exec 3>&-',
     `rm -f ${fifo}`,

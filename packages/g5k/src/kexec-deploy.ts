@@ -48,6 +48,7 @@ import {
 } from './disks.js';
 import {
   DistributionPlan,
+  LISTENING_MARK,
   NETCAT_PROBE,
   type Netcat,
   parseNetcat,
@@ -485,35 +486,61 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
           );
         return r.exitCode === 0;
       };
+      // the sender starts once the receiver listens (its retries need not outlast a slow start)
+      let listening: () => void = () => undefined;
+      const listens = new Promise<void>((resolve) => {
+        listening = resolve;
+      });
+      let heard = '';
       const receiving = to.transport
-        .exec(to.t.machine, PATH_PREFIX + receiverCommand(to.nc, port, q(part), q(fifo)), { signal: both })
+        .exec(to.t.machine, PATH_PREFIX + receiverCommand(to.nc, port, q(part), q(fifo)), {
+          signal: both,
+          onStdout: (chunk) => {
+            heard = (heard + chunk.toString()).slice(-64);
+            if (heard.includes(LISTENING_MARK)) listening();
+          },
+        })
         .then(end(`the receiving netcat on ${to.t.machine}`), (e: unknown) => {
           stop(reasonOf(e));
           return false;
-        });
-      const sending = from.transport
-        .exec(
-          from.t.machine,
-          PATH_PREFIX + senderCommand(from.nc, to.t.address, port, q(`${pushPath}/${a.name}`)),
-          { signal: both },
-        )
-        .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
-          stop(reasonOf(e));
-          return false;
-        });
+        })
+        .finally(listening);
+      const sending = listens.then(() =>
+        why
+          ? false
+          : from.transport
+              .exec(
+                from.t.machine,
+                PATH_PREFIX + senderCommand(from.nc, to.t.address, port, q(`${pushPath}/${a.name}`)),
+                { signal: both },
+              )
+              .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
+                stop(reasonOf(e));
+                return false;
+              }),
+      );
       // a receiver that gets nothing new for stallMs: one end is gone (a TCP peer that vanished
       // sends no reset, and netcat would wait for ever)
+      // A size check that itself fails (a loaded machine answering slowly) proves nothing either
+      // way: only checks that answered count, unless none has answered for three times as long.
       let size = -1;
       let progressAt = Date.now();
+      let answeredAt = Date.now();
       const watch = setInterval(() => {
         void withTimeout(
-          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null`, { timeoutMs: 5000 }),
+          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null; true`, { timeoutMs: 5000 }),
           6000,
           'size of the part',
         )
           .then((r) => Number(r.stdout.trim().split(/\s+/)[4] ?? -1))
-          .catch(() => -1)
+          .catch(() => Number.NaN)
           .then((now) => {
+            if (Number.isNaN(now)) {
+              if (Date.now() - answeredAt > 3 * stallMs)
+                stop(`${to.t.machine} did not answer for ${Math.round((3 * stallMs) / 1000)} s`);
+              return;
+            }
+            answeredAt = Date.now();
             if (now > size) {
               size = now;
               progressAt = Date.now();
