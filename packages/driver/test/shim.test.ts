@@ -319,6 +319,10 @@ assert client_1.disks == [], client_1.disks
     expect(noInput.result.error?.message).toBe(
       'test-script.py line 1: server: send_console() is not supported by the local flavour',
     );
+    const reboot = await run('server.reboot()');
+    expect(reboot.result.error?.message).toBe(
+      'test-script.py line 1: AttributeError: server.reboot() is not provided by nxc; use shutdown() then start() (the flavours that can: docker, QEMU)',
+    );
     const shot = await run('server.screenshot("x")');
     expect(shot.result.error?.message).toMatch(
       /^test-script.py line 1: AttributeError: server.screenshot\(\) is a VM console feature of the NixOS test driver that nxc does not provide/,

@@ -21,6 +21,12 @@ _VM_ONLY = {
     "wait_for_x",
     "shell_interact",
     "switch_root",
+    "wait_for_qmp_event",
+}
+
+# Methods of the NixOS test driver nxc does not provide, with what to do instead.
+_INSTEAD = {
+    "reboot": "use shutdown() then start() (the flavours that can: docker, QEMU)",
 }
 
 
@@ -63,6 +69,8 @@ class Machine:
                 f"{self.host}.{attr}() is a VM console feature of the NixOS test driver that nxc does not provide; "
                 "use succeed()/execute() with a shell command instead"
             )
+        if attr in _INSTEAD:
+            raise AttributeError(f"{self.host}.{attr}() is not provided by nxc; {_INSTEAD[attr]}")
         raise AttributeError(f"{self.host} has no method {attr}()")
 
     # commands -------------------------------------------------------------
