@@ -153,7 +153,8 @@ export async function consoleScript(dir: string, flavour: string): Promise<void>
           '    client.wait_for_console_text(r"nxc-console-mark-(?P<n>\\d)", timeout=60)',
           // systemd node: what reaches the journal is on its console (as NixOS test VMs
           // forward the journal to the console)
-          '    server.succeed("echo nxc-journal-mark-3 | systemd-cat -t nxc-test")',
+          // (with a command: without one systemd-cat runs /bin/cat, which NixOS has not)
+          '    server.succeed("systemd-cat -t nxc-test echo nxc-journal-mark-3")',
           '    server.wait_for_console_text("nxc-journal-mark-3", timeout=60)',
         ]),
     '    assert "NXC_READY server" in server.get_console_log()',
