@@ -300,6 +300,12 @@ export interface NodeMonitor {
    */
   sendKey?(host: string, key: string): Promise<void>;
   /**
+   * Writes `chars` to the node's serial console input, as typed on a terminal attached to
+   * it (NixOS test driver's `send_console`): what reads the kernel console (`ttyS0`), e.g. a
+   * shell in emergency mode, receives them.
+   */
+  sendConsole?(host: string, chars: string): Promise<void>;
+  /**
    * Makes TCP `127.0.0.1:hostPort` on the machine running nxc reach the node's `guestPort`,
    * for as long as the node runs (QEMU) or until {@link close} (a relay in the nxc process).
    */

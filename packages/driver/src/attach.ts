@@ -288,6 +288,7 @@ export async function consoleOf(deployer: FlavourDeployer, ctx: RunningContext):
     };
   }
   if (monitor?.sendKey) out.sendKey = monitor.sendKey.bind(monitor);
+  if (monitor?.sendConsole) out.sendConsole = monitor.sendConsole.bind(monitor);
   if (monitor?.forwardPort) out.forwardPort = monitor.forwardPort.bind(monitor);
   if (monitor?.close) out.close = monitor.close.bind(monitor);
   return out;

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type ExecResult, type NetRequest, NxcError } from '@nxc/core';
 import { type Transport, shellQuote } from '@nxc/core/flavour';
+import { unreadConsoleText } from './console-text.js';
 import { keyForChar, pythonRegex } from './keys.js';
 import {
   HAS_SYSTEMD,
@@ -61,6 +62,8 @@ export interface NodeConsole {
   consoleLines?(host: string, signal?: AbortSignal): Promise<string[]>;
   /** Presses one key or chord (QEMU `sendkey` names: `a`, `shift-a`, `ret`, `ctrl-alt-delete`). */
   sendKey?(host: string, key: string): Promise<void>;
+  /** Writes characters to the node's serial console input (QEMU: `ttyS0`). */
+  sendConsole?(host: string, chars: string): Promise<void>;
   /** Makes TCP 127.0.0.1:hostPort on this machine reach the node's guestPort. */
   forwardPort?(host: string, hostPort: number, guestPort: number): Promise<void>;
   /** Releases what the console holds in this process (port relays). */
@@ -223,11 +226,8 @@ export class Machine {
   readonly disks: readonly MachineDisk[];
   private readonly session: MachineSession;
   private systemd: boolean | undefined;
-  /**
-   * What {@link waitForConsoleText} consumed: the last line it read and how many characters
-   * of it (the console's last line may be incomplete, e.g. a prompt, and grow later).
-   */
-  private consoleCursor = { line: 0, column: 0 };
+  /** The console lines {@link waitForConsoleText} consumed (see {@link unreadConsoleText}). */
+  private consoleRead: string[] = [];
 
   constructor(node: MachineNode, session: MachineSession) {
     this.host = node.host;
@@ -526,6 +526,57 @@ export class Machine {
     return info;
   }
 
+  /**
+   * One property of a unit, as `systemctl show UNIT --property=NAME` gives it (NixOS
+   * `get_unit_property`). Without systemd, only `ActiveState` and `Id` are known (from the
+   * fallback checks); another property fails in one line.
+   */
+  async getUnitProperty(
+    unit: string,
+    property: string,
+    options: { user?: string | null } = {},
+  ): Promise<string> {
+    if (!/^[A-Za-z0-9_]+$/.test(property))
+      throw new NxcError(
+        'NXC_USAGE',
+        `${this.host}: get_unit_property: "${property}" is not a property name`,
+        {
+          hint: 'systemd property names are words such as ActiveState, MainPID, ExecMainStatus',
+        },
+      );
+    const systemd = await this.hasSystemd();
+    if (!systemd && property !== 'ActiveState' && property !== 'Id')
+      throw new NxcError(
+        'NXC_USAGE',
+        `${this.host}: get_unit_property: property "${property}" needs systemd, which this node does not run`,
+        {
+          hint: 'without systemd only ActiveState and Id are known (see "Nodes without systemd" in the driver README)',
+        },
+      );
+    const command = `systemctl --no-pager show ${shellQuote(unit)} --property=${property}`;
+    const r = systemd
+      ? await this.run(
+          this.systemctlCommand(`--no-pager show ${shellQuote(unit)} --property=${property}`, options.user),
+          this.session.defaultTimeoutS,
+        )
+      : await this.systemctl(`show ${unit}`, options);
+    if (r.exitCode !== 0)
+      throw new CommandError(
+        'NXC_TEST_FAILED',
+        `${this.host}: retrieving systemctl property "${property}" for unit "${unit}" failed (exit code ${r.exitCode})`,
+        { host: this.host, command, ...r },
+      );
+    for (const line of r.stdout.split('\n')) {
+      const m = /^([^=]+)=(.*)$/.exec(line);
+      if (m?.[1] === property) return m[2]!;
+    }
+    throw new CommandError(
+      'NXC_TEST_FAILED',
+      `${this.host}: unit "${unit}" has no property "${property}" (\`systemctl show\` did not print it)`,
+      { host: this.host, command, ...r },
+    );
+  }
+
   /** Throws unless the unit is in `state` (default active). */
   async requireUnitState(unit: string, state = 'active'): Promise<void> {
     const info = await this.getUnitInfo(unit);
@@ -718,16 +769,45 @@ export class Machine {
     let seen = '';
     await this.poll(`${re.source} to appear on the console`, timeout, async () => {
       const lines = await read.call(this.session.console, this.host, this.session.signal);
-      const { line, column } = this.consoleCursor;
-      const text = [(lines[line] ?? '').slice(column), ...lines.slice(line + 1)].join('\n');
+      const text = unreadConsoleText(this.consoleRead, lines);
       seen = text;
       if (re.test(text)) {
-        const last = Math.max(0, lines.length - 1);
-        this.consoleCursor = { line: last, column: (lines[last] ?? '').length };
+        this.consoleRead = lines;
         return { done: undefined };
       }
       return { last: { command: 'console', stdout: seen.split('\n').slice(-20).join('\n') } };
     });
+  }
+
+  /**
+   * Everything the node's console printed since it started, one string (NixOS
+   * `get_console_log`); see {@link waitForConsoleText} for what the console is per flavour.
+   */
+  async getConsoleLog(): Promise<string> {
+    const read = this.session.console?.consoleLines;
+    if (!read)
+      throw this.unsupported(
+        'get_console_log',
+        "the flavour offers no console log; read the node's logs with succeed() instead",
+      );
+    return (await read.call(this.session.console, this.host, this.session.signal)).join('\n');
+  }
+
+  /**
+   * Writes `chars` to the node's serial console input, as typed on a terminal attached to
+   * the kernel console (NixOS `send_console`), e.g. `"\nsystemctl default\n"` to a shell in
+   * emergency mode. QEMU flavours: `ttyS0`. No character translation (`\n` is sent as is).
+   */
+  async sendConsole(chars: string): Promise<void> {
+    const send = this.session.console?.sendConsole;
+    if (!send)
+      throw this.unsupported(
+        'send_console',
+        'nodes of this flavour have no serial console input; use a QEMU flavour (vm-ramdisk, vm), or execute()/succeed()',
+      );
+    if (chars === '') return;
+    this.log(`sending to the console ${JSON.stringify(chars)}`);
+    await send.call(this.session.console, this.host, chars);
   }
 
   /** Presses one key or chord (QEMU names: `ctrl-alt-delete`, `shift-a`, `ret`; a single character is mapped). */

@@ -469,6 +469,21 @@ async function callNode(m: Machine, op: string, a: Record<string, unknown>): Pro
       return m.systemctl(String(a.query), { user });
     case 'get_unit_info':
       return m.getUnitInfo(String(a.unit), { user });
+    case 'get_unit_property':
+      return m.getUnitProperty(String(a.unit), String(a.property), { user });
+    case 'get_console_log':
+      return m.getConsoleLog();
+    case 'send_console':
+      return m.sendConsole(String(a.chars));
+    case 'console_interact':
+      // the shim runs it itself in the REPL (it reads the terminal); a script cannot
+      throw new NxcError(
+        'NXC_USAGE',
+        `${m.host}: console_interact() reads this terminal: it works in the interactive driver only`,
+        {
+          hint: 'run `nxc driver -I` and call it at the prompt; in a script, use send_console() and wait_for_console_text()',
+        },
+      );
     case 'require_unit_state':
       return m.requireUnitState(String(a.unit), String(a.state ?? 'active'));
     case 'copy_from_host':

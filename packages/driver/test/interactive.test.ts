@@ -71,6 +71,13 @@ describe('nxc driver -I in a terminal', () => {
     tmux('send-keys', '-t', session, 'print(server.succeed("echo still-$NXC_NODE"))', 'Enter');
     await screenUntil(/^still-server$/m, 5000);
     expect(Date.now() - t0).toBeLessThan(5000);
+    // console_interact: each line typed goes to the serial console, its answer is shown
+    tmux('send-keys', '-t', session, 'server.console_interact()', 'Enter');
+    await screenUntil(/server: serial console \(each line is sent on Enter; Ctrl-D returns\)/, 5000);
+    tmux('send-keys', '-t', session, 'uname -a', 'Enter');
+    await screenUntil(/^console got: uname -a$/m, 5000);
+    tmux('send-keys', '-t', session, 'C-d');
+    await screenUntil(/server: left the serial console[\s\S]*^>>>\s*$/m, 5000);
     tmux('send-keys', '-t', session, 'C-d');
     for (let i = 0; i < 100 && !existsSync(status); i++) await new Promise((r) => setTimeout(r, 100));
     expect(readFileSync(status, 'utf8').trim()).toBe('exit=0');

@@ -164,6 +164,11 @@ describe('attach({ deployment, transport })', () => {
       code: 'NXC_TEST_FAILED',
       message: 'client2: unit "broken" failed (/run/nxc/units/broken.failed exists)',
     });
+    expect(await c.getUnitProperty('worker.service', 'ActiveState')).toBe('active');
+    await expect(c.getUnitProperty('worker.service', 'MainPID')).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'client2: get_unit_property: property "MainPID" needs systemd, which this node does not run',
+    });
     const r = await c.systemctl('list-units');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('runs without systemd');
@@ -217,6 +222,17 @@ chmod +x /run/bin/systemctl`,
     await n.waitForUnit('late.service', { timeout: 5 });
     await expect(n.requireUnitState('late.service', 'inactive')).rejects.toMatchObject({
       message: 'nixos: unit "late.service" is "active", expected "inactive"',
+    });
+    // get_unit_property: the one property asked for, from `systemctl show --property`
+    expect(await n.getUnitProperty('late.service', 'ActiveState')).toBe('active');
+    expect(await n.getUnitProperty('web.service', 'SubState')).toBe('x=y');
+    await expect(n.getUnitProperty('web.service', 'MainPID')).rejects.toMatchObject({
+      code: 'NXC_TEST_FAILED',
+      message: 'nixos: unit "web.service" has no property "MainPID" (`systemctl show` did not print it)',
+    });
+    await expect(n.getUnitProperty('web.service', 'Active State; reboot')).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'nixos: get_unit_property: "Active State; reboot" is not a property name',
     });
   });
 
@@ -272,11 +288,21 @@ describe('console, keyboard, UNIX sockets, port forwarding', () => {
       code: 'NXC_USAGE',
       message: 'server: forward_port() is not supported by the local flavour',
     });
+    await expect(node.sendConsole('root\n')).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: send_console() is not supported by the local flavour',
+      hint: expect.stringContaining('no serial console input'),
+    });
+    await expect(node.getConsoleLog()).rejects.toMatchObject({
+      code: 'NXC_USAGE',
+      message: 'server: get_console_log() is not supported by the local flavour',
+    });
   });
 
   it('wait_for_console_text consumes what it matched; send_chars maps characters to keys', async () => {
     const lines = ['boot', 'NXC_READY server'];
     const keys: string[] = [];
+    const typed: string[] = [];
     const forwards: number[][] = [];
     const c = await attach({
       transport,
@@ -285,6 +311,9 @@ describe('console, keyboard, UNIX sockets, port forwarding', () => {
         consoleLines: async () => [...lines],
         sendKey: async (_host, key) => {
           keys.push(key);
+        },
+        sendConsole: async (_host, chars) => {
+          typed.push(chars);
         },
         forwardPort: async (_h, a, b) => {
           forwards.push([a, b]);
@@ -305,6 +334,14 @@ describe('console, keyboard, UNIX sockets, port forwarding', () => {
     await node.waitForConsoleText('~ #', { timeout: 5 });
     lines[lines.length - 1] = '~ # echo mark';
     await node.waitForConsoleText('^echo mark$', { timeout: 5 });
+    // the whole console since boot, matched or not
+    expect(await node.getConsoleLog()).toBe(lines.join('\n'));
+    // a line printed in the middle (docker: the container's output, before the journal)
+    lines.splice(1, 0, 'mid-mark-1');
+    await node.waitForConsoleText('mid-mark-\\d', { timeout: 5 });
+    await node.sendConsole('systemctl default\n');
+    await node.sendConsole('');
+    expect(typed).toEqual(['systemctl default\n']);
     await node.sendChars('Hi!\n', { delay: 0 });
     expect(keys).toEqual(['shift-h', 'i', 'shift-1', 'ret']);
     await expect(node.sendChars('ok€')).rejects.toMatchObject({ code: 'NXC_USAGE' });

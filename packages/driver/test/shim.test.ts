@@ -83,6 +83,7 @@ with subtest("units without systemd"):
     server.succeed("(sleep 1; mkdir -p /run/nxc/units; touch /run/nxc/units/web) >/dev/null 2>&1 &")
     server.wait_for_unit("web.service", timeout=20)
     assert server.get_unit_info("web")["ActiveState"] == "active"
+    assert server.get_unit_property("web", "ActiveState") == "active"
     assert server.systemctl("is-active web") == (0, "active\\n")
     assert server.systemctl("is-active db")[0] != 0
     server.succeed("mkdir -p /run/nxc && touch /run/nxc/ready")
@@ -92,6 +93,7 @@ with subtest("copies"):
     assert server.succeed("cat /tmp/in/payload.txt") == "from the host\\n"
     server.succeed("echo from the node > /tmp/result.txt")
     server.copy_from_vm("/tmp/result.txt", "out")
+    server.copy_from_machine("/tmp/in/payload.txt", "out2")
 log.info("done")
 `;
     const { result, out } = await run(script, { junit, outDir: work });
@@ -105,6 +107,7 @@ log.info("done")
       ['copies', true],
     ]);
     expect(await readFile(path.join(work, 'out', 'result.txt'), 'utf8')).toBe('from the node\n');
+    expect(await readFile(path.join(work, 'out2', 'payload.txt'), 'utf8')).toBe('from the host\n');
     // prints and the command log come out in script order
     const lines = out.split('\n');
     expect(lines.indexOf('hello from the script')).toBeLessThan(lines.indexOf('subtest: commands'));
@@ -271,6 +274,7 @@ assert client_1.disks == [], client_1.disks
 
   it('console calls reach the flavour console; display calls are an AttributeError', async () => {
     const keys: string[] = [];
+    const typed: string[] = [];
     const forwards: number[][] = [];
     const { result, out } = await run(
       [
@@ -279,13 +283,18 @@ assert client_1.disks == [], client_1.disks
         'server.send_key("ctrl-alt-delete")',
         'server.send_chars("ls -l\\n", delay=None)',
         'server.forward_port(18081, 22)',
+        'server.send_console("\\nsystemctl default\\n")',
+        'assert server.get_console_log() == "boot\\nNXC_READY server", server.get_console_log()',
         'server.wait_for_open_unix_socket("/nonexistent.sock", timeout=1)',
       ].join('\n'),
       {
         console: {
-          consoleLines: async () => ['NXC_READY server'],
+          consoleLines: async () => ['boot', 'NXC_READY server'],
           sendKey: async (_h, k) => {
             keys.push(k);
+          },
+          sendConsole: async (_h, chars) => {
+            typed.push(chars);
           },
           forwardPort: async (_h, a, b) => {
             forwards.push([a, b]);
@@ -297,7 +306,22 @@ assert client_1.disks == [], client_1.disks
     expect(forwards).toEqual([[18081, 22]]);
     expect(out).toContain('server: waiting for NXC_READY (?<h>\\w+) to appear on the console');
     expect(result.error?.message).toBe(
-      'test-script.py line 6: server: timed out after 1 s waiting for UNIX-domain stream socket /nonexistent.sock to open (last exit code 1)',
+      'test-script.py line 8: server: timed out after 1 s waiting for UNIX-domain stream socket /nonexistent.sock to open (last exit code 1)',
+    );
+    expect(typed).toEqual(['\nsystemctl default\n']);
+    // console_interact reads the terminal: in a script, one line saying where it works
+    const interact = await run('server.console_interact()');
+    expect(interact.result.error?.message).toBe(
+      'test-script.py line 1: server: console_interact() reads this terminal: it works in the interactive driver only',
+    );
+    // a flavour without console input: send_console names the call and the flavour
+    const noInput = await run('server.send_console("x")');
+    expect(noInput.result.error?.message).toBe(
+      'test-script.py line 1: server: send_console() is not supported by the local flavour',
+    );
+    const reboot = await run('server.reboot()');
+    expect(reboot.result.error?.message).toBe(
+      'test-script.py line 1: AttributeError: server.reboot() is not provided by nxc; use shutdown() then start() (the flavours that can: docker, QEMU)',
     );
     const shot = await run('server.screenshot("x")');
     expect(shot.result.error?.message).toMatch(

@@ -14,9 +14,18 @@ import { SYSTEMD_STOP_SIGNAL } from './containers.js';
 import { LineSplitter } from './readiness.js';
 
 /**
- * The command that reads a systemd node's journal for `nxc logs`. The engine has no way to
- * kill an exec'd process, and closing the connection only closes its stdin: so a follow runs
- * `journalctl --follow` beside a reader of that stdin, which kills it at end of input.
+ * Guard of the journal read: a deployment where one role runs systemd runs every container
+ * the systemd way (same stop signal), so a node whose PID 1 is not systemd (no
+ * /run/systemd/system, or no journalctl) is skipped quietly: without it the engine answered
+ * the exec with an error line that became part of the node's log.
+ */
+const JOURNAL_GUARD = '[ -d /run/systemd/system ] && command -v journalctl >/dev/null 2>&1 || exit 0';
+
+/**
+ * The command that reads a systemd node's journal for `nxc logs` (nothing on a node that
+ * does not run systemd). The engine has no way to kill an exec'd process, and closing the
+ * connection only closes its stdin: so a follow runs `journalctl --follow` beside a reader
+ * of that stdin, which kills it at end of input.
  */
 export function journalCommand(options: Pick<LogsOptions, 'follow' | 'tail'>): string[] {
   const journalctl = [
@@ -26,11 +35,11 @@ export function journalCommand(options: Pick<LogsOptions, 'follow' | 'tail'>): s
     '--output=short-precise',
     ...(options.tail === undefined ? [] : [`--lines=${options.tail}`]),
   ];
-  if (!options.follow) return journalctl;
+  if (!options.follow) return ['/bin/sh', '-c', `${JOURNAL_GUARD}; exec "$@"`, 'nxc-logs', ...journalctl];
   return [
     '/bin/sh',
     '-c',
-    'exec 3<&0; "$@" --follow </dev/null & j=$!; { while read -r _ <&3; do :; done; kill "$j"; } >/dev/null 2>&1 & wait "$j"',
+    `${JOURNAL_GUARD}; exec 3<&0; "$@" --follow </dev/null & j=$!; { while read -r _ <&3; do :; done; kill "$j"; } >/dev/null 2>&1 & wait "$j"`,
     'nxc-logs',
     ...journalctl,
   ];

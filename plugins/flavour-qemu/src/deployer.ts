@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, statfs, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   type DeployedNode,
@@ -62,6 +62,7 @@ import {
   kernelCmdline,
   nodeAddress,
   qemuArgs,
+  serialSocketOf,
   vmConfig,
 } from './vm-spec.js';
 
@@ -862,6 +863,18 @@ function monitor(ctx: Running): NodeMonitor {
           hint: 'use names such as a, shift-a, ret, spc, ctrl-alt-delete, 0x0C',
         });
     },
+    async sendConsole(host, chars) {
+      const path = serialSocketOf(qmpOf(host));
+      if (!existsSync(path))
+        throw new NxcError(
+          'NXC_USAGE',
+          `vm "${host}" has no serial console input (started by an older nxc)`,
+          {
+            hint: 'restart the deployment (`nxc stop`, `nxc start`) to get one',
+          },
+        );
+      await writeSerial(host, path, chars);
+    },
     async forwardPort(host, hostPort, guestPort) {
       const out = await hmp(host, `hostfwd_add n0 tcp:127.0.0.1:${hostPort}-:${guestPort}`);
       if (out)
@@ -872,6 +885,36 @@ function monitor(ctx: Running): NodeMonitor {
         );
     },
   };
+}
+
+/**
+ * Writes to a VM's serial console input: one connection to its serial socket, closed once
+ * QEMU read what was written (it closes its end after our end of input). What the guest
+ * prints meanwhile is read and dropped here: it is in the console log already.
+ */
+function writeSerial(host: string, path: string, chars: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(
+        new NxcError(
+          'NXC_NODE_UNREACHABLE',
+          `vm "${host}": its serial console did not take the input within 10 s`,
+        ),
+      );
+    }, 10_000);
+    sock.on('data', () => {});
+    sock.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new NxcError('NXC_NODE_UNREACHABLE', `vm "${host}": serial console: ${error.message}`));
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    sock.on('connect', () => sock.end(chars));
+  });
 }
 
 /** QMP socket of a QEMU command line (`-qmp unix:PATH,server=on,...`), if any. */

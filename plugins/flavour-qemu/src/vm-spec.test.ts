@@ -40,7 +40,9 @@ describe('qemuArgs', () => {
       '-netdev stream,id=n1,server=off,addr.type=unix,addr.path=/r/segment.sock -device virtio-net-pci,netdev=n1,mac=52:54:00:01:00:01',
     );
     expect(a.indexOf('id=n0')).toBeLessThan(a.indexOf('id=n1'));
-    expect(a).toContain('-serial file:/a/server.log -qmp unix:/r/server.qmp,server=on,wait=off');
+    expect(a).toContain(
+      '-chardev socket,id=serial0,path=/r/server.ser,server=on,wait=off,logfile=/a/server.log -serial chardev:serial0 -qmp unix:/r/server.qmp,server=on,wait=off',
+    );
     expect(a).toContain('-pidfile /r/server.pid -daemonize');
     expect(a).not.toContain('virtfs');
   });

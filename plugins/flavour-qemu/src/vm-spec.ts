@@ -45,6 +45,19 @@ export interface VmSpec {
   disks?: { id: string; file: string }[];
 }
 
+/** A value inside a QEMU option list (a comma is written twice). */
+function esc(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/**
+ * Socket of a VM's serial console input, beside its QMP socket (`<host>.qmp` ->
+ * `<host>.ser`, the same length: UNIX socket paths are short).
+ */
+export function serialSocketOf(qmpSocket: string): string {
+  return qmpSocket.replace(/(\.qmp)?$/, '.ser');
+}
+
 /** MAC of NIC `nic` (0 user, 1 segment) of node `index`: locally administered, unique per node. */
 export function macAddress(index: number, nic: number): string {
   const hi = (index >> 8) & 0xff;
@@ -108,8 +121,12 @@ export function qemuArgs(spec: VmSpec): string[] {
     'none',
     '-no-user-config',
     '-nodefaults',
+    // the serial console: everything the guest prints goes to the console log (connected or
+    // not), and what a client of the socket writes is the console's input (`send_console`)
+    '-chardev',
+    `socket,id=serial0,path=${esc(serialSocketOf(spec.qmpSocket))},server=on,wait=off,logfile=${esc(spec.consoleLog)}`,
     '-serial',
-    `file:${spec.consoleLog}`,
+    'chardev:serial0',
     '-qmp',
     `unix:${spec.qmpSocket},server=on,wait=off`,
     '-netdev',

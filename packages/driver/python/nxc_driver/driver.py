@@ -93,6 +93,7 @@ class Driver:
                 uuid=n.get("uuid"),
                 parameters=n.get("parameters"),
                 disks=n.get("disks"),
+                interactive=self.interactive,
             )
             for n in hello["nodes"]
         ]

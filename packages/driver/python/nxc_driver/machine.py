@@ -6,6 +6,8 @@ the flavour's transport (docker exec, SSH...) and enforces the timeouts. The sem
 `Machine` of @nxc/driver, shared with the TypeScript API.
 """
 
+import time
+
 # Methods of the NixOS test driver that need a VM console, a monitor or a display.
 _VM_ONLY = {
     "send_keys",
@@ -18,8 +20,13 @@ _VM_ONLY = {
     "get_window_names",
     "wait_for_x",
     "shell_interact",
-    "console_interact",
     "switch_root",
+    "wait_for_qmp_event",
+}
+
+# Methods of the NixOS test driver nxc does not provide, with what to do instead.
+_INSTEAD = {
+    "reboot": "use shutdown() then start() (the flavours that can: docker, QEMU)",
 }
 
 
@@ -37,8 +44,9 @@ class Machine:
     and ``disks`` its block devices (its role's nxc.disks): a list of dicts with ``id``,
     ``size``, ``bytes`` and ``device`` (/dev/disk/by-id/virtio-<id>), empty when none."""
 
-    def __init__(self, channel, host, role, address="", name=None, index=1, global_index=0, uuid=None, parameters=None, disks=None):
+    def __init__(self, channel, host, role, address="", name=None, index=1, global_index=0, uuid=None, parameters=None, disks=None, interactive=False):
         self._channel = channel
+        self._interactive = interactive
         self.host = host
         self.name = name or host.replace("-", "_")
         self.role = role
@@ -61,6 +69,8 @@ class Machine:
                 f"{self.host}.{attr}() is a VM console feature of the NixOS test driver that nxc does not provide; "
                 "use succeed()/execute() with a shell command instead"
             )
+        if attr in _INSTEAD:
+            raise AttributeError(f"{self.host}.{attr}() is not provided by nxc; {_INSTEAD[attr]}")
         raise AttributeError(f"{self.host} has no method {attr}()")
 
     # commands -------------------------------------------------------------
@@ -119,6 +129,10 @@ class Machine:
         """``systemctl show UNIT`` as a dict (``ActiveState``...)."""
         return self._call("get_unit_info", unit=unit, user=user)
 
+    def get_unit_property(self, unit, property, user=None):
+        """One property of a unit (``systemctl show UNIT --property=NAME``), as a string."""
+        return self._call("get_unit_property", unit=unit, property=str(property), user=user)
+
     def require_unit_state(self, unit, require_state="active"):
         self._call("require_unit_state", unit=unit, state=require_state)
 
@@ -139,6 +153,10 @@ class Machine:
     def copy_from_vm(self, source, target_dir=""):
         """Copy ``source`` from the node into ``$out/target_dir/`` (``$out`` defaults to the current directory)."""
         return self._call("copy_from_vm", source=str(source), targetDir=str(target_dir))
+
+    def copy_from_machine(self, source, target_dir=""):
+        """The NixOS driver's newer name of copy_from_vm()."""
+        return self.copy_from_vm(source, target_dir)
 
     # lifecycle ------------------------------------------------------------
     def start(self):
@@ -174,6 +192,41 @@ class Machine:
     def wait_for_console_text(self, regex, timeout=None):
         """Wait until the console output matches ``regex`` (each match consumes what it read)."""
         self._call("wait_for_console_text", regex=_pattern(regex), timeout=timeout)
+
+    def get_console_log(self):
+        """Everything the node's console printed since it started, as one string."""
+        return self._call("get_console_log")
+
+    def send_console(self, chars):
+        """Write ``chars`` to the node's serial console input (QEMU flavours: ttyS0)."""
+        self._call("send_console", chars=str(chars))
+
+    def console_interact(self):
+        """Type on the node's serial console from this terminal (``nxc driver -I`` only): each
+        line typed is sent with its newline, what the console prints next is shown; Ctrl-D
+        returns to the driver."""
+        if not self._interactive:
+            self._call("console_interact")  # refused by nxc, in one line
+            return
+        self._call("send_console", chars="")  # refused at once on a flavour without console input
+        shown = len(self.get_console_log())
+        print(f"{self.host}: serial console (each line is sent on Enter; Ctrl-D returns)", flush=True)
+        while True:
+            try:
+                line = input()
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                break
+            self.send_console(line + "\n")
+            time.sleep(0.5)
+            text = self.get_console_log()
+            if len(text) < shown:
+                shown = 0  # the console started over (the node was started again)
+            if text[shown:].strip():
+                print(text[shown:].lstrip("\n"), flush=True)
+            shown = len(text)
+        print(f"{self.host}: left the serial console", flush=True)
 
     def send_key(self, key, delay=0.01, log=True):
         """Press a key or chord (QEMU names: ``ctrl-alt-delete``, ``shift-a``, ``ret``)."""

@@ -1,7 +1,8 @@
 /**
  * TEST HELPER: runs `runTestScript({ interactive: true })` from the BUILT package with this
  * process's own stdio (a real terminal when started inside tmux), over a minimal real
- * transport: commands run with `sh -c` on this machine, `NXC_NODE` names the node.
+ * transport: commands run with `sh -c` on this machine, `NXC_NODE` names the node; a
+ * serial console that answers each line sent to it.
  * Usage: node repl-harness.mjs HOST... ; exit code = the driver's.
  */
 import { spawn } from 'node:child_process';
@@ -45,8 +46,24 @@ const deployment = {
   flavour: 'local',
   user: 'root',
 };
+// A serial console that answers each line it receives (as a shell on ttyS0 would echo it).
+const consoleText = ['boot'];
+const nodeConsole = {
+  async consoleLines() {
+    return [...consoleText];
+  },
+  async sendConsole(_host, chars) {
+    for (const line of chars.split('\n').filter(Boolean)) consoleText.push(`console got: ${line}`);
+  },
+};
 // Like the CLI: Ctrl-C aborts the signal (in the REPL it only interrupts the running command).
 const ac = new AbortController();
 process.on('SIGINT', () => ac.abort());
-const result = await runTestScript({ transport, deployment, interactive: true, signal: ac.signal });
+const result = await runTestScript({
+  transport,
+  deployment,
+  interactive: true,
+  signal: ac.signal,
+  console: nodeConsole,
+});
 process.exitCode = result.exitCode;
