@@ -358,7 +358,16 @@ export class Machine {
     let last: Partial<CommandResult> & { command?: string } = {};
     for (;;) {
       const remainingS = Math.max(0.5, (deadline - Date.now()) / 1000);
-      const r = await check(remainingS);
+      let r: Awaited<ReturnType<typeof check>>;
+      try {
+        r = await check(remainingS);
+      } catch (error) {
+        // the last attempt outlived the wait (a slow node): the wait timed out, say so as such
+        if (!(error instanceof NxcError && error.code === 'NXC_TIMEOUT') || Date.now() < deadline)
+          throw error;
+        last = { ...last, stderr: error.message };
+        break;
+      }
       if ('done' in r) return r.done;
       last = r.last;
       const left = deadline - Date.now();
