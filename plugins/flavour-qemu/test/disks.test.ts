@@ -93,7 +93,7 @@ describe('vm-ramdisk: nxc.disks', () => {
     const sizes = await exec(
       project,
       SERVERS,
-      'blockdev --getsize64 /dev/disk/by-nxc/data /dev/disk/by-nxc/disk1',
+      'for id in data disk1; do blockdev --getsize64 /dev/disk/by-nxc/$id; done',
       {
         flavour: 'vm-ramdisk',
       },
