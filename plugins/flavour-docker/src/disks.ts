@@ -22,11 +22,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { open, statfs } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
-import { NxcError } from '@nxc/core/flavour';
+import { NxcError, checkDisksFit } from '@nxc/core/flavour';
 import type { EngineEndpoint } from './engine.js';
 import { type Scope, projectHash } from './labels.js';
 
@@ -154,17 +154,6 @@ function privateFolder(dir: string): void {
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
-}
-
 /** The disks the nodes' roles declare. */
 export type WantedDisk = { host: string; id: string; size: string; bytes: number };
 
@@ -185,19 +174,7 @@ export async function attachDisks(
   const attached: AttachedDisk[] = [];
   try {
     writeFileSync(join(dir, OWNER_FILE), `${JSON.stringify(scope)}\n`, { mode: 0o600 });
-    const total = wanted.reduce((sum, d) => sum + d.bytes, 0);
-    const fs = await statfs(dir);
-    const free = fs.bavail * fs.bsize;
-    if (total > free) {
-      throw new NxcError(
-        'NXC_FLAVOUR_UNUSABLE',
-        `nxc.disks: the ${wanted.length} disks of this deployment need ${formatBytes(total)} but the file system of ${dir} has ${formatBytes(free)} free`,
-        {
-          hint: 'declare smaller disks, start fewer nodes, or set XDG_RUNTIME_DIR to a folder on a larger file system',
-          exitCode: 3,
-        },
-      );
-    }
+    await checkDisksFit(dir, wanted);
     for (const d of wanted) {
       const file = join(dir, `${d.host}.disk-${d.id}.raw`);
       const handle = await open(file, 'w', 0o600);

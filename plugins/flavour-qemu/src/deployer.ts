@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, statfs, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -26,6 +26,7 @@ import {
   type StartContext,
   type StartResult,
   artifactDir,
+  checkDisksFit,
   deploymentBody,
   encodeDeploymentForKernel,
   guestNetwork,
@@ -114,19 +115,7 @@ async function createDisks(ctx: Start, runDir: string): Promise<Map<string, { id
   );
   const out = new Map<string, { id: string; file: string }[]>();
   if (wanted.length === 0) return out;
-  const total = wanted.reduce((sum, d) => sum + d.bytes, 0);
-  const fs = await statfs(runDir);
-  const free = fs.bavail * fs.bsize;
-  if (total > free) {
-    throw new NxcError(
-      'NXC_FLAVOUR_UNUSABLE',
-      `nxc.disks: the ${wanted.length} disks of this deployment need ${formatBytes(total)} but the file system of ${runDir} has ${formatBytes(free)} free`,
-      {
-        hint: 'declare smaller disks, start fewer nodes, or set XDG_RUNTIME_DIR to a folder on a larger file system',
-        exitCode: 3,
-      },
-    );
-  }
+  await checkDisksFit(runDir, wanted);
   for (const d of wanted) {
     const file = join(runDir, `${d.host}.disk-${d.id}.raw`);
     const handle = await open(file, 'wx', 0o600);
@@ -141,16 +130,6 @@ async function createDisks(ctx: Start, runDir: string): Promise<Map<string, { id
   return out;
 }
 
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
-}
 type Start = StartContext<QemuOptions, QemuState>;
 type Running = RunningContext<QemuOptions, QemuState>;
 

@@ -83,6 +83,8 @@ export type {
   KernelEncodingOptions,
 } from '../deployment.js';
 export { readMachineFile } from '../machines.js';
+// Block devices (`nxc.disks`): whether their files fit where the flavour creates them.
+export { checkDisksFit } from '../disk-support.js';
 
 // Files: where they live, writing them safely, copying them from nodes.
 export { statePath, deploymentPath, artifactDir, userStateDir, isSafeName, checkName } from '../state.js';
