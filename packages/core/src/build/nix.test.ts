@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NxcError } from '../errors.js';
-import { splitFlags } from './nix.js';
+import { checkNix, splitFlags } from './nix.js';
 
 describe('splitFlags', () => {
   it('splits like a shell, keeping empty quoted arguments', () => {
@@ -25,10 +28,6 @@ describe('splitFlags', () => {
 
 describe('checkNix version cache between processes', () => {
   it('asks each binary its version once, and again when the binary changes', async () => {
-    const { mkdtempSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { checkNix } = await import('./nix.js');
     const dir = mkdtempSync(join(tmpdir(), 'nxc-nix-cache-'));
     const calls = join(dir, 'calls');
     const nix = join(dir, 'nix');
@@ -58,7 +57,7 @@ describe('checkNix version cache between processes', () => {
       await expect(checkNix(link('d'))).rejects.toThrow(/too old/);
       expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(4);
     } finally {
-      if (before === undefined) delete process.env.XDG_CACHE_HOME;
+      if (before === undefined) Reflect.deleteProperty(process.env, 'XDG_CACHE_HOME');
       else process.env.XDG_CACHE_HOME = before;
     }
   });
