@@ -122,6 +122,22 @@ async function nxcStart(n) {
 }
 
 /** The engine's floor: same image, mounts, network and static addresses, created+started in parallel. */
+/**
+ * Removes the floor's network. Right after 100 containers were force-removed at once, the engine
+ * may still count an endpoint for a while ("has active endpoints"): retry for up to a minute.
+ */
+async function removeNetwork(name) {
+  for (let i = 0; ; i++) {
+    try {
+      await docker.getNetwork(name).remove();
+      return;
+    } catch (error) {
+      if (i >= 60 || !/active endpoints/.test(String(error?.message))) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function floor(n) {
   const name = `nxc-bench-floor-${process.pid}`;
   const labels = { 'nxc.bench': String(process.pid) };
@@ -187,7 +203,7 @@ async function floor(n) {
   const s = now();
   await Promise.all(containers.map((c) => c.remove({ force: true })));
   const removed = now() - s;
-  await docker.getNetwork(name).remove();
+  await removeNetwork(name);
   await docker.getVolume(name).remove();
   return { started, removed };
 }
