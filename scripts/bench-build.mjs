@@ -144,10 +144,14 @@ async function bench(kind) {
 }
 
 for (const kind of KINDS) await bench(kind);
+const envNote = ['NXC_BENCH_RUNS', 'NXC_BENCH_FLAVOURS', 'NXC_BENCH_PROJECTS']
+  .filter((k) => process.env[k])
+  .map((k) => `${k}=${process.env[k]} `)
+  .join('');
 writeResults(
   'build',
   '`nxc build`: no-op rebuilds and one-role changes (examples/demo, test OS)',
-  'node scripts/bench-build.mjs',
+  `${envNote}node scripts/bench-build.mjs`,
   [
     'Copies of examples/demo built by real Nix against the offline test OS; "plain nix build" is the',
     "same `nix build` command nxc runs (same overrides), without nxc's progress flags.",
