@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The `nxc` binary.
-import { run } from './main.js';
-import { HANDLED_SIGNALS } from './signals.js';
+import nodeModule from 'node:module';
+
+// Node.js >= 22.1 keeps the compiled code of the modules it loads on disk (in its own cache
+// folder, or $NODE_COMPILE_CACHE), which spares every later start most of its module loading
+// (issue #17); older Node.js has no such call. It must run before the rest is imported.
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const { run } = await import('./main.js');
+const { HANDLED_SIGNALS } = await import('./signals.js');
 
 function exit(code: number): void {
   // The command is over and its outcome decided: a signal now must not kill the process with

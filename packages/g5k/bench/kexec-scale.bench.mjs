@@ -7,9 +7,10 @@
 // dropbear (scripts/setup.sh); ~5-10 minutes. SCALE_BENCH_SIZES=10,50 to run other sizes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mdTable, writeResults } from '../../../scripts/bench-results.mjs';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const script = join(repo, 'test/scale-sim/scale-sim.sh');
@@ -184,43 +185,40 @@ if (r10 && r100) {
 for (const g of goals) console.log(g);
 
 // bench/RESULTS.md: this bench's section, the last run with the machine it ran on
-const cpu =
-  (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? 'unknown CPU';
-let commit = 'unknown';
-try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-} catch {}
-const section = [
-  '<!-- kexec-scale:begin -->',
-  '## kexec deployment at scale (g5k-ramdisk on test/scale-sim)',
-  '',
-  `Last run ${new Date().toISOString().slice(0, 16)}Z, commit ${commit}, \`node packages/g5k/bench/kexec-scale.bench.mjs\`;`,
-  `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free at the end), Linux ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, Node.js ${process.versions.node}.`,
-  'Real `nxc start -m` of the demo (real Nix build, kernel + initrd pushed as the product does);',
-  'simulated machines (netns + dropbear + kexec stand-in, 2 s simulated boot), 5% failing on purpose;',
-  `bytes = the frontend veth's tx counter during \`nxc start\`; boot timeout ${BOOT_TIMEOUT_S} s (the "never back" machines cost that much wall time).`,
-  '',
-  '| machines | failing (named) | failed without a fault | up | nxc start wall | last good machine up | frontend sent | × artifacts | goal |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ...rows.map(
-    (r) =>
-      `| ${r.n} | ${r.faults} (${r.failedOk ? 'yes' : 'NO'}) | ${r.collateral} | ${r.upCount} | ${r.wall.toFixed(1)} s | ${r.ready.toFixed(1)} s | ${(r.sent / 1e6).toFixed(0)} MB | ${r.ratio.toFixed(1)} | ${r.n === 100 ? '≤ 3 ×; wall ≤ 2 × wall(10)' : ''} |`,
-  ),
-  '',
-  ...goals.map((g) => `- ${g}`),
-  '<!-- kexec-scale:end -->',
-].join('\n');
-const resultsFile = join(repo, 'bench/RESULTS.md');
-let results = '';
-try {
-  results = readFileSync(resultsFile, 'utf8');
-} catch {
-  results = '# Benchmark results\n\nEach bench updates its own section (`pnpm bench`).\n';
-}
-results = /<!-- kexec-scale:begin -->[\s\S]*<!-- kexec-scale:end -->/.test(results)
-  ? results.replace(/<!-- kexec-scale:begin -->[\s\S]*<!-- kexec-scale:end -->/, section)
-  : `${results.trimEnd()}\n\n${section}\n`;
-execFileSync('mkdir', ['-p', join(repo, 'bench')]);
-writeFileSync(resultsFile, results);
-console.log('(bench/RESULTS.md updated)');
+writeResults(
+  'kexec-scale',
+  'kexec deployment at scale (g5k-ramdisk on test/scale-sim)',
+  'node packages/g5k/bench/kexec-scale.bench.mjs',
+  [
+    'Real `nxc start -m` of the demo (real Nix build, kernel + initrd pushed as the product does);',
+    'simulated machines (netns + dropbear + kexec stand-in, 2 s simulated boot), 5% failing on purpose;',
+    `bytes = the frontend veth's tx counter during \`nxc start\`; boot timeout ${BOOT_TIMEOUT_S} s (the "never back" machines cost that much wall time).`,
+    '',
+    ...mdTable(
+      [
+        'machines',
+        'failing (named)',
+        'up',
+        'nxc start wall',
+        'last good machine up',
+        'frontend sent',
+        '× artifacts',
+        'goal',
+      ],
+      rows.map((r) => [
+        r.n,
+        `${r.faults} (${r.failedOk ? 'yes' : 'NO'})`,
+        r.upCount,
+        `${r.wall.toFixed(1)} s`,
+        `${r.ready.toFixed(1)} s`,
+        `${(r.sent / 1e6).toFixed(0)} MB`,
+        r.ratio.toFixed(1),
+        r.n === 100 ? '≤ 3 ×; wall ≤ 2 × wall(10)' : '',
+      ]),
+      ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
+    ),
+    '',
+    ...goals.map((g) => `- ${g}`),
+  ],
+);
 process.exit(rows.length === sizes.length && rows.every((r) => r.failedOk) ? 0 : 1);

@@ -7,6 +7,7 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResults } from '../../../scripts/bench-results.mjs';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const sim = (...args) => spawnSync(join(repo, 'test/g5k-sim/g5k-sim.sh'), args, { encoding: 'utf8' });
@@ -41,9 +42,9 @@ while (
   })
 )
   fit++;
-console.log(
-  `deployment inline on the kernel command line: up to ${fit} nodes (32 needed: ${fit >= 32 ? 'ok' : 'NO'})`,
-);
+const fitLine = `deployment inline on the kernel command line: up to ${fit} nodes (goal: 32): ${fit >= 32 ? 'MET' : 'NOT MET'}`;
+console.log(fitLine);
+const summary = [`- ${fitLine}`];
 
 // 2. deploy timings on the stand-in
 const work = await mkdtemp(join(tmpdir(), 'nxc-g5k-bench-'));
@@ -117,10 +118,20 @@ try {
     if (r.status !== 0) throw new Error(`deploy failed: ${r.stderr}`);
     const nodes = JSON.parse(r.stdout.trim().split('\n').pop());
     const max = (k) => Math.max(...nodes.map((x) => x.timings[k] ?? 0));
-    console.log(
-      `${n} node(s): total ${(total / 1000).toFixed(1)} s | slowest node: connect ${max('connectMs')} ms, kernel + initrd ${max('pushMs')} ms (frontend sent ${nodes.reduce((s, x) => s + x.pushedBytes, 0)} bytes; ${nodes.map((x) => `${x.machine}:${x.source ?? '-'}`).join(' ')}), kexec ${max('kexecMs')} ms, boot-to-ready ${max('bootMs')} ms | ${nodes.map((x) => `${x.machine}:${x.status}`).join(' ')}`,
-    );
+    const line = `${n} node(s): total ${(total / 1000).toFixed(1)} s | slowest node: connect ${max('connectMs')} ms, kernel + initrd ${max('pushMs')} ms (frontend sent ${nodes.reduce((s, x) => s + x.pushedBytes, 0)} bytes; ${nodes.map((x) => `${x.machine}:${x.source ?? '-'}`).join(' ')}), kexec ${max('kexecMs')} ms, boot-to-ready ${max('bootMs')} ms | ${nodes.map((x) => `${x.machine}:${x.status}`).join(' ')}`;
+    console.log(line);
+    summary.push(`- ${line}`);
   }
+  writeResults(
+    'kexec',
+    "kexec deployment (g5k-ramdisk) on the Grid'5000 stand-in",
+    'node packages/g5k/bench/kexec.bench.mjs',
+    [
+      'Deploy time to 1 and 3 stand-in nodes (QEMU VMs), split into connect, push, kexec and boot-to-ready.',
+      '',
+      ...summary,
+    ],
+  );
   console.log(
     `(load average: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')} on ${(await import('node:os')).cpus().length} cores)`,
   );

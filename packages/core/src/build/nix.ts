@@ -4,6 +4,9 @@
  * one-line NxcErrors.
  */
 import { execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
 import { NixProgress, type NixProgressState, summarizeNixError } from './nix-progress.js';
@@ -65,13 +68,81 @@ function compareVersions(a: string, b: string): number {
 const versionCache = new Map<string, Promise<string>>();
 
 /**
+ * Where `nix --version` answers are kept between runs: `$XDG_CACHE_HOME/nxc/nix-version.json`
+ * (default `~/.cache`), one entry per binary identity (see binaryIdentity). Spawning Nix only
+ * to read its version costs a no-op `nxc build` about 0.1 s (issue #17).
+ */
+function versionCacheFile(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nxc', 'nix-version.json');
+}
+
+/**
+ * The binary `nixBin` runs (found on the PATH as a shell would, when it has no slash), as
+ * `realpath|size|mtime|inode`: an upgraded or replaced Nix has another identity, so a cached
+ * version is never a stale one. Undefined when it cannot be found (then `nix --version` runs
+ * and reports the problem).
+ */
+async function binaryIdentity(nixBin: string): Promise<string | undefined> {
+  const candidates = nixBin.includes('/')
+    ? [nixBin]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, nixBin));
+  for (const candidate of candidates) {
+    try {
+      const real = await realpath(candidate);
+      const st = await stat(real);
+      if (!st.isFile() || (st.mode & 0o111) === 0) continue;
+      return `${real}|${st.size}|${st.mtimeMs}|${st.ino}`;
+    } catch {}
+  }
+  return undefined;
+}
+
+async function readVersionCache(identity: string): Promise<string | undefined> {
+  try {
+    const entries = JSON.parse(await readFile(versionCacheFile(), 'utf8')) as Record<string, unknown>;
+    const version = entries[identity];
+    return typeof version === 'string' && compareVersions(version, MIN_NIX_VERSION) >= 0
+      ? version
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: a cache that cannot be written only costs the next run a `nix --version`. */
+async function writeVersionCache(identity: string, version: string): Promise<void> {
+  const file = versionCacheFile();
+  try {
+    let entries: Record<string, unknown> = {};
+    try {
+      entries = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    } catch {}
+    // keep the file small: the last 7 other binaries, and this one
+    const kept: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(entries).slice(-7)) if (key !== identity) kept[key] = value;
+    kept[identity] = version;
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(kept)}\n`);
+    await rename(tmp, file);
+  } catch {}
+}
+
+/**
  * The installed Nix version; NxcError `NXC_NIX` when Nix is missing or older than
- * {@link MIN_NIX_VERSION}. Cached per binary for the process.
+ * {@link MIN_NIX_VERSION}. Cached per binary for the process, and between processes in
+ * `$XDG_CACHE_HOME/nxc/nix-version.json` keyed by the binary's path, size, mtime and inode.
  */
 export function checkNix(nixBin = 'nix'): Promise<string> {
   let cached = versionCache.get(nixBin);
   if (!cached) {
     cached = (async () => {
+      const identity = await binaryIdentity(nixBin);
+      const known = identity ? await readVersionCache(identity) : undefined;
+      if (known) return known;
       let stdout: string;
       try {
         ({ stdout } = await promisify(execFile)(nixBin, ['--version'], { encoding: 'utf8' }));
@@ -102,6 +173,7 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
             exitCode: 3,
           },
         );
+      if (identity) await writeVersionCache(identity, version);
       return version;
     })();
     versionCache.set(nixBin, cached);
