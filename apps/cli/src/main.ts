@@ -215,7 +215,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     program
       .command('net')
       .description(
-        'network conditions between nodes: show (default), partition, heal, delay, loss, rate, check',
+        'network conditions between nodes: show (default), partition, heal, delay, loss, rate, check, restore',
       ),
   ).option('--json', 'print as JSON');
   wire(net, async () => (await import('./actions/net.js')).netShowAction as ActionFn);
@@ -237,6 +237,18 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .argument('[target...]', 'only conditions touching these nodes (default: every condition)')
       .option('--json', 'print the conditions left as JSON'),
     async () => (await import('./actions/net.js')).netHealAction as ActionFn,
+  );
+  wire(
+    selection(
+      net
+        .command('restore')
+        .description(
+          'put the recorded conditions back on nodes that lost them (rebooted, restarted); all, or TARGETs',
+        ),
+    )
+      .argument('[target...]', 'only these nodes (default: every node with a condition)')
+      .option('--json', 'print the conditions in force and the nodes restored as JSON'),
+    async () => (await import('./actions/net.js')).netRestoreAction as ActionFn,
   );
   for (const [kind, what, example, value, action] of [
     [

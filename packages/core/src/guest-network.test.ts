@@ -135,4 +135,42 @@ describe('guestNetwork on network namespaces', () => {
     await net.clear([p, ...(hasNetem ? [d] : [])], []);
     expect(state('a')).not.toMatch(/prohibit|htb 208:/);
   });
+
+  it('inspect tells a node that lost its conditions (as after a reboot); restore puts back exactly its part', async () => {
+    const p: NetworkCondition = { kind: 'partition', a, b: c };
+    const r: NetworkCondition = { kind: 'rate', a, b, kbitPerSecond: 1000 };
+    const all = [p, r];
+    await net.apply(all, all);
+    expect(await net.inspect!(['a', 'b', 'c'], all)).toEqual({ a: [], b: [], c: [] });
+    // what a reboot does: the node's kernel forgets nxc's routes and qdiscs
+    expect(inNs('a', 'ip route flush proto 208; tc qdisc del dev lo root').exitCode).toBe(0);
+    // and something nxc never asked for, with its mark, on c
+    expect(inNs('c', 'ip route add prohibit 10.77.0.9/32 proto 208').exitCode).toBe(0);
+    expect(await net.inspect!(['a', 'b', 'c'], all)).toEqual({
+      a: [
+        'partition from c (10.77.0.3) not in force (no prohibit route)',
+        'shaping towards b (10.77.0.2) not in force (no tc tree)',
+      ],
+      b: [],
+      c: ['a prohibit route to 10.77.0.9 nxc does not list'],
+    });
+    await net.restore!(['a', 'c'], all);
+    expect(await net.inspect!(['a', 'b', 'c'], all)).toEqual({ a: [], b: [], c: [] });
+    expect(state('a')).toContain('prohibit 10.77.0.3');
+    expect(state('a')).toMatch(/class htb 208:10 root .*rate 1Mbit/);
+    expect(state('c')).not.toContain('10.77.0.9');
+    // idempotent
+    await net.restore!(['a'], all);
+    expect(await net.inspect!(['a'], all)).toEqual({ a: [] });
+    // an unreachable node: one line saying so
+    const down = guestNetwork(async () => ({
+      ...local,
+      exec: () => Promise.reject(new Error('ssh: connect: refused')),
+    }));
+    expect(await down.inspect!(['a'], all)).toEqual({
+      a: ['cannot read its network settings: ssh: connect: refused'],
+    });
+    await net.clear(all, []);
+    expect(state('a')).not.toMatch(/prohibit|htb 208:/);
+  });
 });

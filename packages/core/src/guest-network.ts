@@ -130,6 +130,71 @@ export function guestNetScript(setting: GuestNetSetting): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The `sh` script that prints what nxc has in force on a node: its routes with protocol 208
+ * (`R <route>`), and per device with nxc's root qdisc, its htb classes (`C <dev> <class>`) and
+ * netem qdiscs (`N <dev> <qdisc>`). Changes nothing.
+ */
+export function guestInspectScript(): string {
+  const m = NXC_NET_MARK;
+  return `${[
+    'PATH=/run/current-system/sw/bin:$PATH',
+    `ip route show proto ${m} 2>/dev/null | sed 's/^/R /'`,
+    'if command -v tc >/dev/null 2>&1; then',
+    '  for d in $(ls /sys/class/net); do',
+    `    if tc qdisc show dev "$d" 2>/dev/null | grep -q '^qdisc htb ${m}: root'; then`,
+    `      tc class show dev "$d" 2>/dev/null | grep '^class htb ${m}:' | sed "s/^/C $d /"`,
+    `      tc qdisc show dev "$d" 2>/dev/null | grep '^qdisc netem .* parent ${m}:' | sed "s/^/N $d /"`,
+    '    fi',
+    '  done',
+    'fi',
+    'exit 0',
+  ].join('\n')}\n`;
+}
+
+/**
+ * Compares what {@link guestInspectScript} printed on a node with the setting it must have;
+ * returns one line per difference (none: in force). `names` maps peer addresses to hostnames.
+ */
+export function guestSettingDiff(
+  setting: GuestNetSetting,
+  printed: string,
+  names: Map<string, string> = new Map(),
+): string[] {
+  const name = (address: string) => (names.has(address) ? `${names.get(address)} (${address})` : address);
+  const lines = printed.split('\n');
+  const routes = new Set(
+    lines
+      .map((l) => /^R prohibit (\S+)/.exec(l)?.[1]?.replace(/\/32$/, ''))
+      .filter((a): a is string => a !== undefined),
+  );
+  const problems: string[] = [];
+  for (const address of setting.blocked) {
+    if (!routes.has(address))
+      problems.push(`partition from ${name(address)} not in force (no prohibit route)`);
+  }
+  for (const address of routes) {
+    if (!setting.blocked.includes(address))
+      problems.push(`a prohibit route to ${name(address)} nxc does not list`);
+  }
+  const classes = lines.filter((l) => l.startsWith('C ')).length;
+  const netems = lines.filter((l) => l.startsWith('N ')).length;
+  const wantNetem = setting.shaped.filter(
+    (s) => s.delayMs !== undefined || s.lossPercent !== undefined,
+  ).length;
+  if (classes !== setting.shaped.length || netems !== wantNetem) {
+    const peers = setting.shaped.map((s) => name(s.address)).join(', ');
+    problems.push(
+      setting.shaped.length === 0
+        ? 'shaping in force that nxc does not list'
+        : classes === 0
+          ? `shaping towards ${peers} not in force (no tc tree)`
+          : `shaping towards ${peers} not as asked (${classes} shaped peers, ${netems} netem qdiscs on the node; ${setting.shaped.length} and ${wantNetem} asked)`,
+    );
+  }
+  return problems;
+}
+
 const key = (c: NetworkCondition) => `${c.kind}\0${[c.a.host, c.b.host].sort().join('\0')}`;
 
 /**
@@ -196,6 +261,49 @@ export function guestNetwork(openTransport: () => Promise<Transport>, where = 'n
     }
   };
   return {
+    async restore(hosts, inForce) {
+      transport = await openTransport();
+      try {
+        for (const host of hosts) await put(host, inForce);
+      } finally {
+        await transport.close();
+      }
+    },
+    async inspect(hosts, inForce) {
+      const names = new Map(
+        inForce.flatMap(
+          (c) =>
+            [
+              [c.a.address, c.a.host],
+              [c.b.address, c.b.host],
+            ] as const,
+        ),
+      );
+      const out: Record<string, string[]> = {};
+      const t = await openTransport();
+      try {
+        await Promise.all(
+          hosts.map(async (host) => {
+            try {
+              const r = await t.exec(host, guestInspectScript(), { timeoutMs: 60_000 });
+              out[host] =
+                r.exitCode === 0
+                  ? guestSettingDiff(guestSetting(host, inForce), r.stdout, names)
+                  : [
+                      `cannot read its network settings: ${(r.stderr.trim().split('\n')[0] ?? '') || `exit ${r.exitCode}`}`,
+                    ];
+            } catch (error) {
+              out[host] = [
+                `cannot read its network settings: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+              ];
+            }
+          }),
+        );
+      } finally {
+        await t.close();
+      }
+      return out;
+    },
     async apply(conditions, inForce) {
       const after = inForce ?? conditions;
       const added = new Set(conditions.map(key));

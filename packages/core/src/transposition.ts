@@ -351,6 +351,19 @@ export interface NetworkControl {
    * succeeded, for flavours that rebuild a node's whole setting (a qdisc tree) at each change.
    */
   clear(conditions: NetworkCondition[], inForce?: NetworkCondition[]): Promise<void>;
+  /**
+   * Optional: puts back on `hosts`, whatever they have now, their part of `inForce` (every
+   * condition in force): for nodes that came back (a restarted container, a rebooted VM)
+   * without what nxc had put in their kernel. Must be idempotent. Absent: core calls
+   * {@link apply} with the conditions touching those hosts.
+   */
+  restore?(hosts: string[], inForce: NetworkCondition[]): Promise<void>;
+  /**
+   * Optional: compares what each of `hosts` actually has in force with its part of
+   * `inForce`; returns, per host, one line per difference (an empty list: in force). A host
+   * that cannot be asked gets one line saying why. Used by `nxc net check` and `nxc status`.
+   */
+  inspect?(hosts: string[], inForce: NetworkCondition[]): Promise<Record<string, string[]>>;
 }
 
 /**

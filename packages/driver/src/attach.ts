@@ -199,6 +199,7 @@ export function projectNetwork(
     ...(selection.flavour ? { flavour: selection.flavour } : {}),
     ...(selection.signal ? { signal: selection.signal } : {}),
   };
+  let restoring: Promise<unknown> = Promise.resolve();
   return {
     async partition(a, b) {
       await core.netApply(project, a, b, { kind: 'partition' }, sel);
@@ -208,6 +209,13 @@ export function projectNetwork(
     },
     async shape(a, b, request) {
       await core.netApply(project, a, b, request, sel);
+    },
+    restore(hosts) {
+      // one at a time: start_all() starts every node at once, and each restore takes the
+      // project lock when the node has conditions
+      const next = restoring.then(() => core.netRestore(project, hosts, sel));
+      restoring = next.catch(() => undefined);
+      return next.then(() => undefined);
     },
   };
 }

@@ -50,6 +50,11 @@ export interface NetworkHandle {
    * node of `a` and every node of `b`, both directions (see core's `netApply`).
    */
   shape?(a: string[], b: string[], request: NetRequest): Promise<void>;
+  /**
+   * Puts back on `hosts` the conditions recorded for them (core's `netRestore`): a node that
+   * was restarted or rebooted lost what lived in its kernel. Idempotent.
+   */
+  restore?(hosts: string[]): Promise<void>;
 }
 
 /**
@@ -671,7 +676,11 @@ export class Machine {
     return dest;
   }
 
-  /** Waits until the node answers a command (nodes are started by `nxc start`). */
+  /**
+   * Waits until the node answers a command (nodes are started by `nxc start`; a node the
+   * flavour can power on is started first when it does not answer). Then puts back the
+   * network conditions recorded for it (`nxc net`), which a restarted node has lost.
+   */
   async start(options: CommandOptions = {}): Promise<void> {
     if (this.session.control?.start && !(await this.isUp())) {
       this.log('starting');
@@ -687,6 +696,7 @@ export class Machine {
         return { last: { command: 'true', stderr: (error as Error).message } };
       }
     });
+    await this.session.network?.restore?.([this.host]);
   }
 
   /** True when the node answers `true` within 30 s. */

@@ -46,7 +46,7 @@ export async function probeNetem(): Promise<string | undefined> {
   }
 }
 
-function routeArgs(verb: 'add' | 'del', address: string): string[] {
+function routeArgs(verb: 'add' | 'del' | 'replace', address: string): string[] {
   return ['ip', 'route', verb, 'prohibit', `${address}/32`, 'proto', NXC_ROUTE_PROTO];
 }
 
@@ -55,6 +55,13 @@ function routeArgs(verb: 'add' | 'del', address: string): string[] {
  * (the engine must run on this machine, and nxc must be allowed to enter namespaces: root).
  */
 export function dockerNetwork(pidOf: (host: string) => Promise<number>): NetworkControl {
+  /** The peers `host` must not reach under `conditions`, by address. */
+  const blockedBy = (host: string, conditions: NetworkCondition[]): Map<string, string> =>
+    new Map(
+      conditions
+        .filter((c) => c.kind === 'partition' && (c.a.host === host || c.b.host === host))
+        .map((c) => (c.a.host === host ? [c.b.address, c.b.host] : [c.a.address, c.a.host])),
+    );
   const inNs: NsRun = async (host, argv) => {
     const pid = await pidOf(host);
     try {
@@ -82,6 +89,45 @@ export function dockerNetwork(pidOf: (host: string) => Promise<number>): Network
     [c.b.host, c.a.address],
   ];
   return {
+    async restore(hosts, inForce) {
+      for (const host of hosts) {
+        // replace: a container that kept its namespace still has them
+        for (const address of blockedBy(host, inForce).keys())
+          await inNs(host, routeArgs('replace', address));
+      }
+    },
+    async inspect(hosts, inForce) {
+      const out: Record<string, string[]> = {};
+      for (const host of hosts) {
+        try {
+          const { stdout } = await run(
+            'nsenter',
+            ['-t', String(await pidOf(host)), '-n', 'ip', 'route', 'show', 'proto', NXC_ROUTE_PROTO],
+            { timeout: 10_000 },
+          );
+          const routes = new Set(
+            stdout
+              .split('\n')
+              .map((l) => /^prohibit (\S+)/.exec(l)?.[1]?.replace(/\/32$/, ''))
+              .filter((a): a is string => a !== undefined),
+          );
+          const want = blockedBy(host, inForce);
+          out[host] = [
+            ...[...want]
+              .filter(([address]) => !routes.has(address))
+              .map(
+                ([address, peer]) => `partition from ${peer} (${address}) not in force (no prohibit route)`,
+              ),
+            ...[...routes]
+              .filter((address) => !want.has(address))
+              .map((address) => `a prohibit route to ${address} nxc does not list`),
+          ];
+        } catch (error) {
+          out[host] = [`cannot read its routes: ${stderrOf(error)}`];
+        }
+      }
+      return out;
+    },
     async apply(conditions) {
       const shaping = conditions.filter((c) => c.kind !== 'partition');
       if (shaping.length > 0) {

@@ -127,6 +127,55 @@ describe('docker: network conditions between nodes', () => {
     expect((await net(project)).conditions).toEqual([]);
     expect(nxcRoutes(project.root, 'client1')).toBe('');
 
+    // a restarted container comes back in a new network namespace, without nxc's routes: the
+    // driver's start() puts them back; one restarted behind nxc's back is named by status and
+    // put back by `nxc net restore`
+    expect(cli(project.root, ['net', 'partition', 'client1', '--', 'server']).status).toBe(0);
+    const reboot = join(project.root, 'reboot-script.py');
+    writeFileSync(
+      reboot,
+      [
+        'client1.crash()',
+        'client1.start()',
+        'client1.fail("wget -qO- http://server/")',
+        'client2.succeed("wget -qO- http://server/")',
+        '',
+      ].join('\n'),
+    );
+    const rebooted = cli(project.root, ['driver', reboot]);
+    expect(rebooted.status, `${rebooted.stdout}\n${rebooted.stderr}`).toBe(0);
+    expect(nxcRoutes(project.root, 'client1')).toBe(`prohibit ${serverAddress}`);
+    const id = execFileSync(
+      'docker',
+      [
+        'ps',
+        '--filter',
+        'label=nxc.host=client1',
+        '--filter',
+        `label=nxc.project.root=${project.root}`,
+        '-q',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+    execFileSync('docker', ['restart', '-t', '1', id]);
+    expect(nxcRoutes(project.root, 'client1')).toBe('');
+    expect((await status(project))[0]!.networkNotInForce).toEqual([
+      {
+        host: 'client1',
+        problems: [`partition from server (${serverAddress}) not in force (no prohibit route)`],
+      },
+    ]);
+    expect(cli(project.root, ['status']).stdout).toContain(
+      `network NOT IN FORCE on client1: partition from server (${serverAddress}) not in force`,
+    );
+    const restore = cli(project.root, ['net', 'restore']);
+    expect(restore.status, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain('put back the conditions of client1\n');
+    expect(nxcRoutes(project.root, 'client1')).toBe(`prohibit ${serverAddress}`);
+    expect((await status(project))[0]!.networkNotInForce).toBeUndefined();
+    expect((await reach(project)).client1).not.toBe(0);
+    expect(cli(project.root, ['net', 'heal']).status).toBe(0);
+
     // a partition left in force: stop removes the nodes and the state file
     expect(cli(project.root, ['net', 'partition', 'client2', '--', 'server']).status).toBe(0);
     await stop(project, { flavour: 'docker' });

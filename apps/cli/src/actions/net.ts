@@ -7,6 +7,7 @@ import {
   netApply,
   netCheck,
   netHeal,
+  netRestore,
   parseDelay,
   parseLoss,
   parseRate,
@@ -81,6 +82,21 @@ export async function netHealAction(rt: Runtime, targets: string[], flags: NetFl
   return print(rt, s, flags.json);
 }
 
+/** `nxc net restore [TARGET...]`: puts back the recorded conditions on nodes that lost them. */
+export async function netRestoreAction(rt: Runtime, targets: string[], flags: NetFlags): Promise<number> {
+  const s = await netRestore(await project(rt), targets, { ...sel(flags), signal: rt.signal });
+  if (flags.json) {
+    printJson(rt, s);
+    return 0;
+  }
+  rt.stdout.write(
+    s.restored.length > 0
+      ? `put back the conditions of ${s.restored.join(', ')}\n`
+      : 'every node has its conditions in force: nothing to put back\n',
+  );
+  return print(rt, s, false);
+}
+
 async function shape(rt: Runtime, a: string, b: string, request: NetRequest, flags: NetFlags) {
   const s = await netApply(await project(rt), [a], [b], request, { ...sel(flags), signal: rt.signal });
   return print(rt, s, flags.json);
@@ -144,6 +160,12 @@ export async function netCheckAction(rt: Runtime, flags: NetFlags): Promise<numb
       rt.stdout.write(`    ${m.from} -> ${m.to}: ${rtt}\n`);
     }
     for (const problem of p.problems) rt.stdout.write(`    ! ${problem}\n`);
+  }
+  for (const n of r.notInForce) {
+    for (const problem of n.problems) rt.stdout.write(`  ! ${n.host}: ${problem}\n`);
+  }
+  if (r.notInForce.length > 0) {
+    rt.stdout.write('  (a node that rebooted lost its conditions: put them back with `nxc net restore`)\n');
   }
   return r.ok ? 0 : 1;
 }

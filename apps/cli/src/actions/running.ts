@@ -54,6 +54,10 @@ export async function statusAction(rt: Runtime, flags: SelectFlags): Promise<num
               : `rate ${c.kbitPerSecond}kbit/s`;
       rt.stdout.write(`  network: ${c.a.host} <-> ${c.b.host} ${what}\n`);
     }
+    for (const n of d.networkNotInForce ?? []) {
+      for (const problem of n.problems) rt.stdout.write(`  network NOT IN FORCE on ${n.host}: ${problem}\n`);
+    }
+    if (d.networkNotInForce) rt.stdout.write('  (put the conditions back with `nxc net restore`)\n');
   }
   return 0;
 }

@@ -17,7 +17,16 @@ export { listBuilds, listDeployments, selectBuild, selectDeployment, parseSelect
 export type { StateEntry, Selector } from './select.js';
 export { resolveTargets, deploymentNodes } from './targets.js';
 export type { DeploymentNode } from './targets.js';
-export { net, netApply, netHeal, parseDelay, parseLoss, parseRate, readNetConditions } from './net.js';
+export {
+  net,
+  netApply,
+  netHeal,
+  netRestore,
+  parseDelay,
+  parseLoss,
+  parseRate,
+  readNetConditions,
+} from './net.js';
 export type { NetStatus, NetRequest } from './net.js';
 export { netCheck, parsePing } from './net-check.js';
 export type {

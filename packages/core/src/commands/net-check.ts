@@ -7,7 +7,7 @@
 import { NxcError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { NetworkCondition, NetworkEnd } from '../transposition.js';
-import { readNetConditions } from './net.js';
+import { netDrift, readNetConditions } from './net.js';
 import { type RunningOptions, openDeployment } from './running.js';
 import { deploymentNodes } from './targets.js';
 
@@ -58,7 +58,15 @@ export interface NetCheckReport {
   composition: string;
   flavour: string;
   pairs: NetCheckPair[];
-  /** Every pair agrees. */
+  /**
+   * Nodes whose settings differ from the conditions nxc lists (a node that rebooted lost
+   * them: `nxc net restore` puts them back), one line per difference. Empty when every node
+   * has its conditions in force, or when the flavour cannot tell (see `inspected`).
+   */
+  notInForce: Array<{ host: string; problems: string[] }>;
+  /** The flavour could read the nodes' settings (its network capability's `inspect`). */
+  inspected: boolean;
+  /** Every pair agrees and every node has its conditions in force. */
   ok: boolean;
 }
 
@@ -195,22 +203,28 @@ export async function netCheck(project: Project, opts: NetCheckOptions = {}): Pr
     }
   };
   try {
-    const out = await Promise.all(
-      [...pairs.values()].map(async (p): Promise<NetCheckPair> => {
-        const measured = (await Promise.all([measure(p.a, p.b), measure(p.b, p.a)])) as [
-          MeasuredPath,
-          MeasuredPath,
-        ];
-        const asked = askedOf(p.conditions);
-        const problems = judge(asked, measured, opts.tolerance);
-        return { a: p.a, b: p.b, asked, measured, ok: problems.length === 0, problems };
-      }),
-    );
+    const [drift, out] = await Promise.all([
+      netDrift(o, conditions),
+      Promise.all(
+        [...pairs.values()].map(async (p): Promise<NetCheckPair> => {
+          const measured = (await Promise.all([measure(p.a, p.b), measure(p.b, p.a)])) as [
+            MeasuredPath,
+            MeasuredPath,
+          ];
+          const asked = askedOf(p.conditions);
+          const problems = judge(asked, measured, opts.tolerance);
+          return { a: p.a, b: p.b, asked, measured, ok: problems.length === 0, problems };
+        }),
+      ),
+    ]);
+    const notInForce = Object.entries(drift ?? {}).map(([host, problems]) => ({ host, problems }));
     return {
       composition: o.entry.composition,
       flavour: o.entry.flavour,
       pairs: out,
-      ok: out.every((p) => p.ok),
+      notInForce,
+      inspected: drift !== undefined,
+      ok: out.every((p) => p.ok) && notInForce.length === 0,
     };
   } finally {
     await transport.close();

@@ -181,6 +181,76 @@ export async function netHeal(
   });
 }
 
+/**
+ * Puts back on the nodes of `targets` (every node when empty) the conditions recorded for
+ * them: for nodes that came back without them (restarted container, rebooted VM: the
+ * conditions lived in their kernel). When the flavour can read what a node has in force
+ * (`inspect`), only the nodes that differ are touched (the others keep their setting
+ * without a gap). Idempotent; nothing to do is not an error. Returns the conditions in force
+ * and the hosts whose setting was put back.
+ */
+export async function netRestore(
+  project: Project,
+  targets: string[] = [],
+  opts: RunningOptions = {},
+): Promise<NetStatus & { restored: string[] }> {
+  const o = await openDeployment(project, opts);
+  const hosts = new Set(resolveTargets(o.ctx.deployment, targets).map((n) => n.host));
+  const touch = (cs: NetworkCondition[]) => cs.filter((c) => hosts.has(c.a.host) || hosts.has(c.b.host));
+  const status = (conditions: NetworkCondition[], restored: string[]) => ({
+    composition: o.entry.composition,
+    flavour: o.entry.flavour,
+    conditions,
+    restored,
+  });
+  // nothing recorded for these nodes: no lock needed (the driver's start() of every node)
+  const early = await readNetConditions(project, o.entry.composition, o.entry.flavour);
+  if (touch(early).length === 0) return status(early, []);
+  const key = deploymentKey(o.entry.composition, o.entry.flavour);
+  return withProjectLock(project, `net restore ${key}`, async () => {
+    const recorded = await readNetConditions(project, o.entry.composition, o.entry.flavour);
+    const touching = touch(recorded);
+    let restored = [...hosts].filter((h) => touching.some((c) => c.a.host === h || c.b.host === h));
+    if (restored.length === 0) return status(recorded, []);
+    const ctl = await control(o);
+    if (ctl.inspect) {
+      const found = await ctl.inspect(restored, recorded);
+      restored = restored.filter((h) => (found[h] ?? []).length > 0);
+    }
+    if (restored.length > 0) {
+      if (ctl.restore) await ctl.restore(restored, recorded);
+      else
+        await ctl.apply(
+          recorded.filter((c) => restored.includes(c.a.host) || restored.includes(c.b.host)),
+          recorded,
+        );
+    }
+    return status(recorded, restored);
+  });
+}
+
+/**
+ * Per node with a recorded condition, what differs between the conditions nxc lists and
+ * what the node has in force (a node that rebooted has lost them), when the flavour can tell
+ * (its `network().inspect`); `undefined` when it cannot. Hosts without a difference are left
+ * out; `only` limits the hosts asked (e.g. the running ones).
+ */
+export async function netDrift(
+  o: Pick<OpenDeployment, 'deployer' | 'ctx'>,
+  conditions: NetworkCondition[],
+  only?: Set<string>,
+): Promise<Record<string, string[]> | undefined> {
+  if (conditions.length === 0 || !o.deployer.network) return {};
+  const ctl = await o.deployer.network(o.ctx);
+  if (!ctl.inspect) return undefined;
+  const hosts = [...new Set(conditions.flatMap((c) => [c.a.host, c.b.host]))].filter(
+    (h) => !only || only.has(h),
+  );
+  if (hosts.length === 0) return {};
+  const found = await ctl.inspect(hosts, conditions);
+  return Object.fromEntries(Object.entries(found).filter(([, problems]) => problems.length > 0));
+}
+
 /** Checks the value of a request (exit 2 naming it when out of range). */
 export function checkValue(r: NetRequest): void {
   const bad = (what: string, hint: string) => {

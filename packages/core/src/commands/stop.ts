@@ -16,7 +16,7 @@ import { silentReporter } from '../reporter.js';
 import { ensureProjectIdentity, readIdentity } from '../ssh-identity.js';
 import { deploymentKey, deploymentPath, statePath } from '../state.js';
 import type { NetworkCondition, NodeStatus, RemovedLeftovers, RunningContext } from '../transposition.js';
-import { netPath, readNetConditions } from './net.js';
+import { netDrift, netPath, readNetConditions } from './net.js';
 import { type RunningOptions, loadDeployer, openEntry, readState, runningOptions } from './running.js';
 import {
   type Selector,
@@ -218,6 +218,12 @@ export interface DeploymentStatus {
   nodes: NodeStatus[];
   /** Network conditions nxc put in force (`nxc net`); absent when none. */
   network?: NetworkCondition[];
+  /**
+   * Nodes that do not have their part of {@link network} in force (a node that rebooted lost
+   * it: `nxc net restore` puts it back), one line per difference; absent when every node has
+   * it, or when the flavour cannot tell.
+   */
+  networkNotInForce?: Array<{ host: string; problems: string[] }>;
 }
 
 /**
@@ -234,11 +240,22 @@ export async function status(project: Project, opts: RunningOptions = {}): Promi
   for (const entry of entries) {
     const { ctx, deployer } = await openEntry(project, entry, opts);
     const network = await readNetConditions(project, entry.composition, entry.flavour);
+    const nodes = await deployer.status(ctx);
+    // only the running nodes can be asked what they have in force
+    const running = new Set(nodes.filter((n) => n.state === 'running').map((n) => n.host));
+    const drift =
+      network.length > 0
+        ? await netDrift({ deployer, ctx }, network, running).catch(() => undefined)
+        : undefined;
+    const notInForce = Object.entries(drift ?? {})
+      .filter(([host]) => running.has(host))
+      .map(([host, problems]) => ({ host, problems }));
     out.push({
       composition: entry.composition,
       flavour: entry.flavour,
-      nodes: await deployer.status(ctx),
+      nodes,
       ...(network.length > 0 ? { network } : {}),
+      ...(notInForce.length > 0 ? { networkNotInForce: notInForce } : {}),
     });
   }
   return out;

@@ -55,6 +55,7 @@ export {
   net,
   netApply,
   netHeal,
+  netRestore,
   parseDelay,
   parseLoss,
   parseRate,
