@@ -155,7 +155,7 @@ export async function netCheckAction(rt: Runtime, flags: NetFlags): Promise<numb
     rt.stdout.write(`  ${p.a.host} <-> ${p.b.host}  asked: ${askedText(p)}  ${p.ok ? 'ok' : 'MISMATCH'}\n`);
     for (const m of p.measured) {
       const rtt = m.rttMs
-        ? `rtt ${m.rttMs.avg.toFixed(1)}ms (one way ${m.oneWayMs?.toFixed(1)}ms), loss ${m.lossPercent}%`
+        ? `rtt min/avg/max ${m.rttMs.min.toFixed(1)}/${m.rttMs.avg.toFixed(1)}/${m.rttMs.max.toFixed(1)}ms (one way ${m.oneWayMs?.toFixed(1)}ms), loss ${m.lossPercent}%`
         : `unreachable${m.error ? ` (${m.error})` : ''}`;
       rt.stdout.write(`    ${m.from} -> ${m.to}: ${rtt}\n`);
     }

@@ -34,7 +34,11 @@ export interface MeasuredPath {
   lossPercent: number;
   /** Round trip times, ms (absent when nothing came back). */
   rttMs?: { min: number; avg: number; max: number };
-  /** Half the mean round trip: the one-way delay when both ways are alike. */
+  /**
+   * Half the fastest round trip: the one-way delay in force when both ways are alike. The
+   * fastest, not the mean: a busy node or host only ever adds to a round trip, the delay nxc set
+   * is the floor under them.
+   */
   oneWayMs?: number;
   /** The command's first error line, when it failed without a reply. */
   error?: string;
@@ -118,7 +122,8 @@ export function judge(asked: AskedConditions, measured: MeasuredPath[], toleranc
       continue;
     }
     if (asked.delayMs !== undefined && m.oneWayMs !== undefined) {
-      const lo = asked.delayMs * (1 - tolerance);
+      // with jitter the fastest packet may be up to the jitter early
+      const lo = asked.delayMs * (1 - tolerance) - (asked.jitterMs ?? 0);
       const hi = asked.delayMs * (1 + tolerance) + (asked.jitterMs ?? 0);
       if (m.oneWayMs < lo || m.oneWayMs > hi) {
         problems.push(
@@ -134,7 +139,7 @@ export function judge(asked: AskedConditions, measured: MeasuredPath[], toleranc
  * Measures the network between the nodes with ping, run on the nodes through the flavour's
  * transport (pairs in parallel, both directions), and compares it with the conditions in
  * force: a partitioned pair must not answer; every other pair must answer; a delayed pair's
- * one-way delay (half the mean round trip) must be within `tolerance` of the asked delay
+ * one-way delay (half the fastest round trip) must be within `tolerance` of the asked delay
  * (plus the jitter). Losses and rates are reported, not judged (a few pings cannot).
  */
 export async function netCheck(project: Project, opts: NetCheckOptions = {}): Promise<NetCheckReport> {
@@ -187,7 +192,7 @@ export async function netCheck(project: Project, opts: NetCheckOptions = {}): Pr
         sent: p.sent || count,
         received: p.received,
         lossPercent: Math.round((1 - p.received / (p.sent || count)) * 1000) / 10,
-        ...(p.rttMs ? { rttMs: p.rttMs, oneWayMs: Math.round((p.rttMs.avg / 2) * 100) / 100 } : {}),
+        ...(p.rttMs ? { rttMs: p.rttMs, oneWayMs: Math.round((p.rttMs.min / 2) * 100) / 100 } : {}),
         ...(p.received === 0 && error ? { error } : {}),
       };
     } catch (error) {
