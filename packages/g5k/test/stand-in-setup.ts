@@ -1,0 +1,173 @@
+/**
+ * What the Grid'5000 end-to-end tests set up around the stand-in (./harness.ts), written once:
+ * the demo project as a user has it (copied, pointed at the offline test OS, committed, built
+ * for a flavour), the deployment's SSH identity, the project's flavour options, the real `nxc`
+ * CLI run on the frontend (inside the stand-in's namespace), the frontend's known_hosts, and an
+ * OAR job reserving machines with their spare disks (whose environment `nxc start` reads).
+ */
+import { execFileSync } from 'node:child_process';
+import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build, loadProject } from '@nxc/core';
+import { shellQuote } from '@nxc/core/flavour';
+import { type G5kSim, type RunResult, repo, writeFrontendKnownHosts } from '../../../test/g5k-sim/harness.js';
+
+/** The demo project of a test. */
+export interface DemoProject {
+  /** Its folder. */
+  dir: string;
+  /** Its package.json (holds the nxc config). */
+  pkgFile: string;
+}
+
+/**
+ * Copies examples/demo into `<work>/demo` (its sources only: not a developer's local deploy/,
+ * artifact/, build/, .nxc/ state, which `git add -A` would track and nxc build then refuses),
+ * its node_modules linked, its nixpkgs the test OS; `editComposition` may change
+ * composition.nix (it must change it); then commits it all (nxc build reads a git tree).
+ */
+export async function demoProject(
+  work: string,
+  options: { editComposition?: (text: string) => string } = {},
+): Promise<DemoProject> {
+  const demo = join(repo, 'examples/demo');
+  const dir = join(work, 'demo');
+  await cp(demo, dir, {
+    recursive: true,
+    filter: (src) => !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(src.slice(demo.length)),
+  });
+  await symlink(join(demo, 'node_modules'), join(dir, 'node_modules'));
+  const pkgFile = join(dir, 'package.json');
+  await writeFile(
+    pkgFile,
+    (await readFile(pkgFile, 'utf8')).replace(
+      '"../../test/fixtures/testos"',
+      JSON.stringify(join(repo, 'test/fixtures/testos')),
+    ),
+  );
+  if (options.editComposition) {
+    const file = join(dir, 'composition.nix');
+    const before = await readFile(file, 'utf8');
+    const after = options.editComposition(before);
+    if (after === before) throw new Error('editComposition left composition.nix as it was');
+    await writeFile(file, after);
+  }
+  execFileSync(
+    'sh',
+    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
+    { cwd: dir },
+  );
+  return { dir, pkgFile };
+}
+
+/** The demo's client role declaring `disks` (a Nix list body, e.g. `{ size = "1G"; id = "data"; }`). */
+export function withClientDisks(disks: string): (text: string) => string {
+  return (text) =>
+    text.replace(
+      'client = { pkgs, ... }: {\n',
+      `client = { pkgs, ... }: {\n      nxc.disks = [ ${disks} ];\n`,
+    );
+}
+
+/** Builds the project for `flavour` by real Nix; returns its compose info file. */
+export async function buildFor(project: DemoProject, flavour: string): Promise<string> {
+  return (await build(await loadProject(project.dir), { flavour })).composeInfoPath;
+}
+
+/** A fresh ed25519 identity (`<work>/id`) for the deploy side, as core gives a deployment. */
+export async function newIdentity(work: string): Promise<{ privateKeyPath: string; publicKey: string }> {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
+  return {
+    privateKeyPath: join(work, 'id'),
+    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
+  };
+}
+
+/** Sets the project's `nxc.flavourOptions[flavour]`, as a user writes them in package.json. */
+export async function setFlavourOptions(
+  project: DemoProject,
+  flavour: string,
+  options: Record<string, unknown>,
+): Promise<void> {
+  const json = JSON.parse(await readFile(project.pkgFile, 'utf8'));
+  json.nxc.flavourOptions = { ...json.nxc.flavourOptions, [flavour]: options };
+  await writeFile(project.pkgFile, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/**
+ * The options a user of the stand-in gives a flavour that logs into the machines' standard
+ * environment: its root key (the harness's) and the frontend's known_hosts listing the
+ * machines (written to `<work>/ssh_known_hosts`).
+ */
+export async function standardEnvironmentAccess(
+  sim: G5kSim,
+  nodes: number,
+  work: string,
+): Promise<{ nodeKeys: string[]; knownHosts: string }> {
+  return {
+    nodeKeys: [sim.env.G5KSIM_ROOT_KEY ?? ''],
+    knownHosts: await writeFrontendKnownHosts(sim, nodes, join(work, 'ssh_known_hosts')),
+  };
+}
+
+/**
+ * The real `nxc` CLI (apps/cli/dist) run in `dir` on the frontend (inside the stand-in's
+ * namespace, as root), with `env` set for it.
+ */
+export function frontendNxc(
+  sim: G5kSim,
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const cli = join(repo, 'apps/cli/dist/cli.js');
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)} `);
+  return sim.inNs([
+    'sh',
+    '-c',
+    `cd ${shellQuote(dir)} && ${vars.join('')}${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
+  ]);
+}
+
+/** `oarstat`, `oarsub`... as the stand-in's OAR submitter (a CommandRunner of @nxc/g5k). */
+export function asOarUser(
+  sim: G5kSim,
+): (argv: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return async (argv) => {
+    const r = await sim.asUser(argv.map(shellQuote).join(' '));
+    return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+}
+
+/**
+ * Submits, as the OAR submitter, a job of type deploy reserving `hosts` machines with all
+ * their spare disks (`{type='default' or type='disk'}/host=N`, as on Grid'5000), whose script
+ * keeps what nxc start reads inside a job: the machine file and the resources' properties.
+ * Waits until it runs and has written them; returns the job and the environment `nxc start`
+ * has inside it (`OAR_JOB_ID`, `OAR_RESOURCE_PROPERTIES_FILE`).
+ */
+export async function reserveWithDisks(
+  sim: G5kSim,
+  options: { hosts: number; name: string },
+): Promise<{ jobId: number; env: Record<string, string> }> {
+  const submitted = await sim.asUser(
+    `oarsub -t deploy -n ${options.name} -l "{type='default' or type='disk'}/host=${options.hosts},walltime=0:30" 'cp "$OAR_NODEFILE" ~/nodes.$OAR_JOB_ID.tmp && cp "$OAR_RESOURCE_PROPERTIES_FILE" ~/resources.$OAR_JOB_ID.tmp && mv ~/resources.$OAR_JOB_ID.tmp ~/resources.$OAR_JOB_ID && mv ~/nodes.$OAR_JOB_ID.tmp ~/nodes.$OAR_JOB_ID; sleep 3600'`,
+  );
+  const id = /OAR_JOB_ID=(\d+)/.exec(submitted.stdout)?.[1];
+  if (!id) throw new Error(`oarsub failed: ${submitted.stdout}${submitted.stderr}`);
+  const jobId = Number(id);
+  // the job's script writes the files once it runs
+  const deadline = Date.now() + 60_000;
+  while ((await sim.asUser(`test -f ~/nodes.${jobId}`)).code !== 0) {
+    if (Date.now() > deadline) {
+      const state = await sim.asUser(`oarstat -s -j ${jobId}`);
+      throw new Error(`OAR job ${jobId} did not start within 60 s: ${state.stdout}${state.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const home = sim.env.G5KSIM_JOB_USER_HOME ?? '';
+  return {
+    jobId,
+    env: { OAR_JOB_ID: String(jobId), OAR_RESOURCE_PROPERTIES_FILE: `${home}/resources.${jobId}` },
+  };
+}
