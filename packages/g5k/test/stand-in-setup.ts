@@ -171,3 +171,22 @@ export async function reserveWithDisks(
     env: { OAR_JOB_ID: String(jobId), OAR_RESOURCE_PROPERTIES_FILE: `${home}/resources.${jobId}` },
   };
 }
+
+/**
+ * The compose info of a g5k-ramdisk "build" that is the stand-in's minimal boot-contract
+ * system (node/deployed-rc) rather than a Nix build: roles server and client, `all` the
+ * kernel and initrd to kexec. For engine tests that need no real system.
+ */
+export function deployedRcComposeInfo(all: Record<string, string>, source: string): Record<string, unknown> {
+  return {
+    composition: 'composition',
+    flavour: { name: 'g5k-ramdisk', image: 'ramdisk' },
+    roles: {
+      server: { init: '/nix/store/00000000000000000000000000000000-server/init' },
+      client: { init: '/nix/store/00000000000000000000000000000000-client/init' },
+    },
+    all,
+    extra: {},
+    source,
+  };
+}

@@ -15,7 +15,6 @@ import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 import {
   type DemoProject,
   buildFor,
@@ -26,6 +25,7 @@ import {
   standardEnvironmentAccess,
   withClientDisks,
 } from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 const GiB = 1024 ** 3;
 let sim: G5kSim;

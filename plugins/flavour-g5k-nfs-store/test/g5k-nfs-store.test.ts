@@ -18,7 +18,6 @@ import { mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
 import {
   type DemoProject,
   buildFor,
@@ -29,6 +28,7 @@ import {
   standardEnvironmentAccess,
   withClientDisks,
 } from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;

@@ -7,90 +7,44 @@
  * and the kexec'd node sees them as /dev/disk/by-nxc/<id>. A machine with too few reserved disks
  * is refused before anything is deployed.
  */
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
-import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type G5kSim,
-  consoleTail,
-  repo,
-  startG5kSim,
-  writeFrontendKnownHosts,
-} from '../../../test/g5k-sim/harness.js';
+  type DemoProject,
+  buildFor,
+  demoProject,
+  frontendNxc,
+  reserveWithDisks,
+  setFlavourOptions,
+  standardEnvironmentAccess,
+  withClientDisks,
+} from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
-let oar: Oar;
-let jobId: number;
+let project: DemoProject;
+/** The OAR job's environment, as `nxc start` has it inside the job. */
+let jobEnv: Record<string, string>;
 const GiB = 1024 ** 3;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-disks-e2e-'));
-  const project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  await writeFile(
-    pkgFile,
-    (await readFile(pkgFile, 'utf8')).replace(
-      '"../../test/fixtures/testos"',
-      JSON.stringify(join(repo, 'test/fixtures/testos')),
-    ),
-  );
   // the client role declares two disks
-  const compositionFile = join(project, 'composition.nix');
-  const composition = await readFile(compositionFile, 'utf8');
-  const withDisks = composition.replace(
-    'client = { pkgs, ... }: {\n',
-    'client = { pkgs, ... }: {\n      nxc.disks = [ { size = "1G"; id = "data"; } { size = "512M"; } ];\n',
-  );
-  expect(withDisks).not.toBe(composition);
-  await writeFile(compositionFile, withDisks);
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
+  project = await demoProject(work, {
+    editComposition: withClientDisks('{ size = "1G"; id = "data"; } { size = "512M"; }'),
+  });
+  await buildFor(project, 'g5k-ramdisk');
   sim = await startG5kSim({
     nodes: 2,
     oar: true,
     env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
   });
-  const knownHosts = await writeFrontendKnownHosts(sim, 2, join(work, 'ssh_known_hosts'));
-  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
-  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
-  oar = new Oar({
-    runner: async (argv) => {
-      const r = await sim.asUser(argv.map(shellQuote).join(' '));
-      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
-    },
-  });
-  // both machines with all their disks, as on Grid'5000; the job keeps what nxc start reads
-  // inside it: the machine file and the resources' properties
-  const submitted = await sim.asUser(
-    `oarsub -t deploy -n nxc-disks -l "{type='default' or type='disk'}/host=2,walltime=0:30" 'cp "$OAR_NODEFILE" ~/nodes.$OAR_JOB_ID.tmp && cp "$OAR_RESOURCE_PROPERTIES_FILE" ~/resources.$OAR_JOB_ID.tmp && mv ~/resources.$OAR_JOB_ID.tmp ~/resources.$OAR_JOB_ID && mv ~/nodes.$OAR_JOB_ID.tmp ~/nodes.$OAR_JOB_ID; sleep 3600'`,
-  );
-  const id = /OAR_JOB_ID=(\d+)/.exec(submitted.stdout)?.[1];
-  if (!id) throw new Error(`oarsub failed: ${submitted.stdout}${submitted.stderr}`);
-  jobId = Number(id);
-  await oar.waitRunning(jobId, { timeoutMs: 60_000 });
-  for (let i = 0; i < 50; i++) {
-    if ((await sim.asUser(`test -f ~/nodes.${jobId}`)).code === 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await setFlavourOptions(project, 'g5k-ramdisk', await standardEnvironmentAccess(sim, 2, work));
+  // both machines with all their disks, as on Grid'5000
+  jobEnv = (await reserveWithDisks(sim, { hosts: 2, name: 'nxc-disks' })).env;
 }, 1_200_000);
 
 afterAll(async () => {
@@ -100,14 +54,7 @@ afterAll(async () => {
 
 /** The real `nxc` CLI in the project, on the frontend, with the job's environment. */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  const home = sim.env.G5KSIM_JOB_USER_HOME ?? '';
-  const env = `OAR_JOB_ID=${jobId} OAR_RESOURCE_PROPERTIES_FILE=${shellQuote(`${home}/resources.${jobId}`)}`;
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && ${env} ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, project.dir, args, jobEnv);
 }
 
 async function machineFile(name: string, machines: string[]): Promise<string> {
@@ -132,7 +79,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
       const env = await sim.sim('ssh', n, 'cat /etc/g5k-env');
       expect(env.stdout.trim()).toBe('G5K-STD-ENV');
     }
-    const left = (await readdir(join(work, 'demo/deploy')).catch(() => [])).filter((f) =>
+    const left = (await readdir(join(project.dir, 'deploy')).catch(() => [])).filter((f) =>
       f.includes('g5k-ramdisk'),
     );
     expect(left).toEqual([]);
@@ -149,7 +96,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     }
     // the deployment document gives the client its disks by their by-nxc names
     const doc = JSON.parse(
-      await readFile(join(work, 'demo/deploy/composition::g5k-ramdisk.json'), 'utf8'),
+      await readFile(join(project.dir, 'deploy/composition::g5k-ramdisk.json'), 'utf8'),
     ) as { deployment: Record<string, { host: string; disks?: Array<{ id: string; device: string }> }> };
     const client = Object.values(doc.deployment).find((e) => e.host === 'client');
     expect(client?.disks?.map((d) => `${d.id}:${d.device}`)).toEqual([
