@@ -6,11 +6,17 @@
  * OAR job reserving machines with their spare disks (whose environment `nxc start` reads).
  */
 import { execFileSync } from 'node:child_process';
-import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
 import { shellQuote } from '@nxc/core/flavour';
-import { type G5kSim, type RunResult, repo, writeFrontendKnownHosts } from '../../../test/g5k-sim/harness.js';
+import {
+  type G5kSim,
+  type RunResult,
+  repo,
+  startG5kSim,
+  writeFrontendKnownHosts,
+} from '../../../test/g5k-sim/harness.js';
 
 /** The demo project of a test. */
 export interface DemoProject {
@@ -189,4 +195,65 @@ export function deployedRcComposeInfo(all: Record<string, string>, source: strin
     extra: {},
     source,
   };
+}
+
+/** The disks the disk tests' client role declares: `data` 1G and `disk1` 512M. */
+export const CLIENT_DISKS = '{ size = "1G"; id = "data"; } { size = "512M"; }';
+
+/**
+ * The setup of the `nxc.disks` tests: the demo whose client role declares {@link CLIENT_DISKS},
+ * built for `flavour`; the stand-in with 2 machines, node-1 with 2 spare disks of 1 GiB and
+ * node-2 with 1, and OAR; the flavour's standard-environment access in the project's options;
+ * `prepare` (e.g. a NFS server) run on the stand-in; then an OAR job reserving both machines
+ * with their disks, whose environment (`jobEnv`) `nxc start` is to run in.
+ */
+export async function diskStandIn(
+  work: string,
+  flavour: string,
+  options: { jobName: string; prepare?: (sim: G5kSim) => Promise<void> },
+): Promise<{ sim: G5kSim; project: DemoProject; jobEnv: Record<string, string> }> {
+  const project = await demoProject(work, { editComposition: withClientDisks(CLIENT_DISKS) });
+  await buildFor(project, flavour);
+  const sim = await startG5kSim({
+    nodes: 2,
+    oar: true,
+    env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
+  });
+  try {
+    await options.prepare?.(sim);
+    await setFlavourOptions(project, flavour, await standardEnvironmentAccess(sim, 2, work));
+    const { env } = await reserveWithDisks(sim, { hosts: 2, name: options.jobName });
+    return { sim, project, jobEnv: env };
+  } catch (e) {
+    await sim.down();
+    throw e;
+  }
+}
+
+/**
+ * Shell command run in a node: for each id, `<id> <device> <bytes> <major:minor>` of the block
+ * device /dev/disk/by-nxc/<id> resolves to (exit 1 naming the first id that is not one).
+ */
+export function nodeDisksProbe(ids: string[]): string {
+  return `for id in ${ids.join(' ')}; do d=$(readlink -f /dev/disk/by-nxc/$id); test -b "$d" || { echo "$id: not a block device ($d)"; exit 1; }; n=\${d##*/}; echo "$id $n $(( $(cat /sys/class/block/$n/size) * 512 )) $(cat /sys/class/block/$n/dev)"; done`;
+}
+
+/** Shell command run in a node: writes `nxc-<id>-ok` at the start of each disk, then prints each disk's first line. */
+export function nodeDisksWriteRead(ids: string[]): string {
+  return `for id in ${ids.join(' ')}; do echo "nxc-$id-ok" | dd of=/dev/disk/by-nxc/$id bs=512 count=1 conv=sync 2>/dev/null; done; sync; for id in ${ids.join(' ')}; do dd if=/dev/disk/by-nxc/$id bs=512 count=1 2>/dev/null | head -n 1; done`;
+}
+
+/** The first `length` bytes of a stand-in machine's spare disk file (node-K.spareJ.img), as text. */
+export async function spareDiskStart(
+  sim: G5kSim,
+  node: number,
+  disk: number,
+  length: number,
+): Promise<string> {
+  const file = await open(join(sim.env.G5KSIM_STATE ?? '', `disks/node-${node}.spare${disk}.img`));
+  try {
+    return (await file.read(Buffer.alloc(length), 0, length, 0)).buffer.toString();
+  } finally {
+    await file.close();
+  }
 }

@@ -11,21 +11,19 @@
  * /dev/disk/by-nxc/<id>. A machine with too few reserved disks is refused before Kadeploy runs.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DemoProject,
-  buildFor,
-  demoProject,
+  diskStandIn,
   frontendNxc,
-  reserveWithDisks,
-  setFlavourOptions,
-  standardEnvironmentAccess,
-  withClientDisks,
+  nodeDisksProbe,
+  nodeDisksWriteRead,
+  spareDiskStart,
 } from '../../../packages/g5k/test/stand-in-setup.js';
-import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail, repo } from '../../../test/g5k-sim/harness.js';
 
 const GiB = 1024 ** 3;
 let sim: G5kSim;
@@ -36,24 +34,15 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-image-disks-e2e-'));
-  project = await demoProject(work, {
-    editComposition: withClientDisks('{ size = "1G"; id = "data"; } { size = "512M"; }'),
-  });
-  await buildFor(project, 'g5k-image');
-  sim = await startG5kSim({
-    nodes: 2,
-    oar: true,
-    env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
-  });
-  await setFlavourOptions(project, 'g5k-image', await standardEnvironmentAccess(sim, 2, work));
+  const standIn = await diskStandIn(work, 'g5k-image', { jobName: 'nxc-image-disks' });
+  ({ sim, project } = standIn);
   // the stand-in kadeploy3 only: oarstat is the real OAR client (the job is a real deploy job)
   const kadeploy = join(work, 'kadeploy');
   await mkdir(kadeploy);
   for (const f of ['kadeploy3', 'kadeploy3.mjs'])
     await copyFile(join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3', f), join(kadeploy, f));
-  const job = await reserveWithDisks(sim, { hosts: 2, name: 'nxc-image-disks' });
   env = {
-    ...job.env,
+    ...standIn.jobEnv,
     PATH: `${kadeploy}:${process.env.PATH}`,
     G5KSIM_STATE: sim.env.G5KSIM_STATE ?? '',
     G5KSIM_NET: sim.env.G5KSIM_NET ?? '',
@@ -70,6 +59,10 @@ async function machineFile(name: string, machines: string[]): Promise<string> {
   await writeFile(file, `${machines.join('\n')}\n`);
   return file;
 }
+
+/** The one node's stdout in `nxc exec --json` output. */
+const stdoutOf = (json: string): string =>
+  (JSON.parse(json) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
 
 const artifact = (): string => join(project.dir, 'artifact/composition/g5k-image');
 
@@ -148,13 +141,12 @@ describe("nxc.disks on g5k-image (Grid'5000 stand-in: OAR disk resources, spare 
       [
         'grep -q nxc_disks= /proc/cmdline && echo "nxc_disks on the command line"',
         'r=$(stat -c %d /); echo "root $((r / 256)):$((r % 256))"',
-        'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); test -b "$d" || { echo "$id: not a block device ($d)"; exit 1; }; echo "$id ${d##*/} $(( $(cat /sys/class/block/${d##*/}/size) * 512 )) $(cat /sys/class/block/${d##*/}/dev)"; done',
+        nodeDisksProbe(['data', 'disk1']),
         'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); grep -c "^$d" /proc/mounts; done',
       ].join('\n'),
     ]);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);
-    const out = (JSON.parse(exec.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
-    const lines = out.trim().split('\n');
+    const lines = stdoutOf(exec.stdout).trim().split('\n');
     // (the system disk: major 8, sd)
     expect(lines[0]).toMatch(/^root 8:\d+$/);
     const root = lines[0]?.split(' ')[1];
@@ -171,22 +163,17 @@ describe("nxc.disks on g5k-image (Grid'5000 stand-in: OAR disk resources, spare 
     const rw = await frontendNxc(sim, project.dir, [
       'exec',
       'client',
+      '--json',
       '--',
       'sh',
       '-c',
-      'for id in data disk1; do echo "nxc-$id-ok" | dd of=/dev/disk/by-nxc/$id bs=512 count=1 conv=sync 2>/dev/null; done; sync; for id in data disk1; do dd if=/dev/disk/by-nxc/$id bs=512 count=1 2>/dev/null | head -n 1; done',
+      nodeDisksWriteRead(['data', 'disk1']),
     ]);
     expect(rw.code, rw.stderr).toBe(0);
-    expect(rw.stdout.split('\n').slice(0, 2)).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
+    expect(stdoutOf(rw.stdout).split('\n').slice(0, 2)).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
     // on the machine, the spare disk Kadeploy left alone holds what the node wrote: it is
     // the reserved disk OAR named (port 1 of node-1's SATA controller = its spare1.img)
-    const file = await open(join(sim.env.G5KSIM_STATE ?? '', 'disks/node-1.spare1.img'));
-    try {
-      const { buffer } = await file.read(Buffer.alloc(11), 0, 11, 0);
-      expect(buffer.toString()).toBe('nxc-data-ok');
-    } finally {
-      await file.close();
-    }
+    expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
     const stop = await frontendNxc(sim, project.dir, ['stop'], env);
     expect(stop.code, stop.stderr).toBe(0);
   });

@@ -14,21 +14,19 @@
  * reserved disks, at /dev/disk/by-nxc/<id> (the kexec flavours' code path, shared with
  * g5k-ramdisk); a machine with too few is refused before anything is kexec'd.
  */
-import { mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DemoProject,
-  buildFor,
-  demoProject,
+  diskStandIn,
   frontendNxc,
-  reserveWithDisks,
-  setFlavourOptions,
-  standardEnvironmentAccess,
-  withClientDisks,
+  nodeDisksProbe,
+  nodeDisksWriteRead,
+  spareDiskStart,
 } from '../../../packages/g5k/test/stand-in-setup.js';
-import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -41,21 +39,16 @@ type NodeResult = { host: string; state: string; address: string; detail?: strin
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-nfs-e2e-'));
-  project = await demoProject(work, {
-    editComposition: withClientDisks('{ size = "1G"; id = "data"; } { size = "512M"; }'),
-  });
-  await buildFor(project, 'g5k-nfs-store');
-  sim = await startG5kSim({
-    nodes: 2,
-    oar: true,
-    env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
-  });
-  const nfs = await sim.sim('nfs-up', '/nix/store');
-  if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
-  // as a user sets flavourOptions: the standard environment authorizes the harness's root key,
-  // and the frontend's ssh_known_hosts lists the machines; NO nfsStore
-  await setFlavourOptions(project, 'g5k-nfs-store', await standardEnvironmentAccess(sim, 2, work));
-  jobEnv = (await reserveWithDisks(sim, { hosts: 2, name: 'nxc-nfs-disks' })).env;
+  // the client role declares 2 disks; the site's NFS server exports the frontend's store;
+  // the standard environment authorizes the harness's root key, and the frontend's
+  // ssh_known_hosts lists the machines (as a user sets flavourOptions); NO nfsStore
+  ({ sim, project, jobEnv } = await diskStandIn(work, 'g5k-nfs-store', {
+    jobName: 'nxc-nfs-disks',
+    prepare: async (s) => {
+      const nfs = await s.sim('nfs-up', '/nix/store');
+      if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
+    },
+  }));
   // client (2 disks) -> node-1 (2 reserved disks), server -> node-2
   await writeFile(join(work, 'machines'), 'node-1\nnode-2\n');
 }, 1_200_000);
@@ -137,13 +130,18 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
     const disks = await nxc([
       'exec',
       'client',
+      '--json',
       '--',
       'sh',
       '-c',
-      'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); test -b "$d" || { echo "$id: not a block device ($d)"; exit 1; }; echo "$id ${d##*/} $(( $(cat /sys/class/block/${d##*/}/size) * 512 ))"; done; for id in data disk1; do echo "nxc-$id-ok" | dd of=/dev/disk/by-nxc/$id bs=512 count=1 conv=sync 2>/dev/null; done; sync; for id in data disk1; do dd if=/dev/disk/by-nxc/$id bs=512 count=1 2>/dev/null | head -n 1; done; cat /proc/cmdline',
+      `${nodeDisksProbe(['data', 'disk1'])}; ${nodeDisksWriteRead(['data', 'disk1'])}; cat /proc/cmdline`,
     ]);
     expect(disks.code, disks.stderr + disks.stdout).toBe(0);
-    const lines = disks.stdout.trim().split('\n');
+    const lines = (
+      (JSON.parse(disks.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? ''
+    )
+      .trim()
+      .split('\n');
     const found = lines.slice(0, 2).map((l) => l.split(' '));
     expect(found.map((d) => d[0])).toEqual(['data', 'disk1']);
     expect(found[0]?.[1]).not.toBe(found[1]?.[1]);
@@ -155,12 +153,7 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
     );
 
     // on the machine: node-1's first spare disk (SATA port 1) holds what the node wrote
-    const spare = await open(join(sim.env.G5KSIM_STATE ?? '', 'disks/node-1.spare1.img'));
-    try {
-      expect((await spare.read(Buffer.alloc(11), 0, 11, 0)).buffer.toString()).toBe('nxc-data-ok');
-    } finally {
-      await spare.close();
-    }
+    expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
 
     const stop = await nxc(['stop']);
     expect(stop.code, stop.stderr).toBe(0);

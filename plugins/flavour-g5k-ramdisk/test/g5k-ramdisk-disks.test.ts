@@ -13,15 +13,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DemoProject,
-  buildFor,
-  demoProject,
+  diskStandIn,
   frontendNxc,
-  reserveWithDisks,
-  setFlavourOptions,
-  standardEnvironmentAccess,
-  withClientDisks,
+  nodeDisksProbe,
+  nodeDisksWriteRead,
+  spareDiskStart,
 } from '../../../packages/g5k/test/stand-in-setup.js';
-import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { type G5kSim, consoleTail } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -32,19 +30,8 @@ const GiB = 1024 ** 3;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-disks-e2e-'));
-  // the client role declares two disks
-  project = await demoProject(work, {
-    editComposition: withClientDisks('{ size = "1G"; id = "data"; } { size = "512M"; }'),
-  });
-  await buildFor(project, 'g5k-ramdisk');
-  sim = await startG5kSim({
-    nodes: 2,
-    oar: true,
-    env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
-  });
-  await setFlavourOptions(project, 'g5k-ramdisk', await standardEnvironmentAccess(sim, 2, work));
-  // both machines with all their disks, as on Grid'5000
-  jobEnv = (await reserveWithDisks(sim, { hosts: 2, name: 'nxc-disks' })).env;
+  // the client role declares two disks; both machines reserved with all their disks
+  ({ sim, project, jobEnv } = await diskStandIn(work, 'g5k-ramdisk', { jobName: 'nxc-disks' }));
 }, 1_200_000);
 
 afterAll(async () => {
@@ -111,7 +98,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
       '--',
       'sh',
       '-c',
-      'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); test -b "$d" || { echo "$id: not a block device ($d)"; exit 1; }; echo "$id ${d##*/} $(( $(cat /sys/class/block/${d##*/}/size) * 512 ))"; done; grep -c "^/dev/sd" /proc/mounts || true',
+      `${nodeDisksProbe(['data', 'disk1'])}; grep -c "^/dev/sd" /proc/mounts || true`,
     ]);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);
     const out = (JSON.parse(exec.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
@@ -125,13 +112,20 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     const rw = await nxc([
       'exec',
       'client',
+      '--json',
       '--',
       'sh',
       '-c',
-      'echo nxc-disk-ok | dd of=/dev/disk/by-nxc/data bs=512 count=1 conv=sync 2>/dev/null && dd if=/dev/disk/by-nxc/data bs=512 count=1 2>/dev/null | head -c 11',
+      nodeDisksWriteRead(['data', 'disk1']),
     ]);
     expect(rw.code, rw.stderr).toBe(0);
-    expect(rw.stdout).toContain('nxc-disk-ok');
+    expect(
+      (JSON.parse(rw.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout
+        .split('\n')
+        .slice(0, 2),
+    ).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
+    // on the machine: node-1's first spare disk (SATA port 1) holds what the node wrote
+    expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
     const stop = await nxc(['stop']);
     expect(stop.code, stop.stderr).toBe(0);
   });
