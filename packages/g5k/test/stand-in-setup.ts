@@ -6,10 +6,11 @@
  * OAR job reserving machines with their spare disks (whose environment `nxc start` reads).
  */
 import { execFileSync } from 'node:child_process';
-import { cp, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, open, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, loadProject } from '@nxc/core';
 import { shellQuote } from '@nxc/core/flavour';
+import { expect } from 'vitest';
 import {
   type G5kSim,
   type RunResult,
@@ -256,4 +257,34 @@ export async function spareDiskStart(
   } finally {
     await file.close();
   }
+}
+
+/** The one node's stdout in `nxc exec HOST --json` output. */
+export function execStdout(json: string): string {
+  return (JSON.parse(json) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
+}
+
+/**
+ * Asserts that `nxc start -f <flavour>`, run with the client role (2 disks, {@link diskStandIn})
+ * on node-2 (1 reserved disk), was refused before anything was deployed: exit 2, one `error:`
+ * line from OAR's count and the hint, both machines still in their standard environment, no
+ * deployment of the flavour left in the project.
+ */
+export async function expectRefusedForTooFewDisks(
+  sim: G5kSim,
+  project: DemoProject,
+  flavour: string,
+  r: RunResult,
+): Promise<void> {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+    'error: node client (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
+  ]);
+  expect(r.stderr).toMatch(/^hint: reserve the machines with their disks/m);
+  for (const n of ['node-1', 'node-2'])
+    expect((await sim.sim('ssh', n, 'cat /etc/g5k-env')).stdout.trim()).toBe('G5K-STD-ENV');
+  const left = (await readdir(join(project.dir, 'deploy')).catch(() => [])).filter((f) =>
+    f.includes(flavour),
+  );
+  expect(left).toEqual([]);
 }

@@ -14,13 +14,15 @@
  * reserved disks, at /dev/disk/by-nxc/<id> (the kexec flavours' code path, shared with
  * g5k-ramdisk); a machine with too few is refused before anything is kexec'd.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DemoProject,
   diskStandIn,
+  execStdout,
+  expectRefusedForTooFewDisks,
   frontendNxc,
   nodeDisksProbe,
   nodeDisksWriteRead,
@@ -68,17 +70,7 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
     // client (2 disks) -> node-2, which has 1
     await writeFile(join(work, 'machines-short'), 'node-2\nnode-1\n');
     const r = await nxc(['start', '-f', 'g5k-nfs-store', '-m', join(work, 'machines-short')]);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
-      'error: node client (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
-    ]);
-    expect(r.stderr).toMatch(/^hint: reserve the machines with their disks/m);
-    for (const n of ['node-1', 'node-2'])
-      expect((await sim.sim('ssh', n, 'cat /etc/g5k-env')).stdout.trim()).toBe('G5K-STD-ENV');
-    const left = (await readdir(join(project.dir, 'deploy')).catch(() => [])).filter((f) =>
-      f.includes('g5k-nfs-store'),
-    );
-    expect(left).toEqual([]);
+    await expectRefusedForTooFewDisks(sim, project, 'g5k-nfs-store', r);
   });
 
   it("nxc start with no NFS store configured: nodes mount nfs:/export/nix/store, boot their roles and reach each other; the client's 2 declared disks are its machine's reserved disks at /dev/disk/by-nxc/<id>; stop", async () => {
@@ -137,11 +129,7 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
       `${nodeDisksProbe(['data', 'disk1'])}; ${nodeDisksWriteRead(['data', 'disk1'])}; cat /proc/cmdline`,
     ]);
     expect(disks.code, disks.stderr + disks.stdout).toBe(0);
-    const lines = (
-      (JSON.parse(disks.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? ''
-    )
-      .trim()
-      .split('\n');
+    const lines = execStdout(disks.stdout).trim().split('\n');
     const found = lines.slice(0, 2).map((l) => l.split(' '));
     expect(found.map((d) => d[0])).toEqual(['data', 'disk1']);
     expect(found[0]?.[1]).not.toBe(found[1]?.[1]);

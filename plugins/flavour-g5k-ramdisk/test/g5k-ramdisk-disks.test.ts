@@ -7,13 +7,15 @@
  * and the kexec'd node sees them as /dev/disk/by-nxc/<id>. A machine with too few reserved disks
  * is refused before anything is deployed.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DemoProject,
   diskStandIn,
+  execStdout,
+  expectRefusedForTooFewDisks,
   frontendNxc,
   nodeDisksProbe,
   nodeDisksWriteRead,
@@ -55,21 +57,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     // nodes in the composition's role order (client, server): client (2 disks) -> node-2, which has 1
     const machines = await machineFile('machines-short', ['node-2', 'node-1']);
     const r = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=1', '-m', machines]);
-    expect(r.code, r.stderr).toBe(2);
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-    expect(errors).toEqual([
-      'error: node client (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
-    ]);
-    expect(r.stderr).toMatch(/^hint: reserve the machines with their disks/m);
-    // nothing deployed: both machines still run their standard environment, no deployment left
-    for (const n of ['node-1', 'node-2']) {
-      const env = await sim.sim('ssh', n, 'cat /etc/g5k-env');
-      expect(env.stdout.trim()).toBe('G5K-STD-ENV');
-    }
-    const left = (await readdir(join(project.dir, 'deploy')).catch(() => [])).filter((f) =>
-      f.includes('g5k-ramdisk'),
-    );
-    expect(left).toEqual([]);
+    await expectRefusedForTooFewDisks(sim, project, 'g5k-ramdisk', r);
   });
 
   it('the 2 declared disks of a role are 2 block devices of its machine, of at least the declared sizes, by id', async () => {
@@ -101,7 +89,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
       `${nodeDisksProbe(['data', 'disk1'])}; grep -c "^/dev/sd" /proc/mounts || true`,
     ]);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);
-    const out = (JSON.parse(exec.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
+    const out = execStdout(exec.stdout);
     const lines = out.trim().split('\n');
     const disks = lines.slice(0, 2).map((l) => l.split(' '));
     expect(disks.map((d) => d[0])).toEqual(['data', 'disk1']);
@@ -119,11 +107,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
       nodeDisksWriteRead(['data', 'disk1']),
     ]);
     expect(rw.code, rw.stderr).toBe(0);
-    expect(
-      (JSON.parse(rw.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout
-        .split('\n')
-        .slice(0, 2),
-    ).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
+    expect(execStdout(rw.stdout).split('\n').slice(0, 2)).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
     // on the machine: node-1's first spare disk (SATA port 1) holds what the node wrote
     expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
     const stop = await nxc(['stop']);
