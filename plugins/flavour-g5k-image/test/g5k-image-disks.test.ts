@@ -48,6 +48,8 @@ beforeAll(async () => {
     PATH: `${kadeploy}:${process.env.PATH}`,
     G5KSIM_STATE: sim.env.G5KSIM_STATE ?? '',
     G5KSIM_NET: sim.env.G5KSIM_NET ?? '',
+    // the deployed system's memory (as kadeploy.test.ts gives it)
+    G5KSIM_MEM: '384',
   };
 }, 1_200_000);
 
@@ -127,9 +129,10 @@ describe("nxc.disks on g5k-image (Grid'5000 stand-in: OAR disk resources, spare 
       '-c',
       [
         'grep -q nxc_disks= /proc/cmdline && echo "nxc_disks on the command line"',
-        'r=$(stat -c %d /); echo "root $((r / 256)):$((r % 256))"',
+        // the device / is mounted from (major:minor, /proc/self/mountinfo's third field)
+        'echo "root $(awk \'$5 == "/" { d = $3 } END { print d }\' /proc/self/mountinfo)"',
         nodeDisksProbe(['data', 'disk1']),
-        'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); grep -c "^$d" /proc/mounts; done',
+        'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); grep -c "^$d" /proc/mounts || true; done',
       ].join('\n'),
     ]);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);
