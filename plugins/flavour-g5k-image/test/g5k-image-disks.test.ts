@@ -11,7 +11,7 @@
  * /dev/disk/by-nxc/<id>. A machine with too few reserved disks is refused before Kadeploy runs.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,8 +41,11 @@ beforeAll(async () => {
   // the stand-in kadeploy3 only: oarstat is the real OAR client (the job is a real deploy job)
   const kadeploy = join(work, 'kadeploy');
   await mkdir(kadeploy);
-  for (const f of ['kadeploy3', 'kadeploy3.mjs'])
-    await copyFile(join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3', f), join(kadeploy, f));
+  // (a link: the script finds kadeploy3.mjs, and that its packages, where the link points)
+  await symlink(
+    join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3/kadeploy3'),
+    join(kadeploy, 'kadeploy3'),
+  );
   env = {
     ...standIn.jobEnv,
     PATH: `${kadeploy}:${process.env.PATH}`,
