@@ -147,6 +147,8 @@ vars=$(jq -r --arg addrs "$(echo $addrs)" --arg hn "$hn" '
       "host=\($e.host | str | @sh)",
       "init=\($e.init | str | @sh)",
       "pub=\(.["ssh_key.pub"] | str | @sh)",
+      "dmap=\([($e.disks // [])[] | select((.path | type) == "string")
+        | "\(.id)=\(.path | ltrimstr("/dev/disk/"))"] | join(",") | @sh)",
       "hosts=\($iphosts | join("\n") | @sh)",
       "node=\({ role: $e.role, host: $e.host, address: $k,
         index: ($e.index // ([range(0; $peers | length) | select($peers[.] == $k)][0] + 1)),
@@ -158,6 +160,7 @@ vars=$(jq -r --arg addrs "$(echo $addrs)" --arg hn "$hn" '
   end' "$DOC" 2>/dev/null) || vars="ok="
 ok=
 key=
+dmap=
 eval "$vars"
 [ -n "$ok" ] || fail "$src: not a JSON deployment document (no \"deployment\" object)"
 [ -e "$R/etc/nxc/deployment.json" ] || cp "$DOC" "$R/etc/nxc/deployment.json" 2>/dev/null
@@ -192,8 +195,10 @@ printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/no
 # - QEMU flavours: virtio disks whose serial is their id, also /dev/disk/by-id/virtio-<id> as
 #   udev names them (a running udev keeps or replaces those links);
 # - docker: the device node the engine made at /dev/disk/by-id/virtio-<id>;
-# - Grid'5000: `nxc_disks=<id>=<by-dir>/<name>,...` on the kernel command line names the spare
-#   disk each id maps onto by its /dev/disk/by-path name on the machine; the link points there
+# - Grid'5000: `nxc_disks=<id>=<by-dir>/<name>,...` on the kernel command line (kexec flavours),
+#   else the `path` of the entry's disks in the deployment (g5k-image: one command line for every
+#   node), names the spare disk each id maps onto by its /dev/disk/by-path name on the machine;
+#   the link points there
 #   (udev makes that name), or, when nothing made it yet, to the disk the sysfs path of a
 #   `pci-<PCI address>-ata-<port>` name designates.
 nxc_disk_link() { # nxc_disk_link ID TARGET (relative to /dev/disk/by-nxc)
@@ -218,6 +223,7 @@ for f in $(ls "$R/dev/disk/by-id" 2>/dev/null); do
   [ -b "$R/dev/disk/by-id/$f" ] && ! [ -L "$R/dev/disk/by-id/$f" ] || continue
   [ -e "$R/dev/disk/by-nxc/$s" ] || nxc_disk_link "$s" "../by-id/$f"
 done
+[ -n "$disks" ] || disks=$dmap
 for pair in $(printf '%s\n' "$disks" | tr ',' ' '); do
   id=${pair%%=*} name=${pair#*=}
   case "$id" in '' | *[!A-Za-z0-9_-]*) continue ;; esac

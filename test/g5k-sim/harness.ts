@@ -182,7 +182,8 @@ export async function writeFrontendKnownHosts(sim: G5kSim, nodes: number, file: 
   );
   const key = (out.split('\n').find((l) => l.startsWith('ssh-')) ?? '').split(' ').slice(0, 2).join(' ');
   if (!key) throw new Error('the stand-in has no standard-environment host key (keys/hostkey)');
-  const lines = Array.from({ length: nodes }, (_, i) => `node-${i + 1},10.77.0.${11 + i} ${key}`);
+  const net = sim.env.G5KSIM_NET ?? '10.77.0';
+  const lines = Array.from({ length: nodes }, (_, i) => `node-${i + 1},${net}.${11 + i} ${key}`);
   await writeFile(file, `${lines.join('\n')}\n`);
   return file;
 }

@@ -376,6 +376,38 @@ describe('write/readDeploymentDocument', () => {
     expect(gunzipSync(Buffer.from(value.slice(3), 'base64')).toString()).not.toContain('disks');
   });
 
+  it('a node whose disks have their path on the machine (diskPaths, g5k-image) keeps them on the kernel command line; the others do not', () => {
+    const withDisks: ComposeInfo = {
+      ...composeInfo,
+      roles: {
+        ...composeInfo.roles,
+        agent: { init: `${S}-agent/init`, disks: [{ id: 'data', size: '4G', bytes: 4 * 1024 ** 3 }] },
+      },
+    };
+    const [server, agent1, agent2] = cluster(3) as [DeployedNode, DeployedNode, DeployedNode];
+    const doc = buildDeploymentDocument({
+      composeInfo: withDisks,
+      nodes: [
+        server,
+        {
+          ...agent1,
+          diskDevices: { data: '/dev/disk/by-nxc/data' },
+          diskPaths: { data: '/dev/disk/by-path/pci-0000:00:1f.0-ata-2' },
+        },
+        agent2,
+      ],
+      sshPublicKey: 'k',
+    });
+    const path = '/dev/disk/by-path/pci-0000:00:1f.0-ata-2';
+    const disk = { id: 'data', size: '4G', bytes: 4 * 1024 ** 3, device: '/dev/disk/by-nxc/data', path };
+    expect(doc.deployment[agent1.address]?.disks).toEqual([disk]);
+    expect(doc.deployment[agent2.address]?.disks?.[0]).not.toHaveProperty('path');
+    const decoded = decodeDeploymentParam(encodeDeploymentForKernel(doc).value);
+    expect(decoded.deployment[agent1.address]?.disks).toEqual([disk]);
+    expect(decoded.deployment[agent2.address]).not.toHaveProperty('disks');
+    expect(decoded.deployment[server.address]).not.toHaveProperty('disks');
+  });
+
   it("a flavour may name the disks its own way per node (diskDevices, e.g. /dev/disk/by-nxc/<id> on Grid'5000)", () => {
     const withDisks: ComposeInfo = {
       ...composeInfo,

@@ -36,6 +36,12 @@ export interface DeployedNode extends PlannedNode {
    * flavours' `/dev/disk/by-nxc/<id>`.
    */
   diskDevices?: Record<string, string>;
+  /**
+   * Where each of the node's disks is on its machine, by disk id, for flavours whose nodes
+   * learn it from the deployment document (g5k-image: the reserved disk's
+   * `/dev/disk/by-path/...` name); recorded as the disk's `path`.
+   */
+  diskPaths?: Record<string, string>;
 }
 
 /**
@@ -69,6 +75,12 @@ export interface NodeDisk {
   bytes: number;
   /** Device path in the node: `/dev/disk/by-id/virtio-<id>` on the QEMU flavours, `/dev/disk/by-nxc/<id>` on Grid'5000. */
   device: string;
+  /**
+   * Where the disk is on the machine, when the node learns it from the document (g5k-image:
+   * the reserved disk's `/dev/disk/by-path/...` name, which the boot script links
+   * `device` to); absent otherwise.
+   */
+  path?: string;
 }
 
 /**
@@ -93,6 +105,7 @@ export const nodeDiskSchema = z.object({
   size: z.string().min(1),
   bytes: z.number().int().positive(),
   device: z.string().min(1),
+  path: z.string().min(1).optional(),
 });
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -208,6 +221,7 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
       size: d.size,
       bytes: d.bytes,
       device: node.diskDevices?.[d.id] ?? `/dev/disk/by-id/virtio-${d.id}`,
+      ...(node.diskPaths?.[d.id] ? { path: node.diskPaths[d.id] } : {}),
     }));
     deployment[node.address] = {
       role: node.role,
@@ -371,7 +385,9 @@ export const DEFAULT_KERNEL_DEPLOY_BUDGET = 2048 - 512;
 
 /**
  * Encodes the document for the kernel command line as `gz:<base64(gzip(minified JSON))>`,
- * leaving out `all` and the per-node `init` (all-in-one images know each role's init). The
+ * leaving out `all`, the per-node `init` (all-in-one images know each role's init) and the
+ * per-node `disks`, except those of a node that learns where its disks are from the document
+ * (a disk with a `path`: g5k-image, whose one command line serves every node). The
  * identity fields stay: a UUID costs about 25 bytes per node (random, it does not compress).
  * `length` is the length of the whole `deploy=<value>` parameter; `fits` says whether it is
  * within the budget. When it does not fit, serve the full document over HTTP instead.
@@ -390,6 +406,7 @@ export function encodeDeploymentForKernel(
       ...(node.globalIndex === undefined ? {} : { globalIndex: node.globalIndex }),
       ...(node.uuid === undefined ? {} : { uuid: node.uuid }),
       ...(node.parameters === undefined ? {} : { parameters: node.parameters }),
+      ...(node.disks?.some((d) => d.path !== undefined) ? { disks: node.disks } : {}),
     };
   }
   const compact: Omit<DeploymentDocument, 'all'> = {

@@ -321,6 +321,81 @@ for (const [shellName, shell] of SHELLS) {
       ]);
     });
 
+    it("g5k-image: with no nxc_disks= (one command line for every node), the node's own entry's disk paths name /dev/disk/by-nxc/<id>; nxc_disks= wins", async () => {
+      const info = {
+        ...serverClientInfo,
+        roles: {
+          server: { init: '/nix/store/x-server/init' },
+          client: {
+            init: '/nix/store/x-client/init',
+            disks: [
+              { id: 'data', size: '1G', bytes: 1024 ** 3 },
+              { id: 'disk1', size: '512M', bytes: 512 * 1024 ** 2 },
+            ],
+          },
+        },
+      };
+      const built = buildDeploymentDocument({
+        composeInfo: info,
+        nodes: [
+          { address: '10.0.0.1', role: 'server', host: 'server' },
+          // this node (10.0.0.2): ports 2 and 3; the other client: port 1 (never this node's)
+          {
+            address: '10.0.0.2',
+            role: 'client',
+            host: 'client1',
+            diskDevices: { data: '/dev/disk/by-nxc/data', disk1: '/dev/disk/by-nxc/disk1' },
+            diskPaths: {
+              data: '/dev/disk/by-path/pci-0000:00:1f.0-ata-3',
+              disk1: '/dev/disk/by-path/pci-0000:00:1f.0-ata-2',
+            },
+          },
+          {
+            address: '10.0.0.3',
+            role: 'client',
+            host: 'client2',
+            diskDevices: { data: '/dev/disk/by-nxc/data', disk1: '/dev/disk/by-nxc/disk1' },
+            diskPaths: {
+              data: '/dev/disk/by-path/pci-0000:00:1f.0-ata-1',
+              disk1: '/dev/disk/by-path/pci-0000:00:1f.0-ata-4',
+            },
+          },
+        ],
+        sshPublicKey: doc()['ssh_key.pub'],
+      });
+      expect(built.deployment['10.0.0.2']?.disks?.[0]).toEqual({
+        id: 'data',
+        size: '1G',
+        bytes: 1024 ** 3,
+        device: '/dev/disk/by-nxc/data',
+        path: '/dev/disk/by-path/pci-0000:00:1f.0-ata-3',
+      });
+      const root = join(scratch, `root-${++runCount}`);
+      mkdirSync(join(root, 'dev/disk/by-path'), { recursive: true });
+      for (const port of [1, 2, 3, 4])
+        symlinkSync(
+          `../../sd${'abcd'[port - 1]}`,
+          join(root, `dev/disk/by-path/pci-0000:00:1f.0-ata-${port}`),
+        );
+      // the compact form on the kernel command line keeps the disks of such nodes
+      const { value } = encodeDeploymentForKernel(built);
+      const r = await run(shell, { cmdline: `deploy=${value}`, root });
+      expect(r.code, r.stdout).toBe(0);
+      const link = (id: string) => readlinkSync(join(root, 'dev/disk/by-nxc', id));
+      expect(readdirSync(join(root, 'dev/disk/by-nxc')).sort()).toEqual(['data', 'disk1']);
+      expect(link('data')).toBe('../by-path/pci-0000:00:1f.0-ata-3');
+      expect(link('disk1')).toBe('../by-path/pci-0000:00:1f.0-ata-2');
+      // a kexec flavour's per-node nxc_disks= on the command line is what counts then
+      const root2 = join(scratch, `root-${++runCount}`);
+      const r2 = await run(shell, {
+        cmdline: `deploy=${value} nxc_disks=data=by-path/pci-0000:00:1f.0-ata-4`,
+        root: root2,
+      });
+      expect(r2.code, r2.stdout).toBe(0);
+      expect(readdirSync(join(root2, 'dev/disk/by-nxc'))).toEqual(['data']);
+      expect(readlinkSync(join(root2, 'dev/disk/by-nxc/data'))).toBe('../by-path/pci-0000:00:1f.0-ata-4');
+    });
+
     it('node.json carries the identity and resolved parameters of a document nxc built', async () => {
       const built = buildDeploymentDocument({
         composeInfo: serverClientInfo,

@@ -3,7 +3,8 @@
  * waiting with `-W`), host -> address resolution, an OAR client (submit, wait, hosts, reuse,
  * delete), and the kexec deployment engine (push with checksums, `kexec -l` with `deploy=`,
  * detached `kexec -e`, wait for the new boot) with a ready-made FlavourDeployer for kexec
- * flavours. The flavours' `usable()` pre-checks (frontend, OAR job, Kadeploy) are the light
+ * flavours, and the mapping of `nxc.disks` onto the disks the OAR job reserved (planned from
+ * OAR, checked on the machines over SSH). The flavours' `usable()` pre-checks (frontend, OAR job, Kadeploy) are the light
  * subpath `@nxc/g5k/usable`.
  */
 export { readMachines, machineFileFrom } from './machines.js';
@@ -25,3 +26,7 @@ export { nfsStoreParam } from './nfs-store.js';
 export type { NfsStoreOptions } from './nfs-store.js';
 export { kexecOptionsSchema, nfsStoreOptionsSchema, kexecFlags, kexecOptionsShape } from './options.js';
 export type { KexecOptions, NfsStoreFlavourOptions } from './options.js';
+export { planNodeDisks, nxcDiskDevice } from './disks.js';
+export type { AssignedDisk, DeclaredDisk } from './disks.js';
+export { checkReservedDisks } from './disk-check.js';
+export type { DiskCheckTarget, DiskCheckOptions } from './disk-check.js';

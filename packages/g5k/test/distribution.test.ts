@@ -6,12 +6,12 @@
  * powered off mid-transfer, a direct push to the machine it was serving while the others go on.
  * The deployed system is the stand-in's minimal boot-contract system (node/deployed-rc).
  */
-import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type G5kSim, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { deployedRcComposeInfo, newIdentity } from './stand-in-setup.js';
 
 let sim: G5kSim;
 let work: string;
@@ -49,17 +49,7 @@ function request(files: { kernel: string; initrd: string }): Record<string, unkn
     flavour: 'g5k-ramdisk',
     project: join(work, 'project'),
     composition: 'composition',
-    composeInfo: {
-      composition: 'composition',
-      flavour: { name: 'g5k-ramdisk', image: 'ramdisk' },
-      roles: {
-        server: { init: '/nix/store/00000000000000000000000000000000-server/init' },
-        client: { init: '/nix/store/00000000000000000000000000000000-client/init' },
-      },
-      all: files,
-      extra: {},
-      source: 'distribution.test.ts',
-    },
+    composeInfo: deployedRcComposeInfo(files, 'distribution.test.ts'),
     nodes,
     machineList,
     identity,
@@ -74,11 +64,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-dist-'));
   process.env.XDG_STATE_HOME = join(work, 'state');
   await mkdir(join(work, 'project/deploy'), { recursive: true });
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = {
-    privateKeyPath: join(work, 'id'),
-    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
-  };
+  identity = await newIdentity(work);
   // no known_hosts entry: the machines' keys are trusted on first contact (with a warning)
   knownHosts = join(work, 'ssh_known_hosts');
   await writeFile(knownHosts, '');

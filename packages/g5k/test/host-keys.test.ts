@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fingerprint } from '@nxc/ssh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type G5kSim, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
+import { deployedRcComposeInfo, newIdentity } from './stand-in-setup.js';
 
 let sim: G5kSim;
 let work: string;
@@ -37,17 +38,10 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
     flavour: 'g5k-ramdisk',
     project: join(work, 'project'),
     composition: 'composition',
-    composeInfo: {
-      composition: 'composition',
-      flavour: { name: 'g5k-ramdisk', image: 'ramdisk' },
-      roles: {
-        server: { init: '/nix/store/00000000000000000000000000000000-server/init' },
-        client: { init: '/nix/store/00000000000000000000000000000000-client/init' },
-      },
-      all: { kernel: sim.env.G5KSIM_KERNEL, initrd: deployedInitrd },
-      extra: {},
-      source: 'host-keys.test.ts',
-    },
+    composeInfo: deployedRcComposeInfo(
+      { kernel: sim.env.G5KSIM_KERNEL ?? '', initrd: deployedInitrd },
+      'host-keys.test.ts',
+    ),
     identity,
     options: { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts },
     timeoutMs: 180_000,
@@ -63,11 +57,7 @@ beforeAll(async () => {
   // deploy onto the same stand-in machines, so this one starts from an empty state of its own
   process.env.XDG_STATE_HOME = join(work, 'state');
   await mkdir(join(work, 'project/deploy'), { recursive: true });
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = {
-    privateKeyPath: join(work, 'id'),
-    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
-  };
+  identity = await newIdentity(work);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'other')]);
   wrongKey = (await readFile(join(work, 'other.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
   sim = await startG5kSim({ nodes: 2 });

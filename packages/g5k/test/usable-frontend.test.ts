@@ -6,7 +6,7 @@
  * `kadeploy3` on PATH plays it. Needs root and the shared lock (the stand-in is one per machine).
  */
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { shellQuote } from '@nxc/core/flavour';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type G5kSim, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 import { withRepoReachable } from '../../../test/support/repo-reachable.js';
 import { Oar } from '../src/oar.js';
+import { demoProject } from './stand-in-setup.js';
 
 const cli = join(repo, 'apps/cli/dist/cli.js');
 const kadeployFixture = join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3/kadeploy3');
@@ -52,12 +53,7 @@ function reasons(listed: Listed): Record<string, string | undefined> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-usable-'));
   await chmod(work, 0o755); // the OAR submitter runs nxc in it
-  project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) => !src.includes('node_modules'),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
+  project = (await demoProject(work)).dir;
   // only kadeploy3 (the real OAR client stays the oarstat found)
   kadeployDir = join(work, 'kadeploy');
   await cp(dirname(kadeployFixture), kadeployDir, {

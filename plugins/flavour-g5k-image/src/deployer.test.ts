@@ -115,6 +115,53 @@ describe('g5k-image start (no nodes reached)', () => {
     expect(existsSync(join(dir, 'proj/artifact/composition/g5k-image/composition.env.yaml'))).toBe(false);
   });
 
+  it('nxc.disks: a machine with fewer reserved disks than its node declares is refused from OAR before anything is written; no job known: says how to reserve', async () => {
+    await rm(join(dir, 'proj'), { recursive: true, force: true });
+    const withDisks = (ctx: Start): Start => {
+      (ctx.composeInfo.roles as Record<string, { disks?: unknown }>).client!.disks = [
+        { id: 'data', size: '1G', bytes: 1024 ** 3 },
+        { id: 'disk1', size: '512M', bytes: 512 * 1024 ** 2 },
+      ];
+      return ctx;
+    };
+    // OAR's resource properties as a job sees them: 192.0.2.2 (the client's) has one disk
+    const props = join(dir, 'resources');
+    await writeFile(
+      props,
+      [
+        " network_address = '192.0.2.1' , host = '192.0.2.1' , type = 'default'",
+        " network_address = '' , host = '192.0.2.2' , type = 'disk' , disk = 'disk1.192.0.2.2' , diskpath = '/dev/disk/by-path/pci-0000:00:1f.0-ata-2'",
+        " network_address = '192.0.2.2' , host = '192.0.2.2' , type = 'default'",
+      ].join('\n'),
+    );
+    const saved = { file: process.env.OAR_RESOURCE_PROPERTIES_FILE, job: process.env.OAR_JOB_ID };
+    try {
+      process.env.OAR_RESOURCE_PROPERTIES_FILE = props;
+      const e = await failure(
+        g5kImageDeployer().start(withDisks(context({ kadeploy: join(dir, 'no-such-kadeploy3') }))),
+      );
+      expect(e.code).toBe('NXC_MACHINES');
+      expect(e.message).toBe(
+        'node client (192.0.2.2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on 192.0.2.2 (disk1.192.0.2.2)',
+      );
+      expect(e.hint).toMatch(/^reserve the machines with their disks/);
+      expect(existsSync(join(dir, 'proj/artifact/composition/g5k-image'))).toBe(false);
+      Reflect.deleteProperty(process.env, 'OAR_RESOURCE_PROPERTIES_FILE');
+      Reflect.deleteProperty(process.env, 'OAR_JOB_ID');
+      const none = await failure(g5kImageDeployer().start(withDisks(context({}))));
+      expect(none.message).toBe(
+        'role client declares nxc.disks, but flavour g5k-image does not know which disks the OAR job reserved (neither $OAR_RESOURCE_PROPERTIES_FILE nor $OAR_JOB_ID is set)',
+      );
+    } finally {
+      for (const [k, v] of [
+        ['OAR_RESOURCE_PROPERTIES_FILE', saved.file],
+        ['OAR_JOB_ID', saved.job],
+      ] as const)
+        if (v === undefined) Reflect.deleteProperty(process.env, k);
+        else process.env[k] = v;
+    }
+  });
+
   it('no image in the build', async () => {
     const ctx = context({});
     ctx.composeInfo.all.image = join(dir, 'missing.tar.xz');

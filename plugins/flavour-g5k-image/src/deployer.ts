@@ -1,7 +1,9 @@
 /**
  * Deploy side of g5k-image, loaded on demand. start:
  *   1. an OAR job of type deploy ($OAR_JOB_ID, `oarstat`), the machines (-m / $OAR_NODEFILE),
- *      their addresses, the deployment document;
+ *      their addresses; `nxc.disks` mapped onto the disks the job reserved (count from OAR,
+ *      then size / whole disk / not mounted over SSH in the standard environment); the
+ *      deployment document (a node's disks with their `path` on its machine);
  *   2. the Kadeploy environment description (artifact/<comp>/g5k-image/<comp>.env.yaml) whose
  *      `boot.kernel_params` = `deploy=... consoles <all.cmdline> <-k>` (the deployment inline
  *      when it fits 2 KiB, else served over HTTP during the deployment), the image published
@@ -34,10 +36,14 @@ import {
   type KexecState,
   type Lookup,
   assignMachines,
+  checkReservedDisks,
+  defaultNodeKeys,
   inlineDeployment,
   kexecAppend,
   kexecRunning,
   kexecStateSchema,
+  nxcDiskDevice,
+  planNodeDisks,
   serveDeployment,
   sourceAddressFor,
 } from '@nxc/g5k';
@@ -227,6 +233,12 @@ async function deploy(ctx: Start, options: G5kImageDeployerOptions, retry: boole
     ...(options.lookup ? { lookup: options.lookup } : {}),
     reserveHint: 'reserve more nodes (oarsub -t deploy -l nodes=N) or lower the role counts',
   });
+  // nxc.disks: each node's declared disks onto its machine's reserved spare disks (the count
+  // from OAR here; sizes and use on the machines below), before anything is written or deployed
+  const nodeDisks = await planNodeDisks(ctx.composeInfo.roles, targets, {
+    flavour: FLAVOUR,
+    ...(options.oarRunner ? { runner: options.oarRunner } : {}),
+  });
 
   // retry: only the nodes that failed in the last start, on the same machines
   const dir = artifactDir(ctx.project, ctx.composition, FLAVOUR);
@@ -263,9 +275,52 @@ async function deploy(ctx: Start, options: G5kImageDeployerOptions, retry: boole
     }
   }
 
-  // 2. deployment document, kernel parameters, environment description
+  // the reserved disks checked on the machines, in their standard environment, before
+  // Kadeploy touches any (a retry redeploys machines checked at the first start: a machine
+  // Kadeploy failed on may not run its standard environment any more)
+  const toCheck = toDeploy.flatMap((t) => {
+    const disks = nodeDisks.get(t.host);
+    return disks ? [{ host: t.host, machine: t.machine, address: t.address, disks }] : [];
+  });
+  if (toCheck.length > 0 && !retry) {
+    ctx.reporter.emit({
+      type: 'step',
+      message: `checking the reserved disks on ${toCheck.map((t) => t.machine).join(', ')} over SSH`,
+    });
+    const nodeKeys = o.nodeKeys === undefined ? await defaultNodeKeys() : [o.nodeKeys].flat();
+    await checkReservedDisks(toCheck, {
+      // the standard environment's keys, then the deployment's (a previous start's system)
+      loginKeys: [...new Set([...nodeKeys, ctx.identity.privateKeyPath])],
+      ...(o.knownHosts !== undefined
+        ? {
+            knownHostsFiles: [o.knownHosts]
+              .flat()
+              .flatMap((f) => f.split(','))
+              .filter(Boolean),
+          }
+        : {}),
+      signal: ctx.signal,
+    });
+  }
+
+  // 2. deployment document, kernel parameters, environment description; a node with disks
+  // finds where they are on its machine in its own entry (`disks[].path`): Kadeploy boots
+  // every node with the same command line, which cannot carry a per-node `nxc_disks=`
   const doc = await ctx.writeDeployment(
-    targets.map((t) => ({ role: t.role, host: t.host, address: t.address })),
+    targets.map((t) => {
+      const disks = nodeDisks.get(t.host);
+      return {
+        role: t.role,
+        host: t.host,
+        address: t.address,
+        ...(disks
+          ? {
+              diskDevices: Object.fromEntries(disks.map((d) => [d.id, nxcDiskDevice(d.id)])),
+              diskPaths: Object.fromEntries(disks.map((d) => [d.id, d.diskpath])),
+            }
+          : {}),
+      };
+    }),
   );
   const extra = {
     ...(ctx.composeInfo.all.cmdline ? { flavourParams: ctx.composeInfo.all.cmdline } : {}),

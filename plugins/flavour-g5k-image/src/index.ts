@@ -46,6 +46,9 @@ const plugin = defineFlavourPlugin({
       name: 'g5k-image',
       description: "Grid'5000 nodes deployed by Kadeploy from a disk image holding every role",
       build: { image: 'tarball', distribution: 'all-in-one', nixModule },
+      // nxc.disks: onto the spare disks the OAR job reserved, named to each node in its entry
+      // of the deployment (docs/disks.md)
+      disks: true,
       // kadeploy3, oarstat and a job named; the job's type and state are checked at start
       usable: ({ project }) => kadeployUsable(usableInput(project.config.flavourOptions['g5k-image'])),
       options: g5kImageOptionsSchema,

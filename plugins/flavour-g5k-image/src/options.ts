@@ -30,6 +30,13 @@ export const g5kImageOptionsSchema = z
     remoteDeploymentInfo: z.boolean().default(false),
     /** Port of that HTTP server (default: any free port). */
     port: z.number().int().min(1).max(65535).optional(),
+    /**
+     * Private keys that log into the machines' standard environment as root to check the
+     * reserved disks before Kadeploy (`nxc.disks` only; default: ~/.ssh's).
+     */
+    nodeKeys: z.union([z.string(), z.array(z.string())]).optional(),
+    /** known_hosts files holding the machines' keys (a comma-separated string or a list). */
+    knownHosts: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .strict();
 

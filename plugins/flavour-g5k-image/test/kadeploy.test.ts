@@ -11,15 +11,18 @@
  * does not disturb the shared one; `oarstat` is a fixture answering for $OAR_JOB_ID (OAR itself
  * is exercised by the g5k-ramdisk suite).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import {
+  buildFor,
+  demoProject,
+  frontendNxc,
+  newIdentity,
+} from '../../../packages/g5k/test/stand-in-setup.js';
 import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 const fixtures = join(repo, 'plugins/flavour-g5k-image/test/fixtures/kadeploy3');
@@ -46,36 +49,10 @@ type Answer = Awaited<ReturnType<G5kSim['deploy']>>;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-image-e2e-'));
-  project = join(work, 'demo');
-  // the demo's sources only (not a developer's local deploy/, artifact/, build/ state)
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  await writeFile(
-    pkgFile,
-    (await readFile(pkgFile, 'utf8')).replace(
-      '"../../test/fixtures/testos"',
-      JSON.stringify(join(repo, 'test/fixtures/testos')),
-    ),
-  );
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  const built = await build(await loadProject(project), { flavour: 'g5k-image' });
-  composeInfoFile = built.composeInfoPath;
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = {
-    privateKeyPath: join(work, 'id'),
-    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
-  };
+  const demo = await demoProject(work);
+  project = demo.dir;
+  composeInfoFile = await buildFor(demo, 'g5k-image');
+  identity = await newIdentity(work);
   // what deploy-child (and through it kadeploy3 / oarstat) inherits
   Object.assign(process.env, simEnv, { PATH: `${fixtures}:${process.env.PATH}`, OAR_JOB_ID: '4242' });
   sim = await startG5kSim({ nodes: 2, env: simEnv });
@@ -129,12 +106,7 @@ const artifact = (): string => join(project, 'artifact/composition/g5k-image');
 
 /** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(project)} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, project, args);
 }
 
 describe("g5k-image through Kadeploy on the Grid'5000 stand-in", () => {

@@ -7,83 +7,73 @@
  * on Grid'5000, the site's server `nfs` (a name the stand-in resolves) exporting the frontend's
  * store under /export (this machine's kernel has no NFS server: the stand-in runs nfs-ganesha,
  * a user-space NFS server, with rpcbind, inside the namespace).
+ *
+ * nxc.disks: the demo's client role declares 2 disks; the machines have spare SATA disks
+ * (node-1: 2, node-2: 1) declared to real OAR 2.5 as resources of type `disk`, and `nxc start`
+ * runs inside a job that reserved them, as on Grid'5000. The client's disks are its machine's
+ * reserved disks, at /dev/disk/by-nxc/<id> (the kexec flavours' code path, shared with
+ * g5k-ramdisk); a machine with too few is refused before anything is kexec'd.
  */
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type G5kSim,
-  consoleTail,
-  repo,
-  startG5kSim,
-  writeFrontendKnownHosts,
-} from '../../../test/g5k-sim/harness.js';
+  type DemoProject,
+  diskStandIn,
+  execStdout,
+  expectRefusedForTooFewDisks,
+  frontendNxc,
+  nodeDisksProbe,
+  nodeDisksWriteRead,
+  spareDiskStart,
+} from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
+let project: DemoProject;
+/** The OAR job's environment, as `nxc start` has it inside the job. */
+let jobEnv: Record<string, string>;
+const GiB = 1024 ** 3;
 
 type NodeResult = { host: string; state: string; address: string; detail?: string };
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-nfs-e2e-'));
-  const project = join(work, 'demo');
-  // the demo's sources only (not a developer's local deploy/, artifact/, build/, .nxc/ state,
-  // which `git add -A` would track and nxc build then refuses)
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  await writeFile(
-    pkgFile,
-    (await readFile(pkgFile, 'utf8')).replace(
-      '"../../test/fixtures/testos"',
-      JSON.stringify(join(repo, 'test/fixtures/testos')),
-    ),
-  );
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  await build(await loadProject(project), { flavour: 'g5k-nfs-store' });
-  sim = await startG5kSim({ nodes: 2 });
-  const nfs = await sim.sim('nfs-up', '/nix/store');
-  if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
-  // as a user sets flavourOptions: the standard environment authorizes the harness's root key,
-  // and the frontend's ssh_known_hosts lists the machines; NO nfsStore
-  const knownHosts = await writeFrontendKnownHosts(sim, 2, join(work, 'ssh_known_hosts'));
-  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-nfs-store': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
-  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
+  // the client role declares 2 disks; the site's NFS server exports the frontend's store;
+  // the standard environment authorizes the harness's root key, and the frontend's
+  // ssh_known_hosts lists the machines (as a user sets flavourOptions); NO nfsStore
+  ({ sim, project, jobEnv } = await diskStandIn(work, 'g5k-nfs-store', {
+    jobName: 'nxc-nfs-disks',
+    prepare: async (s) => {
+      const nfs = await s.sim('nfs-up', '/nix/store');
+      if (nfs.code !== 0) throw new Error(`nfs-up failed: ${nfs.stderr}`);
+    },
+  }));
+  // client (2 disks) -> node-1 (2 reserved disks), server -> node-2
   await writeFile(join(work, 'machines'), 'node-1\nnode-2\n');
-}, 900_000);
+}, 1_200_000);
 
 afterAll(async () => {
   await sim?.down();
   if (work) await rm(work, { recursive: true, force: true });
 }, 300_000);
 
-/** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
+/** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace, in the job). */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, project.dir, args, jobEnv);
 }
 
 describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
-  it('nxc start with no NFS store configured: nodes mount nfs:/export/nix/store, boot their roles and reach each other; stop', async () => {
+  it("nxc.disks: a machine with too few reserved disks is refused before anything is kexec'd", async () => {
+    // client (2 disks) -> node-2, which has 1
+    await writeFile(join(work, 'machines-short'), 'node-2\nnode-1\n');
+    const r = await nxc(['start', '-f', 'g5k-nfs-store', '-m', join(work, 'machines-short')]);
+    await expectRefusedForTooFewDisks(sim, project, 'g5k-nfs-store', r);
+  });
+
+  it("nxc start with no NFS store configured: nodes mount nfs:/export/nix/store, boot their roles and reach each other; the client's 2 declared disks are its machine's reserved disks at /dev/disk/by-nxc/<id>; stop", async () => {
     const gw = `${sim.env.G5KSIM_NET}.1`;
     const started = await nxc(['start', '-f', 'g5k-nfs-store', '-W', '-m', join(work, 'machines'), '--json']);
     if (started.code !== 0)
@@ -116,6 +106,42 @@ describe("g5k-nfs-store on the Grid'5000 stand-in", () => {
       // the frontend's store under /export
       expect(cmdline).toContain(`nfs_store=${gw}:/export/nix/store`);
     }
+
+    // nxc.disks: the client's 2 declared disks are node-1's 2 reserved spare disks, by id,
+    // 1 GiB each, distinct, written and read back; the deployment document names them
+    const doc = JSON.parse(
+      await readFile(join(project.dir, 'deploy/composition::g5k-nfs-store.json'), 'utf8'),
+    ) as {
+      deployment: Record<string, { host: string; disks?: Array<{ id: string; device: string }> }>;
+    };
+    expect(
+      Object.values(doc.deployment)
+        .find((e) => e.host === 'client')
+        ?.disks?.map((d) => `${d.id}:${d.device}`),
+    ).toEqual(['data:/dev/disk/by-nxc/data', 'disk1:/dev/disk/by-nxc/disk1']);
+    const disks = await nxc([
+      'exec',
+      'client',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      `${nodeDisksProbe(['data', 'disk1'])}; ${nodeDisksWriteRead(['data', 'disk1'])}; cat /proc/cmdline`,
+    ]);
+    expect(disks.code, disks.stderr + disks.stdout).toBe(0);
+    const lines = execStdout(disks.stdout).trim().split('\n');
+    const found = lines.slice(0, 2).map((l) => l.split(' '));
+    expect(found.map((d) => d[0])).toEqual(['data', 'disk1']);
+    expect(found[0]?.[1]).not.toBe(found[1]?.[1]);
+    for (const d of found) expect(Number(d[2])).toBe(GiB);
+    expect(lines.slice(2, 4)).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
+    // the kexec flavours name the node's disks on its own kernel command line
+    expect(lines[4]).toContain(
+      'nxc_disks=data=by-path/pci-0000:00:1f.0-ata-2,disk1=by-path/pci-0000:00:1f.0-ata-3',
+    );
+
+    // on the machine: node-1's first spare disk (SATA port 1) holds what the node wrote
+    expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
 
     const stop = await nxc(['stop']);
     expect(stop.code, stop.stderr).toBe(0);

@@ -7,90 +7,33 @@
  * and the kexec'd node sees them as /dev/disk/by-nxc/<id>. A machine with too few reserved disks
  * is refused before anything is deployed.
  */
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
-import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type G5kSim,
-  consoleTail,
-  repo,
-  startG5kSim,
-  writeFrontendKnownHosts,
-} from '../../../test/g5k-sim/harness.js';
+  type DemoProject,
+  diskStandIn,
+  execStdout,
+  expectRefusedForTooFewDisks,
+  frontendNxc,
+  nodeDisksProbe,
+  nodeDisksWriteRead,
+  spareDiskStart,
+} from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
-let oar: Oar;
-let jobId: number;
+let project: DemoProject;
+/** The OAR job's environment, as `nxc start` has it inside the job. */
+let jobEnv: Record<string, string>;
 const GiB = 1024 ** 3;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-disks-e2e-'));
-  const project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  await writeFile(
-    pkgFile,
-    (await readFile(pkgFile, 'utf8')).replace(
-      '"../../test/fixtures/testos"',
-      JSON.stringify(join(repo, 'test/fixtures/testos')),
-    ),
-  );
-  // the client role declares two disks
-  const compositionFile = join(project, 'composition.nix');
-  const composition = await readFile(compositionFile, 'utf8');
-  const withDisks = composition.replace(
-    'client = { pkgs, ... }: {\n',
-    'client = { pkgs, ... }: {\n      nxc.disks = [ { size = "1G"; id = "data"; } { size = "512M"; } ];\n',
-  );
-  expect(withDisks).not.toBe(composition);
-  await writeFile(compositionFile, withDisks);
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
-  sim = await startG5kSim({
-    nodes: 2,
-    oar: true,
-    env: { G5KSIM_SPARE_DISKS: '2,1', G5KSIM_SPARE_DISK_SIZE: '1G' },
-  });
-  const knownHosts = await writeFrontendKnownHosts(sim, 2, join(work, 'ssh_known_hosts'));
-  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
-  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
-  oar = new Oar({
-    runner: async (argv) => {
-      const r = await sim.asUser(argv.map(shellQuote).join(' '));
-      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
-    },
-  });
-  // both machines with all their disks, as on Grid'5000; the job keeps what nxc start reads
-  // inside it: the machine file and the resources' properties
-  const submitted = await sim.asUser(
-    `oarsub -t deploy -n nxc-disks -l "{type='default' or type='disk'}/host=2,walltime=0:30" 'cp "$OAR_NODEFILE" ~/nodes.$OAR_JOB_ID.tmp && cp "$OAR_RESOURCE_PROPERTIES_FILE" ~/resources.$OAR_JOB_ID.tmp && mv ~/resources.$OAR_JOB_ID.tmp ~/resources.$OAR_JOB_ID && mv ~/nodes.$OAR_JOB_ID.tmp ~/nodes.$OAR_JOB_ID; sleep 3600'`,
-  );
-  const id = /OAR_JOB_ID=(\d+)/.exec(submitted.stdout)?.[1];
-  if (!id) throw new Error(`oarsub failed: ${submitted.stdout}${submitted.stderr}`);
-  jobId = Number(id);
-  await oar.waitRunning(jobId, { timeoutMs: 60_000 });
-  for (let i = 0; i < 50; i++) {
-    if ((await sim.asUser(`test -f ~/nodes.${jobId}`)).code === 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // the client role declares two disks; both machines reserved with all their disks
+  ({ sim, project, jobEnv } = await diskStandIn(work, 'g5k-ramdisk', { jobName: 'nxc-disks' }));
 }, 1_200_000);
 
 afterAll(async () => {
@@ -100,14 +43,7 @@ afterAll(async () => {
 
 /** The real `nxc` CLI in the project, on the frontend, with the job's environment. */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  const home = sim.env.G5KSIM_JOB_USER_HOME ?? '';
-  const env = `OAR_JOB_ID=${jobId} OAR_RESOURCE_PROPERTIES_FILE=${shellQuote(`${home}/resources.${jobId}`)}`;
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && ${env} ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, project.dir, args, jobEnv);
 }
 
 async function machineFile(name: string, machines: string[]): Promise<string> {
@@ -121,21 +57,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     // nodes in the composition's role order (client, server): client (2 disks) -> node-2, which has 1
     const machines = await machineFile('machines-short', ['node-2', 'node-1']);
     const r = await nxc(['start', '-f', 'g5k-ramdisk', '-r', 'client=1', '-m', machines]);
-    expect(r.code, r.stderr).toBe(2);
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-    expect(errors).toEqual([
-      'error: node client (node-2) needs 2 disks (data 1G, disk1 512M), the OAR job reserved 1 on node-2 (disk1.node-2)',
-    ]);
-    expect(r.stderr).toMatch(/^hint: reserve the machines with their disks/m);
-    // nothing deployed: both machines still run their standard environment, no deployment left
-    for (const n of ['node-1', 'node-2']) {
-      const env = await sim.sim('ssh', n, 'cat /etc/g5k-env');
-      expect(env.stdout.trim()).toBe('G5K-STD-ENV');
-    }
-    const left = (await readdir(join(work, 'demo/deploy')).catch(() => [])).filter((f) =>
-      f.includes('g5k-ramdisk'),
-    );
-    expect(left).toEqual([]);
+    await expectRefusedForTooFewDisks(sim, project, 'g5k-ramdisk', r);
   });
 
   it('the 2 declared disks of a role are 2 block devices of its machine, of at least the declared sizes, by id', async () => {
@@ -149,7 +71,7 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     }
     // the deployment document gives the client its disks by their by-nxc names
     const doc = JSON.parse(
-      await readFile(join(work, 'demo/deploy/composition::g5k-ramdisk.json'), 'utf8'),
+      await readFile(join(project.dir, 'deploy/composition::g5k-ramdisk.json'), 'utf8'),
     ) as { deployment: Record<string, { host: string; disks?: Array<{ id: string; device: string }> }> };
     const client = Object.values(doc.deployment).find((e) => e.host === 'client');
     expect(client?.disks?.map((d) => `${d.id}:${d.device}`)).toEqual([
@@ -164,10 +86,10 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
       '--',
       'sh',
       '-c',
-      'for id in data disk1; do d=$(readlink -f /dev/disk/by-nxc/$id); test -b "$d" || { echo "$id: not a block device ($d)"; exit 1; }; echo "$id ${d##*/} $(( $(cat /sys/class/block/${d##*/}/size) * 512 ))"; done; grep -c "^/dev/sd" /proc/mounts || true',
+      `${nodeDisksProbe(['data', 'disk1'])}; grep -c "^/dev/sd" /proc/mounts || true`,
     ]);
     expect(exec.code, exec.stderr + exec.stdout).toBe(0);
-    const out = (JSON.parse(exec.stdout) as { results: Array<{ stdout: string }> }).results[0]?.stdout ?? '';
+    const out = execStdout(exec.stdout);
     const lines = out.trim().split('\n');
     const disks = lines.slice(0, 2).map((l) => l.split(' '));
     expect(disks.map((d) => d[0])).toEqual(['data', 'disk1']);
@@ -178,13 +100,16 @@ describe("nxc.disks on g5k-ramdisk (Grid'5000 stand-in: OAR disk resources, spar
     const rw = await nxc([
       'exec',
       'client',
+      '--json',
       '--',
       'sh',
       '-c',
-      'echo nxc-disk-ok | dd of=/dev/disk/by-nxc/data bs=512 count=1 conv=sync 2>/dev/null && dd if=/dev/disk/by-nxc/data bs=512 count=1 2>/dev/null | head -c 11',
+      nodeDisksWriteRead(['data', 'disk1']),
     ]);
     expect(rw.code, rw.stderr).toBe(0);
-    expect(rw.stdout).toContain('nxc-disk-ok');
+    expect(execStdout(rw.stdout).split('\n').slice(0, 2)).toEqual(['nxc-data-ok', 'nxc-disk1-ok']);
+    // on the machine: node-1's first spare disk (SATA port 1) holds what the node wrote
+    expect(await spareDiskStart(sim, 1, 1, 11)).toBe('nxc-data-ok');
     const stop = await nxc(['stop']);
     expect(stop.code, stop.stderr).toBe(0);
   });

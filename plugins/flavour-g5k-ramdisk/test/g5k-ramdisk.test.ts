@@ -5,21 +5,21 @@
  * flavour's deploy side, run from inside the stand-in's network namespace as `nxc start`
  * would run on a frontend.
  */
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
 import { Oar } from '@nxc/g5k';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type G5kSim,
-  consoleTail,
-  repo,
-  startG5kSim,
-  writeFrontendKnownHosts,
-} from '../../../test/g5k-sim/harness.js';
+  asOarUser,
+  buildFor,
+  demoProject,
+  frontendNxc,
+  newIdentity,
+  setFlavourOptions,
+  standardEnvironmentAccess,
+} from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail, repo, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
@@ -39,49 +39,17 @@ type NodeResult = { host: string; state: string; address: string; detail?: strin
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-ramdisk-e2e-'));
   // the demo project, built for g5k-ramdisk by real Nix on the test OS
-  const project = join(work, 'demo');
-  // the demo's sources only (not a developer's local deploy/, artifact/, build/, .nxc/ state,
-  // which `git add -A` would track and nxc build then refuses)
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  const pkg = (await readFile(pkgFile, 'utf8')).replace(
-    '"../../test/fixtures/testos"',
-    JSON.stringify(join(repo, 'test/fixtures/testos')),
-  );
-  await writeFile(pkgFile, pkg);
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  const built = await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
-  composeInfoFile = built.composeInfoPath;
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nxc-e2e', '-f', join(work, 'id')]);
-  identity = {
-    privateKeyPath: join(work, 'id'),
-    publicKey: (await readFile(join(work, 'id.pub'), 'utf8')).trim(),
-  };
+  const project = await demoProject(work);
+  composeInfoFile = await buildFor(project, 'g5k-ramdisk');
+  identity = await newIdentity(work);
   sim = await startG5kSim({ nodes: 3, oar: true });
-  // the machines' standard environment authorizes the harness's root key (and the OAR user's):
+  // the machines' standard environment authorizes the harness's root key (and the OAR user's),
+  // and, as Grid'5000's frontend does, known_hosts lists the machines' standard host keys:
   // tell the flavour through the project's config, as a user would set flavourOptions
-  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  // and, as Grid'5000's frontend does, list the machines' standard host keys in known_hosts
-  knownHosts = await writeFrontendKnownHosts(sim, 3, join(work, 'ssh_known_hosts'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
-  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
-  oar = new Oar({
-    runner: async (argv) => {
-      const r = await sim.asUser(argv.map(shellQuote).join(' '));
-      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
-    },
-  });
+  const access = await standardEnvironmentAccess(sim, 3, work);
+  knownHosts = access.knownHosts;
+  await setFlavourOptions(project, 'g5k-ramdisk', access);
+  oar = new Oar({ runner: asOarUser(sim) });
 }, 900_000);
 
 afterAll(async () => {
@@ -107,13 +75,7 @@ function request(extra: Record<string, unknown>): Record<string, unknown> {
 
 /** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace). */
 function nxc(args: string[], env: Record<string, string> = {}): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)} `);
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && ${vars.join('')}${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, join(work, 'demo'), args, env);
 }
 
 async function execOn(
