@@ -80,6 +80,15 @@ function sh(bin: string, script: string): Promise<number> {
   });
 }
 
+/** A PATH folder in `dir` with busybox and the applets the relay commands use, but no `nc`. */
+async function busyboxBin(dir: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep', 'grep'])
+    await symlink('/bin/busybox', join(bin, applet));
+  return bin;
+}
+
 describe('relay commands (real busybox netcat on the loopback)', () => {
   it('parses the netcat probe', () => {
     expect(parseNetcat('x\nNXC-NC:busybox\n')).toBe('busybox');
@@ -90,10 +99,7 @@ describe('relay commands (real busybox netcat on the loopback)', () => {
   it('the receiver says when it listens (the kernel shows the port), before any sender', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
     try {
-      const bin = join(dir, 'bin');
-      await mkdir(bin);
-      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep', 'grep'])
-        await symlink('/bin/busybox', join(bin, applet));
+      const bin = await busyboxBin(dir);
       const data = randomBytes(100_000);
       await writeFile(join(dir, 'src'), data);
       const port = 41_000 + Math.floor(Math.random() * 10_000);
@@ -127,10 +133,7 @@ describe('relay commands (real busybox netcat on the loopback)', () => {
   it('the receiver gets exactly what the sender sends, with busybox only (no nc on PATH), whatever starts first', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
     try {
-      const bin = join(dir, 'bin');
-      await mkdir(bin);
-      for (const applet of ['busybox', 'rm', 'mkfifo', 'sleep', 'grep'])
-        await symlink('/bin/busybox', join(bin, applet));
+      const bin = await busyboxBin(dir);
       const data = randomBytes(3_000_000);
       await writeFile(join(dir, 'src'), data);
       for (const [i, senderFirst] of [false, true].entries()) {
