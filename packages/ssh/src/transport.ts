@@ -260,17 +260,26 @@ export class SshTransport implements Transport {
           options.timeoutMs,
         );
       }
-      client.exec(line, (err, stream) => {
-        if (err) {
-          finish(
-            new SshUnreachableError(
-              `node "${host}": cannot open an SSH channel: ${err.message}`,
-              undefined,
-              err,
-            ),
-          );
-          return;
-        }
+      const open = (attempt: number): void => {
+        client.exec(line, (err, stream) => {
+          if (err) {
+            if (notStarted(err) && attempt < CHANNEL_ATTEMPTS && !settled) {
+              setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
+              return;
+            }
+            finish(
+              new SshUnreachableError(
+                `node "${host}": cannot open an SSH channel: ${err.message}`,
+                undefined,
+                err,
+              ),
+            );
+            return;
+          }
+          started(stream);
+        });
+      };
+      const started = (stream: ClientChannel): void => {
         channel = stream;
         if (settled) {
           stream.close();
@@ -310,7 +319,8 @@ export class SshTransport implements Transport {
         });
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
-      });
+      };
+      open(1);
     });
   }
 
@@ -374,15 +384,21 @@ export class SshTransport implements Transport {
   private async sftp(host: string): Promise<SFTPWrapper> {
     const client = await this.connection(host);
     return new Promise((resolve, reject) => {
-      client.sftp((err, sftp) =>
-        err
-          ? reject(
-              new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
-                hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
-              }),
-            )
-          : resolve(sftp),
-      );
+      const open = (attempt: number): void => {
+        client.sftp((err, sftp) => {
+          if (!err) return resolve(sftp);
+          if (notStarted(err) && attempt < CHANNEL_ATTEMPTS) {
+            setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
+            return;
+          }
+          reject(
+            new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
+              hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
+            }),
+          );
+        });
+      };
+      open(1);
     });
   }
 
@@ -461,6 +477,27 @@ export class SshTransport implements Transport {
       }),
     );
   }
+}
+
+/**
+ * How many times a session channel is opened for one command or SFTP session. ssh2 reports a
+ * request the server refused and a channel the server closed before answering alike
+ * (`Unable to exec`, `Unable to start subsystem: …`); in both cases nothing was started, so
+ * opening another channel cannot run the command twice. dropbear before 2024.86 (Debian 12
+ * ships 2022.83) closes a fresh session channel when another channel of the connection
+ * changes state before the exec request is handled: on a loaded machine with several
+ * channels at once (a relay, its size checks) that is one channel in tens.
+ */
+const CHANNEL_ATTEMPTS = 4;
+
+/** The request was refused or its channel closed before any answer: nothing started. */
+function notStarted(err: Error): boolean {
+  return /^Unable to (exec|start subsystem)/.test(err.message);
+}
+
+/** 100, 200, 400 ms between the attempts. */
+function retryDelayMs(attempt: number): number {
+  return 100 * 2 ** (attempt - 1);
 }
 
 /** Ends an SFTP session and waits for its channel to close (dropbear refuses new channels meanwhile). */

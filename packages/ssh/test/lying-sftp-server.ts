@@ -19,6 +19,8 @@ export interface LyingSftpServer {
   port: number;
   /** Paths the client opened for reading (to check what was followed). */
   opened: string[];
+  /** Requests seen: exec commands (refused or run) and SFTP subsystem starts. */
+  requests: { exec: number; sftp: number; ran: string[] };
   close(): Promise<void>;
 }
 
@@ -56,10 +58,22 @@ function lookup(root: Record<string, FakeEntry>, path: string): FakeEntry | unde
   return undefined;
 }
 
+/** How the server answers session requests besides SFTP's content. */
+export interface SessionBehaviour {
+  /** Refuse this many exec requests first (CHANNEL_FAILURE), then run them: `echo` of the command. */
+  refuseExec?: number;
+  /** Refuse this many SFTP subsystem requests first. */
+  refuseSftp?: number;
+}
+
 /** Starts the server; `tree` maps absolute remote paths to what they are. */
-export async function startLyingSftpServer(tree: Record<string, FakeEntry>): Promise<LyingSftpServer> {
+export async function startLyingSftpServer(
+  tree: Record<string, FakeEntry>,
+  behaviour: SessionBehaviour = {},
+): Promise<LyingSftpServer> {
   const hostKey = utils.generateKeyPairSync('ed25519').private;
   const opened: string[] = [];
+  const requests = { exec: 0, sftp: 0, ran: [] as string[] };
   const clients = new Set<{ end(): void }>();
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     clients.add(client);
@@ -72,7 +86,19 @@ export async function startLyingSftpServer(tree: Record<string, FakeEntry>): Pro
     client.on('ready', () => {
       client.on('session', (accept) => {
         const session = accept();
-        session.on('sftp', (acceptSftp) => {
+        session.on('exec', (acceptExec, rejectExec, info) => {
+          requests.exec++;
+          if (requests.exec <= (behaviour.refuseExec ?? 0)) return rejectExec();
+          requests.ran.push(info.command);
+          const channel = acceptExec();
+          // the transport's command line first prints the shell's PID on a marker line
+          channel.write(`NXC-PID:4242\nran: ${info.command}\n`);
+          channel.exit(0);
+          channel.end();
+        });
+        session.on('sftp', (acceptSftp, rejectSftp) => {
+          requests.sftp++;
+          if (requests.sftp <= (behaviour.refuseSftp ?? 0)) return rejectSftp();
           const sftp = acceptSftp();
           sftp.on('end', () => sftp.end());
           const handles = new Map<string, { path: string; entry: FakeEntry; listed?: boolean }>();
@@ -155,6 +181,7 @@ export async function startLyingSftpServer(tree: Record<string, FakeEntry>): Pro
   return {
     port,
     opened,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of clients) c.end();
