@@ -7,7 +7,7 @@
 // dropbear (scripts/setup.sh); ~5-10 minutes. SCALE_BENCH_SIZES=10,50 to run other sizes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mdTable, writeResults } from '../../../scripts/bench-results.mjs';
@@ -80,6 +80,8 @@ try {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     const tx0 = Number(sim('tx').stdout);
+    const cpuFile = join(work, `cpu-${n}`);
+    const busy0 = hostBusy();
     const t0 = Date.now();
     const start = spawnSync(
       'ip',
@@ -87,6 +89,12 @@ try {
         'netns',
         'exec',
         simEnv.SCALESIM_FE_NS,
+        // the frontend's own CPU time (user + sys of nxc), apart from the simulated machines'
+        '/usr/bin/time',
+        '-o',
+        cpuFile,
+        '-f',
+        '%U %S',
         process.execPath,
         cli,
         'start',
@@ -106,11 +114,23 @@ try {
         'reachTimeoutMs=5000',
         '--timeout',
         String(BOOT_TIMEOUT_S),
+        '--json',
       ],
       { cwd: project, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     const wall = (Date.now() - t0) / 1000;
+    const hostCpu = hostBusy() - busy0;
+    const [user = Number.NaN, sys = Number.NaN] = readFileSync(cpuFile, 'utf8')
+      .trim()
+      .split('\n')
+      .pop()
+      .split(' ')
+      .map(Number);
+    const frontendCpu = user + sys;
     const sent = Number(sim('tx').stdout) - tx0;
+    // the run's progress lines (every node event, fallbacks with their reasons) for a diagnosis
+    const startLog = join(tmpdir(), `nxc-scale-bench-start-${n}.log`);
+    writeFileSync(startLog, start.stderr);
     // when the last good machine was up (its init's `UP <host> <ms>` line)
     let lastUp = 0;
     let upCount = 0;
@@ -126,7 +146,13 @@ try {
       }
     }
     const ready = lastUp ? (lastUp - t0) / 1000 : Number.NaN;
-    const warnings = start.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    // --json: one event per line on stderr, with its time
+    const events = start.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    const warnings = events.filter((e) => e.type === 'warn').map((e) => `warning: ${e.message}`);
+    const phases = phaseTimes(events, t0);
     const named = Object.keys(faults).filter((m) => warnings.some((w) => w.includes(`(${m}, `)));
     // machines that failed without a fault injected: the deployment broke them (load, a bug)
     const collateral = warnings.filter((w) => {
@@ -145,6 +171,9 @@ try {
       ratio: sent / artifacts,
       failedOk,
       collateral: collateral.length,
+      frontendCpu,
+      hostCpu,
+      busy: hostCpu / (wall * cpus().length),
     });
     console.log(
       `${n} machines (${Object.keys(faults).length} failing: ${Object.entries(faults)
@@ -155,7 +184,18 @@ try {
     );
     if (collateral.length)
       console.log(`${collateral.length} machine(s) failed with no fault injected:\n${collateral.join('\n')}`);
+    const fallbacks = events.filter((e) => e.type === 'node' && e.state === 'fallback');
+    if (fallbacks.length)
+      console.log(
+        `${fallbacks.length} relay(s) fell back to a frontend push:\n${fallbacks.map((e) => `${e.host}: ${e.detail}`).join('\n')}`,
+      );
+    console.log(`phases (s after nxc start began): ${phases}`);
+    console.log(
+      `CPU: nxc (the frontend) ${frontendCpu.toFixed(1)} s; the whole host ${hostCpu.toFixed(0)} s = ${((100 * hostCpu) / (wall * cpus().length)).toFixed(0)} % of its ${cpus().length} cores during nxc start`,
+    );
+    console.log(`progress lines of nxc start: ${startLog}`);
     if (!failedOk) console.log(start.stderr.split('\n').slice(-15).join('\n'));
+    rows.at(-1).phases = phases;
     // forget it (the next size starts afresh)
     const stop = spawnSync(process.execPath, [cli, 'stop'], { cwd: project, env, encoding: 'utf8' });
     if (stop.status !== 0) throw new Error(`nxc stop failed:\n${stop.stderr}`);
@@ -163,6 +203,24 @@ try {
 } finally {
   sim('down');
   rmSync(work, { recursive: true, force: true });
+}
+
+/** CPU seconds the whole host has been busy since boot (/proc/stat: all but idle and iowait). */
+function hostBusy() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** When each phase of a run began and ended (s after `nxc start` began), from its node events. */
+function phaseTimes(events, t0) {
+  const span = (state) => {
+    const times = events.filter((e) => e.type === 'node' && e.state === state).map((e) => Date.parse(e.time));
+    if (!times.length) return `${state} -`;
+    const s = (t) => ((t - t0) / 1000).toFixed(1);
+    return `${state} ${s(Math.min(...times))}-${s(Math.max(...times))}`;
+  };
+  return ['connecting', 'pushing', 'receiving', 'pushed', 'rebooting', 'up'].map(span).join(', ');
 }
 
 const row = (n) => rows.find((r) => r.n === n);
@@ -180,6 +238,12 @@ if (r10 && r100) {
   const rr = r100.ready / r10.ready;
   goals.push(
     `wall(100) / wall(10) = ${wr.toFixed(2)} (goal <= 2): ${wr <= 2 ? 'MET' : 'NOT MET'}; last-good-up(100) / last-good-up(10) = ${rr.toFixed(2)}: ${rr <= 2 ? 'MET' : 'NOT MET'}`,
+  );
+  // the simulated machines share this host's cores: when they keep them busy, the wall time
+  // measures the host, not the deployment (real machines each bring their own CPU)
+  const cr = r100.frontendCpu / r10.frontendCpu;
+  goals.push(
+    `nxc's own CPU: ${r10.frontendCpu.toFixed(1)} s for 10, ${r100.frontendCpu.toFixed(1)} s for 100 (${cr.toFixed(1)} x for 10 x the machines); the host was ${(100 * r100.busy).toFixed(0)} % busy during the 100-machine run${r100.busy >= 0.9 ? ': the wall time is bound by the simulated machines sharing its cores' : ''}`,
   );
 }
 // a size whose run broke machines with no fault injected meets no goal: say so, with the count
@@ -211,6 +275,8 @@ writeResults(
         'last good machine up',
         'frontend sent',
         '× artifacts',
+        'nxc CPU',
+        'host busy',
         'goal',
       ],
       rows.map((r) => [
@@ -222,9 +288,11 @@ writeResults(
         `${r.ready.toFixed(1)} s`,
         `${(r.sent / 1e6).toFixed(0)} MB`,
         r.ratio.toFixed(1),
+        `${r.frontendCpu.toFixed(1)} s`,
+        `${(100 * r.busy).toFixed(0)} %`,
         r.n === 100 ? '≤ 3 ×; wall ≤ 2 × wall(10)' : '',
       ]),
-      ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
+      ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
     ),
     '',
     ...goals.map((g) => `- ${g}`),
