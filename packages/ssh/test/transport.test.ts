@@ -124,7 +124,7 @@ describe('SshTransport', () => {
       });
       let left = '';
       for (let i = 0; i < 20; i++) {
-        left = (await t.exec('node1', 'ps -eo args | grep -E "^sleep 4[12]" || true')).stdout;
+        left = (await t.exec('node1', 'ps -eo args | grep -E "^sleep 4[12]$" || true')).stdout;
         if (!left) break;
         await new Promise((r) => setTimeout(r, 100));
       }
