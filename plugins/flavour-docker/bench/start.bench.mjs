@@ -127,28 +127,38 @@ async function nxcStart(n) {
 /** The engine's floor: same image, mounts, network and static addresses, created+started in parallel. */
 /**
  * Removes the floor's network. Right after 100 containers were force-removed at once, the engine
- * may still count an endpoint for a while ("has active endpoints"): retry for up to a minute.
+ * may still count an endpoint for a while ("has active endpoints"): retry for up to a minute,
+ * then leave it (Docker 20.10 under heavy load was seen keeping such a count for good; each
+ * floor has its own network name and subnet, so the next one is not affected) and say so.
  */
+const staleNetworks = [];
 async function removeNetwork(name) {
   for (let i = 0; ; i++) {
     try {
       await docker.getNetwork(name).remove();
       return;
     } catch (error) {
-      if (i >= 60 || !/active endpoints/.test(String(error?.message))) throw error;
+      if (!/active endpoints/.test(String(error?.message))) throw error;
+      if (i >= 60) {
+        console.warn(`warning: the engine keeps an endpoint on ${name}: left (docker network rm ${name})`);
+        staleNetworks.push(name);
+        return;
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
 }
 
+let floors = 0;
 async function floor(n) {
-  const name = `nxc-bench-floor-${process.pid}`;
+  const k = 1 + (floors++ % 200);
+  const name = `nxc-bench-floor-${process.pid}-${k}`;
   const labels = { 'nxc.bench': String(process.pid) };
-  const subnet = '10.213.0.0/24';
+  const subnet = `10.213.${k}.0/24`;
   // a document naming every node, so the floor's containers run (and are removed running) like nxc's
   const deployment = Object.fromEntries(
     Array.from({ length: n }, (_, i) => [
-      `10.213.0.${i + 2}`,
+      `10.213.${k}.${i + 2}`,
       { role: 'client', host: `client${i + 1}`, init: info.roles.client.init },
     ]),
   );
@@ -167,7 +177,7 @@ async function floor(n) {
     Name: name,
     Driver: 'bridge',
     Labels: labels,
-    IPAM: { Config: [{ Subnet: subnet, Gateway: '10.213.0.1' }] },
+    IPAM: { Config: [{ Subnet: subnet, Gateway: `10.213.${k}.1` }] },
   });
   await docker.createVolume({ Name: name, Labels: labels });
   const containers = await Promise.all(
@@ -195,7 +205,7 @@ async function floor(n) {
           NetworkMode: name,
         },
         NetworkingConfig: {
-          EndpointsConfig: { [name]: { Aliases: [host], IPAMConfig: { IPv4Address: `10.213.0.${i + 2}` } } },
+          EndpointsConfig: { [name]: { Aliases: [host], IPAMConfig: { IPv4Address: `10.213.${k}.${i + 2}` } } },
         },
       });
       await c.start();
@@ -317,5 +327,6 @@ try {
     filters: JSON.stringify({ label: [`nxc.bench=${process.pid}`] }),
   });
   await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  for (const name of staleNetworks) await docker.getNetwork(name).remove().catch(() => {});
   rmSync(work, { recursive: true, force: true });
 }
