@@ -205,7 +205,9 @@ async function floor(n) {
           NetworkMode: name,
         },
         NetworkingConfig: {
-          EndpointsConfig: { [name]: { Aliases: [host], IPAMConfig: { IPv4Address: `10.213.${k}.${i + 2}` } } },
+          EndpointsConfig: {
+            [name]: { Aliases: [host], IPAMConfig: { IPv4Address: `10.213.${k}.${i + 2}` } },
+          },
         },
       });
       await c.start();
@@ -327,6 +329,10 @@ try {
     filters: JSON.stringify({ label: [`nxc.bench=${process.pid}`] }),
   });
   await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-  for (const name of staleNetworks) await docker.getNetwork(name).remove().catch(() => {});
+  for (const name of staleNetworks)
+    await docker
+      .getNetwork(name)
+      .remove()
+      .catch(() => {});
   rmSync(work, { recursive: true, force: true });
 }
