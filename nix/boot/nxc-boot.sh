@@ -23,6 +23,9 @@
 # addresses `ip` reports), NXC_HOSTNAME (instead of the current hostname), NXC_ROLES (role
 # map JSON {"role": "/nix/store/…/init"}), NXC_EXPECT_ROLE (refuse another role),
 # NXC_FETCH_RETRIES (deploy=http(s), one try per second, default 60).
+#
+# Every node of a deployment runs this at once on shared CPUs: it starts as few programs as it
+# can (one jq, one ip, one mkdir in the common case); shell builtins do the rest.
 set -u
 set -f
 R=${NXC_ROOT:-}
@@ -58,8 +61,10 @@ cmdline_file=${NXC_CMDLINE:-/proc/cmdline}
 deploy=
 digest=
 disks=
+cmdline=
 if [ -r "$cmdline_file" ]; then
-  for p in $(cat "$cmdline_file"); do
+  while IFS= read -r l || [ -n "$l" ]; do cmdline="$cmdline $l"; done < "$cmdline_file"
+  for p in $cmdline; do
     case $p in
       deploy=*) deploy=${p#deploy=} ;;
       deploy_sha256=*) digest=${p#deploy_sha256=} ;;
@@ -120,10 +125,19 @@ esac
 if [ "${NXC_ADDRESSES+set}" = set ]; then
   addrs=$NXC_ADDRESSES
 else
-  addrs=$(ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); if (a[1] != "127.0.0.1" && a[1] != "::1") print a[1] }')
+  # `ip -o` lines: "2: eth0    inet 10.0.0.2/24 brd ...": the 4th field, without the length
+  ipout=$(ip -o addr show 2>/dev/null)
+  addrs=
+  while read -r _ _ _ a _; do
+    a=${a%%/*}
+    case $a in '' | 127.0.0.1 | ::1) ;; *) addrs="$addrs $a" ;; esac
+  done <<EOF
+$ipout
+EOF
 fi
 if [ "${NXC_HOSTNAME+set}" = set ]; then hn=$NXC_HOSTNAME
-else hn=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null); fi
+elif [ -r /proc/sys/kernel/hostname ]; then read -r hn < /proc/sys/kernel/hostname || hn=
+else hn=$(hostname 2>/dev/null); fi
 # Prints shell assignments (every value quoted by jq's @sh): ok, key, and for the entry found
 # role, host, init, pub, hosts (the IP-keyed entries as /etc/hosts lines) and node (node.json).
 # The node's identity: a document without it (the original nxc's) gets the indexes nxc would
@@ -173,18 +187,24 @@ fi
 
 # ---- 3. hostname, hosts, keys, node.json ----
 printf '%s\n' "$host" > "$R/etc/hostname" 2>/dev/null
-[ -n "$R" ] || hostname "$host" 2>/dev/null || true
+[ -n "$R" ] || [ "$hn" = "$host" ] || hostname "$host" 2>/dev/null || true
 
 # Rewrite /etc/hosts only when the deployment has IP addresses (docker resolves names itself).
 if [ -n "$hosts" ]; then
+  # written in place: /etc/hosts may be a bind mount (docker)
   printf '127.0.0.1 localhost\n::1 localhost\n%s\n' "$hosts" > "$R/run/nxc/hosts" &&
-    cat "$R/run/nxc/hosts" > "$R/etc/hosts" || fail "cannot write /etc/hosts"
+    printf '127.0.0.1 localhost\n::1 localhost\n%s\n' "$hosts" > "$R/etc/hosts" || fail "cannot write /etc/hosts"
 fi
 
 if [ -n "$pub" ]; then
-  mkdir -p "$R/root/.ssh" && chmod 700 "$R/root/.ssh" || fail "cannot create /root/.ssh"
+  if [ -d "$R/root/.ssh" ]; then chmod 700 "$R/root/.ssh" || fail "cannot create /root/.ssh"
+  else mkdir -p -m 700 "$R/root/.ssh" || fail "cannot create /root/.ssh"; fi
   ak=$R/root/.ssh/authorized_keys
-  grep -qxF "$pub" "$ak" 2>/dev/null || printf '%s\n' "$pub" >> "$ak" || fail "cannot write $ak"
+  known=
+  if [ -f "$ak" ]; then
+    while IFS= read -r l || [ -n "$l" ]; do [ "$l" = "$pub" ] && { known=1; break; }; done < "$ak"
+  fi
+  [ -n "$known" ] || printf '%s\n' "$pub" >> "$ak" || fail "cannot write $ak"
   chmod 600 "$ak"
 fi
 
@@ -204,8 +224,13 @@ printf '%s\n' "$node" > "$R/etc/nxc/node.json" || fail "cannot write /etc/nxc/no
 nxc_disk_link() { # nxc_disk_link ID TARGET (relative to /dev/disk/by-nxc)
   mkdir -p "$R/dev/disk/by-nxc" 2>/dev/null && ln -sfn "$2" "$R/dev/disk/by-nxc/$1" 2>/dev/null || true
 }
-for d in $(ls "$R/sys/block" 2>/dev/null); do
-  case "$d" in vd*) ;; *) continue ;; esac
+# (globbed here, this script runs with globbing off; no match leaves the pattern, skipped)
+set +f
+set -- "$R"/sys/block/vd*
+set -f
+for d in "$@"; do
+  d=${d##*/}
+  case "$d" in vd[*]*) continue ;; vd*) ;; *) continue ;; esac
   # a container sees the host's /sys/block: only the node's own devices are named
   [ -e "$R/dev/$d" ] || continue
   s=$(cat "$R/sys/block/$d/serial" 2>/dev/null) || continue
@@ -215,8 +240,11 @@ for d in $(ls "$R/sys/block" 2>/dev/null); do
   nxc_disk_link "$s" "../../$d"
 done
 # docker: the engine puts each disk at /dev/disk/by-id/virtio-<id> itself (a device node, no udev)
-# (listed with ls: this script runs with globbing off)
-for f in $(ls "$R/dev/disk/by-id" 2>/dev/null); do
+set +f
+set -- "$R"/dev/disk/by-id/virtio-*
+set -f
+for f in "$@"; do
+  f=${f##*/}
   case "$f" in virtio-*) ;; *) continue ;; esac
   s=${f#virtio-}
   case "$s" in '' | *[!A-Za-z0-9_-]*) continue ;; esac
@@ -224,7 +252,10 @@ for f in $(ls "$R/dev/disk/by-id" 2>/dev/null); do
   [ -e "$R/dev/disk/by-nxc/$s" ] || nxc_disk_link "$s" "../by-id/$f"
 done
 [ -n "$disks" ] || disks=$dmap
-for pair in $(printf '%s\n' "$disks" | tr ',' ' '); do
+IFS=,
+set -- $disks
+unset IFS
+for pair in "$@"; do
   id=${pair%%=*} name=${pair#*=}
   case "$id" in '' | *[!A-Za-z0-9_-]*) continue ;; esac
   case "$name" in by-[a-z]*/[A-Za-z0-9]* ) ;; *) continue ;; esac

@@ -37,16 +37,17 @@ let
     pkgs.wget
   ] ++ cfg.bootTools;
 
-  # Prints a line where flavours look for it: the serial console of VMs and bare metal
-  # (/dev/console) and, in containers, PID 1's stdout (the container log stream).
-  say = pkgs.writeShellScript "nxc-say" ''
-    line="$*"
-    echo "$line"
-    if [ -w /dev/console ]; then echo "$line" > /dev/console 2>/dev/null || true; fi
-    case "$(readlink /proc/1/fd/1 2>/dev/null || true)" in
-      "" | /dev/console | /dev/null) ;;
-      *) echo "$line" > /proc/1/fd/1 2>/dev/null || true ;;
-    esac
+  # A shell function printing a line where flavours look for it: the serial console of VMs and
+  # bare metal (/dev/console) and, in containers, PID 1's stdout (the container log stream).
+  # Builtins only: every node runs it at boot, all at once on shared CPUs.
+  say = ''
+    say() {
+      echo "$*"
+      if [ -w /dev/console ]; then echo "$*" > /dev/console 2>/dev/null || true; fi
+      if [ -e /proc/1/fd/1 ] && ! [ /proc/1/fd/1 -ef /dev/console ] && ! [ /proc/1/fd/1 -ef /dev/null ]; then
+        echo "$*" > /proc/1/fd/1 2>/dev/null || true
+      fi
+    }
   '';
 
   # Runs the boot script in `--setup-only` mode on the running system. All-in-one images ran
@@ -60,22 +61,37 @@ let
       mkdir -p /etc/nxc
       cp /run/nxc/deployment.json /etc/nxc/deployment.json.tmp && mv /etc/nxc/deployment.json.tmp /etc/nxc/deployment.json
     fi
+    ${say}
     out=$(NXC_CMDLINE=/dev/null ${pkgs.runtimeShell} ${cfg.bootScript} --setup-only 2>&1)
     rc=$?
     printf '%s\n' "$out"
-    printf '%s\n' "$out" | ${pkgs.gnugrep}/bin/grep '^NXC_' | while IFS= read -r l; do ${say} "$l" >/dev/null; done
-    if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | ${pkgs.gnugrep}/bin/grep -q '^NXC_BOOT_ERROR'; then
-      ${say} "NXC_BOOT_ERROR boot script failed with status $rc" >/dev/null
+    reported=
+    while IFS= read -r l; do
+      case $l in
+        NXC_BOOT_ERROR*) reported=1; say "$l" >/dev/null ;;
+        NXC_*) say "$l" >/dev/null ;;
+      esac
+    done <<EOF
+    $out
+    EOF
+    if [ "$rc" -ne 0 ] && [ -z "$reported" ]; then
+      say "NXC_BOOT_ERROR boot script failed with status $rc" >/dev/null
     fi
     exit "$rc"
   '';
 
+  # node.json is one line written by the boot script (jq's compact JSON, "host" a plain name):
+  # read by the shell, not by a jq started on every node at once.
   readyScript = pkgs.writeShellScript "nxc-ready" ''
-    host=$(${pkgs.jq}/bin/jq -r '.host // empty' /etc/nxc/node.json 2>/dev/null || true)
+    ${say}
+    host=
+    j=
+    [ -r /etc/nxc/node.json ] && read -r j < /etc/nxc/node.json
+    case $j in *'"host":"'*) host=''${j#*'"host":"'}; host=''${host%%'"'*} ;; esac
     [ -n "$host" ] || host=$(${netTools}/bin/hostname)
-    mkdir -p /run/nxc
-    touch /run/nxc/ready
-    ${say} "NXC_READY $host"
+    [ -d /run/nxc ] || mkdir -p /run/nxc
+    : > /run/nxc/ready
+    say "NXC_READY $host"
   '';
 in
 {

@@ -71,7 +71,14 @@ import { createDeploymentNetwork } from './network.js';
 import { nodeLogs } from './node-logs.js';
 import { DEFAULT_CONCURRENCY, type DockerOptions, configuredDockerOptions } from './options.js';
 import { PortRelays } from './port-relay.js';
-import { LineSplitter, NodeFailed, type OutputStream, attachOutput, waitReady } from './readiness.js';
+import {
+  LineSplitter,
+  NodeFailed,
+  type OutputStream,
+  attachOutput,
+  initMayBeSystemd,
+  waitReady,
+} from './readiness.js';
 import { DockerTransport } from './transport.js';
 
 export { DEFAULT_CONCURRENCY };
@@ -464,6 +471,11 @@ async function start(ctx: Start): Promise<StartResult> {
       nodes: runtimes,
     });
 
+    // per role: the nodes whose ready line cannot reach their output (systemd as init)
+    const polled = new Map(
+      Object.entries(info.roles).map(([role, r]) => [role, initMayBeSystemd(r.toplevel)] as const),
+    );
+    const pollsReadyFile = (role: string): boolean => polled.get(role) ?? true;
     const launch = await launchNodes({
       nodes: runtimes,
       concurrency,
@@ -498,6 +510,7 @@ async function start(ctx: Start): Promise<StartResult> {
               signal,
               // attached before the start whenever the deployer waits
               stream: created.output!,
+              pollReadyFile: pollsReadyFile(rt.role),
             });
           }
         : undefined,

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, parseBootLine } from './readiness.js';
+import { LineSplitter, initMayBeSystemd, parseBootLine } from './readiness.js';
 
 describe('boot contract lines', () => {
   it('recognizes the ready and boot error lines', () => {
@@ -21,5 +24,26 @@ describe('boot contract lines', () => {
     expect(s.push('tail')).toEqual([]);
     expect(s.flush()).toEqual(['tail']);
     expect(s.flush()).toEqual([]);
+  });
+});
+
+describe('which nodes need the ready file polled', () => {
+  it('polls systemd systems and unknown ones, not the others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nxc-readiness-'));
+    try {
+      const runner = join(dir, 'system-runner');
+      const nixos = join(dir, 'system-nixos');
+      mkdirSync(runner);
+      mkdirSync(nixos);
+      writeFileSync(join(runner, 'init'), '#!/bin/sh\n');
+      symlinkSync('/nix/store/x-systemd', join(nixos, 'systemd'));
+      expect(initMayBeSystemd(runner)).toBe(false);
+      // a dangling link counts: the store path is the engine's, the link is what NixOS has
+      expect(initMayBeSystemd(nixos)).toBe(true);
+      expect(initMayBeSystemd(undefined)).toBe(true);
+      expect(initMayBeSystemd(join(dir, 'not-here'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

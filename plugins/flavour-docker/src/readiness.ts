@@ -4,9 +4,14 @@
  * it cannot boot. We read each container's output through an attach opened before it starts
  * (one long-lived request per node); the stream ending before the ready line means the
  * container exited. The contract's other signal, `/run/nxc/ready`, is looked for too, once a
- * second: systemd as PID 1 (NixOS) keeps nothing of the output stream the engine gave it, so
- * its ready line never reaches the container's output.
+ * second, on the nodes whose init is systemd (or may be: {@link initMayBeSystemd}): systemd as
+ * PID 1 (NixOS) keeps nothing of the output stream the engine gave it, so its ready line never
+ * reaches the container's output. Each look is a `docker exec` (a process started in the
+ * container by the engine): on the others, whose ready line reaches the stream, it would only
+ * load the engine and the CPU the nodes boot on (30 nodes: 30 execs a second).
  */
+import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 
@@ -67,6 +72,17 @@ export class NodeFailed extends Error {
 const MAX_LINES = 5000;
 const READY_FILE_POLL_MS = 1000;
 
+/**
+ * Whether a role's init may be systemd, whose ready line never reaches the container's output:
+ * the role's system has the `systemd` link NixOS's toplevel has (the host's store holds it: the
+ * engine bind-mounts it), or its system is unknown (compose infos without `toplevel`, or a
+ * toplevel this host cannot see).
+ */
+export function initMayBeSystemd(toplevel: string | undefined): boolean {
+  if (toplevel === undefined || !existsSync(toplevel)) return true;
+  return lstatSync(join(toplevel, 'systemd'), { throwIfNoEntry: false }) !== undefined;
+}
+
 /** True when the node's ready file exists (false while the container cannot run a command). */
 export async function readyFileExists(container: Docker.Container): Promise<boolean> {
   try {
@@ -97,7 +113,13 @@ export async function waitReady(
   docker: Docker,
   container: Docker.Container,
   host: string,
-  options: { timeoutMs: number; signal: AbortSignal; stream: OutputStream },
+  options: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    stream: OutputStream;
+    /** Also look for `/run/nxc/ready` once a second (default true): see {@link initMayBeSystemd}. */
+    pollReadyFile?: boolean;
+  },
 ): Promise<string[]> {
   const lines: string[] = [];
   const stream = options.stream;
@@ -155,7 +177,7 @@ export async function waitReady(
         else pollReadyFile();
       }, READY_FILE_POLL_MS);
     };
-    pollReadyFile();
+    if (options.pollReadyFile ?? true) pollReadyFile();
     const onAbort = () => finish({ kind: 'aborted', reason: 'interrupted' });
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
