@@ -1,7 +1,7 @@
 /**
  * The `nxc` program: commander definitions of every verb. Only commander and picocolors are
- * loaded up front; each action imports its module (and @nxc/core) when it runs, so
- * `nxc --help` stays fast.
+ * loaded up front; the actions (one module, actions/index.ts, and @nxc/core) are imported when
+ * a command runs, so `nxc --help` stays fast.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, reportError } from './failure.js';
