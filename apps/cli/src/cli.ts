@@ -6,8 +6,7 @@ import nodeModule from 'node:module';
 // folder, or $NODE_COMPILE_CACHE), which spares every later start most of its module loading
 // (issue #17); older Node.js has no such call. It must run before the rest is imported.
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { run } = await import('./main.js');
-const { HANDLED_SIGNALS } = await import('./signals.js');
+const { run, HANDLED_SIGNALS } = await import('./main.js');
 
 function exit(code: number): void {
   // The command is over and its outcome decided: a signal now must not kill the process with

@@ -5,7 +5,6 @@
  * refuses a flag of another flavour; the CLI only carries them.
  */
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import type { Runtime } from './runtime.js';
 
 /** Long flag -> commander attribute, for the flags added to the start command. */
@@ -50,7 +49,8 @@ export async function addFlavourFlags(start: Command, rt: Runtime, argv: string[
       // a flag nxc start already has stays nxc's (the plugin's is unreachable)
       if (start.options.some((o) => o.long === long || (short !== undefined && o.short === short))) continue;
       const who = owners.get(long) ?? [];
-      const option = new Option(
+      // createOption: commander stays in main's chunk (this module is loaded with the actions)
+      const option = start.createOption(
         flag.flag,
         selected ? flag.description : `${flag.description} (${who.join(', ')})`,
       );

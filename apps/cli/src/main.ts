@@ -1,13 +1,15 @@
 /**
  * The `nxc` program: commander definitions of every verb. Only commander and picocolors are
- * loaded up front; each action imports its module (and @nxc/core) when it runs, so
- * `nxc --help` stays fast.
+ * loaded up front; the actions (one module, actions/index.ts, and @nxc/core) are imported when
+ * a command runs, so `nxc --help` stays fast.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, reportError } from './failure.js';
 import { clearLive } from './render.js';
 import type { Runtime } from './runtime.js';
 import { installSignalHandlers } from './signals.js';
+
+export { HANDLED_SIGNALS } from './signals.js';
 
 const EXIT_HELP = `
 Exit codes:
@@ -23,6 +25,12 @@ Exit codes:
 Run \`nxc <command> --help\` for a command's options.`;
 
 type ActionFn = (rt: Runtime, ...args: unknown[]) => Promise<number | undefined>;
+
+/**
+ * The actions, loaded once a command runs: one module (one file of the bundle) for all of
+ * them, so a command pays for one file more than `nxc --help` (issue #17).
+ */
+const actions = () => import('./actions/index.js');
 type Loader = () => Promise<ActionFn>;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -91,7 +99,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
         'path of the link to the compose info (default build/<comp>::<flavour>)',
       )
       .option('--json', 'print the result as JSON'),
-    async () => (await import('./actions/build.js')).buildAction as ActionFn,
+    async () => (await actions()).buildAction as ActionFn,
   );
 
   wire(
@@ -120,7 +128,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--show-trace', 'show Nix evaluation traces')
       .option('--nix-flags <flags>', 'extra flags for nix eval, e.g. "--impure"')
       .option('--json', 'print { ok, problems, ... } as JSON'),
-    async () => (await import('./actions/check.js')).checkAction as ActionFn,
+    async () => (await actions()).checkAction as ActionFn,
   );
 
   wire(
@@ -161,7 +169,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       )
       .option('--json', 'print the started nodes as JSON')
       .addHelpText('after', '\nEach flavour adds its own flags: `nxc start -f FLAVOUR --help` lists them.'),
-    async () => (await import('./actions/start.js')).startAction as ActionFn,
+    async () => (await actions()).startAction as ActionFn,
   );
 
   wire(
@@ -174,7 +182,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     )
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--json', 'print what was stopped as JSON'),
-    async () => (await import('./actions/running.js')).stopAction as ActionFn,
+    async () => (await actions()).stopAction as ActionFn,
   );
 
   wire(
@@ -182,7 +190,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       '--json',
       'print as JSON',
     ),
-    async () => (await import('./actions/running.js')).statusAction as ActionFn,
+    async () => (await actions()).statusAction as ActionFn,
   );
 
   wire(
@@ -193,7 +201,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-l, --user <user>', 'remote user', 'root')
       .option('-g, --geometry <geometry>', 'tmux panes: "1+3+2" (columns of 1, 3, 2 panes) or "2*3"')
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)'),
-    async () => (await import('./actions/connect.js')).connectAction as ActionFn,
+    async () => (await actions()).connectAction as ActionFn,
   );
 
   wire(
@@ -208,7 +216,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .addOption(new Option('--timeout <seconds>', 'per-node timeout').argParser(seconds))
       .option('--json', 'print per-node stdout, stderr and exit code as JSON'),
-    async () => (await import('./actions/exec.js')).execAction as ActionFn,
+    async () => (await actions()).execAction as ActionFn,
   );
 
   const net = selection(
@@ -218,7 +226,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
         'network conditions between nodes: show (default), partition, heal, delay, loss, rate, check, restore',
       ),
   ).option('--json', 'print as JSON');
-  wire(net, async () => (await import('./actions/net.js')).netShowAction as ActionFn);
+  wire(net, async () => (await actions()).netShowAction as ActionFn);
   wire(
     selection(
       net
@@ -228,7 +236,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     )
       .argument('<target...>', 'one side: hostnames, @role, or all (the other side after --)')
       .option('--json', 'print the conditions in force as JSON'),
-    async () => (await import('./actions/net.js')).netPartitionAction as ActionFn,
+    async () => (await actions()).netPartitionAction as ActionFn,
   );
   wire(
     selection(
@@ -236,7 +244,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     )
       .argument('[target...]', 'only conditions touching these nodes (default: every condition)')
       .option('--json', 'print the conditions left as JSON'),
-    async () => (await import('./actions/net.js')).netHealAction as ActionFn,
+    async () => (await actions()).netHealAction as ActionFn,
   );
   wire(
     selection(
@@ -248,7 +256,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
     )
       .argument('[target...]', 'only these nodes (default: every node with a condition)')
       .option('--json', 'print the conditions in force and the nodes restored as JSON'),
-    async () => (await import('./actions/net.js')).netRestoreAction as ActionFn,
+    async () => (await actions()).netRestoreAction as ActionFn,
   );
   for (const [kind, what, example, value, action] of [
     [
@@ -281,7 +289,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .argument('<value>', value)
       .option('--json', 'print the conditions in force as JSON');
     if (kind === 'delay') cmd.option('--jitter <delay>', 'random variation of the delay, e.g. 5ms');
-    wire(cmd, async () => (await import('./actions/net.js'))[action] as ActionFn);
+    wire(cmd, async () => (await actions())[action] as ActionFn);
   }
   wire(
     selection(
@@ -294,7 +302,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--all', 'every pair of nodes, not only those with a condition')
       .addOption(new Option('--count <n>', 'pings each way (default 10)').argParser((v) => Number(v)))
       .option('--json', 'print the measures as JSON'),
-    async () => (await import('./actions/net.js')).netCheckAction as ActionFn,
+    async () => (await actions()).netCheckAction as ActionFn,
   );
 
   wire(
@@ -306,7 +314,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
         new Option('-n, --tail <lines>', 'last lines per node').argParser((v) => Number.parseInt(v, 10)),
       )
       .option('--json', 'print JSON lines'),
-    async () => (await import('./actions/running.js')).logsAction as ActionFn,
+    async () => (await actions()).logsAction as ActionFn,
   );
 
   wire(
@@ -316,7 +324,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-I, --interactive', 'Python REPL with the machine objects (default without SCRIPT or -t)')
       .option('-i, --identity-file <key>', 'SSH private key (default: the project key)')
       .option('--junit <file>', 'write a JUnit XML report'),
-    async () => (await import('./actions/driver.js')).driverAction as ActionFn,
+    async () => (await actions()).driverAction as ActionFn,
   );
 
   wire(
@@ -327,7 +335,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('-t, --template <name>', 'template name', 'basic')
       .option('--list', 'list templates')
       .option('--force', 'overwrite existing files'),
-    async () => (await import('./actions/init.js')).initAction as ActionFn,
+    async () => (await actions()).initAction as ActionFn,
   );
 
   wire(
@@ -338,7 +346,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .option('--all', 'also remove .nxc/ (project SSH key, generated Nix library) and the records')
       .option('--force', 'clean even if a deployment still runs')
       .option('--json', 'print what was removed as JSON'),
-    async () => (await import('./actions/init.js')).cleanAction as ActionFn,
+    async () => (await actions()).cleanAction as ActionFn,
   );
 
   wire(
@@ -349,7 +357,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .argument('[show]', '"show": print one record')
       .argument('[id]', 'record id, its last 8 hex digits, or a unique prefix')
       .option('--json', 'print as JSON'),
-    async () => (await import('./actions/records.js')).recordsAction as ActionFn,
+    async () => (await actions()).recordsAction as ActionFn,
   );
 
   wire(
@@ -358,7 +366,7 @@ export function buildProgram(rt: Runtime, state: { exitCode: number }): Command 
       .description('list installed flavours')
       .option('--check', 'also check each flavour can run on this machine')
       .option('--json', 'print as JSON'),
-    async () => (await import('./actions/flavours.js')).flavoursAction as ActionFn,
+    async () => (await actions()).flavoursAction as ActionFn,
   );
 
   return program;
@@ -373,7 +381,7 @@ async function withFlavourFlags(program: Command, rt: Runtime, head: string[]): 
   const start = program.commands.find((c) => c.name() === 'start');
   if (!start) return;
   try {
-    await (await import('./flavour-flags.js')).addFlavourFlags(start, rt, head);
+    await (await actions()).addFlavourFlags(start, rt, head);
   } catch (error) {
     if (!head.includes('--help') && !head.includes('-h')) throw error;
   }

@@ -3,9 +3,9 @@
  * fetching its deployment, `nxc stop` after a crash) sees the old content or the new one,
  * never an empty or half-written file, even if nxc is killed or the machine loses power.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { nodeCrypto } from './lazy-builtins.js';
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -26,7 +26,10 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(
+    dir,
+    `.${basename(file)}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const handle = await open(tmp, 'wx', options.mode ?? 0o644);
     try {

@@ -4,7 +4,6 @@
  * (`composition`, `default_flavour`). The zod schema below is the reference of every key.
  * Heavy loaders (cosmiconfig, TypeScript) are imported only when a config is searched.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, isAbsolute, resolve } from 'node:path';
@@ -12,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import { closest, displayPath, firstLine, formatIssue } from './validation.js';
 
 /** Project configuration, normalized (every key present). */
@@ -163,7 +163,7 @@ async function loadTsConfig(file: string, content: string): Promise<unknown> {
         : '';
     throw configError(`${file}${line}`, text, 'fix the TypeScript syntax');
   }
-  const compiled = `${file}.${randomUUID()}.mjs`;
+  const compiled = `${file}.${nodeCrypto().randomUUID()}.mjs`;
   await writeFile(compiled, output.outputText);
   try {
     const mod = (await import(pathToFileURL(compiled).href)) as { default?: unknown };

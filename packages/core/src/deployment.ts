@@ -4,14 +4,13 @@
  * file (docker mounts it) or from the kernel command line (`deploy=`), where space is
  * short: `encodeDeploymentForKernel` makes the compact form and says whether it fits.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { NxcError } from './errors.js';
+import { nodeCrypto, nodeZlib } from './lazy-builtins.js';
 import { routeParameters } from './node-parameters.js';
 import type { Project } from './project.js';
 import { deploymentKey, deploymentPath } from './state.js';
@@ -229,7 +228,7 @@ export function buildDeploymentDocument(input: BuildDeploymentInput): Deployment
       init,
       index,
       globalIndex,
-      uuid: knownUuid(input.uuids, node.host) ?? randomUUID(),
+      uuid: knownUuid(input.uuids, node.host) ?? nodeCrypto().randomUUID(),
       ...(own ? { parameters: own } : {}),
       ...(disks.length > 0 ? { disks } : {}),
     };
@@ -417,7 +416,7 @@ export function encodeDeploymentForKernel(
     user: doc.user,
     ...(doc.parameters === undefined ? {} : { parameters: doc.parameters }),
   };
-  const value = `gz:${gzipSync(JSON.stringify(compact), { level: 9 }).toString('base64')}`;
+  const value = `gz:${nodeZlib().gzipSync(JSON.stringify(compact), { level: 9 }).toString('base64')}`;
   const length = 'deploy='.length + value.length;
   return { value, fits: length <= budget, length };
 }
@@ -433,7 +432,7 @@ export const DEPLOY_DIGEST_PARAM = 'deploy_sha256';
  */
 export function deploymentBody(doc: DeploymentDocument): { body: Buffer; sha256: string } {
   const body = Buffer.from(`${JSON.stringify(doc)}\n`);
-  return { body, sha256: createHash('sha256').update(body).digest('hex') };
+  return { body, sha256: nodeCrypto().createHash('sha256').update(body).digest('hex') };
 }
 
 /**
@@ -454,7 +453,9 @@ export function decodeDeploymentParam(value: string): DeploymentDocument {
   let json: string;
   try {
     if (raw.startsWith('gz:')) {
-      json = gunzipSync(Buffer.from(raw.slice(3), 'base64')).toString('utf8');
+      json = nodeZlib()
+        .gunzipSync(Buffer.from(raw.slice(3), 'base64'))
+        .toString('utf8');
     } else {
       if (!/^[A-Za-z0-9+/=\s]+$/.test(raw)) throw new Error('not base64');
       json = Buffer.from(raw, 'base64').toString('utf8');

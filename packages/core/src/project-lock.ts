@@ -13,12 +13,12 @@
  * A holder on another machine (a project folder shared over NFS) cannot be checked: its lock
  * is respected until removed by hand.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, open, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { NxcError } from './errors.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import type { Project } from './project.js';
 import { displayPath, errnoCode } from './validation.js';
 
@@ -207,7 +207,7 @@ export async function lockProject(project: Project, operation: string): Promise<
     operation,
     command: describeCommand(),
     since: new Date().toISOString(),
-    token: randomBytes(8).toString('hex'),
+    token: nodeCrypto().randomBytes(8).toString('hex'),
   };
   let createdDir = false;
   for (let attempt = 0; ; attempt++) {

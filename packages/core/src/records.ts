@@ -5,7 +5,6 @@
  * flavour options, platform, timings). Written next to the deployment while it runs and kept
  * in `artifact/<composition>/<flavour>/records/`, which `nxc stop` does not touch.
  */
-import { randomBytes } from 'node:crypto';
 import { readFile, readdir, realpath, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { type NodeDisk, nodeDiskSchema } from './deployment.js';
 import { NxcError } from './errors.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import { conditionSchema } from './net-schema.js';
 import type { Project } from './project.js';
 import type { ProgressEvent, Reporter } from './reporter.js';
@@ -302,7 +302,7 @@ export function newRecordId(startedAt: Date): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
+  return `${stamp}-${nodeCrypto().randomBytes(4).toString('hex')}`;
 }
 
 let coreVersion: string | undefined;

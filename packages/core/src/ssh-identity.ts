@@ -3,11 +3,11 @@
  * folder, outside the project (made once, without ssh-keygen), or the user's own key given
  * with `-i`.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NxcError, isNxcError } from './errors.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import type { Project } from './project.js';
 import type { Reporter } from './reporter.js';
 import { projectStateDir, sshDir, userStateDir } from './state.js';
@@ -72,12 +72,12 @@ export interface Ed25519KeyPair {
 
 /** A new ed25519 key pair (see {@link Ed25519KeyPair}); host keys nxc gives nodes use it too. */
 export function generateEd25519KeyPair(comment: string): Ed25519KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { publicKey, privateKey } = nodeCrypto().generateKeyPairSync('ed25519');
   // Raw keys are the last 32 bytes of the DER encodings (SPKI / PKCS#8 have fixed prefixes for ed25519).
   const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
   const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
-  const check = randomBytes(4).readUInt32BE(0);
+  const check = nodeCrypto().randomBytes(4).readUInt32BE(0);
   let privateSection = Buffer.concat([
     uint32(check),
     uint32(check),
@@ -134,7 +134,7 @@ function publicKeyFromPrivate(content: string): string {
     const blob = reader.bytes();
     return `${new SshReader(blob).string()} ${blob.toString('base64')}`;
   }
-  const key = createPublicKey(createPrivateKey(content));
+  const key = nodeCrypto().createPublicKey(nodeCrypto().createPrivateKey(content));
   const jwk = key.export({ format: 'jwk' });
   const b64u = (v: string | undefined) => Buffer.from(v ?? '', 'base64url');
   /** mpint: big-endian, with a leading 0 when the high bit is set. */
@@ -328,7 +328,7 @@ export async function ensureProjectIdentity(
       return await readIdentity(privateKeyPath);
     }
     const pair = generateEd25519Identity(`nxc@${basename(project.root) || 'project'}`);
-    const tmp = join(dir, `.id_ed25519.${randomUUID()}`);
+    const tmp = join(dir, `.id_ed25519.${nodeCrypto().randomUUID()}`);
     await writeFile(`${tmp}.pub`, `${pair.publicKey}\n`, { mode: 0o644, flag: 'wx' });
     await writeFile(tmp, pair.privateKey, { mode: 0o600, flag: 'wx' });
     try {

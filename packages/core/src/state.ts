@@ -4,11 +4,11 @@
  * deployment documents and `.state.json` flavour state, `artifact/<composition>/<flavour>/`,
  * and `.nxc/` (SSH identity, generated Nix library).
  */
-import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { NxcError } from './errors.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import { pathExists } from './path-exists.js';
 import { withProjectLock } from './project-lock.js';
 import type { Project } from './project.js';
@@ -160,7 +160,7 @@ export async function projectStateDir(
       .replace(/[^A-Za-z0-9_.+-]/g, '_')
       .replace(/^[.+-]+/, '')
       .slice(0, 64);
-    const fresh = `${label || 'project'}-${randomBytes(8).toString('hex')}`;
+    const fresh = `${label || 'project'}-${nodeCrypto().randomBytes(8).toString('hex')}`;
     const tmp = `${projectIdPath(project)}.${fresh}`;
     await writeFile(tmp, `${fresh}\n`, { flag: 'wx' });
     try {

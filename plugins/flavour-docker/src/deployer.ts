@@ -27,9 +27,9 @@ import {
   nodeIdentities,
   writeFileAtomic,
 } from '@nxc/core/flavour';
+import { z } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
-import { z } from 'zod';
 import { engineClient } from './client.js';
 import { COMPOSE_FILE_NAME, writeComposeFile } from './compose-file.js';
 import {

@@ -3,7 +3,7 @@
  * core validates what users give against this schema before anything is created, and the
  * deployer receives them parsed. Light on purpose: read by `nxc start --help`.
  */
-import { z } from 'zod';
+import { z } from '@nxc/core/flavour';
 
 /** Default number of containers created at once (the engine serializes beyond a few). */
 export const DEFAULT_CONCURRENCY = 16;

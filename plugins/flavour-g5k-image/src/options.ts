@@ -3,7 +3,7 @@
  * anything is created. Light on purpose: read by `nxc start --help`.
  */
 import type { FlavourFlag } from '@nxc/core/flavour';
-import { z } from 'zod';
+import { z } from '@nxc/core/flavour';
 
 /** Options of g5k-image. */
 export const g5kImageOptionsSchema = z

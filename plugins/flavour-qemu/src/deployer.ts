@@ -35,8 +35,8 @@ import {
   statePath,
   writeJsonAtomic,
 } from '@nxc/core/flavour';
+import { z } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
-import { z } from 'zod';
 import { chooseAccel } from './accel.js';
 import { DEFAULT_MEMORY_MB, type QemuOptions, forRole, ramdiskMemoryMb } from './options.js';
 import {

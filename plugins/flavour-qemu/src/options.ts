@@ -4,7 +4,7 @@
  * anything is created. Light on purpose: read by `nxc start --help`.
  */
 import type { FlavourFlag } from '@nxc/core/flavour';
-import { z } from 'zod';
+import { z } from '@nxc/core/flavour';
 
 const perRole = z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]);
 

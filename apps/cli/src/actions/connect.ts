@@ -2,12 +2,15 @@
  * `nxc connect`: one host -> a shell in this terminal (raw TTY, resizes, remote exit code);
  * several -> a tmux window with one pane per host, each running `nxc connect HOST`.
  */
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { NxcError, connect, resolveConnectHosts } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
 import type { Runtime } from '../runtime.js';
 import { parseGeometry, tmuxLayout } from '../tmux-layout.js';
 import { project } from './common.js';
+
+/** node:child_process, loaded when tmux runs only: the other commands share this chunk (issue #17). */
+const childProcess = () =>
+  createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 interface ConnectFlags {
   composition?: string;
@@ -29,6 +32,8 @@ export async function connectAction(rt: Runtime, hosts: string[], flags: Connect
   if (target.nodes.length === 1)
     return shell(rt, proj, target.nodes[0]!.host, { ...selection, user: flags.user });
   const columns = parseGeometry(flags.geometry, target.nodes.length);
+  // @nxc/core/flavour only here: the other commands, which share this chunk, do not load it
+  const { shellQuote } = await import('@nxc/core/flavour');
   const commands = target.nodes.map((n) =>
     [
       ...rt.self,
@@ -76,7 +81,7 @@ async function shell(
 }
 
 function tmuxCall(args: string[]): string {
-  const r = spawnSync('tmux', args, { encoding: 'utf8' });
+  const r = childProcess().spawnSync('tmux', args, { encoding: 'utf8' });
   if (r.error) {
     if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NxcError('NXC_USAGE', 'connecting to several nodes needs tmux, which is not installed', {
@@ -128,6 +133,6 @@ function tmux(rt: Runtime, columns: number[], hostCommands: string[]): number {
   }
   tmuxCall(['select-pane', '-t', panes[0]!]);
   if (inside) return 0;
-  const r = spawnSync('tmux', ['attach-session', '-t', session], { stdio: 'inherit' });
+  const r = childProcess().spawnSync('tmux', ['attach-session', '-t', session], { stdio: 'inherit' });
   return r.status ?? 0;
 }

@@ -10,12 +10,12 @@
  *   `lastModified`, hence its evaluation cache, only changes when a file does).
  * The project's own flake.lock is the one Nix reads (the mirror holds a copy of it).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
+import { nodeChildProcess } from '../lazy-builtins.js';
 import type { Project } from '../project.js';
 import { nxcDir } from '../state.js';
 
@@ -32,7 +32,8 @@ export interface FlakeSource {
   root: string;
 }
 
-const run = promisify(execFile);
+const run = (file: string, args: string[], options: { cwd: string; maxBuffer: number }) =>
+  promisify(nodeChildProcess().execFile)(file, args, { ...options, encoding: 'utf8' });
 
 /** The enclosing git work tree, found as Nix finds it: the nearest ancestor holding `.git`. */
 export function gitWorkTree(dir: string): string | undefined {

@@ -4,11 +4,11 @@
  * a file git does not track. Each becomes one NxcError naming the exact fix, instead of Nix's
  * own wording, which names the symptom (`getting status of '/nix/store/…-source/x.nix'`).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { NxcError } from '../errors.js';
+import { nodeChildProcess } from '../lazy-builtins.js';
 import type { FlakeSource } from './flake-source.js';
 import type { NixProgressState } from './nix-progress.js';
 
@@ -171,10 +171,14 @@ function untrackedFile(text: string, ctx: NixFailureContext): NxcError | undefin
 /** Untracked, not ignored files at or under `rel` (paths relative to the repository). */
 function untrackedUnder(root: string, rel: string): string[] {
   try {
-    const out = execFileSync('git', ['ls-files', '-z', '--others', '--exclude-standard', '--', rel], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const out = nodeChildProcess().execFileSync(
+      'git',
+      ['ls-files', '-z', '--others', '--exclude-standard', '--', rel],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     return out.split('\0').filter((f) => f !== '');
   } catch {
     return [];
@@ -183,7 +187,10 @@ function untrackedUnder(root: string, rel: string): string[] {
 
 function isTracked(root: string, rel: string): boolean {
   try {
-    execFileSync('git', ['ls-files', '--error-unmatch', '--', rel], { cwd: root, stdio: 'ignore' });
+    nodeChildProcess().execFileSync('git', ['ls-files', '--error-unmatch', '--', rel], {
+      cwd: root,
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;

@@ -3,12 +3,12 @@
  * runner that streams `--log-format internal-json` progress and turns failures into
  * one-line NxcErrors.
  */
-import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
+import { nodeChildProcess } from '../lazy-builtins.js';
 import { NixProgress, type NixProgressState, summarizeNixError } from './nix-progress.js';
 
 /** Oldest Nix nxc supports (flakes with `--override-input path:`, `build --json`). */
@@ -145,7 +145,9 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
       if (known) return known;
       let stdout: string;
       try {
-        ({ stdout } = await promisify(execFile)(nixBin, ['--version'], { encoding: 'utf8' }));
+        ({ stdout } = await promisify(nodeChildProcess().execFile)(nixBin, ['--version'], {
+          encoding: 'utf8',
+        }));
       } catch (error) {
         versionCache.delete(nixBin);
         const code = (error as { code?: string }).code;
@@ -212,7 +214,7 @@ export interface RunNixResult {
 export async function runNix(args: string[], options: RunNixOptions): Promise<RunNixResult> {
   const progress = new NixProgress();
   // node:child_process, not execa: loading execa cost a no-op `nxc build` ~50 ms of CPU
-  const child = spawn(options.nixBin ?? 'nix', args, {
+  const child = nodeChildProcess().spawn(options.nixBin ?? 'nix', args, {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import {
 import { unsupportedDisks } from '../disk-support.js';
 import { NxcError, isNxcError } from '../errors.js';
 import { resolveFlavourOptions } from '../flavour-options.js';
+import { nodeChildProcess } from '../lazy-builtins.js';
 import { readMachineFile } from '../machines.js';
 import { routeParameters } from '../node-parameters.js';
 import { pathExists } from '../path-exists.js';
@@ -315,7 +315,7 @@ async function prepareReplay(
 
 const runFile = (file: string, args: string[]) =>
   new Promise<{ code: number | string }>((resolve) => {
-    execFile(file, args, (error) => {
+    nodeChildProcess().execFile(file, args, (error) => {
       resolve({ code: error ? ((error as NodeJS.ErrnoException).code ?? 1) : 0 });
     });
   });
