@@ -5,47 +5,14 @@
  * same moment, which broke relays and pushes on loaded machines. The server here is a real
  * SSH server (ssh2's server side on loopback) that refuses the first requests.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HostKeyStore, SshTransport } from '../src/index.js';
-import { type LyingSftpServer, type SessionBehaviour, startLyingSftpServer } from './lying-sftp-server.js';
+import { describe, expect, it } from 'vitest';
+import { type SessionBehaviour, useLyingNode } from './lying-sftp-server.js';
 
-let work: string;
-let key: string;
-let server: LyingSftpServer | undefined;
-let transport: SshTransport | undefined;
-
-beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'nxc-channel-retry-'));
-  key = join(work, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-});
-afterEach(async () => {
-  await transport?.close();
-  await server?.close();
-  transport = undefined;
-  server = undefined;
-});
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
-
-async function node(behaviour: SessionBehaviour): Promise<SshTransport> {
-  server = await startLyingSftpServer(
-    { '/data.txt': { kind: 'file', content: 'the artifact\n' } },
-    behaviour,
-  );
-  transport = new SshTransport({
-    nodes: { n1: { address: '127.0.0.1', port: server.port } },
-    privateKey: key,
-    hostKeys: new HostKeyStore({}, { learn: true }),
-    connectTimeoutMs: 5000,
-  });
-  return transport;
-}
+const lying = useLyingNode('n1');
+const node = (behaviour: SessionBehaviour) =>
+  lying.node({ '/data.txt': { kind: 'file', content: 'the artifact\n' } }, behaviour);
 
 describe('session channels refused before anything started', () => {
   it('runs a command once after the server refused its first two channels', async () => {
@@ -54,8 +21,8 @@ describe('session channels refused before anything started', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('ran: ');
     expect(r.stdout).toContain('echo hello');
-    expect(server?.requests.exec).toBe(3);
-    expect(server?.requests.ran).toHaveLength(1);
+    expect(lying.server()?.requests.exec).toBe(3);
+    expect(lying.server()?.requests.ran).toHaveLength(1);
   });
 
   it('gives up after four refusals with one clear error', async () => {
@@ -65,25 +32,25 @@ describe('session channels refused before anything started', () => {
       (e: unknown) => e as Error,
     );
     expect(error?.message).toBe('node "n1": cannot open an SSH channel: Unable to exec');
-    expect(server?.requests.exec).toBe(4);
-    expect(server?.requests.ran).toHaveLength(0);
+    expect(lying.server()?.requests.exec).toBe(4);
+    expect(lying.server()?.requests.ran).toHaveLength(0);
   });
 
   it('starts SFTP after the server refused its first subsystem request', async () => {
     const t = await node({ refuseSftp: 1 });
-    const dest = join(work, 'copied.txt');
+    const dest = join(lying.work(), 'copied.txt');
     await t.copyFrom('n1', '/data.txt', dest);
     expect(readFileSync(dest, 'utf8')).toBe('the artifact\n');
-    expect(server?.requests.sftp).toBe(2);
+    expect(lying.server()?.requests.sftp).toBe(2);
   });
 
   it('says SFTP is not available when every subsystem request is refused', async () => {
     const t = await node({ refuseSftp: 100 });
-    const error = await t.copyFrom('n1', '/data.txt', join(work, 'never.txt')).then(
+    const error = await t.copyFrom('n1', '/data.txt', join(lying.work(), 'never.txt')).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(error?.message).toBe('node "n1": SFTP is not available: Unable to start subsystem: sftp');
-    expect(server?.requests.sftp).toBe(4);
+    expect(lying.server()?.requests.sftp).toBe(4);
   });
 });

@@ -4,32 +4,13 @@
  * destination, no link created, and a refused copy leaves nothing behind.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HostKeyStore, SshTransport } from '../src/index.js';
-import { type FakeEntry, type LyingSftpServer, startLyingSftpServer } from './lying-sftp-server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeEntry, useLyingNode } from './lying-sftp-server.js';
 
-let work: string;
-let key: string;
-let server: LyingSftpServer | undefined;
-let transport: SshTransport | undefined;
-
-beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'nxc-lying-sftp-'));
-  key = join(work, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-});
-afterEach(async () => {
-  await transport?.close();
-  await server?.close();
-  transport = undefined;
-  server = undefined;
-});
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
+const lying = useLyingNode('evil');
+const node = (tree: Record<string, FakeEntry>) => lying.node(tree);
 
 const file = (content: string, mode?: number): FakeEntry => ({
   kind: 'file',
@@ -37,17 +18,6 @@ const file = (content: string, mode?: number): FakeEntry => ({
   ...(mode ? { mode } : {}),
 });
 const dir = (...entries: [string, FakeEntry][]): FakeEntry => ({ kind: 'dir', entries });
-
-async function node(tree: Record<string, FakeEntry>): Promise<SshTransport> {
-  server = await startLyingSftpServer(tree);
-  transport = new SshTransport({
-    nodes: { evil: { address: '127.0.0.1', port: server.port } },
-    privateKey: key,
-    hostKeys: new HostKeyStore({}, { learn: true }),
-    connectTimeoutMs: 5000,
-  });
-  return transport;
-}
 
 /** Every path under `root` (relative), links marked. */
 function listing(root: string): string[] {
@@ -74,7 +44,7 @@ describe('SFTP copyFrom from a lying node', () => {
     const t = await node({
       '/data': dir(['ok.txt', file('fine\n')], [name, file('pwned\n')], ['later.txt', file('x')]),
     });
-    const area = mkdtempSync(join(work, 'area-'));
+    const area = mkdtempSync(join(lying.work(), 'area-'));
     const dest = join(area, 'out', 'deep', 'data');
     const error = await t.copyFrom('evil', '/data', dest).then(
       () => undefined,
@@ -101,20 +71,20 @@ describe('SFTP copyFrom from a lying node', () => {
         ['sub', dir(['inner.txt', file('inner\n')])],
       ),
     });
-    const area = mkdtempSync(join(work, 'area-'));
+    const area = mkdtempSync(join(lying.work(), 'area-'));
     const dest = join(area, 'data');
     await t.copyFrom('evil', '/data', dest);
     expect(listing(area)).toEqual(['data/', 'data/keep.txt', 'data/sub/', 'data/sub/inner.txt']);
     expect(readFileSync(join(dest, 'sub', 'inner.txt'), 'utf8')).toBe('inner\n');
     // the links were not followed on the node either
-    expect(server?.opened.sort()).toEqual(['/data/keep.txt', '/data/sub/inner.txt']);
+    expect(lying.server()?.opened.sort()).toEqual(['/data/keep.txt', '/data/sub/inner.txt']);
   });
 
   it('drops set-uid, set-gid and sticky bits, keeps the rest of the mode', async () => {
     const t = await node({
       '/data': dir(['suid', file('#!/bin/sh\n', 0o6755)], ['ro.txt', file('r', 0o444)]),
     });
-    const dest = join(mkdtempSync(join(work, 'area-')), 'data');
+    const dest = join(mkdtempSync(join(lying.work(), 'area-')), 'data');
     await t.copyFrom('evil', '/data', dest);
     expect(statSync(join(dest, 'suid')).mode & 0o7777).toBe(0o755);
     expect(statSync(join(dest, 'ro.txt')).mode & 0o7777).toBe(0o644);
@@ -122,7 +92,7 @@ describe('SFTP copyFrom from a lying node', () => {
 
   it('replaces an existing destination and leaves no scratch folder', async () => {
     const t = await node({ '/data': dir(['new.txt', file('new\n')]) });
-    const area = mkdtempSync(join(work, 'area-'));
+    const area = mkdtempSync(join(lying.work(), 'area-'));
     const dest = join(area, 'data');
     execFileSync('mkdir', ['-p', join(dest, 'old')]);
     await t.copyFrom('evil', '/data', dest);

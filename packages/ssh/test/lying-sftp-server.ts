@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { HostKeyStore, SshTransport } from '../src/index.js';
 
 const { Server, utils } = ssh2;
 const { STATUS_CODE } = utils.sftp;
@@ -196,5 +198,48 @@ export async function startLyingSftpServer(
         for (const c of clients) c.end();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * For one test file: a client key made once (ssh-keygen), a work folder, and `node()` starting a
+ * lying server with a transport to it as node `name`; both closed after each test.
+ */
+export function useLyingNode(name: string): {
+  work(): string;
+  node(tree: Record<string, FakeEntry>, behaviour?: SessionBehaviour): Promise<SshTransport>;
+  server(): LyingSftpServer | undefined;
+} {
+  let work = '';
+  let key = '';
+  let server: LyingSftpServer | undefined;
+  let transport: SshTransport | undefined;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'nxc-lying-node-'));
+    key = join(work, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  });
+  afterEach(async () => {
+    await transport?.close();
+    await server?.close();
+    transport = undefined;
+    server = undefined;
+  });
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+  return {
+    work: () => work,
+    server: () => server,
+    async node(tree, behaviour = {}) {
+      server = await startLyingSftpServer(tree, behaviour);
+      transport = new SshTransport({
+        nodes: { [name]: { address: '127.0.0.1', port: server.port } },
+        privateKey: key,
+        hostKeys: new HostKeyStore({}, { learn: true }),
+        connectTimeoutMs: 5000,
+      });
+      return transport;
+    },
   };
 }
