@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, rmdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { NxcError } from '@nxc/core/flavour';
-import { z } from '@nxc/core/flavour';
+import { NxcError, z } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import { type Scope, containerName, nodeLabels, volumeName } from './labels.js';
 import { DEFAULT_PUBLISH_ADDRESS } from './options.js';

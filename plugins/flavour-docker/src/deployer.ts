@@ -26,8 +26,8 @@ import {
   launchNodes,
   nodeIdentities,
   writeFileAtomic,
+  z,
 } from '@nxc/core/flavour';
-import { z } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
 import { engineClient } from './client.js';

@@ -34,8 +34,8 @@ import {
   launchNodes,
   statePath,
   writeJsonAtomic,
+  z,
 } from '@nxc/core/flavour';
-import { z } from '@nxc/core/flavour';
 import { HostKeyStore, SshTransport, probeSshBanner, waitForSsh } from '@nxc/ssh';
 import { chooseAccel } from './accel.js';
 import { DEFAULT_MEMORY_MB, type QemuOptions, forRole, ramdiskMemoryMb } from './options.js';
