@@ -13,6 +13,7 @@ const benches = [
   join(root, 'scripts/bench-cli.mjs'),
   join(root, 'scripts/bench-check.mjs'),
   join(root, 'scripts/bench-build.mjs'),
+  join(root, 'scripts/bench-boot.mjs'),
 ];
 for (const group of ['plugins', 'packages']) {
   for (const pkg of readdirSync(join(root, group))) {
