@@ -66,6 +66,8 @@ export interface KexecCall {
   kernelSha256?: string;
   initrdSize?: number;
   initrdSha256?: string;
+  /** The initrd file's permission bits at load time, in octal ("600"). */
+  initrdMode?: string;
   append?: string;
   appendedFiles?: string[];
 }

@@ -1,12 +1,12 @@
 // The `kexec` stand-in of a scale-sim machine (the machine's /usr/sbin/kexec; see README.md).
 //   kexec -l KERNEL --initrd=FILE --append=STRING   "loads": records what it was given (sizes,
-//        SHA-256, command line) and unpacks what the kernel would from the initrd's appended
+//        SHA-256, the initrd's mode, command line) and unpacks what the kernel would from the initrd's appended
 //        uncompressed newc archive (nxc's host key files) into /run/sim/initrd/
 //   kexec -e   "boots" what was loaded: asks the machine's init (PID 1) to reboot
 //   kexec -u   unloads
 // Log: one JSON line per call in $SCALESIM_MACHINE_DIR/kexec.log.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const machineDir = process.env.SCALESIM_MACHINE_DIR ?? '';
@@ -80,8 +80,10 @@ if (args[0] === '-l' || args[0] === '--load') {
   } catch (e) {
     die(`cannot read the kernel ${kernel}: ${e.message}`);
   }
+  let initrdMode;
   try {
     r = initrd ? readFileSync(initrd) : Buffer.alloc(0);
+    if (initrd) initrdMode = (statSync(initrd).mode & 0o777).toString(8);
   } catch (e) {
     die(`cannot read the initrd ${initrd}: ${e.message}`);
   }
@@ -103,6 +105,7 @@ if (args[0] === '-l' || args[0] === '--load') {
     initrd,
     initrdSize: r.length,
     initrdSha256: sha(r),
+    initrdMode,
     append,
     appendedFiles: files.map((f) => f.name),
   };

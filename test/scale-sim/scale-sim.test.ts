@@ -86,6 +86,8 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
       expect(line(m), out).toMatch(/(FAILED|UNREACHABLE) at (connect|push): \S/);
     expect(line('m-017'), out).toMatch(/FAILED at boot: did not come back within 40 s after kexec/);
     expect(warnings, out).toHaveLength(FAILING);
+    // nothing but nxc's own lines: no Node.js warning (listeners on the interrupt signal)
+    expect(start.stderr, out).not.toMatch(/^\(node:\d+\) /m);
     // the summary names the three too
     const summary =
       start.stderr.split('\n').find((l) => l.startsWith(`error: ${FAILING} of ${MACHINES} node(s) failed`)) ??
@@ -135,6 +137,8 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
       expect(load?.kernelSha256, m).toBe(kernelSum);
       expect(load?.initrdSize, m).toBeGreaterThan(initrdSize);
       expect(load?.appendedFiles, m).toContain('nxc/dropbear_ed25519_host_key');
+      // the initrd holding the node's private host key was readable by root only
+      expect(load?.initrdMode, m).toBe('600');
       expect(load?.append, m).toMatch(/^deploy=(gz:|http:\/\/)/);
       expect(calls.at(-1)?.op, m).toBe('exec');
       const console = await sim.console(m);

@@ -12,6 +12,7 @@
  * A node that fails any step is reported with the step and the reason; the others go on.
  */
 import { createHash, randomInt } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -186,6 +187,61 @@ const DEFAULT_PUSH_PATH = '/tmp/nxc-kexec';
 const q = shellQuote;
 const PATH_PREFIX = 'PATH=$PATH:/sbin:/usr/sbin:/run/current-system/sw/bin; ';
 
+/**
+ * The shell command checking a copy on a machine: when the SHA-256 of `part` (a shell-quoted
+ * path) is `sum`, moves it to `final`; otherwise deletes it and prints its digest after
+ * `NXC-CORRUPT:` (see {@link corruptDigest}). Exits 1 with sha256sum's message when it cannot read it.
+ */
+export function verifyCommand(part: string, final: string, sum: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sum)) throw new Error(`verifyCommand: not a SHA-256 digest: ${sum}`);
+  return `sha256sum ${part} | { read -r got _ || exit 1; if [ "$got" = ${sum} ]; then mv -f ${part} ${final}; else rm -f ${part}; echo "NXC-CORRUPT:$got"; fi; }`;
+}
+
+/** The digest a {@link verifyCommand} found instead of the expected one, if it found another. */
+export function corruptDigest(output: string): string | undefined {
+  return /NXC-CORRUPT:(\S*)/.exec(output)?.[1];
+}
+
+/** Exit statuses of {@link kexecStepCommand} that are not `kexec -l`'s own. */
+const KEXEC_MISSING = 90;
+const KEY_NOT_ADDED = 91;
+const INITRD_NOT_RESTORED = 92;
+
+/**
+ * The shell command of the kexec step on a machine: appends stdin (the node's host key archive)
+ * to `initrd` (a shell-quoted path, made private first), runs `load` (the `kexec -l` line),
+ * cuts `initrd` back to `initrdSize` bytes whatever happened, then, when the load succeeded,
+ * starts `kexec -e` detached (a process started over SSH dies with its channel otherwise).
+ */
+export function kexecStepCommand(initrd: string, initrdSize: number, load: string): string {
+  const restore = `truncate -s ${initrdSize} ${initrd}`;
+  return [
+    `command -v kexec >/dev/null 2>&1 || exit ${KEXEC_MISSING}`,
+    'umask 077',
+    `chmod 600 ${initrd} || exit ${KEY_NOT_ADDED}`,
+    `if ! cat >> ${initrd}; then ${restore}; exit ${KEY_NOT_ADDED}; fi`,
+    `${load}; rc=$?`,
+    `${restore} || exit ${INITRD_NOT_RESTORED}`,
+    '[ "$rc" -eq 0 ] || exit "$rc"',
+    `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`,
+  ].join('\n');
+}
+
+/** The one-line reason of a failed {@link kexecStepCommand}. */
+export function kexecStepFailure(r: { exitCode: number; stdout: string; stderr: string }): string {
+  const last = (r.stderr.trim() || r.stdout.trim()).split('\n').pop() ?? '';
+  switch (r.exitCode) {
+    case KEXEC_MISSING:
+      return 'kexec is not installed on the machine (kexec-tools)';
+    case KEY_NOT_ADDED:
+      return `cannot add the node's host key to its initrd${last ? `: ${last}` : ''}`;
+    case INITRD_NOT_RESTORED:
+      return `cannot cut the initrd back to its size after adding the node's host key${last ? `: ${last}` : ''}`;
+    default:
+      return `\`kexec\` exited ${r.exitCode}${last ? `: ${last}` : ''}`;
+  }
+}
+
 /** SHA-256 of a local file (hex). */
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -257,7 +313,9 @@ function reasonOf(e: unknown): string {
 /** Runs the engine; never throws for a node's failure (see each node's `status`). */
 export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDeployResult> {
   const reporter = options.reporter;
-  const signal = options.signal;
+  // every machine's commands wait on it at once (Node warns past 10 listeners): not a leak
+  const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
+  if (signal) setMaxListeners(0, signal);
   const pushPath = checkPushPath(options.pushPath ?? DEFAULT_PUSH_PATH);
   for (const [what, file] of [
     ['kernel', options.kernel],
@@ -432,18 +490,16 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     });
   };
 
-  /** Checks a copy at `part` on the node and moves it in place. */
+  /** Checks a copy at `part` on the node and moves it in place (one command on the node). */
   const verifyPart = async (n: Live, a: (typeof artifacts)[number]): Promise<void> => {
     const part = partOf(n, a.name);
-    const got = (await n.run('push', `sha256sum ${q(part)}`)).trim().split(/\s+/)[0];
-    if (got !== a.sum) {
-      await n.run('push', `rm -f ${q(part)}`).catch(() => undefined);
+    const out = await n.run('push', verifyCommand(q(part), q(`${pushPath}/${a.name}`), a.sum));
+    const got = corruptDigest(out);
+    if (got !== undefined)
       throw new StepError(
         'push',
-        `the ${a.name} arrived corrupted (sha256 ${got?.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
+        `the ${a.name} arrived corrupted (sha256 ${got.slice(0, 12)}… instead of ${a.sum.slice(0, 12)}…)`,
       );
-    }
-    await n.run('push', `mv -f ${q(part)} ${q(`${pushPath}/${a.name}`)}`);
   };
 
   const pushDirect = async (n: Live): Promise<void> => {
@@ -810,39 +866,25 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       plan.drop(t.machine);
       if (n.dead) throw new StepError('push', n.dead);
 
-      // kexec
+      // kexec: one command on the machine. The node's own host key is appended to the initrd
+      // pushed there (made private first), `kexec -l` reads kernel + initrd into memory, then the
+      // initrd is cut back to its own size: no copy of the initrd per machine, and the file keeps
+      // its checksum for the next deployment. Nothing reads the initrd meanwhile: relays from
+      // this machine ended with settledAll. A command cut in the middle leaves an initrd whose
+      // checksum no longer matches (the next deployment pushes it again), readable by root only.
       t0 = Date.now();
-      const hasKexec = await tr.exec(t.machine, `${PATH_PREFIX}command -v kexec`, {
-        timeoutMs: 30_000,
-      });
-      if (hasKexec.exitCode !== 0)
-        throw new StepError('kexec', 'kexec is not installed on the machine (kexec-tools)');
-      // the node's own host key, appended to its initrd over this verified connection; the
-      // combined file exists only until kexec -l has loaded it
-      const own = `${pushPath}/initrd.${t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-      const delivered = await tr.exec(
+      const initrdOnNode = q(`${pushPath}/initrd`);
+      const loadLine = `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${pushPath}/initrd`)} ${q(`--append=${[append, nodeParams.get(t)].filter(Boolean).join(' ')}`)}`;
+      const loaded = await tr.exec(
         t.machine,
-        `${PATH_PREFIX}umask 077; cat > ${q(`${own}.key`)} && cat ${q(`${pushPath}/initrd`)} ${q(`${own}.key`)} > ${q(own)}; rc=$?; rm -f ${q(`${own}.key`)}; exit $rc`,
+        `${PATH_PREFIX}${kexecStepCommand(initrdOnNode, initrdSize, loadLine)}`,
         {
           stdin: hostKeyInitrd(nodeKeys.get(t)!, initrdSize),
           timeoutMs: 300_000,
           ...(signal ? { signal } : {}),
         },
       );
-      if (delivered.exitCode !== 0)
-        throw new StepError(
-          'kexec',
-          `cannot add the node's host key to its initrd: ${delivered.stderr.trim()}`,
-        );
-      await run(
-        'kexec',
-        `kexec -l ${q(`${pushPath}/kernel`)} ${q(`--initrd=${own}`)} ${q(`--append=${[append, nodeParams.get(t)].filter(Boolean).join(' ')}`)}; rc=$?; rm -f ${q(own)}; exit $rc`,
-      );
-      // detached: a process started over SSH dies with its channel otherwise
-      await run(
-        'kexec',
-        `setsid sh -c 'sleep 1; ${PATH_PREFIX.replace(/'/g, '')}kexec -e' </dev/null >/dev/null 2>&1 &`,
-      );
+      if (loaded.exitCode !== 0) throw new StepError('kexec', kexecStepFailure(loaded));
       result.timings.kexecMs = Date.now() - t0;
       nodeEvent(t, 'rebooting');
       live.delete(t.machine);
