@@ -260,24 +260,32 @@ export class SshTransport implements Transport {
           options.timeoutMs,
         );
       }
+      const cannotOpen = (err: Error): void =>
+        finish(
+          new SshUnreachableError(
+            `node "${host}": cannot open an SSH channel: ${err.message}`,
+            undefined,
+            err,
+          ),
+        );
       const open = (attempt: number): void => {
-        client.exec(line, (err, stream) => {
-          if (err) {
-            if (notStarted(err) && attempt < CHANNEL_ATTEMPTS && !settled) {
-              setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
+        if (settled) return;
+        try {
+          client.exec(line, (err, stream) => {
+            if (err) {
+              if (notStarted(err) && attempt < CHANNEL_ATTEMPTS && !settled) {
+                setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
+                return;
+              }
+              cannotOpen(err);
               return;
             }
-            finish(
-              new SshUnreachableError(
-                `node "${host}": cannot open an SSH channel: ${err.message}`,
-                undefined,
-                err,
-              ),
-            );
-            return;
-          }
-          started(stream);
-        });
+            started(stream);
+          });
+        } catch (e) {
+          // ssh2 throws "Not connected" at once when the connection closed since (a retry)
+          cannotOpen(e instanceof Error ? e : new Error(String(e)));
+        }
       };
       const started = (stream: ClientChannel): void => {
         channel = stream;
@@ -384,19 +392,26 @@ export class SshTransport implements Transport {
   private async sftp(host: string): Promise<SFTPWrapper> {
     const client = await this.connection(host);
     return new Promise((resolve, reject) => {
+      const unavailable = (err: Error): void =>
+        reject(
+          new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
+            hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
+          }),
+        );
       const open = (attempt: number): void => {
-        client.sftp((err, sftp) => {
-          if (!err) return resolve(sftp);
-          if (notStarted(err) && attempt < CHANNEL_ATTEMPTS) {
-            setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
-            return;
-          }
-          reject(
-            new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
-              hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
-            }),
-          );
-        });
+        try {
+          client.sftp((err, sftp) => {
+            if (!err) return resolve(sftp);
+            if (notStarted(err) && attempt < CHANNEL_ATTEMPTS) {
+              setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
+              return;
+            }
+            unavailable(err);
+          });
+        } catch (e) {
+          // ssh2 throws "Not connected" at once when the connection closed since (a retry)
+          unavailable(e instanceof Error ? e : new Error(String(e)));
+        }
       };
       open(1);
     });

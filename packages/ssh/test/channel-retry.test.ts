@@ -53,4 +53,23 @@ describe('session channels refused before anything started', () => {
     expect(error?.message).toBe('node "n1": SFTP is not available: Unable to start subsystem: sftp');
     expect(lying.server()?.requests.sftp).toBe(4);
   });
+
+  it('fails the command with one clear error when the connection closed before the next attempt', async () => {
+    const t = await node({ refuseExec: 1, hangUpAfterRefusal: true });
+    const error = await t.exec('n1', 'echo hello').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^node "n1": cannot open an SSH channel: /);
+    expect(lying.server()?.requests.ran).toHaveLength(0);
+  });
+
+  it('fails SFTP with one clear error when the connection closed before the next attempt', async () => {
+    const t = await node({ refuseSftp: 1, hangUpAfterRefusal: true });
+    const error = await t.copyFrom('n1', '/data.txt', join(lying.work(), 'never.txt')).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^node "n1": SFTP is not available: /);
+  });
 });

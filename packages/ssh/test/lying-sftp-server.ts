@@ -70,6 +70,8 @@ export interface SessionBehaviour {
   refuseExec?: number;
   /** Refuse this many SFTP subsystem requests first. */
   refuseSftp?: number;
+  /** Close the connection right after refusing a request (a machine going down meanwhile). */
+  hangUpAfterRefusal?: boolean;
 }
 
 /** Starts the server; `tree` maps absolute remote paths to what they are. */
@@ -99,7 +101,11 @@ export async function startLyingSftpServer(
         const session = accept();
         session.on('exec', (acceptExec, rejectExec, info) => {
           requests.exec++;
-          if (requests.exec <= (behaviour.refuseExec ?? 0)) return rejectExec();
+          if (requests.exec <= (behaviour.refuseExec ?? 0)) {
+            rejectExec();
+            if (behaviour.hangUpAfterRefusal) client.end();
+            return;
+          }
           requests.ran.push(info.command);
           const channel = acceptExec();
           // the transport's command line first prints the shell's PID on a marker line
@@ -109,7 +115,11 @@ export async function startLyingSftpServer(
         });
         session.on('sftp', (acceptSftp, rejectSftp) => {
           requests.sftp++;
-          if (requests.sftp <= (behaviour.refuseSftp ?? 0)) return rejectSftp();
+          if (requests.sftp <= (behaviour.refuseSftp ?? 0)) {
+            rejectSftp();
+            if (behaviour.hangUpAfterRefusal) client.end();
+            return;
+          }
           const sftp = acceptSftp();
           sftp.on('end', () => sftp.end());
           const handles = new Map<string, { path: string; entry: FakeEntry; listed?: boolean }>();
