@@ -11,17 +11,15 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as core from '@nxc/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nodeControlOf } from '../src/attach.js';
-import { type DemoProject, demoProject } from './helpers/demo.js';
+import { VM_FLAVOUR as FLAVOUR, vmRamdiskDemo } from './helpers/vm-demo.js';
 
-const FLAVOUR = 'vm-ramdisk';
 const nxcBin = fileURLToPath(new URL('../../../apps/cli/dist/cli.js', import.meta.url));
-let demo: DemoProject;
 
 function cli(args: string[]) {
   return spawnSync(process.execPath, [nxcBin, ...args], {
-    cwd: demo.dir,
+    cwd: vm.demo.dir,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
     timeout: 600_000,
@@ -31,7 +29,7 @@ function cli(args: string[]) {
 /** nxc's routes on a node, seen from the node. */
 async function routes(host: string): Promise<string> {
   const [r] = await core.exec(
-    demo.project,
+    vm.demo.project,
     [host],
     ['sh', '-c', 'PATH=/run/current-system/sw/bin:$PATH; ip route show proto 208'],
     { flavour: FLAVOUR },
@@ -40,42 +38,22 @@ async function routes(host: string): Promise<string> {
   return r!.stdout;
 }
 
-beforeAll(async () => {
-  demo = await demoProject(FLAVOUR);
-  const summary = await core.start(demo.project, {
-    flavour: FLAVOUR,
-    timeoutMs: 240_000,
-    options: { accel: 'tcg', memory: 256 },
-    network: [{ from: '@client', to: '@server', partition: true }],
-  });
-  expect(summary.nodes.map((n) => [n.host, n.state]).sort()).toEqual([
-    ['client', 'running'],
-    ['server', 'running'],
-  ]);
-});
-
-afterAll(async () => {
-  try {
-    if (demo) await core.stop(demo.project, { flavour: FLAVOUR });
-  } finally {
-    demo?.remove();
-  }
-});
+const vm = vmRamdiskDemo([{ from: '@client', to: '@server', partition: true }]);
 
 describe('network conditions across a VM restart (vm-ramdisk)', () => {
   it('a restarted VM has lost its partition: check and status say so, `nxc net restore` puts it back', async () => {
-    const deployment = (await core.openDeployment(demo.project, { flavour: FLAVOUR })).ctx.deployment;
+    const deployment = (await core.openDeployment(vm.demo.project, { flavour: FLAVOUR })).ctx.deployment;
     const server = core.nodeIdentities(deployment).find((n) => n.host === 'server')!;
     expect(await routes('client')).toContain(`prohibit ${server.address}`);
 
     // restart the client VM behind nxc's back (the flavour's power control, no driver)
-    const o = await core.openDeployment(demo.project, { flavour: FLAVOUR });
+    const o = await core.openDeployment(vm.demo.project, { flavour: FLAVOUR });
     const control = await nodeControlOf(o.deployer, o.ctx);
     await control!.crash!('client');
     await control!.start!('client');
     expect(await routes('client')).toBe('');
 
-    const lost = await core.netCheck(demo.project, { flavour: FLAVOUR, count: 3 });
+    const lost = await core.netCheck(vm.demo.project, { flavour: FLAVOUR, count: 3 });
     expect(lost.inspected).toBe(true);
     expect(lost.notInForce).toEqual([
       {
@@ -91,14 +69,14 @@ describe('network conditions across a VM restart (vm-ramdisk)', () => {
     );
     const status = cli(['status']);
     expect(status.stdout).toContain('network NOT IN FORCE on client: partition from server');
-    const [st] = await core.status(demo.project, { flavour: FLAVOUR });
+    const [st] = await core.status(vm.demo.project, { flavour: FLAVOUR });
     expect(st?.networkNotInForce?.map((n) => n.host)).toEqual(['client']);
 
     const restored = cli(['net', 'restore']);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stdout).toContain('put back the conditions of client\n');
     expect(await routes('client')).toContain(`prohibit ${server.address}`);
-    const again = await core.netCheck(demo.project, { flavour: FLAVOUR, count: 3 });
+    const again = await core.netCheck(vm.demo.project, { flavour: FLAVOUR, count: 3 });
     expect(again.notInForce).toEqual([]);
     expect(again.ok).toBe(true);
     // nothing left to put back: restore is idempotent and says so
@@ -106,7 +84,7 @@ describe('network conditions across a VM restart (vm-ramdisk)', () => {
   });
 
   it("the driver's start() puts the partition back on a VM it restarted: it holds after crash() + start()", () => {
-    const script = path.join(demo.dir, 'reboot-script.py');
+    const script = path.join(vm.demo.dir, 'reboot-script.py');
     writeFileSync(
       script,
       [

@@ -5,55 +5,31 @@
  * nodes, heals them and delays them, over the flavour's SSH transport, and the nodes' own
  * `ping` and `nxc net check` see each change.
  */
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, loadProject } from '@nxc/core';
-import { shellQuote } from '@nxc/core/flavour';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type G5kSim,
-  consoleTail,
-  repo,
-  startG5kSim,
-  writeFrontendKnownHosts,
-} from '../../../test/g5k-sim/harness.js';
+  type DemoProject,
+  buildFor,
+  demoProject,
+  frontendNxc,
+  setFlavourOptions,
+  standardEnvironmentAccess,
+} from '../../../packages/g5k/test/stand-in-setup.js';
+import { type G5kSim, consoleTail, startG5kSim } from '../../../test/g5k-sim/harness.js';
 
 let sim: G5kSim;
 let work: string;
+let project: DemoProject;
 let nodeFile: string;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'nxc-g5k-net-e2e-'));
-  const project = join(work, 'demo');
-  await cp(join(repo, 'examples/demo'), project, {
-    recursive: true,
-    filter: (src) =>
-      !/\/(node_modules|deploy|artifact|build|\.nxc)(\/|$)/.test(
-        src.slice(join(repo, 'examples/demo').length),
-      ),
-  });
-  await symlink(join(repo, 'examples/demo/node_modules'), join(project, 'node_modules'));
-  const pkgFile = join(project, 'package.json');
-  await writeFile(
-    pkgFile,
-    (await readFile(pkgFile, 'utf8')).replace(
-      '"../../test/fixtures/testos"',
-      JSON.stringify(join(repo, 'test/fixtures/testos')),
-    ),
-  );
-  execFileSync(
-    'sh',
-    ['-c', 'git init -q && git add -A && git -c user.email=t@e -c user.name=t commit -qm demo'],
-    { cwd: project },
-  );
-  await build(await loadProject(project), { flavour: 'g5k-ramdisk' });
+  project = await demoProject(work);
+  await buildFor(project, 'g5k-ramdisk');
   sim = await startG5kSim({ nodes: 2 });
-  const knownHosts = await writeFrontendKnownHosts(sim, 2, join(work, 'ssh_known_hosts'));
-  const json = JSON.parse(await readFile(pkgFile, 'utf8'));
-  json.nxc.flavourOptions = { 'g5k-ramdisk': { nodeKeys: [sim.env.G5KSIM_ROOT_KEY], knownHosts } };
-  await writeFile(pkgFile, `${JSON.stringify(json, null, 2)}\n`);
+  await setFlavourOptions(project, 'g5k-ramdisk', await standardEnvironmentAccess(sim, 2, work));
   // the machines, as OAR's node file lists them inside a job
   nodeFile = join(work, 'nodefile');
   await writeFile(nodeFile, 'node-1\nnode-2\n');
@@ -66,12 +42,7 @@ afterAll(async () => {
 
 /** The real `nxc` CLI, run in the demo project on the frontend (inside the namespace, in the job). */
 function nxc(args: string[]): ReturnType<G5kSim['inNs']> {
-  const cli = join(repo, 'apps/cli/dist/cli.js');
-  return sim.inNs([
-    'sh',
-    '-c',
-    `cd ${shellQuote(join(work, 'demo'))} && OAR_NODEFILE=${shellQuote(nodeFile)} ${shellQuote(process.execPath)} ${shellQuote(cli)} ${args.map(shellQuote).join(' ')}`,
-  ]);
+  return frontendNxc(sim, project.dir, args, { OAR_NODEFILE: nodeFile });
 }
 
 /** Runs `command` on `host` with `nxc exec`; returns its exit code and output. */
