@@ -65,7 +65,6 @@ export interface KexecCall {
   error?: string;
   kernelSha256?: string;
   initrdSize?: number;
-  initrdSha256?: string;
   /** The initrd file's permission bits at load time, in octal ("600"). */
   initrdMode?: string;
   append?: string;
