@@ -402,7 +402,7 @@ export class SshTransport implements Transport {
         try {
           client.sftp((err, sftp) => {
             if (!err) return resolve(sftp);
-            if (notStarted(err) && attempt < CHANNEL_ATTEMPTS) {
+            if (sftpNotStarted(err) && attempt < CHANNEL_ATTEMPTS) {
               setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
               return;
             }
@@ -501,16 +501,24 @@ export class SshTransport implements Transport {
  * opening another channel cannot run the command twice. dropbear before 2024.86 (Debian 12
  * ships 2022.83) closes a fresh session channel when another channel of the connection
  * changes state before the exec request is handled: on a loaded machine with several
- * channels at once (a relay, its size checks) that is one channel in tens.
+ * channels at once (a relay, its size checks) that is one channel in tens, and on a machine
+ * busy enough, several in a row (100 simulated machines on 2 cores: 4 attempts within 0.7 s
+ * were not always enough). The same closing, right after the server accepted the SFTP
+ * subsystem, ends the session before SFTP's version exchange: nothing was done either.
  */
-const CHANNEL_ATTEMPTS = 4;
+const CHANNEL_ATTEMPTS = 6;
 
 /** The request was refused or its channel closed before any answer: nothing started. */
 function notStarted(err: Error): boolean {
   return /^Unable to (exec|start subsystem)/.test(err.message);
 }
 
-/** 100, 200, 400 ms between the attempts. */
+/** An SFTP session that ended before its version exchange (see {@link CHANNEL_ATTEMPTS}). */
+function sftpNotStarted(err: Error): boolean {
+  return notStarted(err) || /^Received unexpected SFTP session termination/.test(err.message);
+}
+
+/** 100, 200, 400, 800, 1600 ms between the attempts (3.1 s in all). */
 function retryDelayMs(attempt: number): number {
   return 100 * 2 ** (attempt - 1);
 }

@@ -25,14 +25,14 @@ describe('session channels refused before anything started', () => {
     expect(lying.server()?.requests.ran).toHaveLength(1);
   });
 
-  it('gives up after four refusals with one clear error', async () => {
+  it('gives up after six refusals with one clear error', async () => {
     const t = await node({ refuseExec: 100 });
     const error = await t.exec('n1', 'echo hello').then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(error?.message).toBe('node "n1": cannot open an SSH channel: Unable to exec');
-    expect(lying.server()?.requests.exec).toBe(4);
+    expect(lying.server()?.requests.exec).toBe(6);
     expect(lying.server()?.requests.ran).toHaveLength(0);
   });
 
@@ -44,6 +44,14 @@ describe('session channels refused before anything started', () => {
     expect(lying.server()?.requests.sftp).toBe(2);
   });
 
+  it('starts SFTP after the server closed its first sessions before the version exchange', async () => {
+    const t = await node({ dropSftp: 2 });
+    const dest = join(lying.work(), 'copied.txt');
+    await t.copyFrom('n1', '/data.txt', dest);
+    expect(readFileSync(dest, 'utf8')).toBe('the artifact\n');
+    expect(lying.server()?.requests.sftp).toBe(3);
+  });
+
   it('says SFTP is not available when every subsystem request is refused', async () => {
     const t = await node({ refuseSftp: 100 });
     const error = await t.copyFrom('n1', '/data.txt', join(lying.work(), 'never.txt')).then(
@@ -51,7 +59,7 @@ describe('session channels refused before anything started', () => {
       (e: unknown) => e as Error,
     );
     expect(error?.message).toBe('node "n1": SFTP is not available: Unable to start subsystem: sftp');
-    expect(lying.server()?.requests.sftp).toBe(4);
+    expect(lying.server()?.requests.sftp).toBe(6);
   });
 
   it('fails the command with one clear error when the connection closed before the next attempt', async () => {

@@ -70,6 +70,8 @@ export interface SessionBehaviour {
   refuseExec?: number;
   /** Refuse this many SFTP subsystem requests first. */
   refuseSftp?: number;
+  /** Accept this many SFTP subsystem requests (after the refused ones) and close them at once. */
+  dropSftp?: number;
   /** Close the connection right after refusing a request (a machine going down meanwhile). */
   hangUpAfterRefusal?: boolean;
 }
@@ -121,6 +123,10 @@ export async function startLyingSftpServer(
             return;
           }
           const sftp = acceptSftp();
+          if (requests.sftp <= (behaviour.refuseSftp ?? 0) + (behaviour.dropSftp ?? 0)) {
+            sftp.end();
+            return;
+          }
           sftp.on('end', () => sftp.end());
           const handles = new Map<string, { path: string; entry: FakeEntry; listed?: boolean }>();
           let next = 0;
