@@ -8,6 +8,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { NxcError } from './errors.js';
+import { lazy } from './lazy.js';
 import { isSafeName } from './state.js';
 import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
 
@@ -76,81 +77,86 @@ export interface ReadComposeInfoOptions {
   composition?: string;
 }
 
-const storePath = z
-  .string({ invalid_type_error: 'expected a /nix/store path' })
-  .regex(/^\/nix\/store\/[^/]+/, 'expected a /nix/store path');
+/** The schemas of the compose info dialects, built on first use (issue #17). */
+const schemas = lazy(() => {
+  const storePath = z
+    .string({ invalid_type_error: 'expected a /nix/store path' })
+    .regex(/^\/nix\/store\/[^/]+/, 'expected a /nix/store path');
 
-const rolesDistribution = z.record(z.unknown());
+  const rolesDistribution = z.record(z.unknown());
 
-/** Our format (nix/ writes it). Unknown top-level keys are ignored for forward compatibility. */
-const nxcSchema = z.object({
-  nxc_compose_info: z.literal(1),
-  composition: z.string().min(1),
-  flavour: z.object({
-    name: z.string().min(1),
+  /** Our format (nix/ writes it). Unknown top-level keys are ignored for forward compatibility. */
+  const nxcSchema = z.object({
+    nxc_compose_info: z.literal(1),
+    composition: z.string().min(1),
+    flavour: z.object({
+      name: z.string().min(1),
+      image: z.string().optional(),
+      description: z.string().optional(),
+    }),
+    system: z.string().optional(),
+    roles: z.record(
+      z.object({
+        init: storePath,
+        toplevel: storePath.optional(),
+        disks: z
+          .array(
+            z.object({
+              id: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'expected 1 to 20 letters, digits, _ or -'),
+              size: z.string().min(1),
+              bytes: z.number().int().positive(),
+            }),
+          )
+          .optional(),
+      }),
+    ),
+    roles_distribution: rolesDistribution.optional(),
+    test_script: storePath.optional(),
+    network: z.array(z.unknown()).optional(),
+    all: z.record(z.string()).optional(),
+    extra: z.record(z.unknown()).optional(),
+  });
+
+  /** Original nxc, docker flavour (nix/flavours/docker/generate_docker_compose.nix). */
+  const pythonDockerSchema = z.object({
+    roles: z.array(z.string().min(1)),
+    'docker-compose-file': storePath,
     image: z.string().optional(),
-    description: z.string().optional(),
-  }),
-  system: z.string().optional(),
-  roles: z.record(
-    z.object({
-      init: storePath,
-      toplevel: storePath.optional(),
-      disks: z
-        .array(
-          z.object({
-            id: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'expected 1 to 20 letters, digits, _ or -'),
-            size: z.string().min(1),
-            bytes: z.number().int().positive(),
-          }),
-        )
+    test_script: storePath.optional(),
+    flavour: z.string().min(1),
+    roles_distribution: rolesDistribution.optional(),
+  });
+
+  /** The docker-compose file the original docker dialect points to: only what we need. */
+  const dockerComposeSchema = z.object({
+    services: z.record(z.object({ command: z.array(z.string()).min(1) }).passthrough()),
+  });
+
+  /** Original nxc, all-in-one flavours (nix/multiple_compositions.nix). */
+  const pythonAllInOneSchema = z.object({
+    flavour: z.object({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      image: z
+        .object({ type: z.string().optional(), distribution: z.string().optional() })
+        .passthrough()
         .optional(),
     }),
-  ),
-  roles_distribution: rolesDistribution.optional(),
-  test_script: storePath.optional(),
-  network: z.array(z.unknown()).optional(),
-  all: z.record(z.string()).optional(),
-  extra: z.record(z.unknown()).optional(),
-});
+    system: z.string().optional(),
+    compositions_info_path: z.string().optional(),
+    compositions_info: z.record(
+      z
+        .object({
+          roles: z.record(z.object({ init: storePath }).passthrough()),
+          test_script: storePath.optional(),
+          roles_distribution: rolesDistribution.optional(),
+        })
+        .passthrough(),
+    ),
+    all: z.record(z.string()),
+  });
 
-/** Original nxc, docker flavour (nix/flavours/docker/generate_docker_compose.nix). */
-const pythonDockerSchema = z.object({
-  roles: z.array(z.string().min(1)),
-  'docker-compose-file': storePath,
-  image: z.string().optional(),
-  test_script: storePath.optional(),
-  flavour: z.string().min(1),
-  roles_distribution: rolesDistribution.optional(),
-});
-
-/** The docker-compose file the original docker dialect points to: only what we need. */
-const dockerComposeSchema = z.object({
-  services: z.record(z.object({ command: z.array(z.string()).min(1) }).passthrough()),
-});
-
-/** Original nxc, all-in-one flavours (nix/multiple_compositions.nix). */
-const pythonAllInOneSchema = z.object({
-  flavour: z.object({
-    name: z.string().min(1),
-    description: z.string().optional(),
-    image: z
-      .object({ type: z.string().optional(), distribution: z.string().optional() })
-      .passthrough()
-      .optional(),
-  }),
-  system: z.string().optional(),
-  compositions_info_path: z.string().optional(),
-  compositions_info: z.record(
-    z
-      .object({
-        roles: z.record(z.object({ init: storePath }).passthrough()),
-        test_script: storePath.optional(),
-        roles_distribution: rolesDistribution.optional(),
-      })
-      .passthrough(),
-  ),
-  all: z.record(z.string()),
+  return { storePath, nxcSchema, pythonDockerSchema, dockerComposeSchema, pythonAllInOneSchema };
 });
 
 function invalid(file: string, message: string): NxcError {
@@ -223,7 +229,7 @@ function checkComposition(file: string, wanted: string | undefined, actual: stri
 }
 
 function fromNxc(file: string, data: unknown, opts: ReadComposeInfoOptions): ComposeInfo {
-  const info = parseWith(nxcSchema, data, file);
+  const info = parseWith(schemas().nxcSchema, data, file);
   checkComposition(file, opts.composition, info.composition);
   const roles: Record<string, RoleBuild> = {};
   for (const [name, role] of Object.entries(info.roles)) {
@@ -253,10 +259,10 @@ async function fromPythonDocker(
   data: unknown,
   opts: ReadComposeInfoOptions,
 ): Promise<ComposeInfo> {
-  const info = parseWith(pythonDockerSchema, data, file);
+  const info = parseWith(schemas().pythonDockerSchema, data, file);
   const composeFile = info['docker-compose-file'];
   const compose = parseWith(
-    dockerComposeSchema,
+    schemas().dockerComposeSchema,
     await readJson(composeFile, file),
     file,
     `docker-compose-file ${composeFile}: `,
@@ -268,7 +274,7 @@ async function fromPythonDocker(
       throw invalid(file, `roles: role "${role}" has no service in docker-compose-file ${composeFile}`);
     }
     const init = parseWith(
-      storePath,
+      schemas().storePath,
       service.command[0],
       file,
       `docker-compose-file services.${role}.command[0]: `,
@@ -291,7 +297,7 @@ async function fromPythonDocker(
 }
 
 function fromPythonAllInOne(file: string, data: unknown, opts: ReadComposeInfoOptions): ComposeInfo {
-  const info = parseWith(pythonAllInOneSchema, data, file);
+  const info = parseWith(schemas().pythonAllInOneSchema, data, file);
   const names = Object.keys(info.compositions_info);
   const list = names.map((n) => `"${n}"`).join(', ');
   let composition = opts.composition;

@@ -11,6 +11,7 @@ import { writeJsonAtomic } from './atomic-file.js';
 import type { ComposeInfo } from './compose-info.js';
 import { NxcError } from './errors.js';
 import { nodeCrypto, nodeZlib } from './lazy-builtins.js';
+import { lazy } from './lazy.js';
 import { routeParameters } from './node-parameters.js';
 import type { Project } from './project.js';
 import { deploymentKey, deploymentPath } from './state.js';
@@ -99,13 +100,15 @@ export interface DeploymentDocument {
 }
 
 /** A node's block device as the deployment document and the record keep it ({@link NodeDisk}). */
-export const nodeDiskSchema = z.object({
-  id: z.string().min(1),
-  size: z.string().min(1),
-  bytes: z.number().int().positive(),
-  device: z.string().min(1),
-  path: z.string().min(1).optional(),
-});
+export const nodeDiskSchema = lazy(() =>
+  z.object({
+    id: z.string().min(1),
+    size: z.string().min(1),
+    bytes: z.number().int().positive(),
+    device: z.string().min(1),
+    path: z.string().min(1).optional(),
+  }),
+);
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -113,30 +116,32 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * Schema of the document. Reading is lenient with what the original nxc wrote (no `flavour`,
  * maybe no `composition`; extra keys such as `vm_id` or `compositions_info_path` are kept).
  */
-const documentSchema = z
-  .object({
-    deployment: z.record(
-      z
-        .object({
-          role: z.string().min(1),
-          host: z.string().min(1),
-          init: z.string().optional(),
-          index: z.number().int().positive().optional(),
-          globalIndex: z.number().int().nonnegative().optional(),
-          uuid: z.string().regex(UUID_PATTERN, 'expected a UUID').optional(),
-          parameters: z.record(z.unknown()).optional(),
-          disks: z.array(nodeDiskSchema).optional(),
-        })
-        .passthrough(),
-    ),
-    'ssh_key.pub': z.string(),
-    composition: z.string().default('composition'),
-    flavour: z.string().default(''),
-    all: z.record(z.string()).optional(),
-    user: z.string().default(''),
-    parameters: z.record(z.unknown()).optional(),
-  })
-  .passthrough();
+const documentSchema = lazy(() =>
+  z
+    .object({
+      deployment: z.record(
+        z
+          .object({
+            role: z.string().min(1),
+            host: z.string().min(1),
+            init: z.string().optional(),
+            index: z.number().int().positive().optional(),
+            globalIndex: z.number().int().nonnegative().optional(),
+            uuid: z.string().regex(UUID_PATTERN, 'expected a UUID').optional(),
+            parameters: z.record(z.unknown()).optional(),
+            disks: z.array(nodeDiskSchema()).optional(),
+          })
+          .passthrough(),
+      ),
+      'ssh_key.pub': z.string(),
+      composition: z.string().default('composition'),
+      flavour: z.string().default(''),
+      all: z.record(z.string()).optional(),
+      user: z.string().default(''),
+      parameters: z.record(z.unknown()).optional(),
+    })
+    .passthrough(),
+);
 
 function validate(
   data: unknown,
@@ -144,7 +149,7 @@ function validate(
   code: 'NXC_DEPLOYMENT' | 'NXC_USAGE',
   hint: string,
 ): DeploymentDocument {
-  const result = documentSchema.safeParse(data);
+  const result = documentSchema().safeParse(data);
   if (!result.success) throw new NxcError(code, `${where}: ${formatZodError(result.error)}`, { hint });
   return result.data as DeploymentDocument;
 }

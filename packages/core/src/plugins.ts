@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
 import { flagSpelling, optionNames } from './flavour-options.js';
+import { lazy } from './lazy.js';
 import { pathExists } from './path-exists.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourFlag, type FlavourPlugin } from './transposition.js';
@@ -67,68 +68,71 @@ const isFunction = (what: string) =>
     `expected ${what} to be a function`,
   );
 
-const flavourSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
-    description: z.string(),
-    build: z
-      .object({
-        image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
-        nixModule: z.string().optional(),
-        distribution: z.enum(['per-role', 'all-in-one']).optional(),
-      })
-      .passthrough(),
-    options: z
-      .custom<{ safeParse: unknown }>(
-        (v) =>
-          typeof v === 'object' &&
-          v !== null &&
-          typeof (v as { safeParse?: unknown }).safeParse === 'function',
-        'expected a zod schema',
-      )
-      .optional(),
-    flags: z
-      .array(
-        z
-          .object({
-            flag: z.string().refine(
-              (f) => {
-                try {
-                  flagSpelling(f);
-                  return true;
-                } catch {
-                  return false;
-                }
-              },
-              { message: 'expected "--name <value>" or "-n, --name"' },
-            ),
-            option: z.string().min(1),
-            type: z.enum(['boolean', 'string', 'number']),
-            description: z.string(),
-          })
-          .refine((f) => f.flag.includes('<') === (f.type !== 'boolean'), {
-            message: 'a boolean flag takes no <value>, a string or number flag takes one',
-          }),
-      )
-      .optional(),
-    usable: isFunction('usable').optional(),
-    disks: z.boolean().optional(),
-    deployer: isFunction('deployer'),
-  })
-  .passthrough();
+/** The module a plugin exports, checked when loaded: built on first use (issue #17). */
+const pluginSchema = lazy(() => {
+  const flavourSchema = z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
+      description: z.string(),
+      build: z
+        .object({
+          image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
+          nixModule: z.string().optional(),
+          distribution: z.enum(['per-role', 'all-in-one']).optional(),
+        })
+        .passthrough(),
+      options: z
+        .custom<{ safeParse: unknown }>(
+          (v) =>
+            typeof v === 'object' &&
+            v !== null &&
+            typeof (v as { safeParse?: unknown }).safeParse === 'function',
+          'expected a zod schema',
+        )
+        .optional(),
+      flags: z
+        .array(
+          z
+            .object({
+              flag: z.string().refine(
+                (f) => {
+                  try {
+                    flagSpelling(f);
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                },
+                { message: 'expected "--name <value>" or "-n, --name"' },
+              ),
+              option: z.string().min(1),
+              type: z.enum(['boolean', 'string', 'number']),
+              description: z.string(),
+            })
+            .refine((f) => f.flag.includes('<') === (f.type !== 'boolean'), {
+              message: 'a boolean flag takes no <value>, a string or number flag takes one',
+            }),
+        )
+        .optional(),
+      usable: isFunction('usable').optional(),
+      disks: z.boolean().optional(),
+      deployer: isFunction('deployer'),
+    })
+    .passthrough();
+
+  return z
+    .object({
+      apiVersion: z.number().int(),
+      name: z.string().min(1),
+      flavours: z.array(flavourSchema).min(1, 'a plugin provides at least one flavour'),
+    })
+    .passthrough();
+});
 
 /** What changed since each older flavour API, for the loader's message. */
 const API_CHANGES: Readonly<Record<number, string>> = {
   1: 'flavour API 2 gives each flavour an `options` schema and `flags` (parsed options arrive typed in ctx.options; CLI flags are no longer nxc\'s), a `stateSchema` on the deployer, and `retryFailed` as a deployer member (see docs/writing-a-flavour.md, "From API 1 to 2")',
 };
-
-const pluginSchema = z
-  .object({
-    apiVersion: z.number().int(),
-    name: z.string().min(1),
-    flavours: z.array(flavourSchema).min(1, 'a plugin provides at least one flavour'),
-  })
-  .passthrough();
 
 /** `pnpm add -D x` / `yarn add -D x` / `npm install -D x`, from the lockfile near the project. */
 export async function installCommand(projectRoot: string, name: string): Promise<string> {
@@ -235,36 +239,38 @@ export interface FlavourDescription {
   plugin: PluginSource;
 }
 
-const manifestSchema = z
-  .object({
-    apiVersion: z.number().int(),
-    name: z.string().min(1),
-    flavours: z.record(
-      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
-      z
-        .object({
-          description: z.string(),
-          image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
-          distribution: z.enum(['per-role', 'all-in-one']).optional(),
-          nixModule: z.string().optional(),
-          options: z.array(z.string()).optional(),
-          flags: z
-            .array(
-              z
-                .object({
-                  flag: z.string(),
-                  option: z.string(),
-                  type: z.enum(['boolean', 'string', 'number']),
-                  description: z.string(),
-                })
-                .strict(),
-            )
-            .optional(),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
+const manifestSchema = lazy(() =>
+  z
+    .object({
+      apiVersion: z.number().int(),
+      name: z.string().min(1),
+      flavours: z.record(
+        z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits and dashes'),
+        z
+          .object({
+            description: z.string(),
+            image: z.enum(['docker', 'ramdisk', 'vm', 'remote-store', 'tarball']),
+            distribution: z.enum(['per-role', 'all-in-one']).optional(),
+            nixModule: z.string().optional(),
+            options: z.array(z.string()).optional(),
+            flags: z
+              .array(
+                z
+                  .object({
+                    flag: z.string(),
+                    option: z.string(),
+                    type: z.enum(['boolean', 'string', 'number']),
+                    description: z.string(),
+                  })
+                  .strict(),
+              )
+              .optional(),
+          })
+          .strict(),
+      ),
+    })
+    .strict(),
+);
 
 /**
  * The manifest of a plugin as its module defines it: what a plugin package puts in its
@@ -356,7 +362,7 @@ async function packageEntry(dir: string, spec: string): Promise<Resolved> {
   }
   let manifest: PluginManifest | undefined;
   if (pkg.nxcPlugin !== undefined) {
-    const checked = manifestSchema.safeParse(pkg.nxcPlugin);
+    const checked = manifestSchema().safeParse(pkg.nxcPlugin);
     if (!checked.success)
       throw new NxcError(
         'NXC_PLUGIN_INVALID',
@@ -486,7 +492,7 @@ async function importPlugin(resolved: Resolved): Promise<{ plugin: FlavourPlugin
       },
     );
   }
-  const checked = pluginSchema.safeParse(value);
+  const checked = pluginSchema().safeParse(value);
   if (!checked.success) {
     throw new NxcError(
       'NXC_PLUGIN_INVALID',

@@ -14,6 +14,7 @@ import type { ComposeInfo } from './compose-info.js';
 import { type NodeDisk, nodeDiskSchema } from './deployment.js';
 import { NxcError } from './errors.js';
 import { nodeCrypto } from './lazy-builtins.js';
+import { lazy } from './lazy.js';
 import { conditionSchema } from './net-schema.js';
 import type { Project } from './project.js';
 import type { ProgressEvent, Reporter } from './reporter.js';
@@ -172,87 +173,89 @@ export interface RecordList {
   problems: RecordProblem[];
 }
 
-const iso = z.string().datetime({ offset: true });
-const lockedInput = z
-  .object({
-    type: z.string().optional(),
-    owner: z.string().optional(),
-    repo: z.string().optional(),
-    url: z.string().optional(),
-    path: z.string().optional(),
-    ref: z.string().optional(),
-    rev: z.string().optional(),
-    narHash: z.string().optional(),
-    lastModified: z.number().optional(),
-    follows: z.array(z.string()).optional(),
-  })
-  .passthrough();
+const recordSchema = lazy(() => {
+  const iso = z.string().datetime({ offset: true });
+  const lockedInput = z
+    .object({
+      type: z.string().optional(),
+      owner: z.string().optional(),
+      repo: z.string().optional(),
+      url: z.string().optional(),
+      path: z.string().optional(),
+      ref: z.string().optional(),
+      rev: z.string().optional(),
+      narHash: z.string().optional(),
+      lastModified: z.number().optional(),
+      follows: z.array(z.string()).optional(),
+    })
+    .passthrough();
 
-const recordSchema = z.object({
-  recordVersion: z.union([z.literal(1), z.literal(2)]),
-  id: z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/),
-  composition: z.string().min(1),
-  flavour: z.string().min(1),
-  retry: z.boolean(),
-  startedAt: iso,
-  endedAt: iso,
-  versions: z.object({
-    core: z.string(),
-    plugin: z.object({ name: z.string(), spec: z.string(), version: z.string().optional() }),
-  }),
-  project: z.object({ root: z.string() }),
-  flake: z.object({
-    lockFile: z.string().nullable(),
-    inputs: z.record(lockedInput),
-    lock: z.unknown(),
-    note: z.string().optional(),
-    overrideInputs: z.record(z.string()).optional(),
-  }),
-  composeInfo: z.object({
-    file: z.string(),
-    storePath: z.string().optional(),
-    format: z.enum(['nxc', 'nxc-python-docker', 'nxc-python-all-in-one']),
-    system: z.string().optional(),
-    image: z.string().optional(),
-    roles: z.record(z.object({ init: z.string(), toplevel: z.string().optional() })),
-    all: z.record(z.string()),
-    testScript: z.string().optional(),
-    storePaths: z.array(z.string()),
-  }),
-  distribution: z.record(z.array(z.string())),
-  nodes: z.array(
-    z.object({
-      host: z.string().min(1),
-      role: z.string().min(1),
-      address: z.string(),
-      index: z.number().int().positive().optional(),
-      globalIndex: z.number().int().nonnegative().optional(),
-      uuid: z.string().uuid().optional(),
-      machine: z.string().optional(),
-      state: z.string(),
-      disks: z.array(nodeDiskSchema).optional(),
-      launchedAt: iso.optional(),
-      readyAt: iso.optional(),
+  return z.object({
+    recordVersion: z.union([z.literal(1), z.literal(2)]),
+    id: z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/),
+    composition: z.string().min(1),
+    flavour: z.string().min(1),
+    retry: z.boolean(),
+    startedAt: iso,
+    endedAt: iso,
+    versions: z.object({
+      core: z.string(),
+      plugin: z.object({ name: z.string(), spec: z.string(), version: z.string().optional() }),
     }),
-  ),
-  machines: z.array(z.string()).optional(),
-  parameters: z.record(z.unknown()).optional(),
-  kernelParams: z.string().optional(),
-  flavourOptions: z.unknown(),
-  platform: z.record(z.unknown()).optional(),
-  wait: z.boolean(),
-  network: z.array(conditionSchema).optional(),
-  identity: z
-    .discriminatedUnion('kind', [
-      z.object({ kind: z.literal('project') }),
-      z.object({ kind: z.literal('file'), file: z.string().min(1) }),
-    ])
-    .optional(),
-  replayOf: z.string().optional(),
-  replication: z.boolean().optional(),
-  changedParameters: z.array(z.string()).optional(),
-  composeInfoOrigin: z.enum(['recorded', 'rebuilt']).optional(),
-  replayChanges: z.array(z.string()).optional(),
+    project: z.object({ root: z.string() }),
+    flake: z.object({
+      lockFile: z.string().nullable(),
+      inputs: z.record(lockedInput),
+      lock: z.unknown(),
+      note: z.string().optional(),
+      overrideInputs: z.record(z.string()).optional(),
+    }),
+    composeInfo: z.object({
+      file: z.string(),
+      storePath: z.string().optional(),
+      format: z.enum(['nxc', 'nxc-python-docker', 'nxc-python-all-in-one']),
+      system: z.string().optional(),
+      image: z.string().optional(),
+      roles: z.record(z.object({ init: z.string(), toplevel: z.string().optional() })),
+      all: z.record(z.string()),
+      testScript: z.string().optional(),
+      storePaths: z.array(z.string()),
+    }),
+    distribution: z.record(z.array(z.string())),
+    nodes: z.array(
+      z.object({
+        host: z.string().min(1),
+        role: z.string().min(1),
+        address: z.string(),
+        index: z.number().int().positive().optional(),
+        globalIndex: z.number().int().nonnegative().optional(),
+        uuid: z.string().uuid().optional(),
+        machine: z.string().optional(),
+        state: z.string(),
+        disks: z.array(nodeDiskSchema()).optional(),
+        launchedAt: iso.optional(),
+        readyAt: iso.optional(),
+      }),
+    ),
+    machines: z.array(z.string()).optional(),
+    parameters: z.record(z.unknown()).optional(),
+    kernelParams: z.string().optional(),
+    flavourOptions: z.unknown(),
+    platform: z.record(z.unknown()).optional(),
+    wait: z.boolean(),
+    network: z.array(conditionSchema()).optional(),
+    identity: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('project') }),
+        z.object({ kind: z.literal('file'), file: z.string().min(1) }),
+      ])
+      .optional(),
+    replayOf: z.string().optional(),
+    replication: z.boolean().optional(),
+    changedParameters: z.array(z.string()).optional(),
+    composeInfoOrigin: z.enum(['recorded', 'rebuilt']).optional(),
+    replayChanges: z.array(z.string()).optional(),
+  });
 });
 
 /**
@@ -273,7 +276,7 @@ export function parseRecord(data: unknown, where: string): DeploymentRecord {
       { hint: 'read it with the nxc that wrote it' },
     );
   }
-  const result = recordSchema.safeParse(data);
+  const result = recordSchema().safeParse(data);
   if (!result.success) {
     throw new NxcError(
       'NXC_DEPLOYMENT',

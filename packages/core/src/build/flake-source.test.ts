@@ -123,6 +123,27 @@ describe('a project in a git work tree', () => {
     expect(await prepareFlakeSource(project(join(top, 'exp')))).toEqual({ kind: 'git', ref: '.', root: top });
   });
 
+  it("checks the tracked files again only when git's index changed (a no-op build runs no git)", async () => {
+    const root = tree({ 'flake.nix': '{}', '.gitignore': 'build\n', 'build/x': 'x' });
+    git(root, 'init', '-q');
+    git(root, 'add', '-A');
+    const p = project(root);
+    expect((await prepareFlakeSource(p)).kind).toBe('git');
+    // the index is unchanged: no git needed (with none on the PATH, running it would fail)
+    const path = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), 'nxc-no-git-'));
+    dirs.push(process.env.PATH);
+    try {
+      expect((await prepareFlakeSource(p)).kind).toBe('git');
+    } finally {
+      process.env.PATH = path;
+    }
+    // `git add -f build` rewrites the index: the next build looks again and refuses
+    git(root, 'add', '-f', 'build/x');
+    const error = await prepareFlakeSource(p).catch((e: unknown) => e);
+    expect((error as NxcError).message).toMatch(/^build\/ is tracked by git/);
+  });
+
   it.each([
     ['build/composition::docker', 'build'],
     ['.nxc/nixlib/flake.nix', '.nxc'],

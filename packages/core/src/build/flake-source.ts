@@ -11,8 +11,21 @@
  * The project's own flake.lock is the one Nix reads (the mirror holds a copy of it).
  */
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
 import { nodeChildProcess } from '../lazy-builtins.js';
@@ -62,7 +75,17 @@ export async function prepareFlakeSource(
 ): Promise<FlakeSource> {
   const top = gitWorkTree(project.root);
   if (top) {
-    await refuseTrackedState(project.root);
+    // the tracked files change only with git's index: a build that finds the index as the
+    // last passing check left it skips `git ls-files` (issue #17: a no-op build)
+    const stampFile = join(nxcDir(project), 'git-index-checked');
+    const stamp = await indexStamp(top);
+    if (stamp === undefined || (await readFile(stampFile, 'utf8').catch(() => '')) !== stamp) {
+      await refuseTrackedState(project.root);
+      if (stamp !== undefined && !opts.dryRun)
+        await mkdir(nxcDir(project), { recursive: true })
+          .then(() => writeFile(stampFile, stamp))
+          .catch(() => {}); // only a cache: the next build checks again
+    }
     return { kind: 'git', ref: '.', root: top };
   }
   const mirror = flakeMirrorDir(project);
@@ -85,6 +108,28 @@ export async function prepareFlakeSource(
     }
   }
   return { kind: 'mirror', ref: `path:${mirror}`, root: mirror };
+}
+
+/**
+ * What identifies the state of git's index of the work tree `top` (`.git/index`, or the
+ * linked work tree's own index): its path, inode, size and times, or undefined when it cannot
+ * be read (then the check runs every time). Git replaces the index file whenever it changes.
+ */
+async function indexStamp(top: string): Promise<string | undefined> {
+  try {
+    const dotGit = join(top, '.git');
+    let gitDir = dotGit;
+    if (!(await lstat(dotGit)).isDirectory()) {
+      const m = /^gitdir: (.+)$/m.exec(await readFile(dotGit, 'utf8'));
+      if (!m?.[1]) return undefined;
+      gitDir = resolve(top, m[1].trim());
+    }
+    const index = join(gitDir, 'index');
+    const s = await stat(index, { bigint: true });
+    return JSON.stringify([index, String(s.ino), String(s.size), String(s.mtimeNs), String(s.ctimeNs)]);
+  } catch {
+    return undefined;
+  }
 }
 
 async function refuseTrackedState(root: string): Promise<void> {

@@ -8,29 +8,31 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import type { DeploymentDocument } from '../deployment.js';
 import { NxcError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import type { NetworkCondition } from '../transposition.js';
 import { readUserFile } from '../validation.js';
 import { type NetRequest, checkValue, parseDelay, parseLoss, parseRate } from './net.js';
 import { resolveTargets } from './targets.js';
 
-const side = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
-const value = z.union([z.string().min(1), z.number()]);
-
-/** One declared condition between the nodes of `from` and those of `to`. */
-export const declaredConditionSchema = z
-  .object({
-    from: side,
-    to: side,
-    partition: z.boolean().optional(),
-    delay: value.optional(),
-    jitter: value.optional(),
-    loss: value.optional(),
-    rate: value.optional(),
-  })
-  .strict();
+/** One declared condition between the nodes of `from` and those of `to` (built on first use). */
+export const declaredConditionSchema = lazy(() => {
+  const side = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+  const value = z.union([z.string().min(1), z.number()]);
+  return z
+    .object({
+      from: side,
+      to: side,
+      partition: z.boolean().optional(),
+      delay: value.optional(),
+      jitter: value.optional(),
+      loss: value.optional(),
+      rate: value.optional(),
+    })
+    .strict();
+});
 
 /** One declared condition (composition `network` list, `nxc start --net FILE`). */
-export type DeclaredCondition = z.infer<typeof declaredConditionSchema>;
+export type DeclaredCondition = z.infer<ReturnType<typeof declaredConditionSchema>>;
 
 const asText = (v: string | number, unit: string) => (typeof v === 'number' ? `${v}${unit}` : v);
 
@@ -63,7 +65,7 @@ export function resolveDeclared(
   const out = new Map<string, NetworkCondition>();
   declared.forEach((raw, i) => {
     const at = `${where}, entry ${i + 1}`;
-    const parsed = declaredConditionSchema.safeParse(raw);
+    const parsed = declaredConditionSchema().safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new NxcError('NXC_USAGE', `${at}: ${issue.path.join('.') || 'entry'}: ${issue.message}`, {
@@ -145,7 +147,7 @@ export async function readNetworkFile(file: string): Promise<unknown[]> {
     });
   }
   data.forEach((raw, i) => {
-    const parsed = declaredConditionSchema.safeParse(raw);
+    const parsed = declaredConditionSchema().safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new NxcError(

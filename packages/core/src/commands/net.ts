@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../atomic-file.js';
 import { NxcError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { conditionSchema } from '../net-schema.js';
 import { withProjectLock } from '../project-lock.js';
 import type { Project } from '../project.js';
@@ -24,7 +25,7 @@ export function netPath(project: Project, composition: string, flavour: string):
   return join(project.deployDir, `${deploymentKey(composition, flavour)}.net.json`);
 }
 
-const netFileSchema = z.object({ conditions: z.array(conditionSchema) }).strict();
+const netFileSchema = lazy(() => z.object({ conditions: z.array(conditionSchema()) }).strict());
 
 /** The conditions nxc put in force on one deployment, as `nxc net` shows them. */
 export interface NetStatus {
@@ -53,7 +54,7 @@ export async function readNetConditions(
   } catch {
     parsed = undefined;
   }
-  const result = netFileSchema.safeParse(parsed);
+  const result = netFileSchema().safeParse(parsed);
   if (!result.success) {
     throw new NxcError('NXC_DEPLOYMENT', `${file} is not a network conditions file nxc wrote`, {
       hint: 'remove it and run `nxc net heal` (or `nxc stop`)',
