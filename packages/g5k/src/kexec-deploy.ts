@@ -190,11 +190,19 @@ const PATH_PREFIX = 'PATH=$PATH:/sbin:/usr/sbin:/run/current-system/sw/bin; ';
 /**
  * The shell command checking a copy on a machine: when the SHA-256 of `part` (a shell-quoted
  * path) is `sum`, moves it to `final`; otherwise deletes it and prints its digest after
- * `NXC-CORRUPT:` (see {@link corruptDigest}). Exits 1 with sha256sum's message when it cannot read it.
+ * `NXC-CORRUPT:` (see {@link corruptDigest}). Safe to run twice at once (an SSH channel retry
+ * may): a run that finds `part` gone, or cannot move it, succeeds when `final` is the expected
+ * file, else exits 1 with a message.
  */
 export function verifyCommand(part: string, final: string, sum: string): string {
   if (!/^[0-9a-f]{64}$/.test(sum)) throw new Error(`verifyCommand: not a SHA-256 digest: ${sum}`);
-  return `sha256sum ${part} | { read -r got _ || exit 1; if [ "$got" = ${sum} ]; then mv -f ${part} ${final}; else rm -f ${part}; echo "NXC-CORRUPT:$got"; fi; }`;
+  return [
+    `if got=$(sha256sum ${part} 2>/dev/null); then got=\${got%% *}`,
+    `if [ "$got" != ${sum} ]; then rm -f ${part}; echo "NXC-CORRUPT:$got"; exit 0; fi`,
+    `mv -f ${part} ${final} && exit 0; fi`,
+    `f=$(sha256sum ${final} 2>/dev/null) && [ "\${f%% *}" = ${sum} ] && exit 0`,
+    `echo "the copy ${part} is gone and ${final} is not the expected file" >&2; exit 1`,
+  ].join('\n');
 }
 
 /** The digest a {@link verifyCommand} found instead of the expected one, if it found another. */
@@ -476,7 +484,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const partOf = (n: Live, name: string) =>
     `${pushPath}/${name}.part-${n.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
   const alive = (n: Live): Promise<boolean> =>
-    withTimeout(n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000 }), 10_000, 'SSH')
+    withTimeout(n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000, repeatable: true }), 10_000, 'SSH')
       .then((r) => r.exitCode === 0)
       .catch(() => false);
   const reportHave = (n: Live): void => {
@@ -493,8 +501,17 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   /** Checks a copy at `part` on the node and moves it in place (one command on the node). */
   const verifyPart = async (n: Live, a: (typeof artifacts)[number]): Promise<void> => {
     const part = partOf(n, a.name);
-    const out = await n.run('push', verifyCommand(q(part), q(`${pushPath}/${a.name}`), a.sum));
-    const got = corruptDigest(out);
+    const r = await n.transport.exec(
+      n.t.machine,
+      PATH_PREFIX + verifyCommand(q(part), q(`${pushPath}/${a.name}`), a.sum),
+      { timeoutMs: 120_000, repeatable: true, ...(signal ? { signal } : {}) },
+    );
+    if (r.exitCode !== 0)
+      throw new StepError(
+        'push',
+        `cannot check the ${a.name} on the machine: ${(r.stderr.trim() || r.stdout.trim()).split('\n').pop() || `exit ${r.exitCode}`}`,
+      );
+    const got = corruptDigest(r.stdout);
     if (got !== undefined)
       throw new StepError(
         'push',
@@ -551,6 +568,9 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       const receiving = to.transport
         .exec(to.t.machine, PATH_PREFIX + receiverCommand(to.nc, port, q(part), q(fifo)), {
           signal: both,
+          // a netcat started twice fails the relay (one of them cannot listen, or the copy is
+          // replaced and then fails its check): the machine falls back to a frontend push
+          repeatable: true,
           onStdout: (chunk) => {
             heard = (heard + chunk.toString()).slice(-64);
             if (heard.includes(LISTENING_MARK)) listening();
@@ -568,7 +588,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
               .exec(
                 from.t.machine,
                 PATH_PREFIX + senderCommand(from.nc, to.t.address, port, q(`${pushPath}/${a.name}`)),
-                { signal: both },
+                // a second sender finds the listener taken and fails the relay: a fallback push
+                { signal: both, repeatable: true },
               )
               .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
                 stop(reasonOf(e));
@@ -584,7 +605,10 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       let answeredAt = Date.now();
       const watch = setInterval(() => {
         void withTimeout(
-          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null; true`, { timeoutMs: 5000 }),
+          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null; true`, {
+            timeoutMs: 5000,
+            repeatable: true,
+          }),
           6000,
           'size of the part',
         )
@@ -805,6 +829,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
       const run = async (step: StepError['step'], command: string, timeoutMs = 120_000): Promise<string> => {
         const r = await tr.exec(t.machine, PATH_PREFIX + command, {
           timeoutMs,
+          // only probes go through run(): reading, and mkdir -p
+          repeatable: true,
           ...(signal ? { signal } : {}),
         });
         if (r.exitCode !== 0) {

@@ -8,7 +8,7 @@
  * ports, and {@link fanOut} for bounded per-node work with OK / FAILED / UNREACHABLE results.
  */
 export { SshTransport, SshUnreachableError } from './transport.js';
-export type { SshEndpoint, SshTransportOptions } from './transport.js';
+export type { SshEndpoint, SshExecOptions, SshTransportOptions } from './transport.js';
 export { HostKeyStore, fingerprint, hostKeyRecord } from './host-keys.js';
 export type { HostKeyRecords, HostKeyMismatch, HostKeyStoreOptions } from './host-keys.js';
 export {

@@ -20,6 +20,17 @@ export interface SshEndpoint {
   port?: number;
 }
 
+/** {@link SshTransport.exec}'s options: the transport's own besides every transport's. */
+export interface SshExecOptions extends ExecOptions {
+  /**
+   * The command may run twice without harm. Only then is a session channel the server closed
+   * before answering opened again (see CHANNEL_ATTEMPTS in the source): dropbear before 2024.86
+   * may close it after starting the command, so a command run again could run twice. A channel
+   * the server refuses or closes is otherwise one error, as for any command a user gives.
+   */
+  repeatable?: boolean;
+}
+
 export interface SshTransportOptions {
   /** Deployment hostname -> where to reach it. */
   nodes: Record<string, SshEndpoint>;
@@ -207,7 +218,7 @@ export class SshTransport implements Transport {
    * and closing a channel does not stop a command that writes nothing), so the command line
    * first reports its PID on a marker line that is stripped from stdout.
    */
-  async exec(host: string, command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(host: string, command: string | string[], options: SshExecOptions = {}): Promise<ExecResult> {
     const line = `echo ${PID_MARKER}$$; exec ${remoteCommand(command, options.env)}`;
     const client = await this.connection(host, options.user);
     const shown = typeof command === 'string' ? command : command.join(' ');
@@ -273,7 +284,7 @@ export class SshTransport implements Transport {
         try {
           client.exec(line, (err, stream) => {
             if (err) {
-              if (notStarted(err) && attempt < CHANNEL_ATTEMPTS && !settled) {
+              if (options.repeatable && notStarted(err) && attempt < CHANNEL_ATTEMPTS && !settled) {
                 setTimeout(() => open(attempt + 1), retryDelayMs(attempt));
                 return;
               }
@@ -495,10 +506,12 @@ export class SshTransport implements Transport {
 }
 
 /**
- * How many times a session channel is opened for one command or SFTP session. ssh2 reports a
- * request the server refused and a channel the server closed before answering alike
- * (`Unable to exec`, `Unable to start subsystem: …`); in both cases nothing was started, so
- * opening another channel cannot run the command twice. dropbear before 2024.86 (Debian 12
+ * How many times a session channel is opened for one SFTP session, or one command marked
+ * {@link SshExecOptions.repeatable}. ssh2 reports a request the server refused and a channel
+ * the server closed before answering alike (`Unable to exec`, `Unable to start subsystem: …`).
+ * An SFTP session did nothing yet then. A command may have: dropbear's closing can come after
+ * it started the command (a 100-machine run saw a verification run twice), so only commands
+ * that may run twice are retried. dropbear before 2024.86 (Debian 12
  * ships 2022.83) closes a fresh session channel when another channel of the connection
  * changes state before the exec request is handled: on a loaded machine with several
  * channels at once (a relay, its size checks) that is one channel in tens, and on a machine
@@ -508,7 +521,7 @@ export class SshTransport implements Transport {
  */
 const CHANNEL_ATTEMPTS = 6;
 
-/** The request was refused or its channel closed before any answer: nothing started. */
+/** The request was refused, or its channel closed before any answer. */
 function notStarted(err: Error): boolean {
   return /^Unable to (exec|start subsystem)/.test(err.message);
 }

@@ -1,6 +1,7 @@
 /**
- * A session channel the server refuses, or closes before answering, started nothing: the
- * transport opens another one (a few times) instead of failing the command. dropbear before
+ * A session channel the server refuses, or closes before answering: the transport opens
+ * another one (a few times) for SFTP and for commands marked repeatable (dropbear may close it
+ * after starting the command), instead of failing. dropbear before
  * 2024.86 closes fresh channels when another channel of the connection changes state at the
  * same moment, which broke relays and pushes on loaded machines. The server here is a real
  * SSH server (ssh2's server side on loopback) that refuses the first requests.
@@ -17,7 +18,7 @@ const node = (behaviour: SessionBehaviour) =>
 describe('session channels refused before anything started', () => {
   it('runs a command once after the server refused its first two channels', async () => {
     const t = await node({ refuseExec: 2 });
-    const r = await t.exec('n1', 'echo hello');
+    const r = await t.exec('n1', 'echo hello', { repeatable: true });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('ran: ');
     expect(r.stdout).toContain('echo hello');
@@ -25,9 +26,19 @@ describe('session channels refused before anything started', () => {
     expect(lying.server()?.requests.ran).toHaveLength(1);
   });
 
+  it('does not open another channel for a command not marked repeatable (it may have started)', async () => {
+    const t = await node({ refuseExec: 1 });
+    const error = await t.exec('n1', 'echo hello').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toBe('node "n1": cannot open an SSH channel: Unable to exec');
+    expect(lying.server()?.requests.exec).toBe(1);
+  });
+
   it('gives up after six refusals with one clear error', async () => {
     const t = await node({ refuseExec: 100 });
-    const error = await t.exec('n1', 'echo hello').then(
+    const error = await t.exec('n1', 'echo hello', { repeatable: true }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -64,7 +75,7 @@ describe('session channels refused before anything started', () => {
 
   it('fails the command with one clear error when the connection closed before the next attempt', async () => {
     const t = await node({ refuseExec: 1, hangUpAfterRefusal: true });
-    const error = await t.exec('n1', 'echo hello').then(
+    const error = await t.exec('n1', 'echo hello', { repeatable: true }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
