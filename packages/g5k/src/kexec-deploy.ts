@@ -474,7 +474,6 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     result: KexecNodeResult;
     nc: Netcat;
     missing: typeof artifacts;
-    run(step: StepError['step'], command: string, timeoutMs?: number): Promise<string>;
     obtained?: { resolve(): void; reject(e: unknown): void };
     /** Why it cannot go on (it failed while relaying). */
     dead?: string;
@@ -873,7 +872,6 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         result,
         nc: mode === 'auto' ? parseNetcat(probe) : 'none',
         missing: artifacts.filter((a) => remoteSums.get(a.name) !== a.sum),
-        run,
       };
       live.set(t.machine, n);
       await obtain(n);
