@@ -225,7 +225,6 @@ export function kexecStepCommand(initrd: string, initrdSize: number, load: strin
   const restore = `truncate -s ${initrdSize} ${initrd}`;
   return [
     `command -v kexec >/dev/null 2>&1 || exit ${KEXEC_MISSING}`,
-    'umask 077',
     `chmod 600 ${initrd} || exit ${KEY_NOT_ADDED}`,
     `if ! cat >> ${initrd}; then ${restore}; exit ${KEY_NOT_ADDED}; fi`,
     `${load}; rc=$?`,
