@@ -136,7 +136,11 @@ export class SshTransport implements Transport {
         resolve(client);
       });
       client.on('error', (err: Error & { level?: string }) => {
-        if (ready) return; // late errors surface through the channel that hits them
+        if (ready) {
+          // late errors surface through the channel that hits them, with this reason
+          if (!connectionEnd.has(client)) connectionEnd.set(client, err.message);
+          return;
+        }
         client.end();
         const mismatch = this.hostKeys.mismatch(host);
         if (mismatch?.source) {
@@ -179,7 +183,11 @@ export class SshTransport implements Transport {
           ),
         );
       });
+      client.on('end', () => {
+        if (ready && !connectionEnd.has(client)) connectionEnd.set(client, 'the server hung up');
+      });
       client.on('close', () => {
+        if (ready && !connectionEnd.has(client)) connectionEnd.set(client, 'the connection dropped');
         if (!ready) {
           // ssh2 emits only `close` (no `error`) when the peer hangs up after its banner.
           reject(
@@ -274,7 +282,7 @@ export class SshTransport implements Transport {
       const cannotOpen = (err: Error): void =>
         finish(
           new SshUnreachableError(
-            `node "${host}": cannot open an SSH channel: ${err.message}`,
+            `node "${host}": cannot open an SSH channel: ${channelError(client, err)}`,
             undefined,
             err,
           ),
@@ -330,10 +338,16 @@ export class SshTransport implements Transport {
         stream.on('close', (code: number | null | undefined, signal?: string) => {
           pidKnown();
           const exitCode = typeof code === 'number' ? code : signal ? 128 + signalNumber(signal) : 255;
+          // no exit status: like OpenSSH's client, 255 and a line saying the connection is gone
+          const lost =
+            typeof code !== 'number' && !signal && connectionEnd.has(client)
+              ? `nxc: the SSH connection to ${host} closed before the command ended (${connectionEnd.get(client)})\n`
+              : '';
+          const stderr = Buffer.concat(errs).toString();
           finish(undefined, {
             exitCode,
             stdout: Buffer.concat(out).toString(),
-            stderr: Buffer.concat(errs).toString(),
+            stderr: lost ? `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}${lost}` : stderr,
           });
         });
         if (options.stdin !== undefined) stream.end(options.stdin);
@@ -405,9 +419,13 @@ export class SshTransport implements Transport {
     return new Promise((resolve, reject) => {
       const unavailable = (err: Error): void =>
         reject(
-          new NxcError('NXC_NODE_FAILED', `node "${host}": SFTP is not available: ${err.message}`, {
-            hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
-          }),
+          new NxcError(
+            'NXC_NODE_FAILED',
+            `node "${host}": SFTP is not available: ${channelError(client, err)}`,
+            {
+              hint: 'the node needs an SFTP server (openssh sftp-server) for copies',
+            },
+          ),
         );
       const open = (attempt: number): void => {
         try {
@@ -492,6 +510,7 @@ export class SshTransport implements Transport {
           const c = await p;
           await new Promise<void>((resolve) => {
             c.once('close', () => resolve());
+            if (!connectionEnd.has(c)) connectionEnd.set(c, 'nxc closed it');
             c.end();
             // not unref'd: a connection that already closed never emits again, and a script
             // awaiting close() with nothing else to keep Node alive would end silently (exit 13)
@@ -503,6 +522,16 @@ export class SshTransport implements Transport {
       }),
     );
   }
+}
+
+/** Why a pooled connection ended, once it has (its error, or the server's hang-up). */
+const connectionEnd = new WeakMap<Client, string>();
+
+/** A channel error that only says the connection is gone, with the reason it went. */
+function channelError(client: Client, err: Error): string {
+  if (!/^(No response from server|Not connected)$/.test(err.message)) return err.message;
+  const why = connectionEnd.get(client);
+  return `the SSH connection closed${why ? ` (${why})` : ''}`;
 }
 
 /**

@@ -79,7 +79,10 @@ describe('session channels refused before anything started', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(error?.message).toMatch(/^node "n1": cannot open an SSH channel: /);
+    // the reason the connection went, not ssh2's "No response from server" / "Not connected"
+    expect(error?.message).toBe(
+      'node "n1": cannot open an SSH channel: the SSH connection closed (the server hung up)',
+    );
     expect(lying.server()?.requests.ran).toHaveLength(0);
   });
 
@@ -89,6 +92,20 @@ describe('session channels refused before anything started', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(error?.message).toMatch(/^node "n1": SFTP is not available: /);
+    expect(error?.message).toBe(
+      'node "n1": SFTP is not available: the SSH connection closed (the server hung up)',
+    );
+  });
+});
+
+describe('a connection lost while a command runs', () => {
+  it('ends the command with 255 and a line saying the connection closed, and why', async () => {
+    const t = await node({ hangUpDuringExec: true });
+    const r = await t.exec('n1', 'sleep 100');
+    expect(r.exitCode).toBe(255);
+    expect(r.stdout).toContain('ran: ');
+    expect(r.stderr).toBe(
+      'nxc: the SSH connection to n1 closed before the command ended (the server hung up)\n',
+    );
   });
 });

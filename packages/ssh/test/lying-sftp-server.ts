@@ -74,6 +74,8 @@ export interface SessionBehaviour {
   dropSftp?: number;
   /** Close the connection right after refusing a request (a machine going down meanwhile). */
   hangUpAfterRefusal?: boolean;
+  /** Start the command, then close the connection before its exit status (a machine going down). */
+  hangUpDuringExec?: boolean;
 }
 
 /** Starts the server; `tree` maps absolute remote paths to what they are. */
@@ -112,6 +114,10 @@ export async function startLyingSftpServer(
           const channel = acceptExec();
           // the transport's command line first prints the shell's PID on a marker line
           channel.write(`NXC-PID:4242\nran: ${info.command}\n`);
+          if (behaviour.hangUpDuringExec) {
+            setTimeout(() => client.end(), 50);
+            return;
+          }
           channel.exit(0);
           channel.end();
         });
