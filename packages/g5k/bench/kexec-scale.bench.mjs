@@ -153,6 +153,7 @@ try {
       .map((l) => JSON.parse(l));
     const warnings = events.filter((e) => e.type === 'warn').map((e) => `warning: ${e.message}`);
     const phases = phaseTimes(events, t0);
+    const dist = distributionShape(events, artifacts);
     const named = Object.keys(faults).filter((m) => warnings.some((w) => w.includes(`(${m}, `)));
     // machines that failed without a fault injected: the deployment broke them (load, a bug)
     const collateral = warnings.filter((w) => {
@@ -174,6 +175,7 @@ try {
       frontendCpu,
       hostCpu,
       busy: hostCpu / (wall * cpus().length),
+      ...dist,
     });
     console.log(
       `${n} machines (${Object.keys(faults).length} failing: ${Object.entries(faults)
@@ -190,6 +192,9 @@ try {
         `${fallbacks.length} relay(s) fell back to a frontend push:\n${fallbacks.map((e) => `${e.host}: ${e.detail}`).join('\n')}`,
       );
     console.log(`phases (s after nxc start began): ${phases}`);
+    console.log(
+      `distribution: ${dist.copies} copies (${dist.relayed} machine to machine), longest chain ${dist.depth} copies from the frontend; ${dist.seconds.toFixed(1)} s from the first copy's start to the last one's end = ${dist.mbps.toFixed(0)} MB/s across the host`,
+    );
     console.log(
       `CPU: nxc (the frontend) ${frontendCpu.toFixed(1)} s; the whole host ${hostCpu.toFixed(0)} s = ${((100 * hostCpu) / (wall * cpus().length)).toFixed(0)} % of its ${cpus().length} cores during nxc start`,
     );
@@ -210,6 +215,45 @@ function hostBusy() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f;
   return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/**
+ * The shape of the distribution, from the node events: copies made (frontend pushes and relays),
+ * the longest chain of copies from the frontend to a machine (the tree's depth: the number of
+ * transfers one after the other), and the host's aggregate copy rate while copies ran (every
+ * simulated machine shares this host's CPU and disk: on real machines each brings its own).
+ */
+function distributionShape(events, artifactBytes) {
+  const nodeEvents = events.filter((e) => e.type === 'node');
+  const depth = new Map();
+  const source = new Map();
+  for (const e of nodeEvents.filter((e) => e.state === 'pushed')) {
+    const machine = /^(m-\d+):/.exec(e.detail)?.[1];
+    const from = / from (m-\d+)/.exec(e.detail)?.[1];
+    if (machine) source.set(machine, /: (frontend|relay)/.test(e.detail) ? (from ?? 'frontend') : undefined);
+  }
+  const depthOf = (m, seen = new Set()) => {
+    if (depth.has(m)) return depth.get(m);
+    const s = source.get(m);
+    const d = s === undefined ? 0 : s === 'frontend' || seen.has(s) ? 1 : depthOf(s, seen.add(m)) + 1;
+    depth.set(m, d);
+    return d;
+  };
+  for (const m of source.keys()) depthOf(m);
+  const copies = [...source.values()].filter((s) => s !== undefined).length;
+  const relayed = [...source.values()].filter((s) => s !== undefined && s !== 'frontend').length;
+  const times = (states) =>
+    nodeEvents.filter((e) => states.includes(e.state)).map((e) => Date.parse(e.time));
+  const started = times(['pushing', 'receiving']);
+  const ended = times(['pushed']);
+  const seconds = started.length && ended.length ? (Math.max(...ended) - Math.min(...started)) / 1000 : 0;
+  return {
+    copies,
+    relayed,
+    depth: Math.max(0, ...depth.values()),
+    seconds,
+    mbps: seconds > 0 ? (copies * artifactBytes) / 1e6 / seconds : 0,
+  };
 }
 
 /** When each phase of a run began and ended (s after `nxc start` began), from its node events. */
@@ -277,6 +321,8 @@ writeResults(
         '× artifacts',
         'nxc CPU',
         'host busy',
+        'longest chain',
+        'host copy rate',
         'goal',
       ],
       rows.map((r) => [
@@ -290,9 +336,11 @@ writeResults(
         r.ratio.toFixed(1),
         `${r.frontendCpu.toFixed(1)} s`,
         `${(100 * r.busy).toFixed(0)} %`,
+        `${r.depth} copies`,
+        `${r.mbps.toFixed(0)} MB/s`,
         r.n === 100 ? '≤ 3 ×; wall ≤ 2 × wall(10)' : '',
       ]),
-      ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
+      ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
     ),
     '',
     ...goals.map((g) => `- ${g}`),
