@@ -51,6 +51,22 @@ describe('DistributionPlan', () => {
     expect(plan.next()).toEqual([{ to: 'c', assignment: { kind: 'relay', from: 'b' } }]);
   });
 
+  it('a machine relayed again after a failed relay gets another holder when one is free, else the same', () => {
+    const plan = new DistributionPlan('auto');
+    plan.holds(node('a'));
+    plan.holds(node('b'));
+    plan.want(node('c'));
+    expect(plan.next()).toEqual([{ to: 'c', assignment: { kind: 'relay', from: 'a' } }]);
+    plan.finished('c', false, { id: 'a', ok: true });
+    plan.want(node('c'), false, 'a');
+    expect(plan.next()).toEqual([{ to: 'c', assignment: { kind: 'relay', from: 'b' } }]);
+    plan.finished('c', false, { id: 'b', ok: true });
+    // only the holder to avoid is free: it serves rather than nobody
+    plan.drop('a');
+    plan.want(node('c'), false, 'b');
+    expect(plan.next()).toEqual([{ to: 'c', assignment: { kind: 'relay', from: 'b' } }]);
+  });
+
   it('machines without netcat, and the direct mode, get pushes from the frontend', () => {
     const plan = new DistributionPlan('auto');
     plan.holds(node('a'));

@@ -92,7 +92,7 @@ export type Assignment = { kind: 'frontend'; fallback: boolean } | { kind: 'rela
  */
 export class DistributionPlan {
   private readonly nodes = new Map<string, DistNode>();
-  private readonly waiting: Array<{ id: string; fallback: boolean }> = [];
+  private readonly waiting: Array<{ id: string; fallback: boolean; avoid?: string }> = [];
   /** Relay-capable holders, and whether each is sending now. */
   private readonly holders = new Map<string, boolean>();
   /** Transfers in flight: receiver id -> relay-capable receiver. */
@@ -106,10 +106,13 @@ export class DistributionPlan {
     if (node.relayCapable && this.mode === 'auto') this.holders.set(node.id, false);
   }
 
-  /** A machine that needs the artifacts; `fallback`: only the frontend may serve it. */
-  want(node: DistNode, fallback = false): void {
+  /**
+   * A machine that needs the artifacts; `fallback`: only the frontend may serve it; `avoid`: a
+   * holder to use only when no other one is free (the one whose relay to it just failed).
+   */
+  want(node: DistNode, fallback = false, avoid?: string): void {
     this.nodes.set(node.id, node);
-    this.waiting.push({ id: node.id, fallback });
+    this.waiting.push({ id: node.id, fallback, ...(avoid !== undefined ? { avoid } : {}) });
   }
 
   /** A holder that must not serve any more (it failed, or it leaves). */
@@ -130,7 +133,8 @@ export class DistributionPlan {
       if (w.fallback || !node.relayCapable || this.mode === 'direct') {
         assignment = { kind: 'frontend', fallback: w.fallback };
       } else {
-        const free = [...this.holders].find(([, busy]) => !busy)?.[0];
+        const frees = [...this.holders].filter(([, busy]) => !busy).map(([id]) => id);
+        const free = frees.find((id) => id !== w.avoid) ?? frees[0];
         if (free !== undefined) {
           this.holders.set(free, true);
           assignment = { kind: 'relay', from: free };

@@ -454,6 +454,10 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   // 5. distribution of kernel + initrd (see distribute.ts)
   const mode = options.distribution ?? 'auto';
   const stallMs = options.relayStallMs ?? 15_000;
+  // a size check is an SSH command on the receiver: three per stall period are enough to see
+  // one (every transfer runs them: with one every 2 s, 100 machines relaying on one host made
+  // about 25 SSH commands a second)
+  const watchMs = Math.max(500, Math.min(5000, Math.round(stallMs / 3)));
   const artifactBytes = kernelSize + initrdSize;
   const shared = mode === 'auto' ? await sharedCandidates(artifacts) : undefined;
   const plan = new DistributionPlan(mode);
@@ -476,15 +480,30 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     obtained?: { resolve(): void; reject(e: unknown): void };
     /** Why it cannot go on (it failed while relaying). */
     dead?: string;
+    /** Relays to it that failed while both machines still answered. */
+    relayFailures: number;
   }
   const live = new Map<string, Live>();
   const distNode = (n: Live) => ({ id: n.t.machine, relayCapable: n.nc !== 'none' });
   const partOf = (n: Live, name: string) =>
     `${pushPath}/${name}.part-${n.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  const alive = (n: Live): Promise<boolean> =>
-    withTimeout(n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000, repeatable: true }), 10_000, 'SSH')
-      .then((r) => r.exitCode === 0)
-      .catch(() => false);
+  // a machine busy enough (its disk, its CPU) can miss one answer: three tries, ~30 s, before
+  // it counts as gone (a fresh connection each time: the transport reopens a closed one)
+  const alive = async (n: Live): Promise<boolean> => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      if (signal?.aborted) return false;
+      const ok = await withTimeout(
+        n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000, repeatable: true }),
+        10_000,
+        'SSH',
+      )
+        .then((r) => r.exitCode === 0)
+        .catch(() => false);
+      if (ok) return true;
+      if (attempt < 3) await new Promise((r) => setTimeout(r, 1000));
+    }
+    return false;
+  };
   const reportHave = (n: Live): void => {
     haveCount++;
     reporter?.emit({
@@ -626,7 +645,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
               stop(`no byte arrived for ${Math.round(stallMs / 1000)} s`);
             }
           });
-      }, 2000);
+      }, watchMs);
       const [received, sent] = await Promise.all([receiving, sending]).finally(() => clearInterval(watch));
       if (received && sent) {
         try {
@@ -676,7 +695,17 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
               plan.finished(to, false, { id: p.t.machine, ok: r.senderOk });
               if (!r.senderOk)
                 p.dead = `stopped answering while relaying the artifacts to ${n.t.machine} (${r.reason})`;
-              if (r.receiverOk) {
+              if (r.receiverOk && r.senderOk && n.relayFailures === 0) {
+                // both machines answer: a passing fault (a dropped connection, a netcat that
+                // died); one more relay, from another holder when one is free
+                n.relayFailures++;
+                nodeEvent(
+                  n.t,
+                  'relay-retry',
+                  `the relay from ${p.t.machine} failed (${r.reason}); relaying again`,
+                );
+                plan.want(distNode(n), false, p.t.machine);
+              } else if (r.receiverOk) {
                 n.result.fallback = `the relay from ${p.t.machine} failed (${r.reason})${r.senderOk ? '' : `: ${p.t.machine} does not answer any more`}`;
                 nodeEvent(n.t, 'fallback', `${n.result.fallback}; pushing from the frontend`);
                 plan.want(distNode(n), true);
@@ -871,6 +900,7 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         result,
         nc: mode === 'auto' ? parseNetcat(probe) : 'none',
         missing: artifacts.filter((a) => remoteSums.get(a.name) !== a.sum),
+        relayFailures: 0,
       };
       live.set(t.machine, n);
       await obtain(n);

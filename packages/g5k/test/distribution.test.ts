@@ -2,8 +2,9 @@
  * How kernel and initrd reach Grid'5000 machines (issue 17), on the stand-in (test/g5k-sim:
  * real QEMU machines in their standard environment, real dropbear, real busybox netcat, a real
  * NFS server playing the user's home): from the shared home (0 bytes from the frontend), along
- * a relay between machines (the frontend sends one copy), and, when a relaying machine is
- * powered off mid-transfer, a direct push to the machine it was serving while the others go on.
+ * a relay between machines (the frontend sends one copy), a relay broken while both machines
+ * answer (relayed again, still one copy), and, when a relaying machine is powered off
+ * mid-transfer, a direct push to the machine it was serving while the others go on.
  * The deployed system is the stand-in's minimal boot-contract system (node/deployed-rc).
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -132,6 +133,56 @@ describe("artifact distribution to Grid'5000 machines (stand-in)", () => {
     expect(details.filter((d) => /relay from node-\d, pushed 0 bytes$/.test(d))).toHaveLength(2);
     const receiving = r.events.filter((e) => e.type === 'node' && e.state === 'receiving');
     expect(receiving).toHaveLength(2);
+  }, 900_000);
+
+  it('a relay that breaks while both machines answer is relayed again: no push from the frontend', async () => {
+    // the receiving netcat is killed on its machine (the machine and its SSH server stay up)
+    let receiver: string | undefined;
+    let killed: Promise<string> | undefined;
+    /** '' once the receiving netcat is killed, else what the last try said. */
+    const killReceivingNetcat = async (machine: string): Promise<string> => {
+      let last = '';
+      for (let i = 0; i < 100; i++) {
+        // the deployment's key too: after the previous test the machines run a deployed system;
+        // no pkill in the machines' busybox: /proc; 'nc -'l: this shell's own text does not match
+        const k = await sim.inNs(
+          [
+            'ssh',
+            '-F',
+            join(sim.env.G5KSIM_STATE!, 'ssh_config'),
+            '-i',
+            identity.privateKeyPath,
+            '-o',
+            'BatchMode=yes',
+            machine,
+            "k=; for d in /proc/[0-9]*; do case $(tr '\\0' ' ' < $d/cmdline 2>/dev/null) in *'nc -'l*) kill ${d#/proc/} && k=1 ;; esac; done; [ -n \"$k\" ]",
+          ],
+          20_000,
+        );
+        if (k.code === 0) return '';
+        last = `exit ${k.code}: ${k.stdout}${k.stderr}`.trim();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return last;
+    };
+    const r = await sim.deploy(request({ kernel, initrd }), 900_000, (e) => {
+      const to = /^(node-\d): .* from node-\d$/.exec(String(e.detail ?? ''))?.[1];
+      if (receiver || e.type !== 'node' || e.state !== 'receiving' || !to) return;
+      receiver = to;
+      killed = killReceivingNetcat(to);
+    });
+    expect(await killed, 'the receiving netcat was never killed').toBe('');
+    expect(r.answer.error?.message, r.stderr.slice(-3000)).toBeUndefined();
+    const started = r.answer.result as Started;
+    expect(started.nodes.map((n) => n.state)).toEqual(['running', 'running', 'running']);
+    const retry = r.events.find((e) => e.type === 'node' && e.state === 'relay-retry');
+    expect(retry?.detail).toMatch(
+      new RegExp(`^${receiver}: the relay from node-\\d failed \\(.*\\); relaying again$`),
+    );
+    // still one copy from the frontend: the machine got the artifacts from a machine
+    expect(started.platform?.artifacts?.frontendBytes).toBe(artifactBytes);
+    expect(started.platform?.artifacts?.fallbacks).toBeUndefined();
+    expect(byMachine(started)[receiver!]?.detail).toMatch(/relay from node-\d, pushed 0 bytes$/);
   }, 900_000);
 
   it('a machine powered off while it relays is reported; the machine it served gets a push from the frontend and the others come up', async () => {
