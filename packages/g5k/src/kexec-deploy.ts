@@ -487,20 +487,21 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
   const distNode = (n: Live) => ({ id: n.t.machine, relayCapable: n.nc !== 'none' });
   const partOf = (n: Live, name: string) =>
     `${pushPath}/${name}.part-${n.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  // a machine busy enough (its disk, its CPU) can miss one answer: three tries, ~30 s, before
-  // it counts as gone (a fresh connection each time: the transport reopens a closed one)
+  // a machine busy enough (its disk, its CPU) can miss one answer, or its SSH connection can
+  // close under it: two tries, the second on a fresh connection, ~15 s in all, before it counts
+  // as gone (every holder waits for that answer before its kexec: not longer)
   const alive = async (n: Live): Promise<boolean> => {
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let attempt = 1; attempt <= 2; attempt++) {
       if (signal?.aborted) return false;
       const ok = await withTimeout(
-        n.transport.exec(n.t.machine, 'true', { timeoutMs: 8000, repeatable: true }),
-        10_000,
+        n.transport.exec(n.t.machine, 'true', { timeoutMs: 6000, repeatable: true }),
+        7000,
         'SSH',
       )
         .then((r) => r.exitCode === 0)
         .catch(() => false);
       if (ok) return true;
-      if (attempt < 3) await new Promise((r) => setTimeout(r, 1000));
+      if (attempt < 2) await new Promise((r) => setTimeout(r, 500));
     }
     return false;
   };
