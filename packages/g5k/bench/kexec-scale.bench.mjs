@@ -242,8 +242,7 @@ function distributionShape(events, artifactBytes) {
   for (const m of source.keys()) depthOf(m);
   const copies = [...source.values()].filter((s) => s !== undefined).length;
   const relayed = [...source.values()].filter((s) => s !== undefined && s !== 'frontend').length;
-  const times = (states) =>
-    nodeEvents.filter((e) => states.includes(e.state)).map((e) => Date.parse(e.time));
+  const times = (states) => nodeEvents.filter((e) => states.includes(e.state)).map((e) => Date.parse(e.time));
   const started = times(['pushing', 'receiving']);
   const ended = times(['pushed']);
   const seconds = started.length && ended.length ? (Math.max(...ended) - Math.min(...started)) / 1000 : 0;
