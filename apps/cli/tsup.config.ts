@@ -1,4 +1,33 @@
+import { readFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
+
+// commander requires node:child_process at load, for executable subcommands, which nxc has
+// none of; Node's child_process (with net, dgram and the streams) costs every command ~6 ms
+// of start (issue #17). The bundled copy loads it on first use instead. The build fails if
+// commander's line changes, rather than silently loading it again.
+const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(build: {
+    onLoad(
+      options: { filter: RegExp },
+      callback: (args: { path: string }) => Promise<{ contents: string; loader: 'js' }>,
+    ): void;
+  }) {
+    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      if (!source.includes(COMMANDER_CHILD_PROCESS))
+        throw new Error(`${path}: commander no longer has the line ${COMMANDER_CHILD_PROCESS}`);
+      return {
+        contents: source.replace(
+          COMMANDER_CHILD_PROCESS,
+          "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+        ),
+        loader: 'js',
+      };
+    });
+  },
+};
 
 // commander and picocolors are bundled in (issue #17): one ES module less to resolve each, and
 // no CommonJS loader and export lexer at every start. @nxc/* stay external: plugins must
@@ -9,6 +38,7 @@ const shared = {
   sourcemap: true,
   splitting: true,
   noExternal: ['commander', 'picocolors'],
+  esbuildPlugins: [lazyCommanderChildProcess],
   // the bundled CommonJS code calls require() for Node's built-in modules
   banner: {
     js: "import { createRequire as __nxcRequire } from 'node:module'; const require = __nxcRequire(import.meta.url);",

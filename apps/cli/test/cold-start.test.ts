@@ -3,7 +3,8 @@
  * runs in examples/demo with a module hook that records every JavaScript file Node loads,
  * and a record of Node's built-in modules at exit. `nxc --help` must not load @nxc/core or
  * the actions; `nxc status` and `nxc flavours` must load few files, no plugin and no
- * `@nxc/core/flavour`, and not the built-ins they never use (crypto, zlib).
+ * `@nxc/core/flavour`, and not the built-ins they never use (crypto, zlib, child_process with
+ * net and dgram, which commander would load for executable subcommands; util's MIME types).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,8 +73,9 @@ function loaded(args: string[]): { files: string[]; builtins: string[]; stdout: 
 const cliDist = pathToFileURL(path.join(repoRoot, 'apps/cli/dist')).href;
 
 describe('nxc cold start: what the everyday commands load', () => {
-  it('nxc --help loads the CLI entry and its main chunk only, not @nxc/core', () => {
-    const { files, stdout } = loaded(['--help']);
+  it('nxc --help loads the CLI entry and its main chunk only, not @nxc/core nor child_process', () => {
+    const { files, builtins, stdout } = loaded(['--help']);
+    expect(builtins).not.toContain('child_process');
     expect(stdout).toContain('Usage: nxc');
     expect(files.filter((f) => !f.startsWith(cliDist))).toEqual([]);
     expect(files.some((f) => /\/actions-[^/]*\.js$/.test(f))).toBe(false);
@@ -81,13 +83,15 @@ describe('nxc cold start: what the everyday commands load', () => {
   });
 
   for (const verb of ['status', 'flavours']) {
-    it(`nxc ${verb} loads at most 8 files, no plugin, no @nxc/core/flavour, no crypto or zlib`, () => {
+    it(`nxc ${verb} loads at most 8 files, no plugin, no @nxc/core/flavour, no crypto, zlib, child_process or util's extras`, () => {
       const { files, builtins } = loaded([verb]);
       expect(files.filter((f) => f.includes('/flavour-'))).toEqual([]);
       expect(files.filter((f) => f.endsWith('/core/dist/flavour.js'))).toEqual([]);
       expect(files.length, files.join('\n')).toBeLessThanOrEqual(8);
       expect(builtins).not.toContain('crypto');
       expect(builtins).not.toContain('zlib');
+      expect(builtins).not.toContain('child_process');
+      expect(builtins).not.toContain('internal/mime');
     });
   }
 });

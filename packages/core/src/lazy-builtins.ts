@@ -9,6 +9,7 @@ const load = createRequire(import.meta.url);
 let crypto: typeof import('node:crypto') | undefined;
 let zlib: typeof import('node:zlib') | undefined;
 let childProcess: typeof import('node:child_process') | undefined;
+let util: typeof import('node:util') | undefined;
 
 /** `node:crypto`, loaded on the first call. */
 export function nodeCrypto(): typeof import('node:crypto') {
@@ -26,4 +27,13 @@ export function nodeZlib(): typeof import('node:zlib') {
 export function nodeChildProcess(): typeof import('node:child_process') {
   childProcess ??= load('node:child_process') as typeof import('node:child_process');
   return childProcess;
+}
+
+/**
+ * `node:util`, loaded on the first call: an ES import of it builds its whole namespace, which
+ * loads util's lazily defined parts (MIME types, parseArgs) that nxc never uses.
+ */
+export function nodeUtil(): typeof import('node:util') {
+  util ??= load('node:util') as typeof import('node:util');
+  return util;
 }

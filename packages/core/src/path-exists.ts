@@ -3,6 +3,7 @@
  * means nxc cannot tell, and answering "no" there used to turn it into a misleading
  * "not found" further on.
  */
+import { lstatSync, statSync } from 'node:fs';
 import { lstat, stat } from 'node:fs/promises';
 import { NxcError } from './errors.js';
 import { displayPath, errnoCode } from './validation.js';
@@ -27,15 +28,30 @@ export async function pathExists(path: string, options: PathExistsOptions = {}):
     await (options.followSymlinks === false ? lstat(path) : stat(path));
     return true;
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw new NxcError(
-      'NXC_IO',
-      `cannot tell whether ${displayPath(path)} exists: ${code ?? String(error)}`,
-      {
-        hint: 'check the permissions of the folders on its path',
-        cause: error,
-      },
-    );
+    return absent(path, error);
   }
+}
+
+/**
+ * {@link pathExists}, synchronously: for the few checks a command makes before anything runs
+ * beside them (plugin discovery), where the thread pool's round trip costs more than the
+ * check (issue #17). Not part of the public API.
+ */
+export function pathExistsSync(path: string, options: PathExistsOptions = {}): boolean {
+  try {
+    (options.followSymlinks === false ? lstatSync : statSync)(path);
+    return true;
+  } catch (error) {
+    return absent(path, error);
+  }
+}
+
+/** false for a missing path; NxcError `NXC_IO` when the failure says nothing of existence. */
+function absent(path: string, error: unknown): false {
+  const code = errnoCode(error);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+  throw new NxcError('NXC_IO', `cannot tell whether ${displayPath(path)} exists: ${code ?? String(error)}`, {
+    hint: 'check the permissions of the folders on its path',
+    cause: error,
+  });
 }

@@ -4,7 +4,8 @@
  * project's package.json) from the PROJECT's node_modules, so a globally installed CLI and
  * pnpm's isolated layout both work. Plugins are imported only when {@link loadFlavours} runs.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -12,7 +13,7 @@ import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
 import { flagSpelling, optionNames } from './flavour-options.js';
 import { lazy } from './lazy.js';
-import { pathExists } from './path-exists.js';
+import { pathExists, pathExistsSync } from './path-exists.js';
 import type { Project } from './project.js';
 import { FLAVOUR_API_VERSION, type Flavour, type FlavourFlag, type FlavourPlugin } from './transposition.js';
 import { closest, displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
@@ -328,7 +329,7 @@ function manifestDifference(a: unknown, b: unknown, path: string): string | unde
 async function packageEntry(dir: string, spec: string): Promise<Resolved> {
   let pkg: { name?: unknown; version?: unknown; exports?: unknown; main?: unknown; nxcPlugin?: unknown };
   try {
-    pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as typeof pkg;
+    pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof pkg;
   } catch (error) {
     throw new NxcError(
       'NXC_PLUGIN_INVALID',
@@ -355,7 +356,7 @@ async function packageEntry(dir: string, spec: string): Promise<Resolved> {
     target = typeof pkg.main === 'string' ? pkg.main : 'index.js';
   }
   const entry = resolve(dir, target);
-  if (!(await pathExists(entry))) {
+  if (!pathExistsSync(entry)) {
     throw new NxcError('NXC_PLUGIN_INVALID', `plugin "${name}": its entry ${entry} does not exist`, {
       hint: 'build the package (workspace) or reinstall it',
     });
@@ -396,7 +397,7 @@ async function resolvePlugin(
     const path = resolve(base, spec);
     let isDir: boolean;
     try {
-      isDir = (await stat(path)).isDirectory();
+      isDir = statSync(path).isDirectory();
     } catch {
       throw new NxcError(
         'NXC_PLUGIN_MISSING',
@@ -420,7 +421,7 @@ async function resolvePlugin(
   let dir = project.root;
   while (true) {
     const candidate = join(dir, 'node_modules', spec);
-    if (await pathExists(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
+    if (pathExistsSync(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
@@ -552,7 +553,7 @@ async function pluginSpecs(
   const file = join(project.root, 'package.json');
   let pkg: Record<string, unknown>;
   try {
-    pkg = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    pkg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { specs: [], listedIn: displayPath(file), discovered: true };
     throw new NxcError('NXC_CONFIG', `${displayPath(file)}: cannot read it (${firstLine(error)})`, {

@@ -3,10 +3,20 @@
  * `usable()` runs on every `nxc start`/`nxc flavours` and must stay cheap to load.
  */
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Unusable } from '@nxc/core/flavour';
+
+/**
+ * `node:http`, loaded when the engine is first asked something: `nxc build` imports this
+ * plugin for its options only, and http costs a few milliseconds to load (issue #17).
+ */
+let http: typeof import('node:http') | undefined;
+function nodeHttp(): typeof import('node:http') {
+  http ??= createRequire(import.meta.url)('node:http') as typeof import('node:http');
+  return http;
+}
 
 /** Oldest Engine API nxc drives (Docker 19.03). */
 export const MIN_API_VERSION = '1.40';
@@ -68,7 +78,7 @@ function get(
         : endpoint.kind === 'tcp'
           ? { host: endpoint.host, port: endpoint.port }
           : {};
-    const req = request({ ...target, path, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = nodeHttp().request({ ...target, path, method: 'GET', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {

@@ -26,9 +26,8 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
-import { nodeChildProcess } from '../lazy-builtins.js';
+import { nodeChildProcess, nodeUtil } from '../lazy-builtins.js';
 import type { Project } from '../project.js';
 import { nxcDir } from '../state.js';
 
@@ -46,7 +45,7 @@ export interface FlakeSource {
 }
 
 const run = (file: string, args: string[], options: { cwd: string; maxBuffer: number }) =>
-  promisify(nodeChildProcess().execFile)(file, args, { ...options, encoding: 'utf8' });
+  nodeUtil().promisify(nodeChildProcess().execFile)(file, args, { ...options, encoding: 'utf8' });
 
 /** The enclosing git work tree, found as Nix finds it: the nearest ancestor holding `.git`. */
 export function gitWorkTree(dir: string): string | undefined {

@@ -6,9 +6,8 @@
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { NxcError } from '../errors.js';
-import { nodeChildProcess } from '../lazy-builtins.js';
+import { nodeChildProcess, nodeUtil } from '../lazy-builtins.js';
 import { NixProgress, type NixProgressState, summarizeNixError } from './nix-progress.js';
 
 /** Oldest Nix nxc supports (flakes with `--override-input path:`, `build --json`). */
@@ -145,7 +144,7 @@ export function checkNix(nixBin = 'nix'): Promise<string> {
       if (known) return known;
       let stdout: string;
       try {
-        ({ stdout } = await promisify(nodeChildProcess().execFile)(nixBin, ['--version'], {
+        ({ stdout } = await nodeUtil().promisify(nodeChildProcess().execFile)(nixBin, ['--version'], {
           encoding: 'utf8',
         }));
       } catch (error) {

@@ -4,9 +4,21 @@
  * `flavours/index.nix`. `nix build` sees it through `--override-input nxc path:<dir>`.
  * Files are rewritten only when their content changes, so Nix's input hash (and its eval
  * cache) stays the same from one build to the next.
+ *
+ * The file work is synchronous: a no-op build reads every file of the library and of its copy
+ * (about 90 small reads and stats), which libuv's thread pool and the promises made a no-op
+ * `nxc build` pay 2-3 times over (issue #17); nothing else runs meanwhile.
  */
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NxcError } from '../errors.js';
@@ -78,12 +90,12 @@ export function renderFlavourIndex(entries: Array<NixFlavourEntry & { moduleRel?
   return lines.join('\n');
 }
 
-async function listFiles(dir: string, base = dir): Promise<string[]> {
+function listFiles(dir: string, base = dir): string[] {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(full, base)));
+    if (entry.isDirectory()) out.push(...listFiles(full, base));
     else if (entry.isFile()) out.push(relative(base, full));
   }
   return out;
@@ -97,14 +109,10 @@ export async function planNixLibrary(
   const files = new Map<string, { content: Buffer; mode: number }>();
   for (const part of LIBRARY_PARTS) {
     const src = join(library, part);
-    const st = await stat(src).catch(() => undefined);
+    const st = statSync(src, { throwIfNoEntry: false });
     if (!st) continue;
-    const rels = st.isDirectory() ? (await listFiles(src)).map((r) => join(part, r)) : [part];
-    // read in parallel (a no-op build reads every file of the library), inserted in order
-    const read = await Promise.all(
-      rels.filter((rel) => !rel.endsWith('.test.ts')).map((rel) => readPlanned(join(library, rel))),
-    );
-    rels.filter((rel) => !rel.endsWith('.test.ts')).forEach((rel, i) => files.set(rel, read[i] as Planned));
+    const rels = st.isDirectory() ? listFiles(src).map((r) => join(part, r)) : [part];
+    for (const rel of rels) if (!rel.endsWith('.test.ts')) files.set(rel, readPlanned(join(library, rel)));
   }
   const indexed: Array<NixFlavourEntry & { moduleRel?: string }> = [];
   for (const f of flavours) {
@@ -115,7 +123,7 @@ export async function planNixLibrary(
     const moduleDir = dirname(f.nixModule);
     let moduleFiles: string[];
     try {
-      moduleFiles = await listFiles(moduleDir);
+      moduleFiles = listFiles(moduleDir);
     } catch {
       throw new NxcError(
         'NXC_PLUGIN_INVALID',
@@ -133,8 +141,8 @@ export async function planNixLibrary(
           hint: `reinstall ${f.plugin ?? 'the plugin package'}`,
         },
       );
-    const read = await Promise.all(moduleFiles.map((rel) => readPlanned(join(moduleDir, rel))));
-    moduleFiles.forEach((rel, i) => files.set(join('flavours', f.name, rel), read[i] as Planned));
+    for (const rel of moduleFiles)
+      files.set(join('flavours', f.name, rel), readPlanned(join(moduleDir, rel)));
     indexed.push({ ...f, moduleRel: `${f.name}/${basename(f.nixModule)}` });
   }
   files.set(join('flavours', 'index.nix'), {
@@ -146,9 +154,17 @@ export async function planNixLibrary(
 
 type Planned = { content: Buffer; mode: number };
 
-async function readPlanned(full: string): Promise<Planned> {
-  const [content, st] = await Promise.all([readFile(full), stat(full)]);
-  return { content, mode: st.mode & 0o777 };
+/** The file's content, or undefined when it cannot be read (absent, a folder...). */
+function readIfFile(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readPlanned(full: string): Planned {
+  return { content: readFileSync(full), mode: statSync(full).mode & 0o777 };
 }
 
 /**
@@ -160,21 +176,22 @@ export async function syncNixLibrary(
   plan: Map<string, { content: Buffer; mode: number }>,
 ): Promise<number> {
   let changes = 0;
-  await mkdir(dir, { recursive: true });
-  const planned = [...plan];
-  const currents = await Promise.all(planned.map(([rel]) => readFile(join(dir, rel)).catch(() => undefined)));
-  for (const [i, [rel, { content, mode }]] of planned.entries()) {
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, { content, mode }] of plan) {
     const target = join(dir, rel);
-    const current = currents[i];
-    if (current?.equals(content)) continue;
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, content);
-    await chmod(target, mode | 0o200);
+    if (readIfFile(target)?.equals(content)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+    chmodSync(target, mode | 0o200);
     changes++;
   }
-  for (const rel of await listFiles(dir).catch(() => [] as string[])) {
+  let present: string[] = [];
+  try {
+    present = listFiles(dir);
+  } catch {}
+  for (const rel of present) {
     if (!plan.has(rel)) {
-      await rm(join(dir, rel), { force: true });
+      rmSync(join(dir, rel), { force: true });
       changes++;
     }
   }
