@@ -37,13 +37,44 @@ export class UsageError extends Error {
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
-/** Prints the error and returns the exit code. */
+/**
+ * The error as `nxc CMD --json` prints it on stdout, one line: the same shape as one of
+ * `nxc check --json`'s problems, under `error`.
+ */
+export function errorJson(error: unknown, aborted: boolean): string {
+  let body: { code: string; message: string; hint?: string; exitCode: number };
+  if (isNxcLike(error)) {
+    body = {
+      code: error.code,
+      message: oneLine(error.message),
+      ...(error.hint ? { hint: oneLine(error.hint) } : {}),
+      exitCode: error.exitCode,
+    };
+  } else if (aborted) {
+    body = { code: 'NXC_INTERRUPTED', message: 'interrupted', exitCode: EXIT.interrupted };
+  } else {
+    body = {
+      code: 'NXC_INTERNAL',
+      message: oneLine(error instanceof Error ? error.message : String(error)),
+      hint: 'this is a bug in nxc or a flavour plugin; rerun with --debug and report it',
+      exitCode: EXIT.internal,
+    };
+  }
+  return `${JSON.stringify({ ok: false, error: body })}\n`;
+}
+
+/**
+ * Prints the error on stderr and returns the exit code. With `json` (the command was given
+ * `--json`), the error also goes to that stream (stdout) as one JSON line, {@link errorJson}.
+ */
 export function reportError(
   error: unknown,
   stderr: NodeJS.WritableStream,
   debug: boolean,
   aborted: boolean,
+  json?: NodeJS.WritableStream,
 ): number {
+  if (json) json.write(errorJson(error, aborted));
   const color = (stderr as NodeJS.WriteStream).isTTY === true;
   const red = color ? pc.red : (s: string) => s;
   const dim = color ? pc.dim : (s: string) => s;

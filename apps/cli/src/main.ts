@@ -450,6 +450,8 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
     ...partial,
   };
   const state = { exitCode: EXIT.ok as number };
+  // `--json` anywhere before `--`: an error is printed as JSON on stdout too
+  const json = head.includes('--json') ? rt.stdout : undefined;
   const signals = installSignalHandlers({
     abort: () => controller.abort(),
     stderr: rt.stderr,
@@ -479,17 +481,23 @@ export async function run(argv: string[], partial: Partial<Runtime> = {}): Promi
       }
       const message = error.message.replace(/^error:\s*/, '');
       const verb = head.find((a) => !a.startsWith('-'));
+      // `nxc --json start`: the option exists, but after the verb
+      const unknown = /^unknown option '([^']+)'/.exec(message)?.[1];
+      const early = verb !== undefined && unknown !== undefined && head.indexOf(unknown) < head.indexOf(verb);
       return reportError(
         new UsageError(
           message,
-          `see \`nxc ${verb && !message.includes('unknown command') ? `${verb} ` : ''}--help\``,
+          early
+            ? `options of a command go after it: \`nxc ${verb} ${unknown} ...\` (see \`nxc ${verb} --help\`)`
+            : `see \`nxc ${verb && !message.includes('unknown command') ? `${verb} ` : ''}--help\``,
         ),
         rt.stderr,
         rt.debug,
         false,
+        json,
       );
     }
-    const code = reportError(error, rt.stderr, rt.debug, controller.signal.aborted);
+    const code = reportError(error, rt.stderr, rt.debug, controller.signal.aborted, json);
     return signals.exitCode() ?? code;
   } finally {
     signals.dispose();

@@ -46,7 +46,12 @@ export async function readParameterFile(file: string): Promise<Record<string, un
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new NxcError('NXC_USAGE', `${file}: not valid JSON (${(error as Error).message})`, {
+    // `file:LINE:COLUMN` when the parser names the position
+    const m = /^(.*?)(?: in JSON)? at position (\d+)/.exec((error as Error).message);
+    const before = m ? text.slice(0, Number(m[2])) : '';
+    const at = m ? `:${before.split('\n').length}:${before.length - before.lastIndexOf('\n')}` : '';
+    const reason = m ? (m[1] as string) : (error as Error).message;
+    throw new NxcError('NXC_USAGE', `${file}${at}: not valid JSON (${reason})`, {
       hint: 'the -P file must hold a JSON object, e.g. {"iterations": 3}',
     });
   }

@@ -56,6 +56,13 @@ const cases: Case[] = [
     hint: /nxc build -f/,
   },
   {
+    name: 'compose info syntax error: file, line and column',
+    args: ['start', '--compose-info', 'bad.json'],
+    files: { 'bad.json': '{\n  "roles": {}}}\n' },
+    code: 2,
+    message: /^bad\.json:2:15: not valid JSON \(Unexpected non-whitespace character after JSON\)$/,
+  },
+  {
     name: 'compose info without roles',
     args: ['start'],
     files: {
@@ -204,6 +211,13 @@ const cases: Case[] = [
     message: /^roles\.yaml:2: Flow sequence in block collection/,
   },
   {
+    name: 'JSON distribution file syntax error: file, line and column',
+    args: ['start', 'roles.json'],
+    files: { 'roles.json': '{\n  "client": 2,\n}\n' },
+    code: 2,
+    message: /^roles\.json:3:1: not valid JSON \(Expected double-quoted property name\)$/,
+  },
+  {
     name: 'distribution file unknown role',
     args: ['start', 'roles.yaml'],
     files: { 'roles.yaml': 'server: 1\nworker: 2\n' },
@@ -293,7 +307,7 @@ const cases: Case[] = [
     args: ['start', '-P', 'params.json'],
     files: { 'params.json': '{oops' },
     code: 2,
-    message: /^params\.json: not valid JSON \(/,
+    message: /^params\.json:1:2: not valid JSON \(Expected property name or '\}'\)$/,
   },
   {
     name: '-P not an object',
@@ -314,6 +328,14 @@ const cases: Case[] = [
     code: 2,
     message: /^unknown option '--colour'$/,
     hint: /^see `nxc start --help`$/,
+  },
+  {
+    name: 'an option of the command before it',
+    args: ['--dry-run', 'build'],
+    builds: {},
+    code: 2,
+    message: /^unknown option '--dry-run'$/,
+    hint: /^options of a command go after it: `nxc build --dry-run \.\.\.` \(see `nxc build --help`\)$/,
   },
   {
     name: 'unknown command',
@@ -361,6 +383,37 @@ const cases: Case[] = [
     files: { 'nxc.json': '{"composition": ' },
     code: 2,
     message: /^nxc\.json: not valid JSON \(Unexpected end of JSON input\)$/,
+  },
+  {
+    name: 'nxc.json syntax error: file, line and column',
+    args: ['flavours'],
+    files: { 'nxc.json': '{\n  "composition": "composition.nix",\n}\n' },
+    code: 2,
+    message: /^nxc\.json:3:1: not valid JSON \(Expected double-quoted property name\)$/,
+  },
+  {
+    name: 'nxc.json with a misspelt key',
+    args: ['start'],
+    files: { 'nxc.json': { composition: 'composition.nix', default_flavor: 'fake' } },
+    code: 2,
+    message: /^nxc\.json: unknown key "default_flavor"$/,
+    hint: /^did you mean "default_flavour"\? known keys: composition, default_flavour, platform$/,
+  },
+  {
+    name: 'nxc.json with a key of the new config',
+    args: ['flavours'],
+    files: { 'nxc.json': { composition: 'composition.nix', plugins: ['nxc-flavour-x'] } },
+    code: 2,
+    message:
+      /^nxc\.json: plugins: nxc\.json holds the original nxc's keys only \(composition, default_flavour\), plugins there is not read$/,
+    hint: /^move plugins to nxc\.config\.json/,
+  },
+  {
+    name: 'package.json syntax error: file, line and column',
+    args: ['flavours'],
+    files: { 'package.json': '{\n  "name": "p"\n  "nxc": {}\n}\n' },
+    code: 2,
+    message: /^package\.json:3:3: cannot load it: Expected ',' or '\}' after property value$/,
   },
   {
     name: 'config plugins not a list',
@@ -514,6 +567,51 @@ describe.concurrent('nxc rejects bad input with one clear line and no half-made 
     if (c.hint) expect(lines[1]!.slice('hint: '.length), summary).toMatch(c.hint);
     expect(r.stderr, summary).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
+    expect(await stateListing(dir)).toEqual(before);
+  });
+
+  // The same mistakes with --json (inserted before `--`; a command without --json refuses it,
+  // a mistake too): stdout is ONE JSON line, the error as stderr says it, and the exit code.
+  it.each(cases)('$name, with --json', async (c) => {
+    const dir = await makeProject(
+      {
+        'flake.nix': '{ outputs = _: { }; }\n',
+        'composition.nix': '{ ... }: { roles = { }; }\n',
+        'ci.json': composeInfo(),
+        ...plugins(),
+        ...c.files,
+      },
+      c.builds ?? defaultBuild,
+    );
+    projects.push(dir);
+    const dash = c.args.indexOf('--');
+    const args =
+      dash >= 0
+        ? [...c.args.slice(0, dash), '--json', ...c.args.slice(dash)]
+        : c.args.includes('--json')
+          ? c.args
+          : [...c.args, '--json'];
+    const before = await stateListing(dir);
+    const r = await runNxc(dir, args, c.env);
+    const summary = `nxc ${args.join(' ')} -> exit ${r.code}\n${r.stdout}${r.stderr}`;
+    const out = r.stdout.split('\n');
+    expect(out, summary).toHaveLength(2);
+    expect(out[1], summary).toBe('');
+    const parsed = JSON.parse(out[0]!) as {
+      ok: boolean;
+      error: { code: string; message: string; hint?: string; exitCode: number };
+    };
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(parsed, summary).toEqual({
+      ok: false,
+      error: {
+        code: expect.stringMatching(/^NXC_[A-Z_]+$/),
+        message: lines[0]!.slice('error: '.length),
+        hint: lines[1]!.slice('hint: '.length),
+        exitCode: r.code,
+      },
+    });
+    expect(r.code, summary).not.toBe(0);
     expect(await stateListing(dir)).toEqual(before);
   });
 

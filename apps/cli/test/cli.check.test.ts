@@ -203,6 +203,59 @@ describe('nxc check on the demo (real Nix)', () => {
   });
 });
 
+describe('a file the flake reads is missing (real Nix)', () => {
+  it('a file the composition imports: one error naming it in the project, exit 2, for check and build', async () => {
+    const file = path.join(demo.dir, 'composition.nix');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      good.replace(
+        'client = { pkgs, ... }: {',
+        'client = { pkgs, ... }: {\n      imports = [ ./extra.nix ];',
+      ),
+    );
+    demo.commit('import a missing file');
+    try {
+      const r = await nxc('check', '-f', 'docker');
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        'error: evaluating composition::docker: extra.nix does not exist (the flake reads it)\n' +
+          'hint: create extra.nix, or fix the path that names it (in flake.nix, or the file that imports it)\n',
+      );
+      const json = await nxc('check', '-f', 'docker', '--json');
+      expect(JSON.parse(json.stdout).problems).toEqual([
+        expect.objectContaining({ code: 'NXC_PROJECT', exitCode: 2 }),
+      ]);
+      const built = await nxc('build', '-f', 'docker');
+      expect(built.code, built.stderr).toBe(2);
+      expect(errorLines(built.stderr)).toEqual([
+        'error: building composition::docker: extra.nix does not exist (the flake reads it)',
+      ]);
+      expect(existsSync(path.join(demo.dir, 'build'))).toBe(false);
+    } finally {
+      writeFileSync(file, good);
+      demo.commit('fixed');
+    }
+  });
+
+  it('the composition itself: one error naming it, exit 2', async () => {
+    const file = path.join(demo.dir, 'composition.nix');
+    const good = readFileSync(file, 'utf8');
+    execFileSync('git', ['rm', '-q', 'composition.nix'], { cwd: demo.dir });
+    demo.commit('no composition');
+    try {
+      const r = await nxc('check', '-f', 'docker');
+      expect(r.code, r.stderr).toBe(2);
+      expect(errorLines(r.stderr)).toEqual([
+        'error: evaluating composition::docker: composition.nix does not exist (the flake reads it)',
+      ]);
+    } finally {
+      writeFileSync(file, good);
+      demo.commit('fixed');
+    }
+  });
+});
+
 describe('nxc build checks the flavour options before Nix', () => {
   it('a bad flavour option in the config: exit 2, one line, no build', async () => {
     const pkgFile = path.join(demo.dir, 'package.json');

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { lazy } from './lazy.js';
 import { isSafeName } from './state.js';
-import { displayPath, errnoCode, firstLine, formatZodError } from './validation.js';
+import { displayPath, errnoCode, firstLine, formatZodError, jsonSyntaxError } from './validation.js';
 
 /** One role as built. */
 export interface RoleBuild {
@@ -211,8 +211,9 @@ async function readJson(file: string, whatFor?: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    if (whatFor !== undefined) throw invalid(whatFor, `${file} is not valid JSON (${firstLine(error)})`);
-    throw invalid(file, `not valid JSON (${firstLine(error)})`);
+    const { at, reason } = jsonSyntaxError(text, error);
+    if (whatFor !== undefined) throw invalid(whatFor, `${file}${at} is not valid JSON (${reason})`);
+    throw invalid(`${file}${at}`, `not valid JSON (${reason})`);
   }
 }
 

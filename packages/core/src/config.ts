@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { NxcError } from './errors.js';
 import { untrustedFile } from './file-trust.js';
 import { nodeCrypto } from './lazy-builtins.js';
-import { closest, displayPath, firstLine, formatIssue } from './validation.js';
+import { closest, displayPath, firstLine, formatIssue, jsonSyntaxError } from './validation.js';
 
 /** Project configuration, normalized (every key present). */
 export interface NxcConfig {
@@ -113,8 +113,9 @@ export const CONFIG_SEARCH_PLACES = [
   'nxc.config.yml',
 ] as const;
 
-function configError(file: string, message: string, hint: string): NxcError {
-  return new NxcError('NXC_CONFIG', `${displayPath(file)}: ${message}`, { hint });
+/** `at`: where in the file (`:LINE:COLUMN`), when known. */
+function configError(file: string, message: string, hint: string, at = ''): NxcError {
+  return new NxcError('NXC_CONFIG', `${displayPath(file)}${at}: ${message}`, { hint });
 }
 
 /** Finds `typescript` from the config's directory first (the user's), else from nxc's own install. */
@@ -215,12 +216,15 @@ async function checkTrusted(file: string): Promise<void> {
 /** package.json's `nxc` key, or undefined when it has none. */
 async function packageJsonConfig(file: string): Promise<FoundConfig | undefined> {
   let pkg: unknown;
+  let text = '';
   try {
-    pkg = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
+    pkg = JSON.parse(text);
   } catch (error) {
     // someone else's broken package.json is not ours to report; its trust is checked below
     if (await untrustedFile(file)) return undefined;
-    throw configError(file, `cannot load it: ${firstLine(error)}`, 'fix the JSON syntax');
+    const { at, reason } = jsonSyntaxError(text, error);
+    throw configError(file, `cannot load it: ${reason}`, 'fix the JSON syntax', at);
   }
   if (typeof pkg !== 'object' || pkg === null || !('nxc' in pkg)) return undefined;
   return { file, value: (pkg as { nxc: unknown }).nxc };
@@ -301,7 +305,34 @@ export async function findLegacyConfigIn(dir: string): Promise<FoundConfig | und
   try {
     return { file, value: text.trim() === '' ? {} : (JSON.parse(text) as unknown) };
   } catch (error) {
-    throw configError(file, `not valid JSON (${firstLine(error)})`, 'fix the JSON syntax');
+    const { at, reason } = jsonSyntaxError(text, error);
+    throw configError(file, `not valid JSON (${reason})`, 'fix the JSON syntax', at);
+  }
+}
+
+const LEGACY_KEYS = ['composition', 'default_flavour', 'platform'];
+
+/**
+ * nxc.json keeps keys it does not know (the original nxc's), but not two mistakes that would
+ * otherwise be silently ignored: a key of nxc's own config (`plugins`...), which belongs in
+ * nxc.config.* or package.json#nxc, and a misspelt known key (`default_flavor`).
+ */
+function legacyStrayKey(file: string, value: Record<string, unknown>): void {
+  for (const key of Object.keys(value)) {
+    if (LEGACY_KEYS.includes(key)) continue;
+    if (['plugins', 'defaultFlavour', 'nix', 'flavourOptions'].includes(key))
+      throw configError(
+        file,
+        `${key}: nxc.json holds the original nxc's keys only (composition, default_flavour), ${key} there is not read`,
+        `move ${key} to nxc.config.json (or the "nxc" key of package.json), beside nxc.json`,
+      );
+    const guess = closest(key, LEGACY_KEYS);
+    if (guess)
+      throw configError(
+        file,
+        `unknown key "${key}"`,
+        `did you mean "${guess}"? known keys: ${LEGACY_KEYS.join(', ')}`,
+      );
   }
 }
 
@@ -349,6 +380,7 @@ export async function normalizeConfig(found?: FoundConfig, legacy?: FoundConfig)
       );
     }
     legacyValue = result.data;
+    legacyStrayKey(legacy.file, result.data);
   }
   const defaultFlavour = user.defaultFlavour ?? legacyValue.default_flavour ?? undefined;
   return {

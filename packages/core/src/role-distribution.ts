@@ -10,7 +10,7 @@
 import { extname } from 'node:path';
 import type { PlannedNode } from './deployment.js';
 import { NxcError } from './errors.js';
-import { closest, displayPath, errnoCode, firstLine, readUserFile } from './validation.js';
+import { closest, displayPath, errnoCode, firstLine, jsonSyntaxError, readUserFile } from './validation.js';
 
 /** `!DefaultRole n`: this role takes every machine left over, at least `min`. */
 export interface DefaultRoleQuantity {
@@ -186,7 +186,8 @@ export async function readRoleDistributionFile(
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw distributionError(where, `not valid JSON (${firstLine(error)})`, 'fix the JSON syntax');
+      const { at, reason } = jsonSyntaxError(text, error);
+      throw distributionError(`${where}${at}`, `not valid JSON (${reason})`, 'fix the JSON syntax');
     }
   } else {
     const { parseDocument } = await import('yaml');

@@ -64,6 +64,21 @@ export function formatZodError(error: ZodError): string {
   );
 }
 
+/**
+ * A JSON.parse error of `text` as `{ at, reason }`: `at` is `:LINE:COLUMN` of the error
+ * ('' when the parser names no position, as at the end of the input), `reason` its message
+ * without the position.
+ */
+export function jsonSyntaxError(text: string, error: unknown): { at: string; reason: string } {
+  const message = firstLine(error);
+  const m = /^(.*?)(?: in JSON)? at position (\d+)/.exec(message);
+  if (!m) return { at: '', reason: message };
+  const before = text.slice(0, Number(m[2]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return { at: `:${line}:${column}`, reason: m[1] as string };
+}
+
 /** First line of an arbitrary error's message, for wrapping foreign errors into one line. */
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

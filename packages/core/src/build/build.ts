@@ -7,7 +7,7 @@
  * project without node_modules and nxc's state (flake-source.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ComposeInfo, readComposeInfo } from '../compose-info.js';
 import { nixOverrideInputArgs } from '../config.js';
@@ -143,6 +143,18 @@ function explainer(project: Project, source: FlakeSource, opts: BuildOptions, wh
     flagSources: flagSources(project, opts),
   };
   return (state: NixProgressState) => explainNixFailure(state, ctx);
+}
+
+/** Removes `dir` and its parents up to `top` (included) while they are empty. */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
 }
 
 function requireFlake(project: Project): void {
@@ -489,7 +501,8 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
   await checkNix(opts.nixBin);
   for (const target of planned) {
     const task = `build ${target.composition}::${target.flavour}`;
-    await mkdir(dirname(target.composeInfoPath), { recursive: true });
+    // the folder of the out-link (build/): made for this build, removed again if Nix fails
+    const made = await mkdir(dirname(target.composeInfoPath), { recursive: true });
     reporter.emit({ type: 'step', message: `building ${target.composition}::${target.flavour}` });
     const started = Date.now();
     let last: NixProgressState | undefined;
@@ -521,6 +534,7 @@ export async function build(project: Project, opts: BuildOptions = {}): Promise<
         ...(opts.nixBin ? { nixBin: opts.nixBin } : {}),
       });
     } catch (error) {
+      if (made) await removeEmptyFolders(dirname(target.composeInfoPath), made);
       throw await explainMissingTarget(error, project, libDir, source, opts, target);
     } finally {
       clearInterval(ticker);

@@ -146,8 +146,16 @@ describe('explainNixFailure: files git does not track', () => {
     expect(e?.hint).toBe('git add roles/client.nix');
   });
 
-  it('a file that does not exist at all is the user code', () => {
-    expect(explainNixFailure(state([missing('nope.nix')]), git)).toBeUndefined();
+  it('a file that does not exist at all: named in the project, NXC_PROJECT', () => {
+    const e = explainNixFailure(state([missing('nope.nix')]), git);
+    expect(e?.code).toBe('NXC_PROJECT');
+    expect(e?.exitCode).toBe(2);
+    expect(e?.message).toMatch(/: nope\.nix does not exist \(the flake reads it\)$/);
+    expect(e?.hint).toMatch(/^create nope\.nix, or fix the path that names it/);
+  });
+
+  it('a missing file in a folder the project does not have is not blamed on it (another input)', () => {
+    expect(explainNixFailure(state([missing('pkgs/top-level/x.nix')]), git)).toBeUndefined();
   });
 
   it('a tracked file is not blamed on git', () => {

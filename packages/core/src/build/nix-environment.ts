@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { NxcError } from '../errors.js';
 import { nodeChildProcess } from '../lazy-builtins.js';
 import type { FlakeSource } from './flake-source.js';
@@ -168,6 +168,35 @@ function untrackedFile(text: string, ctx: NixFailureContext): NxcError | undefin
   return undefined;
 }
 
+/**
+ * A file of the project that the flake reads (the composition named in flake.nix, a file
+ * the composition imports) and that does not exist: Nix names it by its store copy.
+ * Only when its folder exists in the project, so that a path of another input (nixpkgs...)
+ * is not taken for one of the project.
+ */
+function missingFile(text: string, ctx: NixFailureContext): NxcError | undefined {
+  if (!ctx.source) return undefined;
+  const root = ctx.source.kind === 'git' ? ctx.source.root : ctx.projectRoot;
+  const storeDir = NIX_STORE_DIR().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const inStore = `${storeDir}/[a-z0-9]{32}-source/([^'\\s]+)`;
+  const patterns = [
+    new RegExp(`getting status of '${inStore}'`),
+    new RegExp(`path '${inStore}' does not exist`),
+    new RegExp(`opening file '${inStore}'`),
+  ];
+  for (const p of patterns) {
+    const m = p.exec(text);
+    if (!m) continue;
+    const onDisk = join(root, m[1] as string);
+    if (existsSync(onDisk) || !existsSync(dirname(onDisk))) continue;
+    const rel = relative(ctx.projectRoot, onDisk);
+    return new NxcError('NXC_PROJECT', `${ctx.what}: ${rel} does not exist (the flake reads it)`, {
+      hint: `create ${rel}, or fix the path that names it (in flake.nix, or the file that imports it)`,
+    });
+  }
+  return undefined;
+}
+
 /** Untracked, not ignored files at or under `rel` (paths relative to the repository). */
 function untrackedUnder(root: string, rel: string): string[] {
   try {
@@ -211,6 +240,7 @@ export function explainNixFailure(
     features(text, ctx) ??
     store(text, ctx) ??
     untrackedFile(text, ctx) ??
+    missingFile(text, ctx) ??
     network(text, ctx, state.warnings)
   );
 }
