@@ -542,19 +542,25 @@ afterAll(async () => {
   await Promise.all(projects.map((p) => rm(p, { recursive: true, force: true })));
 });
 
+/** The case's project: a minimal flake and composition, the test plugins, the case's files and builds. */
+async function projectFor(c: (typeof cases)[number]): Promise<string> {
+  const dir = await makeProject(
+    {
+      'flake.nix': '{ outputs = _: { }; }\n',
+      'composition.nix': '{ ... }: { roles = { }; }\n',
+      'ci.json': composeInfo(),
+      ...plugins(),
+      ...c.files,
+    },
+    c.builds ?? defaultBuild,
+  );
+  projects.push(dir);
+  return dir;
+}
+
 describe.concurrent('nxc rejects bad input with one clear line and no half-made state', () => {
   it.each(cases)('$name', async (c) => {
-    const dir = await makeProject(
-      {
-        'flake.nix': '{ outputs = _: { }; }\n',
-        'composition.nix': '{ ... }: { roles = { }; }\n',
-        'ci.json': composeInfo(),
-        ...plugins(),
-        ...c.files,
-      },
-      c.builds ?? defaultBuild,
-    );
-    projects.push(dir);
+    const dir = await projectFor(c);
     const before = await stateListing(dir);
     const r = await runNxc(dir, c.args, c.env);
     const lines = r.stderr.trimEnd().split('\n');
@@ -573,17 +579,7 @@ describe.concurrent('nxc rejects bad input with one clear line and no half-made 
   // The same mistakes with --json (inserted before `--`; a command without --json refuses it,
   // a mistake too): stdout is ONE JSON line, the error as stderr says it, and the exit code.
   it.each(cases)('$name, with --json', async (c) => {
-    const dir = await makeProject(
-      {
-        'flake.nix': '{ outputs = _: { }; }\n',
-        'composition.nix': '{ ... }: { roles = { }; }\n',
-        'ci.json': composeInfo(),
-        ...plugins(),
-        ...c.files,
-      },
-      c.builds ?? defaultBuild,
-    );
-    projects.push(dir);
+    const dir = await projectFor(c);
     const dash = c.args.indexOf('--');
     const args =
       dash >= 0
