@@ -480,8 +480,8 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     obtained?: { resolve(): void; reject(e: unknown): void };
     /** Why it cannot go on (it failed while relaying). */
     dead?: string;
-    /** Relays to it that failed while both machines still answered. */
-    relayFailures: number;
+    /** A relay to it failed while both machines still answered, and it was relayed again. */
+    relayRetried?: boolean;
   }
   const live = new Map<string, Live>();
   const distNode = (n: Live) => ({ id: n.t.machine, relayCapable: n.nc !== 'none' });
@@ -696,10 +696,10 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
               plan.finished(to, false, { id: p.t.machine, ok: r.senderOk });
               if (!r.senderOk)
                 p.dead = `stopped answering while relaying the artifacts to ${n.t.machine} (${r.reason})`;
-              if (r.receiverOk && r.senderOk && n.relayFailures === 0) {
+              if (r.receiverOk && r.senderOk && !n.relayRetried) {
                 // both machines answer: a passing fault (a dropped connection, a netcat that
                 // died); one more relay, from another holder when one is free
-                n.relayFailures++;
+                n.relayRetried = true;
                 nodeEvent(
                   n.t,
                   'relay-retry',
@@ -901,7 +901,6 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
         result,
         nc: mode === 'auto' ? parseNetcat(probe) : 'none',
         missing: artifacts.filter((a) => remoteSums.get(a.name) !== a.sum),
-        relayFailures: 0,
       };
       live.set(t.machine, n);
       await obtain(n);
