@@ -138,7 +138,7 @@ export class SshTransport implements Transport {
       client.on('error', (err: Error & { level?: string }) => {
         if (ready) {
           // late errors surface through the channel that hits them, with this reason
-          if (!connectionEnd.has(client)) connectionEnd.set(client, err.message);
+          connectionEnded(client, err.message);
           return;
         }
         client.end();
@@ -184,10 +184,10 @@ export class SshTransport implements Transport {
         );
       });
       client.on('end', () => {
-        if (ready && !connectionEnd.has(client)) connectionEnd.set(client, 'the server hung up');
+        if (ready) connectionEnded(client, 'the server hung up');
       });
       client.on('close', () => {
-        if (ready && !connectionEnd.has(client)) connectionEnd.set(client, 'the connection dropped');
+        if (ready) connectionEnded(client, 'the connection dropped');
         if (!ready) {
           // ssh2 emits only `close` (no `error`) when the peer hangs up after its banner.
           reject(
@@ -510,7 +510,7 @@ export class SshTransport implements Transport {
           const c = await p;
           await new Promise<void>((resolve) => {
             c.once('close', () => resolve());
-            if (!connectionEnd.has(c)) connectionEnd.set(c, 'nxc closed it');
+            connectionEnded(c, 'nxc closed it');
             c.end();
             // not unref'd: a connection that already closed never emits again, and a script
             // awaiting close() with nothing else to keep Node alive would end silently (exit 13)
@@ -526,6 +526,11 @@ export class SshTransport implements Transport {
 
 /** Why a pooled connection ended, once it has (its error, or the server's hang-up). */
 const connectionEnd = new WeakMap<Client, string>();
+
+/** Records why `client` ended; the first reason given wins (an error comes before the close). */
+function connectionEnded(client: Client, why: string): void {
+  if (!connectionEnd.has(client)) connectionEnd.set(client, why);
+}
 
 /** A channel error that only says the connection is gone, with the reason it went. */
 function channelError(client: Client, err: Error): string {
