@@ -47,6 +47,8 @@ function run(command: string, stdin: Buffer, path: string) {
     });
     p.on('error', reject);
     p.on('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    // a step that fails early (no kexec) exits without reading its stdin: EPIPE is its answer, not an error
+    p.stdin.on('error', () => {});
     p.stdin.end(stdin);
   });
 }
