@@ -430,6 +430,15 @@ const cases: Case[] = [
     message: /^nxc\.config\.yaml: cannot load it/,
   },
   {
+    name: 'two configs in one folder',
+    args: ['flavours'],
+    files: { '.nxcrc.yaml': 'plugins: []\n' },
+    code: 2,
+    message:
+      /^\/\S+: two nxc configs in one folder \(\.nxcrc\.yaml, nxc\.config\.json\); nxc would read only the first$/,
+    hint: /^keep one of them/,
+  },
+  {
     name: 'config default_flavour not a string',
     args: ['flavours'],
     files: { 'nxc.json': { default_flavour: 3 } },

@@ -232,11 +232,12 @@ async function packageJsonConfig(file: string): Promise<FoundConfig | undefined>
 
 /**
  * Looks for an nxc config in ONE directory (not its parents). Returns undefined when none.
- * The config found (the first of {@link CONFIG_SEARCH_PLACES}) must be trusted: owned by you
+ * The config found (one of {@link CONFIG_SEARCH_PLACES}) must be trusted: owned by you
  * or root and writable by nobody else, as the folder holding it (see file-trust.ts).
  *
  * @throws NxcError `NXC_CONFIG` when a config file exists but cannot be loaded (syntax
- *   error...) or another user can write it.
+ *   error...), another user can write it, or the folder holds two configs (the legacy
+ *   nxc.json apart, which is merged with the other).
  */
 export async function findConfigIn(dir: string): Promise<FoundConfig | undefined> {
   // Cheap pre-check so that most directories (and projects without config) never load cosmiconfig.
@@ -246,18 +247,25 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
   } catch {
     return undefined;
   }
-  let chosen: string | undefined;
-  for (const name of CONFIG_SEARCH_PLACES) {
-    if (!entries.has(name)) continue;
-    if (name === 'package.json') {
-      const found = await packageJsonConfig(resolve(dir, name));
-      if (!found) continue;
-      await checkTrusted(found.file);
-      return found;
-    }
-    chosen = name;
-    break;
+  // every config here: two would leave one silently unread (edited in vain)
+  const present = CONFIG_SEARCH_PLACES.filter((name) => entries.has(name) && name !== 'package.json');
+  const inPackageJson = entries.has('package.json')
+    ? await packageJsonConfig(resolve(dir, 'package.json'))
+    : undefined;
+  const names = inPackageJson ? ['package.json ("nxc" key)', ...present] : present;
+  if (names.length > 1)
+    throw new NxcError(
+      'NXC_CONFIG',
+      `${displayPath(dir)}: two nxc configs in one folder (${names.join(', ')}); nxc would read only the first`,
+      {
+        hint: `keep one of them and move its settings there (nxc.json, the original nxc's file, may stay beside it)`,
+      },
+    );
+  if (inPackageJson) {
+    await checkTrusted(inPackageJson.file);
+    return inPackageJson;
   }
+  const chosen = present[0];
   if (chosen === undefined) return undefined;
   const file = resolve(dir, chosen);
   await checkTrusted(file);

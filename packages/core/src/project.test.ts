@@ -331,6 +331,38 @@ describe('loadProject: config errors name the file and the key', () => {
   });
 });
 
+describe('loadProject: two configs in one folder', () => {
+  it.each([
+    [{ 'nxc.config.ts': 'export default {};\n', 'nxc.config.json': '{}' }, 'nxc.config.ts, nxc.config.json'],
+    [
+      { '.nxcrc.yaml': 'plugins: []\n', 'nxc.config.mjs': 'export default {};\n' },
+      '.nxcrc.yaml, nxc.config.mjs',
+    ],
+    [
+      { 'package.json': '{"name": "x", "nxc": {}}', '.nxcrc.json': '{}' },
+      'package.json ("nxc" key), .nxcrc.json',
+    ],
+  ])('%o is refused, naming both', async (files, named) => {
+    const root = await tree(files);
+    const error = await failure(loadProject(root));
+    expect(error.code).toBe('NXC_CONFIG');
+    expect(error.message).toBe(
+      `${root}: two nxc configs in one folder (${named}); nxc would read only the first`,
+    );
+    expect(error.hint).toMatch(/^keep one of them/);
+  });
+
+  it('nxc.json beside one config, or a package.json without an "nxc" key, is not a second config', async () => {
+    const root = await tree({
+      'package.json': '{"name": "x"}',
+      'nxc.json': '{"composition": "c.nix"}',
+      'nxc.config.json': '{"defaultFlavour": "docker"}',
+    });
+    const project = await loadProject(root);
+    expect(project.config).toMatchObject({ composition: 'c.nix', defaultFlavour: 'docker' });
+  });
+});
+
 describe('nixOverrideInputArgs', () => {
   it.each([
     [{ nxc: '../nxc' }, ['--override-input', 'nxc', 'path:/p/nxc']],
