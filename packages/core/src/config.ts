@@ -258,7 +258,7 @@ export async function findConfigIn(dir: string): Promise<FoundConfig | undefined
       'NXC_CONFIG',
       `${displayPath(dir)}: two nxc configs in one folder (${names.join(', ')}); nxc would read only the first`,
       {
-        hint: `keep one of them and move its settings there (nxc.json, the original nxc's file, may stay beside it)`,
+        hint: "keep one of them and move its settings there (nxc.json, the original nxc's file, may stay beside it)",
       },
     );
   if (inPackageJson) {

@@ -6,8 +6,8 @@
  *   its push path and the copy's SHA-256, computed ON THE MACHINE, must be the frontend's;
  * - `relay`: a machine that holds verified artifacts forwards them to another one; the frontend
  *   only opens the two ends over its SSH connections (a `nc -l` on the receiver, a `nc` to it on
- *   the sender; kernel and initrd go as one stream): no credential is ever given to a machine. Each holder serves one machine at a
- *   time and every receiver becomes a holder, so the number of holders doubles per round (a
+ *   the sender; kernel and initrd go as one stream): no credential is ever given to a machine.
+ *   Each holder serves one machine at a time and every receiver becomes a holder, so the number of holders doubles per round (a
  *   tree of depth log2 N) while the frontend sends one copy, to the first machine;
  * - `frontend`: the frontend pushes over SFTP (machines without netcat, the first machine, and
  *   the fallback of a machine whose relay failed).
@@ -100,12 +100,10 @@ export function senderCommand(nc: Netcat, address: string, port: number, files: 
   if (files.length === 0) throw new Error('senderCommand: no file to send');
   // OpenBSD's netcat keeps the connection open after EOF unless -N
   const opts = nc === 'openbsd' ? '-N ' : '';
-  const source = files.length === 1 ? `< ${files[0]}` : '';
-  const pipe = files.length === 1 ? '' : `cat ${files.join(' ')} | `;
   return [
     ncDefinition(nc),
     'i=0',
-    `until ${pipe}ncx ${opts}${address} ${port} ${source}; do i=$((i + 1)); [ $i -ge 40 ] && exit 1; sleep 0.25 2>/dev/null || sleep 1; done`,
+    `until cat ${files.join(' ')} | ncx ${opts}${address} ${port}; do i=$((i + 1)); [ $i -ge 40 ] && exit 1; sleep 0.25 2>/dev/null || sleep 1; done`,
   ].join('; ');
 }
 
