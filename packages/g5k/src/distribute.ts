@@ -6,8 +6,8 @@
  *   its push path and the copy's SHA-256, computed ON THE MACHINE, must be the frontend's;
  * - `relay`: a machine that holds verified artifacts forwards them to another one; the frontend
  *   only opens the two ends over its SSH connections (a `nc -l` on the receiver, a `nc` to it on
- *   the sender; kernel and initrd go as one stream): no credential is ever given to a machine.
- *   Each holder serves one machine at a time and every receiver becomes a holder, so the number of holders doubles per round (a
+ *   the sender): no credential is ever given to a machine. Each holder serves one machine at a
+ *   time and every receiver becomes a holder, so the number of holders doubles per round (a
  *   tree of depth log2 N) while the frontend sends one copy, to the first machine;
  * - `frontend`: the frontend pushes over SFTP (machines without netcat, the first machine, and
  *   the fallback of a machine whose relay failed).
@@ -38,72 +38,39 @@ function ncDefinition(nc: Netcat): string {
 /** The line {@link receiverCommand} prints once its netcat listens (the sender may start). */
 export const LISTENING_MARK = 'NXC-LISTENING';
 
-/** One file of a relayed stream: where it goes on the receiver (a shell-quoted path), its size. */
-export interface StreamedFile {
-  path: string;
-  size: number;
-}
-
 /**
- * Receiving end of a relay: listens once on `port` and writes what arrives to `stream` (a
- * shell-quoted path), then cuts it into `files`, the files the sender concatenated, in that order.
- * The first file stays where it arrived (cut to its size, renamed): put the largest first, the
- * others are copied out of the stream's tail. A stream of the wrong length is deleted and the
- * command exits 1 saying how many bytes came.
+ * Receiving end: listens once on `port` and writes what arrives to `part` (quoted already).
  * netcat's stdin is a FIFO the shell holds open without writing: an empty or closed stdin makes
  * some netcats stop before the sender is done. Prints {@link LISTENING_MARK} once the kernel
  * shows the port listening (`/proc/net/tcp`, state 0A), so the sender starts only then and its
  * retries do not have to outlast a slow start (a loaded machine, a slow SSH session).
  */
-export function receiverCommand(
-  nc: Netcat,
-  port: number,
-  stream: string,
-  fifo: string,
-  files: readonly StreamedFile[],
-): string {
-  const [first, ...rest] = files;
-  if (!first) throw new Error('receiverCommand: no file to receive');
+export function receiverCommand(nc: Netcat, port: number, part: string, fifo: string): string {
   const listen = nc === 'openbsd' ? `-l ${port}` : `-l -p ${port}`;
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  let offset = first.size;
-  const split = rest.map((f) => {
-    const line = `tail -c +${offset + 1} ${stream} | head -c ${f.size} > ${f.path} || exit 1`;
-    offset += f.size;
-    return line;
-  });
   return [
     ncDefinition(nc),
-    `rm -f ${fifo} ${stream} ${files.map((f) => f.path).join(' ')}`,
+    `rm -f ${fifo} ${part}`,
     `mkfifo ${fifo} || exit 1`,
-    `ncx ${listen} < ${fifo} > ${stream} & p=$!`,
+    `ncx ${listen} < ${fifo} > ${part} & p=$!`,
     `exec 3> ${fifo}`,
     `until grep -q ':${hex} [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do kill -0 $p 2>/dev/null || break; sleep 0.05 2>/dev/null || sleep 1; done`,
     `echo ${LISTENING_MARK}`,
     'wait $p; rc=$?',
     'exec 3>&-',
     `rm -f ${fifo}`,
-    '[ $rc = 0 ] || exit $rc',
-    `n=$(($(wc -c < ${stream})))`,
-    `[ $n = ${total} ] || { rm -f ${stream}; echo "received $n bytes of ${total}" >&2; exit 1; }`,
-    ...split,
-    `truncate -s ${first.size} ${stream} && mv -f ${stream} ${first.path}`,
+    'exit $rc',
   ].join('; ');
 }
 
-/**
- * Sending end: connects to `address:port` (retrying while the receiver starts) and sends
- * `files` (shell-quoted paths) one after the other, in one stream.
- */
-export function senderCommand(nc: Netcat, address: string, port: number, files: readonly string[]): string {
-  if (files.length === 0) throw new Error('senderCommand: no file to send');
+/** Sending end: connects to `address:port` (retrying while the receiver starts) and sends `file`. */
+export function senderCommand(nc: Netcat, address: string, port: number, file: string): string {
   // OpenBSD's netcat keeps the connection open after EOF unless -N
   const opts = nc === 'openbsd' ? '-N ' : '';
   return [
     ncDefinition(nc),
     'i=0',
-    `until cat ${files.join(' ')} | ncx ${opts}${address} ${port}; do i=$((i + 1)); [ $i -ge 40 ] && exit 1; sleep 0.25 2>/dev/null || sleep 1; done`,
+    `until ncx ${opts}${address} ${port} < ${file}; do i=$((i + 1)); [ $i -ge 40 ] && exit 1; sleep 0.25 2>/dev/null || sleep 1; done`,
   ].join('; ');
 }
 

@@ -559,44 +559,32 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
     from: Live,
     to: Live,
   ): Promise<{ ok: true } | { ok: false; senderOk: boolean; receiverOk: boolean; reason: string }> => {
-    // one stream for all it misses, the largest first (it stays where it arrived, cut to its
-    // size; the others are copied out of the stream's tail): one pair of netcats per relay
-    const inStream = [...to.missing].sort((x, y) => y.size - x.size);
-    const port = randomInt(20_000, 60_000);
-    const part = partOf(to, 'stream');
-    const fifo = `${pushPath}/.relay-${to.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}-${port}`;
-    const abort = new AbortController();
-    const both = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
-    let why = '';
-    const stop = (reason: string): void => {
-      if (!why) why = reason;
-      abort.abort();
-    };
-    const end = (side: string) => (r: { exitCode: number; stderr: string }) => {
-      if (r.exitCode !== 0)
-        stop(
-          `${side} exited ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`,
-        );
-      return r.exitCode === 0;
-    };
-    // the sender starts once the receiver listens (its retries need not outlast a slow start)
-    let listening: () => void = () => undefined;
-    const listens = new Promise<void>((resolve) => {
-      listening = resolve;
-    });
-    let heard = '';
-    const receiving = to.transport
-      .exec(
-        to.t.machine,
-        PATH_PREFIX +
-          receiverCommand(
-            to.nc,
-            port,
-            q(part),
-            q(fifo),
-            inStream.map((a) => ({ path: q(partOf(to, a.name)), size: a.size })),
-          ),
-        {
+    for (const a of [...to.missing]) {
+      const port = randomInt(20_000, 60_000);
+      const part = partOf(to, a.name);
+      const fifo = `${pushPath}/.relay-${to.t.machine.replace(/[^A-Za-z0-9._-]/g, '_')}-${port}`;
+      const abort = new AbortController();
+      const both = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+      let why = '';
+      const stop = (reason: string): void => {
+        if (!why) why = reason;
+        abort.abort();
+      };
+      const end = (side: string) => (r: { exitCode: number; stderr: string }) => {
+        if (r.exitCode !== 0)
+          stop(
+            `${side} exited ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`,
+          );
+        return r.exitCode === 0;
+      };
+      // the sender starts once the receiver listens (its retries need not outlast a slow start)
+      let listening: () => void = () => undefined;
+      const listens = new Promise<void>((resolve) => {
+        listening = resolve;
+      });
+      let heard = '';
+      const receiving = to.transport
+        .exec(to.t.machine, PATH_PREFIX + receiverCommand(to.nc, port, q(part), q(fifo)), {
           signal: both,
           // a netcat started twice fails the relay (one of them cannot listen, or the copy is
           // replaced and then fails its check): the machine falls back to a frontend push
@@ -605,83 +593,76 @@ export async function kexecDeploy(options: KexecDeployOptions): Promise<KexecDep
             heard = (heard + chunk.toString()).slice(-64);
             if (heard.includes(LISTENING_MARK)) listening();
           },
-        },
-      )
-      .then(end(`the receiving netcat on ${to.t.machine}`), (e: unknown) => {
-        stop(reasonOf(e));
-        return false;
-      })
-      .finally(listening);
-    const sending = listens.then(() =>
-      why
-        ? false
-        : from.transport
-            .exec(
-              from.t.machine,
-              PATH_PREFIX +
-                senderCommand(
-                  from.nc,
-                  to.t.address,
-                  port,
-                  inStream.map((a) => q(`${pushPath}/${a.name}`)),
-                ),
-              // a second sender finds the listener taken and fails the relay: a fallback push
-              { signal: both, repeatable: true },
-            )
-            .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
-              stop(reasonOf(e));
-              return false;
-            }),
-    );
-    // a receiver that gets nothing new for stallMs: one end is gone (a TCP peer that vanished
-    // sends no reset, and netcat would wait for ever)
-    // A size check that itself fails (a loaded machine answering slowly) proves nothing either
-    // way: only checks that answered count, unless none has answered for three times as long.
-    let size = -1;
-    let progressAt = Date.now();
-    let answeredAt = Date.now();
-    const watch = setInterval(() => {
-      void withTimeout(
-        to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null; true`, {
-          timeoutMs: 5000,
-          repeatable: true,
-        }),
-        6000,
-        'size of the part',
-      )
-        .then((r) => Number(r.stdout.trim().split(/\s+/)[4] ?? -1))
-        .catch(() => Number.NaN)
-        .then((now) => {
-          if (Number.isNaN(now)) {
-            if (Date.now() - answeredAt > 3 * stallMs)
-              stop(`${to.t.machine} did not answer for ${Math.round((3 * stallMs) / 1000)} s`);
-            return;
-          }
-          answeredAt = Date.now();
-          if (now > size) {
-            size = now;
-            progressAt = Date.now();
-          } else if (Date.now() - progressAt > stallMs) {
-            stop(`no byte arrived for ${Math.round(stallMs / 1000)} s`);
-          }
-        });
-    }, watchMs);
-    const [received, sent] = await Promise.all([receiving, sending]).finally(() => clearInterval(watch));
-    if (received && sent) {
-      try {
-        for (const a of inStream) {
+        })
+        .then(end(`the receiving netcat on ${to.t.machine}`), (e: unknown) => {
+          stop(reasonOf(e));
+          return false;
+        })
+        .finally(listening);
+      const sending = listens.then(() =>
+        why
+          ? false
+          : from.transport
+              .exec(
+                from.t.machine,
+                PATH_PREFIX + senderCommand(from.nc, to.t.address, port, q(`${pushPath}/${a.name}`)),
+                // a second sender finds the listener taken and fails the relay: a fallback push
+                { signal: both, repeatable: true },
+              )
+              .then(end(`the sending netcat on ${from.t.machine}`), (e: unknown) => {
+                stop(reasonOf(e));
+                return false;
+              }),
+      );
+      // a receiver that gets nothing new for stallMs: one end is gone (a TCP peer that vanished
+      // sends no reset, and netcat would wait for ever)
+      // A size check that itself fails (a loaded machine answering slowly) proves nothing either
+      // way: only checks that answered count, unless none has answered for three times as long.
+      let size = -1;
+      let progressAt = Date.now();
+      let answeredAt = Date.now();
+      const watch = setInterval(() => {
+        void withTimeout(
+          to.transport.exec(to.t.machine, `ls -ln ${q(part)} 2>/dev/null; true`, {
+            timeoutMs: 5000,
+            repeatable: true,
+          }),
+          6000,
+          'size of the part',
+        )
+          .then((r) => Number(r.stdout.trim().split(/\s+/)[4] ?? -1))
+          .catch(() => Number.NaN)
+          .then((now) => {
+            if (Number.isNaN(now)) {
+              if (Date.now() - answeredAt > 3 * stallMs)
+                stop(`${to.t.machine} did not answer for ${Math.round((3 * stallMs) / 1000)} s`);
+              return;
+            }
+            answeredAt = Date.now();
+            if (now > size) {
+              size = now;
+              progressAt = Date.now();
+            } else if (Date.now() - progressAt > stallMs) {
+              stop(`no byte arrived for ${Math.round(stallMs / 1000)} s`);
+            }
+          });
+      }, watchMs);
+      const [received, sent] = await Promise.all([receiving, sending]).finally(() => clearInterval(watch));
+      if (received && sent) {
+        try {
           await verifyPart(to, a);
           // a fallback push sends only what is still missing
           to.missing = to.missing.filter((m) => m !== a);
+          continue;
+        } catch (e) {
+          return { ok: false, senderOk: true, receiverOk: true, reason: reasonOf(e) };
         }
-        return { ok: true };
-      } catch (e) {
-        return { ok: false, senderOk: true, receiverOk: true, reason: reasonOf(e) };
       }
+      if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
+      const [senderOk, receiverOk] = await Promise.all([alive(from), alive(to)]);
+      return { ok: false, senderOk, receiverOk, reason: why || 'the relay failed' };
     }
-    if (signal?.aborted) throw new NxcError('NXC_INTERRUPTED', 'interrupted');
-    const [senderOk, receiverOk] = await Promise.all([alive(from), alive(to)]);
-    return { ok: false, senderOk, receiverOk, reason: why || 'the relay failed' };
+    return { ok: true };
   };
 
   const startTransfers = (): void => {
