@@ -5,6 +5,8 @@
 // Each run is a fresh process; prints median and p90 over N runs (NXC_BENCH_RUNS, default 20)
 // of wall time, and of CPU time (user+sys, via /usr/bin/time when present), which stays
 // meaningful when the machine is busy.
+// NXC_BENCH_NODE=/path/to/node measures under another Node.js binary (e.g. Node 22, where the CLI
+// turns on Node's on-disk compile cache); its figures go to their own section of bench/RESULTS.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,6 +18,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nxc = join(root, 'apps/cli/dist/cli.js');
 const demo = join(root, 'examples/demo');
 const runs = Number(process.env.NXC_BENCH_RUNS ?? 20);
+const nodeBin = process.env.NXC_BENCH_NODE ?? process.execPath;
+const nodeVersion =
+  nodeBin === process.execPath
+    ? process.version
+    : spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+if (!nodeVersion) {
+  console.error(`bench-cli: NXC_BENCH_NODE=${nodeBin} does not run (\`${nodeBin} --version\` failed)`);
+  process.exit(1);
+}
+const major = Number(/^v(\d+)/.exec(nodeVersion)?.[1]);
 
 if (!existsSync(nxc)) {
   console.error(`bench-cli: ${nxc} is missing; build first: pnpm turbo run build --filter @nxc/cli...`);
@@ -29,11 +41,9 @@ function measure(label, args, cwd) {
   const times = [];
   const cpu = [];
   let failure;
-  spawnSync(process.execPath, args, { cwd, stdio: 'ignore' }); // warm the file cache once
+  spawnSync(nodeBin, args, { cwd, stdio: 'ignore' }); // warm the file cache (and Node's compile cache) once
   for (let i = 0; i < runs; i++) {
-    const [cmd, argv] = timeBin
-      ? [timeBin, ['-f', `${CPU_MARK} %U %S`, process.execPath, ...args]]
-      : [process.execPath, args];
+    const [cmd, argv] = timeBin ? [timeBin, ['-f', `${CPU_MARK} %U %S`, nodeBin, ...args]] : [nodeBin, args];
     const t0 = process.hrtime.bigint();
     const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -61,7 +71,7 @@ if (existsSync(demo)) {
 
 const f = (x) => (x === undefined ? '-' : x.toFixed(1)).padStart(8);
 console.log(
-  `cold start over ${runs} runs (ms); load average ${loadavg()
+  `cold start under Node.js ${nodeVersion}, over ${runs} runs (ms); load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
@@ -90,11 +100,13 @@ for (const r of rows.slice(2)) {
   console.log(`${r.label}: +${over.toFixed(1)} ms over node -e 0${cpuText} (goal: within 60 ms): ${verdict}`);
 }
 const ms = (x) => (x === undefined ? '-' : `${x.toFixed(0)} ms`);
+const own = nodeBin === process.execPath;
 writeResults(
-  'cli',
-  'CLI cold start (`nxc --help`, `nxc status`, `nxc flavours` in examples/demo)',
-  'node scripts/bench-cli.mjs',
+  own ? 'cli' : `cli-node${major}`,
+  `CLI cold start${own ? '' : ` under Node.js ${major}`} (\`nxc --help\`, \`nxc status\`, \`nxc flavours\` in examples/demo)`,
+  own ? 'node scripts/bench-cli.mjs' : `NXC_BENCH_NODE=(Node.js ${nodeVersion}) node scripts/bench-cli.mjs`,
   [
+    `Measured under Node.js ${nodeVersion}${major >= 22 ? " (the CLI turns on Node's on-disk compile cache: module.enableCompileCache, Node >= 22.1; the first, unmeasured run fills it)" : ''}.`,
     `Fresh process per run, ${runs} runs per command, medians; CPU = user + sys (via /usr/bin/time), which`,
     'stays meaningful when the machine is busy (the wall figures grow with the load average).',
     '',
