@@ -41,6 +41,42 @@ const deployer = await plugin.flavours[0].deployer();
 const tDeployer = now() - t1;
 
 const docker = new Docker();
+
+/**
+ * Removes what an earlier run that was killed left behind: containers, networks and volumes
+ * labelled `nxc.bench=PID` where PID no longer runs (a run cleans up its own at the end).
+ */
+async function sweepDeadRuns() {
+  const dead = (labels) => {
+    const pid = Number(labels?.['nxc.bench']);
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return error?.code === 'ESRCH';
+    }
+  };
+  const filters = JSON.stringify({ label: ['nxc.bench'] });
+  const swept = [];
+  for (const c of await docker.listContainers({ all: true, filters }))
+    if (dead(c.Labels)) {
+      await docker.getContainer(c.Id).remove({ force: true });
+      swept.push(`container ${c.Names?.[0] ?? c.Id}`);
+    }
+  for (const n of await docker.listNetworks({ filters }))
+    if (dead(n.Labels)) {
+      await docker.getNetwork(n.Id).remove();
+      swept.push(`network ${n.Name}`);
+    }
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? [])
+    if (dead(v.Labels)) {
+      await docker.getVolume(v.Name).remove();
+      swept.push(`volume ${v.Name}`);
+    }
+  if (swept.length) console.log(`removed what killed runs left: ${swept.join(', ')}`);
+}
+await sweepDeadRuns();
 const work = mkdtempSync(join(tmpdir(), 'nxc-bench-docker-'));
 const SERIES = process.env.NXC_BENCH_BUILD ? [process.env.NXC_BENCH_BUILD] : ['fake', 'demo'];
 let info;
