@@ -28,11 +28,11 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 APT_PACKAGES=(docker.io nix-bin qemu-system-x86 busybox-static jq tmux python3 openssh-client
   dropbear-bin openssh-sftp-server cpio xz-utils iproute2 ca-certificates e2fsprogs dash util-linux
-  git curl procps)
+  git curl procps netcat-openbsd netcat-traditional)
 # commands that prove each package is there (same order)
 APT_PROBES=(dockerd nix qemu-system-x86_64 busybox jq tmux python3 ssh-keygen
   dropbear /usr/lib/openssh/sftp-server cpio xz ip update-ca-certificates mkfs.ext4 dash flock
-  git curl ps)
+  git curl ps nc.openbsd nc.traditional)
 
 NODE_MIN=20.5
 NODE_PIN=22.23.5

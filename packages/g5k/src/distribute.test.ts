@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import {
   DistributionPlan,
   LISTENING_MARK,
+  NETCAT_PROBE,
+  type Netcat,
   parseNetcat,
   receiverCommand,
   senderCommand,
@@ -96,6 +99,34 @@ function sh(bin: string, script: string): Promise<number> {
   });
 }
 
+/**
+ * `script` run by dash (Debian's /bin/sh, what SSH runs the commands with on a standard
+ * environment: busybox's own sh would run its `nc` applet whatever `nc` the PATH holds), with
+ * its output; killed (code 'killed') when it outlives `ms`.
+ */
+function shOut(bin: string, script: string, ms: number): Promise<{ code: number | 'killed'; out: string }> {
+  return new Promise((resolve) => {
+    let out = '';
+    let killed = false;
+    // a process group of its own: a netcat left waiting is killed with its shell
+    const child = spawn('/bin/dash', ['-c', script], { env: { PATH: bin }, detached: true });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => {
+      killed = true;
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: killed ? 'killed' : (code ?? 1), out });
+    });
+  });
+}
+
 /** A PATH folder in `dir` with busybox and the applets the relay commands use, but no `nc`. */
 async function busyboxBin(dir: string): Promise<string> {
   const bin = join(dir, 'bin');
@@ -168,6 +199,101 @@ describe('relay commands (real busybox netcat on the loopback)', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+/**
+ * The netcats a Grid'5000 standard environment (Debian) may have, as real binaries: busybox's
+ * applet, OpenBSD's (package netcat-openbsd) and Hobbit's 1.10 (netcat-traditional, Priority
+ * standard in Debian). scripts/setup.sh installs both packages.
+ */
+const NETCATS: Record<Exclude<Netcat, 'none'>, string> = {
+  busybox: '/bin/busybox',
+  openbsd: '/bin/nc.openbsd',
+  traditional: '/bin/nc.traditional',
+};
+
+/** A PATH folder like {@link busyboxBin}'s, with `nc` being the given netcat. */
+async function netcatBin(dir: string, kind: keyof typeof NETCATS): Promise<string> {
+  const bin = await busyboxBin(dir);
+  await symlink(NETCATS[kind], join(bin, 'nc'));
+  return bin;
+}
+
+describe("relay commands with each netcat a machine may have (real busybox, OpenBSD and Debian's traditional netcat)", () => {
+  it('the binaries are installed (scripts/setup.sh installs netcat-openbsd and netcat-traditional)', () => {
+    for (const [kind, path] of Object.entries({ ...NETCATS, shell: '/bin/dash' }))
+      expect(existsSync(path), `${kind} netcat: ${path} is missing; run scripts/setup.sh`).toBe(true);
+  });
+
+  it('the probe names each of them; an nc it does not know is none (the frontend pushes to that machine)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
+    try {
+      for (const kind of Object.keys(NETCATS) as Array<keyof typeof NETCATS>) {
+        await mkdir(join(dir, kind));
+        const bin = await netcatBin(join(dir, kind), kind);
+        const { out } = await shOut(bin, NETCAT_PROBE, 10_000);
+        expect(parseNetcat(out), `probe with ${NETCATS[kind]} as nc: ${out}`).toBe(kind);
+      }
+      // busybox present, no nc on the PATH: its applet
+      expect(
+        parseNetcat(
+          (await shOut(await busyboxBin(await mkdtemp(join(dir, 'b-'))), NETCAT_PROBE, 10_000)).out,
+        ),
+      ).toBe('busybox');
+      // another netcat (its options and end of stream are not the relay's)
+      const other = await busyboxBin(await mkdtemp(join(dir, 'o-')));
+      await writeFile(
+        join(other, 'nc'),
+        '#!/bin/busybox sh\necho "Ncat: Version 7.93 ( https://nmap.org/ncat )"\n',
+        {
+          mode: 0o755,
+        },
+      );
+      expect(parseNetcat((await shOut(other, NETCAT_PROBE, 10_000)).out)).toBe('none');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every receiver gets the file from every sender, and both ends exit (no netcat left waiting)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nxc-relay-'));
+    try {
+      const data = randomBytes(3_000_000);
+      await writeFile(join(dir, 'src'), data);
+      const kinds = Object.keys(NETCATS) as Array<keyof typeof NETCATS>;
+      const bins = new Map<string, string>();
+      for (const kind of kinds) {
+        await mkdir(join(dir, kind));
+        bins.set(kind, await netcatBin(join(dir, kind), kind));
+      }
+      let i = 0;
+      for (const receiver of kinds) {
+        for (const sender of kinds) {
+          i++;
+          const port = 41_000 + Math.floor(Math.random() * 10_000);
+          const part = join(dir, `part${i}`);
+          const fifo = join(dir, `fifo${i}`);
+          const receiving = shOut(
+            bins.get(receiver)!,
+            receiverCommand(receiver, port, shellQuote(part), shellQuote(fifo)),
+            15_000,
+          );
+          const sending = shOut(
+            bins.get(sender)!,
+            senderCommand(sender, '127.0.0.1', port, shellQuote(join(dir, 'src'))),
+            15_000,
+          );
+          const [r, s] = await Promise.all([receiving, sending]);
+          const pair = `${sender} netcat sending to ${receiver} netcat`;
+          expect(r.code, `${pair}: the receiver (${r.out})`).toBe(0);
+          expect(s.code, `${pair}: the sender (${s.out})`).toBe(0);
+          expect((await readFile(part)).equals(data), `${pair}: the copy differs`).toBe(true);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('sharedCandidates (which frontend paths a machine may read from the shared home)', () => {

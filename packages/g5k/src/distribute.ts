@@ -18,9 +18,14 @@
 /** Which netcat a machine has (probed over SSH). */
 export type Netcat = 'busybox' | 'openbsd' | 'traditional' | 'none';
 
-/** Shell snippet printing `NXC-NC:<kind>` for the machine's netcat. */
+/**
+ * Shell snippet printing `NXC-NC:<kind>` for the machine's netcat: OpenBSD's, busybox's (as `nc`
+ * or as an applet only), or Hobbit's netcat 1.10 (Debian's netcat-traditional, whose `-h` starts
+ * with `[v1.10`). Any other `nc` (ncat, GNU netcat…) is `none`: its options and its end of stream
+ * are not the ones the relay commands use, so the frontend pushes to that machine.
+ */
 export const NETCAT_PROBE =
-  'if command -v nc >/dev/null 2>&1; then if nc -h 2>&1 | grep -q OpenBSD; then echo NXC-NC:openbsd; elif nc --help 2>&1 | grep -qi busybox; then echo NXC-NC:busybox; else echo NXC-NC:traditional; fi; elif busybox --list 2>/dev/null | grep -qx nc; then echo NXC-NC:busybox; else echo NXC-NC:none; fi';
+  "if command -v nc >/dev/null 2>&1; then if nc -h 2>&1 | grep -q OpenBSD; then echo NXC-NC:openbsd; elif nc --help 2>&1 | grep -qi busybox; then echo NXC-NC:busybox; elif nc -h 2>&1 | grep -q '^\\[v1\\.10'; then echo NXC-NC:traditional; else echo NXC-NC:none; fi; elif busybox --list 2>/dev/null | grep -qx nc; then echo NXC-NC:busybox; else echo NXC-NC:none; fi";
 
 /** Parses the `NXC-NC:` line of {@link NETCAT_PROBE}'s output. */
 export function parseNetcat(output: string): Netcat {
@@ -70,8 +75,9 @@ export function receiverCommand(nc: Netcat, port: number, part: string, fifo: st
  * relays 1.7 times slower on a loaded host (the scale bench, 50 machines).
  */
 export function senderCommand(nc: Netcat, address: string, port: number, file: string): string {
-  // OpenBSD's netcat keeps the connection open after EOF unless -N
-  const opts = nc === 'openbsd' ? '-N ' : '';
+  // At the end of the file, OpenBSD's netcat keeps the connection open unless -N, and Debian's
+  // netcat-traditional waits for the receiver to close it (which never happens) unless -q 0.
+  const opts = nc === 'openbsd' ? '-N ' : nc === 'traditional' ? '-q 0 ' : '';
   return [
     ncDefinition(nc),
     'i=0',
