@@ -157,7 +157,14 @@ export async function startScaleSim(options: {
       `knownHosts=${env.SCALESIM_KNOWN_HOSTS}`,
     ],
     fe,
-    nxc: (args, cwd, o = {}) => fe([process.execPath, NXC_BIN, ...args], { cwd, ...o }),
+    // as inside an OAR job on the frontend: $OAR_NODEFILE lists the job's machines (the kexec
+    // flavours run only there or where `oarstat` is; no test may rely on another one installing OAR)
+    nxc: (args, cwd, o = {}) =>
+      fe([process.execPath, NXC_BIN, ...args], {
+        cwd,
+        ...o,
+        env: { OAR_NODEFILE: env.SCALESIM_MACHINE_FILE ?? '', ...o.env },
+      }),
     async txBytes() {
       const r = await sim('tx');
       const n = Number(r.stdout.trim());

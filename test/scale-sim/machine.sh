@@ -33,7 +33,20 @@ mount --bind "$M/boot_id" /proc/sys/kernel/random/boot_id || err "cannot bind a 
 printf '#!/bin/sh\n# NXC_SCALE_SIM_KEXEC: the stand-in of test/scale-sim (kexec.mjs)\nSCALESIM_MACHINE_DIR=%s exec %s %s "$@"\n' \
   "$M" "$SCALESIM_NODE" "$HERE/kexec.mjs" > /run/nxc-sim-bin/kexec
 chmod 755 /run/nxc-sim-bin/kexec
+# the standard environment's netcat (scale-sim.sh up --netcat), in the same place: before the
+# host's /usr/bin/nc on root's PATH (dropbear's: /usr/local/sbin:/usr/local/bin:/usr/sbin:...)
+NC=$(cat "$M/netcat")
+case $NC in
+  busybox) NC_BIN=$(command -v busybox) ;;
+  openbsd) NC_BIN=/bin/nc.openbsd ;;
+  traditional) NC_BIN=/bin/nc.traditional ;;
+  *) err "unknown netcat '$NC' in $M/netcat" ;;
+esac
+[ -x "$NC_BIN" ] || err "the $NC netcat ($NC_BIN) is not installed"
+ln -s "$NC_BIN" /run/nxc-sim-bin/nc
 mount -t overlay overlay -o "lowerdir=/run/nxc-sim-bin:/usr/sbin" /usr/sbin || err "cannot overlay the kexec stand-in on /usr/sbin"
+[ "$(readlink /usr/sbin/nc)" = "$NC_BIN" ] || err "/usr/sbin/nc is not the $NC netcat"
+for d in /usr/local/sbin /usr/local/bin; do [ ! -e "$d/nc" ] || err "$d/nc would be found before the $NC netcat"; done
 for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin /run/current-system/sw/bin; do
   if [ -x "$d/kexec" ]; then
     grep -q NXC_SCALE_SIM_KEXEC "$d/kexec" 2>/dev/null || err "$d/kexec is not the stand-in: refusing to run"

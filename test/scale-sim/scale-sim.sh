@@ -7,7 +7,10 @@
 # what is simulated). The frontend is a namespace of its own with one veth to the bridge: its
 # counters are the bytes the frontend sends, whatever the distribution.
 #
-#   scale-sim.sh up N [--fault m-K=KIND]...   KIND: unreachable | push-cut | push-stall | no-boot
+#   scale-sim.sh up N [--fault m-K=KIND]... [--netcat m-K=NC]...
+#                                             KIND: unreachable | push-cut | push-stall | no-boot
+#                                             NC: the machine's `nc`: busybox (the applet) | openbsd
+#                                             (/bin/nc.openbsd) | traditional (/bin/nc.traditional)
 #   scale-sim.sh down                         kill every process of the namespaces, delete them
 #   scale-sim.sh fe CMD...                    run CMD in the frontend namespace (names resolve)
 #   scale-sim.sh in m-K CMD...                run CMD inside machine m-K (its namespaces)
@@ -24,6 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SCALESIM_NET:=10.78}"                       # /16; the frontend is .0.1
 : "${SCALESIM_BOOT_S:=2}"                        # simulated boot time after kexec -e
 : "${SCALESIM_DROPBEAR_WINDOW:=2097152}"         # dropbear's receive window (its 24 KiB default throttles pushes)
+: "${SCALESIM_NETCAT:=busybox}"                  # the machines' `nc` (--netcat overrides one); mixed: busybox, openbsd, traditional in turn
 P=$SCALESIM_PREFIX S=$SCALESIM_STATE
 HUB=$P-hub FE=$P-fe FE_IP=$SCALESIM_NET.0.1
 log() { echo "[scale-sim $(date +%T)] $*" >&2; }
@@ -65,14 +69,22 @@ cmd_down() {
 cmd_up() {
   local n=${1:-}; shift || true
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 60000 ] || die "up N: N machines (1..60000), got '$n'"
-  declare -A fault=()
+  declare -A fault=() netcat=()
   while [ $# -gt 0 ]; do
     case $1 in
       --fault)
         [[ "${2:-}" =~ ^(m-[0-9]+)=(unreachable|push-cut|push-stall|no-boot)$ ]] || die "--fault m-K=unreachable|push-cut|push-stall|no-boot, got '${2:-}'"
         fault[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; shift 2 ;;
+      --netcat)
+        [[ "${2:-}" =~ ^(m-[0-9]+)=(busybox|openbsd|traditional)$ ]] || die "--netcat m-K=busybox|openbsd|traditional, got '${2:-}'"
+        netcat[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}; shift 2 ;;
       *) die "unknown argument $1" ;;
     esac
+  done
+  [[ "$SCALESIM_NETCAT" =~ ^(busybox|openbsd|traditional|mixed)$ ]] || die "SCALESIM_NETCAT=busybox|openbsd|traditional|mixed, got '$SCALESIM_NETCAT'"
+  local kinds=(busybox openbsd traditional) nc
+  for nc in /bin/nc.openbsd /bin/nc.traditional; do
+    [ -x "$nc" ] || die "$nc is missing (apt-get install netcat-openbsd netcat-traditional; scripts/setup.sh does)"
   done
   command -v dropbear >/dev/null && command -v dropbearkey >/dev/null || die "dropbear is not installed (apt-get install dropbear-bin)"
   [ -x /usr/lib/sftp-server ] || die "/usr/lib/sftp-server (openssh-sftp-server) is missing: dropbear serves SFTP with it"
@@ -101,6 +113,8 @@ cmd_up() {
     cp "$S/keys/root.pub" "$m/root/.ssh/authorized_keys"
     echo "127.0.0.1 localhost" > "$m/etc-hosts"
     echo "$name" > "$m/name"; echo "$ip" > "$m/address"; echo "${fault[$name]:-}" > "$m/fault"
+    nc=$SCALESIM_NETCAT; [ "$nc" = mixed ] && nc=${kinds[$(((k - 1) % 3))]}
+    echo "${netcat[$name]:-$nc}" > "$m/netcat"
     cat /proc/sys/kernel/random/uuid > "$m/boot_id"
     dropbearkey -t ed25519 -f "$m/keys/std_host_key" >/dev/null 2>&1
     echo "$name,$ip $(dropbearkey -y -f "$m/keys/std_host_key" | awk '/^ssh-/ {print $1, $2}')" >> "$S/ssh_known_hosts"
@@ -120,6 +134,7 @@ cmd_up() {
     echo $! > "$m/unshare.pid"
   done
   [ "${#fault[@]}" -eq 0 ] || for name in "${!fault[@]}"; do [ -d "$S/machines/$name" ] || die "--fault $name: no such machine (m-001..$(mname "$n"))"; done
+  [ "${#netcat[@]}" -eq 0 ] || for name in "${!netcat[@]}"; do [ -d "$S/machines/$name" ] || die "--netcat $name: no such machine (m-001..$(mname "$n"))"; done
   # every machine not powered off answers SSH
   local deadline=$((SECONDS + 60 + n / 2)) waiting
   while :; do

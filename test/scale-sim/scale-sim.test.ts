@@ -24,6 +24,9 @@ const FAULTS = {
   'm-017': 'no-boot',
 } as const;
 const FAILING = Object.keys(FAULTS).length;
+/** The netcat of machine m-K with SCALESIM_NETCAT=mixed. */
+const NETCATS = ['busybox', 'openbsd', 'traditional'] as const;
+const netcatOf = (machine: string) => NETCATS[(Number(machine.slice(2)) - 1) % NETCATS.length];
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 let project: UserProject;
@@ -43,7 +46,8 @@ beforeAll(async () => {
   const info = JSON.parse(readFileSync(join(project.dir, 'build', 'composition::g5k-ramdisk'), 'utf8'));
   kernel = info.all.kernel;
   initrd = info.all.initrd;
-  sim = await startScaleSim({ machines: MACHINES, faults: FAULTS });
+  // the machines' netcat in turn: busybox's applet, OpenBSD's, Debian's netcat-traditional
+  sim = await startScaleSim({ machines: MACHINES, faults: FAULTS, env: { SCALESIM_NETCAT: 'mixed' } });
   txStart = await sim.txBytes();
   start = await sim.nxc(
     [
@@ -157,6 +161,40 @@ describe(`nxc start -m on ${MACHINES} simulated machines, ${Object.keys(FAULTS).
     // one copy to the first machine, the machines relay it to each other; the frontend pushes
     // again only to a machine whose relay failed (here m-007's sshd dies, m-011's link stalls)
     expect(sent).toBeLessThan(3 * artifacts);
+  });
+
+  it('machines relay with each netcat (busybox, OpenBSD, traditional), sending and receiving; a fallback push only follows a failing machine', () => {
+    // plain progress lines: `<host>: pushed (<machine>: relay from <machine>, pushed 0 bytes)`
+    const sources = new Map<string, string>();
+    for (const line of start.stderr.split('\n')) {
+      const m = /: pushed \((m-\d+): (.*)\)$/.exec(line);
+      if (m?.[1] && m[2]) sources.set(m[1], m[2]);
+    }
+    const out = [...sources].map(([m, how]) => `${m} (${netcatOf(m)}): ${how}`).join('\n');
+    const relayed = [...sources].flatMap(([m, how]) => {
+      const from = /^relay from (m-\d+)/.exec(how)?.[1];
+      return from ? [{ to: m, from }] : [];
+    });
+    for (const kind of NETCATS) {
+      expect(
+        relayed.some((r) => netcatOf(r.to) === kind),
+        `no ${kind} netcat received a relay:\n${out}`,
+      ).toBe(true);
+      expect(
+        relayed.some((r) => netcatOf(r.from) === kind),
+        `no ${kind} netcat sent a relay:\n${out}`,
+      ).toBe(true);
+    }
+    // every other push from the frontend is the first machine's, or a fallback from a relay that
+    // a failing machine broke (its sshd killed, its link stalled)
+    const pushes = [...sources].filter(([, how]) => how.startsWith('frontend'));
+    const fallbacks = pushes.filter(([, how]) => how.includes('fallback'));
+    for (const [m, how] of fallbacks)
+      expect(
+        Object.keys(FAULTS).some((f) => how.includes(`relay from ${f} failed`)),
+        `${m} (${netcatOf(m)}): ${how}\n${out}`,
+      ).toBe(true);
+    expect(pushes.length - fallbacks.length, out).toBe(1);
   });
 
   it('nxc stop forgets it; taking the simulation down leaves no namespace nor process', async () => {

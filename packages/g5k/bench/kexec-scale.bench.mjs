@@ -116,7 +116,13 @@ try {
         String(BOOT_TIMEOUT_S),
         '--json',
       ],
-      { cwd: project, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      // as inside an OAR job on the frontend ($OAR_NODEFILE: the job's machines)
+      {
+        cwd: project,
+        env: { ...env, OAR_NODEFILE: simEnv.SCALESIM_MACHINE_FILE },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
     );
     const wall = (Date.now() - t0) / 1000;
     const hostCpu = hostBusy() - busy0;
@@ -306,6 +312,7 @@ writeResults(
   [
     'Real `nxc start -m` of the demo (real Nix build, kernel + initrd pushed as the product does);',
     'simulated machines (netns + dropbear + kexec stand-in, 2 s simulated boot), 5% failing on purpose;',
+    `the machines' netcat, which relays the artifacts between them: ${process.env.SCALESIM_NETCAT || 'busybox'} (SCALESIM_NETCAT: busybox, openbsd, traditional or mixed);`,
     `bytes = the frontend veth's tx counter during \`nxc start\`; boot timeout ${BOOT_TIMEOUT_S} s (the "never back" machines cost that much wall time).`,
     '',
     ...mdTable(
