@@ -5,12 +5,70 @@
  * status forever. Streams (attach, logs, exec sessions, image import) and `wait` stay
  * unbounded: they last as long as the work they carry.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { NxcError } from '@nxc/core/flavour';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { engineEndpoint } from './engine.js';
 import { DEFAULT_API_TIMEOUT_MS } from './options.js';
 
 export { DEFAULT_API_TIMEOUT_MS };
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The modules dockerode and docker-modem load when they are required, for work nxc never
+ * asks of them at start-up: gRPC and protobuf (dockerode's `lib/session.js`, for BuildKit
+ * sessions of `buildImage`, which nxc does not call) and ssh2 (docker-modem's `lib/ssh.js`,
+ * for an `ssh://` DOCKER_HOST). Loading them took ~150 ms of every docker command (`status`,
+ * `exec`, `stop`...) on a 2-core machine, three quarters of dockerode's cost (issue #17).
+ */
+export const DEFERRED_DOCKERODE_MODULES = [
+  { from: 'dockerode', file: 'session.js' },
+  { from: 'docker-modem', file: 'ssh.js' },
+] as const;
+
+/**
+ * Puts a stand-in for the module `file` (which exports a function) in Node's require cache,
+ * where Node lets a program add entries: whoever requires `file` gets a function that loads
+ * the real module on its first call and hands every call to it. Nothing happens when `file`
+ * is already loaded, or is not there (another layout of the package: it is then loaded as
+ * usual, which costs time, not correctness).
+ */
+function deferModule(file: string): void {
+  if (require.cache[file] || !existsSync(file)) return;
+  let real: ((...args: unknown[]) => unknown) | undefined;
+  const standIn = function (this: unknown, ...args: unknown[]): unknown {
+    if (!real) {
+      if (require.cache[file]?.exports === standIn) delete require.cache[file];
+      real = require(file) as (...args: unknown[]) => unknown;
+    }
+    return real.apply(this, args);
+  };
+  require.cache[file] = {
+    id: file,
+    filename: file,
+    path: dirname(file),
+    loaded: true,
+    exports: standIn,
+    children: [],
+    paths: [],
+  } as unknown as NodeJS.Module;
+}
+
+let dockerode: typeof Docker | undefined;
+
+/** dockerode, required with its {@link DEFERRED_DOCKERODE_MODULES} deferred. */
+export function loadDockerode(): typeof Docker {
+  if (dockerode) return dockerode;
+  const main = require.resolve('dockerode');
+  const modem = createRequire(main).resolve('docker-modem');
+  const dirs: Record<string, string> = { dockerode: dirname(main), 'docker-modem': dirname(modem) };
+  for (const { from, file } of DEFERRED_DOCKERODE_MODULES) deferModule(join(dirs[from] as string, file));
+  dockerode = require('dockerode') as typeof Docker;
+  return dockerode;
+}
 
 /** What docker-modem's `dial` receives (the fields nxc looks at). */
 interface DialOptions {
@@ -44,7 +102,7 @@ function callName(options: DialOptions): string {
  * daemon and the call that did not answer (the request is aborted, not left behind).
  */
 export function engineClient(timeoutMs = DEFAULT_API_TIMEOUT_MS): Docker {
-  const docker = new Docker();
+  const docker = new (loadDockerode())();
   const modem = docker.modem as unknown as { dial(options: DialOptions, callback: DialCallback): void };
   const dial = modem.dial.bind(modem);
   modem.dial = (options, callback) => {
