@@ -8,9 +8,20 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOptions, ExecResult, ShellOptions, ShellSession, Transport } from '@nxc/core/flavour';
 import { type NodeTreeSink, NxcError, receiveFromNode } from '@nxc/core/flavour';
-import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { type HostKeyStore, fingerprint } from './host-keys.js';
 import { remoteCommand } from './shell-quote.js';
+
+/**
+ * ssh2, loaded when the first connection opens: it costs ~75 ms of start-up on a 2-core machine,
+ * which commands that reach no node over SSH (`nxc status`, `nxc stop` of QEMU VMs) need not
+ * pay (issue #17).
+ */
+let ssh2: Promise<typeof import('ssh2')> | undefined;
+function loadSsh2(): Promise<typeof import('ssh2')> {
+  ssh2 ??= import('ssh2');
+  return ssh2;
+}
 
 /** Where one node is reached. */
 export interface SshEndpoint {
@@ -125,7 +136,7 @@ export class SshTransport implements Transport {
   }
 
   private async open(host: string, ep: SshEndpoint, user: string): Promise<Client> {
-    const privateKey = await this.privateKey();
+    const [privateKey, { Client }] = await Promise.all([this.privateKey(), loadSsh2()]);
     const port = ep.port ?? 22;
     const where = `${ep.address}:${port}`;
     return new Promise<Client>((resolve, reject) => {
