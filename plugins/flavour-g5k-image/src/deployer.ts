@@ -48,7 +48,6 @@ import {
   sourceAddressFor,
 } from '@nxc/g5k';
 import { HostKeyStore, SshTransport, probeSshBanner } from '@nxc/ssh';
-import { execa } from 'execa';
 import { kadeployEnvironment, renderEnvironment } from './environment.js';
 import { type KadeployOutcome, parseKadeployOutput } from './kadeploy-output.js';
 import { checkDeployJob } from './oar-job.js';
@@ -113,6 +112,8 @@ async function runKadeploy(
 ): Promise<{ exitCode: number; output: string }> {
   const [bin, ...args] = argv as [string, ...string[]];
   let output = '';
+  // loaded here, not with the module: `nxc status` and `nxc stop` never run kadeploy3 (issue #17)
+  const { execa } = await import('execa');
   const child = execa(bin, args, {
     reject: false,
     all: true,

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 /**
  * The Kadeploy 3 environment description of a g5k-image build: the YAML file given to
  * `kadeploy3 -a`. Field names, types and allowed values follow Kadeploy's environment parser
@@ -6,7 +7,18 @@
  * which the Grid'5000 Kadeploy requires and the original nxc writes.
  */
 import { NxcError } from '@nxc/core/flavour';
-import { stringify } from 'yaml';
+import type { stringify as yamlStringify } from 'yaml';
+
+/**
+ * The yaml library, loaded when an environment description is first written (at `nxc start`):
+ * `nxc status` and `nxc stop` of a g5k-image deployment need not pay the ~40 ms it takes to
+ * load (issue #17).
+ */
+let stringify: typeof yamlStringify | undefined;
+function loadStringify(): typeof yamlStringify {
+  stringify ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify;
+  return stringify;
+}
 
 /** Kadeploy architecture names of the Nix systems Grid'5000 has. */
 export const KADEPLOY_ARCH: Readonly<Record<string, string>> = {
@@ -89,5 +101,5 @@ export function kadeployEnvironment(input: EnvironmentInput): KadeployEnvironmen
 
 /** The YAML text of an environment description (Kadeploy's own field order). */
 export function renderEnvironment(env: KadeployEnvironment): string {
-  return `---\n${stringify(env, { lineWidth: 0 })}`;
+  return `---\n${loadStringify()(env, { lineWidth: 0 })}`;
 }
