@@ -13,7 +13,6 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { NxcError } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
-import tarStream from 'tar-stream';
 
 export const IMAGE_REPOSITORY = 'nxc-base';
 
@@ -97,6 +96,8 @@ export async function isImageArchive(tarball: string): Promise<boolean> {
   const magic = Buffer.alloc(2);
   await handle.read(magic, 0, 2, 0);
   await handle.close();
+  // loaded here, not with the deploy side: only a start that imports an image reads archives
+  const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   let found = false;
   extract.on('entry', (header, body, next) => {

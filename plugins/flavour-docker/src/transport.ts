@@ -19,8 +19,6 @@ import {
   receiveFromNode,
 } from '@nxc/core/flavour';
 import type Docker from 'dockerode';
-import tar from 'tar-fs';
-import tarStream from 'tar-stream';
 import { TMPFS_MOUNTS } from './containers.js';
 
 /** Login shell: bash when the node has it (NixOS), else sh (busybox). */
@@ -212,6 +210,8 @@ export class DockerTransport implements Transport {
     const name = posix.basename(remotePath);
     const from = basename(localPath);
     // The archive's top entry is renamed to the remote basename; it is unpacked in the remote dirname.
+    // tar-fs is loaded on the first copy, not with the deploy side (issue #17: `nxc status` never copies)
+    const { default: tar } = await import('tar-fs');
     const archive = await toBuffer(
       tar.pack(dirname(localPath), {
         entries: [from],
@@ -285,6 +285,7 @@ async function unpackNodeArchive(
   top: string,
   sink: NodeTreeSink,
 ): Promise<void> {
+  const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   const done = pipeline(archive, extract);
   try {
