@@ -5,11 +5,15 @@
 // Each run is a fresh process; prints median and p90 over N runs (NXC_BENCH_RUNS, default 20)
 // of wall time, and of CPU time (user+sys, via /usr/bin/time when present), which stays
 // meaningful when the machine is busy.
+// With a Docker engine and Nix, it also times `nxc status` and `nxc exec` on a running docker
+// deployment (a copy of examples/demo built against the offline test OS, 2 nodes), where the
+// docker plugin and its Engine API client are loaded: no goal of their own, they show what an
+// everyday command costs beyond the bare CLI (NXC_BENCH_DOCKER=0 skips them).
 // NXC_BENCH_NODE=/path/to/node measures under another Node.js binary (e.g. Node 22, where the CLI
 // turns on Node's on-disk compile cache); its figures go to their own section of bench/RESULTS.md.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mdTable, writeResults } from './bench-results.mjs';
@@ -37,37 +41,127 @@ if (!existsSync(nxc)) {
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const CPU_MARK = 'NXC_BENCH_CPU';
 
-function measure(label, args, cwd) {
-  const times = [];
-  const cpu = [];
-  let failure;
-  spawnSync(nodeBin, args, { cwd, stdio: 'ignore' }); // warm the file cache (and Node's compile cache) once
+/** One run of `node ARGS` in `cwd`: wall ms, CPU ms (when /usr/bin/time is there), failure. */
+function runOnce(args, cwd) {
+  const [cmd, argv] = timeBin ? [timeBin, ['-f', `${CPU_MARK} %U %S`, nodeBin, ...args]] : [nodeBin, args];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = new RegExp(`${CPU_MARK} ([\\d.]+) ([\\d.]+)`).exec(r.stderr ?? '');
+  return {
+    ms,
+    cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined,
+    failure: r.status !== 0 ? `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n')[0]}` : undefined,
+  };
+}
+
+/**
+ * Times every command `runs` times, in turn (baseline, then each command, then again), so that
+ * a drift of the shared machine's speed hits all of them alike: the differences to the baseline
+ * stay meaningful where separate blocks of runs would not.
+ */
+function measureInTurn(commands) {
+  for (const c of commands) spawnSync(nodeBin, c.args, { cwd: c.cwd, stdio: 'ignore' }); // warm caches once
+  const samples = commands.map(() => ({ times: [], cpu: [], failure: undefined }));
   for (let i = 0; i < runs; i++) {
-    const [cmd, argv] = timeBin ? [timeBin, ['-f', `${CPU_MARK} %U %S`, nodeBin, ...args]] : [nodeBin, args];
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const m = new RegExp(`${CPU_MARK} ([\\d.]+) ([\\d.]+)`).exec(r.stderr ?? '');
-    if (m) cpu.push((Number(m[1]) + Number(m[2])) * 1000);
-    if (r.status !== 0) failure = `exit ${r.status}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`;
-    times.push(ms);
+    commands.forEach((c, k) => {
+      const r = runOnce(c.args, c.cwd);
+      samples[k].times.push(r.ms);
+      if (r.cpu !== undefined) samples[k].cpu.push(r.cpu);
+      if (r.failure) samples[k].failure = r.failure;
+    });
   }
   const stats = (xs) => {
     xs.sort((a, b) => a - b);
     const pick = (q) => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
     return { median: pick(0.5), p90: pick(0.9), min: xs[0] };
   };
-  return { label, ...stats(times), cpu: cpu.length ? stats(cpu) : undefined, failure };
+  return commands.map((c, k) => ({
+    label: c.label,
+    ...stats(samples[k].times),
+    cpu: samples[k].cpu.length ? stats(samples[k].cpu) : undefined,
+    failure: samples[k].failure,
+  }));
 }
 
-const rows = [
-  measure('node -e 0 (baseline)', ['-e', '0'], root),
-  measure('nxc --help', [nxc, '--help'], root),
+const commands = [
+  { label: 'node -e 0 (baseline)', args: ['-e', '0'], cwd: root },
+  { label: 'nxc --help', args: [nxc, '--help'], cwd: root },
 ];
 if (existsSync(demo)) {
-  rows.push(measure('nxc status (examples/demo)', [nxc, 'status'], demo));
-  rows.push(measure('nxc flavours (examples/demo)', [nxc, 'flavours'], demo));
+  commands.push({ label: 'nxc status (examples/demo)', args: [nxc, 'status'], cwd: demo });
+  commands.push({ label: 'nxc flavours (examples/demo)', args: [nxc, 'flavours'], cwd: demo });
 } else console.log('(examples/demo missing: nxc flavours not measured)');
+
+/**
+ * A copy of examples/demo built for docker against the offline test OS and started (2 nodes),
+ * or why not. `stop()` stops it and removes the copy.
+ */
+function runningDockerDemo() {
+  if (process.env.NXC_BENCH_DOCKER === '0') return { reason: 'NXC_BENCH_DOCKER=0' };
+  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0)
+    return { reason: 'no Docker engine answers' };
+  if (spawnSync('nix', ['--version'], { stdio: 'ignore' }).status !== 0) return { reason: 'no Nix' };
+  process.env.NXC_NIX_FLAGS ??= "--option substituters '' --option sandbox false";
+  execFileSync(join(root, 'test/fixtures/testos/setup.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = mkdtempSync(join(tmpdir(), 'nxc-bench-cli-'));
+  const run = (...args) =>
+    execFileSync(nodeBin, [nxc, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const stop = () => {
+    spawnSync(nodeBin, [nxc, 'stop'], { cwd: dir, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json'])
+      cpSync(join(demo, f), join(dir, f));
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    pkg.nxc.nix.overrideInputs = { nixpkgs: join(root, 'test/fixtures/testos') };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+    symlinkSync(join(demo, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, '.gitignore'), 'node_modules\nbuild\n.nxc\n');
+    const git = (...args) =>
+      execFileSync('git', ['-c', 'user.email=b@nxc', '-c', 'user.name=bench', ...args], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'demo');
+    run('build', '-f', 'docker');
+    run('start', '-f', 'docker');
+    // the nodes are ready, but their services may still be starting: let them settle first
+    spawnSync('sleep', ['10']);
+    return { dir, stop };
+  } catch (error) {
+    stop();
+    return {
+      reason: `the demo did not build and start: ${String(error.stderr ?? error.message)
+        .trim()
+        .split('\n')
+        .pop()}`,
+    };
+  }
+}
+
+// the goal rows first, on an idle machine; then the rows on a running deployment (its nodes
+// idle, but running), in turn with the baseline again
+const rows = measureInTurn(commands);
+const running = existsSync(demo) ? runningDockerDemo() : { reason: 'examples/demo missing' };
+/** Labels of the rows on the running deployment: measured, but without a goal of their own. */
+const runningLabels = ['nxc status (2 docker nodes running)', 'nxc exec all -- true (2 docker nodes)'];
+if (running.dir) {
+  try {
+    const [runningBase, ...measured] = measureInTurn([
+      commands[0],
+      { label: runningLabels[0], args: [nxc, 'status'], cwd: running.dir },
+      { label: runningLabels[1], args: [nxc, 'exec', 'all', '--', 'true'], cwd: running.dir },
+    ]);
+    // compared with the baseline measured in turn with them
+    rows.push(...measured.map((r) => ({ ...r, base: runningBase })));
+  } finally {
+    running.stop();
+  }
+} else console.log(`(no running docker deployment measured: ${running.reason})`);
 
 const f = (x) => (x === undefined ? '-' : x.toFixed(1)).padStart(8);
 console.log(
@@ -76,11 +170,11 @@ console.log(
     .join(' ')}`,
 );
 console.log(
-  `${'command'.padEnd(32)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'cpu med'.padStart(8)} ${'cpu p90'.padStart(8)}`,
+  `${'command'.padEnd(40)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'cpu med'.padStart(8)} ${'cpu p90'.padStart(8)}`,
 );
 for (const r of rows) {
   console.log(
-    `${r.label.padEnd(32)} ${f(r.median)} ${f(r.p90)} ${f(r.min)} ${f(r.cpu?.median)} ${f(r.cpu?.p90)}${r.failure ? `  FAILED (${r.failure})` : ''}`,
+    `${r.label.padEnd(40)} ${f(r.median)} ${f(r.p90)} ${f(r.min)} ${f(r.cpu?.median)} ${f(r.cpu?.p90)}${r.failure ? `  FAILED (${r.failure})` : ''}`,
   );
 }
 const help = rows[1];
@@ -92,6 +186,7 @@ console.log(
 const base = rows[0];
 const goalRows = [];
 for (const r of rows.slice(2)) {
+  if (runningLabels.includes(r.label)) continue;
   const over = r.median - base.median;
   const cpuOver = r.cpu && base.cpu ? r.cpu.median - base.cpu.median : undefined;
   const cpuText = cpuOver === undefined ? '' : `, CPU +${cpuOver.toFixed(0)} ms`;
@@ -107,8 +202,15 @@ writeResults(
   own ? 'node scripts/bench-cli.mjs' : `NXC_BENCH_NODE=(Node.js ${nodeVersion}) node scripts/bench-cli.mjs`,
   [
     `Measured under Node.js ${nodeVersion}${major >= 22 ? " (the CLI turns on Node's on-disk compile cache: module.enableCompileCache, Node >= 22.1; the first, unmeasured run fills it)" : ''}.`,
-    `Fresh process per run, ${runs} runs per command, medians; CPU = user + sys (via /usr/bin/time), which`,
+    `Fresh process per run, ${runs} runs per command taken in turn (baseline, each command, again), medians;`,
+    'CPU = user + sys (via /usr/bin/time), which',
     'stays meaningful when the machine is busy (the wall figures grow with the load average).',
+    ...(running.dir
+      ? [
+          'The rows on 2 running docker nodes (a copy of examples/demo built against the offline test OS) load the',
+          'docker plugin and its Engine API client and ask the engine: what an everyday command costs, no goal of its own.',
+        ]
+      : [`No running docker deployment was measured (${running.reason}).`]),
     '',
     ...mdTable(
       [
@@ -127,8 +229,10 @@ writeResults(
           ms(r.median),
           ms(r.p90),
           ms(r.cpu?.median),
-          i === 0 ? '' : `+${(r.median - base.median).toFixed(0)} ms`,
-          i === 0 || !r.cpu || !base.cpu ? '' : `+${(r.cpu.median - base.cpu.median).toFixed(0)} ms`,
+          i === 0 ? '' : `+${(r.median - (r.base ?? base).median).toFixed(0)} ms`,
+          i === 0 || !r.cpu || !(r.base ?? base).cpu
+            ? ''
+            : `+${(r.cpu.median - (r.base ?? base).cpu.median).toFixed(0)} ms`,
           i === 1 ? `< 150 ms: ${help.median < 150 ? 'MET' : 'NOT MET'}` : g ? `≤ +60 ms: ${g.verdict}` : '',
         ];
       }),
