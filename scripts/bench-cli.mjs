@@ -12,10 +12,11 @@
 // NXC_BENCH_NODE=/path/to/node measures under another Node.js binary (e.g. Node 22, where the CLI
 // turns on Node's on-disk compile cache); its figures go to their own section of bench/RESULTS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OFFLINE_NIX_FLAGS, demoProject } from '../test/fixtures/demo-project.mjs';
 import { mdTable, writeResults } from './bench-results.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -102,36 +103,20 @@ function runningDockerDemo() {
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0)
     return { reason: 'no Docker engine answers' };
   if (spawnSync('nix', ['--version'], { stdio: 'ignore' }).status !== 0) return { reason: 'no Nix' };
-  process.env.NXC_NIX_FLAGS ??= "--option substituters '' --option sandbox false";
-  execFileSync(join(root, 'test/fixtures/testos/setup.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
-  const dir = mkdtempSync(join(tmpdir(), 'nxc-bench-cli-'));
+  process.env.NXC_NIX_FLAGS ??= OFFLINE_NIX_FLAGS;
+  const project = demoProject('nxc-bench-cli-');
   const run = (...args) =>
-    execFileSync(nodeBin, [nxc, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(nodeBin, [nxc, ...args], { cwd: project.dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const stop = () => {
-    spawnSync(nodeBin, [nxc, 'stop'], { cwd: dir, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    spawnSync(nodeBin, [nxc, 'stop'], { cwd: project.dir, stdio: 'ignore' });
+    project.cleanup();
   };
   try {
-    for (const f of ['flake.nix', 'composition.nix', 'nxc.json', 'package.json'])
-      cpSync(join(demo, f), join(dir, f));
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    pkg.nxc.nix.overrideInputs = { nixpkgs: join(root, 'test/fixtures/testos') };
-    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-    symlinkSync(join(demo, 'node_modules'), join(dir, 'node_modules'));
-    writeFileSync(join(dir, '.gitignore'), 'node_modules\nbuild\n.nxc\n');
-    const git = (...args) =>
-      execFileSync('git', ['-c', 'user.email=b@nxc', '-c', 'user.name=bench', ...args], {
-        cwd: dir,
-        stdio: 'ignore',
-      });
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'demo');
     run('build', '-f', 'docker');
     run('start', '-f', 'docker');
     // the nodes are ready, but their services may still be starting: let them settle first
     spawnSync('sleep', ['10']);
-    return { dir, stop };
+    return { dir: project.dir, stop };
   } catch (error) {
     stop();
     return {
