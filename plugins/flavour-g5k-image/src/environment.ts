@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 /**
  * The Kadeploy 3 environment description of a g5k-image build: the YAML file given to
  * `kadeploy3 -a`. Field names, types and allowed values follow Kadeploy's environment parser
@@ -6,6 +5,7 @@ import { createRequire } from 'node:module';
  * image kind tar|dd|fsa, compression gzip|bzip2|xz, partition_type a number) plus `arch`,
  * which the Grid'5000 Kadeploy requires and the original nxc writes.
  */
+import { createRequire } from 'node:module';
 import { NxcError } from '@nxc/core/flavour';
 import type { stringify as yamlStringify } from 'yaml';
 
