@@ -132,16 +132,18 @@ function runningDockerDemo() {
 // idle, but running), in turn with the baseline again
 const rows = measureInTurn(commands);
 const running = existsSync(demo) ? runningDockerDemo() : { reason: 'examples/demo missing' };
-/** Labels of the rows on the running deployment: measured, but without a goal of their own. */
-const runningLabels = ['nxc status (2 docker nodes running)', 'nxc exec all -- true (2 docker nodes)'];
 if (running.dir) {
   try {
     const [runningBase, ...measured] = measureInTurn([
       commands[0],
-      { label: runningLabels[0], args: [nxc, 'status'], cwd: running.dir },
-      { label: runningLabels[1], args: [nxc, 'exec', 'all', '--', 'true'], cwd: running.dir },
+      { label: 'nxc status (2 docker nodes running)', args: [nxc, 'status'], cwd: running.dir },
+      {
+        label: 'nxc exec all -- true (2 docker nodes)',
+        args: [nxc, 'exec', 'all', '--', 'true'],
+        cwd: running.dir,
+      },
     ]);
-    // compared with the baseline measured in turn with them
+    // compared with the baseline measured in turn with them; no goal of their own
     rows.push(...measured.map((r) => ({ ...r, base: runningBase })));
   } finally {
     running.stop();
@@ -171,7 +173,7 @@ console.log(
 const base = rows[0];
 const goalRows = [];
 for (const r of rows.slice(2)) {
-  if (runningLabels.includes(r.label)) continue;
+  if (r.base) continue; // a row on the running deployment
   const over = r.median - base.median;
   const cpuOver = r.cpu && base.cpu ? r.cpu.median - base.cpu.median : undefined;
   const cpuText = cpuOver === undefined ? '' : `, CPU +${cpuOver.toFixed(0)} ms`;
