@@ -7,8 +7,9 @@
 //  - a one-role change (the server's config), per flavour kind: time and derivations built
 //    (target: only that role's derivations and what depends on them).
 // Needs @nxc/core and the flavour plugins built (`pnpm turbo run build`) and Nix.
-// NXC_BENCH_RUNS (default 5) runs per no-op figure; NXC_BENCH_FLAVOURS (default docker,vm-ramdisk);
-// NXC_BENCH_PROJECTS (default git,folder).
+// NXC_BENCH_RUNS (default 5) runs per no-op figure; NXC_BENCH_CLI_RUNS (default 15) runs of the
+// whole-process comparison; NXC_BENCH_FLAVOURS (default docker,vm-ramdisk); NXC_BENCH_PROJECTS
+// (default git,folder); NXC_BENCH_NODE=/path/to/node also runs that comparison under that Node.js.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,26 @@ const { build, loadProject } = await import(join(repo, 'packages/core/dist/index
 const RUNS = Number(process.env.NXC_BENCH_RUNS ?? 5);
 const FLAVOURS = (process.env.NXC_BENCH_FLAVOURS ?? 'docker,vm-ramdisk').split(',');
 const KINDS = (process.env.NXC_BENCH_PROJECTS ?? 'git,folder').split(',');
+/** Runs of the three-way CLI comparison (nxc build, plain nix build, the floor program). */
+const CLI_RUNS = Number(process.env.NXC_BENCH_CLI_RUNS ?? 15);
+/** Node.js binaries the CLI runs under: this one, and NXC_BENCH_NODE when given (e.g. Node 24). */
+const NODES = [process.execPath, ...(process.env.NXC_BENCH_NODE ? [process.env.NXC_BENCH_NODE] : [])];
+const nodeVersion = (bin) =>
+  bin === process.execPath
+    ? process.version
+    : (spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? bin);
+/**
+ * The floor: what any Node.js program pays to run a Nix command and wait for it (Node's own
+ * start and exit, one spawn), for the argv given as its argument.
+ */
+const FLOOR = [
+  "const { spawn } = require('node:child_process');",
+  'const argv = JSON.parse(process.argv[1]);',
+  "const c = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });",
+  'c.stdout.resume();',
+  'c.stderr.resume();',
+  "c.on('close', (code) => process.exit(code ?? 1));",
+].join(' ');
 const now = () => performance.now();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
@@ -96,26 +117,38 @@ async function bench(kind) {
       const noop = `no-op rebuild: build() ${fmt(median(ours))} vs plain nix build ${fmt(median(nixOnly))} (median of ${RUNS}): +${fmt(delta)} (goal: <= 1 s): ${delta <= 1000 ? 'MET' : 'NOT MET'}`;
       console.log(noop);
       summary.push(`- ${where}: ${noop}`);
-      // the whole `nxc build` process against the plain `nix build` process, run in turn
-      // (A B A B ...) so that a drift of the shared machine's speed hits both (issue 17)
-      const cli = [];
-      const paired = [];
-      for (let i = 0; i < RUNS; i++) {
-        t = now();
-        const r = spawnSync(process.execPath, [join(repo, 'apps/cli/dist/cli.js'), 'build', '-f', flavour], {
-          cwd: dir,
-          stdio: 'ignore',
-        });
-        cli.push(now() - t);
-        if (r.status !== 0) throw new Error(`nxc build -f ${flavour} failed`);
-        t = now();
-        spawnSync(plain[0], plain.slice(1), { cwd: dir, stdio: 'ignore' });
-        paired.push(now() - t);
+      // the whole `nxc build` process against the plain `nix build` process and against the
+      // floor of any Node.js program doing this job (one that only runs nxc's exact Nix command,
+      // drains its output and exits with its status), the three run in turn (A B C A B C ...)
+      // so that a drift of the shared machine's speed hits them alike (issue 17)
+      for (const nodeBin of NODES) {
+        const cli = [];
+        const paired = [];
+        const floor = [];
+        for (let i = 0; i < CLI_RUNS; i++) {
+          t = now();
+          const r = spawnSync(nodeBin, [join(repo, 'apps/cli/dist/cli.js'), 'build', '-f', flavour], {
+            cwd: dir,
+            stdio: 'ignore',
+          });
+          cli.push(now() - t);
+          if (r.status !== 0) throw new Error(`nxc build -f ${flavour} failed`);
+          t = now();
+          spawnSync(plain[0], plain.slice(1), { cwd: dir, stdio: 'ignore' });
+          paired.push(now() - t);
+          t = now();
+          const f = spawnSync(nodeBin, ['-e', FLOOR, JSON.stringify(argv)], { cwd: dir, stdio: 'ignore' });
+          floor.push(now() - t);
+          if (f.status !== 0) throw new Error(`the floor program failed: ${argv.join(' ')}`);
+        }
+        const cliDelta = median(cli.map((c, i) => c - paired[i]));
+        const floorDelta = median(floor.map((c, i) => c - paired[i]));
+        const ownDelta = median(cli.map((c, i) => c - floor[i]));
+        const node = nodeVersion(nodeBin);
+        const cliLine = `Node.js ${node}: no-op \`nxc build -f ${flavour}\` ${fmt(median(cli))} vs plain nix build ${fmt(median(paired))} (paired, median of ${CLI_RUNS}): +${Math.round(cliDelta)} ms (goal: <= 100 ms): ${cliDelta <= 100 ? 'MET' : 'NOT MET'}; a Node.js program that only runs the same Nix command: +${Math.round(floorDelta)} ms, so nxc's own work +${Math.round(ownDelta)} ms`;
+        console.log(cliLine);
+        summary.push(`- ${where}: ${cliLine}`);
       }
-      const cliDelta = median(cli.map((c, i) => c - paired[i]));
-      const cliLine = `no-op \`nxc build -f ${flavour}\` ${fmt(median(cli))} vs plain nix build ${fmt(median(paired))} (paired, median of ${RUNS}): +${Math.round(cliDelta)} ms (goal: <= 100 ms): ${cliDelta <= 100 ? 'MET' : 'NOT MET'}`;
-      console.log(cliLine);
-      summary.push(`- ${where}: ${cliLine}`);
 
       const file = join(dir, 'composition.nix');
       const before = readFileSync(file, 'utf8');
@@ -144,9 +177,15 @@ async function bench(kind) {
 }
 
 for (const kind of KINDS) await bench(kind);
-const envNote = ['NXC_BENCH_RUNS', 'NXC_BENCH_FLAVOURS', 'NXC_BENCH_PROJECTS']
+const envNote = [
+  'NXC_BENCH_RUNS',
+  'NXC_BENCH_CLI_RUNS',
+  'NXC_BENCH_FLAVOURS',
+  'NXC_BENCH_PROJECTS',
+  'NXC_BENCH_NODE',
+]
   .filter((k) => process.env[k])
-  .map((k) => `${k}=${process.env[k]} `)
+  .map((k) => `${k}=${k === 'NXC_BENCH_NODE' ? `(Node.js ${nodeVersion(process.env[k])})` : process.env[k]} `)
   .join('');
 writeResults(
   'build',
@@ -154,7 +193,9 @@ writeResults(
   `${envNote}node scripts/bench-build.mjs`,
   [
     'Copies of examples/demo built by real Nix against the offline test OS; "plain nix build" is the',
-    "same `nix build` command nxc runs (same overrides), without nxc's progress flags.",
+    "same `nix build` command nxc runs (same overrides), without nxc's progress flags. The floor is a",
+    "Node.js program that only runs nxc's exact Nix command (progress flags included), drains its output",
+    "and exits: what any Node.js CLI pays for this job (Node's start and exit, one spawn), not nxc's work.",
     '',
     ...summary,
   ],
