@@ -15,7 +15,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeResults } from './bench-results.mjs';
+import { benchNode, writeResults } from './bench-results.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const { build, loadProject } = await import(join(repo, 'packages/core/dist/index.js'));
@@ -24,12 +24,9 @@ const FLAVOURS = (process.env.NXC_BENCH_FLAVOURS ?? 'docker,vm-ramdisk').split('
 const KINDS = (process.env.NXC_BENCH_PROJECTS ?? 'git,folder').split(',');
 /** Runs of the three-way CLI comparison (nxc build, plain nix build, the floor program). */
 const CLI_RUNS = Number(process.env.NXC_BENCH_CLI_RUNS ?? 15);
-/** Node.js binaries the CLI runs under: this one, and NXC_BENCH_NODE when given (e.g. Node 24). */
-const NODES = [process.execPath, ...(process.env.NXC_BENCH_NODE ? [process.env.NXC_BENCH_NODE] : [])];
-const nodeVersion = (bin) =>
-  bin === process.execPath
-    ? process.version
-    : (spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? bin);
+/** The Node.js binaries the CLI runs under, with their versions: this one, and NXC_BENCH_NODE's. */
+const other = benchNode('bench-build');
+const NODES = [{ bin: process.execPath, version: process.version }, ...(other ? [other] : [])];
 /**
  * The floor: what any Node.js program pays to run a Nix command and wait for it (Node's own
  * start and exit, one spawn), for the argv given as its argument.
@@ -121,7 +118,7 @@ async function bench(kind) {
       // floor of any Node.js program doing this job (one that only runs nxc's exact Nix command,
       // drains its output and exits with its status), the three run in turn (A B C A B C ...)
       // so that a drift of the shared machine's speed hits them alike (issue 17)
-      for (const nodeBin of NODES) {
+      for (const { bin: nodeBin, version: node } of NODES) {
         const cli = [];
         const paired = [];
         const floor = [];
@@ -144,7 +141,6 @@ async function bench(kind) {
         const cliDelta = median(cli.map((c, i) => c - paired[i]));
         const floorDelta = median(floor.map((c, i) => c - paired[i]));
         const ownDelta = median(cli.map((c, i) => c - floor[i]));
-        const node = nodeVersion(nodeBin);
         const cliLine = `Node.js ${node}: no-op \`nxc build -f ${flavour}\` ${fmt(median(cli))} vs plain nix build ${fmt(median(paired))} (paired, median of ${CLI_RUNS}): +${Math.round(cliDelta)} ms (goal: <= 100 ms): ${cliDelta <= 100 ? 'MET' : 'NOT MET'}; a Node.js program that only runs the same Nix command: +${Math.round(floorDelta)} ms, so nxc's own work +${Math.round(ownDelta)} ms`;
         console.log(cliLine);
         summary.push(`- ${where}: ${cliLine}`);
@@ -185,7 +181,7 @@ const envNote = [
   'NXC_BENCH_NODE',
 ]
   .filter((k) => process.env[k])
-  .map((k) => `${k}=${k === 'NXC_BENCH_NODE' ? `(Node.js ${nodeVersion(process.env[k])})` : process.env[k]} `)
+  .map((k) => `${k}=${k === 'NXC_BENCH_NODE' ? `(Node.js ${other?.version})` : process.env[k]} `)
   .join('');
 writeResults(
   'build',

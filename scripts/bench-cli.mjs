@@ -17,21 +17,15 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OFFLINE_NIX_FLAGS, demoProject } from '../test/fixtures/demo-project.mjs';
-import { mdTable, writeResults } from './bench-results.mjs';
+import { benchNode, mdTable, writeResults } from './bench-results.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nxc = join(root, 'apps/cli/dist/cli.js');
 const demo = join(root, 'examples/demo');
 const runs = Number(process.env.NXC_BENCH_RUNS ?? 20);
-const nodeBin = process.env.NXC_BENCH_NODE ?? process.execPath;
-const nodeVersion =
-  nodeBin === process.execPath
-    ? process.version
-    : spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout?.trim();
-if (!nodeVersion) {
-  console.error(`bench-cli: NXC_BENCH_NODE=${nodeBin} does not run (\`${nodeBin} --version\` failed)`);
-  process.exit(1);
-}
+const other = benchNode('bench-cli');
+const nodeBin = other?.bin ?? process.execPath;
+const nodeVersion = other?.version ?? process.version;
 const major = Number(/^v(\d+)/.exec(nodeVersion)?.[1]);
 
 if (!existsSync(nxc)) {

@@ -2,7 +2,7 @@
 // machine it ran on. A section sits between `<!-- ID:begin -->` and `<!-- ID:end -->`; a run
 // replaces its own section and leaves the others alone. Used by every scripts/bench*.mjs and
 // */bench/*.bench.mjs.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -78,4 +78,19 @@ export function mdTable(header, rows, align = header.map(() => '---')) {
     `| ${align.join(' | ')} |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
+}
+
+/**
+ * The Node.js binary named by NXC_BENCH_NODE, with its version (`v24.22.3`); undefined when
+ * unset. A binary that does not run ends the bench at once, with one line naming it.
+ */
+export function benchNode(bench) {
+  const bin = process.env.NXC_BENCH_NODE;
+  if (!bin) return undefined;
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  if (!version) {
+    console.error(`${bench}: NXC_BENCH_NODE=${bin} does not run (\`${bin} --version\` failed)`);
+    process.exit(1);
+  }
+  return { bin, version };
 }
